@@ -1,0 +1,4 @@
+import type { Command } from '../cli/command.js';
+
+/** Every `heal` subcommand; each capability adds its own file here. */
+export const COMMANDS: readonly Command[] = [];

@@ -1,0 +1,75 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describeMachine, type Machine } from './machine.js';
+
+/** The one result format of every measuring subcommand (DESIGN section 6). */
+export interface ResultDocument<Row extends object = Record<string, unknown>> {
+  command: string;
+  machine: Machine;
+  config: Record<string, unknown>;
+  results: Row[];
+}
+
+export function makeDocument<Row extends object>(
+  command: string,
+  config: Record<string, unknown>,
+  results: Row[],
+): ResultDocument<Row> {
+  return { command, machine: describeMachine(), config, results };
+}
+
+/** `bench/results`, found from this module's own location (bench/dist/src/report). */
+export const BENCH_RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../results');
+
+/** Renders rows as a Markdown table; columns in the given order. */
+export function markdownTable(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
+  const cell = (v: unknown): string => (typeof v === 'number' ? formatNumber(v) : String(v));
+  const lines = [
+    `| ${headers.join(' | ')} |`,
+    `| ${headers.map(() => '---').join(' | ')} |`,
+    ...rows.map((row) => `| ${row.map(cell).join(' | ')} |`),
+  ];
+  return lines.join('\n');
+}
+
+export function formatNumber(v: number): string {
+  if (Number.isInteger(v)) return v.toLocaleString('en-US');
+  if (Math.abs(v) >= 100) return Math.round(v).toLocaleString('en-US');
+  return v.toPrecision(3);
+}
+
+export function machineLine(m: Machine): string {
+  return `${m.cpus} CPUs (${m.cpuModel}), ${m.memGiB} GiB, Node ${m.node}, ${m.os}`;
+}
+
+/**
+ * Writes `<name>.json` (the document) and `<name>.md` (title, machine, config, table) into
+ * `dir`, returning the two paths.
+ */
+export function writeReport(
+  dir: string,
+  name: string,
+  doc: ResultDocument<object>,
+  title: string,
+  table: string,
+  notes = '',
+): { json: string; md: string } {
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, `${name}.json`);
+  const md = join(dir, `${name}.md`);
+  writeFileSync(json, `${JSON.stringify(doc, null, 2)}\n`);
+  const body = [
+    `# ${title}`,
+    '',
+    `Command: \`heal ${doc.command}\`  `,
+    `Machine: ${machineLine(doc.machine)}  `,
+    `Config: \`${JSON.stringify(doc.config)}\``,
+    '',
+    table,
+    '',
+    notes,
+  ].join('\n');
+  writeFileSync(md, `${body.trimEnd()}\n`);
+  return { json, md };
+}

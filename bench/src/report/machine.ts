@@ -1,0 +1,21 @@
+import os from 'node:os';
+
+/** The machine a measurement ran on, as DESIGN section 6 names its fields. */
+export interface Machine {
+  cpus: number;
+  cpuModel: string;
+  memGiB: number;
+  node: string;
+  os: string;
+}
+
+export function describeMachine(): Machine {
+  const cpus = os.cpus();
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    memGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+  };
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// Runs every compiled test file (`*.test.js` under each workspace's dist/) with Node's test
+// runner. Node 20's `--test` takes no globs, so the files are listed here.
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const roots = ['packages/actors', 'packages/pmem', 'packages/kv', 'packages/heal', 'bench', 'test'];
+
+function collect(dir, out) {
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of entries) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) collect(path, out);
+    else if (name.endsWith('.test.js')) out.push(path);
+  }
+  return out;
+}
+
+const files = roots.flatMap((root) => collect(join(root, 'dist'), [])).sort();
+if (files.length === 0) {
+  console.error('run-tests: no compiled test files found under */dist; did `tsc -b` run?');
+  process.exit(1);
+}
+const extra = process.argv.slice(2);
+const result = spawnSync(process.execPath, ['--test', ...extra, ...files], { stdio: 'inherit' });
+process.exit(result.status ?? 1);
