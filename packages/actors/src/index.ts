@@ -1,1 +1,3 @@
 export {};
+export * from './ring.js';
+export * from './doorbell.js';

@@ -1,0 +1,149 @@
+import assert from 'node:assert';
+import { describeValue, RingError } from './ring-error.js';
+
+/*
+ * Layout of a doorbell: 64 bytes (one cache line) of Int32 words at `byteOffset` in a
+ * SharedArrayBuffer. Owner: the consumer thread writes `kSleepingIndex`; every producer that
+ * publishes into one of the consumer's rings reads it, and bumps `kSequenceIndex` when it was set.
+ */
+/** 1 while the consumer is (about to be) parked in `wait`, else 0. Written by the consumer. */
+export const kDoorbellSleepingIndex = 0;
+/** Bumped by a producer that found the consumer sleeping; the consumer parks on this word. */
+export const kDoorbellSequenceIndex = 1;
+/** `kDoorbellMagic` once initialised; 0 in fresh memory. */
+export const kDoorbellMagicIndex = 2;
+/** A per-doorbell identity, so a ring can check it is attached to the doorbell it was made with. */
+export const kDoorbellIdIndex = 3;
+export const kDoorbellMagic = 0x44624c31; // 'DbL1'
+/** `setInterval` period that keeps the event loop alive while parked (the largest timer). */
+const kKeepAliveMs = 2 ** 31 - 1;
+
+type WaitAsyncResult = { async: false; value: string } | { async: true; value: Promise<string> };
+type WaitAsync = (array: Int32Array, index: number, value: number, timeoutMs?: number) => WaitAsyncResult;
+/** `Atomics.waitAsync` (ES2024; present in Node >= 16, not in our ES2023 lib typings). */
+const waitAsync: WaitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
+let nextLocalId = 1;
+
+/**
+ * Wakes a sleeping consumer. One Doorbell per consumer thread, shared by every ring into it.
+ *
+ * Protocol (a seq-cst Dekker handshake, so no wake-up is lost):
+ * - producer: `Atomics.store(tail)` (in `SpscRing.publish`), then `ring()`: `Atomics.load(sleeping)`;
+ *   only if it is set, `Atomics.add(sequence)` and `Atomics.notify(sequence)`.
+ * - consumer (`wait`): read `sequence`, `Atomics.store(sleeping, 1)`, then `isEmpty()` (which
+ *   `Atomics.load`s every ring's tail), then `Atomics.waitAsync(sequence, seenSequence)`.
+ * Either the consumer's `isEmpty()` sees the producer's tail, or the producer sees `sleeping`
+ * and bumps `sequence` after the consumer read it, so the wait returns at once or is notified.
+ *
+ * Note: a pending `Atomics.waitAsync` does not keep a Node event loop alive; `wait` holds a
+ * ref'd timer while parked so that a worker whose only work is this wait does not exit.
+ */
+export class Doorbell {
+  /** Bytes a doorbell occupies in a SharedArrayBuffer (one cache line). */
+  static readonly BYTES: number = 64;
+
+  readonly sab: SharedArrayBuffer;
+  readonly byteOffset: number;
+  private readonly words: Int32Array;
+  /** Set while this handle has a `wait` in progress (one consumer per doorbell). */
+  private waiting = false;
+
+  /** A doorbell on its own new SharedArrayBuffer. */
+  static create(): Doorbell {
+    return new Doorbell(new SharedArrayBuffer(Doorbell.BYTES), 0);
+  }
+
+  /**
+   * Attaches to the doorbell at `byteOffset` in `sab` (any thread). Zeroed memory is initialised
+   * on first attach (atomically, so two threads attaching at once agree on its identity).
+   */
+  constructor(sab: SharedArrayBuffer, byteOffset = 0) {
+    if (!(sab instanceof SharedArrayBuffer)) {
+      throw new RingError(`Doorbell: expected a SharedArrayBuffer, got ${describeValue(sab)}`);
+    }
+    if (!Number.isSafeInteger(byteOffset) || byteOffset < 0 || byteOffset % 4 !== 0) {
+      throw new RingError(`Doorbell: byteOffset must be a non-negative multiple of 4, got ${byteOffset}`);
+    }
+    if (byteOffset + Doorbell.BYTES > sab.byteLength) {
+      throw new RingError(
+        `Doorbell: byteOffset ${byteOffset} + BYTES ${Doorbell.BYTES} exceeds the buffer's ${sab.byteLength} bytes`,
+      );
+    }
+    this.sab = sab;
+    this.byteOffset = byteOffset;
+    this.words = new Int32Array(sab, byteOffset, Doorbell.BYTES / 4);
+    const magic = Atomics.load(this.words, kDoorbellMagicIndex);
+    if (magic === 0) {
+      // Identity: a process-unique counter mixed with randomness (it only has to differ between
+      // the doorbells a ring could be confused with).
+      const id = ((Math.random() * 0x7fffffff) ^ (nextLocalId++ << 20)) | 1;
+      if (Atomics.compareExchange(this.words, kDoorbellIdIndex, 0, id) === 0) {
+        Atomics.store(this.words, kDoorbellMagicIndex, kDoorbellMagic);
+      }
+    } else if (magic !== kDoorbellMagic) {
+      throw new RingError(
+        `Doorbell: bad magic 0x${(magic >>> 0).toString(16)} at byteOffset ${byteOffset} (not a doorbell)`,
+      );
+    }
+    assert(Atomics.load(this.words, kDoorbellIdIndex) !== 0);
+  }
+
+  /** This doorbell's identity (the same from every thread attached to it). */
+  get id(): number {
+    return Atomics.load(this.words, kDoorbellIdIndex);
+  }
+
+  /** Whether the consumer has announced that it is going to sleep (or sleeps). Any thread. */
+  isSleeping(): boolean {
+    return Atomics.load(this.words, kDoorbellSleepingIndex) !== 0;
+  }
+
+  /**
+   * Producer, after publishing: wakes the consumer if it sleeps. Costs one `Atomics.load` when
+   * it does not sleep.
+   */
+  ring(): void {
+    if (Atomics.load(this.words, kDoorbellSleepingIndex) === 0) return;
+    Atomics.add(this.words, kDoorbellSequenceIndex, 1);
+    Atomics.notify(this.words, kDoorbellSequenceIndex);
+  }
+
+  /**
+   * Consumer: announces sleeping, re-checks `isEmpty()` (which must look at all the consumer's
+   * rings with `Atomics.load`, as `SpscRing.isEmpty` does), then parks until a producer rings or
+   * `timeoutMs` passes. Resolves at once when `isEmpty()` is false. One wait at a time.
+   */
+  wait(isEmpty: () => boolean, timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
+    if (!(timeoutMs >= 0)) throw new RingError(`Doorbell.wait: timeoutMs must be >= 0, got ${timeoutMs}`);
+    assert(!this.waiting, 'Doorbell.wait: a wait is already in progress (one consumer per doorbell)');
+    const words = this.words;
+    const seenSequence = Atomics.load(words, kDoorbellSequenceIndex);
+    Atomics.store(words, kDoorbellSleepingIndex, 1);
+    let result: WaitAsyncResult;
+    try {
+      if (!isEmpty()) {
+        Atomics.store(words, kDoorbellSleepingIndex, 0);
+        return Promise.resolve();
+      }
+      result = waitAsync(words, kDoorbellSequenceIndex, seenSequence, timeoutMs);
+    } catch (err) {
+      Atomics.store(words, kDoorbellSleepingIndex, 0);
+      throw err;
+    }
+    if (!result.async) {
+      // 'not-equal' (rung between our read and the park) or 'timed-out' (timeoutMs 0).
+      Atomics.store(words, kDoorbellSleepingIndex, 0);
+      return Promise.resolve();
+    }
+    this.waiting = true;
+    const keepAlive = setInterval(noop, kKeepAliveMs);
+    return result.value.then(() => {
+      clearInterval(keepAlive);
+      this.waiting = false;
+      Atomics.store(words, kDoorbellSleepingIndex, 0);
+    });
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,414 @@
+import assert from 'node:assert';
+import { Doorbell } from './doorbell.js';
+import { describeValue, RingError } from './ring-error.js';
+
+export { RingError } from './ring-error.js';
+
+/*
+ * Layout of a ring's SharedArrayBuffer. Header lines are 64 bytes apart so that the word the
+ * producer writes (tail) and the word the consumer writes (head) never share a cache line.
+ *
+ *   byte    0  meta line      magic, version, capacityBytes, doorbell mode, doorbell id (immutable)
+ *   byte   64  producer line  tail: byte offset in the data area just past the last published record
+ *   byte  128  consumer line  head: byte offset of the next record to read
+ *   byte  192  producer stats published, fullRejects (Float64, informational)
+ *   byte  256  consumer stats polled, discarded (Float64, informational)
+ *   byte  320  embedded doorbell (used when the ring was created without one)
+ *   byte  384  data area, capacityBytes long
+ *
+ * A record is [u32 length][payload], padded to kRecordAlignBytes, contiguous in the data area.
+ * When a record does not fit before the end, the producer writes kWrapMarker in place of a
+ * length and the record starts at offset 0. tail === head means empty; the producer never
+ * lets the tail catch up with the head from behind (one gap of at least kRecordAlignBytes), so
+ * full and empty are told apart. Only the producer writes tail, only the consumer writes head.
+ */
+const kLineBytes = 64;
+/** Int32 indices of the header words. */
+export const kRingMagicIndex = 0;
+export const kRingVersionIndex = 1;
+export const kRingCapacityIndex = 2;
+export const kRingDoorbellModeIndex = 3;
+export const kRingDoorbellIdIndex = 4;
+export const kTailIndex = kLineBytes / 4; // 16
+export const kHeadIndex = (2 * kLineBytes) / 4; // 32
+/** Float64 indices of the statistics. */
+export const kRingPublishedStat = (3 * kLineBytes) / 8; // 24
+export const kRingFullRejectsStat = kRingPublishedStat + 1;
+export const kRingPolledStat = (4 * kLineBytes) / 8; // 32
+export const kRingDiscardedStat = kRingPolledStat + 1;
+export const kRingEmbeddedDoorbellOffset = 5 * kLineBytes; // 320
+export const kRingHeaderBytes = 6 * kLineBytes; // 384
+
+export const kRingMagic = 0x52696e67; // 'Ring'
+export const kRingVersion = 1;
+const kDoorbellEmbedded = 1;
+const kDoorbellExternal = 2;
+
+/** Bytes of the length word in front of every record. */
+export const kRecordHeaderBytes = 4;
+/** Records start at multiples of this (payloads are 4-byte aligned too). */
+export const kRecordAlignBytes = 4;
+/** A length word with this value says: the next record is at offset 0. */
+export const kWrapMarker = 0xffffffff;
+/** Capacity must be a multiple of this, so that half of it is a whole number of words. */
+export const kRingCapacityAlignBytes = 8;
+export const kRingMinCapacityBytes = 16;
+/** Offsets are Int32 in the header. */
+export const kRingMaxCapacityBytes = 2 ** 30;
+
+export interface RingStats {
+  /** Records made visible by `publish` (producer). */
+  published: number;
+  /** Records handed to a `poll` handler (consumer). */
+  polled: number;
+  /** `reserve`/`tryWrite` calls that found no room. */
+  fullRejects: number;
+  /** Records skipped by `discardAll`. */
+  discarded: number;
+}
+
+/** Called once per record; `bytes[offset .. offset + length)` is valid only during the call. */
+export type RecordHandler = (bytes: Uint8Array, offset: number, length: number) => void;
+
+function paddedBytes(length: number): number {
+  return kRecordHeaderBytes + ((length + kRecordAlignBytes - 1) & ~(kRecordAlignBytes - 1));
+}
+
+function checkCapacity(capacityBytes: number): void {
+  if (
+    !Number.isSafeInteger(capacityBytes) ||
+    capacityBytes < kRingMinCapacityBytes ||
+    capacityBytes > kRingMaxCapacityBytes ||
+    capacityBytes % kRingCapacityAlignBytes !== 0
+  ) {
+    throw new RingError(
+      `capacityBytes must be a multiple of ${kRingCapacityAlignBytes} in [${kRingMinCapacityBytes}, ${kRingMaxCapacityBytes}], got ${capacityBytes}`,
+    );
+  }
+}
+
+/**
+ * A single-producer single-consumer ring of variable-length records over a SharedArrayBuffer.
+ * Wait-free on both sides: every call finishes in a bounded number of steps, never spins.
+ *
+ * Threads: the producer thread calls `reserve`/`commit`/`tryWrite`/`publish`; the consumer
+ * thread calls `poll`/`isEmpty`/`discardAll`. Each thread attaches its own `SpscRing` to the
+ * same buffer (`new SpscRing(sab, doorbell)`); a restarted thread attaches a fresh one and
+ * resumes from the shared indices (a producer from the published tail: whatever it had
+ * committed but not published is gone, never half-visible).
+ *
+ * Ordering: `publish` writes the records, then `Atomics.store`s the tail; `poll`
+ * `Atomics.load`s the tail, then reads records up to it, then `Atomics.store`s the head. The
+ * producer caches the head and the consumer caches the tail, refreshing them only when the
+ * cached value says full (producer) or empty (consumer).
+ */
+export class SpscRing {
+  readonly sab: SharedArrayBuffer;
+  readonly doorbell: Doorbell;
+  /** The data area: records are written and read at offsets into it. */
+  readonly bytes: Uint8Array;
+  /** The largest payload; such a record always fits into an empty ring, whatever its position. */
+  readonly maxRecordBytes: number;
+  readonly capacityBytes: number;
+
+  private readonly header: Int32Array;
+  private readonly stat: Float64Array;
+  private readonly words: Uint32Array;
+
+  // Producer state (touched only by the producer thread).
+  /** Where the next record goes: past every committed record. */
+  private writeIndex: number;
+  /** The head as last read; the real head is at or after it. */
+  private cachedHead: number;
+  /** Record offset of the current reservation (a wrap when it differs from writeIndex), or -1. */
+  private reservedAt = -1;
+  private reservedLength = 0;
+  private committedSincePublish = 0;
+  private publishedIndex: number;
+
+  // Consumer state (touched only by the consumer thread).
+  private readIndex: number;
+  /** The tail as last read; the real tail is at or after it. */
+  private cachedTail: number;
+  private polling = false;
+
+  /** SharedArrayBuffer size for a ring with `capacityBytes` of data. */
+  static bytesFor(capacityBytes: number): number {
+    checkCapacity(capacityBytes);
+    return kRingHeaderBytes + capacityBytes;
+  }
+
+  /**
+   * A ring on a new SharedArrayBuffer. Without `doorbell`, it gets its own doorbell inside its
+   * buffer (attach with `new SpscRing(sab)`); with one, every attach must pass that doorbell.
+   */
+  static create(capacityBytes: number, doorbell?: Doorbell): SpscRing {
+    const sab = new SharedArrayBuffer(SpscRing.bytesFor(capacityBytes));
+    const header = new Int32Array(sab, 0, kRingHeaderBytes / 4);
+    header[kRingCapacityIndex] = capacityBytes;
+    header[kRingVersionIndex] = kRingVersion;
+    if (doorbell === undefined) {
+      header[kRingDoorbellModeIndex] = kDoorbellEmbedded;
+      header[kRingDoorbellIdIndex] = new Doorbell(sab, kRingEmbeddedDoorbellOffset).id;
+    } else {
+      header[kRingDoorbellModeIndex] = kDoorbellExternal;
+      header[kRingDoorbellIdIndex] = doorbell.id;
+    }
+    Atomics.store(header, kRingMagicIndex, kRingMagic);
+    return new SpscRing(sab, doorbell);
+  }
+
+  /** Attaches to an existing ring (any thread), validating its header. */
+  constructor(sab: SharedArrayBuffer, doorbell?: Doorbell) {
+    if (!(sab instanceof SharedArrayBuffer)) {
+      throw new RingError(`SpscRing: expected a SharedArrayBuffer, got ${describeValue(sab)}`);
+    }
+    if (sab.byteLength < kRingHeaderBytes + kRingMinCapacityBytes) {
+      throw new RingError(
+        `SpscRing: buffer of ${sab.byteLength} bytes is smaller than a ring (header ${kRingHeaderBytes} + ${kRingMinCapacityBytes} bytes)`,
+      );
+    }
+    const header = new Int32Array(sab, 0, kRingHeaderBytes / 4);
+    const capacityBytes = validateHeader(header, sab.byteLength);
+    this.sab = sab;
+    this.doorbell = attachDoorbell(sab, header, doorbell);
+    this.capacityBytes = capacityBytes;
+    this.maxRecordBytes = capacityBytes / 2 - kRecordHeaderBytes;
+    this.header = header;
+    this.stat = new Float64Array(sab, 0, kRingHeaderBytes / 8);
+    this.bytes = new Uint8Array(sab, kRingHeaderBytes, capacityBytes);
+    this.words = new Uint32Array(sab, kRingHeaderBytes, capacityBytes / 4);
+    const tail = Atomics.load(header, kTailIndex);
+    const head = Atomics.load(header, kHeadIndex);
+    this.writeIndex = tail;
+    this.publishedIndex = tail;
+    this.cachedHead = head;
+    this.readIndex = head;
+    this.cachedTail = tail;
+    assert(this.maxRecordBytes >= 0 && paddedBytes(this.maxRecordBytes) * 2 <= capacityBytes);
+  }
+
+  // ---------------------------------------------------------------- producer side
+
+  /**
+   * Reserves room for a record of `length` payload bytes and returns the offset in `bytes`
+   * where they may be written, or -1 if there is no room now. Calling it again before `commit`
+   * replaces the reservation.
+   */
+  reserve(length: number): number {
+    if (length >>> 0 !== length || length > this.maxRecordBytes) this.throwBadLength(length);
+    const need = paddedBytes(length);
+    let at = this.fit(this.writeIndex, this.cachedHead, need);
+    if (at < 0) {
+      this.cachedHead = Atomics.load(this.header, kHeadIndex);
+      at = this.fit(this.writeIndex, this.cachedHead, need);
+      if (at < 0) {
+        this.stat[kRingFullRejectsStat]!++;
+        this.reservedAt = -1;
+        return -1;
+      }
+    }
+    this.reservedAt = at;
+    this.reservedLength = length;
+    return at + kRecordHeaderBytes;
+  }
+
+  /**
+   * Where a record of `need` bytes goes when the producer is at `tail` and the consumer at or
+   * after `head`: `tail`, 0 (wrap), or -1 (no room). The new tail must not reach `head`.
+   */
+  private fit(tail: number, head: number, need: number): number {
+    if (tail < head) return tail + need < head ? tail : -1;
+    const end = tail + need;
+    if (end < this.capacityBytes || (end === this.capacityBytes && head !== 0)) return tail;
+    return need < head ? 0 : -1;
+  }
+
+  /**
+   * The reserved record is complete (still not visible until `publish`). `length`, if given,
+   * shortens it (e.g. reserve the largest encoding, commit the actual one).
+   */
+  commit(length?: number): void {
+    const at = this.reservedAt;
+    if (at < 0) throw new RingError('SpscRing.commit: no reservation (call reserve first, and check it is not -1)');
+    let committed = this.reservedLength;
+    if (length !== undefined) {
+      if (length >>> 0 !== length || length > committed) {
+        throw new RingError(`SpscRing.commit: length must be an integer in [0, ${committed}] (the reserved length), got ${length}`);
+      }
+      committed = length;
+    }
+    const words = this.words;
+    if (at !== this.writeIndex) words[this.writeIndex >>> 2] = kWrapMarker;
+    words[at >>> 2] = committed;
+    let next = at + paddedBytes(committed);
+    if (next === this.capacityBytes) next = 0;
+    this.writeIndex = next;
+    this.reservedAt = -1;
+    this.committedSincePublish++;
+  }
+
+  /** Makes every committed record visible with one `Atomics.store`, then rings the doorbell. */
+  publish(): void {
+    if (this.writeIndex === this.publishedIndex) return;
+    this.publishedIndex = this.writeIndex;
+    Atomics.store(this.header, kTailIndex, this.writeIndex);
+    this.stat[kRingPublishedStat]! += this.committedSincePublish;
+    this.committedSincePublish = 0;
+    this.doorbell.ring();
+  }
+
+  /** reserve + copy + commit (no publish); false when there is no room now. */
+  tryWrite(payload: Uint8Array): boolean {
+    const offset = this.reserve(payload.length);
+    if (offset < 0) return false;
+    this.bytes.set(payload, offset);
+    this.commit();
+    return true;
+  }
+
+  private throwBadLength(length: number): never {
+    if (typeof length === 'number' && Number.isInteger(length) && length > this.maxRecordBytes) {
+      throw new RingError(
+        `SpscRing: record of ${length} bytes is larger than maxRecordBytes ${this.maxRecordBytes} (ring capacityBytes ${this.capacityBytes})`,
+      );
+    }
+    throw new RingError(`SpscRing: record length must be a non-negative integer, got ${String(length)}`);
+  }
+
+  // ---------------------------------------------------------------- consumer side
+
+  /**
+   * Hands the records visible at the call (one `Atomics.load` of the tail), in order, to
+   * `handler` (at most `max` of them), then releases their space with one `Atomics.store`. Returns how many were handled. A record whose handler
+   * throws counts as consumed (it is not redelivered); the error propagates.
+   */
+  poll(handler: RecordHandler, max = Number.POSITIVE_INFINITY): number {
+    let head = this.readIndex;
+    const tail = (this.cachedTail = Atomics.load(this.header, kTailIndex));
+    if (head === tail) return 0;
+    if (!(max >= 1)) throw new RingError(`SpscRing.poll: max must be >= 1, got ${max}`);
+    if (this.polling) throw new RingError('SpscRing.poll: called from inside a poll handler');
+    this.polling = true;
+    const words = this.words;
+    const bytes = this.bytes;
+    const capacityBytes = this.capacityBytes;
+    let count = 0;
+    try {
+      while (head !== tail && count < max) {
+        const length = words[head >>> 2]!;
+        if (length === kWrapMarker) {
+          head = 0;
+          continue;
+        }
+        const offset = head + kRecordHeaderBytes;
+        if (length > this.maxRecordBytes || offset + length > capacityBytes) this.throwCorrupt(head, length);
+        head = offset + ((length + kRecordAlignBytes - 1) & ~(kRecordAlignBytes - 1));
+        if (head === capacityBytes) head = 0;
+        count++;
+        handler(bytes, offset, length);
+      }
+    } finally {
+      this.polling = false;
+      this.readIndex = head;
+      Atomics.store(this.header, kHeadIndex, head);
+      this.stat[kRingPolledStat]! += count;
+    }
+    return count;
+  }
+
+  /** Consumer: nothing visible. Reads the shared tail (`Atomics.load`) when the cache says empty. */
+  isEmpty(): boolean {
+    if (this.readIndex !== this.cachedTail) return false;
+    this.cachedTail = Atomics.load(this.header, kTailIndex);
+    return this.readIndex === this.cachedTail;
+  }
+
+  /** Consumer: skips every visible record (e.g. when a crashed actor restarts); returns how many. */
+  discardAll(): number {
+    const tail = Atomics.load(this.header, kTailIndex);
+    let head = this.readIndex;
+    let count = 0;
+    while (head !== tail) {
+      const length = this.words[head >>> 2]!;
+      if (length === kWrapMarker) {
+        head = 0;
+        continue;
+      }
+      if (length > this.maxRecordBytes) this.throwCorrupt(head, length);
+      head += paddedBytes(length);
+      if (head === this.capacityBytes) head = 0;
+      count++;
+    }
+    this.readIndex = head;
+    this.cachedTail = tail;
+    Atomics.store(this.header, kHeadIndex, head);
+    this.stat[kRingDiscardedStat]! += count;
+    return count;
+  }
+
+  private throwCorrupt(at: number, length: number): never {
+    throw new RingError(
+      `SpscRing: corrupt record at offset ${at}: length ${length} exceeds maxRecordBytes ${this.maxRecordBytes} or the data area (${this.capacityBytes} bytes)`,
+    );
+  }
+
+  /**
+   * Counters kept in the shared header (so both sides, and a restarted side, see them). They are
+   * plain Float64 writes by their owning side: exact on that side, possibly a batch stale elsewhere.
+   */
+  stats(): RingStats {
+    return {
+      published: this.stat[kRingPublishedStat]!,
+      polled: this.stat[kRingPolledStat]!,
+      fullRejects: this.stat[kRingFullRejectsStat]!,
+      discarded: this.stat[kRingDiscardedStat]!,
+    };
+  }
+}
+
+/** Checks magic, version, capacity and indices; returns capacityBytes. */
+function validateHeader(header: Int32Array, byteLength: number): number {
+  const magic = Atomics.load(header, kRingMagicIndex);
+  if (magic !== kRingMagic) {
+    throw new RingError(`SpscRing: bad magic 0x${(magic >>> 0).toString(16)} (expected 0x${kRingMagic.toString(16)}): not a ring`);
+  }
+  const version = header[kRingVersionIndex];
+  if (version !== kRingVersion) throw new RingError(`SpscRing: unsupported version ${version} (expected ${kRingVersion})`);
+  const capacityBytes = header[kRingCapacityIndex]!;
+  if (capacityBytes !== byteLength - kRingHeaderBytes) {
+    throw new RingError(
+      `SpscRing: header capacityBytes ${capacityBytes} does not match the buffer (${byteLength} bytes - header ${kRingHeaderBytes})`,
+    );
+  }
+  checkCapacity(capacityBytes);
+  for (const [name, index] of [['tail', kTailIndex], ['head', kHeadIndex]] as const) {
+    const value = Atomics.load(header, index);
+    if (value < 0 || value >= capacityBytes || value % kRecordAlignBytes !== 0) {
+      throw new RingError(
+        `SpscRing: header ${name} ${value} is not a ${kRecordAlignBytes}-byte aligned offset in [0, ${capacityBytes})`,
+      );
+    }
+  }
+  return capacityBytes;
+}
+
+function attachDoorbell(sab: SharedArrayBuffer, header: Int32Array, doorbell: Doorbell | undefined): Doorbell {
+  const mode = header[kRingDoorbellModeIndex];
+  const id = header[kRingDoorbellIdIndex];
+  if (mode === kDoorbellEmbedded) {
+    const own = new Doorbell(sab, kRingEmbeddedDoorbellOffset);
+    if (doorbell !== undefined && doorbell.id !== own.id) {
+      throw new RingError('SpscRing: this ring was created with its own doorbell; attach without passing one');
+    }
+    return own;
+  }
+  if (mode !== kDoorbellExternal) throw new RingError(`SpscRing: header doorbell mode ${mode} is neither 1 (own) nor 2 (external)`);
+  if (doorbell === undefined) {
+    throw new RingError(`SpscRing: this ring rings an external doorbell (id ${id}); pass that Doorbell to the constructor`);
+  }
+  if (doorbell.id !== id) {
+    throw new RingError(`SpscRing: doorbell id ${doorbell.id} is not the ring's doorbell (id ${id})`);
+  }
+  return doorbell;
+}
