@@ -1,0 +1,59 @@
+import type { Codec, MessageHeader } from './codec.js';
+
+/** Actors and client endpoints are numbered densely from 0 within one runtime. */
+export type ActorId = number;
+export type TimerId = number;
+
+/** Every message is a plain object with a `kind` and the header fields. */
+export type Message = { kind: string } & MessageHeader;
+
+/**
+ * Everything an actor may do to the world. The runtime (thread or simulator) implements it;
+ * protocol code reaches time, randomness, the network and its storage only through here.
+ * Sends and timers take effect after the current handler returns, in call order.
+ */
+export interface ActorContext<M extends Message = Message, S = unknown> {
+  readonly self: ActorId;
+  /** Milliseconds on a monotonic clock (virtual in the simulator). */
+  now(): number;
+  /** Uniform in [0, 1), from the runtime's seeded generator. */
+  random(): number;
+  /** Queues `msg` for `to`. `msg.sender` must be `self`; the message must not be mutated later. */
+  send(to: ActorId, msg: M): void;
+  /** Calls `tick(tag)` after `delayMs`; returns an id for `cancelTimer`. */
+  setTimer(delayMs: number, tag: number): TimerId;
+  cancelTimer(id: TimerId): void;
+  /** The actor's storage, created by the module's `createStorage`; survives crashes as it dictates. */
+  readonly storage: S;
+}
+
+/**
+ * An actor is a state machine. `start` runs at every (re)start with fresh volatile state; the
+ * runtime calls one handler at a time, never concurrently.
+ */
+export interface Actor<M extends Message = Message, S = unknown> {
+  start(ctx: ActorContext<M, S>): void;
+  receive(msg: M, ctx: ActorContext<M, S>): void;
+  tick(tag: number, ctx: ActorContext<M, S>): void;
+  /** Counters for the control plane's `stats()`. */
+  stats?(): Record<string, number>;
+}
+
+/**
+ * Storage that can be told about a crash: the simulator calls `crash` so that volatile
+ * parts are lost exactly as the medium's semantics say (e.g. unfenced pmem lines).
+ */
+export interface CrashableStorage {
+  crash(seed: number): void;
+}
+
+/**
+ * What a runtime needs to run a kind of actor. The thread runtime imports the module by URL in
+ * each worker, so `config` must be structured-cloneable.
+ */
+export interface ActorModule<M extends Message = Message, S = unknown, C = unknown> {
+  readonly codec: Codec<M>;
+  createActor(self: ActorId, config: C): Actor<M, S>;
+  /** Opens (or creates) the storage of `self`; called at every (re)start in threads. */
+  createStorage?(self: ActorId, config: C): S;
+}

@@ -1,0 +1,267 @@
+import { isUtf8 } from 'node:buffer';
+import { CodecError } from './codec-error.js';
+
+/**
+ * Field codecs: each knows its encoded size, writes itself, and reads itself back with
+ * validation. `path` names the field in errors (`inv.value`, `batch.entries[3].key`).
+ */
+export interface Field<T> {
+  readonly kind: string;
+  size(value: T, path: string): number;
+  write(w: Writer, value: T, path: string): void;
+  read(r: Reader, path: string): T;
+}
+
+/** Bounds on decoded collections, so a corrupt length cannot make us allocate gigabytes. */
+export const MAX_STRING_BYTES = 1 << 20;
+export const MAX_BYTES_BYTES = 16 << 20;
+export const MAX_LIST_ITEMS = 1 << 20;
+
+/** Writes into a byte range; every write is bounds-checked by the size computed before. */
+export class Writer {
+  readonly view: DataView;
+  constructor(
+    readonly bytes: Uint8Array,
+    public offset: number,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+}
+
+/** Reads from `[offset, end)`; running past `end` is a CodecError naming the field. */
+export class Reader {
+  readonly view: DataView;
+  constructor(
+    readonly bytes: Uint8Array,
+    public offset: number,
+    readonly end: number,
+    readonly message: string,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  need(n: number, path: string): number {
+    const at = this.offset;
+    if (n > this.end - at) {
+      throw new CodecError(this.message, path, `truncated: needs ${n} bytes at offset ${at}, ${this.end - at} left`);
+    }
+    this.offset = at + n;
+    return at;
+  }
+}
+
+function checkInt(value: unknown, min: number, max: number, path: string, message = 'encode'): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new CodecError(message, path, `must be an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+  return value;
+}
+
+function fixedInt(
+  kind: string,
+  bytes: number,
+  min: number,
+  max: number,
+  put: (v: DataView, off: number, x: number) => void,
+  get: (v: DataView, off: number) => number,
+): Field<number> {
+  return {
+    kind,
+    size: () => bytes,
+    write(w, value, path) {
+      checkInt(value, min, max, path);
+      put(w.view, w.offset, value);
+      w.offset += bytes;
+    },
+    read(r, path) {
+      return get(r.view, r.need(bytes, path));
+    },
+  };
+}
+
+export const u8 = (): Field<number> =>
+  fixedInt('u8', 1, 0, 0xff, (v, o, x) => v.setUint8(o, x), (v, o) => v.getUint8(o));
+export const u16 = (): Field<number> =>
+  fixedInt('u16', 2, 0, 0xffff, (v, o, x) => v.setUint16(o, x, true), (v, o) => v.getUint16(o, true));
+export const u32 = (): Field<number> =>
+  fixedInt('u32', 4, 0, 0xffffffff, (v, o, x) => v.setUint32(o, x, true), (v, o) => v.getUint32(o, true));
+export const i32 = (): Field<number> =>
+  fixedInt('i32', 4, -0x80000000, 0x7fffffff, (v, o, x) => v.setInt32(o, x, true), (v, o) => v.getInt32(o, true));
+
+/** A non-negative safe integer (sequence numbers, byte counts): two little-endian u32 words. */
+export const u53 = (): Field<number> => ({
+  kind: 'u53',
+  size: () => 8,
+  write(w, value, path) {
+    checkInt(value, 0, Number.MAX_SAFE_INTEGER, path);
+    w.view.setUint32(w.offset, value % 0x100000000, true);
+    w.view.setUint32(w.offset + 4, Math.floor(value / 0x100000000), true);
+    w.offset += 8;
+  },
+  read(r, path) {
+    const at = r.need(8, path);
+    const hi = r.view.getUint32(at + 4, true);
+    if (hi > 0x1fffff) throw new CodecError(r.message, path, `u53 out of range (high word ${hi})`);
+    return hi * 0x100000000 + r.view.getUint32(at, true);
+  },
+});
+
+/** A finite float64 (NaN and infinities are rejected: no protocol value needs them). */
+export const f64 = (): Field<number> => ({
+  kind: 'f64',
+  size: () => 8,
+  write(w, value, path) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new CodecError('encode', path, `must be a finite number, got ${String(value)}`);
+    }
+    w.view.setFloat64(w.offset, value, true);
+    w.offset += 8;
+  },
+  read(r, path) {
+    const value = r.view.getFloat64(r.need(8, path), true);
+    if (!Number.isFinite(value)) throw new CodecError(r.message, path, `not a finite number`);
+    return value;
+  },
+});
+
+export const bool = (): Field<boolean> => ({
+  kind: 'bool',
+  size: () => 1,
+  write(w, value, path) {
+    if (typeof value !== 'boolean') throw new CodecError('encode', path, `must be a boolean`);
+    w.view.setUint8(w.offset++, value ? 1 : 0);
+  },
+  read(r, path) {
+    const b = r.view.getUint8(r.need(1, path));
+    if (b > 1) throw new CodecError(r.message, path, `boolean byte must be 0 or 1, got ${b}`);
+    return b === 1;
+  },
+});
+
+/** One of a fixed list of string values, encoded as its index in a u8. */
+export function enumOf<const T extends string>(...values: T[]): Field<T> {
+  if (values.length === 0 || values.length > 256) throw new Error('enumOf needs 1..256 values');
+  return {
+    kind: `enum(${values.join('|')})`,
+    size: () => 1,
+    write(w, value, path) {
+      const index = values.indexOf(value);
+      if (index < 0) throw new CodecError('encode', path, `must be one of ${values.join('|')}, got ${String(value)}`);
+      w.view.setUint8(w.offset++, index);
+    },
+    read(r, path) {
+      const index = r.view.getUint8(r.need(1, path));
+      const value = values[index];
+      if (value === undefined) {
+        throw new CodecError(r.message, path, `enum index ${index} out of range (${values.length} values)`);
+      }
+      return value;
+    },
+  };
+}
+
+function readLength(r: Reader, path: string, max: number, what: string): number {
+  const n = r.view.getUint32(r.need(4, path), true);
+  if (n > max) throw new CodecError(r.message, path, `${what} ${n} exceeds the bound ${max}`);
+  return n;
+}
+
+/** A UTF-8 string with a u32 byte length; invalid UTF-8 is rejected. */
+export const string = (): Field<string> => ({
+  kind: 'string',
+  size(value, path) {
+    if (typeof value !== 'string') throw new CodecError('encode', path, `must be a string`);
+    return 4 + Buffer.byteLength(value, 'utf8');
+  },
+  write(w, value, path) {
+    const start = w.offset + 4;
+    const n = Buffer.from(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength).write(value, start, 'utf8');
+    if (n > MAX_STRING_BYTES) throw new CodecError('encode', path, `string of ${n} bytes exceeds ${MAX_STRING_BYTES}`);
+    w.view.setUint32(w.offset, n, true);
+    w.offset = start + n;
+  },
+  read(r, path) {
+    const n = readLength(r, path, MAX_STRING_BYTES, 'string length');
+    const at = r.need(n, path);
+    const slice = r.bytes.subarray(at, at + n);
+    if (!isUtf8(slice)) throw new CodecError(r.message, path, `string is not valid UTF-8`);
+    return Buffer.from(slice.buffer, slice.byteOffset, n).toString('utf8');
+  },
+});
+
+/** Opaque bytes with a u32 length; decoding copies them out of the (shared) source. */
+export const bytes = (): Field<Uint8Array> => ({
+  kind: 'bytes',
+  size(value, path) {
+    if (!(value instanceof Uint8Array)) throw new CodecError('encode', path, `must be a Uint8Array`);
+    if (value.byteLength > MAX_BYTES_BYTES) {
+      throw new CodecError('encode', path, `${value.byteLength} bytes exceed ${MAX_BYTES_BYTES}`);
+    }
+    return 4 + value.byteLength;
+  },
+  write(w, value) {
+    w.view.setUint32(w.offset, value.byteLength, true);
+    w.bytes.set(value, w.offset + 4);
+    w.offset += 4 + value.byteLength;
+  },
+  read(r, path) {
+    const n = readLength(r, path, MAX_BYTES_BYTES, 'byte length');
+    const at = r.need(n, path);
+    return r.bytes.slice(at, at + n);
+  },
+});
+
+/** A list with a u32 count. */
+export function list<T>(item: Field<T>, maxItems = MAX_LIST_ITEMS): Field<T[]> {
+  return {
+    kind: `list(${item.kind})`,
+    size(value, path) {
+      if (!Array.isArray(value)) throw new CodecError('encode', path, `must be an array`);
+      if (value.length > maxItems) throw new CodecError('encode', path, `${value.length} items exceed ${maxItems}`);
+      let n = 4;
+      for (let i = 0; i < value.length; i++) n += item.size(value[i] as T, `${path}[${i}]`);
+      return n;
+    },
+    write(w, value, path) {
+      w.view.setUint32(w.offset, value.length, true);
+      w.offset += 4;
+      for (let i = 0; i < value.length; i++) item.write(w, value[i] as T, `${path}[${i}]`);
+    },
+    read(r, path) {
+      const n = readLength(r, path, maxItems, 'item count');
+      const out: T[] = [];
+      for (let i = 0; i < n; i++) out.push(item.read(r, `${path}[${i}]`));
+      return out;
+    },
+  };
+}
+
+export type FieldMap = Record<string, Field<unknown>>;
+export type ValueOf<F> = F extends Field<infer T> ? T : never;
+export type StructOf<M extends FieldMap> = { [K in keyof M]: ValueOf<M[K]> };
+
+/** A record of named fields, encoded in declaration order. */
+export function struct<M extends FieldMap>(fields: M): Field<StructOf<M>> {
+  const entries = Object.entries(fields);
+  return {
+    kind: `struct{${Object.keys(fields).join(',')}}`,
+    size(value, path) {
+      if (typeof value !== 'object' || value === null) throw new CodecError('encode', path, `must be an object`);
+      let n = 0;
+      for (const [name, field] of entries) {
+        n += field.size((value as Record<string, unknown>)[name], `${path}.${name}`);
+      }
+      return n;
+    },
+    write(w, value, path) {
+      for (const [name, field] of entries) {
+        field.write(w, (value as Record<string, unknown>)[name], `${path}.${name}`);
+      }
+    },
+    read(r, path) {
+      const out: Record<string, unknown> = {};
+      for (const [name, field] of entries) out[name] = field.read(r, `${path}.${name}`);
+      return out as StructOf<M>;
+    },
+  };
+}

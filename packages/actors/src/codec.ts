@@ -1,0 +1,164 @@
+import { CodecError } from './codec-error.js';
+import { Reader, Writer, type FieldMap, type StructOf } from './codec-fields.js';
+import type { ActorId } from './actor.js';
+
+/**
+ * Binary codec for actor messages. Every record is a fixed header then the fields of its type:
+ *
+ *   offset 0  u16 type     message type code
+ *   offset 2  u32 length   whole record in bytes, header included
+ *   offset 6  u32 epoch    sender's view epoch
+ *   offset 10 u16 sender   sending actor id
+ *
+ * All little-endian. Decoding validates the header against the record's framing, then every
+ * field, then that no bytes are left over; any violation is a CodecError naming the field.
+ */
+export const HEADER_BYTES = 12;
+const kTypeOffset = 0;
+const kLengthOffset = 2;
+const kEpochOffset = 6;
+const kSenderOffset = 10;
+
+/** What every message carries besides its own fields. */
+export interface MessageHeader {
+  epoch: number;
+  sender: ActorId;
+}
+
+export interface MessageDef<K extends string = string, F extends FieldMap = FieldMap> {
+  readonly type: number;
+  readonly kind: K;
+  readonly fields: F;
+}
+
+/** The message object a definition describes: `{ kind, epoch, sender, ...fields }`. */
+export type MessageOf<D> =
+  D extends MessageDef<infer K, infer F> ? { kind: K } & MessageHeader & StructOf<F> : never;
+
+/** Declares a message type: its numeric code, its `kind` name and its fields in wire order. */
+export function defineMessage<const K extends string, F extends FieldMap>(
+  type: number,
+  kind: K,
+  fields: F,
+): MessageDef<K, F> {
+  if (!Number.isInteger(type) || type < 0 || type > 0xffff) throw new Error(`message type ${type} is not a u16`);
+  for (const reserved of ['kind', 'epoch', 'sender']) {
+    if (reserved in fields) throw new Error(`message ${kind}: field name '${reserved}' is reserved`);
+  }
+  return { type, kind, fields };
+}
+
+interface Compiled {
+  def: MessageDef;
+  entries: [string, FieldMap[string]][];
+}
+
+/** The codec of one protocol: the set of its message definitions. */
+export class Codec<M extends { kind: string } & MessageHeader> {
+  readonly #byType = new Map<number, Compiled>();
+  readonly #byKind = new Map<string, Compiled>();
+
+  constructor(defs: readonly MessageDef[]) {
+    for (const def of defs) {
+      if (this.#byType.has(def.type)) throw new Error(`duplicate message type ${def.type} (${def.kind})`);
+      if (this.#byKind.has(def.kind)) throw new Error(`duplicate message kind ${def.kind}`);
+      const compiled = { def, entries: Object.entries(def.fields) };
+      this.#byType.set(def.type, compiled);
+      this.#byKind.set(def.kind, compiled);
+    }
+  }
+
+  #compiled(msg: M): Compiled {
+    const compiled = this.#byKind.get(msg.kind);
+    if (!compiled) throw new CodecError('encode', 'kind', `unknown message kind ${JSON.stringify(msg.kind)}`);
+    return compiled;
+  }
+
+  /** Bytes `msg` takes on the wire, header included; validates every field. */
+  sizeOf(msg: M): number {
+    const { def, entries } = this.#compiled(msg);
+    let n = HEADER_BYTES;
+    const fields = msg as unknown as Record<string, unknown>;
+    for (const [name, field] of entries) n += field.size(fields[name], `${def.kind}.${name}`);
+    return n;
+  }
+
+  /**
+   * Writes `msg` at `offset` in `target`, which must have `size` bytes free there (as returned
+   * by `sizeOf`); returns `size`.
+   */
+  encodeInto(msg: M, target: Uint8Array, offset: number, size: number): number {
+    const { def, entries } = this.#compiled(msg);
+    if (offset < 0 || offset + size > target.byteLength) {
+      throw new RangeError(`encodeInto: ${size} bytes at ${offset} do not fit in ${target.byteLength}`);
+    }
+    const w = new Writer(target, offset);
+    checkHeader(msg);
+    w.view.setUint16(offset + kTypeOffset, def.type, true);
+    w.view.setUint32(offset + kLengthOffset, size, true);
+    w.view.setUint32(offset + kEpochOffset, msg.epoch, true);
+    w.view.setUint16(offset + kSenderOffset, msg.sender, true);
+    w.offset = offset + HEADER_BYTES;
+    const fields = msg as unknown as Record<string, unknown>;
+    for (const [name, field] of entries) field.write(w, fields[name], `${def.kind}.${name}`);
+    if (w.offset - offset !== size) {
+      throw new CodecError('encode', def.kind, `wrote ${w.offset - offset} bytes, expected ${size}`);
+    }
+    return size;
+  }
+
+  /** Encodes `msg` into a new buffer. */
+  encode(msg: M): Uint8Array {
+    const size = this.sizeOf(msg);
+    const out = new Uint8Array(size);
+    this.encodeInto(msg, out, 0, size);
+    return out;
+  }
+
+  /**
+   * Decodes the record occupying exactly `[offset, offset + length)` of `source`. Throws only
+   * CodecError; on success the message is complete and shares no memory with `source`.
+   */
+  decode(source: Uint8Array, offset = 0, length = source.byteLength - offset): M {
+    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 ||
+      offset + length > source.byteLength) {
+      throw new CodecError('record', 'framing', `range [${offset}, ${offset + length}) outside ${source.byteLength} bytes`);
+    }
+    const header = new Reader(source, offset, offset + length, 'record');
+    const at = header.need(HEADER_BYTES, 'header');
+    const type = header.view.getUint16(at + kTypeOffset, true);
+    const declared = header.view.getUint32(at + kLengthOffset, true);
+    const compiled = this.#byType.get(type);
+    if (!compiled) throw new CodecError('record', 'header.type', `unknown message type ${type}`);
+    const { def, entries } = compiled;
+    if (declared !== length) {
+      throw new CodecError(def.kind, 'header.length', `declares ${declared} bytes, record has ${length}`);
+    }
+    const r = new Reader(source, offset + HEADER_BYTES, offset + length, def.kind);
+    const out: Record<string, unknown> = {
+      kind: def.kind,
+      epoch: header.view.getUint32(at + kEpochOffset, true),
+      sender: header.view.getUint16(at + kSenderOffset, true),
+    };
+    for (const [name, field] of entries) out[name] = field.read(r, `${def.kind}.${name}`);
+    if (r.offset !== r.end) {
+      throw new CodecError(def.kind, 'trailer', `${r.end - r.offset} bytes left after the last field`);
+    }
+    return out as M;
+  }
+
+  /** Message type code of a kind (for tests and tooling). */
+  typeOf(kind: string): number | undefined {
+    return this.#byKind.get(kind)?.def.type;
+  }
+}
+
+function checkHeader(msg: MessageHeader): void {
+  const { epoch, sender } = msg;
+  if (!Number.isInteger(epoch) || epoch < 0 || epoch > 0xffffffff) {
+    throw new CodecError('encode', 'header.epoch', `must be a u32, got ${String(epoch)}`);
+  }
+  if (!Number.isInteger(sender) || sender < 0 || sender > 0xffff) {
+    throw new CodecError('encode', 'header.sender', `must be a u16 actor id, got ${String(sender)}`);
+  }
+}

@@ -1,0 +1,22 @@
+import type { ActorId, Message } from './actor.js';
+
+export interface Cancellable {
+  cancel(): void;
+}
+
+/**
+ * A party outside the actors (a client, a load generator, a test driver) that sends to and
+ * receives from them. The simulator and the thread runtime each provide one, so client code
+ * such as a KV client runs unchanged on both.
+ */
+export interface Endpoint<M extends Message = Message> {
+  readonly self: ActorId;
+  send(to: ActorId, msg: M): void;
+  /** Sets the one handler for incoming messages. */
+  onMessage(handler: (msg: M) => void): void;
+  /** Milliseconds on the runtime's clock (virtual in the simulator). */
+  now(): number;
+  /** Runs `fn` after `delayMs` on the runtime's clock. */
+  schedule(delayMs: number, fn: () => void): Cancellable;
+  close(): void;
+}

@@ -1,0 +1,110 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CodecError, HEADER_BYTES } from '../src/index.js';
+import { testCodec, type Batch, type Put } from './fixtures/test-messages.js';
+
+const put: Put = {
+  kind: 'put',
+  epoch: 7,
+  sender: 3,
+  key: 'clé-🔑',
+  version: 0xffffffff,
+  cid: 65535,
+  value: new Uint8Array([0, 1, 2, 255]),
+  seq: Number.MAX_SAFE_INTEGER,
+  state: 'replay',
+};
+const batch: Batch = {
+  kind: 'batch',
+  epoch: 0,
+  sender: 0,
+  entries: [
+    { key: '', ts: 0, durable: true },
+    { key: 'k', ts: 2 ** 40 + 5, durable: false },
+  ],
+  weight: -1.5e-300,
+  delta: -2147483648,
+  flag: 200,
+};
+
+test('every field kind round-trips through encode and decode', () => {
+  for (const msg of [put, batch, { kind: 'ping', epoch: 1, sender: 2 } as const]) {
+    const bytes = testCodec.encode(msg);
+    assert.equal(bytes.byteLength, testCodec.sizeOf(msg));
+    assert.deepEqual(testCodec.decode(bytes), msg);
+  }
+});
+
+test('encodeInto writes at an offset and decode reads the same range', () => {
+  const size = testCodec.sizeOf(put);
+  const buffer = new Uint8Array(size + 100);
+  testCodec.encodeInto(put, buffer, 37, size);
+  assert.deepEqual(testCodec.decode(buffer, 37, size), put);
+});
+
+test('decoded bytes do not alias the source buffer', () => {
+  const bytes = testCodec.encode(put);
+  const decoded = testCodec.decode(bytes) as Put;
+  bytes.fill(0);
+  assert.deepEqual([...decoded.value], [0, 1, 2, 255]);
+});
+
+function codecError(fn: () => unknown): CodecError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof CodecError, `expected CodecError, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a CodecError');
+}
+
+test('decode names the field that is wrong', () => {
+  const bytes = testCodec.encode(put);
+  // Unknown type.
+  const badType = bytes.slice();
+  badType[0] = 99;
+  assert.match(codecError(() => testCodec.decode(badType)).message, /header\.type: unknown message type 99/);
+  // Declared length disagrees with the framing.
+  assert.match(codecError(() => testCodec.decode(bytes, 0, bytes.length - 1)).message, /put: header\.length/);
+  // Enum index out of range: state is the last byte.
+  const badEnum = bytes.slice();
+  badEnum[badEnum.length - 1] = 9;
+  assert.match(codecError(() => testCodec.decode(badEnum)).field, /^put\.state$/);
+  // String length pointing past the end.
+  const badLen = bytes.slice();
+  new DataView(badLen.buffer).setUint32(HEADER_BYTES, 1000, true);
+  assert.equal(codecError(() => testCodec.decode(badLen)).field, 'put.key');
+  // Invalid UTF-8 in the key.
+  const badUtf8 = bytes.slice();
+  badUtf8[HEADER_BYTES + 4] = 0xff;
+  assert.match(codecError(() => testCodec.decode(badUtf8)).message, /put\.key: string is not valid UTF-8/);
+});
+
+test('a record with bytes after its last field is rejected', () => {
+  const bytes = testCodec.encode({ kind: 'ping', epoch: 1, sender: 1 });
+  const longer = new Uint8Array(bytes.length + 2);
+  longer.set(bytes);
+  new DataView(longer.buffer).setUint32(2, longer.length, true);
+  assert.match(codecError(() => testCodec.decode(longer)).message, /ping: trailer: 2 bytes left/);
+});
+
+test('list counts and booleans are validated', () => {
+  const bytes = testCodec.encode(batch);
+  const badBool = bytes.slice();
+  // entries[0] = key '' (4 bytes) + ts (8) + durable (1): the bool is at header + 4 + 4 + 8.
+  badBool[HEADER_BYTES + 4 + 4 + 8] = 2;
+  assert.equal(codecError(() => testCodec.decode(badBool)).field, 'batch.entries[0].durable');
+  const hugeCount = bytes.slice();
+  new DataView(hugeCount.buffer).setUint32(HEADER_BYTES, 0xffffffff, true);
+  assert.match(codecError(() => testCodec.decode(hugeCount)).message, /item count 4294967295 exceeds/);
+});
+
+test('encode rejects out-of-range and mistyped fields with the field name', () => {
+  assert.match(codecError(() => testCodec.encode({ ...put, cid: 70000 })).message, /put\.cid: must be an integer in \[0, 65535\]/);
+  assert.match(codecError(() => testCodec.encode({ ...put, seq: -1 })).message, /put\.seq/);
+  assert.match(codecError(() => testCodec.encode({ ...put, epoch: 1.5 })).message, /header\.epoch/);
+  assert.match(codecError(() => testCodec.encode({ ...put, state: 'bogus' as Put['state'] })).message, /put\.state: must be one of/);
+  assert.match(codecError(() => testCodec.encode({ ...put, key: 5 as unknown as string })).message, /put\.key: must be a string/);
+  assert.match(codecError(() => testCodec.encode({ kind: 'nope', epoch: 0, sender: 0 } as unknown as Put)).message, /unknown message kind/);
+});
