@@ -1,0 +1,51 @@
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Seeds for a simulation suite: `HEAL_SEED=n` runs exactly seed n (to replay a failure);
+ * `HEAL_SEEDS=k` runs k seeds instead of the suite's default count.
+ */
+export function suiteSeeds(defaultCount: number, env: NodeJS.ProcessEnv = process.env): number[] {
+  const one = env['HEAL_SEED'];
+  if (one !== undefined) {
+    const seed = Number(one);
+    if (!Number.isInteger(seed)) throw new RangeError(`HEAL_SEED must be an integer, got ${one}`);
+    return [seed];
+  }
+  const many = env['HEAL_SEEDS'];
+  const count = many === undefined ? defaultCount : Number(many);
+  if (!Number.isInteger(count) || count <= 0) throw new RangeError(`HEAL_SEEDS must be a positive integer, got ${many}`);
+  return Array.from({ length: count }, (_, i) => i + 1);
+}
+
+/** The shell command that replays one seed of one test. */
+export function replayCommand(testName: string, testFileUrl: string, seed: number): string {
+  const file = relative(process.cwd(), fileURLToPath(testFileUrl));
+  const pattern = testName.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&').replace(/'/g, "'\\''");
+  return `HEAL_SEED=${seed} node --test --test-name-pattern='${pattern}' ${file}`;
+}
+
+/**
+ * Runs `body` for every seed of the suite; the first failure is rethrown with the seed and the
+ * command that replays it, so a red CI run can be reproduced exactly.
+ */
+export async function forEachSeed(
+  testName: string,
+  testFileUrl: string,
+  defaultCount: number,
+  body: (seed: number) => void | Promise<void>,
+): Promise<void> {
+  for (const seed of suiteSeeds(defaultCount)) {
+    try {
+      await body(seed);
+    } catch (err) {
+      const cause = err instanceof Error ? err : new Error(String(err));
+      const failure = new Error(
+        `seed=${seed} failed: ${cause.message}\nreplay: ${replayCommand(testName, testFileUrl, seed)}`,
+        { cause },
+      );
+      failure.stack = `${failure.message}\n${cause.stack ?? ''}`;
+      throw failure;
+    }
+  }
+}

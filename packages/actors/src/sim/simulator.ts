@@ -1,0 +1,374 @@
+import assert from 'node:assert/strict';
+import { Heap } from 'mnemonist';
+import type {
+  Actor,
+  ActorContext,
+  ActorId,
+  ActorModule,
+  CrashableStorage,
+  Message,
+  TimerId,
+} from '../actor.js';
+import { CodecError } from '../codec-error.js';
+import type { Cancellable, Endpoint } from '../endpoint.js';
+import { Network, type LinkModel } from './network.js';
+import { Prng } from './prng.js';
+import { Trace } from './trace.js';
+
+/** Upper bound on events one `run*` call may process: a livelocked scenario fails loudly. */
+export const MAX_EVENTS_PER_RUN = 50_000_000;
+
+export interface SimulationOptions<M extends Message, S, C> {
+  seed: number;
+  module: ActorModule<M, S, C>;
+  /** Actors get ids 0..actors-1. */
+  actors: number;
+  /** External endpoints (clients, test drivers) get ids actors..actors+endpoints-1. */
+  endpoints?: number;
+  config: C | ((self: ActorId) => C);
+  network?: Partial<LinkModel>;
+  /** Lines of trace kept for failure reports. */
+  traceLines?: number;
+}
+
+type Event =
+  | { at: number; seq: number; type: 'deliver'; from: ActorId; to: ActorId; bytes: Uint8Array }
+  | { at: number; seq: number; type: 'timer'; to: ActorId; incarnation: number; id: TimerId; tag: number }
+  | { at: number; seq: number; type: 'call'; label: string; fn: () => void };
+
+interface Slot<M extends Message, S> {
+  actor: Actor<M, S> | undefined;
+  incarnation: number;
+  storage: S;
+  prng: Prng;
+  liveTimers: Set<TimerId>;
+}
+
+export interface SimulationStats {
+  events: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  droppedPartition: number;
+  droppedDown: number;
+  codecErrors: number;
+  timersFired: number;
+}
+
+/**
+ * Runs actors on one thread with a virtual clock, a seeded PRNG and a simulated network.
+ * Every message is encoded at send and decoded at delivery, as on the real transport.
+ * Events at equal times run in scheduling order, so a run is a function of (seed, scenario).
+ */
+export class Simulation<M extends Message, S = unknown, C = unknown> {
+  readonly seed: number;
+  readonly network: Network;
+  readonly trace: Trace;
+  readonly stats: SimulationStats = {
+    events: 0,
+    delivered: 0,
+    lost: 0,
+    duplicated: 0,
+    droppedPartition: 0,
+    droppedDown: 0,
+    codecErrors: 0,
+    timersFired: 0,
+  };
+  readonly #module: ActorModule<M, S, C>;
+  readonly #config: (self: ActorId) => C;
+  readonly #prng: Prng;
+  readonly #events = new Heap<Event>((a, b) => a.at - b.at || a.seq - b.seq);
+  readonly #slots: Slot<M, S>[] = [];
+  readonly #endpoints = new Map<ActorId, SimEndpoint<M>>();
+  readonly #actorCount: number;
+  #nowMs = 0;
+  #seq = 0;
+  #nextTimer = 1;
+
+  constructor(options: SimulationOptions<M, S, C>) {
+    const { seed, module, actors, endpoints = 0 } = options;
+    assert(Number.isInteger(actors) && actors > 0, `actors must be a positive integer, got ${actors}`);
+    assert(Number.isInteger(endpoints) && endpoints >= 0, `endpoints must be >= 0, got ${endpoints}`);
+    this.seed = seed;
+    this.#module = module;
+    const config = options.config;
+    this.#config = typeof config === 'function' ? (config as (self: ActorId) => C) : () => config;
+    this.#prng = new Prng(seed);
+    this.network = new Network(options.network);
+    this.trace = new Trace(options.traceLines ?? 200);
+    this.#actorCount = actors;
+    for (let id = 0; id < actors; id++) {
+      const cfg = this.#config(id);
+      const storage = module.createStorage ? module.createStorage(id, cfg) : (undefined as S);
+      this.#slots.push({ actor: undefined, incarnation: 0, storage, prng: this.#prng.fork(id), liveTimers: new Set() });
+    }
+    for (let i = 0; i < endpoints; i++) {
+      const id = actors + i;
+      this.#endpoints.set(id, new SimEndpoint<M>(id, this));
+    }
+    for (let id = 0; id < actors; id++) this.#startActor(id);
+  }
+
+  /** Virtual time in milliseconds. */
+  get now(): number {
+    return this.#nowMs;
+  }
+
+  get actorCount(): number {
+    return this.#actorCount;
+  }
+
+  /** The live actor object of `id` (for assertions in tests); undefined while crashed. */
+  actor(id: ActorId): Actor<M, S> | undefined {
+    return this.#slot(id).actor;
+  }
+
+  storage(id: ActorId): S {
+    return this.#slot(id).storage;
+  }
+
+  isUp(id: ActorId): boolean {
+    return this.#slot(id).actor !== undefined;
+  }
+
+  endpoint(id: ActorId): Endpoint<M> {
+    const ep = this.#endpoints.get(id);
+    if (!ep) throw new RangeError(`no external endpoint ${id} (endpoints are ${this.#actorCount}..)`);
+    return ep;
+  }
+
+  /** Runs `fn` at virtual time `atMs` (for scripted faults and client operations). */
+  at(atMs: number, label: string, fn: () => void): void {
+    assert(atMs >= this.#nowMs, `cannot schedule ${label} in the past (${atMs} < ${this.#nowMs})`);
+    this.#push({ at: atMs, seq: 0, type: 'call', label, fn });
+  }
+
+  after(delayMs: number, label: string, fn: () => void): void {
+    this.at(this.#nowMs + delayMs, label, fn);
+  }
+
+  /** Crashes `id`: its volatile state and timers are gone; its storage is told (if it can be). */
+  crash(id: ActorId): void {
+    const slot = this.#slot(id);
+    assert(slot.actor !== undefined, `crash: actor ${id} is already down`);
+    slot.actor = undefined;
+    slot.incarnation++;
+    slot.liveTimers.clear();
+    const storage = slot.storage as Partial<CrashableStorage> | undefined;
+    if (storage && typeof storage.crash === 'function') storage.crash(this.#prng.u32());
+    this.trace.add(`${this.#nowMs.toFixed(4)} crash ${id}`);
+  }
+
+  restart(id: ActorId): void {
+    const slot = this.#slot(id);
+    assert(slot.actor === undefined, `restart: actor ${id} is up`);
+    this.trace.add(`${this.#nowMs.toFixed(4)} restart ${id}`);
+    this.#startActor(id);
+  }
+
+  /** Processes the next event; false when there is none. */
+  step(): boolean {
+    const event = this.#events.pop();
+    if (!event) return false;
+    assert(event.at >= this.#nowMs, 'simulated time never goes backwards');
+    this.#nowMs = event.at;
+    this.stats.events++;
+    switch (event.type) {
+      case 'deliver':
+        this.#deliver(event.from, event.to, event.bytes);
+        break;
+      case 'timer':
+        this.#fire(event.to, event.incarnation, event.id, event.tag);
+        break;
+      case 'call':
+        this.trace.add(`${this.#nowMs.toFixed(4)} call ${event.label}`);
+        event.fn();
+        break;
+    }
+    return true;
+  }
+
+  /** Runs every event up to and including `untilMs`, then sets the clock to `untilMs`. */
+  runUntilTime(untilMs: number): void {
+    let budget = MAX_EVENTS_PER_RUN;
+    while ((this.#events.peek()?.at ?? Infinity) <= untilMs) {
+      this.step();
+      if (--budget === 0) throw new Error(`simulation seed=${this.seed}: over ${MAX_EVENTS_PER_RUN} events`);
+    }
+    this.#nowMs = Math.max(this.#nowMs, untilMs);
+  }
+
+  runFor(durationMs: number): void {
+    this.runUntilTime(this.#nowMs + durationMs);
+  }
+
+  /**
+   * Runs until `done()` holds (checked after every event) or `limitMs` of virtual time pass;
+   * returns whether `done()` held.
+   */
+  runUntil(done: () => boolean, limitMs: number): boolean {
+    const deadline = this.#nowMs + limitMs;
+    let budget = MAX_EVENTS_PER_RUN;
+    while (!done()) {
+      const next = this.#events.peek();
+      if (!next || next.at > deadline) {
+        this.#nowMs = Math.max(this.#nowMs, deadline);
+        return done();
+      }
+      this.step();
+      if (--budget === 0) throw new Error(`simulation seed=${this.seed}: over ${MAX_EVENTS_PER_RUN} events`);
+    }
+    return true;
+  }
+
+  /** Sends from an actor or an endpoint through the network model (encode now, decode at delivery). */
+  transmit(from: ActorId, to: ActorId, msg: M): void {
+    assert(msg.sender === from, `message ${msg.kind} from ${from} claims sender ${msg.sender}`);
+    if (to === from) {
+      this.#push({ at: this.#nowMs, seq: 0, type: 'deliver', from, to, bytes: this.#module.codec.encode(msg) });
+      return;
+    }
+    assert(this.#known(to), `send to unknown actor ${to}`);
+    const bytes = this.#module.codec.encode(msg);
+    if (!this.network.connected(from, to)) {
+      this.stats.droppedPartition++;
+      return;
+    }
+    const times = this.network.deliveries(from, to, this.#nowMs, this.#prng);
+    if (times.length === 0) this.stats.lost++;
+    if (times.length > 1) this.stats.duplicated++;
+    for (const at of times) this.#push({ at, seq: 0, type: 'deliver', from, to, bytes });
+  }
+
+  #known(id: ActorId): boolean {
+    return (id >= 0 && id < this.#actorCount) || this.#endpoints.has(id);
+  }
+
+  #slot(id: ActorId): Slot<M, S> {
+    const slot = this.#slots[id];
+    if (!slot) throw new RangeError(`no actor ${id} (actors are 0..${this.#actorCount - 1})`);
+    return slot;
+  }
+
+  #push(event: Event): void {
+    event.seq = this.#seq++;
+    this.#events.push(event);
+  }
+
+  #startActor(id: ActorId): void {
+    const slot = this.#slot(id);
+    const actor = this.#module.createActor(id, this.#config(id));
+    slot.actor = actor;
+    this.#handle(id, (ctx) => actor.start(ctx));
+  }
+
+  #deliver(from: ActorId, to: ActorId, bytes: Uint8Array): void {
+    if (!this.network.connected(from, to)) {
+      this.stats.droppedPartition++;
+      return;
+    }
+    let msg: M;
+    try {
+      msg = this.#module.codec.decode(bytes);
+    } catch (err) {
+      if (!(err instanceof CodecError)) throw err;
+      this.stats.codecErrors++;
+      this.trace.add(`${this.#nowMs.toFixed(4)} codec-error ${from}->${to} ${err.message}`);
+      return;
+    }
+    const ep = this.#endpoints.get(to);
+    if (ep) {
+      this.stats.delivered++;
+      this.trace.add(`${this.#nowMs.toFixed(4)} deliver ${from}->${to} ${msg.kind}`);
+      ep.dispatch(msg);
+      return;
+    }
+    const actor = this.#slot(to).actor;
+    if (!actor) {
+      this.stats.droppedDown++;
+      return;
+    }
+    this.stats.delivered++;
+    this.trace.add(`${this.#nowMs.toFixed(4)} deliver ${from}->${to} ${msg.kind}`);
+    this.#handle(to, (ctx) => actor.receive(msg, ctx));
+  }
+
+  #fire(to: ActorId, incarnation: number, id: TimerId, tag: number): void {
+    const slot = this.#slot(to);
+    if (slot.incarnation !== incarnation || !slot.liveTimers.delete(id) || !slot.actor) return;
+    const actor = slot.actor;
+    this.stats.timersFired++;
+    this.trace.add(`${this.#nowMs.toFixed(4)} timer ${to} ${tag}`);
+    this.#handle(to, (ctx) => actor.tick(tag, ctx));
+  }
+
+  /** Runs one handler with a context whose sends take effect after it returns. */
+  #handle(self: ActorId, body: (ctx: ActorContext<M, S>) => void): void {
+    const slot = this.#slot(self);
+    const outbox: [ActorId, M][] = [];
+    const incarnation = slot.incarnation;
+    const ctx: ActorContext<M, S> = {
+      self,
+      storage: slot.storage,
+      now: () => this.#nowMs,
+      random: () => slot.prng.float(),
+      send: (to, msg) => {
+        outbox.push([to, msg]);
+      },
+      setTimer: (delayMs, tag) => {
+        assert(delayMs >= 0 && Number.isFinite(delayMs), `timer delay must be finite and >= 0, got ${delayMs}`);
+        const id = this.#nextTimer++;
+        slot.liveTimers.add(id);
+        this.#push({ at: this.#nowMs + delayMs, seq: 0, type: 'timer', to: self, incarnation, id, tag });
+        return id;
+      },
+      cancelTimer: (id) => {
+        slot.liveTimers.delete(id);
+      },
+    };
+    body(ctx);
+    for (const [to, msg] of outbox) this.transmit(self, to, msg);
+  }
+}
+
+/** An external party (a client, a test driver) attached to the simulated network. */
+export class SimEndpoint<M extends Message> implements Endpoint<M> {
+  #handler: ((msg: M) => void) | undefined;
+
+  constructor(
+    readonly self: ActorId,
+    readonly sim: Pick<Simulation<M>, 'transmit' | 'now' | 'after'>,
+  ) {}
+
+  send(to: ActorId, msg: M): void {
+    this.sim.transmit(this.self, to, msg);
+  }
+
+  now(): number {
+    return this.sim.now;
+  }
+
+  onMessage(handler: (msg: M) => void): void {
+    this.#handler = handler;
+  }
+
+  schedule(delayMs: number, fn: () => void): Cancellable {
+    let live = true;
+    this.sim.after(delayMs, `endpoint ${this.self} timer`, () => {
+      if (live) fn();
+    });
+    return {
+      cancel: () => {
+        live = false;
+      },
+    };
+  }
+
+  dispatch(msg: M): void {
+    this.#handler?.(msg);
+  }
+
+  close(): void {
+    this.#handler = undefined;
+  }
+}
