@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Actor, ActorContext, ActorId, ActorModule, Message, TimerId } from '../actor.js';
+import { Prng } from '../sim/prng.js';
+import { sharedClockMs } from './clock.js';
+import type { LinkDescriptor } from './links.js';
+import { RingPort, type PortStats } from './port.js';
+
+/** Busy rounds between yields to the event loop, so timers and control calls are not starved. */
+export const ROUNDS_PER_YIELD = 32;
+/** How long an actor whose links are backlogged waits before retrying them. */
+export const BACKLOG_RETRY_MS = 1;
+
+export interface HostStats extends PortStats {
+  self: ActorId;
+  handled: number;
+  timersFired: number;
+  actor: Record<string, number>;
+}
+
+/**
+ * Runs one actor inside a worker thread: drains its inbound rings, calls its handlers one at a
+ * time, publishes what they sent in one batch per round, and sleeps on its doorbell when idle.
+ */
+export class ActorHost<M extends Message, S, C> {
+  readonly #port: RingPort<M>;
+  readonly #actor: Actor<M, S>;
+  readonly #ctx: ActorContext<M, S>;
+  readonly #timers = new Map<TimerId, NodeJS.Timeout>();
+  #nextTimer = 1;
+  #running = false;
+  #handled = 0;
+  #timersFired = 0;
+  #loopDone: Promise<void> = Promise.resolve();
+
+  constructor(links: LinkDescriptor, module: ActorModule<M, S, C>, config: C, seed: number) {
+    this.#port = new RingPort(links, module.codec);
+    const self = links.self;
+    const storage = module.createStorage ? module.createStorage(self, config) : (undefined as S);
+    this.#actor = module.createActor(self, config);
+    const prng = new Prng(seed);
+    this.#ctx = {
+      self,
+      storage,
+      now: sharedClockMs,
+      random: () => prng.float(),
+      send: (to, msg) => this.#port.send(to, msg),
+      setTimer: (delayMs, tag) => this.#setTimer(delayMs, tag),
+      cancelTimer: (id) => {
+        clearTimeout(this.#timers.get(id));
+        this.#timers.delete(id);
+      },
+    };
+  }
+
+  /** Discards what was queued while this actor was down, runs `start`, and begins the loop. */
+  start(): void {
+    assert(!this.#running, 'actor host started twice');
+    this.#port.discardInbound();
+    this.#actor.start(this.#ctx);
+    this.#port.flush();
+    this.#running = true;
+    this.#loopDone = this.#loop();
+  }
+
+  /** Ends the loop after the current round and publishes what is pending. */
+  async stop(): Promise<void> {
+    this.#running = false;
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    this.#port.doorbell.ring();
+    await this.#loopDone;
+    this.#port.flush();
+  }
+
+  stats(): HostStats {
+    return {
+      ...this.#port.stats,
+      self: this.#port.self,
+      handled: this.#handled,
+      timersFired: this.#timersFired,
+      actor: this.#actor.stats?.() ?? {},
+    };
+  }
+
+  #setTimer(delayMs: number, tag: number): TimerId {
+    assert(delayMs >= 0 && Number.isFinite(delayMs), `timer delay must be finite and >= 0, got ${delayMs}`);
+    const id = this.#nextTimer++;
+    const timer = setTimeout(() => {
+      this.#timers.delete(id);
+      if (!this.#running) return;
+      this.#timersFired++;
+      this.#actor.tick(tag, this.#ctx);
+      this.#port.flush();
+    }, delayMs);
+    this.#timers.set(id, timer);
+    return id;
+  }
+
+  async #loop(): Promise<void> {
+    const deliver = (msg: M): void => {
+      this.#handled++;
+      this.#actor.receive(msg, this.#ctx);
+    };
+    let rounds = 0;
+    while (this.#running) {
+      const n = this.#port.poll(deliver);
+      this.#port.flush();
+      if (n === 0) {
+        await this.#port.wait(this.#port.hasBacklog() ? BACKLOG_RETRY_MS : undefined);
+        rounds = 0;
+      } else if (++rounds >= ROUNDS_PER_YIELD) {
+        await yieldToEventLoop();
+        rounds = 0;
+      }
+    }
+  }
+}

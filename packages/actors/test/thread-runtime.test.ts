@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LoadGenerators, ThreadRuntime, type ActorId, type ThreadEndpoint } from '../src/index.js';
+import type { RelayConfig, RelayMessage } from './fixtures/relay-actor.js';
+import type { RelayLoadParams } from './fixtures/relay-load-task.js';
+
+const ACTORS = 3;
+const moduleRef = { url: new URL('./fixtures/relay-actor.js', import.meta.url).href };
+
+function start(endpoints: number, beatMs = 0): Promise<ThreadRuntime<RelayMessage, RelayConfig>> {
+  return ThreadRuntime.start<RelayMessage, RelayConfig>({
+    module: moduleRef,
+    actors: ACTORS,
+    endpoints,
+    config: { actors: ACTORS, beatMs },
+    ringBytes: 1 << 16,
+  });
+}
+
+/** Sends one request and resolves with the reply's path. */
+function request(client: ThreadEndpoint<RelayMessage>, to: ActorId, id: number, hops: number): Promise<number[]> {
+  return new Promise((resolve) => {
+    client.onMessage((msg) => {
+      if (msg.kind === 'reply' && msg.id === id) resolve(msg.path);
+    });
+    client.send(to, { kind: 'request', epoch: 0, sender: client.self, id, hops, origin: client.self, path: [] });
+  });
+}
+
+test('actors in worker threads relay a request around the mesh and answer the client', async () => {
+  const runtime = await start(1);
+  try {
+    const client = runtime.endpoint(ACTORS);
+    assert.deepEqual(await request(client, 0, 1, 4), [0, 1, 2, 0, 1]);
+    assert.deepEqual(await request(client, 2, 2, 0), [2]);
+    const stats = await runtime.stats(1);
+    assert.equal(stats.self, 1);
+    assert.equal(stats.actor['relayed'], 2);
+    assert.equal(stats.codecErrors, 0);
+  } finally {
+    await runtime.shutdown();
+  }
+});
+
+test('timers fire through the context in worker threads', async () => {
+  const runtime = await start(0, 1);
+  try {
+    let beats = 0;
+    for (let i = 0; i < 10_000 && beats < 5; i++) {
+      beats = (await runtime.stats(0)).actor['beats'] ?? 0;
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(beats >= 5, `actor 0 beat ${beats} times`);
+  } finally {
+    await runtime.shutdown();
+  }
+});
+
+test('a crashed actor stops answering; after restart it answers again with fresh state', async () => {
+  const runtime = await start(1);
+  try {
+    const client = runtime.endpoint(ACTORS);
+    assert.deepEqual(await request(client, 1, 1, 0), [1]);
+    await runtime.crash(1);
+    assert.equal(runtime.isUp(1), false);
+    await assert.rejects(runtime.stats(1), /not running/);
+    // Sent while 1 is down: discarded when it restarts, so never answered.
+    client.send(1, { kind: 'request', epoch: 0, sender: ACTORS, id: 99, hops: 0, origin: ACTORS, path: [] });
+    await runtime.restart(1);
+    assert.deepEqual(await request(client, 1, 2, 1), [1, 2]);
+    const stats = await runtime.stats(1);
+    assert.equal(stats.actor['relayed'], 1, 'the new incarnation saw only the request after its restart');
+    await assert.rejects(runtime.restart(1), /is running/);
+  } finally {
+    await runtime.shutdown();
+  }
+});
+
+test('piscina load generators drive the actors over rings passed in the task payload', async () => {
+  const clients = 2;
+  const runtime = await start(clients);
+  const generators = new LoadGenerators<RelayLoadParams, { replies: number; maxId: number }>(
+    new URL('./fixtures/relay-load-task.js', import.meta.url),
+    clients,
+  );
+  try {
+    const requests = 20_000;
+    const results = await generators.run(runtime, [ACTORS, ACTORS + 1], () => ({ actors: ACTORS, requests, hops: 2, window: 64 }));
+    assert.deepEqual(results, [
+      { replies: requests, maxId: requests - 1 },
+      { replies: requests, maxId: requests - 1 },
+    ]);
+    let relayed = 0;
+    for (let id = 0; id < ACTORS; id++) relayed += (await runtime.stats(id)).actor['relayed'] ?? 0;
+    assert.equal(relayed, clients * requests * 3);
+  } finally {
+    await generators.destroy();
+    await runtime.shutdown();
+  }
+});
+
+test('starting with a module that is not an actor module fails with a clear error', async () => {
+  await assert.rejects(
+    ThreadRuntime.start({ module: { url: moduleRef.url, exportName: 'Request' }, actors: 1, config: {} }),
+    /has no codec/,
+  );
+  await assert.rejects(ThreadRuntime.start({ module: moduleRef, actors: 0, config: {} }), /actors must be a positive integer/);
+});
