@@ -1,0 +1,309 @@
+/**
+ * `PmemRegion`: emulated persistent memory over a file mapped MAP_SHARED.
+ *
+ * Stores are written through into the mapping (`view`), so, as with CPU caches on real
+ * persistent memory, a process crash loses nothing already stored. What a power failure may
+ * keep is decided by flush and fence: `flush(off, len)` marks the covering 64-byte lines
+ * (clwb); `fence()` makes every flushed line durable in flush order (sfence). The region keeps
+ * a heap copy of the durable content of every line (`durable`, updated at fence), which is
+ * what `crash()` rewrites the file from; that copy is the undo record of every dirty line.
+ *
+ * Durability: `emulated` fences are bookkeeping only (the bytes are already in the file's page
+ * cache: they survive a process crash); `msync` fences also msync the touched pages (they
+ * survive an OS crash).
+ *
+ * Ownership: one region belongs to one thread; nothing here is safe to share.
+ * Bounds: the flush queue holds each line at most once, so it is bounded by the line count.
+ */
+import assert from 'node:assert/strict';
+import { closeSync, fstatSync, ftruncateSync, openSync } from 'node:fs';
+import { mmap } from './mmap.js';
+import { applyCrash, type CrashOptions, type CrashReport } from './crash.js';
+import { PmemError, pmemErrors } from './errors.js';
+import { LINE_BYTES, LINE_SHIFT, REGION_BYTES_MAX } from './geometry.js';
+import {
+  LatencyModel, latencyConfigProblem, OPTANE_LATENCY, performanceClock,
+  type LatencyConfig, type MonotonicClock,
+} from './latency-model.js';
+
+export type Durability = 'emulated' | 'msync';
+export const DURABILITIES: readonly Durability[] = ['emulated', 'msync'];
+
+export interface RegionOptions {
+  /** Default `emulated`. */
+  readonly durability?: Durability;
+  /** Nanoseconds per flushed line and per fence; defaults `OPTANE_LATENCY`, zeros turn it off. */
+  readonly latency?: Partial<LatencyConfig>;
+  /** The clock the latency model spins on; default `performance.now()`. */
+  readonly clock?: MonotonicClock;
+}
+
+/** Counters since the region was opened. */
+export interface RegionStats {
+  /** Lines named by flush calls (a line flushed twice counts twice, as two clwb would). */
+  linesFlushed: number;
+  fences: number;
+  /** Bytes made durable by fences (64 per line). */
+  bytesDurable: number;
+  /** msync calls made by fences (`msync` durability only). */
+  msyncCalls: number;
+  /** Nanoseconds the latency model added. */
+  latencyChargedNs: number;
+  /** Flush and fence calls: the points where an armed crash can strike. */
+  events: number;
+}
+
+/** A crash to strike before a given fence or event (0-based count from when it was armed). */
+export interface ArmedCrashOptions extends CrashOptions {
+  readonly beforeFence?: number;
+  readonly beforeEvent?: number;
+}
+
+/** Thrown by flush/fence when an armed crash strikes; the region is then crashed. */
+export class SimulatedCrash extends Error {
+  override readonly name = 'SimulatedCrash';
+  constructor(readonly report: CrashReport) {
+    super(`simulated ${report.mode} crash (seed=${report.seed})`);
+  }
+}
+
+type RegionState = 'open' | 'closed' | 'crashed';
+const PROT_READ_WRITE = 3; // PROT_READ | PROT_WRITE
+assert.equal(mmap.PROT_READ | mmap.PROT_WRITE, PROT_READ_WRITE);
+const WORDS_PER_LINE = LINE_BYTES / 4;
+
+export class PmemRegion {
+  /** The mapped file: loads and stores go here. Do not keep using it after close or crash. */
+  readonly view: Buffer;
+  readonly sizeBytes: number;
+  readonly lineCount: number;
+  private readonly words: Int32Array;
+  private readonly durable: Int32Array;
+  private readonly flushed: Uint8Array;
+  private readonly queue: Uint32Array;
+  private queued = 0;
+  private readonly latency: LatencyModel;
+  private readonly stats_: RegionStats = {
+    linesFlushed: 0, fences: 0, bytesDurable: 0, msyncCalls: 0, latencyChargedNs: 0, events: 0,
+  };
+  private state: RegionState = 'open';
+  private armed: { options: ArmedCrashOptions; atEvent: number; atFence: number } | undefined;
+
+  private constructor(
+    readonly path: string,
+    view: Buffer,
+    readonly durability: Durability,
+    latency: LatencyModel,
+  ) {
+    this.view = view;
+    this.sizeBytes = view.length;
+    this.lineCount = view.length >>> LINE_SHIFT;
+    this.words = new Int32Array(view.buffer, view.byteOffset, view.length >>> 2);
+    this.durable = new Int32Array(view.length >>> 2);
+    this.durable.set(this.words);
+    this.flushed = new Uint8Array(this.lineCount);
+    this.queue = new Uint32Array(this.lineCount);
+    this.latency = latency;
+  }
+
+  /** Creates `path` (which must not exist) as a zeroed region of `sizeBytes` and maps it. */
+  static create(path: string, sizeBytes: number, options: RegionOptions = {}): PmemRegion {
+    if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % LINE_BYTES !== 0 ||
+      sizeBytes > REGION_BYTES_MAX) {
+      throw pmemErrors.argument(path, 'sizeBytes', `a positive multiple of ${LINE_BYTES} up to ${REGION_BYTES_MAX}`, sizeBytes);
+    }
+    const latency = latencyFrom(path, options);
+    const fd = openOrThrow(path, 'wx+');
+    try {
+      ftruncateSync(fd, sizeBytes);
+      return new PmemRegion(path, mapOrThrow(path, fd, sizeBytes), options.durability ?? 'emulated', latency);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Maps an existing region file; its current content is taken as durable. */
+  static open(path: string, options: RegionOptions = {}): PmemRegion {
+    const latency = latencyFrom(path, options);
+    const fd = openOrThrow(path, 'r+');
+    try {
+      const sizeBytes = fstatSync(fd).size;
+      if (sizeBytes === 0 || sizeBytes % LINE_BYTES !== 0 || sizeBytes > REGION_BYTES_MAX) {
+        throw pmemErrors.file(path, `size ${sizeBytes} bytes is not a region size (a positive multiple of ${LINE_BYTES} up to ${REGION_BYTES_MAX}); truncated or not a region file?`);
+      }
+      return new PmemRegion(path, mapOrThrow(path, fd, sizeBytes), options.durability ?? 'emulated', latency);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** Marks the lines covering `[offset, offset + lengthBytes)` for the next fence (clwb). */
+  flush(offset: number, lengthBytes: number): void {
+    this.checkRange(offset, lengthBytes);
+    if (this.armed !== undefined) this.strikeIfDue(false);
+    this.stats_.events++;
+    if (lengthBytes === 0) return;
+    const first = offset >>> LINE_SHIFT;
+    const last = (offset + lengthBytes - 1) >>> LINE_SHIFT;
+    const flushed = this.flushed;
+    for (let line = first; line <= last; line++) {
+      if (flushed[line] === 0) {
+        flushed[line] = 1;
+        this.queue[this.queued++] = line;
+      }
+    }
+    this.stats_.linesFlushed += last - first + 1;
+    this.latency.chargeFlush(last - first + 1);
+  }
+
+  /** Makes every flushed line durable, in flush order (sfence); msyncs them in `msync` mode. */
+  fence(): void {
+    if (this.state !== 'open') throw pmemErrors.closed(this.path, this.state);
+    if (this.armed !== undefined) this.strikeIfDue(true);
+    this.stats_.events++;
+    const { queue, words, durable, flushed } = this;
+    const n = this.queued;
+    for (let i = 0; i < n; i++) {
+      const line = queue[i] as number;
+      const base = line * WORDS_PER_LINE;
+      for (let w = base; w < base + WORDS_PER_LINE; w++) durable[w] = words[w] as number;
+      flushed[line] = 0;
+    }
+    if (this.durability === 'msync' && n > 0) this.msyncQueued(n);
+    this.queued = 0;
+    this.stats_.fences++;
+    this.stats_.bytesDurable += n * LINE_BYTES;
+    this.stats_.latencyChargedNs += this.latency.payFence();
+  }
+
+  /** `flush(offset, lengthBytes)` then `fence()`. */
+  persist(offset: number, lengthBytes: number): void {
+    this.flush(offset, lengthBytes);
+    this.fence();
+  }
+
+  /** A copy of the counters. */
+  stats(): RegionStats {
+    return { ...this.stats_ };
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Throws unless the region is open; structures call it before they store. */
+  assertOpen(): void {
+    if (this.state !== 'open') throw pmemErrors.closed(this.path, this.state);
+  }
+
+  /**
+   * Simulates a power failure now: rewrites the file to what survives (see crash.ts) and
+   * closes the region. Reopening the file yields exactly that image.
+   */
+  crash(options: CrashOptions): CrashReport {
+    this.assertOpen();
+    if (options.mode !== 'strict' && options.mode !== 'adversarial') {
+      throw pmemErrors.argument(this.path, 'crash mode', "'strict' or 'adversarial'", options.mode);
+    }
+    const report = applyCrash(this.words, this.durable, this.flushed, options);
+    if (this.durability === 'msync') this.msyncRange(0, this.sizeBytes);
+    this.state = 'crashed';
+    this.armed = undefined;
+    return report;
+  }
+
+  /**
+   * Arms a crash that strikes in place of a later fence (`beforeFence`: that many fences
+   * complete first) or flush/fence call (`beforeEvent`); the call then throws SimulatedCrash.
+   */
+  armCrash(options: ArmedCrashOptions): void {
+    this.assertOpen();
+    const { beforeFence, beforeEvent } = options;
+    if ((beforeFence === undefined) === (beforeEvent === undefined)) {
+      throw pmemErrors.argument(this.path, 'armCrash options', 'exactly one of beforeFence, beforeEvent', JSON.stringify(options));
+    }
+    for (const [field, v] of [['beforeFence', beforeFence], ['beforeEvent', beforeEvent]] as const) {
+      if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
+        throw pmemErrors.argument(this.path, field, 'an integer >= 0', v);
+      }
+    }
+    this.armed = {
+      options,
+      atEvent: beforeEvent === undefined ? -1 : this.stats_.events + beforeEvent,
+      atFence: beforeFence === undefined ? -1 : this.stats_.fences + beforeFence,
+    };
+  }
+
+  /** Closes the region; the mapping is released when the view is garbage collected. */
+  close(): void {
+    this.state = 'closed';
+    this.armed = undefined;
+  }
+
+  private strikeIfDue(isFence: boolean): void {
+    const armed = this.armed;
+    if (armed === undefined) return;
+    const due = armed.atEvent === this.stats_.events || (isFence && armed.atFence === this.stats_.fences);
+    if (!due) return;
+    throw new SimulatedCrash(this.crash({ mode: armed.options.mode, seed: armed.options.seed }));
+  }
+
+  private checkRange(offset: number, lengthBytes: number): void {
+    if (this.state !== 'open') throw pmemErrors.closed(this.path, this.state);
+    if (!(Number.isInteger(offset) && Number.isInteger(lengthBytes) && offset >= 0 && lengthBytes >= 0 &&
+      offset + lengthBytes <= this.sizeBytes)) {
+      throw pmemErrors.range(this.path, offset, lengthBytes, this.sizeBytes);
+    }
+  }
+
+  /** msyncs the pages of the first `n` queued lines, coalescing adjacent pages. */
+  private msyncQueued(n: number): void {
+    const pageShift = Math.log2(mmap.PAGESIZE);
+    const pages = new Uint32Array(n);
+    for (let i = 0; i < n; i++) pages[i] = ((this.queue[i] as number) << LINE_SHIFT) >>> pageShift;
+    pages.sort();
+    let start = pages[0] as number;
+    let end = start + 1;
+    for (let i = 1; i <= n; i++) {
+      const page = i < n ? (pages[i] as number) : -1;
+      if (page === end - 1) continue;
+      if (page === end) {
+        end++;
+        continue;
+      }
+      this.msyncRange(start << pageShift, Math.min(end << pageShift, this.sizeBytes) - (start << pageShift));
+      start = page;
+      end = page + 1;
+    }
+  }
+
+  private msyncRange(offset: number, lengthBytes: number): void {
+    mmap.sync(this.view, offset, lengthBytes, true, false);
+    this.stats_.msyncCalls++;
+  }
+}
+
+function latencyFrom(path: string, options: RegionOptions): LatencyModel {
+  if (options.durability !== undefined && !DURABILITIES.includes(options.durability)) {
+    throw pmemErrors.argument(path, 'durability', DURABILITIES.map((d) => `'${d}'`).join(' or '), options.durability);
+  }
+  const problem = latencyConfigProblem(options.latency ?? {});
+  if (problem !== undefined) throw new PmemError('ERR_PMEM_ARGUMENT', path, undefined, problem);
+  return new LatencyModel({ ...OPTANE_LATENCY, ...options.latency }, options.clock ?? performanceClock);
+}
+
+function openOrThrow(path: string, flags: string): number {
+  try {
+    return openSync(path, flags);
+  } catch (err) {
+    throw pmemErrors.file(path, `cannot open (${flags}): ${(err as Error).message}`);
+  }
+}
+
+function mapOrThrow(path: string, fd: number, sizeBytes: number): Buffer {
+  try {
+    return mmap.map(sizeBytes, PROT_READ_WRITE, mmap.MAP_SHARED, fd, 0);
+  } catch (err) {
+    throw pmemErrors.file(path, `mmap of ${sizeBytes} bytes failed: ${(err as Error).message}`);
+  }
+}

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { truncateSync, writeFileSync } from 'node:fs';
+import { after, test } from 'node:test';
+import { LatencyModel, LINE_BYTES, PmemError, PmemRegion, type MonotonicClock } from '../src/index.js';
+import { FAST, tempDir } from './helpers.js';
+
+const tmp = tempDir('region');
+after(() => tmp.cleanup());
+let n = 0;
+const fresh = (): string => tmp.file(`r${n++}`);
+
+test('create rejects sizes that are not positive multiples of 64, naming the field', () => {
+  for (const size of [0, -64, 100, 1.5 * 64]) {
+    assert.throws(() => PmemRegion.create(fresh(), size, FAST), (e: PmemError) => e.code === 'ERR_PMEM_ARGUMENT' && /sizeBytes/.test(e.message));
+  }
+});
+
+test('create refuses an existing file and open refuses a missing one, naming the file', () => {
+  const path = fresh();
+  PmemRegion.create(path, 4096, FAST).close();
+  assert.throws(() => PmemRegion.create(path, 4096, FAST), (e: PmemError) => e.code === 'ERR_PMEM_FILE' && e.message.includes(path));
+  assert.throws(() => PmemRegion.open(`${path}-missing`, FAST), (e: PmemError) => e.code === 'ERR_PMEM_FILE');
+});
+
+test('open of a truncated file (size not a multiple of 64) fails with a clear error', () => {
+  const path = fresh();
+  PmemRegion.create(path, 4096, FAST).close();
+  truncateSync(path, 4000);
+  assert.throws(() => PmemRegion.open(path, FAST), /size 4000 bytes is not a region size.*truncated/);
+  writeFileSync(path, '');
+  assert.throws(() => PmemRegion.open(path, FAST), /size 0 bytes/);
+});
+
+test('options are validated with the field named', () => {
+  assert.throws(() => PmemRegion.create(fresh(), 4096, { durability: 'fsync' as never }), /durability must be/);
+  assert.throws(() => PmemRegion.create(fresh(), 4096, { latency: { fenceNs: -1 } }), /latency.fenceNs/);
+});
+
+test('flush marks every covering line and fence makes them durable, with counters', () => {
+  const r = PmemRegion.create(fresh(), 8192, FAST);
+  r.flush(60, 8); // lines 0 and 1
+  r.flush(64, 1); // line 1 again: counted as flushed, made durable once
+  assert.deepEqual([r.stats().linesFlushed, r.stats().fences, r.stats().bytesDurable], [3, 0, 0]);
+  r.fence();
+  assert.deepEqual([r.stats().fences, r.stats().bytesDurable], [1, 2 * LINE_BYTES]);
+  r.persist(8192 - 1, 1);
+  r.fence(); // an empty fence still counts
+  const s = r.stats();
+  assert.deepEqual([s.linesFlushed, s.fences, s.bytesDurable, s.events], [4, 3, 3 * LINE_BYTES, 6]);
+  r.close();
+});
+
+test('flush outside the region fails naming the offset; a closed region refuses work', () => {
+  const r = PmemRegion.create(fresh(), 4096, FAST);
+  assert.throws(() => r.flush(4090, 7), (e: PmemError) => e.code === 'ERR_PMEM_RANGE' && e.offset === 4090);
+  assert.throws(() => r.flush(-1, 1), /offset -1/);
+  assert.throws(() => r.persist(1.5, 1), /offset 1.5/);
+  r.close();
+  assert.throws(() => r.fence(), (e: PmemError) => e.code === 'ERR_PMEM_CLOSED');
+});
+
+test('stores reach the file without a fence: a process crash loses nothing stored', () => {
+  const path = fresh();
+  const r = PmemRegion.create(path, 4096, FAST);
+  r.view.write('stored, never flushed', 100);
+  r.close(); // no fence: like a process exit, the mapping's pages are the file's
+  const again = PmemRegion.open(path, FAST);
+  assert.equal(again.view.toString('utf8', 100, 121), 'stored, never flushed');
+});
+
+test('msync durability msyncs the touched pages, coalescing adjacent ones', () => {
+  const r = PmemRegion.create(fresh(), 4 * 4096, { ...FAST, durability: 'msync' });
+  r.persist(0, 64);
+  assert.equal(r.stats().msyncCalls, 1);
+  r.persist(4096 - 64, 128); // two lines in two adjacent pages: one msync
+  assert.equal(r.stats().msyncCalls, 2);
+  r.flush(0, 64);
+  r.flush(3 * 4096, 64); // two distant pages: two msyncs
+  r.fence();
+  assert.equal(r.stats().msyncCalls, 4);
+  r.fence(); // nothing flushed: no msync
+  assert.equal(r.stats().msyncCalls, 4);
+  const e = PmemRegion.create(fresh(), 4096, FAST);
+  e.persist(0, 64);
+  assert.equal(e.stats().msyncCalls, 0, 'emulated durability never msyncs');
+});
+
+/** A clock that advances `stepNs` on every read, counting reads. */
+function steppingClock(stepNs: number): MonotonicClock & { reads: number } {
+  let t = 1000;
+  const clock = { reads: 0, nowNs: () => { clock.reads++; t += stepNs; return t; } };
+  return clock;
+}
+
+test('the latency model charges flushed lines at the fence and spins the clock past the charge', () => {
+  const clock = steppingClock(10);
+  const r = PmemRegion.create(fresh(), 4096, { latency: { flushLineNs: 30, fenceNs: 100 }, clock });
+  r.flush(0, 256); // 4 lines: 120 ns pending
+  assert.equal(clock.reads, 0, 'flush does not spin');
+  r.fence();
+  assert.equal(r.stats().latencyChargedNs, 220);
+  assert.equal(clock.reads, 1 + 22, 'one read for the start, then reads until 220 ns have passed');
+  r.fence();
+  assert.equal(r.stats().latencyChargedNs, 320, 'an empty fence costs fenceNs');
+});
+
+test('a zero latency model never reads the clock', () => {
+  const clock = steppingClock(10);
+  const model = new LatencyModel({ flushLineNs: 0, fenceNs: 0 }, clock);
+  model.chargeFlush(10);
+  assert.equal(model.payFence(), 0);
+  assert.equal(clock.reads, 0);
+  assert.equal(model.enabled, false);
+});
+
+test('the default latency model is the cited Optane one and is on', () => {
+  const r = PmemRegion.create(fresh(), 4096, { clock: steppingClock(1000) });
+  r.persist(0, 64);
+  assert.equal(r.stats().latencyChargedNs, 28 + 62);
+});
