@@ -1,1 +1,22 @@
-export {};
+/** @heal/pmem: emulated persistent memory (DESIGN section 3). */
+export { crc32c, crc32cUpdate } from './checksum.js';
+export { type CrashMode, type CrashOptions, type CrashReport } from './crash.js';
+export { CorruptionError, PmemError, type PmemErrorCode } from './errors.js';
+export { LINE_BYTES, REGION_BYTES_MAX, WORD_BYTES } from './geometry.js';
+export {
+  LATENCY_OFF, LatencyModel, OPTANE_LATENCY, performanceClock,
+  type LatencyConfig, type MonotonicClock,
+} from './latency-model.js';
+export { META_BYTES_MIN, PMeta, type MetaValue } from './meta.js';
+export {
+  PLOG_MAX_RECORD_BYTES_DEFAULT, PLog, type PLogOptions, type PLogRecord, type PLogRecovery,
+} from './plog.js';
+export { SeededRandom } from './prng.js';
+export {
+  PTable, RecordState, type CorruptSlot, type PTableRecord, type PTableRecovery, type Timestamp,
+} from './ptable.js';
+export { SPARE_SLOTS, type PTableLayout, type ResolvedLayout } from './ptable-layout.js';
+export {
+  DURABILITIES, PmemRegion, SimulatedCrash,
+  type ArmedCrashOptions, type Durability, type RegionOptions, type RegionStats,
+} from './region.js';

@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { truncateSync } from 'node:fs';
+import { after, test } from 'node:test';
+import {
+  CorruptionError, PmemError, PmemRegion, PTable, RecordState, SimulatedCrash, type PTableLayout, type PTableRecord,
+} from '../src/index.js';
+import { FAST, tempDir } from './helpers.js';
+
+const tmp = tempDir('ptable');
+after(() => tmp.cleanup());
+let n = 0;
+const LAYOUT: PTableLayout = { capacity: 8, keyMaxBytes: 16, valueMaxBytes: 48 };
+
+function newTable(layout = LAYOUT): { path: string; region: PmemRegion; table: PTable } {
+  const path = tmp.file(`t${n++}`);
+  const region = PmemRegion.create(path, PTable.bytesFor(layout), FAST);
+  PTable.format(region, layout);
+  return { path, region, table: PTable.open(region) };
+}
+
+function rec(key: string, version: number, value = `v${version}`, state: number = RecordState.Valid): PTableRecord {
+  return { key, ts: { version, cid: 3 }, value: Buffer.from(value), state, origin: 2, seq: 1000 + version };
+}
+
+function reopen(path: string): PTable {
+  return PTable.open(PmemRegion.open(path, FAST));
+}
+
+test('put, get, update, setState and delete; a reopen sees the same table', () => {
+  const { path, region, table } = newTable();
+  table.put(rec('a', 1));
+  table.put(rec('b', 1, 'héllo'));
+  table.put(rec('a', 2, 'a-two'));
+  assert.equal(table.setState('b', RecordState.Write), true);
+  assert.equal(table.setState('zz', RecordState.Write), false);
+  table.put(rec('c', 7));
+  assert.equal(table.delete('c'), true);
+  assert.equal(table.delete('c'), false);
+  assert.deepEqual(table.get('a'), rec('a', 2, 'a-two'));
+  region.close();
+  const again = reopen(path);
+  assert.deepEqual(again.recovery, { records: 2, freeSlots: 7, corrupt: [], duplicatesFreed: 0 });
+  assert.deepEqual(again.get('a'), rec('a', 2, 'a-two'));
+  assert.deepEqual(again.get('b'), rec('b', 1, 'héllo', RecordState.Write));
+  assert.equal(again.get('c'), undefined);
+  assert.deepEqual([...again.keys()].sort(), ['a', 'b']);
+});
+
+test('u53 fields, an empty value and a maximal key round-trip', () => {
+  const { table } = newTable();
+  const big: PTableRecord = { key: 'k'.repeat(16), ts: { version: 2 ** 53 - 1, cid: 2 ** 32 - 1 }, value: Buffer.alloc(0), state: 255, origin: 65535, seq: 2 ** 40 + 3 };
+  table.put(big);
+  assert.deepEqual(table.get(big.key), big);
+});
+
+test('bad records are refused with the field named', () => {
+  const { table } = newTable();
+  const cases: [Partial<PTableRecord>, RegExp][] = [
+    [{ key: '' }, /key must be 1 to 16 UTF-8 bytes/],
+    [{ key: 'x'.repeat(17) }, /key must be 1 to 16 UTF-8 bytes, got 17 bytes/],
+    [{ value: Buffer.alloc(49) }, /value must be a Uint8Array of at most 48 bytes/],
+    [{ ts: { version: -1, cid: 0 } }, /ts.version must be/],
+    [{ ts: { version: 1, cid: 2 ** 32 } }, /ts.cid must be/],
+    [{ state: 256 }, /state must be/],
+    [{ origin: 1.5 }, /origin must be/],
+    [{ seq: 2 ** 53 }, /seq must be/],
+  ];
+  for (const [patch, message] of cases) {
+    assert.throws(() => table.put({ ...rec('k', 1), ...patch }), (e: PmemError) => e.code === 'ERR_PMEM_ARGUMENT' && message.test(e.message));
+  }
+  assert.equal(table.size, 0, 'nothing was written');
+});
+
+test('a full table refuses a new key but still updates existing ones', () => {
+  const { table } = newTable({ capacity: 2, keyMaxBytes: 4, valueMaxBytes: 4 });
+  table.put(rec('a', 1, 'x'));
+  table.put(rec('b', 1, 'x'));
+  assert.throws(() => table.put(rec('c', 1, 'x')), (e: PmemError) => e.code === 'ERR_PMEM_FULL');
+  for (let v = 2; v < 10; v++) table.put(rec('a', v, 'y'));
+  assert.equal(table.get('a')?.ts.version, 9);
+  table.assertInvariants();
+});
+
+test('a crash between committing the new version and freeing the old leaves both; recovery keeps the newer', () => {
+  const { path, region, table } = newTable();
+  table.put(rec('a', 1));
+  region.armCrash({ mode: 'strict', seed: 1, beforeFence: 2 }); // fences: body, valid word, free old
+  assert.throws(() => table.put(rec('a', 2)), SimulatedCrash);
+  const again = reopen(path);
+  assert.equal(again.recovery.duplicatesFreed, 1);
+  assert.deepEqual(again.get('a'), rec('a', 2));
+});
+
+test('a record failing its checksum is reported with slot and offset, and never returned', () => {
+  const { path, region, table } = newTable();
+  table.put(rec('a', 1, 'alpha'));
+  table.put(rec('b', 1, 'beta'));
+  const slotB = table.layout.slotsOffset + table.layout.slotBytes; // free list hands out slot 0 then 1
+  assert.equal(region.view.toString('utf8', slotB + 48, slotB + 49), 'b');
+  region.view[slotB + 50] ^= 0x20; // a value byte of 'b'
+  assert.throws(() => table.get('b'), (e: CorruptionError) => e instanceof CorruptionError && e.offset === slotB && /checksum/.test(e.message));
+  region.close();
+  const again = reopen(path);
+  assert.deepEqual(again.recovery.corrupt, [{ slot: 1, offset: slotB, reason: 'record checksum mismatch' }]);
+  assert.equal(again.get('b'), undefined);
+  assert.deepEqual(again.get('a'), rec('a', 1, 'alpha'));
+  again.put(rec('b', 2, 'new')); // the quarantined slot is not reused
+  assert.equal(again.get('b')?.ts.version, 2);
+  again.assertInvariants();
+});
+
+test('a flipped valid-word tag and a flipped state are both reported', () => {
+  const { path, region, table } = newTable();
+  table.put(rec('a', 1));
+  table.put(rec('b', 1));
+  const s0 = table.layout.slotsOffset;
+  region.view[s0] ^= 0x01; // tag of slot 0
+  region.view[s0 + table.layout.slotBytes + 2] ^= 0x02; // state of slot 1
+  region.close();
+  const reasons = reopen(path).recovery.corrupt.map((c) => c.reason);
+  assert.deepEqual(reasons, ['valid word tag 0xc0a0 is not 0xc0a1', 'record checksum mismatch']);
+});
+
+test('corrupt headers and truncated files get clear errors', () => {
+  const { path, region } = newTable();
+  region.view[20] ^= 0x01; // a layout field: the header checksum catches it
+  assert.throws(() => PTable.open(region), (e: CorruptionError) => e instanceof CorruptionError && e.offset === 60);
+  region.view[20] ^= 0x01;
+  region.close();
+  truncateSync(path, PTable.bytesFor(LAYOUT) - 64);
+  assert.throws(() => reopen(path), /declares \d+ \(truncated\?\)/);
+  const plain = PmemRegion.create(tmp.file(`p${n++}`), 4096, FAST);
+  assert.throws(() => PTable.open(plain), /not formatted as a PTable/);
+  assert.throws(() => PTable.format(plain, { capacity: 1000, keyMaxBytes: 16, valueMaxBytes: 16 }), /layout must be at most the region size/);
+  assert.throws(() => PTable.bytesFor({ capacity: 0, keyMaxBytes: 1, valueMaxBytes: 1 }), /capacity must be an integer/);
+});
+
+test('metadata updates are atomic: a torn update leaves the previous value', () => {
+  const { path, region, table } = newTable();
+  assert.equal(table.readMeta(), undefined);
+  table.writeMeta(Buffer.from('vv=1'));
+  table.writeMeta(Buffer.from('vv=2'));
+  assert.throws(() => table.writeMeta(Buffer.alloc(1000)), /metadata must be at most 496 bytes/);
+  region.armCrash({ mode: 'adversarial', seed: 11, beforeFence: 0 });
+  assert.throws(() => table.writeMeta(Buffer.alloc(300, 0x77)), SimulatedCrash);
+  const meta = reopen(path).readMeta();
+  assert.ok(meta !== undefined);
+  assert.ok(meta.bytes.equals(Buffer.from('vv=2')) || meta.bytes.equals(Buffer.alloc(300, 0x77)), 'old or new, never a mix');
+});
