@@ -1,4 +1,7 @@
 import type { Command } from '../cli/command.js';
+import { demoCommand } from './demo.js';
 
 /** Every `heal` subcommand; each capability adds its own file here. */
-export const COMMANDS: readonly Command[] = [];
+export const COMMANDS: readonly Command[] = [
+  demoCommand,
+];
