@@ -124,7 +124,7 @@ function summary(config: DemoConfig, r: DemoResult, machine: string): string {
     '',
     windowTable,
     '',
-    `Replies per 100 ms (x crash, ^ restart):`,
+    `Replies per 100 ms (x: crash, ^: restarted actor up again):`,
     `  ${sparkline(r.repliesPer100Ms)}`,
     `  ${markers}`,
     '',
