@@ -83,6 +83,10 @@ function sparkline(counts: readonly number[]): string {
   return counts.map((n) => (n === 0 ? '_' : SPARKS[Math.min(SPARKS.length - 1, Math.floor((n / max) * SPARKS.length))])).join('');
 }
 
+function plural(n: number, noun: string): string {
+  return `${formatNumber(n)} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 function kib(bytes: number): string {
   return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${formatNumber(bytes / 1024)} KiB`;
 }
@@ -118,7 +122,7 @@ function summary(config: DemoConfig, r: DemoResult, machine: string): string {
     `Requests:   ${formatNumber(r.measuredReplies)} answered in the measured window (${formatNumber(r.requestsPerSec)} req/s); ` +
       `in all ${formatNumber(r.replies)} answered, ${formatNumber(r.timeouts)} timed out after ${config.requestTimeoutMs} ms, ` +
       `${formatNumber(r.lateReplies)} answered late`,
-    `Round trip: p50 ${formatNumber(r.p50Us)} µs, p99 ${formatNumber(r.p99Us)} µs (client -> ${config.hops + 1} actors -> client)`,
+    `Round trip: p50 ${formatNumber(r.p50Us)} µs, p99 ${formatNumber(r.p99Us)} µs (client -> ${plural(config.hops + 1, 'actor')} -> client)`,
     `Crash:      actor ${victim} crashed at ${formatNumber(r.crash.crashAtMs)} ms, restarted at ` +
       `${formatNumber(r.crash.restartCalledAtMs)} ms (new worker up in ${formatNumber(r.crash.restartMs)} ms)`,
     '',
@@ -128,7 +132,7 @@ function summary(config: DemoConfig, r: DemoResult, machine: string): string {
     `  ${sparkline(r.repliesPer100Ms)}`,
     `  ${markers}`,
     '',
-    `Threads:    ${r.threads.actors} actors + ${r.threads.loadGenerators} load generators + main = ${totalThreads} ` +
+    `Threads:    ${plural(r.threads.actors, 'actor')} + ${plural(r.threads.loadGenerators, 'load generator')} + main = ${totalThreads} ` +
       `on ${machine.split(' ')[0]} CPUs`,
     `Rings:      ${r.rings} SPSC rings of ${kib(r.ringBytes)} in SharedArrayBuffers (${kib(r.sharedRingMemoryBytes)} in all); ` +
       `control plane comlink, data plane rings only`,
