@@ -1,7 +1,9 @@
 import type { Command } from '../cli/command.js';
 import { demoCommand } from './demo.js';
+import { benchPmemCommand } from './bench-pmem.js';
 
 /** Every `heal` subcommand; each capability adds its own file here. */
 export const COMMANDS: readonly Command[] = [
+  benchPmemCommand,
   demoCommand,
 ];
