@@ -71,6 +71,8 @@ type RegionState = 'open' | 'closed' | 'crashed';
 const PROT_READ_WRITE = 3; // PROT_READ | PROT_WRITE
 assert.equal(mmap.PROT_READ | mmap.PROT_WRITE, PROT_READ_WRITE);
 const WORDS_PER_LINE = LINE_BYTES / 4;
+/** Runs of at least this many consecutive lines are copied with one TypedArray.set. */
+const RUN_COPY_LINES_MIN = 4;
 
 export class PmemRegion {
   /** The mapped file: loads and stores go here. Do not keep using it after close or crash. */
@@ -161,14 +163,8 @@ export class PmemRegion {
     if (this.state !== 'open') throw pmemErrors.closed(this.path, this.state);
     if (this.armed !== undefined) this.strikeIfDue(true);
     this.stats_.events++;
-    const { queue, words, durable, flushed } = this;
     const n = this.queued;
-    for (let i = 0; i < n; i++) {
-      const line = queue[i] as number;
-      const base = line * WORDS_PER_LINE;
-      for (let w = base; w < base + WORDS_PER_LINE; w++) durable[w] = words[w] as number;
-      flushed[line] = 0;
-    }
+    for (let i = 0; i < n; ) i = this.makeDurable(i, n);
     if (this.durability === 'msync' && n > 0) this.msyncQueued(n);
     this.queued = 0;
     this.stats_.fences++;
@@ -238,6 +234,28 @@ export class PmemRegion {
   close(): void {
     this.state = 'closed';
     this.armed = undefined;
+  }
+
+  /**
+   * Copies the queued line at `i`, and the run of consecutive lines queued after it, into the
+   * durable image (in flush order); returns the index after the run. Short runs copy word by
+   * word (cheapest for one line), long ones with one `set`.
+   */
+  private makeDurable(i: number, n: number): number {
+    const { queue, words, durable, flushed } = this;
+    const first = queue[i] as number;
+    let end = i + 1;
+    while (end < n && queue[end] === first + (end - i)) end++;
+    const lines = end - i;
+    const base = first * WORDS_PER_LINE;
+    if (lines < RUN_COPY_LINES_MIN) {
+      for (let w = base; w < base + lines * WORDS_PER_LINE; w++) durable[w] = words[w] as number;
+      for (let line = first; line < first + lines; line++) flushed[line] = 0;
+    } else {
+      durable.set(words.subarray(base, base + lines * WORDS_PER_LINE), base);
+      flushed.fill(0, first, first + lines);
+    }
+    return end;
   }
 
   private strikeIfDue(isFence: boolean): void {
