@@ -9,7 +9,8 @@ export { RingError } from './ring-error.js';
  * producer writes (tail) and the word the consumer writes (head) never share a cache line.
  *
  *   byte    0  meta line      magic, version, capacityBytes, doorbell mode, doorbell id (immutable)
- *   byte   64  producer line  tail: byte offset in the data area just past the last published record
+ *   byte   64  producer line  tail: byte offset in the data area just past the last published record;
+ *                             space-waiting flag (the producer blocks on the head word)
  *   byte  128  consumer line  head: byte offset of the next record to read
  *   byte  192  producer stats published, fullRejects (Float64, informational)
  *   byte  256  consumer stats polled, discarded (Float64, informational)
@@ -30,6 +31,8 @@ export const kRingCapacityIndex = 2;
 export const kRingDoorbellModeIndex = 3;
 export const kRingDoorbellIdIndex = 4;
 export const kTailIndex = kLineBytes / 4; // 16
+/** 1 while the producer blocks in `waitForSpace` (on the head word); written by the producer. */
+export const kSpaceWaitingIndex = kTailIndex + 1;
 export const kHeadIndex = (2 * kLineBytes) / 4; // 32
 /** Float64 indices of the statistics. */
 export const kRingPublishedStat = (3 * kLineBytes) / 8; // 24
@@ -70,6 +73,10 @@ export interface RingStats {
 /** Called once per record; `bytes[offset .. offset + length)` is valid only during the call. */
 export type RecordHandler = (bytes: Uint8Array, offset: number, length: number) => void;
 
+type WaitAsync = (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<string> | string };
+/** `Atomics.waitAsync` (ES2024; present in Node >= 16, not in our ES2023 lib typings). */
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+
 function paddedBytes(length: number): number {
   return kRecordHeaderBytes + ((length + kRecordAlignBytes - 1) & ~(kRecordAlignBytes - 1));
 }
@@ -89,7 +96,8 @@ function checkCapacity(capacityBytes: number): void {
 
 /**
  * A single-producer single-consumer ring of variable-length records over a SharedArrayBuffer.
- * Wait-free on both sides: every call finishes in a bounded number of steps, never spins.
+ * Wait-free on both sides: every call finishes in a bounded number of steps, never spins (except
+ * `waitForSpace`, which a producer calls when it chooses to block).
  *
  * Threads: the producer thread calls `reserve`/`commit`/`tryWrite`/`publish`; the consumer
  * thread calls `poll`/`isEmpty`/`discardAll`. Each thread attaches its own `SpscRing` to the
@@ -267,6 +275,63 @@ export class SpscRing {
     return true;
   }
 
+  /**
+   * Producer: publishes, then blocks this thread (`Atomics.wait` on the head word; not allowed
+   * on a browser main thread) until a record of `length` bytes fits or `timeoutMs` passes.
+   * Returns whether it fits. The consumer notifies after releasing space only while this flag is
+   * set (the same seq-cst handshake as the doorbell), so a waiting producer costs a polling
+   * consumer one `Atomics.load` per poll and an idle one nothing.
+   */
+  waitForSpace(length: number, timeoutMs = Number.POSITIVE_INFINITY): boolean {
+    const need = this.spaceNeeded(length);
+    const deadlineMs = performance.now() + timeoutMs;
+    for (;;) {
+      const head = this.announceSpaceWait(need);
+      if (head < 0) return true;
+      const leftMs = deadlineMs - performance.now();
+      if (leftMs > 0) Atomics.wait(this.header, kHeadIndex, head, leftMs);
+      Atomics.store(this.header, kSpaceWaitingIndex, 0);
+      if (leftMs <= 0) return this.fit(this.writeIndex, this.cachedHead, need) >= 0;
+    }
+  }
+
+  /** `waitForSpace` for threads that must keep their event loop running (`Atomics.waitAsync`). */
+  async waitForSpaceAsync(length: number, timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    const need = this.spaceNeeded(length);
+    const deadlineMs = performance.now() + timeoutMs;
+    const keepAlive = setInterval(() => {}, 2 ** 31 - 1); // a pending waitAsync does not keep Node alive
+    try {
+      for (;;) {
+        const head = this.announceSpaceWait(need);
+        if (head < 0) return true;
+        const leftMs = deadlineMs - performance.now();
+        if (leftMs > 0) await waitAsync(this.header, kHeadIndex, head, leftMs).value;
+        Atomics.store(this.header, kSpaceWaitingIndex, 0);
+        if (leftMs <= 0) return this.fit(this.writeIndex, this.cachedHead, need) >= 0;
+      }
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  private spaceNeeded(length: number): number {
+    if (length >>> 0 !== length || length > this.maxRecordBytes) this.throwBadLength(length);
+    this.publish(); // the consumer must see everything before we wait for it
+    return paddedBytes(length);
+  }
+
+  /** Sets the waiting flag and re-reads the head: -1 (flag cleared) when `need` fits, else the head seen. */
+  private announceSpaceWait(need: number): number {
+    if (this.fit(this.writeIndex, this.cachedHead, need) >= 0) return -1;
+    Atomics.store(this.header, kSpaceWaitingIndex, 1);
+    const head = (this.cachedHead = Atomics.load(this.header, kHeadIndex));
+    if (this.fit(this.writeIndex, head, need) >= 0) {
+      Atomics.store(this.header, kSpaceWaitingIndex, 0);
+      return -1;
+    }
+    return head;
+  }
+
   private throwBadLength(length: number): never {
     if (typeof length === 'number' && Number.isInteger(length) && length > this.maxRecordBytes) {
       throw new RingError(
@@ -312,6 +377,7 @@ export class SpscRing {
       this.polling = false;
       this.readIndex = head;
       Atomics.store(this.header, kHeadIndex, head);
+      if (Atomics.load(this.header, kSpaceWaitingIndex) !== 0) Atomics.notify(this.header, kHeadIndex);
       this.stat[kRingPolledStat]! += count;
     }
     return count;
@@ -343,6 +409,7 @@ export class SpscRing {
     this.readIndex = head;
     this.cachedTail = tail;
     Atomics.store(this.header, kHeadIndex, head);
+    if (Atomics.load(this.header, kSpaceWaitingIndex) !== 0) Atomics.notify(this.header, kHeadIndex);
     this.stat[kRingDiscardedStat]! += count;
     return count;
   }

@@ -2,7 +2,7 @@
  * Worker side of ring-stress.test.ts: one producer or one consumer of a SpscRing.
  *
  * Producer: stamps records (epoch, seq) with seeded lengths and payloads; first streams
- * `streamRecords` records publishing every 1..64 records (spinning when full), then sends
+ * `streamRecords` records publishing every 1..64 records (blocking in waitForSpace when full), then sends
  * `burstRecords` in bursts of 1..200 records, each burst published only once the consumer has
  * announced a new sleep (so every burst has to ring the doorbell of a sleeping consumer).
  * Consumer: checks every record (order, no loss, no duplicate, length, checksum), sleeps on
@@ -33,7 +33,7 @@ function produce(): StressReport {
       const length = recordLength(data.seed, seq, max);
       const at = ring.reserve(length);
       if (at < 0) {
-        ring.publish(); // full: let the consumer see what we have, then retry
+        ring.waitForSpace(length); // full: publish, block until the consumer releases room
         continue;
       }
       writeRecord(ring.bytes, at, length, data.seed, data.epoch, seq++);
@@ -48,8 +48,13 @@ function produce(): StressReport {
   send(data.streamRecords, () => 1 + (next() % kMaxBatchRecords));
   let sleepsSeen = Atomics.load(control, kCtlSleeps);
   for (let left = data.burstRecords; left > 0; ) {
-    // Wait (spinning) until the consumer has started a new sleep, then burst.
-    while (Atomics.load(control, kCtlSleeps) === sleepsSeen || !ring.doorbell.isSleeping()) {}
+    // Wait until the consumer has started a new sleep (futex on the sleep counter, then a short
+    // spin while it enters Doorbell.wait), then burst.
+    for (;;) {
+      const sleeps = Atomics.load(control, kCtlSleeps);
+      if (sleeps === sleepsSeen) Atomics.wait(control, kCtlSleeps, sleeps);
+      else if (ring.doorbell.isSleeping()) break;
+    }
     sleepsSeen = Atomics.load(control, kCtlSleeps);
     const burst = Math.min(left, 1 + (next() % kMaxBurstRecords));
     send(burst, () => burst);
@@ -90,6 +95,7 @@ async function consume(): Promise<StressReport> {
     idle = 0;
     sleeps++;
     Atomics.store(control, kCtlSleeps, sleeps);
+    Atomics.notify(control, kCtlSleeps);
     await ring.doorbell.wait(isEmpty);
   }
   epochs.push({ epoch, records: expected });

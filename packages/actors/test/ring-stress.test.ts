@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { Doorbell, SpscRing } from '../src/index.js';
 import { kCtlReceived, kCtlWords, type StressReport, type StressWorkerData } from './ring-stress-protocol.js';
@@ -45,6 +45,8 @@ function start(ch: Channel, options: Partial<StressWorkerData> & Pick<StressWork
     ...options,
   };
   const worker = new Worker(kWorkerUrl, { workerData });
+  live.add(worker);
+  worker.once('exit', () => live.delete(worker));
   const done = new Promise<StressReport>((resolve, reject) => {
     worker.once('message', (msg: { ok: true; report: StressReport } | { ok: false; error: string }) =>
       msg.ok ? resolve(msg.report) : reject(new Error(`${options.role}: ${msg.error}`)),
@@ -53,6 +55,29 @@ function start(ch: Channel, options: Partial<StressWorkerData> & Pick<StressWork
     worker.once('exit', (code) => reject(new Error(`${options.role} exited with code ${code} before reporting`)));
   });
   return { worker, done };
+}
+
+/** Workers not yet exited: a failed or timed-out test terminates them, so the file always ends. */
+const live = new Set<Worker>();
+after(() => Promise.all([...live].map((w) => w.terminate())));
+
+/**
+ * Fails after kTimeoutMs (e.g. a lost wake-up leaves the consumer asleep) and terminates the
+ * workers; a ref'd timer, so it fires even when nothing else keeps the process alive.
+ */
+async function withDeadline<T>(what: string, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void Promise.all([...live].map((w) => w.terminate()));
+      reject(new Error(`${what}: no result after ${kTimeoutMs} ms (a lost wake-up?)`));
+    }, kTimeoutMs);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Resolves once the consumer has received at least `count` records (no polling sleeps). */
@@ -67,14 +92,14 @@ async function receivedAtLeast(control: Int32Array, count: number): Promise<void
   }
 }
 
-test('two worker threads move 3 million records through a 4 KiB ring: none lost, duplicated, reordered or torn', { timeout: kTimeoutMs }, async () => {
+test('two worker threads move 3 million records through a 4 KiB ring: none lost, duplicated, reordered or torn', { timeout: 2 * kTimeoutMs }, async () => {
   const seed = 0x5eed01;
   const streamRecords = 2_500_000;
   const burstRecords = 500_000;
   const ch = channel();
   const consumer = start(ch, { role: 'consumer', seed, finalEpoch: 1, finalRecords: streamRecords + burstRecords });
   const producer = start(ch, { role: 'producer', seed, epoch: 1, streamRecords, burstRecords });
-  const [sent, got] = await Promise.all([producer.done, consumer.done]);
+  const [sent, got] = await withDeadline('stream and bursts', Promise.all([producer.done, consumer.done]));
   assert.deepEqual(sent.epochs, [{ epoch: 1, records: streamRecords + burstRecords }]);
   assert.deepEqual(got.epochs, [{ epoch: 1, records: streamRecords + burstRecords }]);
   assert.equal(got.stats.polled, streamRecords + burstRecords);
@@ -84,7 +109,7 @@ test('two worker threads move 3 million records through a 4 KiB ring: none lost,
   assert.ok(got.sleeps >= 2_500, `the consumer slept ${got.sleeps} times`);
 });
 
-test('a producer terminated mid-stream leaves the ring consistent for a restarted producer', { timeout: kTimeoutMs }, async () => {
+test('a producer terminated mid-stream leaves the ring consistent for a restarted producer', { timeout: 2 * kTimeoutMs }, async () => {
   const seed = 0x5eed02;
   const kills = 4;
   const recordsBetweenKills = 60_000;
@@ -95,11 +120,11 @@ test('a producer terminated mid-stream leaves the ring consistent for a restarte
   for (let epoch = 1; epoch <= kills; epoch++) {
     const doomed = start(ch, { role: 'producer', seed, epoch, streamRecords: 2 ** 31 });
     doomed.done.catch(() => {}); // it is terminated before it reports
-    await receivedAtLeast(ch.control, epoch * recordsBetweenKills);
+    await withDeadline(`epoch ${epoch}`, receivedAtLeast(ch.control, epoch * recordsBetweenKills));
     await doomed.worker.terminate();
   }
   const last = start(ch, { role: 'producer', seed, epoch: finalEpoch, streamRecords: finalRecords / 2, burstRecords: finalRecords / 2 });
-  const [, got] = await Promise.all([last.done, consumer.done]);
+  const [, got] = await withDeadline('restarted producer', Promise.all([last.done, consumer.done]));
   // The consumer checked every epoch as a gapless run from seq 0; each killed one got somewhere.
   assert.deepEqual(got.epochs.map((e) => e.epoch), [1, 2, 3, 4, 5]);
   for (const e of got.epochs.slice(0, kills)) assert.ok(e.records > 0, `epoch ${e.epoch} delivered records`);

@@ -266,6 +266,31 @@ describe('SpscRing discardAll', () => {
   });
 });
 
+describe('SpscRing waitForSpace', () => {
+  test('returns at once when the record fits, and publishes what was committed', () => {
+    const ring = SpscRing.create(64);
+    ring.tryWrite(bytesOf(1));
+    assert.equal(ring.waitForSpace(8), true);
+    assert.deepEqual(drain(ring), [bytesOf(1)]);
+  });
+
+  test('gives up after timeoutMs when the ring stays full', () => {
+    const ring = SpscRing.create(64);
+    while (ring.tryWrite(new Uint8Array(12)));
+    assert.equal(ring.waitForSpace(12, 1), false);
+    assert.equal(ring.stats().published, 3, 'published before waiting');
+  });
+
+  test('the async wait is woken by the consumer releasing space', async () => {
+    const ring = SpscRing.create(64);
+    while (ring.tryWrite(new Uint8Array(12)));
+    const waited = ring.waitForSpaceAsync(12);
+    assert.equal(ring.poll(() => {}, 1), 1);
+    assert.equal(await waited, true);
+    assert.ok(ring.tryWrite(new Uint8Array(12)));
+  });
+});
+
 describe('Doorbell', () => {
   test('wait resolves at once when the consumer is not empty, without sleeping', async () => {
     const doorbell = Doorbell.create();
