@@ -4,17 +4,29 @@
  * tuple. Grows by doubling; owned by one search.
  */
 
-/** Initial number of slots (a power of two); the table doubles when 3/4 full. */
-const MEMO_INITIAL_SLOTS = 1 << 12;
+/** Bounds on the initial number of slots; the table doubles when 3/4 full. */
+const MEMO_MIN_SLOTS = 64;
+const MEMO_MAX_INITIAL_SLOTS = 1 << 16;
 
 export class TupleSet {
-  private slots = new Int32Array(MEMO_INITIAL_SLOTS); // entry index + 1; 0 = empty
+  private slots: Int32Array<ArrayBuffer>; // entry index + 1; 0 = empty
   private size = 0;
-  private eHash = new Int32Array(MEMO_INITIAL_SLOTS);
-  private eOff = new Int32Array(MEMO_INITIAL_SLOTS);
-  private eLen = new Int32Array(MEMO_INITIAL_SLOTS);
-  private pool = new Int32Array(MEMO_INITIAL_SLOTS * 8);
+  private eHash: Int32Array<ArrayBuffer>;
+  private eOff: Int32Array<ArrayBuffer>;
+  private eLen: Int32Array<ArrayBuffer>;
+  private pool: Int32Array<ArrayBuffer>;
   private poolLen = 0;
+
+  /** `expected`: about how many tuples will be held (sizes the first allocation only). */
+  constructor(expected: number) {
+    let slots = MEMO_MIN_SLOTS;
+    while (slots < 2 * expected && slots < MEMO_MAX_INITIAL_SLOTS) slots *= 2;
+    this.slots = new Int32Array(slots);
+    this.eHash = new Int32Array(slots);
+    this.eOff = new Int32Array(slots);
+    this.eLen = new Int32Array(slots);
+    this.pool = new Int32Array(slots * 8);
+  }
 
   /** Number of tuples held. */
   get count(): number {

@@ -134,7 +134,7 @@ class Search {
   private readonly tokenValues: DenseSet;
   private readonly scratch: Int32Array;
   private readonly key: Int32Array;
-  private readonly memo = new TupleSet();
+  private readonly memo: TupleSet;
 
   // The stack of lifted operations (one frame per lift).
   private depth = 0;
@@ -190,6 +190,7 @@ class Search {
     this.tokens = this.buildTokens();
     this.scratch = new Int32Array(m);
     this.key = new Int32Array(5 + m + 2 * (maxValue + 1));
+    this.memo = new TupleSet(m);
     this.stackOp = new Int32Array(m);
     this.stackState = new Int32Array(m);
     this.stackReal = new Int32Array(m);
@@ -449,8 +450,10 @@ class Search {
   private noteProgress(d: number, op: number): void {
     if (this.agree === d && d < this.bestLen && this.best[d] === op) this.agree = d + 1;
     if (this.depth <= this.bestLen) return;
-    this.best.set(this.stackOp.subarray(this.agree, this.depth), this.agree);
-    this.bestRetro.set(this.stackRetro.subarray(this.agree, this.depth), this.agree);
+    for (let i = this.agree; i < this.depth; i++) {
+      this.best[i] = this.stackOp[i] as number;
+      this.bestRetro[i] = this.stackRetro[i] as number;
+    }
     this.bestLen = this.depth;
     this.agree = this.depth;
     this.bestStuck = this.curF === this.tail ? -1 : (this.nodeOp[this.curF] as number);

@@ -119,6 +119,35 @@ describe('randomized histories from a simulated linearizable register store', ()
     assert.ok(counts.ok > 300 && counts.illegal > 300, JSON.stringify(counts));
   });
 
+  test('on small simulated histories with random reads changed, the checker agrees with brute force', () => {
+    const prng = new Prng(11);
+    const counts = { ok: 0, illegal: 0 };
+    for (let iter = 0; iter < 1500; iter++) {
+      const h = simulateHistory({
+        seed: prng.nextU32(),
+        operations: 8 + prng.int(12),
+        clients: 2 + prng.int(6),
+        keys: 1,
+        valuePool: prng.int(3),
+        pendingRate: prng.pick([0, 0.1, 0.3]),
+        sameTickRate: prng.pick([0, 0.5]),
+      });
+      const ops: Operation[] = [...h.operations];
+      const written = [...new Set(ops.flatMap((o) => (o.op === 'put' ? [o.value] : []))), null];
+      for (let k = prng.int(3); k > 0; k--) {
+        const reads = ops.flatMap((o, i) => (o.op === 'get' ? [i] : []));
+        if (reads.length === 0) break;
+        const i = prng.pick(reads);
+        ops[i] = { ...(ops[i] as GetOperation), value: prng.pick(written) };
+      }
+      const want = referenceLinearizable(ops);
+      const r = checkHistory({ operations: ops });
+      counts[r.verdict === 'ok' ? 'ok' : 'illegal']++;
+      assert.equal(r.verdict, want ? 'ok' : 'illegal', `iteration ${iter}: ${JSON.stringify(ops)}`);
+    }
+    assert.ok(counts.ok > 300 && counts.illegal > 200, JSON.stringify(counts));
+  });
+
   test('the search is deterministic: the same history gives the same steps and report', () => {
     const h = simulateHistory({ seed: 99, operations: 2000, clients: 8, keys: 1, valuePool: 2 });
     const bad = mutateNeverWritten(h, new Prng(5));
