@@ -49,9 +49,8 @@ export const checkCommand: Command = {
     '  --json            print one JSON document on stdout instead of the report',
     '  --timeout-ms N    give up after N ms: keys not decided are unknown (exit 3)',
     '  --max-steps N     give up on a key after N search steps (deterministic; exit 3)',
-    '',
-    'Exit status: 0 linearizable, 1 not linearizable (the report names the smallest failing key),',
-    '2 invalid file or flags (the error names what is wrong and where), 3 undecided (budget ran out).',
+    '  (exit status)     0 linearizable, 1 not (the report names the smallest failing key),',
+    '                    2 invalid file or flags (the error says what and where), 3 undecided',
   ].join('\n'),
   options: {
     json: { type: 'boolean' },
