@@ -14,6 +14,8 @@ export type Message = { kind: string } & MessageHeader;
  */
 export interface ActorContext<M extends Message = Message, S = unknown> {
   readonly self: ActorId;
+  /** 0 at the actor's first start, then one more at every restart (as a supervisor counts). */
+  readonly incarnation: number;
   /** Milliseconds on a monotonic clock (virtual in the simulator). */
   now(): number;
   /** Uniform in [0, 1), from the runtime's seeded generator. */

@@ -138,7 +138,7 @@ test('a crashed actor loses its timers and messages; a restart keeps its storage
 test('a failing seed reports the command that replays it', async () => {
   const url = import.meta.url;
   await assert.rejects(
-    forEachSeed('some scenario', url, 3, (seed) => {
+    forEachSeed({ name: 'some scenario' }, url, 3, (seed) => {
       if (seed === 2) throw new Error('boom');
     }),
     (err: Error) => {

@@ -27,10 +27,11 @@ export function replayCommand(testName: string, testFileUrl: string, seed: numbe
 
 /**
  * Runs `body` for every seed of the suite; the first failure is rethrown with the seed and the
- * command that replays it, so a red CI run can be reproduced exactly.
+ * command that replays it, so a red CI run can be reproduced exactly. `test` is the running
+ * test's context (its name selects it again on replay).
  */
 export async function forEachSeed(
-  testName: string,
+  test: { readonly name: string },
   testFileUrl: string,
   defaultCount: number,
   body: (seed: number) => void | Promise<void>,
@@ -41,7 +42,7 @@ export async function forEachSeed(
     } catch (err) {
       const cause = err instanceof Error ? err : new Error(String(err));
       const failure = new Error(
-        `seed=${seed} failed: ${cause.message}\nreplay: ${replayCommand(testName, testFileUrl, seed)}`,
+        `seed=${seed} failed: ${cause.message}\nreplay: ${replayCommand(test.name, testFileUrl, seed)}`,
         { cause },
       );
       failure.stack = `${failure.message}\n${cause.stack ?? ''}`;

@@ -38,6 +38,7 @@ type Event =
 
 interface Slot<M extends Message, S> {
   actor: Actor<M, S> | undefined;
+  /** Bumped at every crash; timers of an older incarnation never fire. */
   incarnation: number;
   storage: S;
   prng: Prng;
@@ -309,6 +310,7 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     const incarnation = slot.incarnation;
     const ctx: ActorContext<M, S> = {
       self,
+      incarnation,
       storage: slot.storage,
       now: () => this.#nowMs,
       random: () => slot.prng.float(),

@@ -33,7 +33,7 @@ export class ActorHost<M extends Message, S, C> {
   #timersFired = 0;
   #loopDone: Promise<void> = Promise.resolve();
 
-  constructor(links: LinkDescriptor, module: ActorModule<M, S, C>, config: C, seed: number) {
+  constructor(links: LinkDescriptor, module: ActorModule<M, S, C>, config: C, seed: number, incarnation: number) {
     this.#port = new RingPort(links, module.codec);
     const self = links.self;
     const storage = module.createStorage ? module.createStorage(self, config) : (undefined as S);
@@ -41,6 +41,7 @@ export class ActorHost<M extends Message, S, C> {
     const prng = new Prng(seed);
     this.#ctx = {
       self,
+      incarnation,
       storage,
       now: sharedClockMs,
       random: () => prng.float(),

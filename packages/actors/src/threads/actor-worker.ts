@@ -15,6 +15,7 @@ export interface ActorWorkerData {
   module: ActorModuleRef;
   config: unknown;
   seed: number;
+  incarnation: number;
 }
 
 /** The control plane each actor worker exposes. */
@@ -26,7 +27,7 @@ export interface ActorControl {
 assert(parentPort, 'actor-worker must run in a worker thread');
 const data = workerData as ActorWorkerData;
 const module = await loadActorModule<Message, unknown, unknown>(data.module);
-const host = new ActorHost(data.links, module, data.config, data.seed);
+const host = new ActorHost(data.links, module, data.config, data.seed, data.incarnation);
 const control: ActorControl = {
   stop: () => host.stop(),
   stats: () => host.stats(),

@@ -138,6 +138,7 @@ export class ThreadRuntime<M extends Message, C = unknown> {
       module: this.#options.module,
       config: typeof config === 'function' ? (config as (self: ActorId) => C)(id) : config,
       seed: ((this.#options.seed ?? 1) * 0x9e3779b1 + id * 0x85ebca6b + incarnation) | 0,
+      incarnation,
     };
     const worker = new Worker(new URL('./actor-worker.js', import.meta.url), { workerData: data });
     await new Promise<void>((resolve, reject) => {
