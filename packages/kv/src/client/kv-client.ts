@@ -1,0 +1,188 @@
+import type { ActorId, Cancellable, Endpoint } from '@heal/actors';
+import type { HistoryRecorder } from '../checker/recorder.js';
+import type { ClientReply } from '../protocol/messages.js';
+import type { KvWire } from '../protocol/replica.js';
+
+export type KvErrorCode = 'timeout' | 'busy' | 'not-serving' | 'closed';
+
+/** A failed client operation; `code` says why. A timed-out put may or may not have applied. */
+export class KvError extends Error {
+  override readonly name = 'KvError';
+  constructor(
+    readonly code: KvErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface KvClientOptions {
+  /** Replica ids are 0..replicas-1. */
+  replicas: number;
+  /** The replica asked first (default: the client's id modulo replicas). */
+  replica?: ActorId;
+  timeoutMs: number;
+  /** Records every operation for the linearizability checker (then one operation at a time). */
+  history?: HistoryRecorder;
+  /** First history client id of this client; a new one is taken after each timeout. */
+  historyClient?: number;
+}
+
+/** Most operations one client may have in flight (pipelining, without history). */
+export const MAX_IN_FLIGHT = 4096;
+
+type Done = (err: KvError | RangeError | undefined, value: string | null) => void;
+
+export type ClientOp =
+  | { kind: 'get'; key: string; replica?: ActorId | undefined }
+  | { kind: 'put'; key: string; value: string; replica?: ActorId | undefined };
+
+interface InFlight {
+  key: string;
+  kind: 'get' | 'put';
+  value: Uint8Array;
+  replica: ActorId;
+  tries: number;
+  done: Done;
+  timer: Cancellable;
+  /** A resend scheduled after every replica said not-serving. */
+  retry: Cancellable | undefined;
+}
+
+const EMPTY = new Uint8Array(0);
+/** Pause before asking the replicas again once all of them said not-serving. */
+export const NOT_SERVING_RETRY_MS = 5;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * The store's client: `get`/`put` as Promises against any replica, with a timeout. A replica
+ * that does not serve (a ShadowReplica's read, a replica outside the view) answers
+ * `not-serving`, and the client asks the next replica until the deadline.
+ */
+export class KvClient {
+  readonly #endpoint: Endpoint<KvWire>;
+  readonly #options: KvClientOptions;
+  readonly #inFlight = new Map<number, InFlight>();
+  #nextReqId = 1;
+  #historyClient: number;
+  #closed = false;
+
+  constructor(endpoint: Endpoint<KvWire>, options: KvClientOptions) {
+    if (!Number.isInteger(options.replicas) || options.replicas < 1) {
+      throw new RangeError(`KvClient: replicas must be a positive integer, got ${options.replicas}`);
+    }
+    if (!(options.timeoutMs > 0)) throw new RangeError(`KvClient: timeoutMs must be positive, got ${options.timeoutMs}`);
+    this.#endpoint = endpoint;
+    this.#options = options;
+    this.#historyClient = options.historyClient ?? endpoint.self * 1_000_000;
+    endpoint.onMessage((msg) => this.#onReply(msg as ClientReply));
+  }
+
+  get self(): ActorId {
+    return this.#endpoint.self;
+  }
+
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** The value of `key`, or null when it is absent. */
+  get(key: string, replica?: ActorId): Promise<string | null> {
+    return new Promise((resolve, reject) => {
+      this.submit({ kind: 'get', key, replica }, (err, value) => (err ? reject(err) : resolve(value)));
+    });
+  }
+
+  put(key: string, value: string, replica?: ActorId): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.submit({ kind: 'put', key, value, replica }, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /**
+   * Callback form of get/put: `done` runs synchronously when the answer arrives, so drivers
+   * inside the simulator (which runs no microtasks between events) can chain operations.
+   */
+  submit(op: ClientOp, done: (err: KvError | RangeError | undefined, value: string | null) => void): void {
+    const history = this.#options.history;
+    const client = this.#historyClient;
+    const id = history && (op.kind === 'get' ? history.invokeGet(client, op.key) : history.invokePut(client, op.key, op.value));
+    const bytes = op.kind === 'put' ? encoder.encode(op.value) : EMPTY;
+    this.#start(op.kind, op.key, bytes, op.replica, (err, value) => {
+      if (history && id !== undefined) {
+        // A failed operation stays pending (it may have applied; a get constrains nothing) and
+        // the recorder needs a fresh client id for this client's next operation.
+        if (err) this.#historyClient++;
+        else if (op.kind === 'get') history.returnGet(id, value);
+        else history.returnPut(id);
+      }
+      done(err, value);
+    });
+  }
+
+  /** Rejects everything in flight with `closed`. */
+  close(): void {
+    this.#closed = true;
+    for (const [reqId, op] of this.#inFlight) {
+      op.timer.cancel();
+      op.retry?.cancel();
+      this.#inFlight.delete(reqId);
+      op.done(new KvError('closed', `client ${this.self} closed with ${op.kind} ${op.key} in flight`), null);
+    }
+  }
+
+  #start(kind: 'get' | 'put', key: string, value: Uint8Array, replica: ActorId | undefined, done: Done): void {
+    if (this.#closed) return done(new KvError('closed', `client ${this.self} is closed`), null);
+    if (this.#inFlight.size >= MAX_IN_FLIGHT) {
+      return done(new KvError('busy', `client ${this.self} has ${MAX_IN_FLIGHT} operations in flight`), null);
+    }
+    const target = replica ?? this.#options.replica ?? this.self % this.#options.replicas;
+    if (!Number.isInteger(target) || target < 0 || target >= this.#options.replicas) {
+      return done(new RangeError(`replica must be in [0, ${this.#options.replicas - 1}], got ${target}`), null);
+    }
+    const reqId = this.#nextReqId++;
+    const timer = this.#endpoint.schedule(this.#options.timeoutMs, () => {
+      if (!this.#inFlight.delete(reqId)) return;
+      op.retry?.cancel();
+      done(new KvError('timeout', `${kind} ${JSON.stringify(key)} got no answer within ${this.#options.timeoutMs} ms (last asked replica ${op.replica}, ${op.tries} tries)`), null);
+    });
+    const op: InFlight = { key, kind, value, replica: target, tries: 0, done, timer, retry: undefined };
+    this.#inFlight.set(reqId, op);
+    this.#send(reqId, op);
+  }
+
+  #send(reqId: number, op: InFlight): void {
+    op.tries++;
+    const header = { epoch: 0, sender: this.self, reqId, key: op.key };
+    if (op.kind === 'get') this.#endpoint.send(op.replica, { kind: 'get', ...header });
+    else this.#endpoint.send(op.replica, { kind: 'put', ...header, value: op.value });
+  }
+
+  #onReply(msg: ClientReply): void {
+    const op = this.#inFlight.get(msg.reqId);
+    if (!op) return;
+    if (msg.kind === 'client-error' && msg.reason === 'not-serving') {
+      // Definitely not applied there: ask the next replica (the deadline still holds).
+      op.replica = (op.replica + 1) % this.#options.replicas;
+      if (op.tries % this.#options.replicas !== 0) this.#send(msg.reqId, op);
+      else op.retry = this.#endpoint.schedule(NOT_SERVING_RETRY_MS, () => this.#send(msg.reqId, op));
+      return;
+    }
+    this.#inFlight.delete(msg.reqId);
+    op.timer.cancel();
+    op.retry?.cancel();
+    switch (msg.kind) {
+      case 'get-ok':
+        op.done(undefined, msg.found ? decoder.decode(msg.value) : null);
+        break;
+      case 'put-ok':
+        op.done(undefined, null);
+        break;
+      case 'client-error':
+        op.done(new KvError('busy', `${op.kind} ${JSON.stringify(op.key)}: replica ${op.replica} is overloaded`), null);
+        break;
+    }
+  }
+}

@@ -1,0 +1,484 @@
+import assert from 'node:assert/strict';
+import type { ActorId } from '@heal/actors';
+import type {
+  AcceptMsg,
+  AcceptedMsg,
+  JoinRequestMsg,
+  KvMessage,
+  LeaseGrantMsg,
+  LeaseRequestMsg,
+  NackMsg,
+  PrepareMsg,
+  PromiseMsg,
+  ViewInfoMsg,
+} from './messages.js';
+import type { Timing } from './timing.js';
+import { formatView, incarnationOf, isMember, majority, sameMembers, type Member, type View } from './view.js';
+
+/** What membership needs from the replica hosting it. */
+export interface MembershipHost {
+  readonly self: ActorId;
+  /** 0 at first start; a restarted replica must be re-admitted under its new incarnation. */
+  readonly incarnation: number;
+  /** Every replica id of the deployment: 0..universe-1. */
+  readonly universe: number;
+  readonly timing: Timing;
+  now(): number;
+  random(): number;
+  send(to: ActorId, msg: KvMessage): void;
+  /** A newer view was installed here. */
+  installed(view: View, previous: View): void;
+}
+
+interface Ballot {
+  round: number;
+  proposer: ActorId;
+}
+
+function compareBallot(a: Ballot, b: Ballot): number {
+  return a.round - b.round || a.proposer - b.proposer;
+}
+
+interface Proposal {
+  target: number;
+  ballot: Ballot;
+  phase: 'prepare' | 'accept';
+  value: { members: Member[]; shadows: ActorId[] };
+  promises: Map<ActorId, PromiseMsg>;
+  accepted: Set<ActorId>;
+  startedMs: number;
+}
+
+interface PendingLease {
+  sentMs: number;
+  epoch: number;
+  grants: Set<ActorId>;
+}
+
+/** Lease requests remembered while their grants come in; older ones are forgotten. */
+const MAX_PENDING_LEASES = 8;
+/** Joiners remembered before a view admits them. */
+const MAX_PENDING_JOINERS = 64;
+
+/**
+ * Membership of one replica (DESIGN section 4): heartbeats and suspicion, views agreed by a
+ * single-decree Paxos per epoch among the members of the previous view, join of restarted
+ * replicas under a new incarnation, and read leases from a majority bound to the epoch.
+ *
+ * Lease safety: a grantor records when each lease it granted ends on its own clock, grants no
+ * lease once it has promised a vote for the next epoch, and accepts a view that drops a holder
+ * only after that end plus the maximum clock drift. A holder counts its lease from when it sent
+ * the request. So when a view without r is decided, r's lease has ended.
+ *
+ * Acceptor state is volatile, so a restarted replica votes in no epoch before the one that
+ * re-admits it (it cannot remember promises of its previous incarnation).
+ */
+export class Membership {
+  #view: View;
+  /** Whether this incarnation is a member of `#view` (false while joining). */
+  #admitted: boolean;
+  readonly #lastHeard = new Map<ActorId, number>();
+  // Acceptor state for epoch view.epoch + 1.
+  #promised: Ballot | undefined;
+  #accepted: { ballot: Ballot; members: Member[]; shadows: ActorId[] } | undefined;
+  #deferredAccept: AcceptMsg | undefined;
+  // Proposer state.
+  #proposal: Proposal | undefined;
+  #nextProposalMs = 0;
+  #highestRoundSeen = 0;
+  readonly #joiners = new Map<ActorId, number>();
+  // Leases.
+  readonly #grantedUntil = new Map<ActorId, number>();
+  readonly #pendingLeases = new Map<number, PendingLease>();
+  #nextLeaseReq = 1;
+  #lastLeaseReqMs = -Infinity;
+  #leaseEpoch = -1;
+  #leaseUntilMs = -Infinity;
+  #lastHeartbeatMs = -Infinity;
+  #lastJoinMs = -Infinity;
+  readonly #viewSentTo = new Map<ActorId, number>();
+  readonly stats = { viewsInstalled: 0, proposals: 0, leaseGrants: 0, staleViewReplies: 0 };
+
+  constructor(readonly host: MembershipHost) {
+    const members = Array.from({ length: host.universe }, (_, id) => ({ id, incarnation: 0 }));
+    this.#view = { epoch: 1, members, shadows: [] };
+    this.#admitted = host.incarnation === 0;
+    const now = host.now();
+    for (const m of members) this.#lastHeard.set(m.id, now);
+  }
+
+  get view(): View {
+    return this.#view;
+  }
+
+  /** A member of the installed view under this incarnation. */
+  get admitted(): boolean {
+    return this.#admitted;
+  }
+
+  /** Reads are allowed only under a majority lease for the current epoch. */
+  holdsLease(): boolean {
+    return this.#admitted && this.#leaseEpoch === this.#view.epoch && this.host.now() < this.#leaseUntilMs;
+  }
+
+  heard(from: ActorId): void {
+    this.#lastHeard.set(from, this.host.now());
+  }
+
+  /**
+   * Silent for longer than the suspicion timeout, or restarted: a member asking to join under a
+   * new incarnation is not the incarnation the view holds (its messages prove nothing about it).
+   */
+  suspects(id: ActorId): boolean {
+    const joining = this.#joiners.get(id);
+    if (joining !== undefined && joining !== incarnationOf(this.#view, id)) return true;
+    return this.host.now() - (this.#lastHeard.get(id) ?? -Infinity) > this.host.timing.suspicionMs;
+  }
+
+  /** Periodic work: heartbeats, lease renewal, joining, deferred votes, proposals. */
+  tick(): void {
+    const now = this.host.now();
+    const { timing } = this.host;
+    if (!this.#admitted) {
+      if (now - this.#lastJoinMs >= timing.joinRetryMs) {
+        this.#lastJoinMs = now;
+        for (let id = 0; id < this.host.universe; id++) {
+          if (id !== this.host.self) this.#send(id, { kind: 'join-request', incarnation: this.host.incarnation });
+        }
+      }
+      return;
+    }
+    if (now - this.#lastHeartbeatMs >= timing.heartbeatMs) {
+      this.#lastHeartbeatMs = now;
+      this.#toOthers({ kind: 'heartbeat' });
+    }
+    if (now - this.#lastLeaseReqMs >= timing.leaseRenewMs) this.#requestLease();
+    if (this.#deferredAccept && now >= this.#acceptAllowedAtMs(this.#deferredAccept.members)) {
+      const msg = this.#deferredAccept;
+      this.#deferredAccept = undefined;
+      this.#onAccept(msg);
+    }
+    this.#maybePropose();
+  }
+
+  /** Handles a membership message; returns false if it was not one. */
+  receive(msg: KvMessage): boolean {
+    switch (msg.kind) {
+      case 'heartbeat':
+        return true;
+      case 'lease-request':
+        this.#onLeaseRequest(msg);
+        return true;
+      case 'lease-grant':
+        this.#onLeaseGrant(msg);
+        return true;
+      case 'view-request':
+        this.sendView(msg.sender);
+        return true;
+      case 'view':
+        this.#onView(msg);
+        return true;
+      case 'join-request':
+        this.#onJoinRequest(msg);
+        return true;
+      case 'prepare':
+        this.#onPrepare(msg);
+        return true;
+      case 'promise':
+        this.#onPromise(msg);
+        return true;
+      case 'accept':
+        this.#onAccept(msg);
+        return true;
+      case 'accepted':
+        this.#onAccepted(msg);
+        return true;
+      case 'nack':
+        this.#onNack(msg);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** Tells `to` our view (it is behind), at most once per epoch per peer. */
+  sendView(to: ActorId, force = true): void {
+    if (!force && this.#viewSentTo.get(to) === this.#view.epoch) return;
+    this.#viewSentTo.set(to, this.#view.epoch);
+    this.stats.staleViewReplies++;
+    this.#send(to, { kind: 'view', members: [...this.#view.members], shadows: [...this.#view.shadows] });
+  }
+
+  #send(to: ActorId, body: Record<string, unknown> & { kind: string }): void {
+    this.host.send(to, { ...body, epoch: this.#view.epoch, sender: this.host.self } as KvMessage);
+  }
+
+  #toOthers(body: Record<string, unknown> & { kind: string }): void {
+    for (const m of this.#view.members) if (m.id !== this.host.self) this.#send(m.id, body);
+  }
+
+  // ---- Leases -------------------------------------------------------------------------------
+
+  #requestLease(): void {
+    const now = this.host.now();
+    this.#lastLeaseReqMs = now;
+    const reqId = this.#nextLeaseReq++;
+    this.#pendingLeases.set(reqId, { sentMs: now, epoch: this.#view.epoch, grants: new Set() });
+    if (this.#pendingLeases.size > MAX_PENDING_LEASES) {
+      const oldest = this.#pendingLeases.keys().next().value as number;
+      this.#pendingLeases.delete(oldest);
+    }
+    // The holder grants itself like any member: not after promising a vote for the next epoch.
+    if (this.#promised === undefined) this.#grant(this.host.self, reqId);
+    this.#toOthers({ kind: 'lease-request', reqId });
+  }
+
+  #grant(holder: ActorId, reqId: number): void {
+    const until = this.host.now() + this.host.timing.leaseMs;
+    this.#grantedUntil.set(holder, Math.max(this.#grantedUntil.get(holder) ?? -Infinity, until));
+    this.stats.leaseGrants++;
+    if (holder === this.host.self) this.#countGrant(this.host.self, reqId, this.#view.epoch);
+    else this.#send(holder, { kind: 'lease-grant', reqId });
+  }
+
+  #onLeaseRequest(msg: LeaseRequestMsg): void {
+    if (msg.epoch !== this.#view.epoch || !this.#admitted || !isMember(this.#view, msg.sender)) return;
+    if (this.#promised !== undefined) return;
+    this.#grant(msg.sender, msg.reqId);
+  }
+
+  #onLeaseGrant(msg: LeaseGrantMsg): void {
+    if (msg.epoch !== this.#view.epoch || !isMember(this.#view, msg.sender)) return;
+    this.#countGrant(msg.sender, msg.reqId, msg.epoch);
+  }
+
+  #countGrant(from: ActorId, reqId: number, epoch: number): void {
+    const pending = this.#pendingLeases.get(reqId);
+    if (!pending || pending.epoch !== epoch) return;
+    pending.grants.add(from);
+    if (pending.grants.size >= majority(this.#view.members.length)) {
+      const until = pending.sentMs + this.host.timing.leaseMs;
+      if (this.#leaseEpoch !== epoch || until > this.#leaseUntilMs) {
+        this.#leaseEpoch = epoch;
+        this.#leaseUntilMs = until;
+      }
+    }
+  }
+
+  /** When this acceptor may vote for a view with `members`: after the leases of the dropped ended. */
+  #acceptAllowedAtMs(members: readonly Member[]): number {
+    let at = -Infinity;
+    for (const m of this.#view.members) {
+      if (members.some((n) => n.id === m.id)) continue;
+      at = Math.max(at, (this.#grantedUntil.get(m.id) ?? -Infinity) + this.host.timing.driftMs);
+    }
+    return at;
+  }
+
+  // ---- Views ----------------------------------------------------------------------------------
+
+  #onView(msg: ViewInfoMsg): void {
+    if (msg.epoch <= this.#view.epoch) return;
+    this.#install({ epoch: msg.epoch, members: msg.members, shadows: msg.shadows });
+  }
+
+  #install(view: View): void {
+    assert(view.epoch > this.#view.epoch, `views only move forward (${view.epoch} after ${this.#view.epoch})`);
+    const previous = this.#view;
+    this.#view = view;
+    this.stats.viewsInstalled++;
+    this.#admitted = incarnationOf(view, this.host.self) === this.host.incarnation;
+    this.#promised = undefined;
+    this.#accepted = undefined;
+    this.#deferredAccept = undefined;
+    this.#proposal = undefined;
+    this.#pendingLeases.clear();
+    this.#lastLeaseReqMs = -Infinity;
+    const now = this.host.now();
+    for (const m of view.members) {
+      if (!isMember(previous, m.id) || incarnationOf(previous, m.id) !== m.incarnation) this.#lastHeard.set(m.id, now);
+      if (this.#joiners.get(m.id) === m.incarnation) this.#joiners.delete(m.id);
+    }
+    this.host.installed(view, previous);
+  }
+
+  #onJoinRequest(msg: JoinRequestMsg): void {
+    if (!this.#admitted) return;
+    if (incarnationOf(this.#view, msg.sender) === msg.incarnation) {
+      this.sendView(msg.sender);
+      return;
+    }
+    if (this.#joiners.size < MAX_PENDING_JOINERS || this.#joiners.has(msg.sender)) {
+      this.#joiners.set(msg.sender, msg.incarnation);
+    }
+  }
+
+  /** The view this replica would propose next, or undefined when the current one is right. */
+  #desired(): { members: Member[]; shadows: ActorId[] } | undefined {
+    const members: Member[] = [];
+    const shadows: ActorId[] = [];
+    for (const m of this.#view.members) {
+      const joining = this.#joiners.get(m.id);
+      if (joining !== undefined && joining !== m.incarnation) continue; // re-admitted below
+      if (m.id === this.host.self || !this.suspects(m.id)) members.push(m);
+    }
+    for (const [id, incarnation] of this.#joiners) {
+      members.push({ id, incarnation });
+      shadows.push(id);
+    }
+    members.sort((a, b) => a.id - b.id);
+    if (sameMembers(members, this.#view.members)) return undefined;
+    return { members, shadows };
+  }
+
+  /** The lowest-id member this replica does not suspect proposes; others only vote. */
+  #isProposer(): boolean {
+    for (const m of this.#view.members) {
+      if (m.id === this.host.self) return true;
+      if (!this.suspects(m.id)) return false;
+    }
+    return false;
+  }
+
+  #maybePropose(): void {
+    const now = this.host.now();
+    const { timing } = this.host;
+    if (this.#proposal && now - this.#proposal.startedMs < timing.proposalTimeoutMs) return;
+    if (now < this.#nextProposalMs || !this.#isProposer()) return;
+    const desired = this.#desired();
+    if (!desired) {
+      this.#proposal = undefined;
+      return;
+    }
+    // A view must keep a majority of the old one reachable to be decided at all.
+    const round = this.#highestRoundSeen + 1;
+    this.#highestRoundSeen = round;
+    this.#proposal = {
+      target: this.#view.epoch + 1,
+      ballot: { round, proposer: this.host.self },
+      phase: 'prepare',
+      value: desired,
+      promises: new Map(),
+      accepted: new Set(),
+      startedMs: now,
+    };
+    this.stats.proposals++;
+    this.#toVoters({ kind: 'prepare', target: this.#view.epoch + 1, round, proposer: this.host.self });
+  }
+
+  /** Sends to every member of the current view, self included (handled in place). */
+  #toVoters(body: Record<string, unknown> & { kind: string }): void {
+    for (const m of this.#view.members) {
+      if (m.id === this.host.self) this.receive({ ...body, epoch: this.#view.epoch, sender: this.host.self } as KvMessage);
+      else this.#send(m.id, body);
+    }
+  }
+
+  #reply(to: ActorId, body: Record<string, unknown> & { kind: string }): void {
+    if (to === this.host.self) this.receive({ ...body, epoch: this.#view.epoch, sender: to } as KvMessage);
+    else this.#send(to, body);
+  }
+
+  /** Checks a ballot message's target epoch; answers a stale proposer with our view. */
+  #forCurrentTarget(msg: { target: number; sender: ActorId }): boolean {
+    if (!this.#admitted) return false;
+    if (msg.target <= this.#view.epoch) {
+      this.sendView(msg.sender, false);
+      return false;
+    }
+    if (msg.target > this.#view.epoch + 1) {
+      this.#send(msg.sender, { kind: 'view-request' });
+      return false;
+    }
+    return isMember(this.#view, msg.sender);
+  }
+
+  #onPrepare(msg: PrepareMsg): void {
+    if (!this.#forCurrentTarget(msg)) return;
+    const ballot = { round: msg.round, proposer: msg.proposer };
+    this.#highestRoundSeen = Math.max(this.#highestRoundSeen, msg.round);
+    if (this.#promised && compareBallot(ballot, this.#promised) <= 0) {
+      this.#reply(msg.sender, { kind: 'nack', target: msg.target, round: msg.round, proposer: msg.proposer,
+        promisedRound: this.#promised.round, promisedProposer: this.#promised.proposer });
+      return;
+    }
+    this.#promised = ballot;
+    const acc = this.#accepted;
+    this.#reply(msg.sender, {
+      kind: 'promise', target: msg.target, round: msg.round, proposer: msg.proposer,
+      hasAccepted: acc !== undefined, acceptedRound: acc?.ballot.round ?? 0, acceptedProposer: acc?.ballot.proposer ?? 0,
+      members: acc?.members ?? [], shadows: acc?.shadows ?? [],
+    });
+  }
+
+  #onPromise(msg: PromiseMsg): void {
+    const p = this.#proposal;
+    if (!p || p.phase !== 'prepare' || msg.target !== p.target || msg.round !== p.ballot.round ||
+      msg.proposer !== this.host.self || !isMember(this.#view, msg.sender)) return;
+    p.promises.set(msg.sender, msg);
+    if (p.promises.size < majority(this.#view.members.length)) return;
+    // Paxos: adopt the value accepted under the highest ballot, if any.
+    let best: PromiseMsg | undefined;
+    for (const promise of p.promises.values()) {
+      if (!promise.hasAccepted) continue;
+      if (!best || compareBallot({ round: promise.acceptedRound, proposer: promise.acceptedProposer },
+        { round: best.acceptedRound, proposer: best.acceptedProposer }) > 0) best = promise;
+    }
+    if (best) p.value = { members: best.members, shadows: best.shadows };
+    p.phase = 'accept';
+    this.#toVoters({ kind: 'accept', target: p.target, round: p.ballot.round, proposer: this.host.self,
+      members: p.value.members, shadows: p.value.shadows });
+  }
+
+  #onAccept(msg: AcceptMsg): void {
+    if (!this.#forCurrentTarget(msg)) return;
+    const ballot = { round: msg.round, proposer: msg.proposer };
+    if (this.#promised && compareBallot(ballot, this.#promised) < 0) {
+      this.#reply(msg.sender, { kind: 'nack', target: msg.target, round: msg.round, proposer: msg.proposer,
+        promisedRound: this.#promised.round, promisedProposer: this.#promised.proposer });
+      return;
+    }
+    // Voting stops lease grants at once; the vote itself waits for dropped holders' leases.
+    this.#promised = ballot;
+    if (this.host.now() < this.#acceptAllowedAtMs(msg.members)) {
+      this.#deferredAccept = msg;
+      return;
+    }
+    this.#accepted = { ballot, members: msg.members, shadows: msg.shadows };
+    this.#reply(msg.sender, { kind: 'accepted', target: msg.target, round: msg.round, proposer: msg.proposer });
+  }
+
+  #onAccepted(msg: AcceptedMsg): void {
+    const p = this.#proposal;
+    if (!p || p.phase !== 'accept' || msg.target !== p.target || msg.round !== p.ballot.round ||
+      msg.proposer !== this.host.self || !isMember(this.#view, msg.sender)) return;
+    p.accepted.add(msg.sender);
+    if (p.accepted.size < majority(this.#view.members.length)) return;
+    const decided: View = { epoch: p.target, members: p.value.members, shadows: p.value.shadows };
+    const old = this.#view;
+    this.#install(decided);
+    // Tell everyone of both views, and anyone waiting to join.
+    const told = new Set<ActorId>([this.host.self]);
+    for (const m of [...old.members, ...decided.members]) {
+      if (!told.has(m.id)) {
+        told.add(m.id);
+        this.sendView(m.id);
+      }
+    }
+    assert(this.#view.epoch === decided.epoch, `installed ${formatView(decided)}`);
+  }
+
+  #onNack(msg: NackMsg): void {
+    this.#highestRoundSeen = Math.max(this.#highestRoundSeen, msg.promisedRound);
+    const p = this.#proposal;
+    if (!p || msg.target !== p.target || msg.round !== p.ballot.round || msg.proposer !== this.host.self) return;
+    // Another proposer is ahead: back off for a random while, then retry with a higher round.
+    this.#proposal = undefined;
+    this.#nextProposalMs = this.host.now() + this.host.timing.proposalTimeoutMs * (0.5 + this.host.random());
+  }
+
+  /** Leases this replica holds and grants, for stats and tests. */
+  leaseInfo(): { epoch: number; untilMs: number; promised: boolean } {
+    return { epoch: this.#leaseEpoch, untilMs: this.#leaseUntilMs, promised: this.#promised !== undefined };
+  }
+}

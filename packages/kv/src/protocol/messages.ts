@@ -1,0 +1,101 @@
+import { defineMessage, fields as f, type MessageDef, type MessageOf } from '@heal/actors';
+
+/**
+ * The replication protocol's messages (type codes 1..99; recovery strategies use 100 and up).
+ * Every message carries the sender's epoch in its header.
+ */
+const ts = { version: f.u53(), cid: f.u16() };
+const member = f.struct({ id: f.u16(), incarnation: f.u32() });
+/** Most members a view may list. */
+export const MAX_VIEW_MEMBERS = 64;
+const members = f.list(member, MAX_VIEW_MEMBERS);
+
+// Client requests and replies (epoch unused: 0).
+export const Get = defineMessage(1, 'get', { reqId: f.u53(), key: f.string() });
+export const Put = defineMessage(2, 'put', { reqId: f.u53(), key: f.string(), value: f.bytes() });
+export const GetOk = defineMessage(3, 'get-ok', { reqId: f.u53(), found: f.bool(), value: f.bytes() });
+export const PutOk = defineMessage(4, 'put-ok', { reqId: f.u53() });
+export const ClientError = defineMessage(5, 'client-error', {
+  reqId: f.u53(),
+  reason: f.enumOf('busy', 'not-serving'),
+});
+/** A ShadowReplica or joining node hands a client's write to a full replica, which answers the client. */
+export const ForwardPut = defineMessage(6, 'forward-put', {
+  client: f.u16(),
+  reqId: f.u53(),
+  key: f.string(),
+  value: f.bytes(),
+});
+
+// Hermes data plane.
+export const Inv = defineMessage(10, 'inv', { key: f.string(), ...ts, value: f.bytes(), origin: f.u16(), seq: f.u53() });
+export const Ack = defineMessage(11, 'ack', { key: f.string(), ...ts });
+export const Val = defineMessage(12, 'val', { key: f.string(), ...ts });
+
+// Membership: liveness, leases, views.
+export const Heartbeat = defineMessage(20, 'heartbeat', {});
+export const LeaseRequest = defineMessage(21, 'lease-request', { reqId: f.u32() });
+export const LeaseGrant = defineMessage(22, 'lease-grant', { reqId: f.u32() });
+export const ViewRequest = defineMessage(23, 'view-request', {});
+/** The sender's installed view; its epoch is the header's. */
+export const ViewInfo = defineMessage(24, 'view', { members, shadows: f.list(f.u16(), MAX_VIEW_MEMBERS) });
+export const JoinRequest = defineMessage(25, 'join-request', { incarnation: f.u32() });
+// Single-decree Paxos per epoch among the members of view `target - 1`.
+const ballot = { target: f.u32(), round: f.u32(), proposer: f.u16() };
+export const Prepare = defineMessage(26, 'prepare', ballot);
+export const Promise_ = defineMessage(27, 'promise', {
+  ...ballot,
+  hasAccepted: f.bool(),
+  acceptedRound: f.u32(),
+  acceptedProposer: f.u16(),
+  members,
+  shadows: f.list(f.u16(), MAX_VIEW_MEMBERS),
+});
+export const Accept = defineMessage(28, 'accept', { ...ballot, members, shadows: f.list(f.u16(), MAX_VIEW_MEMBERS) });
+export const Accepted = defineMessage(29, 'accepted', ballot);
+export const Nack = defineMessage(30, 'nack', { ...ballot, promisedRound: f.u32(), promisedProposer: f.u16() });
+
+export const KV_MESSAGES: readonly MessageDef[] = [
+  Get, Put, GetOk, PutOk, ClientError, ForwardPut,
+  Inv, Ack, Val,
+  Heartbeat, LeaseRequest, LeaseGrant, ViewRequest, ViewInfo, JoinRequest,
+  Prepare, Promise_, Accept, Accepted, Nack,
+];
+
+export type GetMsg = MessageOf<typeof Get>;
+export type PutMsg = MessageOf<typeof Put>;
+export type GetOkMsg = MessageOf<typeof GetOk>;
+export type PutOkMsg = MessageOf<typeof PutOk>;
+export type ClientErrorMsg = MessageOf<typeof ClientError>;
+export type ForwardPutMsg = MessageOf<typeof ForwardPut>;
+export type InvMsg = MessageOf<typeof Inv>;
+export type AckMsg = MessageOf<typeof Ack>;
+export type ValMsg = MessageOf<typeof Val>;
+export type HeartbeatMsg = MessageOf<typeof Heartbeat>;
+export type LeaseRequestMsg = MessageOf<typeof LeaseRequest>;
+export type LeaseGrantMsg = MessageOf<typeof LeaseGrant>;
+export type ViewRequestMsg = MessageOf<typeof ViewRequest>;
+export type ViewInfoMsg = MessageOf<typeof ViewInfo>;
+export type JoinRequestMsg = MessageOf<typeof JoinRequest>;
+export type PrepareMsg = MessageOf<typeof Prepare>;
+export type PromiseMsg = MessageOf<typeof Promise_>;
+export type AcceptMsg = MessageOf<typeof Accept>;
+export type AcceptedMsg = MessageOf<typeof Accepted>;
+export type NackMsg = MessageOf<typeof Nack>;
+
+export type ClientRequest = GetMsg | PutMsg;
+export type ClientReply = GetOkMsg | PutOkMsg | ClientErrorMsg;
+export type DataMessage = InvMsg | AckMsg | ValMsg;
+export type MembershipMessage =
+  | HeartbeatMsg | LeaseRequestMsg | LeaseGrantMsg | ViewRequestMsg | ViewInfoMsg | JoinRequestMsg
+  | PrepareMsg | PromiseMsg | AcceptMsg | AcceptedMsg | NackMsg;
+
+/** A message of a recovery strategy: any kind outside the replication protocol's. */
+export interface StrategyMessage {
+  kind: string;
+  epoch: number;
+  sender: number;
+  [field: string]: unknown;
+}
+
+export type KvMessage = ClientRequest | ClientReply | ForwardPutMsg | DataMessage | MembershipMessage;

@@ -1,0 +1,309 @@
+import type { Actor, ActorContext, ActorId } from '@heal/actors';
+import type { KeyRecord } from '../storage/key-record.js';
+import type { KvStorage } from '../storage/kv-storage.js';
+import { KV_MESSAGES, type ForwardPutMsg, type GetMsg, type KvMessage, type PutMsg, type StrategyMessage } from './messages.js';
+import { Membership } from './membership.js';
+import type { RecoveryContext, RecoveryStrategy, RecoveryStrategyFactory } from './recovery-strategy.js';
+import { MAX_WAITING_OPS, Replication, type ClientRef } from './replication.js';
+import { RequestDedup } from './request-dedup.js';
+import type { Timing } from './timing.js';
+import { incarnationOf, isMember, type View } from './view.js';
+
+/** Every message a replica may receive: the protocol's and its recovery strategy's. */
+export type KvWire = KvMessage | StrategyMessage;
+
+export interface ReplicaConfig {
+  /** Replica ids are 0..replicas-1; ids above are clients. */
+  replicas: number;
+  timing: Timing;
+  /** Name of the recovery strategy (one the module was built with). */
+  strategy: string;
+  medium: 'volatile' | 'memory-durable';
+  /** Test-only fault injection, to prove the checker catches a broken protocol. */
+  faults?: { readWhileInvalid?: boolean };
+}
+
+const TICK_TAG = 1;
+const KV_KINDS = new Set(KV_MESSAGES.map((d) => d.kind));
+
+function isKvMessage(msg: KvWire): msg is KvMessage {
+  return KV_KINDS.has(msg.kind);
+}
+
+/**
+ * One replica of the store: an actor composed of membership (views, leases), the Hermes data
+ * plane (replication), client request handling, and a recovery strategy. Roles: a full
+ * replica serves reads under a lease and coordinates writes; a ShadowReplica (admitted, still
+ * recovering) acks writes and forwards client writes; a joining replica (not in the view) only
+ * asks to be admitted.
+ */
+export class Replica implements Actor<KvWire, KvStorage> {
+  #ctx!: ActorContext<KvWire, KvStorage>;
+  #membership!: Membership;
+  #replication!: Replication;
+  #strategy!: RecoveryStrategy;
+  #recovering = false;
+  readonly #leaseWaiters: { ref: ClientRef; key: string }[] = [];
+  readonly #viewRequested = new Map<ActorId, number>();
+  readonly #dedup = new RequestDedup();
+  readonly #counters = { staleDropped: 0, futureDropped: 0, forwarded: 0, notServing: 0, recoveries: 0, duplicateRequests: 0 };
+
+  constructor(
+    readonly self: ActorId,
+    readonly config: ReplicaConfig,
+    readonly strategyFactory: RecoveryStrategyFactory,
+  ) {}
+
+  get view(): View {
+    return this.#membership.view;
+  }
+
+  /** Whether this replica serves reads and coordinates writes (admitted, not recovering). */
+  get full(): boolean {
+    return this.#membership.admitted && !this.#recovering;
+  }
+
+  get recovering(): boolean {
+    return this.#recovering;
+  }
+
+  get records(): ReadonlyMap<string, KeyRecord> {
+    return this.#replication.records;
+  }
+
+  holdsLease(): boolean {
+    return this.#membership.holdsLease();
+  }
+
+  start(ctx: ActorContext<KvWire, KvStorage>): void {
+    this.#ctx = ctx;
+    const replica = this;
+    const { timing } = this.config;
+    this.#membership = new Membership({
+      self: this.self,
+      incarnation: ctx.incarnation,
+      universe: this.config.replicas,
+      timing,
+      now: () => replica.#ctx.now(),
+      random: () => replica.#ctx.random(),
+      send: (to, msg) => replica.#ctx.send(to, msg),
+      installed: (view, previous) => replica.#installed(view, previous),
+    });
+    this.#replication = new Replication({
+      self: this.self,
+      timing,
+      storage: ctx.storage,
+      readWhileInvalid: this.config.faults?.readWhileInvalid === true,
+      view: () => replica.#membership.view,
+      now: () => replica.#ctx.now(),
+      send: (to, msg) => replica.#ctx.send(to, msg),
+      replyPut: (ref) => replica.#reply(ref.client, { kind: 'put-ok', reqId: ref.reqId }),
+      replyGet: (ref, value) =>
+        replica.#reply(ref.client, { kind: 'get-ok', reqId: ref.reqId, found: value !== undefined, value: value ?? new Uint8Array(0) }),
+      replyBusy: (ref) => replica.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'busy' }),
+      applied: (record) => replica.#strategy.onApply?.(replica.#recoveryContext(), record),
+      committed: (record) => replica.#strategy.onCommit?.(replica.#recoveryContext(), record),
+    });
+    this.#replication.load(ctx.storage.load(), ctx.storage.loadSeqHighWater());
+    this.#strategy = this.strategyFactory.create(this.self);
+    ctx.setTimer(timing.tickMs, TICK_TAG);
+  }
+
+  receive(msg: KvWire, ctx: ActorContext<KvWire, KvStorage>): void {
+    this.#ctx = ctx;
+    const fromReplica = msg.sender < this.config.replicas;
+    if (fromReplica) this.#membership.heard(msg.sender);
+    if (!isKvMessage(msg)) {
+      this.#strategy.receive(this.#recoveryContext(), msg);
+      return;
+    }
+    switch (msg.kind) {
+      case 'get':
+        this.#onGet(msg);
+        return;
+      case 'put':
+        this.#onPut(msg);
+        return;
+      case 'forward-put':
+        this.#onForwardPut(msg);
+        return;
+      case 'inv':
+      case 'ack':
+      case 'val':
+        if (!this.#current(msg)) return;
+        if (msg.kind === 'inv') this.#replication.onInv(msg);
+        else if (msg.kind === 'ack') this.#replication.onAck(msg);
+        else this.#replication.onVal(msg);
+        return;
+      case 'heartbeat':
+        this.#current(msg);
+        return;
+      default:
+        this.#membership.receive(msg);
+    }
+  }
+
+  tick(tag: number, ctx: ActorContext<KvWire, KvStorage>): void {
+    this.#ctx = ctx;
+    if (tag !== TICK_TAG) throw new Error(`replica ${this.self}: unknown timer tag ${tag}`);
+    this.#membership.tick();
+    if (this.#membership.admitted) this.#replication.tick(!this.#recovering);
+    this.#strategy.tick(this.#recoveryContext());
+    this.#serveLeaseWaiters();
+    ctx.setTimer(this.config.timing.tickMs, TICK_TAG);
+  }
+
+  stats(): Record<string, number> {
+    const lease = this.#membership.leaseInfo();
+    return {
+      ...this.#counters,
+      ...this.#replication.stats,
+      ...this.#membership.stats,
+      ...(this.#strategy.stats?.() ?? {}),
+      epoch: this.#membership.view.epoch,
+      members: this.#membership.view.members.length,
+      admitted: this.#membership.admitted ? 1 : 0,
+      recovering: this.#recovering ? 1 : 0,
+      holdsLease: lease.epoch === this.view.epoch && this.#ctx.now() < lease.untilMs ? 1 : 0,
+      keys: this.#replication.records.size,
+      pendingWrites: this.#replication.pendingWrites,
+      invalidKeys: this.#replication.invalidKeys,
+      leaseWaiters: this.#leaseWaiters.length,
+    };
+  }
+
+  /**
+   * Epoch check for data-plane messages: an older epoch is dropped and its sender told our
+   * view; a newer one is dropped and its view fetched (the sender retransmits).
+   */
+  #current(msg: KvMessage): boolean {
+    const epoch = this.#membership.view.epoch;
+    if (msg.epoch < epoch) {
+      this.#counters.staleDropped++;
+      this.#membership.sendView(msg.sender, false);
+      return false;
+    }
+    if (msg.epoch > epoch) {
+      this.#counters.futureDropped++;
+      if (this.#viewRequested.get(msg.sender) !== msg.epoch) {
+        this.#viewRequested.set(msg.sender, msg.epoch);
+        this.#ctx.send(msg.sender, { kind: 'view-request', epoch, sender: this.self });
+      }
+      return false;
+    }
+    return this.#membership.admitted && isMember(this.#membership.view, msg.sender);
+  }
+
+  #reply(client: ActorId, body: Record<string, unknown> & { kind: string }): void {
+    this.#ctx.send(client, { ...body, epoch: 0, sender: this.self } as KvMessage);
+  }
+
+  #notServing(ref: ClientRef): void {
+    this.#counters.notServing++;
+    this.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'not-serving' });
+  }
+
+  #onGet(msg: GetMsg): void {
+    const ref = { client: msg.sender, reqId: msg.reqId };
+    if (!this.full) {
+      this.#notServing(ref);
+      return;
+    }
+    if (this.#membership.holdsLease()) {
+      this.#replication.read(ref, msg.key);
+      return;
+    }
+    if (this.#leaseWaiters.length >= MAX_WAITING_OPS) {
+      this.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'busy' });
+      return;
+    }
+    this.#leaseWaiters.push({ ref, key: msg.key });
+  }
+
+  #serveLeaseWaiters(): void {
+    if (this.#leaseWaiters.length === 0) return;
+    if (!this.full) {
+      for (const { ref } of this.#leaseWaiters.splice(0)) this.#notServing(ref);
+      return;
+    }
+    if (!this.#membership.holdsLease()) return;
+    for (const { ref, key } of this.#leaseWaiters.splice(0)) this.#replication.read(ref, key);
+  }
+
+  /** A client request seen before at this replica is dropped: a put executes at most once here. */
+  #firstTime(ref: ClientRef): boolean {
+    if (this.#dedup.firstTime(ref.client, ref.reqId)) return true;
+    this.#counters.duplicateRequests++;
+    return false;
+  }
+
+  #onPut(msg: PutMsg): void {
+    const ref = { client: msg.sender, reqId: msg.reqId };
+    if (!this.#firstTime(ref)) return;
+    if (this.full) {
+      this.#replication.write(ref, msg.key, msg.value);
+      return;
+    }
+    // A ShadowReplica or joining replica hands the write to a full member.
+    const view = this.#membership.view;
+    const target = view.members.find(
+      (m) => m.id !== this.self && !view.shadows.includes(m.id) && !this.#membership.suspects(m.id),
+    );
+    if (!target) {
+      this.#notServing(ref);
+      return;
+    }
+    this.#counters.forwarded++;
+    this.#ctx.send(target.id, {
+      kind: 'forward-put', epoch: view.epoch, sender: this.self,
+      client: ref.client, reqId: ref.reqId, key: msg.key, value: msg.value,
+    });
+  }
+
+  #onForwardPut(msg: ForwardPutMsg): void {
+    const ref = { client: msg.client, reqId: msg.reqId };
+    if (!this.#firstTime(ref)) return;
+    if (this.full) this.#replication.write(ref, msg.key, msg.value);
+    else this.#notServing(ref);
+  }
+
+  #installed(view: View, previous: View): void {
+    const admitted = this.#membership.admitted;
+    const wasAdmitted = incarnationOf(previous, this.self) === this.#ctx.incarnation;
+    // Admitted after a restart or a removal (the admitting view names it a shadow): a
+    // ShadowReplica until its recovery strategy finishes.
+    const readmitted = admitted && (!wasAdmitted || view.shadows.includes(this.self));
+    if (!admitted) this.#recovering = false;
+    if (readmitted) {
+      this.#recovering = true;
+      this.#counters.recoveries++;
+    }
+    this.#replication.viewInstalled(view, admitted && !this.#recovering);
+    const ctx = this.#recoveryContext();
+    this.#strategy.onViewInstalled(ctx, previous);
+    if (readmitted) this.#strategy.onAdmitted(ctx);
+  }
+
+  #recoveryContext(): RecoveryContext {
+    const replica = this;
+    const ctx = this.#ctx;
+    return {
+      self: this.self,
+      view: this.#membership.view,
+      timing: this.config.timing,
+      recovering: this.#recovering,
+      now: () => ctx.now(),
+      random: () => ctx.random(),
+      send: (to, body) => ctx.send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
+      records: () => replica.#replication.records,
+      installRecovered: (entry, from) => replica.#replication.installRecovered(entry, from),
+      finishRecovery: () => replica.#finishRecovery(),
+    };
+  }
+
+  #finishRecovery(): void {
+    if (!this.#recovering) return;
+    this.#recovering = false;
+    this.#replication.replayAllInvalid();
+  }
+}

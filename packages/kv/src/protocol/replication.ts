@@ -1,0 +1,393 @@
+import assert from 'node:assert/strict';
+import type { ActorId } from '@heal/actors';
+import type { KeyRecord } from '../storage/key-record.js';
+import type { KvStorage } from '../storage/kv-storage.js';
+import type { AckMsg, InvMsg, KvMessage, ValMsg } from './messages.js';
+import { compareTs, nextTs, tsEquals, ZERO_TS, type Ts } from './timestamp.js';
+import type { Timing } from './timing.js';
+import { isMember, type View } from './view.js';
+
+/** Client operations waiting at one replica (for a Valid key or a lease); past it: 'busy'. */
+export const MAX_WAITING_OPS = 100_000;
+/** Write numbers are reserved on the medium in blocks, so a restart never reuses one. */
+export const SEQ_RESERVE_BLOCK = 1024;
+/** Keys examined for replay per tick, so one tick's work stays bounded. */
+export const MAX_REPLAY_SCAN_PER_TICK = 4096;
+
+export interface ClientRef {
+  client: ActorId;
+  reqId: number;
+}
+
+/** A write this replica coordinates (its own, or a replay), waiting for ACKs. */
+interface PendingWrite {
+  readonly key: string;
+  readonly ts: Ts;
+  readonly value: Uint8Array;
+  readonly origin: ActorId;
+  readonly seq: number;
+  readonly client: ClientRef | undefined;
+  readonly acks: Set<ActorId>;
+  sentMs: number;
+}
+
+/** What the data plane needs from the replica around it. */
+export interface ReplicationHost {
+  readonly self: ActorId;
+  readonly timing: Timing;
+  readonly storage: KvStorage;
+  view(): View;
+  now(): number;
+  send(to: ActorId, msg: KvMessage): void;
+  replyPut(ref: ClientRef): void;
+  replyGet(ref: ClientRef, value: Uint8Array | undefined): void;
+  replyBusy(ref: ClientRef): void;
+  /** A record changed here (a value taken, validated, or installed by recovery). */
+  applied(record: KeyRecord): void;
+  /** A write this replica coordinated became Valid. */
+  committed(record: KeyRecord): void;
+  /** Test-only fault injection: serve reads of keys that are not Valid. */
+  readonly readWhileInvalid: boolean;
+}
+
+export interface ReplicationStats {
+  writesStarted: number;
+  writesCompleted: number;
+  supersededCompleted: number;
+  replaysStarted: number;
+  replaysCompleted: number;
+  invsTaken: number;
+  retransmits: number;
+  readsServed: number;
+  readsWaited: number;
+}
+
+/**
+ * The Hermes data plane of one replica (DESIGN section 4): per-key Valid/Invalid/Write/Replay,
+ * INV/ACK/VAL, completion at ACKs from every member of the current view, superseded writes,
+ * replay of keys left Invalid, and local reads of Valid keys.
+ */
+export class Replication {
+  readonly records = new Map<string, KeyRecord>();
+  readonly stats: ReplicationStats = {
+    writesStarted: 0, writesCompleted: 0, supersededCompleted: 0, replaysStarted: 0, replaysCompleted: 0,
+    invsTaken: 0, retransmits: 0, readsServed: 0, readsWaited: 0,
+  };
+  /** This replica's own writes (possibly superseded), by key: at most one per key. */
+  readonly #writes = new Map<string, PendingWrite>();
+  /** Replays this replica runs, by key. */
+  readonly #replays = new Map<string, PendingWrite>();
+  /** Invalid keys at this replica: since when, and who sent the INV. */
+  readonly #invalid = new Map<string, { sinceMs: number; from: ActorId }>();
+  readonly #waitingReads = new Map<string, ClientRef[]>();
+  readonly #waitingWrites = new Map<string, { ref: ClientRef; value: Uint8Array }[]>();
+  #waiting = 0;
+  #seq = 0;
+  #seqReserved = 0;
+
+  constructor(readonly host: ReplicationHost) {}
+
+  /** Loads what the medium kept: records not Valid come back Invalid (DESIGN section 4, Restart). */
+  load(records: Iterable<KeyRecord>, seqHighWater: number): void {
+    for (const record of records) {
+      if (record.state !== 'valid') record.state = 'invalid';
+      this.records.set(record.key, record);
+    }
+    this.#seq = seqHighWater;
+    this.#seqReserved = seqHighWater;
+  }
+
+  get pendingWrites(): number {
+    return this.#writes.size + this.#replays.size;
+  }
+
+  get invalidKeys(): number {
+    return this.#invalid.size;
+  }
+
+  #nextSeq(): number {
+    this.#seq++;
+    if (this.#seq > this.#seqReserved) {
+      this.#seqReserved = this.#seq + SEQ_RESERVE_BLOCK - 1;
+      this.host.storage.saveSeqHighWater(this.#seqReserved);
+    }
+    return this.#seq;
+  }
+
+  #send(to: ActorId, body: Record<string, unknown> & { kind: string }): void {
+    this.host.send(to, { ...body, epoch: this.host.view().epoch, sender: this.host.self } as KvMessage);
+  }
+
+  #toOthers(body: Record<string, unknown> & { kind: string }): void {
+    for (const m of this.host.view().members) if (m.id !== this.host.self) this.#send(m.id, body);
+  }
+
+  #store(record: KeyRecord): void {
+    this.host.storage.write(record);
+    this.host.applied(record);
+  }
+
+  #setInvalid(record: KeyRecord, from: ActorId): void {
+    record.state = 'invalid';
+    // Re-inserted at the end, so the map stays ordered by sinceMs.
+    this.#invalid.delete(record.key);
+    this.#invalid.set(record.key, { sinceMs: this.host.now(), from });
+  }
+
+  // ---- Client operations ----------------------------------------------------------------------
+
+  /** Serves a read locally if the key is Valid (or absent); otherwise it waits for Valid. */
+  read(ref: ClientRef, key: string): void {
+    const record = this.records.get(key);
+    if (!record || record.state === 'valid' || this.host.readWhileInvalid) {
+      this.stats.readsServed++;
+      this.host.replyGet(ref, record?.value);
+      return;
+    }
+    if (!this.#admitWaiter(ref)) return;
+    this.stats.readsWaited++;
+    this.#queue(this.#waitingReads, key, ref);
+  }
+
+  /** Coordinates a client write: waits until the key is Valid here and no own write is pending. */
+  write(ref: ClientRef, key: string, value: Uint8Array): void {
+    const record = this.records.get(key);
+    const ready = (!record || record.state === 'valid') && !this.#writes.has(key) && !this.#waitingWrites.has(key);
+    if (ready) {
+      this.#startWrite(key, value, ref);
+      return;
+    }
+    if (!this.#admitWaiter(ref)) return;
+    this.#queue(this.#waitingWrites, key, { ref, value });
+  }
+
+  #admitWaiter(ref: ClientRef): boolean {
+    if (this.#waiting >= MAX_WAITING_OPS) {
+      this.host.replyBusy(ref);
+      return false;
+    }
+    this.#waiting++;
+    return true;
+  }
+
+  #queue<T>(map: Map<string, T[]>, key: string, item: T): void {
+    const list = map.get(key);
+    if (list) list.push(item);
+    else map.set(key, [item]);
+  }
+
+  #startWrite(key: string, value: Uint8Array, client: ClientRef | undefined): void {
+    const current = this.records.get(key);
+    assert(!current || current.state === 'valid', `a write starts only on a Valid key (${key} is ${current?.state})`);
+    const ts = nextTs(current?.ts ?? ZERO_TS, this.host.self);
+    const record: KeyRecord = { key, ts, value, state: 'write', origin: this.host.self, seq: this.#nextSeq() };
+    this.records.set(key, record);
+    this.#store(record);
+    const write: PendingWrite = { key, ts, value, origin: record.origin, seq: record.seq, client, acks: new Set(), sentMs: this.host.now() };
+    this.#writes.set(key, write);
+    this.stats.writesStarted++;
+    this.#sendInv(write);
+    this.#checkComplete(write);
+  }
+
+  #sendInv(write: PendingWrite, onlyMissing = false): void {
+    write.sentMs = this.host.now();
+    const body = {
+      kind: 'inv', key: write.key, version: write.ts.version, cid: write.ts.cid,
+      value: write.value, origin: write.origin, seq: write.seq,
+    };
+    for (const m of this.host.view().members) {
+      if (m.id === this.host.self || (onlyMissing && write.acks.has(m.id))) continue;
+      this.#send(m.id, body);
+    }
+  }
+
+  // ---- Protocol messages --------------------------------------------------------------------
+
+  onInv(msg: InvMsg): void {
+    const ts = { version: msg.version, cid: msg.cid };
+    const record = this.records.get(msg.key);
+    if (compareTs(ts, record?.ts ?? ZERO_TS) > 0) {
+      // Take the newer value; a local write or replay with a lower ts is superseded here.
+      const taken: KeyRecord = { key: msg.key, ts, value: msg.value, state: 'invalid', origin: msg.origin, seq: msg.seq };
+      this.records.set(msg.key, taken);
+      this.#setInvalid(taken, msg.sender);
+      this.#replays.delete(msg.key);
+      this.stats.invsTaken++;
+      this.#store(taken);
+    }
+    this.#send(msg.sender, { kind: 'ack', key: msg.key, version: msg.version, cid: msg.cid });
+  }
+
+  onAck(msg: AckMsg): void {
+    if (!isMember(this.host.view(), msg.sender)) return;
+    const ts = { version: msg.version, cid: msg.cid };
+    for (const pending of [this.#writes.get(msg.key), this.#replays.get(msg.key)]) {
+      if (pending && tsEquals(pending.ts, ts)) {
+        pending.acks.add(msg.sender);
+        this.#checkComplete(pending);
+      }
+    }
+  }
+
+  onVal(msg: ValMsg): void {
+    const ts = { version: msg.version, cid: msg.cid };
+    const record = this.records.get(msg.key);
+    if (!record || !tsEquals(record.ts, ts) || record.state === 'valid') return;
+    this.#validate(record);
+    // A replayer finished our own write: its client completes (DESIGN section 4, Replay).
+    const own = this.#writes.get(msg.key);
+    if (own && tsEquals(own.ts, ts)) this.#finishWrite(own);
+    this.#replays.delete(msg.key);
+    this.#drainWaiting(msg.key);
+  }
+
+  #validate(record: KeyRecord): void {
+    record.state = 'valid';
+    this.#invalid.delete(record.key);
+    this.#store(record);
+  }
+
+  /** Complete once every other member of the current view acknowledged this ts. */
+  #checkComplete(pending: PendingWrite): void {
+    for (const m of this.host.view().members) {
+      if (m.id !== this.host.self && !pending.acks.has(m.id)) return;
+    }
+    const record = this.records.get(pending.key);
+    assert(record, `a pending write's key ${pending.key} has a record`);
+    const current = tsEquals(record.ts, pending.ts);
+    if (current) {
+      this.#validate(record);
+      this.#sendVal(pending);
+      this.host.committed(record);
+    }
+    if (this.#replays.get(pending.key) === pending) {
+      this.#replays.delete(pending.key);
+      this.stats.replaysCompleted++;
+    } else {
+      if (!current) this.stats.supersededCompleted++;
+      this.#finishWrite(pending);
+    }
+    this.#drainWaiting(pending.key);
+  }
+
+  #sendVal(pending: PendingWrite): void {
+    this.#toOthers({ kind: 'val', key: pending.key, version: pending.ts.version, cid: pending.ts.cid });
+  }
+
+  #finishWrite(write: PendingWrite): void {
+    assert(this.#writes.get(write.key) === write, 'finishing the pending own write of its key');
+    this.#writes.delete(write.key);
+    this.stats.writesCompleted++;
+    if (write.client) this.host.replyPut(write.client);
+  }
+
+  /** Serves the reads and starts the next write waiting on `key`, if it is Valid now. */
+  #drainWaiting(key: string): void {
+    const record = this.records.get(key);
+    if (record && record.state !== 'valid') return;
+    const reads = this.#waitingReads.get(key);
+    if (reads) {
+      this.#waitingReads.delete(key);
+      this.#waiting -= reads.length;
+      for (const ref of reads) {
+        this.stats.readsServed++;
+        this.host.replyGet(ref, record?.value);
+      }
+    }
+    const writes = this.#waitingWrites.get(key);
+    if (writes && !this.#writes.has(key)) {
+      const next = writes.shift();
+      if (writes.length === 0) this.#waitingWrites.delete(key);
+      if (next) {
+        this.#waiting--;
+        this.#startWrite(key, next.value, next.ref);
+      }
+    }
+  }
+
+  // ---- Time and views -----------------------------------------------------------------------
+
+  /** Retransmits unacknowledged INVs and replays keys left Invalid too long. */
+  tick(canReplay: boolean): void {
+    const now = this.host.now();
+    const { retransmitMs, replayTimeoutMs } = this.host.timing;
+    for (const pending of [...this.#writes.values(), ...this.#replays.values()]) {
+      if (now - pending.sentMs >= retransmitMs) {
+        this.stats.retransmits++;
+        this.#sendInv(pending, true);
+      }
+    }
+    if (!canReplay) return;
+    let scanned = 0;
+    for (const [key, { sinceMs }] of this.#invalid) {
+      if (++scanned > MAX_REPLAY_SCAN_PER_TICK) break;
+      // Map order is insertion order: the oldest Invalid keys come first.
+      if (now - sinceMs < replayTimeoutMs) break;
+      this.replay(key);
+    }
+  }
+
+  /** Re-coordinates the key's current (Invalid) write with the same ts, value, origin and seq. */
+  replay(key: string): void {
+    const record = this.records.get(key);
+    this.#invalid.delete(key);
+    if (!record || record.state !== 'invalid' || this.#replays.has(key)) return;
+    record.state = 'replay';
+    const pending: PendingWrite = {
+      key, ts: record.ts, value: record.value, origin: record.origin, seq: record.seq,
+      client: undefined, acks: new Set(), sentMs: this.host.now(),
+    };
+    this.#replays.set(key, pending);
+    this.stats.replaysStarted++;
+    this.#sendInv(pending);
+    this.#checkComplete(pending);
+  }
+
+  /**
+   * A new view: pending writes and replays drop their ACKs and re-send INV in the new epoch
+   * to all members; keys whose INV sender left the view are replayed now.
+   */
+  viewInstalled(view: View, canReplay: boolean): void {
+    for (const pending of [...this.#writes.values(), ...this.#replays.values()]) {
+      pending.acks.clear();
+      this.#sendInv(pending);
+    }
+    for (const pending of [...this.#writes.values(), ...this.#replays.values()]) this.#checkComplete(pending);
+    if (!canReplay) return;
+    for (const [key, { from }] of [...this.#invalid]) {
+      if (!isMember(view, from)) this.replay(key);
+    }
+  }
+
+  /** Replays every Invalid key now (a recovered replica finishing its own leftovers). */
+  replayAllInvalid(): void {
+    for (const record of this.records.values()) {
+      if (record.state === 'invalid') this.replay(record.key);
+    }
+  }
+
+  /**
+   * Installs a record from a recovery source. Applied only if newer than what is here (or the
+   * same write, Valid at the source while Invalid here); not-Valid sources install Invalid.
+   */
+  installRecovered(entry: KeyRecord, from: ActorId): boolean {
+    const record = this.records.get(entry.key);
+    const order = compareTs(entry.ts, record?.ts ?? ZERO_TS);
+    if (order < 0 || (order === 0 && (entry.state !== 'valid' || record?.state === 'valid'))) return false;
+    if (order === 0 && record) {
+      this.#validate(record);
+      this.#drainWaiting(record.key);
+      return true;
+    }
+    const installed: KeyRecord = { key: entry.key, ts: entry.ts, value: entry.value, state: 'valid',
+      origin: entry.origin, seq: entry.seq };
+    this.records.set(entry.key, installed);
+    this.#replays.delete(entry.key);
+    if (entry.state === 'valid') this.#invalid.delete(entry.key);
+    else this.#setInvalid(installed, from);
+    this.#store(installed);
+    this.#drainWaiting(entry.key);
+    return true;
+  }
+}

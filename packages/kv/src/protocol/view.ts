@@ -1,0 +1,44 @@
+import type { ActorId } from '@heal/actors';
+
+/** A member of a view: a replica id and the incarnation that view admitted. */
+export interface Member {
+  readonly id: ActorId;
+  readonly incarnation: number;
+}
+
+/**
+ * A view `(epoch, members, roles)`: `shadows` are the members this view admitted to rejoin;
+ * each stays a ShadowReplica until its recovery completes (a local transition).
+ */
+export interface View {
+  readonly epoch: number;
+  readonly members: readonly Member[];
+  readonly shadows: readonly ActorId[];
+}
+
+export function majority(size: number): number {
+  return Math.floor(size / 2) + 1;
+}
+
+export function isMember(view: View, id: ActorId): boolean {
+  return view.members.some((m) => m.id === id);
+}
+
+export function memberIds(view: View): ActorId[] {
+  return view.members.map((m) => m.id);
+}
+
+export function incarnationOf(view: View, id: ActorId): number | undefined {
+  return view.members.find((m) => m.id === id)?.incarnation;
+}
+
+/** Same members with the same incarnations (order-insensitive). */
+export function sameMembers(a: readonly Member[], b: readonly Member[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((m) => b.some((n) => n.id === m.id && n.incarnation === m.incarnation));
+}
+
+export function formatView(view: View): string {
+  const members = view.members.map((m) => `${m.id}${m.incarnation > 0 ? `#${m.incarnation}` : ''}`).join(',');
+  return `e${view.epoch}[${members}]${view.shadows.length > 0 ? ` shadows ${view.shadows.join(',')}` : ''}`;
+}

@@ -1,0 +1,34 @@
+import type { KeyRecord } from './key-record.js';
+import type { KvStorage } from './kv-storage.js';
+
+/**
+ * Records in memory. Volatile (the default) keeps nothing: the replica's working set is all
+ * there is, and a crash loses it. `durable: true` keeps every record and the seq high-water
+ * mark across a crash, as an ideal synchronous durable medium would, which lets tests exercise
+ * restart paths before the real media exist.
+ */
+export class MemoryStorage implements KvStorage {
+  readonly medium: string;
+  readonly #records = new Map<string, KeyRecord>();
+  #seqHighWater = 0;
+
+  constructor(readonly durable = false) {
+    this.medium = durable ? 'memory-durable' : 'volatile';
+  }
+
+  load(): Iterable<KeyRecord> {
+    return [...this.#records.values()].map((r) => ({ ...r }));
+  }
+
+  write(record: KeyRecord): void {
+    if (this.durable) this.#records.set(record.key, { ...record });
+  }
+
+  loadSeqHighWater(): number {
+    return this.#seqHighWater;
+  }
+
+  saveSeqHighWater(seq: number): void {
+    if (this.durable) this.#seqHighWater = seq;
+  }
+}
