@@ -1,11 +1,13 @@
 import type { Command } from '../cli/command.js';
 import { demoCommand } from './demo.js';
+import { benchRingCommand } from './bench-ring.js';
 import { benchPmemCommand } from './bench-pmem.js';
 import { checkCommand } from './check.js';
 import { benchCheckCommand } from './bench-check.js';
 
 /** Every `heal` subcommand; each capability adds its own file here. */
 export const COMMANDS: readonly Command[] = [
+  benchRingCommand,
   benchPmemCommand,
   demoCommand,
   checkCommand,

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+
+// This file runs as bench/dist/test/bench-ring.test.js; the repository root is three levels up.
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const HEAL = fileURLToPath(new URL('../../bin/heal.js', import.meta.url));
+
+function heal(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [HEAL, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+type Row = Record<string, unknown>;
+
+test('heal bench ring --quick --json prints one row per transport, size and direction, and writes the report', { timeout: 120_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'heal-bench-ring-test-'));
+  try {
+    const run = await heal('bench', 'ring', '--quick', '--json', '--out', out);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /bench ring: ring one-way 32 B: [\d,]+ msgs\/s/, 'progress goes to stderr');
+    const doc = JSON.parse(run.stdout) as { command: string; machine: Row; config: Row; results: Row[] };
+    assert.deepEqual(Object.keys(doc).sort(), ['command', 'config', 'machine', 'results']);
+    assert.equal(doc.command, 'bench ring');
+    assert.deepEqual(Object.keys(doc.machine).sort(), ['cpuModel', 'cpus', 'memGiB', 'node', 'os']);
+    assert.equal(doc.config['quick'], true);
+    assert.equal(doc.results.length, 3 * 3 * 2, 'transports x sizes x directions');
+    const cases = new Set<string>();
+    for (const r of doc.results) {
+      assert.deepEqual(Object.keys(r).sort(), ['batchMsgs', 'bytes', 'direction', 'msgsPerSec', 'rmePct', 'samples', 'transport']);
+      assert.ok(['ring', 'postMessage', 'comlink'].includes(r['transport'] as string), String(r['transport']));
+      assert.ok([32, 256, 4096].includes(r['bytes'] as number), String(r['bytes']));
+      assert.ok(['one-way', 'round-trip'].includes(r['direction'] as string), String(r['direction']));
+      assert.ok(typeof r['msgsPerSec'] === 'number' && r['msgsPerSec'] > 0, `msgsPerSec of ${JSON.stringify(r)}`);
+      cases.add(`${r['transport']} ${r['bytes']} ${r['direction']}`);
+    }
+    assert.equal(cases.size, 18, 'no case twice');
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'ring.json'), 'utf8')), doc);
+    const md = readFileSync(join(out, 'ring.md'), 'utf8');
+    assert.match(md, /\| direction \| bytes \| ring msgs\/s \| postMessage msgs\/s \| comlink msgs\/s \| ring \/ postMessage \|/);
+    assert.match(md, /Machine: \d+ CPUs/);
+    assert.match(md, /## How it is measured/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
