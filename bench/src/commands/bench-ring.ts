@@ -42,20 +42,33 @@ interface Timing {
   warmupIterations: number;
 }
 
-const FULL: Timing = { batchTargetMs: 50, timeMs: 1000, iterations: 10, warmupMs: 200, warmupIterations: 2 };
+const FULL: Timing = { batchTargetMs: 100, timeMs: 1000, iterations: 10, warmupMs: 200, warmupIterations: 2 };
 const QUICK: Timing = { batchTargetMs: 2, timeMs: 20, iterations: 2, warmupMs: 0, warmupIterations: 0 };
 const CALIBRATION_MSGS = 2000;
 const MIN_BATCH_MSGS = 500;
 const MAX_BATCH_MSGS = 5_000_000;
 
-/** Picks a batch size that takes about `targetMs`, from a short timed batch. */
+/**
+ * Picks a batch size that takes about `targetMs`. A batch costs a fixed start/end (waking the
+ * workers) plus a per-message time; timing batches of n and 4n messages, grown until the larger
+ * takes a quarter of the target, separates the two, so the wake-ups do not shrink the batch.
+ */
 async function calibrate(running: RunningCase, targetMs: number): Promise<number> {
-  await running.runBatch(CALIBRATION_MSGS); // first batch: JIT, page faults
-  const t0 = performance.now();
-  await running.runBatch(CALIBRATION_MSGS);
-  const perMsgMs = Math.max(performance.now() - t0, 0.001) / CALIBRATION_MSGS;
-  const batch = Math.round(targetMs / perMsgMs / 100) * 100;
-  return Math.min(MAX_BATCH_MSGS, Math.max(MIN_BATCH_MSGS, batch));
+  const timed = async (messages: number): Promise<number> => {
+    const t0 = performance.now();
+    await running.runBatch(messages);
+    return performance.now() - t0;
+  };
+  await timed(CALIBRATION_MSGS); // first batch: JIT, page faults
+  for (let messages = CALIBRATION_MSGS; ; messages *= 4) {
+    const smallMs = await timed(messages);
+    const largeMs = await timed(4 * messages);
+    if (largeMs >= targetMs / 4 || 4 * messages >= MAX_BATCH_MSGS) {
+      const perMessageMs = Math.max(largeMs - smallMs, largeMs / 4) / (3 * messages);
+      const batch = Math.round(targetMs / perMessageMs / 100) * 100;
+      return Math.min(MAX_BATCH_MSGS, Math.max(MIN_BATCH_MSGS, batch));
+    }
+  }
 }
 
 async function measure(spec: CaseSpec, timing: Timing): Promise<RingBenchRow> {
