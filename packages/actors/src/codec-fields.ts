@@ -17,27 +17,52 @@ export const MAX_STRING_BYTES = 1 << 20;
 export const MAX_BYTES_BYTES = 16 << 20;
 export const MAX_LIST_ITEMS = 1 << 20;
 
+interface Views {
+  view: DataView;
+  buffer: Buffer;
+}
+
+/**
+ * DataView and Buffer over a byte array, made once per array: the thread runtime encodes and
+ * decodes millions of records in the same ring, so a view per record would be pure garbage.
+ */
+const viewCache = new WeakMap<Uint8Array, Views>();
+
+function viewsOf(bytes: Uint8Array): Views {
+  let views = viewCache.get(bytes);
+  if (!views) {
+    views = {
+      view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    };
+    viewCache.set(bytes, views);
+  }
+  return views;
+}
+
 /** Writes into a byte range; every write is bounds-checked by the size computed before. */
 export class Writer {
   readonly view: DataView;
+  readonly buffer: Buffer;
   constructor(
     readonly bytes: Uint8Array,
     public offset: number,
   ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    ({ view: this.view, buffer: this.buffer } = viewsOf(bytes));
   }
 }
 
 /** Reads from `[offset, end)`; running past `end` is a CodecError naming the field. */
 export class Reader {
   readonly view: DataView;
+  readonly buffer: Buffer;
   constructor(
     readonly bytes: Uint8Array,
     public offset: number,
-    readonly end: number,
-    readonly message: string,
+    public end: number,
+    public message: string,
   ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    ({ view: this.view, buffer: this.buffer } = viewsOf(bytes));
   }
 
   need(n: number, path: string): number {
@@ -175,7 +200,7 @@ export const string = (): Field<string> => ({
   },
   write(w, value, path) {
     const start = w.offset + 4;
-    const n = Buffer.from(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength).write(value, start, 'utf8');
+    const n = w.buffer.write(value, start, 'utf8');
     if (n > MAX_STRING_BYTES) throw new CodecError('encode', path, `string of ${n} bytes exceeds ${MAX_STRING_BYTES}`);
     w.view.setUint32(w.offset, n, true);
     w.offset = start + n;
@@ -183,9 +208,17 @@ export const string = (): Field<string> => ({
   read(r, path) {
     const n = readLength(r, path, MAX_STRING_BYTES, 'string length');
     const at = r.need(n, path);
-    const slice = r.bytes.subarray(at, at + n);
-    if (!isUtf8(slice)) throw new CodecError(r.message, path, `string is not valid UTF-8`);
-    return Buffer.from(slice.buffer, slice.byteOffset, n).toString('utf8');
+    const bytes = r.bytes;
+    let ascii = true;
+    for (let i = at; i < at + n; i++) {
+      if ((bytes[i] as number) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return r.buffer.toString('latin1', at, at + n);
+    if (!isUtf8(bytes.subarray(at, at + n))) throw new CodecError(r.message, path, `string is not valid UTF-8`);
+    return r.buffer.toString('utf8', at, at + n);
   },
 });
 

@@ -124,21 +124,21 @@ export class Codec<M extends { kind: string } & MessageHeader> {
       offset + length > source.byteLength) {
       throw new CodecError('record', 'framing', `range [${offset}, ${offset + length}) outside ${source.byteLength} bytes`);
     }
-    const header = new Reader(source, offset, offset + length, 'record');
-    const at = header.need(HEADER_BYTES, 'header');
-    const type = header.view.getUint16(at + kTypeOffset, true);
-    const declared = header.view.getUint32(at + kLengthOffset, true);
+    const r = new Reader(source, offset, offset + length, 'record');
+    const at = r.need(HEADER_BYTES, 'header');
+    const type = r.view.getUint16(at + kTypeOffset, true);
+    const declared = r.view.getUint32(at + kLengthOffset, true);
     const compiled = this.#byType.get(type);
     if (!compiled) throw new CodecError('record', 'header.type', `unknown message type ${type}`);
     const { def, entries } = compiled;
     if (declared !== length) {
       throw new CodecError(def.kind, 'header.length', `declares ${declared} bytes, record has ${length}`);
     }
-    const r = new Reader(source, offset + HEADER_BYTES, offset + length, def.kind);
+    r.message = def.kind;
     const out: Record<string, unknown> = {
       kind: def.kind,
-      epoch: header.view.getUint32(at + kEpochOffset, true),
-      sender: header.view.getUint16(at + kSenderOffset, true),
+      epoch: r.view.getUint32(at + kEpochOffset, true),
+      sender: r.view.getUint16(at + kSenderOffset, true),
     };
     for (const [name, field] of entries) out[name] = field.read(r, `${def.kind}.${name}`);
     if (r.offset !== r.end) {
