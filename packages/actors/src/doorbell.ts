@@ -144,6 +144,24 @@ export class Doorbell {
       Atomics.store(words, kDoorbellSleepingIndex, 0);
     });
   }
+  /**
+   * Consumer, in a worker thread: like `wait`, but parks the thread itself (`Atomics.wait`) for
+   * at most `timeoutMs`. A futex wake-up takes microseconds where an `Atomics.waitAsync`
+   * resolution waits for the event loop to notice it (often milliseconds on a loaded machine),
+   * so a worker that sleeps in short slices, yielding to its event loop between them for
+   * timers and control messages, answers far sooner. Not for a main thread that serves others.
+   */
+  waitSync(isEmpty: () => boolean, timeoutMs: number): void {
+    if (!(timeoutMs >= 0)) throw new RingError(`Doorbell.waitSync: timeoutMs must be >= 0, got ${timeoutMs}`);
+    const words = this.words;
+    const seenSequence = Atomics.load(words, kDoorbellSequenceIndex);
+    Atomics.store(words, kDoorbellSleepingIndex, 1);
+    try {
+      if (isEmpty()) Atomics.wait(words, kDoorbellSequenceIndex, seenSequence, timeoutMs);
+    } finally {
+      Atomics.store(words, kDoorbellSleepingIndex, 0);
+    }
+  }
 }
 
 function noop(): void {}

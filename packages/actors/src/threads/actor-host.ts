@@ -10,6 +10,17 @@ import { RingPort, type PortStats } from './port.js';
 export const ROUNDS_PER_YIELD = 32;
 /** How long an actor whose links are backlogged waits before retrying them. */
 export const BACKLOG_RETRY_MS = 1;
+/**
+ * An idle worker parks its thread in slices this long, yielding to its event loop between
+ * them, so timers and control calls wait at most this much longer.
+ */
+export const IDLE_SLICE_MS = 1;
+/**
+ * Before parking, an idle worker polls its rings this long. Under load a message usually
+ * arrives within it, so the worker goes on without a futex wake-up: with more threads than
+ * cores, a wake-up can wait a whole scheduler slice for a CPU.
+ */
+export const SPIN_BEFORE_PARK_MS = 0.2;
 
 export interface HostStats extends PortStats {
   self: ActorId;
@@ -108,7 +119,8 @@ export class ActorHost<M extends Message, S, C> {
       const n = this.#port.poll(deliver);
       this.#port.flush();
       if (n === 0) {
-        await this.#port.wait(this.#port.hasBacklog() ? BACKLOG_RETRY_MS : undefined);
+        if (!this.#port.spinUntilNotEmpty(SPIN_BEFORE_PARK_MS)) this.#port.waitSync(IDLE_SLICE_MS);
+        await yieldToEventLoop();
         rounds = 0;
       } else if (++rounds >= ROUNDS_PER_YIELD) {
         await yieldToEventLoop();

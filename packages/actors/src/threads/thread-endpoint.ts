@@ -5,7 +5,8 @@ import type { Cancellable, Endpoint } from '../endpoint.js';
 import { sharedClockMs } from './clock.js';
 import type { LinkDescriptor } from './links.js';
 import { RingPort } from './port.js';
-import { ROUNDS_PER_YIELD, BACKLOG_RETRY_MS } from './actor-host.js';
+import { isMainThread } from 'node:worker_threads';
+import { ROUNDS_PER_YIELD, BACKLOG_RETRY_MS, IDLE_SLICE_MS, SPIN_BEFORE_PARK_MS } from './actor-host.js';
 
 /**
  * A client's endpoint on the ring mesh, in whatever thread attaches it (the main thread, or a
@@ -70,7 +71,13 @@ export class ThreadEndpoint<M extends Message> implements Endpoint<M> {
       const n = this.#port.poll(dispatch);
       this.#port.flush();
       if (n === 0) {
-        await this.#port.wait(this.#port.hasBacklog() ? BACKLOG_RETRY_MS : undefined);
+        // A worker (a load generator) parks in short slices; the main thread must stay
+        // responsive to everything else it runs, so it waits asynchronously.
+        if (isMainThread) await this.#port.wait(this.#port.hasBacklog() ? BACKLOG_RETRY_MS : undefined);
+        else {
+          if (!this.#port.spinUntilNotEmpty(SPIN_BEFORE_PARK_MS)) this.#port.waitSync(IDLE_SLICE_MS);
+          await yieldToEventLoop();
+        }
         rounds = 0;
       } else if (++rounds >= ROUNDS_PER_YIELD) {
         await yieldToEventLoop();
