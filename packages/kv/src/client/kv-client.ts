@@ -44,7 +44,7 @@ interface InFlight {
   replica: ActorId;
   tries: number;
   done: Done;
-  timer: Cancellable;
+  deadlineMs: number;
   /** A resend scheduled after every replica said not-serving. */
   retry: Cancellable | undefined;
 }
@@ -52,6 +52,8 @@ interface InFlight {
 const EMPTY = new Uint8Array(0);
 /** Pause before asking the replicas again once all of them said not-serving. */
 export const NOT_SERVING_RETRY_MS = 5;
+/** Timeout sweeps per timeout period. */
+export const SWEEPS_PER_TIMEOUT = 4;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -65,9 +67,10 @@ export class KvClient {
   readonly #endpoint: Endpoint<KvWire>;
   readonly #options: KvClientOptions;
   readonly #inFlight = new Map<number, InFlight>();
-  #nextReqId = 1;
+  #nextReqId: number;
   #historyClient: number;
   #closed = false;
+  #sweep: Cancellable | undefined;
 
   constructor(endpoint: Endpoint<KvWire>, options: KvClientOptions) {
     if (!Number.isInteger(options.replicas) || options.replicas < 1) {
@@ -77,6 +80,10 @@ export class KvClient {
     this.#endpoint = endpoint;
     this.#options = options;
     this.#historyClient = options.historyClient ?? endpoint.self * 1_000_000;
+    // Replicas drop a request id they have seen from this endpoint (duplicate delivery), so a
+    // client that replaces another on the same endpoint starts above it: at its creation time in
+    // microseconds (ids grow by one per operation, far slower than a microsecond each).
+    this.#nextReqId = Math.max(1, Math.floor(endpoint.now() * 1000));
     endpoint.onMessage((msg) => this.#onReply(msg as ClientReply));
   }
 
@@ -125,8 +132,9 @@ export class KvClient {
   /** Rejects everything in flight with `closed`. */
   close(): void {
     this.#closed = true;
+    this.#sweep?.cancel();
+    this.#sweep = undefined;
     for (const [reqId, op] of this.#inFlight) {
-      op.timer.cancel();
       op.retry?.cancel();
       this.#inFlight.delete(reqId);
       op.done(new KvError('closed', `client ${this.self} closed with ${op.kind} ${op.key} in flight`), null);
@@ -143,14 +151,29 @@ export class KvClient {
       return done(new RangeError(`replica must be in [0, ${this.#options.replicas - 1}], got ${target}`), null);
     }
     const reqId = this.#nextReqId++;
-    const timer = this.#endpoint.schedule(this.#options.timeoutMs, () => {
-      if (!this.#inFlight.delete(reqId)) return;
-      op.retry?.cancel();
-      done(new KvError('timeout', `${kind} ${JSON.stringify(key)} got no answer within ${this.#options.timeoutMs} ms (last asked replica ${op.replica}, ${op.tries} tries)`), null);
-    });
-    const op: InFlight = { key, kind, value, replica: target, tries: 0, done, timer, retry: undefined };
+    const deadlineMs = this.#endpoint.now() + this.#options.timeoutMs;
+    const op: InFlight = { key, kind, value, replica: target, tries: 0, done, deadlineMs, retry: undefined };
     this.#inFlight.set(reqId, op);
+    this.#sweep ??= this.#endpoint.schedule(this.#options.timeoutMs / SWEEPS_PER_TIMEOUT, () => this.#expire());
     this.#send(reqId, op);
+  }
+
+  /**
+   * One timer per client, not per operation: every timeoutMs / SWEEPS_PER_TIMEOUT it fails the
+   * operations past their deadline, so a timeout fires within 1 + 1/SWEEPS_PER_TIMEOUT of it.
+   */
+  #expire(): void {
+    this.#sweep = undefined;
+    const now = this.#endpoint.now();
+    for (const [reqId, op] of this.#inFlight) {
+      if (op.deadlineMs > now) continue;
+      this.#inFlight.delete(reqId);
+      op.retry?.cancel();
+      op.done(new KvError('timeout', `${op.kind} ${JSON.stringify(op.key)} got no answer within ${this.#options.timeoutMs} ms (last asked replica ${op.replica}, ${op.tries} tries)`), null);
+    }
+    if (this.#inFlight.size > 0) {
+      this.#sweep = this.#endpoint.schedule(this.#options.timeoutMs / SWEEPS_PER_TIMEOUT, () => this.#expire());
+    }
   }
 
   #send(reqId: number, op: InFlight): void {
@@ -171,7 +194,6 @@ export class KvClient {
       return;
     }
     this.#inFlight.delete(msg.reqId);
-    op.timer.cancel();
     op.retry?.cancel();
     switch (msg.kind) {
       case 'get-ok':

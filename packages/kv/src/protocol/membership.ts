@@ -66,8 +66,8 @@ const MAX_PENDING_JOINERS = 64;
  * replicas under a new incarnation, and read leases from a majority bound to the epoch.
  *
  * Lease safety: a grantor records when each lease it granted ends on its own clock, grants no
- * lease once it has promised a vote for the next epoch, and accepts a view that drops a holder
- * only after that end plus the maximum clock drift. A holder counts its lease from when it sent
+ * lease once it is about to vote or has voted for the next epoch, and votes for (accepts) a view
+ * that drops a holder only after that end plus the maximum clock drift. A holder counts its lease from when it sent
  * the request. So when a view without r is decided, r's lease has ended.
  *
  * Acceptor state is volatile, so a restarted replica votes in no epoch before the one that
@@ -103,7 +103,8 @@ export class Membership {
     const members = Array.from({ length: host.universe }, (_, id) => ({ id, incarnation: 0 }));
     this.#view = { epoch: 1, members, shadows: [] };
     this.#admitted = host.incarnation === 0;
-    const now = host.now();
+    // Replicas start at slightly different times: give everyone one more suspicion period.
+    const now = host.now() + host.timing.suspicionMs;
     for (const m of members) this.#lastHeard.set(m.id, now);
   }
 
@@ -229,8 +230,19 @@ export class Membership {
       this.#pendingLeases.delete(oldest);
     }
     // The holder grants itself like any member: not after promising a vote for the next epoch.
-    if (this.#promised === undefined) this.#grant(this.host.self, reqId);
+    if (this.#mayGrant()) this.#grant(this.host.self, reqId);
     this.#toOthers({ kind: 'lease-request', reqId });
+  }
+
+  /**
+   * No lease is granted once this acceptor is about to vote (an accept waiting for leases to
+   * end) or has voted for the next view: a vote must not be followed by a lease that outlives
+   * it. A mere promise does not stop grants, since the vote itself waits for every lease it
+   * granted to the dropped holders; so a proposal that stalls in its first phase cannot stop
+   * reads in the current view.
+   */
+  #mayGrant(): boolean {
+    return this.#accepted === undefined && this.#deferredAccept === undefined;
   }
 
   #grant(holder: ActorId, reqId: number): void {
@@ -243,7 +255,7 @@ export class Membership {
 
   #onLeaseRequest(msg: LeaseRequestMsg): void {
     if (msg.epoch !== this.#view.epoch || !this.#admitted || !isMember(this.#view, msg.sender)) return;
-    if (this.#promised !== undefined) return;
+    if (!this.#mayGrant()) return;
     this.#grant(msg.sender, msg.reqId);
   }
 
@@ -438,7 +450,7 @@ export class Membership {
         promisedRound: this.#promised.round, promisedProposer: this.#promised.proposer });
       return;
     }
-    // Voting stops lease grants at once; the vote itself waits for dropped holders' leases.
+    // Deferring stops lease grants at once; the vote itself waits for dropped holders' leases.
     this.#promised = ballot;
     if (this.host.now() < this.#acceptAllowedAtMs(msg.members)) {
       this.#deferredAccept = msg;
@@ -478,7 +490,7 @@ export class Membership {
   }
 
   /** Leases this replica holds and grants, for stats and tests. */
-  leaseInfo(): { epoch: number; untilMs: number; promised: boolean } {
-    return { epoch: this.#leaseEpoch, untilMs: this.#leaseUntilMs, promised: this.#promised !== undefined };
+  leaseInfo(): { epoch: number; untilMs: number; voting: boolean } {
+    return { epoch: this.#leaseEpoch, untilMs: this.#leaseUntilMs, voting: !this.#mayGrant() };
   }
 }

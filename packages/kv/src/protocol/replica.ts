@@ -18,12 +18,19 @@ export interface ReplicaConfig {
   timing: Timing;
   /** Name of the recovery strategy (one the module was built with). */
   strategy: string;
-  medium: 'volatile' | 'memory-durable';
+  medium: 'volatile' | 'memory-durable' | 'wal' | 'pmem';
+  /**
+   * Directory of the file-backed media (`wal`, `pmem`), one entry per replica:
+   * `${dataDir}/replica-${id}.wal` (a directory) or `${dataDir}/replica-${id}.pmem`. Ignored
+   * by the memory media.
+   */
+  dataDir?: string;
   /** Test-only fault injection, to prove the checker catches a broken protocol. */
   faults?: { readWhileInvalid?: boolean };
 }
 
 const TICK_TAG = 1;
+const EMPTY = new Uint8Array(0);
 const KV_KINDS = new Set(KV_MESSAGES.map((d) => d.kind));
 
 function isKvMessage(msg: KvWire): msg is KvMessage {
@@ -97,9 +104,10 @@ export class Replica implements Actor<KvWire, KvStorage> {
       view: () => replica.#membership.view,
       now: () => replica.#ctx.now(),
       send: (to, msg) => replica.#ctx.send(to, msg),
-      replyPut: (ref) => replica.#reply(ref.client, { kind: 'put-ok', reqId: ref.reqId }),
-      replyGet: (ref, value) =>
-        replica.#reply(ref.client, { kind: 'get-ok', reqId: ref.reqId, found: value !== undefined, value: value ?? new Uint8Array(0) }),
+      replyPut: (ref) => replica.#ctx.send(ref.client, { kind: 'put-ok', epoch: 0, sender: replica.self, reqId: ref.reqId }),
+      replyGet: (ref, value) => replica.#ctx.send(ref.client, {
+        kind: 'get-ok', epoch: 0, sender: replica.self, reqId: ref.reqId, found: value !== undefined, value: value ?? EMPTY,
+      }),
       replyBusy: (ref) => replica.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'busy' }),
       applied: (record) => replica.#strategy.onApply?.(replica.#recoveryContext(), record),
       committed: (record) => replica.#strategy.onCommit?.(replica.#recoveryContext(), record),

@@ -114,14 +114,6 @@ export class Replication {
     return this.#seq;
   }
 
-  #send(to: ActorId, body: Record<string, unknown> & { kind: string }): void {
-    this.host.send(to, { ...body, epoch: this.host.view().epoch, sender: this.host.self } as KvMessage);
-  }
-
-  #toOthers(body: Record<string, unknown> & { kind: string }): void {
-    for (const m of this.host.view().members) if (m.id !== this.host.self) this.#send(m.id, body);
-  }
-
   #store(record: KeyRecord): void {
     this.host.storage.write(record);
     this.host.applied(record);
@@ -192,13 +184,15 @@ export class Replication {
 
   #sendInv(write: PendingWrite, onlyMissing = false): void {
     write.sentMs = this.host.now();
-    const body = {
-      kind: 'inv', key: write.key, version: write.ts.version, cid: write.ts.cid,
-      value: write.value, origin: write.origin, seq: write.seq,
+    const view = this.host.view();
+    // One message object for every member: runtimes encode it and never mutate it.
+    const inv: InvMsg = {
+      kind: 'inv', epoch: view.epoch, sender: this.host.self, key: write.key, version: write.ts.version,
+      cid: write.ts.cid, value: write.value, origin: write.origin, seq: write.seq,
     };
-    for (const m of this.host.view().members) {
+    for (const m of view.members) {
       if (m.id === this.host.self || (onlyMissing && write.acks.has(m.id))) continue;
-      this.#send(m.id, body);
+      this.host.send(m.id, inv);
     }
   }
 
@@ -216,7 +210,9 @@ export class Replication {
       this.stats.invsTaken++;
       this.#store(taken);
     }
-    this.#send(msg.sender, { kind: 'ack', key: msg.key, version: msg.version, cid: msg.cid });
+    this.host.send(msg.sender, {
+      kind: 'ack', epoch: this.host.view().epoch, sender: this.host.self, key: msg.key, version: msg.version, cid: msg.cid,
+    });
   }
 
   onAck(msg: AckMsg): void {
@@ -272,7 +268,9 @@ export class Replication {
   }
 
   #sendVal(pending: PendingWrite): void {
-    this.#toOthers({ kind: 'val', key: pending.key, version: pending.ts.version, cid: pending.ts.cid });
+    const view = this.host.view();
+    const val: ValMsg = { kind: 'val', epoch: view.epoch, sender: this.host.self, key: pending.key, version: pending.ts.version, cid: pending.ts.cid };
+    for (const m of view.members) if (m.id !== this.host.self) this.host.send(m.id, val);
   }
 
   #finishWrite(write: PendingWrite): void {

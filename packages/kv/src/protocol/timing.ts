@@ -39,9 +39,9 @@ export const SIM_TIMING: Timing = {
 export const THREAD_TIMING: Timing = {
   tickMs: 2,
   heartbeatMs: 10,
-  suspicionMs: 250,
-  leaseMs: 200,
-  leaseRenewMs: 50,
+  suspicionMs: 400,
+  leaseMs: 300,
+  leaseRenewMs: 75,
   driftMs: 5,
   replayTimeoutMs: 100,
   retransmitMs: 50,
