@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { attachEndpoint, Prng, type LoadTask } from '@heal/actors';
+import { KvClient, kvReplicaModule, type KvWire } from '@heal/kv';
+import { newHistogram, record } from '../demo/histogram.js';
+
+export interface KvLoadParams {
+  replicas: number;
+  keys: number;
+  readRatio: number;
+  valueBytes: number;
+  /** Operations in flight at once (closed loop with a window). */
+  window: number;
+  seed: number;
+  timeoutMs: number;
+  /** Shared clock times: operations run until `endAtMs`; only those started from `startAtMs` count. */
+  startAtMs: number;
+  endAtMs: number;
+  /** Write every key in [preloadFrom, preloadTo) first, then return (no measurement). */
+  preloadFrom?: number;
+  preloadTo?: number;
+}
+
+export interface KvLoadResult {
+  ops: number;
+  reads: number;
+  writes: number;
+  errors: number;
+  /** Latency histogram in µs (see histogram.ts), of operations started in the window. */
+  latencyUs: number[];
+}
+
+/**
+ * A piscina task: one KvClient on its own ring endpoint, keeping `window` operations in flight
+ * against replicas in turn, with uniform random keys and the given read ratio.
+ */
+export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLoadResult> {
+  const p = task.params;
+  assert(p.window >= 1 && p.keys >= 1 && p.replicas >= 1, 'bad kv load params');
+  const endpoint = attachEndpoint<KvWire>(task.links, kvReplicaModule.codec);
+  const client = new KvClient(endpoint, { replicas: p.replicas, timeoutMs: p.timeoutMs });
+  const prng = new Prng(p.seed);
+  const value = 'v'.repeat(p.valueBytes);
+  const result: KvLoadResult = { ops: 0, reads: 0, writes: 0, errors: 0, latencyUs: newHistogram() };
+  let replica = endpoint.self % p.replicas;
+  try {
+    if (p.preloadFrom !== undefined && p.preloadTo !== undefined) {
+      await preload(client, p.preloadFrom, p.preloadTo, p.window, value);
+      return result;
+    }
+    await new Promise<void>((resolve) => {
+      let running = 0;
+      const issue = (): void => {
+        const startMs = endpoint.now();
+        if (startMs >= p.endAtMs) {
+          if (--running === 0) resolve();
+          return;
+        }
+        const key = `k${prng.int(p.keys)}`;
+        const read = prng.float() < p.readRatio;
+        replica = (replica + 1) % p.replicas;
+        const op = read ? { kind: 'get' as const, key, replica } : { kind: 'put' as const, key, value, replica };
+        client.submit(op, (err) => {
+          if (startMs >= p.startAtMs) {
+            if (err) result.errors++;
+            else {
+              result.ops++;
+              if (read) result.reads++;
+              else result.writes++;
+              record(result.latencyUs, (endpoint.now() - startMs) * 1000);
+            }
+          }
+          issue();
+        });
+      };
+      for (let i = 0; i < p.window; i++) {
+        running++;
+        issue();
+      }
+    });
+    return result;
+  } finally {
+    client.close();
+    await endpoint.close();
+  }
+}
+
+async function preload(client: KvClient, from: number, to: number, window: number, value: string): Promise<void> {
+  let next = from;
+  const worker = async (): Promise<void> => {
+    while (next < to) {
+      const key = `k${next++}`;
+      await client.put(key, value);
+    }
+  };
+  await Promise.all(Array.from({ length: window }, worker));
+}

@@ -1,0 +1,88 @@
+import { LoadGenerators, sharedClockMs } from '@heal/actors';
+import { ThreadCluster } from '@heal/kv';
+import { merge, newHistogram, quantile } from '../demo/histogram.js';
+import type { KvLoadParams, KvLoadResult } from './kv-load-task.js';
+
+export interface KvBenchConfig {
+  replicas: number[];
+  readRatios: number[];
+  keys: number;
+  valueBytes: number;
+  clients: number;
+  window: number;
+  warmupMs: number;
+  durationMs: number;
+  seed: number;
+}
+
+export interface KvBenchRow {
+  replicas: number;
+  readRatio: number;
+  keys: number;
+  opsPerSec: number;
+  p50Us: number;
+  p99Us: number;
+  errors: number;
+}
+
+const TASK = new URL('./kv-load-task.js', import.meta.url);
+
+/**
+ * For each replica count: a fresh cluster on worker threads, every key written once, then for
+ * each read ratio a closed-loop run of `clients` piscina load generators; throughput counts the
+ * operations started after the warm-up that completed by the end.
+ */
+export async function runKvBench(config: KvBenchConfig, progress: (what: string) => void): Promise<KvBenchRow[]> {
+  const rows: KvBenchRow[] = [];
+  const generators = new LoadGenerators<KvLoadParams, KvLoadResult>(TASK, config.clients);
+  try {
+    for (const replicas of config.replicas) {
+      const cluster = await ThreadCluster.start({ replicas, clients: config.clients });
+      try {
+        await cluster.ready();
+        const ids = Array.from({ length: config.clients }, (_, i) => replicas + i);
+        const base = { replicas, keys: config.keys, valueBytes: config.valueBytes, window: config.window, timeoutMs: 5000 };
+        progress(`${replicas} replicas: writing ${config.keys} keys`);
+        const per = Math.ceil(config.keys / config.clients);
+        await generators.run(cluster.runtime, ids, (id) => ({
+          ...base, readRatio: 0, seed: config.seed, startAtMs: 0, endAtMs: 0,
+          preloadFrom: (id - replicas) * per, preloadTo: Math.min(config.keys, (id - replicas + 1) * per),
+        }));
+        for (const readRatio of config.readRatios) {
+          progress(`${replicas} replicas, ${readRatio * 100}% reads: ${config.durationMs} ms`);
+          const startAtMs = sharedClockMs() + config.warmupMs;
+          const endAtMs = startAtMs + config.durationMs;
+          const results = await generators.run(cluster.runtime, ids, (id) => ({
+            ...base, readRatio, seed: config.seed * 100 + id, startAtMs, endAtMs,
+          }));
+          rows.push(summarize(replicas, readRatio, config, results));
+        }
+      } finally {
+        await cluster.shutdown();
+      }
+    }
+  } finally {
+    await generators.destroy();
+  }
+  return rows;
+}
+
+function summarize(replicas: number, readRatio: number, config: KvBenchConfig, results: KvLoadResult[]): KvBenchRow {
+  const latency = newHistogram();
+  let ops = 0;
+  let errors = 0;
+  for (const r of results) {
+    merge(latency, r.latencyUs);
+    ops += r.ops;
+    errors += r.errors;
+  }
+  return {
+    replicas,
+    readRatio,
+    keys: config.keys,
+    opsPerSec: Math.round(ops / (config.durationMs / 1000)),
+    p50Us: quantile(latency, 0.5),
+    p99Us: quantile(latency, 0.99),
+    errors,
+  };
+}

@@ -1,0 +1,104 @@
+import { ThreadRuntime, type ActorId, type ActorModuleRef, type HostStats, type LinkDescriptor } from '@heal/actors';
+import { KvClient } from '../client/kv-client.js';
+import type { KvWire, ReplicaConfig } from '../protocol/replica.js';
+import { THREAD_TIMING, type Timing } from '../protocol/timing.js';
+
+export interface ThreadClusterOptions {
+  replicas: number;
+  /** Client endpoints (ids replicas..replicas+clients-1), used in this thread or in piscina tasks. */
+  clients: number;
+  /** The replica actor module (default: kv's, with the built-in copy recovery). */
+  module?: ActorModuleRef;
+  strategy?: string;
+  medium?: ReplicaConfig['medium'];
+  timing?: Partial<Timing>;
+  ringBytes?: number;
+  clientTimeoutMs?: number;
+  seed?: number;
+}
+
+/** kv's own replica module, for worker threads to import. */
+export const KV_REPLICA_MODULE: ActorModuleRef = { url: new URL('../protocol/replica-module.js', import.meta.url).href };
+
+/**
+ * A cluster of replicas, one worker thread each, on the ring mesh. Clients attach in this
+ * thread (`client`) or elsewhere (`clientLinks`, e.g. in a piscina load generator).
+ */
+export class ThreadCluster {
+  readonly runtime: ThreadRuntime<KvWire, ReplicaConfig>;
+  readonly config: ReplicaConfig;
+  readonly clientTimeoutMs: number;
+
+  private constructor(runtime: ThreadRuntime<KvWire, ReplicaConfig>, config: ReplicaConfig, clientTimeoutMs: number) {
+    this.runtime = runtime;
+    this.config = config;
+    this.clientTimeoutMs = clientTimeoutMs;
+  }
+
+  static async start(options: ThreadClusterOptions): Promise<ThreadCluster> {
+    const config: ReplicaConfig = {
+      replicas: options.replicas,
+      timing: { ...THREAD_TIMING, ...options.timing },
+      strategy: options.strategy ?? 'copy',
+      medium: options.medium ?? 'volatile',
+    };
+    const runtime = await ThreadRuntime.start<KvWire, ReplicaConfig>({
+      module: options.module ?? KV_REPLICA_MODULE,
+      actors: options.replicas,
+      endpoints: options.clients,
+      config,
+      ...(options.ringBytes !== undefined ? { ringBytes: options.ringBytes } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    });
+    return new ThreadCluster(runtime, config, options.clientTimeoutMs ?? 4 * config.timing.suspicionMs);
+  }
+
+  get replicas(): number {
+    return this.config.replicas;
+  }
+
+  /** A KvClient in this thread on client endpoint `index` (0-based). */
+  client(index: number, replica?: ActorId): KvClient {
+    const endpoint = this.runtime.endpoint(this.replicas + index);
+    return new KvClient(endpoint, {
+      replicas: this.replicas,
+      timeoutMs: this.clientTimeoutMs,
+      ...(replica !== undefined ? { replica } : {}),
+    });
+  }
+
+  /** The rings of client endpoint `index`, to attach it in another thread. */
+  clientLinks(index: number): LinkDescriptor {
+    return this.runtime.endpointLinks(this.replicas + index);
+  }
+
+  crash(id: ActorId): Promise<void> {
+    return this.runtime.crash(id);
+  }
+
+  restart(id: ActorId): Promise<void> {
+    return this.runtime.restart(id);
+  }
+
+  stats(id: ActorId): Promise<HostStats> {
+    return this.runtime.stats(id);
+  }
+
+  /** Resolves when every replica is a full member of one view and holds a read lease. */
+  async ready(limitMs = 10_000): Promise<void> {
+    const deadline = Date.now() + limitMs;
+    for (;;) {
+      const stats = await Promise.all(Array.from({ length: this.replicas }, (_, id) => this.runtime.stats(id)));
+      const epochs = new Set(stats.map((s) => s.actor['epoch']));
+      if (epochs.size === 1 && stats.every((s) => s.actor['holdsLease'] === 1 && s.actor['recovering'] === 0)) return;
+      if (Date.now() > deadline) {
+        throw new Error(`cluster not ready after ${limitMs} ms: ${JSON.stringify(stats.map((s) => s.actor))}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  shutdown(): Promise<void> {
+    return this.runtime.shutdown();
+  }
+}
