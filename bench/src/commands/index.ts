@@ -4,6 +4,7 @@ import { benchRingCommand } from './bench-ring.js';
 import { benchPmemCommand } from './bench-pmem.js';
 import { checkCommand } from './check.js';
 import { benchCheckCommand } from './bench-check.js';
+import { benchKvCommand } from './bench-kv.js';
 
 /** Every `heal` subcommand; each capability adds its own file here. */
 export const COMMANDS: readonly Command[] = [
@@ -12,4 +13,5 @@ export const COMMANDS: readonly Command[] = [
   demoCommand,
   checkCommand,
   benchCheckCommand,
+  benchKvCommand,
 ];
