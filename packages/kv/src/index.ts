@@ -22,3 +22,4 @@ export * from './recovery/copy-recovery.js';
 export * from './client/kv-client.js';
 export * from './cluster/verify.js';
 export * from './cluster/sim-cluster.js';
+export * from './cluster/thread-cluster.js';
