@@ -31,4 +31,9 @@ export class MemoryStorage implements KvStorage {
   saveSeqHighWater(seq: number): void {
     if (this.durable) this.#seqHighWater = seq;
   }
+
+  /** Every write is already as durable as this medium gets. */
+  sync(): void {}
+
+  close(): void {}
 }
