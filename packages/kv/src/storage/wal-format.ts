@@ -1,0 +1,243 @@
+/**
+ * The byte format shared by wal log segments and checkpoint snapshots: a file is a sequence of
+ * checksummed frames, all little-endian.
+ *
+ * Frame:
+ *   0 u32 bodyBytes | 4 u32 crc32c(bytes 0..4): the length check | 8 u32 crc32c(body) | 12 body
+ * Body, by its first byte (the frame type):
+ *   RECORD   0 u8 type | 1 u8 state | 2 u16 keyBytes | 4 u16 origin | 6 u16 reserved (0)
+ *            8 u32 ts.cid | 12 u53 ts.version (lo, hi) | 20 u53 seq (lo, hi) | 28 u32 valueBytes
+ *            32 key (UTF-8), then value
+ *   SEQ      0 u8 type | 1..8 reserved (0) | 8 u53 seq high-water mark
+ *   SEGMENT  0 u8 type | 1 u8 format version | 2 u16 reserved (0) | 4 u32 magic | 8 u53 number
+ *   SNAPSHOT 0 u8 type | 1 u8 format version | 2 u16 reserved (0) | 4 u32 magic
+ *            8 u53 next segment | 16 u53 record count
+ * A segment starts with its SEGMENT frame; a snapshot is SNAPSHOT, SEQ, then exactly `record
+ * count` RECORD frames.
+ *
+ * Reading (`scanFrames`) tells a torn tail from corruption. A crash can only cut a file short
+ * (a prefix of the last frame) or, after an OS crash, leave its end zero-filled or garbage
+ * within the last frame. So: a partial frame at the end, a zero-filled remainder, or a last
+ * frame failing its body checksum is a torn tail; any failing check with bytes of another
+ * frame after it is corruption, reported with the file and offset. The length check makes a
+ * flipped bit in a length field corruption rather than a long torn tail that would swallow
+ * the frames after it.
+ */
+import assert from 'node:assert/strict';
+import { crc32c } from '@heal/pmem';
+import type { ActorId } from '@heal/actors';
+import { KEY_STATES, type KeyRecord, type KeyState } from './key-record.js';
+import { storageErrors } from './storage-error.js';
+
+export const FRAME_HEADER_BYTES = 12;
+export const FRAME_TYPE_RECORD = 1;
+export const FRAME_TYPE_SEQ = 2;
+export const FRAME_TYPE_SEGMENT = 3;
+export const FRAME_TYPE_SNAPSHOT = 4;
+export const WAL_FORMAT_VERSION = 1;
+export const SEGMENT_MAGIC = 0x4c415748; // 'HWAL' little-endian
+export const SNAPSHOT_MAGIC = 0x504e5348; // 'HSNP' little-endian
+
+const RECORD_FIXED_BYTES = 32;
+const SEQ_BODY_BYTES = 16;
+const SEGMENT_BODY_BYTES = 16;
+const SNAPSHOT_BODY_BYTES = 24;
+/** Largest key and value a record frame carries. */
+export const WAL_KEY_BYTES_MAX = 0xffff;
+export const WAL_VALUE_BYTES_MAX = 1 << 24;
+/** Largest frame body: a record with the largest key and value. */
+export const FRAME_BODY_BYTES_MAX = RECORD_FIXED_BYTES + WAL_KEY_BYTES_MAX + WAL_VALUE_BYTES_MAX;
+
+const U32 = 2 ** 32;
+const STATE_CODE: Record<KeyState, number> = { valid: 0, invalid: 1, write: 2, replay: 3 };
+for (const s of KEY_STATES) assert.equal(KEY_STATES[STATE_CODE[s]], s, 'wal state codes index KEY_STATES');
+
+export type Frame =
+  | { type: 'record'; offset: number; record: KeyRecord; bytes: Buffer }
+  | { type: 'seq'; offset: number; seq: number }
+  | { type: 'segment'; offset: number; number: number }
+  | { type: 'snapshot'; offset: number; nextSegment: number; recordCount: number };
+
+/** Why a file ends early: the frame at `offset` is cut or fails its checksum at the end. */
+export interface TornTail {
+  offset: number;
+  reason: string;
+}
+
+export interface ScanResult {
+  frames: Frame[];
+  /** Bytes of complete, valid frames from the start. */
+  validBytes: number;
+  torn: TornTail | undefined;
+}
+
+function setU53(b: Buffer, offset: number, v: number): void {
+  b.writeUInt32LE(v % U32, offset);
+  b.writeUInt32LE(Math.floor(v / U32), offset + 4);
+}
+
+function getU53(b: Buffer, offset: number): number {
+  return b.readUInt32LE(offset) + b.readUInt32LE(offset + 4) * U32;
+}
+
+/** Allocates a frame with `bodyBytes` of (zeroed) body; `seal` fills in the header. */
+function allocFrame(bodyBytes: number): Buffer {
+  return Buffer.alloc(FRAME_HEADER_BYTES + bodyBytes);
+}
+
+function seal(frame: Buffer): Buffer {
+  const bodyBytes = frame.length - FRAME_HEADER_BYTES;
+  frame.writeUInt32LE(bodyBytes, 0);
+  frame.writeUInt32LE(crc32c(frame, 0, 4), 4);
+  frame.writeUInt32LE(crc32c(frame, FRAME_HEADER_BYTES, bodyBytes), 8);
+  return frame;
+}
+
+/** The frame of a record; `keyBytes` from `checkRecord` (record-check.ts). */
+export function encodeRecordFrame(r: KeyRecord, keyBytes: number): Buffer {
+  const f = allocFrame(RECORD_FIXED_BYTES + keyBytes + r.value.length);
+  const b = FRAME_HEADER_BYTES;
+  f.writeUInt8(FRAME_TYPE_RECORD, b);
+  f.writeUInt8(STATE_CODE[r.state], b + 1);
+  f.writeUInt16LE(keyBytes, b + 2);
+  f.writeUInt16LE(r.origin, b + 4);
+  f.writeUInt32LE(r.ts.cid, b + 8);
+  setU53(f, b + 12, r.ts.version);
+  setU53(f, b + 20, r.seq);
+  f.writeUInt32LE(r.value.length, b + 28);
+  f.write(r.key, b + RECORD_FIXED_BYTES, keyBytes, 'utf8');
+  f.set(r.value, b + RECORD_FIXED_BYTES + keyBytes);
+  return seal(f);
+}
+
+export function encodeSeqFrame(seq: number): Buffer {
+  const f = allocFrame(SEQ_BODY_BYTES);
+  f.writeUInt8(FRAME_TYPE_SEQ, FRAME_HEADER_BYTES);
+  setU53(f, FRAME_HEADER_BYTES + 8, seq);
+  return seal(f);
+}
+
+export function encodeSegmentFrame(segment: number): Buffer {
+  const f = allocFrame(SEGMENT_BODY_BYTES);
+  const b = FRAME_HEADER_BYTES;
+  f.writeUInt8(FRAME_TYPE_SEGMENT, b);
+  f.writeUInt8(WAL_FORMAT_VERSION, b + 1);
+  f.writeUInt32LE(SEGMENT_MAGIC, b + 4);
+  setU53(f, b + 8, segment);
+  return seal(f);
+}
+
+export function encodeSnapshotFrame(nextSegment: number, recordCount: number): Buffer {
+  const f = allocFrame(SNAPSHOT_BODY_BYTES);
+  const b = FRAME_HEADER_BYTES;
+  f.writeUInt8(FRAME_TYPE_SNAPSHOT, b);
+  f.writeUInt8(WAL_FORMAT_VERSION, b + 1);
+  f.writeUInt32LE(SNAPSHOT_MAGIC, b + 4);
+  setU53(f, b + 8, nextSegment);
+  setU53(f, b + 16, recordCount);
+  return seal(f);
+}
+
+/** Decodes the record of a RECORD frame (as `encodeRecordFrame` made it); a fresh object. */
+export function decodeRecordFrame(frame: Buffer): KeyRecord {
+  const b = FRAME_HEADER_BYTES;
+  const keyBytes = frame.readUInt16LE(b + 2);
+  const keyEnd = b + RECORD_FIXED_BYTES + keyBytes;
+  return {
+    key: frame.toString('utf8', b + RECORD_FIXED_BYTES, keyEnd),
+    ts: { version: getU53(frame, b + 12), cid: frame.readUInt32LE(b + 8) },
+    value: new Uint8Array(frame.subarray(keyEnd, keyEnd + frame.readUInt32LE(b + 28))),
+    state: KEY_STATES[frame.readUInt8(b + 1)] as KeyState,
+    origin: frame.readUInt16LE(b + 4) as ActorId,
+    seq: getU53(frame, b + 20),
+  };
+}
+
+function allZero(buf: Buffer, from: number): boolean {
+  for (let i = from; i < buf.length; i++) if (buf[i] !== 0) return false;
+  return true;
+}
+
+/** Why the body at `b` (of `n` bytes) is not a well-formed frame body, or undefined. */
+function bodyProblem(buf: Buffer, b: number, n: number): string | undefined {
+  const type = buf.readUInt8(b);
+  const expect = (bytes: number): string | undefined =>
+    n === bytes ? undefined : `frame type ${type} has a ${n}-byte body, expected ${bytes}`;
+  switch (type) {
+    case FRAME_TYPE_RECORD: {
+      if (n < RECORD_FIXED_BYTES) return `record frame body of ${n} bytes is shorter than ${RECORD_FIXED_BYTES}`;
+      const state = buf.readUInt8(b + 1);
+      if (state >= KEY_STATES.length) return `record state code ${state} is not one of 0..${KEY_STATES.length - 1}`;
+      const keyBytes = buf.readUInt16LE(b + 2);
+      if (keyBytes === 0) return 'record key length is 0';
+      if (buf.readUInt16LE(b + 6) !== 0) return 'record reserved field is not zero';
+      return expect(RECORD_FIXED_BYTES + keyBytes + buf.readUInt32LE(b + 28));
+    }
+    case FRAME_TYPE_SEQ:
+      return expect(SEQ_BODY_BYTES);
+    case FRAME_TYPE_SEGMENT:
+      if (buf.readUInt32LE(b + 4) !== SEGMENT_MAGIC) return 'segment frame magic is wrong (not a wal segment?)';
+      if (buf.readUInt8(b + 1) !== WAL_FORMAT_VERSION) return `wal format version ${buf.readUInt8(b + 1)} is not ${WAL_FORMAT_VERSION}`;
+      return expect(SEGMENT_BODY_BYTES);
+    case FRAME_TYPE_SNAPSHOT:
+      if (buf.readUInt32LE(b + 4) !== SNAPSHOT_MAGIC) return 'snapshot frame magic is wrong (not a wal snapshot?)';
+      if (buf.readUInt8(b + 1) !== WAL_FORMAT_VERSION) return `wal format version ${buf.readUInt8(b + 1)} is not ${WAL_FORMAT_VERSION}`;
+      return expect(SNAPSHOT_BODY_BYTES);
+    default:
+      return `unknown frame type ${type}`;
+  }
+}
+
+function decodeFrame(buf: Buffer, offset: number, end: number): Frame {
+  const b = offset + FRAME_HEADER_BYTES;
+  switch (buf.readUInt8(b)) {
+    case FRAME_TYPE_RECORD: {
+      const bytes = Buffer.from(buf.subarray(offset, end));
+      return { type: 'record', offset, record: decodeRecordFrame(bytes), bytes };
+    }
+    case FRAME_TYPE_SEQ:
+      return { type: 'seq', offset, seq: getU53(buf, b + 8) };
+    case FRAME_TYPE_SEGMENT:
+      return { type: 'segment', offset, number: getU53(buf, b + 8) };
+    default:
+      return { type: 'snapshot', offset, nextSegment: getU53(buf, b + 8), recordCount: getU53(buf, b + 16) };
+  }
+}
+
+/**
+ * Reads every frame of `buf` (the content of `file`). With `tailMayTear` a torn tail is
+ * returned in `torn` (frames before it are returned); without, it is corruption. Corruption
+ * throws a StorageError naming `file` and the frame's offset.
+ */
+export function scanFrames(buf: Buffer, file: string, tailMayTear: boolean): ScanResult {
+  const frames: Frame[] = [];
+  const size = buf.length;
+  const tear = (offset: number, reason: string): ScanResult => {
+    if (!tailMayTear) throw storageErrors.corrupt(file, offset, `file ends in a torn frame (${reason})`);
+    return { frames, validBytes: offset, torn: { offset, reason } };
+  };
+  let off = 0;
+  while (off < size) {
+    const rest = size - off;
+    if (rest < FRAME_HEADER_BYTES) return tear(off, `partial frame header: ${rest} of ${FRAME_HEADER_BYTES} bytes`);
+    const bodyBytes = buf.readUInt32LE(off);
+    if (crc32c(buf, off, 4) !== buf.readUInt32LE(off + 4)) {
+      if (allZero(buf, off)) return tear(off, `zero-filled tail of ${rest} bytes`);
+      throw storageErrors.corrupt(file, off, 'frame length check failed (length field corrupted)');
+    }
+    if (bodyBytes === 0 || bodyBytes > FRAME_BODY_BYTES_MAX) {
+      throw storageErrors.corrupt(file, off, `frame body length ${bodyBytes} is out of range [1, ${FRAME_BODY_BYTES_MAX}]`);
+    }
+    const end = off + FRAME_HEADER_BYTES + bodyBytes;
+    if (end > size) return tear(off, `partial frame: ${rest} of ${FRAME_HEADER_BYTES + bodyBytes} bytes`);
+    if (crc32c(buf, off + FRAME_HEADER_BYTES, bodyBytes) !== buf.readUInt32LE(off + 8)) {
+      if (end === size || allZero(buf, end)) return tear(off, 'last frame fails its checksum');
+      throw storageErrors.corrupt(file, off, 'frame checksum mismatch, and frames follow it');
+    }
+    const problem = bodyProblem(buf, off + FRAME_HEADER_BYTES, bodyBytes);
+    if (problem !== undefined) throw storageErrors.corrupt(file, off, problem);
+    frames.push(decodeFrame(buf, off, end));
+    off = end;
+  }
+  return { frames, validBytes: size, torn: undefined };
+}

@@ -1,0 +1,336 @@
+/**
+ * The `wal` medium (DESIGN section 4, "Storage media"): an append-only log of checksummed
+ * frames (wal-format.ts) in a directory of its own, with group commit and checkpoints.
+ *
+ * - `write` encodes the record into the in-memory batch: no I/O. `sync` appends the batch to
+ *   the current segment and calls fdatasync once (group commit). A batch that reaches
+ *   WAL_BATCH_BYTES_MAX is committed by the write that fills it, so memory stays bounded even
+ *   if nobody syncs.
+ * - After a sync that takes the segment past `checkpointLogBytes` or `checkpointLogRecords`, a
+ *   checkpoint writes the latest record of every key atomically as the snapshot
+ *   (checkpoint.ts), starts the next segment and deletes the old one, so replay is bounded.
+ * - `saveSeqHighWater` is durable when it returns (it commits the batch with its SEQ frame): a
+ *   restart must never hand out a write number that another replica may have seen.
+ * - Opening replays snapshot + segments. A torn tail of the last segment is reported in
+ *   `recovery.tornTail` and truncated, never applied; anything else that fails a check is a
+ *   StorageError naming the file and offset.
+ *
+ * Directory: `snapshot` (optional), `snapshot.tmp` (a checkpoint cut short; removed on open),
+ * `segment-<12 digits>.log`, numbered from 1, contiguous from the snapshot's `nextSegment`.
+ *
+ * Fault model of `crash(seed)` (the simulator's power failure): everything up to the last
+ * completed sync survives; the unsynced batch is lost, except that a prefix of its first frame
+ * (its length chosen by the seed, possibly zero) reaches the file, as an OS writing back part
+ * of an unsynced append would; the next open must detect and drop that torn tail. The storage
+ * is then reopened: the next `load()` returns exactly the synced state.
+ *
+ * Owned by one thread (the replica's); nothing here is safe to share. An I/O error during a
+ * commit leaves the storage `failed` (fsync errors are not retried): reopen the directory.
+ */
+import assert from 'node:assert/strict';
+import {
+  closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import type { CrashableStorage } from '@heal/actors';
+import type { KeyRecord } from './key-record.js';
+import type { KvStorage } from './kv-storage.js';
+import { fsyncDir, readSnapshot, writeFully, writeSnapshot } from './checkpoint.js';
+import { checkRecord } from './record-check.js';
+import {
+  decodeRecordFrame, encodeRecordFrame, encodeSegmentFrame, encodeSeqFrame, scanFrames,
+  WAL_KEY_BYTES_MAX, WAL_VALUE_BYTES_MAX,
+} from './wal-format.js';
+import { StorageError, storageErrors } from './storage-error.js';
+
+/** Bound of the in-memory batch: the write that reaches it commits the batch. */
+export const WAL_BATCH_BYTES_MAX = 4 << 20;
+export const WAL_CHECKPOINT_LOG_BYTES_DEFAULT = 16 << 20;
+export const WAL_CHECKPOINT_LOG_RECORDS_DEFAULT = 100_000;
+export const WAL_SNAPSHOT_FILE = 'snapshot';
+export const WAL_SNAPSHOT_TEMP_FILE = 'snapshot.tmp';
+const FIRST_SEGMENT = 1;
+const SEGMENT_DIGITS = 12;
+const SEGMENT_NAME = /^segment-(\d{12})\.log$/;
+
+export interface WalOptions {
+  /** Checkpoint after a sync that takes the current segment to at least this many bytes. */
+  readonly checkpointLogBytes?: number;
+  /** Checkpoint after a sync that takes the current segment to at least this many frames. */
+  readonly checkpointLogRecords?: number;
+}
+
+/** What opening the directory found. */
+export interface WalRecovery {
+  snapshotRecords: number;
+  segmentsReplayed: number;
+  framesReplayed: number;
+  /** Files of an interrupted checkpoint, removed. */
+  staleFilesRemoved: string[];
+  /** The torn end of the last segment, truncated away; undefined if it ended cleanly. */
+  tornTail: { file: string; offset: number; droppedBytes: number; reason: string } | undefined;
+}
+
+export interface WalStats {
+  /** Commits of a non-empty batch (one write + one fdatasync each). */
+  commits: number;
+  framesCommitted: number;
+  bytesCommitted: number;
+  checkpoints: number;
+}
+
+export function segmentFileName(segment: number): string {
+  return `segment-${String(segment).padStart(SEGMENT_DIGITS, '0')}.log`;
+}
+
+function checkOptions(dir: string, options: WalOptions): Required<WalOptions> {
+  const resolved = {
+    checkpointLogBytes: options.checkpointLogBytes ?? WAL_CHECKPOINT_LOG_BYTES_DEFAULT,
+    checkpointLogRecords: options.checkpointLogRecords ?? WAL_CHECKPOINT_LOG_RECORDS_DEFAULT,
+  };
+  for (const [field, v] of Object.entries(resolved)) {
+    if (!Number.isSafeInteger(v) || v < 1) throw storageErrors.argument(dir, `options.${field}`, 'a positive integer', v);
+  }
+  return resolved;
+}
+
+export class WalStorage implements KvStorage, CrashableStorage {
+  readonly medium = 'wal';
+  readonly stats: WalStats = { commits: 0, framesCommitted: 0, bytesCommitted: 0, checkpoints: 0 };
+  readonly #options: Required<WalOptions>;
+  #state: 'open' | 'failed' | 'closed' = 'closed';
+  /** The latest RECORD frame of every key: the synced state plus the batch. */
+  #latest = new Map<string, Buffer>();
+  #seqHighWater = 0;
+  #batch: Buffer[] = [];
+  #batchBytes = 0;
+  #fd = -1;
+  #segment = 0;
+  /** Durable bytes and frames of the current segment. */
+  #logBytes = 0;
+  #logFrames = 0;
+  #recovery!: WalRecovery;
+
+  /** Opens (creating it if needed) the wal in directory `dir` and replays it. */
+  constructor(readonly dir: string, options: WalOptions = {}) {
+    this.#options = checkOptions(dir, options);
+    this.#open();
+  }
+
+  get recovery(): WalRecovery {
+    return this.#recovery;
+  }
+
+  /** The current segment's file. */
+  get segmentPath(): string {
+    return join(this.dir, segmentFileName(this.#segment));
+  }
+
+  /** Bytes appended but not yet committed. */
+  get unsyncedBytes(): number {
+    return this.#batchBytes;
+  }
+
+  load(): Iterable<KeyRecord> {
+    this.#assertOpen();
+    return [...this.#latest.values()].map(decodeRecordFrame);
+  }
+
+  write(record: KeyRecord): void {
+    this.#assertOpen();
+    const keyBytes = checkRecord(this.dir, record, WAL_KEY_BYTES_MAX, WAL_VALUE_BYTES_MAX);
+    const frame = encodeRecordFrame(record, keyBytes);
+    this.#batch.push(frame);
+    this.#batchBytes += frame.length;
+    this.#latest.set(record.key, frame);
+    if (this.#batchBytes >= WAL_BATCH_BYTES_MAX) this.sync();
+  }
+
+  /** Group commit: appends the batch, one fdatasync; then a checkpoint if the log is long. */
+  sync(): void {
+    this.#assertOpen();
+    this.#commitBatch();
+    if (this.#logBytes >= this.#options.checkpointLogBytes || this.#logFrames >= this.#options.checkpointLogRecords) {
+      this.checkpoint();
+    }
+  }
+
+  loadSeqHighWater(): number {
+    return this.#seqHighWater;
+  }
+
+  /** Durable when it returns (commits the batch with it). */
+  saveSeqHighWater(seq: number): void {
+    this.#assertOpen();
+    if (!Number.isSafeInteger(seq) || seq < 0) throw storageErrors.argument(this.dir, 'seq', 'a safe integer >= 0', seq);
+    assert(seq >= this.#seqHighWater, `seq high-water mark goes back from ${this.#seqHighWater} to ${seq}`);
+    const frame = encodeSeqFrame(seq);
+    this.#batch.push(frame);
+    this.#batchBytes += frame.length;
+    this.#seqHighWater = seq;
+    this.sync();
+  }
+
+  /** Commits the batch, writes the snapshot of every key, and moves to the next segment. */
+  checkpoint(): void {
+    this.#assertOpen();
+    this.#commitBatch();
+    const old = { fd: this.#fd, path: this.segmentPath };
+    const next = this.#segment + 1;
+    this.#guard('checkpoint', () => {
+      writeSnapshot(join(this.dir, WAL_SNAPSHOT_FILE), join(this.dir, WAL_SNAPSHOT_TEMP_FILE), this.dir, {
+        nextSegment: next, seqHighWater: this.#seqHighWater, records: this.#latest.values(), recordCount: this.#latest.size,
+      });
+      this.#createSegment(next);
+      closeSync(old.fd);
+      unlinkSync(old.path);
+    });
+    this.stats.checkpoints++;
+  }
+
+  /** Simulated power failure (see the file comment), then reopen. */
+  crash(seed: number): void {
+    if (this.#state === 'closed') throw storageErrors.closed(this.dir, 'closed');
+    const first = this.#batch[0];
+    if (this.#state === 'open' && first !== undefined) {
+      const tornBytes = (seed >>> 0) % first.length;
+      if (tornBytes > 0) writeFully(this.#fd, first.subarray(0, tornBytes), this.#logBytes, this.segmentPath);
+    }
+    closeSync(this.#fd);
+    this.#state = 'closed';
+    this.#open();
+  }
+
+  /** Commits what was written (unless the storage failed) and closes; idempotent. */
+  close(): void {
+    if (this.#state === 'closed') return;
+    if (this.#state === 'open') this.#commitBatch();
+    closeSync(this.#fd);
+    this.#state = 'closed';
+  }
+
+  #assertOpen(): void {
+    if (this.#state !== 'open') throw storageErrors.closed(this.dir, this.#state === 'failed' ? 'failed (an earlier write or sync failed); reopen it' : 'closed');
+  }
+
+  /** Runs file operations whose failure leaves the on-disk state unknown to this object. */
+  #guard(op: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.#state = 'failed';
+      throw err instanceof StorageError ? err : storageErrors.io(this.dir, op, err);
+    }
+  }
+
+  #commitBatch(): void {
+    if (this.#batchBytes === 0) return;
+    const bytes = this.#batch.length === 1 ? (this.#batch[0] as Buffer) : Buffer.concat(this.#batch, this.#batchBytes);
+    this.#guard('append + fdatasync', () => {
+      writeFully(this.#fd, bytes, this.#logBytes, this.segmentPath);
+      fdatasyncSync(this.#fd);
+    });
+    this.#logBytes += bytes.length;
+    this.#logFrames += this.#batch.length;
+    this.stats.commits++;
+    this.stats.framesCommitted += this.#batch.length;
+    this.stats.bytesCommitted += bytes.length;
+    this.#batch = [];
+    this.#batchBytes = 0;
+  }
+
+  /** Creates segment `n` with its header frame, durable, and makes it the current one. */
+  #createSegment(n: number): void {
+    const path = join(this.dir, segmentFileName(n));
+    const fd = openSync(path, 'wx');
+    const header = encodeSegmentFrame(n);
+    writeFully(fd, header, 0, path);
+    fdatasyncSync(fd);
+    fsyncDir(this.dir);
+    this.#fd = fd;
+    this.#segment = n;
+    this.#logBytes = header.length;
+    this.#logFrames = 1;
+  }
+
+  /** Replays snapshot and segments into memory (see the file comment); leaves the storage open. */
+  #open(): void {
+    assert.equal(this.#state, 'closed');
+    mkdirSync(this.dir, { recursive: true });
+    this.#batch = [];
+    this.#batchBytes = 0;
+    const stale: string[] = [];
+    if (existsSync(join(this.dir, WAL_SNAPSHOT_TEMP_FILE))) {
+      unlinkSync(join(this.dir, WAL_SNAPSHOT_TEMP_FILE));
+      stale.push(WAL_SNAPSHOT_TEMP_FILE);
+    }
+    const snapshotPath = join(this.dir, WAL_SNAPSHOT_FILE);
+    const snapshot = existsSync(snapshotPath) ? readSnapshot(snapshotPath) : undefined;
+    this.#latest = snapshot?.records ?? new Map();
+    this.#seqHighWater = snapshot?.seqHighWater ?? 0;
+    const first = snapshot?.nextSegment ?? FIRST_SEGMENT;
+    const live = this.#liveSegments(first, stale);
+    this.#recovery = {
+      snapshotRecords: this.#latest.size, segmentsReplayed: live.length, framesReplayed: 0,
+      staleFilesRemoved: stale, tornTail: undefined,
+    };
+    live.forEach((n, i) => this.#replaySegment(n, i === live.length - 1));
+    if (live.length === 0) this.#createSegment(first);
+    this.#state = 'open';
+  }
+
+  /** Segment numbers from `first` on, checked contiguous; older ones are removed as stale. */
+  #liveSegments(first: number, stale: string[]): number[] {
+    const all: number[] = [];
+    for (const name of readdirSync(this.dir)) {
+      const m = SEGMENT_NAME.exec(name);
+      if (m !== null) all.push(Number(m[1]));
+    }
+    all.sort((a, b) => a - b);
+    for (const n of all.filter((s) => s < first)) {
+      unlinkSync(join(this.dir, segmentFileName(n)));
+      stale.push(segmentFileName(n));
+    }
+    const live = all.filter((s) => s >= first);
+    live.forEach((n, i) => {
+      if (n !== first + i) {
+        throw storageErrors.corrupt(join(this.dir, segmentFileName(first + i)), 0, `segment ${first + i} is missing (found ${segmentFileName(n)}; replay starts at ${first})`);
+      }
+    });
+    return live;
+  }
+
+  /** Applies segment `n`; the last one may end torn (then truncated) and becomes current. */
+  #replaySegment(n: number, isLast: boolean): void {
+    const path = join(this.dir, segmentFileName(n));
+    const buf = readFileSync(path);
+    const { frames, validBytes, torn } = scanFrames(buf, path, isLast);
+    const head = frames[0];
+    if (head === undefined ? !isLast : head.type !== 'segment' || head.number !== n) {
+      throw storageErrors.corrupt(path, 0, `segment does not start with its header frame (segment ${n})`);
+    }
+    for (const frame of frames.slice(1)) {
+      if (frame.type === 'record') this.#latest.set(frame.record.key, frame.bytes);
+      else if (frame.type === 'seq') this.#seqHighWater = Math.max(this.#seqHighWater, frame.seq);
+      else throw storageErrors.corrupt(path, frame.offset, `unexpected ${frame.type} frame inside a segment`);
+    }
+    this.#recovery.framesReplayed += frames.length;
+    if (!isLast) return;
+    const fd = openSync(path, 'r+');
+    if (torn !== undefined) {
+      this.#recovery.tornTail = { file: path, offset: torn.offset, droppedBytes: buf.length - validBytes, reason: torn.reason };
+      ftruncateSync(fd, validBytes);
+    }
+    this.#fd = fd;
+    this.#segment = n;
+    this.#logBytes = validBytes;
+    this.#logFrames = frames.length;
+    if (validBytes === 0) {
+      const header = encodeSegmentFrame(n);
+      writeFully(fd, header, 0, path);
+      this.#logBytes = header.length;
+      this.#logFrames = 1;
+    }
+    if (torn !== undefined || validBytes === 0) fdatasyncSync(fd);
+  }
+}
