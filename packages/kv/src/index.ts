@@ -20,6 +20,7 @@ export * from './storage/kv-storage.js';
 export * from './storage/memory-storage.js';
 export * from './storage/storage-error.js';
 export * from './storage/wal-storage.js';
+export * from './storage/pmem-storage.js';
 export { WAL_KEY_BYTES_MAX, WAL_VALUE_BYTES_MAX } from './storage/wal-format.js';
 export * from './recovery/copy-recovery.js';
 export * from './client/kv-client.js';

@@ -1,0 +1,265 @@
+/**
+ * The `pmem` medium (DESIGN section 4, "Storage media"): one `PTable` in one `PmemRegion` file;
+ * the seq high-water mark lives in the table's metadata area.
+ *
+ * - `write` records the change in the dirty set (latest record per key, in the order of their
+ *   latest writes): no persist. `sync` takes every dirty key through PTable's commit protocol:
+ *   `put` (body persisted, then the valid word) for a new write, or `setState` (one atomic
+ *   word, one persist) when only the state of the write already in the table changed.
+ * - A crash during `sync` leaves each key at its previous or its new record, never torn (the
+ *   PTable protocol), but the keys already done need not be a prefix of the writes since the
+ *   previous sync: a caller that needs write order on a crash syncs after each write.
+ * - `saveSeqHighWater` is durable when it returns (one metadata update).
+ * - The file is created atomically (formatted under a temporary name, then renamed), so a crash
+ *   while creating it never leaves a half-formatted table behind.
+ *
+ * Fault model of `crash(seed)` (the simulator's power failure): `region.crash({mode, seed})`
+ * with the configured mode (`adversarial` by default: unfenced and dirty lines may survive,
+ * revert or tear by 8-byte words), then the file is reopened and recovered. Every key synced
+ * before comes back intact; the dirty set is lost. If an armed crash (`region.armCrash`) already
+ * struck inside `sync`, `crash` only reopens.
+ *
+ * Owned by one thread (the replica's), like its region.
+ */
+import assert from 'node:assert/strict';
+import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { CrashableStorage } from '@heal/actors';
+import {
+  LATENCY_OFF, PmemRegion, PTable, RecordState,
+  type CrashMode, type CrashReport, type PTableLayout, type PTableRecord, type PTableRecovery, type RegionOptions,
+} from '@heal/pmem';
+import { fsyncDir } from './checkpoint.js';
+import type { KeyRecord, KeyState } from './key-record.js';
+import type { KvStorage } from './kv-storage.js';
+import { checkRecord } from './record-check.js';
+import { storageErrors } from './storage-error.js';
+
+/** Layout of a new table (an existing file keeps the layout it was formatted with). */
+export const PMEM_CAPACITY_DEFAULT = 16_384;
+export const PMEM_KEY_BYTES_MAX_DEFAULT = 64;
+export const PMEM_VALUE_BYTES_MAX_DEFAULT = 512;
+/** Metadata payload: u32 magic | u32 version | u53 seq high-water mark (lo, hi). */
+const META_MAGIC = 0x4d564b48; // 'HKVM' little-endian
+const META_VERSION = 1;
+const META_PAYLOAD_BYTES = 16;
+const U32 = 2 ** 32;
+
+const TO_CODE: Record<KeyState, number> = {
+  valid: RecordState.Valid, invalid: RecordState.Invalid, write: RecordState.Write, replay: RecordState.Replay,
+};
+const FROM_CODE = new Map(Object.entries(TO_CODE).map(([s, c]) => [c, s as KeyState]));
+
+export interface PmemStorageOptions {
+  /** Used only when the file is created. */
+  readonly layout?: Partial<PTableLayout>;
+  /** Durability and latency model of the region (pmem package defaults otherwise). */
+  readonly region?: RegionOptions;
+  /** How `crash` fails the power; default `adversarial`. */
+  readonly crashMode?: CrashMode;
+}
+
+/** What opening the file found; `crash` is the report of the simulated crash before it. */
+export interface PmemRecovery extends PTableRecovery {
+  created: boolean;
+  crash: CrashReport | undefined;
+}
+
+export interface PmemStats {
+  syncs: number;
+  puts: number;
+  stateUpdates: number;
+}
+
+/** The write a table slot holds, to tell a new write from a state change of the same one. */
+interface PersistedWrite {
+  version: number;
+  cid: number;
+  origin: number;
+  seq: number;
+  state: number;
+}
+
+export class PmemStorage implements KvStorage, CrashableStorage {
+  readonly medium = 'pmem';
+  readonly stats: PmemStats = { syncs: 0, puts: 0, stateUpdates: 0 };
+  readonly #options: PmemStorageOptions;
+  #region!: PmemRegion;
+  #table!: PTable;
+  #open = false;
+  #persisted = new Map<string, PersistedWrite>();
+  /** Latest unsynced record per key; bounded by the table's capacity (checked in `write`). */
+  #dirty = new Map<string, KeyRecord>();
+  /** Dirty keys the table does not hold yet. */
+  #newKeys = 0;
+  #seqHighWater = 0;
+  #recovery!: PmemRecovery;
+
+  /** Opens the region file at `path`, creating and formatting it if it does not exist. */
+  constructor(readonly path: string, options: PmemStorageOptions = {}) {
+    const mode = options.crashMode ?? 'adversarial';
+    if (mode !== 'strict' && mode !== 'adversarial') {
+      throw storageErrors.argument(path, 'options.crashMode', "'strict' or 'adversarial'", mode);
+    }
+    this.#options = options;
+    this.#openFile(undefined);
+  }
+
+  get recovery(): PmemRecovery {
+    return this.#recovery;
+  }
+
+  /** The region (for tests: `armCrash`; for benchmarks: `stats`). Replaced by every reopen. */
+  get region(): PmemRegion {
+    return this.#region;
+  }
+
+  get table(): PTable {
+    return this.#table;
+  }
+
+  get dirtyKeys(): number {
+    return this.#dirty.size;
+  }
+
+  load(): Iterable<KeyRecord> {
+    this.#assertOpen();
+    const out = new Map<string, KeyRecord>();
+    for (const r of this.#table.entries()) out.set(r.key, this.#fromTable(r));
+    for (const r of this.#dirty.values()) out.set(r.key, { ...r });
+    return [...out.values()];
+  }
+
+  write(record: KeyRecord): void {
+    this.#assertOpen();
+    const { keyMaxBytes, valueMaxBytes, capacity } = this.#table.layout;
+    checkRecord(this.path, record, keyMaxBytes, valueMaxBytes);
+    const known = this.#persisted.has(record.key) || this.#dirty.has(record.key);
+    if (!known && this.#table.size + this.#newKeys >= capacity) {
+      throw storageErrors.full(this.path, `pmem table full: ${capacity} keys (record.key ${JSON.stringify(record.key)} is new)`);
+    }
+    if (!known) this.#newKeys++;
+    this.#dirty.delete(record.key);
+    this.#dirty.set(record.key, { ...record });
+  }
+
+  /** Takes every dirty key through the PTable commit protocol; durable when it returns. */
+  sync(): void {
+    this.#assertOpen();
+    for (const [key, r] of this.#dirty) {
+      const state = TO_CODE[r.state];
+      const old = this.#persisted.get(key);
+      const sameWrite = old !== undefined && old.version === r.ts.version && old.cid === r.ts.cid &&
+        old.origin === r.origin && old.seq === r.seq;
+      if (sameWrite && old.state === state) {
+        // unchanged: nothing to persist
+      } else if (sameWrite) {
+        assert(this.#table.setState(key, state), `key ${key} is in the table`);
+        this.stats.stateUpdates++;
+      } else {
+        this.#table.put({ key, ts: { version: r.ts.version, cid: r.ts.cid }, value: r.value, state, origin: r.origin, seq: r.seq });
+        this.stats.puts++;
+      }
+      this.#persisted.set(key, { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state });
+      this.#dirty.delete(key);
+    }
+    this.#newKeys = 0;
+    this.stats.syncs++;
+    assert.equal(this.#table.size, this.#persisted.size, 'the table holds every persisted key');
+  }
+
+  loadSeqHighWater(): number {
+    return this.#seqHighWater;
+  }
+
+  /** Durable when it returns. */
+  saveSeqHighWater(seq: number): void {
+    this.#assertOpen();
+    if (!Number.isSafeInteger(seq) || seq < 0) throw storageErrors.argument(this.path, 'seq', 'a safe integer >= 0', seq);
+    assert(seq >= this.#seqHighWater, `seq high-water mark goes back from ${this.#seqHighWater} to ${seq}`);
+    const payload = Buffer.alloc(META_PAYLOAD_BYTES);
+    payload.writeUInt32LE(META_MAGIC, 0);
+    payload.writeUInt32LE(META_VERSION, 4);
+    payload.writeUInt32LE(seq % U32, 8);
+    payload.writeUInt32LE(Math.floor(seq / U32), 12);
+    this.#table.writeMeta(payload);
+    this.#seqHighWater = seq;
+  }
+
+  /** Simulated power failure (see the file comment), then reopen. */
+  crash(seed: number): void {
+    if (!this.#open) throw storageErrors.closed(this.path, 'closed');
+    const report = this.#region.isOpen ? this.#region.crash({ mode: this.#options.crashMode ?? 'adversarial', seed }) : undefined;
+    this.#open = false;
+    this.#openFile(report);
+  }
+
+  /** Syncs and closes; idempotent. */
+  close(): void {
+    if (!this.#open) return;
+    this.sync();
+    this.#region.close();
+    this.#open = false;
+  }
+
+  #assertOpen(): void {
+    if (!this.#open) throw storageErrors.closed(this.path, 'closed');
+  }
+
+  #fromTable(r: PTableRecord): KeyRecord {
+    const state = FROM_CODE.get(r.state);
+    if (state === undefined) {
+      throw storageErrors.corrupt(this.path, this.#table.layout.slotsOffset, `key ${JSON.stringify(r.key)} has state code ${r.state}, not one of ${[...FROM_CODE.keys()].join(',')}`);
+    }
+    return { key: r.key, ts: r.ts, value: r.value, state, origin: r.origin, seq: r.seq };
+  }
+
+  #openFile(crash: CrashReport | undefined): void {
+    const created = !existsSync(this.path);
+    if (created) this.#createFile();
+    this.#region = PmemRegion.open(this.path, this.#options.region ?? {});
+    this.#table = PTable.open(this.#region);
+    this.#persisted = new Map();
+    for (const r of this.#table.entries()) {
+      this.#persisted.set(r.key, { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state: r.state });
+    }
+    this.#dirty = new Map();
+    this.#newKeys = 0;
+    this.#seqHighWater = this.#readSeqHighWater();
+    this.#recovery = { ...this.#table.recovery, created, crash };
+    this.#open = true;
+  }
+
+  #readSeqHighWater(): number {
+    const meta = this.#table.readMeta();
+    if (meta === undefined) return 0;
+    const b = meta.bytes;
+    if (b.length !== META_PAYLOAD_BYTES || b.readUInt32LE(0) !== META_MAGIC || b.readUInt32LE(4) !== META_VERSION) {
+      throw storageErrors.corrupt(this.path, this.#table.layout.metaOffset, `metadata is not a kv seq high-water mark (${b.length} bytes, magic 0x${b.length >= 4 ? b.readUInt32LE(0).toString(16) : '?'})`);
+    }
+    return b.readUInt32LE(8) + b.readUInt32LE(12) * U32;
+  }
+
+  /** Formats a table under a temporary name, makes it durable, and renames it into place. */
+  #createFile(): void {
+    const layout: PTableLayout = {
+      capacity: this.#options.layout?.capacity ?? PMEM_CAPACITY_DEFAULT,
+      keyMaxBytes: this.#options.layout?.keyMaxBytes ?? PMEM_KEY_BYTES_MAX_DEFAULT,
+      valueMaxBytes: this.#options.layout?.valueMaxBytes ?? PMEM_VALUE_BYTES_MAX_DEFAULT,
+      ...(this.#options.layout?.metaBytes === undefined ? {} : { metaBytes: this.#options.layout.metaBytes }),
+    };
+    const temp = `${this.path}.tmp`;
+    rmSync(temp, { force: true });
+    const region = PmemRegion.create(temp, PTable.bytesFor(layout), { ...this.#options.region, latency: LATENCY_OFF });
+    PTable.format(region, layout); // formatting is setup, not measured: no latency model
+    region.close();
+    const fd = openSync(temp, 'r+');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, this.path);
+    fsyncDir(dirname(this.path));
+  }
+}
