@@ -28,15 +28,17 @@ interface Views {
  */
 const viewCache = new WeakMap<Uint8Array, Views>();
 
+/** Arrays at least this large (rings, batch buffers) get cached views; small records do not. */
+const CACHE_VIEWS_MIN_BYTES = 4096;
+
 function viewsOf(bytes: Uint8Array): Views {
-  let views = viewCache.get(bytes);
-  if (!views) {
-    views = {
-      view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-    };
-    viewCache.set(bytes, views);
-  }
+  const cached = viewCache.get(bytes);
+  if (cached) return cached;
+  const views = {
+    view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+    buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+  };
+  if (bytes.byteLength >= CACHE_VIEWS_MIN_BYTES) viewCache.set(bytes, views);
   return views;
 }
 

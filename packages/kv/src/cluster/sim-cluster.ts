@@ -53,7 +53,7 @@ export class SimCluster {
       ...(options.network ? { network: options.network } : {}),
     });
     this.history = options.history === false ? undefined : new HistoryRecorder(() => this.#historyTick());
-    const timeoutMs = options.clientTimeoutMs ?? 20 * config.timing.suspicionMs;
+    const timeoutMs = options.clientTimeoutMs ?? 5 * config.timing.suspicionMs;
     this.clients = Array.from({ length: clients }, (_, i) => {
       const id = replicas + i;
       return new KvClient(this.sim.endpoint(id), {
@@ -102,11 +102,8 @@ export class SimCluster {
   quiescent(): boolean {
     const live = this.liveReplicas();
     const epoch = live[0]?.view.epoch;
-    return live.every((r) => {
-      const s = r.stats();
-      return r.full && r.view.epoch === epoch && r.view.members.length === live.length &&
-        s['pendingWrites'] === 0 && s['invalidKeys'] === 0 && r.holdsLease();
-    });
+    return live.every((r) => r.full && r.view.epoch === epoch && r.view.members.length === live.length &&
+      r.pendingWrites === 0 && r.invalidKeys === 0 && r.holdsLease());
   }
 
   /** Compares the records of every live replica (call after `settle`). */

@@ -82,6 +82,15 @@ export class Replica implements Actor<KvWire, KvStorage> {
     return this.#membership.holdsLease();
   }
 
+  /** Own writes and replays waiting for ACKs. */
+  get pendingWrites(): number {
+    return this.#replication.pendingWrites;
+  }
+
+  get invalidKeys(): number {
+    return this.#replication.invalidKeys;
+  }
+
   start(ctx: ActorContext<KvWire, KvStorage>): void {
     this.#ctx = ctx;
     const replica = this;

@@ -27,7 +27,7 @@ function run(
 
 /** Runs until `id` coordinates a write (or `limitMs` pass); true if it does. */
 function untilPendingWrite(cluster: SimCluster, id: ActorId, limitMs: number): boolean {
-  return cluster.sim.runUntil(() => (cluster.replica(id)?.stats()['pendingWrites'] ?? 0) > 0, limitMs);
+  return cluster.sim.runUntil(() => (cluster.replica(id)?.pendingWrites ?? 0) > 0, limitMs);
 }
 
 test('follower crash: the survivors drop it from the view and keep serving', async (t) => {
