@@ -1,13 +1,58 @@
-import { Codec, type ActorModule } from '@heal/actors';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Codec, type ActorId, type ActorModule } from '@heal/actors';
 import { copyRecovery } from '../recovery/copy-recovery.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
 import type { KvStorage } from '../storage/kv-storage.js';
+import { PmemStorage } from '../storage/pmem-storage.js';
+import { WalStorage } from '../storage/wal-storage.js';
 import { KV_MESSAGES } from './messages.js';
 import type { RecoveryStrategyFactory } from './recovery-strategy.js';
 import { Replica, type KvWire, type ReplicaConfig } from './replica.js';
 import { validateTiming } from './timing.js';
 
 export type ReplicaModule = ActorModule<KvWire, KvStorage, ReplicaConfig>;
+
+export const REPLICA_MEDIA: readonly ReplicaConfig['medium'][] = ['volatile', 'memory-durable', 'wal', 'pmem'];
+
+/** The file or directory of replica `self`'s medium under `dataDir` (file-backed media only). */
+export function replicaMediumPath(dataDir: string, self: ActorId, medium: 'wal' | 'pmem'): string {
+  return join(dataDir, `replica-${self}.${medium}`);
+}
+
+/**
+ * Opens (creating if needed) the medium of replica `self`: in threads at every (re)start, in
+ * the simulator once (it then survives crashes as its `crash` dictates).
+ */
+export function createStorage(self: ActorId, config: ReplicaConfig): KvStorage {
+  validateMedium(config);
+  switch (config.medium) {
+    case 'volatile':
+    case 'memory-durable':
+      return new MemoryStorage(config.medium === 'memory-durable');
+    case 'wal':
+    case 'pmem': {
+      const dataDir = config.dataDir as string;
+      mkdirSync(dataDir, { recursive: true });
+      const path = replicaMediumPath(dataDir, self, config.medium);
+      return config.medium === 'wal' ? new WalStorage(path) : new PmemStorage(path);
+    }
+  }
+}
+
+/**
+ * Checks `medium` and `dataDir` (ignored by the memory media). createStorage runs before
+ * createActor, so it checks too.
+ */
+export function validateMedium(config: Pick<ReplicaConfig, 'medium' | 'dataDir'>): void {
+  if (!REPLICA_MEDIA.includes(config.medium)) {
+    throw new RangeError(`medium must be ${REPLICA_MEDIA.join('|')}, got ${String(config.medium)}`);
+  }
+  const fileBacked = config.medium === 'wal' || config.medium === 'pmem';
+  if (fileBacked && (typeof config.dataDir !== 'string' || config.dataDir.length === 0)) {
+    throw new RangeError(`dataDir must be a non-empty directory path for medium ${config.medium}, got ${String(config.dataDir)}`);
+  }
+}
 
 /** Checks a replica config, naming the field that is wrong. */
 export function validateReplicaConfig(config: ReplicaConfig, strategies: readonly string[]): ReplicaConfig {
@@ -17,9 +62,7 @@ export function validateReplicaConfig(config: ReplicaConfig, strategies: readonl
   if (!strategies.includes(config.strategy)) {
     throw new RangeError(`strategy must be one of ${strategies.join('|')}, got ${String(config.strategy)}`);
   }
-  if (config.medium !== 'volatile' && config.medium !== 'memory-durable') {
-    throw new RangeError(`medium must be volatile|memory-durable, got ${String(config.medium)}`);
-  }
+  validateMedium(config);
   validateTiming(config.timing);
   return config;
 }
@@ -37,7 +80,7 @@ export function createReplicaModule(strategies: readonly RecoveryStrategyFactory
       validateReplicaConfig(config, [...byName.keys()]);
       return new Replica(self, config, byName.get(config.strategy) as RecoveryStrategyFactory);
     },
-    createStorage: (_self, config) => new MemoryStorage(config.medium === 'memory-durable'),
+    createStorage,
   };
 }
 
