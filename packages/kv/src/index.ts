@@ -6,7 +6,6 @@ export type { CheckOptions, CheckResult, KeyFailure, Verdict } from './checker/l
 export { formatReport, formatFailure, showValue } from './checker/report.js';
 export { simulateHistory } from './checker/simulate.js';
 export type { SimulationOptions } from './checker/simulate.js';
-export { Prng as CheckerPrng } from './checker/prng.js';
 export * from './protocol/timestamp.js';
 export * from './protocol/view.js';
 export * from './protocol/timing.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { CheckerPrng as Prng, checkHistory, formatReport, simulateHistory, type GetOperation, type History, type Operation } from '../../src/index.js';
+import { Prng } from '@heal/actors';
+import { checkHistory, formatReport, simulateHistory, type GetOperation, type History, type Operation } from '../../src/index.js';
 import { referenceLinearizable } from './helpers.js';
 
 const SEEDS = 40;
@@ -124,7 +125,7 @@ describe('randomized histories from a simulated linearizable register store', ()
     const counts = { ok: 0, illegal: 0 };
     for (let iter = 0; iter < 1500; iter++) {
       const h = simulateHistory({
-        seed: prng.nextU32(),
+        seed: prng.u32(),
         operations: 8 + prng.int(12),
         clients: 2 + prng.int(6),
         keys: 1,
