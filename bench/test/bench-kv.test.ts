@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { heal } from './run-heal.js';
+
+test('heal bench kv --json prints one document with the issue\'s row fields and writes the report', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'heal-bench-kv-test-'));
+  try {
+    const run = await heal('bench', 'kv', '--quick', '--replicas', '3', '--read-ratios', '0.95', '--keys', '500', '--json', '--out', out);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stderr, /heal bench kv: 3 replicas: writing 500 keys/, 'progress goes to stderr');
+    const doc = JSON.parse(run.stdout) as { command: string; results: Record<string, unknown>[] };
+    assert.equal(doc.command, 'bench kv');
+    assert.equal(doc.results.length, 1);
+    const row = doc.results[0] ?? {};
+    for (const field of ['replicas', 'readRatio', 'keys', 'opsPerSec', 'p50Us', 'p99Us']) assert.ok(field in row, field);
+    assert.equal(row['replicas'], 3);
+    assert.equal(row['readRatio'], 0.95);
+    assert.equal(row['keys'], 500);
+    assert.ok((row['opsPerSec'] as number) > 0, 'operations completed');
+    assert.ok((row['p99Us'] as number) >= (row['p50Us'] as number));
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'kv.json'), 'utf8')).results, doc.results);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('heal bench kv rejects a bad flag value, naming it', async () => {
+  const run = await heal('bench', 'kv', '--read-ratios', '1.5');
+  assert.equal(run.code, 2);
+  assert.match(run.stderr, /--read-ratios: each ratio must be in \[0, 1\], got 1.5/);
+});

@@ -1,0 +1,25 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+// Test files run from bench/dist/test/; the repository root is three levels up.
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const HEAL = fileURLToPath(new URL('../../bin/heal.js', import.meta.url));
+
+export interface HealRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the `heal` command as a user would, from the repository root. */
+export function heal(...args: string[]): Promise<HealRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [HEAL, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
