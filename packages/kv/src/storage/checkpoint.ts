@@ -9,7 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { encodeSeqFrame, encodeSnapshotFrame, scanFrames } from './wal-format.js';
+import type { KeyRecord } from './key-record.js';
+import { encodeRecordInto, encodeSeqFrame, encodeSnapshotFrame, recordFrameBytes, scanFrames } from './wal-format.js';
 import { storageErrors } from './storage-error.js';
 
 /** Snapshot frames are gathered into writes of about this many bytes. */
@@ -18,8 +19,8 @@ export const SNAPSHOT_WRITE_CHUNK_BYTES = 1 << 20;
 export interface Snapshot {
   nextSegment: number;
   seqHighWater: number;
-  /** RECORD frames by key, as stored (each a copy owned by the caller). */
-  records: Map<string, Buffer>;
+  /** The records by key (fresh objects, owned by the caller). */
+  records: Map<string, KeyRecord>;
   sizeBytes: number;
 }
 
@@ -44,31 +45,40 @@ export function fsyncDir(dir: string): void {
 }
 
 /**
- * Atomically replaces `path` with a snapshot of `records` (RECORD frames) and `seqHighWater`,
- * covering every segment below `nextSegment`; returns its size in bytes.
+ * Atomically replaces `path` with a snapshot of `records` (validated when written) and
+ * `seqHighWater`, covering every segment below `nextSegment`; returns its size in bytes.
  */
 export function writeSnapshot(
   path: string, tempPath: string, dir: string,
-  snapshot: { nextSegment: number; seqHighWater: number; records: Iterable<Buffer>; recordCount: number },
+  snapshot: { nextSegment: number; seqHighWater: number; records: Iterable<KeyRecord>; recordCount: number },
 ): number {
   const fd = openSync(tempPath, 'w');
   let position = 0;
   let written = 0;
   try {
-    let chunk: Buffer[] = [encodeSnapshotFrame(snapshot.nextSegment, snapshot.recordCount), encodeSeqFrame(snapshot.seqHighWater)];
-    let chunkBytes = 0;
+    const chunk = Buffer.allocUnsafe(SNAPSHOT_WRITE_CHUNK_BYTES);
+    let used = 0;
     const flush = (): void => {
-      const bytes = Buffer.concat(chunk);
-      writeFully(fd, bytes, position, tempPath);
-      position += bytes.length;
-      chunk = [];
-      chunkBytes = 0;
+      writeFully(fd, chunk.subarray(0, used), position, tempPath);
+      position += used;
+      used = 0;
     };
-    for (const frame of snapshot.records) {
-      chunk.push(frame);
-      chunkBytes += frame.length;
+    const head = Buffer.concat([encodeSnapshotFrame(snapshot.nextSegment, snapshot.recordCount), encodeSeqFrame(snapshot.seqHighWater)]);
+    head.copy(chunk);
+    used = head.length;
+    for (const r of snapshot.records) {
+      const keyBytes = Buffer.byteLength(r.key, 'utf8');
+      const frameBytes = recordFrameBytes(keyBytes, r.value.length);
+      if (used + frameBytes > chunk.length) flush();
+      if (frameBytes > chunk.length) {
+        const big = Buffer.allocUnsafe(frameBytes);
+        encodeRecordInto(big, 0, r, keyBytes);
+        writeFully(fd, big, position, tempPath);
+        position += frameBytes;
+      } else {
+        used += encodeRecordInto(chunk, used, r, keyBytes);
+      }
       written++;
-      if (chunkBytes >= SNAPSHOT_WRITE_CHUNK_BYTES) flush();
     }
     flush();
     fdatasyncSync(fd);
@@ -91,13 +101,13 @@ export function readSnapshot(path: string): Snapshot {
   if (frames.length - 2 !== head.recordCount) {
     throw storageErrors.corrupt(path, buf.length, `snapshot declares ${head.recordCount} records but holds ${frames.length - 2} frames after its header`);
   }
-  const records = new Map<string, Buffer>();
+  const records = new Map<string, KeyRecord>();
   for (const frame of frames.slice(2)) {
     if (frame.type !== 'record') throw storageErrors.corrupt(path, frame.offset, `snapshot holds a ${frame.type} frame among its records`);
     if (records.has(frame.record.key)) {
       throw storageErrors.corrupt(path, frame.offset, `snapshot holds key ${JSON.stringify(frame.record.key)} twice`);
     }
-    records.set(frame.record.key, frame.bytes);
+    records.set(frame.record.key, frame.record);
   }
   return { nextSegment: head.nextSegment, seqHighWater: seq.seq, records, sizeBytes: buf.length };
 }

@@ -53,7 +53,7 @@ const STATE_CODE: Record<KeyState, number> = { valid: 0, invalid: 1, write: 2, r
 for (const s of KEY_STATES) assert.equal(KEY_STATES[STATE_CODE[s]], s, 'wal state codes index KEY_STATES');
 
 export type Frame =
-  | { type: 'record'; offset: number; record: KeyRecord; bytes: Buffer }
+  | { type: 'record'; offset: number; record: KeyRecord }
   | { type: 'seq'; offset: number; seq: number }
   | { type: 'segment'; offset: number; number: number }
   | { type: 'snapshot'; offset: number; nextSegment: number; recordCount: number };
@@ -85,29 +85,46 @@ function allocFrame(bodyBytes: number): Buffer {
   return Buffer.alloc(FRAME_HEADER_BYTES + bodyBytes);
 }
 
+/** Fills in the header of the frame of `frameBytes` at `offset` of `buf`, its body written. */
+function sealAt(buf: Buffer, offset: number, frameBytes: number): void {
+  const bodyBytes = frameBytes - FRAME_HEADER_BYTES;
+  buf.writeUInt32LE(bodyBytes, offset);
+  buf.writeUInt32LE(crc32c(buf, offset, 4), offset + 4);
+  buf.writeUInt32LE(crc32c(buf, offset + FRAME_HEADER_BYTES, bodyBytes), offset + 8);
+}
+
 function seal(frame: Buffer): Buffer {
-  const bodyBytes = frame.length - FRAME_HEADER_BYTES;
-  frame.writeUInt32LE(bodyBytes, 0);
-  frame.writeUInt32LE(crc32c(frame, 0, 4), 4);
-  frame.writeUInt32LE(crc32c(frame, FRAME_HEADER_BYTES, bodyBytes), 8);
+  sealAt(frame, 0, frame.length);
   return frame;
 }
 
-/** The frame of a record; `keyBytes` from `checkRecord` (record-check.ts). */
-export function encodeRecordFrame(r: KeyRecord, keyBytes: number): Buffer {
-  const f = allocFrame(RECORD_FIXED_BYTES + keyBytes + r.value.length);
-  const b = FRAME_HEADER_BYTES;
-  f.writeUInt8(FRAME_TYPE_RECORD, b);
-  f.writeUInt8(STATE_CODE[r.state], b + 1);
-  f.writeUInt16LE(keyBytes, b + 2);
-  f.writeUInt16LE(r.origin, b + 4);
-  f.writeUInt32LE(r.ts.cid, b + 8);
-  setU53(f, b + 12, r.ts.version);
-  setU53(f, b + 20, r.seq);
-  f.writeUInt32LE(r.value.length, b + 28);
-  f.write(r.key, b + RECORD_FIXED_BYTES, keyBytes, 'utf8');
-  f.set(r.value, b + RECORD_FIXED_BYTES + keyBytes);
-  return seal(f);
+/** Bytes of the frame of a record with a key of `keyBytes` and a value of `valueBytes`. */
+export function recordFrameBytes(keyBytes: number, valueBytes: number): number {
+  return FRAME_HEADER_BYTES + RECORD_FIXED_BYTES + keyBytes + valueBytes;
+}
+
+/**
+ * Encodes the frame of record `r` at `offset` of `buf` (which must have room for
+ * `recordFrameBytes`); `keyBytes` from `checkRecord` (record-check.ts). Returns its length.
+ * Writes every byte of the frame, so `buf` may hold stale bytes there.
+ */
+export function encodeRecordInto(buf: Buffer, offset: number, r: KeyRecord, keyBytes: number): number {
+  const frameBytes = recordFrameBytes(keyBytes, r.value.length);
+  assert(offset + frameBytes <= buf.length, 'room for the record frame');
+  const b = offset + FRAME_HEADER_BYTES;
+  buf.writeUInt8(FRAME_TYPE_RECORD, b);
+  buf.writeUInt8(STATE_CODE[r.state], b + 1);
+  buf.writeUInt16LE(keyBytes, b + 2);
+  buf.writeUInt16LE(r.origin, b + 4);
+  buf.writeUInt16LE(0, b + 6);
+  buf.writeUInt32LE(r.ts.cid, b + 8);
+  setU53(buf, b + 12, r.ts.version);
+  setU53(buf, b + 20, r.seq);
+  buf.writeUInt32LE(r.value.length, b + 28);
+  buf.write(r.key, b + RECORD_FIXED_BYTES, keyBytes, 'utf8');
+  buf.set(r.value, b + RECORD_FIXED_BYTES + keyBytes);
+  sealAt(buf, offset, frameBytes);
+  return frameBytes;
 }
 
 export function encodeSeqFrame(seq: number): Buffer {
@@ -138,18 +155,18 @@ export function encodeSnapshotFrame(nextSegment: number, recordCount: number): B
   return seal(f);
 }
 
-/** Decodes the record of a RECORD frame (as `encodeRecordFrame` made it); a fresh object. */
-export function decodeRecordFrame(frame: Buffer): KeyRecord {
-  const b = FRAME_HEADER_BYTES;
-  const keyBytes = frame.readUInt16LE(b + 2);
+/** Decodes the RECORD frame at `offset` of `buf` (checked by `scanFrames`); a fresh object. */
+function decodeRecordAt(buf: Buffer, offset: number): KeyRecord {
+  const b = offset + FRAME_HEADER_BYTES;
+  const keyBytes = buf.readUInt16LE(b + 2);
   const keyEnd = b + RECORD_FIXED_BYTES + keyBytes;
   return {
-    key: frame.toString('utf8', b + RECORD_FIXED_BYTES, keyEnd),
-    ts: { version: getU53(frame, b + 12), cid: frame.readUInt32LE(b + 8) },
-    value: new Uint8Array(frame.subarray(keyEnd, keyEnd + frame.readUInt32LE(b + 28))),
-    state: KEY_STATES[frame.readUInt8(b + 1)] as KeyState,
-    origin: frame.readUInt16LE(b + 4) as ActorId,
-    seq: getU53(frame, b + 20),
+    key: buf.toString('utf8', b + RECORD_FIXED_BYTES, keyEnd),
+    ts: { version: getU53(buf, b + 12), cid: buf.readUInt32LE(b + 8) },
+    value: new Uint8Array(buf.subarray(keyEnd, keyEnd + buf.readUInt32LE(b + 28))),
+    state: KEY_STATES[buf.readUInt8(b + 1)] as KeyState,
+    origin: buf.readUInt16LE(b + 4) as ActorId,
+    seq: getU53(buf, b + 20),
   };
 }
 
@@ -188,12 +205,11 @@ function bodyProblem(buf: Buffer, b: number, n: number): string | undefined {
   }
 }
 
-function decodeFrame(buf: Buffer, offset: number, end: number): Frame {
+function decodeFrame(buf: Buffer, offset: number): Frame {
   const b = offset + FRAME_HEADER_BYTES;
   switch (buf.readUInt8(b)) {
     case FRAME_TYPE_RECORD: {
-      const bytes = Buffer.from(buf.subarray(offset, end));
-      return { type: 'record', offset, record: decodeRecordFrame(bytes), bytes };
+      return { type: 'record', offset, record: decodeRecordAt(buf, offset) };
     }
     case FRAME_TYPE_SEQ:
       return { type: 'seq', offset, seq: getU53(buf, b + 8) };
@@ -236,7 +252,7 @@ export function scanFrames(buf: Buffer, file: string, tailMayTear: boolean): Sca
     }
     const problem = bodyProblem(buf, off + FRAME_HEADER_BYTES, bodyBytes);
     if (problem !== undefined) throw storageErrors.corrupt(file, off, problem);
-    frames.push(decodeFrame(buf, off, end));
+    frames.push(decodeFrame(buf, off));
     off = end;
   }
   return { frames, validBytes: size, torn: undefined };

@@ -38,13 +38,15 @@ import type { KvStorage } from './kv-storage.js';
 import { fsyncDir, readSnapshot, writeFully, writeSnapshot } from './checkpoint.js';
 import { checkRecord } from './record-check.js';
 import {
-  decodeRecordFrame, encodeRecordFrame, encodeSegmentFrame, encodeSeqFrame, scanFrames,
+  encodeRecordInto, encodeSegmentFrame, encodeSeqFrame, FRAME_HEADER_BYTES, recordFrameBytes, scanFrames,
   WAL_KEY_BYTES_MAX, WAL_VALUE_BYTES_MAX,
 } from './wal-format.js';
 import { StorageError, storageErrors } from './storage-error.js';
 
 /** Bound of the in-memory batch: the write that reaches it commits the batch. */
 export const WAL_BATCH_BYTES_MAX = 4 << 20;
+/** First size of the batch buffer; it doubles as needed (to the bound plus one frame). */
+const BATCH_BUFFER_BYTES_INITIAL = 64 << 10;
 export const WAL_CHECKPOINT_LOG_BYTES_DEFAULT = 16 << 20;
 export const WAL_CHECKPOINT_LOG_RECORDS_DEFAULT = 100_000;
 export const WAL_SNAPSHOT_FILE = 'snapshot';
@@ -99,11 +101,13 @@ export class WalStorage implements KvStorage, CrashableStorage {
   readonly stats: WalStats = { commits: 0, framesCommitted: 0, bytesCommitted: 0, checkpoints: 0 };
   readonly #options: Required<WalOptions>;
   #state: 'open' | 'failed' | 'closed' = 'closed';
-  /** The latest RECORD frame of every key: the synced state plus the batch. */
-  #latest = new Map<string, Buffer>();
+  /** The latest record of every key: the synced state plus the batch. */
+  #latest = new Map<string, KeyRecord>();
   #seqHighWater = 0;
-  #batch: Buffer[] = [];
+  /** Frames written since the last commit: `#batchBytes` bytes at the start of `#batchBuf`. */
+  #batchBuf = Buffer.allocUnsafe(BATCH_BUFFER_BYTES_INITIAL);
   #batchBytes = 0;
+  #batchFrames = 0;
   #fd = -1;
   #segment = 0;
   /** Durable bytes and frames of the current segment. */
@@ -133,16 +137,17 @@ export class WalStorage implements KvStorage, CrashableStorage {
 
   load(): Iterable<KeyRecord> {
     this.#assertOpen();
-    return [...this.#latest.values()].map(decodeRecordFrame);
+    return [...this.#latest.values()].map((r) => ({ ...r, ts: { ...r.ts }, value: new Uint8Array(r.value) }));
   }
 
   write(record: KeyRecord): void {
     this.#assertOpen();
     const keyBytes = checkRecord(this.dir, record, WAL_KEY_BYTES_MAX, WAL_VALUE_BYTES_MAX);
-    const frame = encodeRecordFrame(record, keyBytes);
-    this.#batch.push(frame);
-    this.#batchBytes += frame.length;
-    this.#latest.set(record.key, frame);
+    this.#reserve(recordFrameBytes(keyBytes, record.value.length));
+    this.#batchBytes += encodeRecordInto(this.#batchBuf, this.#batchBytes, record, keyBytes);
+    this.#batchFrames++;
+    // Shallow: the replica replaces ts and value objects, it never mutates them.
+    this.#latest.set(record.key, { ...record });
     if (this.#batchBytes >= WAL_BATCH_BYTES_MAX) this.sync();
   }
 
@@ -165,8 +170,9 @@ export class WalStorage implements KvStorage, CrashableStorage {
     if (!Number.isSafeInteger(seq) || seq < 0) throw storageErrors.argument(this.dir, 'seq', 'a safe integer >= 0', seq);
     assert(seq >= this.#seqHighWater, `seq high-water mark goes back from ${this.#seqHighWater} to ${seq}`);
     const frame = encodeSeqFrame(seq);
-    this.#batch.push(frame);
-    this.#batchBytes += frame.length;
+    this.#reserve(frame.length);
+    this.#batchBytes += frame.copy(this.#batchBuf, this.#batchBytes);
+    this.#batchFrames++;
     this.#seqHighWater = seq;
     this.sync();
   }
@@ -191,10 +197,10 @@ export class WalStorage implements KvStorage, CrashableStorage {
   /** Simulated power failure (see the file comment), then reopen. */
   crash(seed: number): void {
     if (this.#state === 'closed') throw storageErrors.closed(this.dir, 'closed');
-    const first = this.#batch[0];
-    if (this.#state === 'open' && first !== undefined) {
-      const tornBytes = (seed >>> 0) % first.length;
-      if (tornBytes > 0) writeFully(this.#fd, first.subarray(0, tornBytes), this.#logBytes, this.segmentPath);
+    if (this.#state === 'open' && this.#batchBytes > 0) {
+      const firstFrameBytes = FRAME_HEADER_BYTES + this.#batchBuf.readUInt32LE(0);
+      const tornBytes = (seed >>> 0) % firstFrameBytes;
+      if (tornBytes > 0) writeFully(this.#fd, this.#batchBuf.subarray(0, tornBytes), this.#logBytes, this.segmentPath);
     }
     closeSync(this.#fd);
     this.#state = 'closed';
@@ -225,18 +231,29 @@ export class WalStorage implements KvStorage, CrashableStorage {
 
   #commitBatch(): void {
     if (this.#batchBytes === 0) return;
-    const bytes = this.#batch.length === 1 ? (this.#batch[0] as Buffer) : Buffer.concat(this.#batch, this.#batchBytes);
+    const bytes = this.#batchBuf.subarray(0, this.#batchBytes);
     this.#guard('append + fdatasync', () => {
       writeFully(this.#fd, bytes, this.#logBytes, this.segmentPath);
       fdatasyncSync(this.#fd);
     });
     this.#logBytes += bytes.length;
-    this.#logFrames += this.#batch.length;
+    this.#logFrames += this.#batchFrames;
     this.stats.commits++;
-    this.stats.framesCommitted += this.#batch.length;
+    this.stats.framesCommitted += this.#batchFrames;
     this.stats.bytesCommitted += bytes.length;
-    this.#batch = [];
     this.#batchBytes = 0;
+    this.#batchFrames = 0;
+  }
+
+  /** Grows the batch buffer to take `frameBytes` more. */
+  #reserve(frameBytes: number): void {
+    const need = this.#batchBytes + frameBytes;
+    if (need <= this.#batchBuf.length) return;
+    let size = this.#batchBuf.length * 2;
+    while (size < need) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.#batchBuf.copy(grown, 0, 0, this.#batchBytes);
+    this.#batchBuf = grown;
   }
 
   /** Creates segment `n` with its header frame, durable, and makes it the current one. */
@@ -257,8 +274,8 @@ export class WalStorage implements KvStorage, CrashableStorage {
   #open(): void {
     assert.equal(this.#state, 'closed');
     mkdirSync(this.dir, { recursive: true });
-    this.#batch = [];
     this.#batchBytes = 0;
+    this.#batchFrames = 0;
     const stale: string[] = [];
     if (existsSync(join(this.dir, WAL_SNAPSHOT_TEMP_FILE))) {
       unlinkSync(join(this.dir, WAL_SNAPSHOT_TEMP_FILE));
@@ -310,7 +327,7 @@ export class WalStorage implements KvStorage, CrashableStorage {
       throw storageErrors.corrupt(path, 0, `segment does not start with its header frame (segment ${n})`);
     }
     for (const frame of frames.slice(1)) {
-      if (frame.type === 'record') this.#latest.set(frame.record.key, frame.bytes);
+      if (frame.type === 'record') this.#latest.set(frame.record.key, frame.record);
       else if (frame.type === 'seq') this.#seqHighWater = Math.max(this.#seqHighWater, frame.seq);
       else throw storageErrors.corrupt(path, frame.offset, `unexpected ${frame.type} frame inside a segment`);
     }
