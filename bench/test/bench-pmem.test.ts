@@ -1,26 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { heal } from './run-heal.js';
 import { test } from 'node:test';
-
-// This file runs as bench/dist/test/bench-pmem.test.js; the repository root is three levels up.
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const HEAL = fileURLToPath(new URL('../../bin/heal.js', import.meta.url));
-
-function heal(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HEAL, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 type Row = Record<string, unknown>;
 

@@ -1,29 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-// This file runs as bench/dist/test/demo.test.js; the repository root is three levels up.
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const HEAL = fileURLToPath(new URL('../../bin/heal.js', import.meta.url));
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function heal(...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HEAL, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { heal } from './run-heal.js';
 
 test('heal demo --json prints one document with answered requests and the crash in it', async () => {
   const run = await heal('demo', '--duration-ms', '500', '--json');
