@@ -4,23 +4,13 @@ import type { Actor, ActorContext, ActorId, ActorModule, Message, TimerId } from
 import { Prng } from '../sim/prng.js';
 import { sharedClockMs } from './clock.js';
 import type { LinkDescriptor } from './links.js';
+import { TimerDeadlines } from './idle-slice.js';
 import { RingPort, type PortStats } from './port.js';
 
 /** Busy rounds between yields to the event loop, so timers and control calls are not starved. */
 export const ROUNDS_PER_YIELD = 32;
 /** How long an actor whose links are backlogged waits before retrying them. */
 export const BACKLOG_RETRY_MS = 1;
-/**
- * An idle worker parks its thread in slices this long, yielding to its event loop between
- * them, so timers and control calls wait at most this much longer.
- */
-export const IDLE_SLICE_MS = 1;
-/**
- * Before parking, an idle worker polls its rings this long. Under load a message usually
- * arrives within it, so the worker goes on without a futex wake-up: with more threads than
- * cores, a wake-up can wait a whole scheduler slice for a CPU.
- */
-export const SPIN_BEFORE_PARK_MS = 0.2;
 
 export interface HostStats extends PortStats {
   self: ActorId;
@@ -38,6 +28,7 @@ export class ActorHost<M extends Message, S, C> {
   readonly #actor: Actor<M, S>;
   readonly #ctx: ActorContext<M, S>;
   readonly #timers = new Map<TimerId, NodeJS.Timeout>();
+  readonly #deadlines = new TimerDeadlines();
   #nextTimer = 1;
   #running = false;
   #handled = 0;
@@ -61,6 +52,7 @@ export class ActorHost<M extends Message, S, C> {
       cancelTimer: (id) => {
         clearTimeout(this.#timers.get(id));
         this.#timers.delete(id);
+        this.#deadlines.delete(id);
       },
     };
   }
@@ -70,6 +62,7 @@ export class ActorHost<M extends Message, S, C> {
     assert(!this.#running, 'actor host started twice');
     this.#port.discardInbound();
     this.#actor.start(this.#ctx);
+    this.#actor.flush?.(this.#ctx);
     this.#port.flush();
     this.#running = true;
     this.#loopDone = this.#loop();
@@ -80,6 +73,7 @@ export class ActorHost<M extends Message, S, C> {
     this.#running = false;
     for (const timer of this.#timers.values()) clearTimeout(timer);
     this.#timers.clear();
+    this.#deadlines.clear();
     this.#port.doorbell.ring();
     await this.#loopDone;
     this.#port.flush();
@@ -100,12 +94,15 @@ export class ActorHost<M extends Message, S, C> {
     const id = this.#nextTimer++;
     const timer = setTimeout(() => {
       this.#timers.delete(id);
+      this.#deadlines.delete(id);
       if (!this.#running) return;
       this.#timersFired++;
       this.#actor.tick(tag, this.#ctx);
+      this.#actor.flush?.(this.#ctx);
       this.#port.flush();
     }, delayMs);
     this.#timers.set(id, timer);
+    this.#deadlines.add(id, delayMs);
     return id;
   }
 
@@ -117,9 +114,11 @@ export class ActorHost<M extends Message, S, C> {
     let rounds = 0;
     while (this.#running) {
       const n = this.#port.poll(deliver);
+      // Handlers, then the actor's batch hook (Actor.flush: e.g. a storage sync), then publish.
+      if (n > 0) this.#actor.flush?.(this.#ctx);
       this.#port.flush();
       if (n === 0) {
-        if (!this.#port.spinUntilNotEmpty(SPIN_BEFORE_PARK_MS)) this.#port.waitSync(IDLE_SLICE_MS);
+        this.#port.waitSync(this.#deadlines.idleSliceMs());
         await yieldToEventLoop();
         rounds = 0;
       } else if (++rounds >= ROUNDS_PER_YIELD) {

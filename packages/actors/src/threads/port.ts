@@ -158,15 +158,6 @@ export class RingPort<M extends Message> {
     return this.doorbell.wait(() => this.isEmpty(), timeoutMs);
   }
 
-  /** Polls the inbound rings for up to `ms`; true as soon as one has records. */
-  spinUntilNotEmpty(ms: number): boolean {
-    const deadline = performance.now() + ms;
-    do {
-      if (!this.isEmpty()) return true;
-    } while (performance.now() < deadline);
-    return false;
-  }
-
   /** Parks this thread until some inbound ring has records, for at most `timeoutMs`. */
   waitSync(timeoutMs: number): void {
     this.doorbell.waitSync(() => this.isEmpty(), timeoutMs);

@@ -6,6 +6,7 @@ import type { Codec } from '../codec.js';
 import type { ActorControl, ActorWorkerData } from './actor-worker.js';
 import type { HostStats } from './actor-host.js';
 import { wrapControl } from './comlink-node.js';
+import { Doorbell } from '../doorbell.js';
 import { buildMesh, DEFAULT_RING_BYTES, type LinkDescriptor } from './links.js';
 import { loadActorModule, type ActorModuleRef } from './module-ref.js';
 import { ThreadEndpoint } from './thread-endpoint.js';
@@ -99,7 +100,9 @@ export class ThreadRuntime<M extends Message, C = unknown> {
   /** Graceful stop: the actor finishes its current round and publishes what it sent. */
   async stop(id: ActorId): Promise<void> {
     const running = this.#take(id, 'stop');
-    await running.control.stop();
+    const stopped = running.control.stop();
+    this.#wake(id);
+    await stopped;
     await running.worker.terminate();
   }
 
@@ -112,7 +115,14 @@ export class ThreadRuntime<M extends Message, C = unknown> {
   async stats(id: ActorId): Promise<HostStats> {
     const running = this.#running.get(id);
     if (!running) throw new Error(`stats: actor ${id} is not running`);
-    return running.control.stats();
+    const stats = running.control.stats();
+    this.#wake(id);
+    return stats;
+  }
+
+  /** Ends an idle worker's park so it reads the control call just posted to it. */
+  #wake(id: ActorId): void {
+    new Doorbell((this.#links[id] as LinkDescriptor).doorbell).ring();
   }
 
   /** Stops every actor and closes endpoints made here. */

@@ -6,7 +6,8 @@ import { sharedClockMs } from './clock.js';
 import type { LinkDescriptor } from './links.js';
 import { RingPort } from './port.js';
 import { isMainThread } from 'node:worker_threads';
-import { ROUNDS_PER_YIELD, BACKLOG_RETRY_MS, IDLE_SLICE_MS, SPIN_BEFORE_PARK_MS } from './actor-host.js';
+import { ROUNDS_PER_YIELD, BACKLOG_RETRY_MS } from './actor-host.js';
+import { TimerDeadlines } from './idle-slice.js';
 
 /**
  * A client's endpoint on the ring mesh, in whatever thread attaches it (the main thread, or a
@@ -19,6 +20,8 @@ export class ThreadEndpoint<M extends Message> implements Endpoint<M> {
   #handler: ((msg: M) => void) | undefined;
   #open = true;
   #flushQueued = false;
+  #nextTimer = 1;
+  readonly #deadlines = new TimerDeadlines();
   readonly #loopDone: Promise<void>;
 
   constructor(links: LinkDescriptor, codec: Codec<M>) {
@@ -52,8 +55,18 @@ export class ThreadEndpoint<M extends Message> implements Endpoint<M> {
   }
 
   schedule(delayMs: number, fn: () => void): Cancellable {
-    const timer = setTimeout(fn, delayMs);
-    return { cancel: () => clearTimeout(timer) };
+    const id = this.#nextTimer++;
+    this.#deadlines.add(id, delayMs);
+    const timer = setTimeout(() => {
+      this.#deadlines.delete(id);
+      fn();
+    }, delayMs);
+    return {
+      cancel: () => {
+        clearTimeout(timer);
+        this.#deadlines.delete(id);
+      },
+    };
   }
 
   /** Stops receiving; resolves when the receive loop has ended. */
@@ -75,7 +88,7 @@ export class ThreadEndpoint<M extends Message> implements Endpoint<M> {
         // responsive to everything else it runs, so it waits asynchronously.
         if (isMainThread) await this.#port.wait(this.#port.hasBacklog() ? BACKLOG_RETRY_MS : undefined);
         else {
-          if (!this.#port.spinUntilNotEmpty(SPIN_BEFORE_PARK_MS)) this.#port.waitSync(IDLE_SLICE_MS);
+          this.#port.waitSync(this.#deadlines.idleSliceMs());
           await yieldToEventLoop();
         }
         rounds = 0;
