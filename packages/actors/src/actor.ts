@@ -37,6 +37,13 @@ export interface Actor<M extends Message = Message, S = unknown> {
   start(ctx: ActorContext<M, S>): void;
   receive(msg: M, ctx: ActorContext<M, S>): void;
   tick(tag: number, ctx: ActorContext<M, S>): void;
+  /**
+   * Optional: called after a batch of handler calls (the simulator: after every handler; the
+   * thread runtime: after each poll round and after each timer), before the batch's sends are
+   * published. Order: handlers, then `flush`, then every send of the batch (and of `flush`)
+   * goes out. An actor syncs its storage here and only then sends what must follow durability.
+   */
+  flush?(ctx: ActorContext<M, S>): void;
   /** Counters for the control plane's `stats()`. */
   stats?(): Record<string, number>;
 }

@@ -329,6 +329,9 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
       },
     };
     body(ctx);
+    // The actor's batch hook (Actor.flush) runs after the handler, before its sends go out.
+    const actor = slot.actor;
+    if (actor?.flush && slot.incarnation === incarnation) actor.flush(ctx);
     for (const [to, msg] of outbox) this.transmit(self, to, msg);
   }
 }
