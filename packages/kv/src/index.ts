@@ -14,6 +14,7 @@ export * from './protocol/recovery-strategy.js';
 export * from './protocol/replica.js';
 export * from './protocol/replica-module.js';
 export { MAX_WAITING_OPS, SEQ_RESERVE_BLOCK } from './protocol/replication.js';
+export * from './protocol/durability.js';
 export * from './storage/key-record.js';
 export * from './storage/kv-storage.js';
 export * from './storage/memory-storage.js';

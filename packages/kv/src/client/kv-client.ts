@@ -1,7 +1,8 @@
 import type { ActorId, Cancellable, Endpoint } from '@heal/actors';
 import type { HistoryRecorder } from '../checker/recorder.js';
-import type { ClientReply } from '../protocol/messages.js';
+import { MAX_PERSIST_ITEMS, type ClientReply, type KeyTs } from '../protocol/messages.js';
 import type { KvWire } from '../protocol/replica.js';
+import { compareTs, type Ts } from '../protocol/timestamp.js';
 
 export type KvErrorCode = 'timeout' | 'busy' | 'not-serving' | 'closed';
 
@@ -39,8 +40,10 @@ export type ClientOp =
 
 interface InFlight {
   key: string;
-  kind: 'get' | 'put';
+  kind: 'get' | 'put' | 'scope';
   value: Uint8Array;
+  /** A persist-scope request's writes. */
+  items: KeyTs[] | undefined;
   replica: ActorId;
   tries: number;
   done: Done;
@@ -71,6 +74,8 @@ export class KvClient {
   #historyClient: number;
   #closed = false;
   #sweep: Cancellable | undefined;
+  /** The session's completed puts since the last persistScope() call: latest ts per key. */
+  readonly #scope = new Map<string, Ts>();
 
   constructor(endpoint: Endpoint<KvWire>, options: KvClientOptions) {
     if (!Number.isInteger(options.replicas) || options.replicas < 1) {
@@ -108,6 +113,45 @@ export class KvClient {
     });
   }
 
+  /** This session's completed puts not yet covered by a persistScope() call (latest ts per key). */
+  get scopeWrites(): ReadonlyMap<string, Ts> {
+    return this.#scope;
+  }
+
+  /**
+   * Scope model: resolves when every current member has persisted each put this session
+   * completed before the call (or a later ts of its key). A failed call puts its writes back
+   * into the scope, so the next call covers them.
+   */
+  persistScope(replica?: ActorId): Promise<void> {
+    return new Promise((resolve, reject) => this.submitPersistScope((err) => (err ? reject(err) : resolve()), replica));
+  }
+
+  /** Callback form of persistScope (`done` runs synchronously, as with `submit`). */
+  submitPersistScope(done: (err: KvError | RangeError | undefined) => void, replica?: ActorId): void {
+    const items: KeyTs[] = [...this.#scope].map(([key, ts]) => ({ key, ...ts }));
+    this.#scope.clear();
+    const chunks: KeyTs[][] = [];
+    for (let i = 0; i < items.length; i += MAX_PERSIST_ITEMS) chunks.push(items.slice(i, i + MAX_PERSIST_ITEMS));
+    let open = chunks.length;
+    let failed = false;
+    if (open === 0) return done(undefined);
+    for (const chunk of chunks) {
+      this.#start('scope', '', EMPTY, replica, (err) => {
+        if (err) {
+          for (const item of chunk) this.#noteScope(item.key, item);
+          if (!failed) done(err);
+          failed = true;
+        } else if (--open === 0 && !failed) done(undefined);
+      }, chunk);
+    }
+  }
+
+  #noteScope(key: string, ts: Ts): void {
+    const known = this.#scope.get(key);
+    if (!known || compareTs(known, ts) < 0) this.#scope.set(key, { version: ts.version, cid: ts.cid });
+  }
+
   /**
    * Callback form of get/put: `done` runs synchronously when the answer arrives, so drivers
    * inside the simulator (which runs no microtasks between events) can chain operations.
@@ -141,7 +185,7 @@ export class KvClient {
     }
   }
 
-  #start(kind: 'get' | 'put', key: string, value: Uint8Array, replica: ActorId | undefined, done: Done): void {
+  #start(kind: InFlight['kind'], key: string, value: Uint8Array, replica: ActorId | undefined, done: Done, items?: KeyTs[]): void {
     if (this.#closed) return done(new KvError('closed', `client ${this.self} is closed`), null);
     if (this.#inFlight.size >= MAX_IN_FLIGHT) {
       return done(new KvError('busy', `client ${this.self} has ${MAX_IN_FLIGHT} operations in flight`), null);
@@ -152,7 +196,7 @@ export class KvClient {
     }
     const reqId = this.#nextReqId++;
     const deadlineMs = this.#endpoint.now() + this.#options.timeoutMs;
-    const op: InFlight = { key, kind, value, replica: target, tries: 0, done, deadlineMs, retry: undefined };
+    const op: InFlight = { key, kind, value, items, replica: target, tries: 0, done, deadlineMs, retry: undefined };
     this.#inFlight.set(reqId, op);
     this.#sweep ??= this.#endpoint.schedule(this.#options.timeoutMs / SWEEPS_PER_TIMEOUT, () => this.#expire());
     this.#send(reqId, op);
@@ -180,7 +224,8 @@ export class KvClient {
     op.tries++;
     const header = { epoch: 0, sender: this.self, reqId, key: op.key };
     if (op.kind === 'get') this.#endpoint.send(op.replica, { kind: 'get', ...header });
-    else this.#endpoint.send(op.replica, { kind: 'put', ...header, value: op.value });
+    else if (op.kind === 'put') this.#endpoint.send(op.replica, { kind: 'put', ...header, value: op.value });
+    else this.#endpoint.send(op.replica, { kind: 'persist-scope', epoch: 0, sender: this.self, reqId, items: op.items ?? [] });
   }
 
   #onReply(msg: ClientReply): void {
@@ -200,6 +245,10 @@ export class KvClient {
         op.done(undefined, msg.found ? decoder.decode(msg.value) : null);
         break;
       case 'put-ok':
+        this.#noteScope(op.key, msg);
+        op.done(undefined, null);
+        break;
+      case 'persist-scope-ok':
         op.done(undefined, null);
         break;
       case 'client-error':

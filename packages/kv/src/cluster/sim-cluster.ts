@@ -14,6 +14,12 @@ export interface SimClusterOptions {
   module?: ReplicaModule;
   strategy?: string;
   medium?: ReplicaConfig['medium'];
+  /** Directory of the file-backed media (`wal`, `pmem`); see ReplicaConfig.dataDir. */
+  dataDir?: string;
+  /** Persistency model (default 'synch'). */
+  model?: ReplicaConfig['model'];
+  /** See ReplicaConfig.pmemCapacity. */
+  pmemCapacity?: number;
   timing?: Partial<Timing>;
   network?: Partial<LinkModel>;
   faults?: ReplicaConfig['faults'];
@@ -41,6 +47,9 @@ export class SimCluster {
       timing: { ...SIM_TIMING, ...options.timing },
       strategy: options.strategy ?? 'copy',
       medium: options.medium ?? 'volatile',
+      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+      ...(options.model !== undefined ? { model: options.model } : {}),
+      ...(options.pmemCapacity !== undefined ? { pmemCapacity: options.pmemCapacity } : {}),
       ...(options.faults ? { faults: options.faults } : {}),
     };
     this.replicas = replicas;

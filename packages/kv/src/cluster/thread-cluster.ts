@@ -11,6 +11,13 @@ export interface ThreadClusterOptions {
   module?: ActorModuleRef;
   strategy?: string;
   medium?: ReplicaConfig['medium'];
+  /** Directory of the file-backed media (`wal`, `pmem`); see ReplicaConfig.dataDir. */
+  dataDir?: string;
+  /** Persistency model (default 'synch'). */
+  model?: ReplicaConfig['model'];
+  /** See ReplicaConfig.pmemCapacity and pmemLatency. */
+  pmemCapacity?: number;
+  pmemLatency?: boolean;
   timing?: Partial<Timing>;
   ringBytes?: number;
   clientTimeoutMs?: number;
@@ -41,6 +48,10 @@ export class ThreadCluster {
       timing: { ...THREAD_TIMING, ...options.timing },
       strategy: options.strategy ?? 'copy',
       medium: options.medium ?? 'volatile',
+      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+      ...(options.model !== undefined ? { model: options.model } : {}),
+      ...(options.pmemCapacity !== undefined ? { pmemCapacity: options.pmemCapacity } : {}),
+      ...(options.pmemLatency !== undefined ? { pmemLatency: options.pmemLatency } : {}),
     };
     const runtime = await ThreadRuntime.start<KvWire, ReplicaConfig>({
       module: options.module ?? KV_REPLICA_MODULE,

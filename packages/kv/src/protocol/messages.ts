@@ -14,7 +14,8 @@ const members = f.list(member, MAX_VIEW_MEMBERS);
 export const Get = defineMessage(1, 'get', { reqId: f.u53(), key: f.string() });
 export const Put = defineMessage(2, 'put', { reqId: f.u53(), key: f.string(), value: f.bytes() });
 export const GetOk = defineMessage(3, 'get-ok', { reqId: f.u53(), found: f.bool(), value: f.bytes() });
-export const PutOk = defineMessage(4, 'put-ok', { reqId: f.u53() });
+/** The completed write's ts, so a session can name it in `persistScope()`. */
+export const PutOk = defineMessage(4, 'put-ok', { reqId: f.u53(), ...ts });
 export const ClientError = defineMessage(5, 'client-error', {
   reqId: f.u53(),
   reason: f.enumOf('busy', 'not-serving'),
@@ -27,10 +28,29 @@ export const ForwardPut = defineMessage(6, 'forward-put', {
   value: f.bytes(),
 });
 
+/** Most `(key, ts)` items in one persistence message; longer lists are split. */
+export const MAX_PERSIST_ITEMS = 1024;
+const keyTs = f.list(f.struct({ key: f.string(), ...ts }), MAX_PERSIST_ITEMS);
+/** Scope model: a session's completed puts `(key, ts)`; answered when every member persisted them. */
+export const PersistScope = defineMessage(7, 'persist-scope', { reqId: f.u53(), items: keyTs });
+export const PersistScopeOk = defineMessage(8, 'persist-scope-ok', { reqId: f.u53() });
+
 // Hermes data plane.
 export const Inv = defineMessage(10, 'inv', { key: f.string(), ...ts, value: f.bytes(), origin: f.u16(), seq: f.u53() });
-export const Ack = defineMessage(11, 'ack', { key: f.string(), ...ts });
+/** `persisted`: the sender durably holds this ts of the key or a later one (a persist ack). */
+export const Ack = defineMessage(11, 'ack', { key: f.string(), ...ts, persisted: f.bool() });
 export const Val = defineMessage(12, 'val', { key: f.string(), ...ts });
+
+// Durable progress (DESIGN section 4, persistency models).
+/** Persist acks: the sender durably holds each key at this ts or a later one. */
+export const Persisted = defineMessage(13, 'persisted', { items: keyTs });
+/** Each write reached DP: every member of the current view persisted it or a later ts. */
+export const Durable = defineMessage(14, 'durable', { items: keyTs });
+/** Asks for persist acks of these writes (retry after loss, new members, adopted writes). */
+export const PersistRequest = defineMessage(15, 'persist-request', { items: keyTs });
+/** Scope model: sync now, then answer `scope-ok` (ok: every item is persisted here). */
+export const ScopeSync = defineMessage(16, 'scope-sync', { scopeId: f.u53(), items: keyTs });
+export const ScopeOk = defineMessage(17, 'scope-ok', { scopeId: f.u53(), ok: f.bool() });
 
 // Membership: liveness, leases, views.
 export const Heartbeat = defineMessage(20, 'heartbeat', {});
@@ -56,8 +76,8 @@ export const Accepted = defineMessage(29, 'accepted', ballot);
 export const Nack = defineMessage(30, 'nack', { ...ballot, promisedRound: f.u32(), promisedProposer: f.u16() });
 
 export const KV_MESSAGES: readonly MessageDef[] = [
-  Get, Put, GetOk, PutOk, ClientError, ForwardPut,
-  Inv, Ack, Val,
+  Get, Put, GetOk, PutOk, ClientError, ForwardPut, PersistScope, PersistScopeOk,
+  Inv, Ack, Val, Persisted, Durable, PersistRequest, ScopeSync, ScopeOk,
   Heartbeat, LeaseRequest, LeaseGrant, ViewRequest, ViewInfo, JoinRequest,
   Prepare, Promise_, Accept, Accepted, Nack,
 ];
@@ -71,6 +91,15 @@ export type ForwardPutMsg = MessageOf<typeof ForwardPut>;
 export type InvMsg = MessageOf<typeof Inv>;
 export type AckMsg = MessageOf<typeof Ack>;
 export type ValMsg = MessageOf<typeof Val>;
+export type PersistScopeMsg = MessageOf<typeof PersistScope>;
+export type PersistScopeOkMsg = MessageOf<typeof PersistScopeOk>;
+export type PersistedMsg = MessageOf<typeof Persisted>;
+export type DurableMsg = MessageOf<typeof Durable>;
+export type PersistRequestMsg = MessageOf<typeof PersistRequest>;
+export type ScopeSyncMsg = MessageOf<typeof ScopeSync>;
+export type ScopeOkMsg = MessageOf<typeof ScopeOk>;
+/** One `(key, ts)` item of the persistence messages. */
+export type KeyTs = PersistedMsg['items'][number];
 export type HeartbeatMsg = MessageOf<typeof Heartbeat>;
 export type LeaseRequestMsg = MessageOf<typeof LeaseRequest>;
 export type LeaseGrantMsg = MessageOf<typeof LeaseGrant>;
@@ -83,9 +112,10 @@ export type AcceptMsg = MessageOf<typeof Accept>;
 export type AcceptedMsg = MessageOf<typeof Accepted>;
 export type NackMsg = MessageOf<typeof Nack>;
 
-export type ClientRequest = GetMsg | PutMsg;
-export type ClientReply = GetOkMsg | PutOkMsg | ClientErrorMsg;
+export type ClientRequest = GetMsg | PutMsg | PersistScopeMsg;
+export type ClientReply = GetOkMsg | PutOkMsg | ClientErrorMsg | PersistScopeOkMsg;
 export type DataMessage = InvMsg | AckMsg | ValMsg;
+export type PersistMessage = PersistedMsg | DurableMsg | PersistRequestMsg | ScopeSyncMsg | ScopeOkMsg;
 export type MembershipMessage =
   | HeartbeatMsg | LeaseRequestMsg | LeaseGrantMsg | ViewRequestMsg | ViewInfoMsg | JoinRequestMsg
   | PrepareMsg | PromiseMsg | AcceptMsg | AcceptedMsg | NackMsg;
@@ -98,4 +128,4 @@ export interface StrategyMessage {
   [field: string]: unknown;
 }
 
-export type KvMessage = ClientRequest | ClientReply | ForwardPutMsg | DataMessage | MembershipMessage;
+export type KvMessage = ClientRequest | ClientReply | ForwardPutMsg | DataMessage | PersistMessage | MembershipMessage;

@@ -1,11 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Codec, type ActorId, type ActorModule } from '@heal/actors';
+import { LATENCY_OFF } from '@heal/pmem';
 import { copyRecovery } from '../recovery/copy-recovery.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { PmemStorage } from '../storage/pmem-storage.js';
 import { WalStorage } from '../storage/wal-storage.js';
+import { PERSISTENCY_MODELS } from './durability.js';
 import { KV_MESSAGES } from './messages.js';
 import type { RecoveryStrategyFactory } from './recovery-strategy.js';
 import { Replica, type KvWire, type ReplicaConfig } from './replica.js';
@@ -35,7 +37,11 @@ export function createStorage(self: ActorId, config: ReplicaConfig): KvStorage {
       const dataDir = config.dataDir as string;
       mkdirSync(dataDir, { recursive: true });
       const path = replicaMediumPath(dataDir, self, config.medium);
-      return config.medium === 'wal' ? new WalStorage(path) : new PmemStorage(path);
+      if (config.medium === 'wal') return new WalStorage(path);
+      return new PmemStorage(path, {
+        ...(config.pmemCapacity !== undefined ? { layout: { capacity: config.pmemCapacity } } : {}),
+        ...(config.pmemLatency === false ? { region: { latency: LATENCY_OFF } } : {}),
+      });
     }
   }
 }
@@ -63,6 +69,13 @@ export function validateReplicaConfig(config: ReplicaConfig, strategies: readonl
     throw new RangeError(`strategy must be one of ${strategies.join('|')}, got ${String(config.strategy)}`);
   }
   validateMedium(config);
+  const capacity = config.pmemCapacity;
+  if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 1)) {
+    throw new RangeError(`pmemCapacity must be a positive integer, got ${String(capacity)}`);
+  }
+  if (config.model !== undefined && !PERSISTENCY_MODELS.includes(config.model)) {
+    throw new RangeError(`model must be ${PERSISTENCY_MODELS.join('|')}, got ${String(config.model)}`);
+  }
   validateTiming(config.timing);
   return config;
 }

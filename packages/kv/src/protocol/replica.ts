@@ -1,7 +1,10 @@
 import type { Actor, ActorContext, ActorId } from '@heal/actors';
 import type { KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
-import { KV_MESSAGES, type ForwardPutMsg, type GetMsg, type KvMessage, type PutMsg, type StrategyMessage } from './messages.js';
+import type { PartiallyPersisted, PersistencyModel } from './durability.js';
+import {
+  KV_MESSAGES, type ForwardPutMsg, type GetMsg, type KvMessage, type PersistMessage, type PutMsg, type StrategyMessage,
+} from './messages.js';
 import { Membership } from './membership.js';
 import type { RecoveryContext, RecoveryStrategy, RecoveryStrategyFactory } from './recovery-strategy.js';
 import { MAX_WAITING_OPS, Replication, type ClientRef } from './replication.js';
@@ -19,12 +22,18 @@ export interface ReplicaConfig {
   /** Name of the recovery strategy (one the module was built with). */
   strategy: string;
   medium: 'volatile' | 'memory-durable' | 'wal' | 'pmem';
+  /** Persistency model (DESIGN section 4); default 'synch'. */
+  model?: PersistencyModel;
   /**
    * Directory of the file-backed media (`wal`, `pmem`), one entry per replica:
    * `${dataDir}/replica-${id}.wal` (a directory) or `${dataDir}/replica-${id}.pmem`. Ignored
    * by the memory media.
    */
   dataDir?: string;
+  /** Records a new `pmem` table holds (default PMEM_CAPACITY_DEFAULT); small ones format fast. */
+  pmemCapacity?: number;
+  /** `pmem` persist-cost model (Optane flush and fence latencies): default on, false turns it off. */
+  pmemLatency?: boolean;
   /** Test-only fault injection, to prove the checker catches a broken protocol. */
   faults?: { readWhileInvalid?: boolean };
 }
@@ -109,15 +118,19 @@ export class Replica implements Actor<KvWire, KvStorage> {
       self: this.self,
       timing,
       storage: ctx.storage,
+      model: this.config.model ?? 'synch',
       readWhileInvalid: this.config.faults?.readWhileInvalid === true,
       view: () => replica.#membership.view,
       now: () => replica.#ctx.now(),
       send: (to, msg) => replica.#ctx.send(to, msg),
-      replyPut: (ref) => replica.#ctx.send(ref.client, { kind: 'put-ok', epoch: 0, sender: replica.self, reqId: ref.reqId }),
+      replyPut: (ref, ts) => replica.#ctx.send(ref.client, {
+        kind: 'put-ok', epoch: 0, sender: replica.self, reqId: ref.reqId, version: ts.version, cid: ts.cid,
+      }),
       replyGet: (ref, value) => replica.#ctx.send(ref.client, {
         kind: 'get-ok', epoch: 0, sender: replica.self, reqId: ref.reqId, found: value !== undefined, value: value ?? EMPTY,
       }),
       replyBusy: (ref) => replica.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'busy' }),
+      replyNotServing: (ref) => replica.#notServing(ref),
       applied: (record) => replica.#strategy.onApply?.(replica.#recoveryContext(), record),
       committed: (record) => replica.#strategy.onCommit?.(replica.#recoveryContext(), record),
     });
@@ -144,6 +157,17 @@ export class Replica implements Actor<KvWire, KvStorage> {
       case 'forward-put':
         this.#onForwardPut(msg);
         return;
+      case 'persist-scope':
+        if (this.full) this.#replication.persistScope(msg);
+        else this.#notServing({ client: msg.sender, reqId: msg.reqId });
+        return;
+      case 'persisted':
+      case 'durable':
+      case 'persist-request':
+      case 'scope-sync':
+      case 'scope-ok':
+        if (this.#current(msg)) this.#onPersistMessage(msg);
+        return;
       case 'inv':
       case 'ack':
       case 'val':
@@ -158,6 +182,41 @@ export class Replica implements Actor<KvWire, KvStorage> {
       default:
         this.#membership.receive(msg);
     }
+  }
+
+  #onPersistMessage(msg: PersistMessage): void {
+    const durability = this.#replication.durability;
+    switch (msg.kind) {
+      case 'persisted':
+        durability.onPersisted(msg.sender, msg.items);
+        return;
+      case 'durable':
+        durability.onDurable(msg.items);
+        return;
+      case 'persist-request':
+        durability.onPersistRequest(msg.sender, msg.items);
+        return;
+      case 'scope-sync':
+        durability.onScopeSync(msg.sender, msg.scopeId, msg.items);
+        return;
+      case 'scope-ok':
+        durability.onScopeOk(msg.sender, msg.scopeId, msg.ok);
+        return;
+    }
+  }
+
+  /** After a batch of handlers: syncs as the model says, then sends what must follow it. */
+  flush(ctx: ActorContext<KvWire, KvStorage>): void {
+    this.#ctx = ctx;
+    this.#replication.flush();
+  }
+
+  /**
+   * The Partially-persisted list (writes this replica coordinated, past VP, not yet at DP);
+   * one entry per key, the latest such write. Recovery reads it.
+   */
+  partiallyPersisted(): Iterable<PartiallyPersisted> {
+    return this.#replication.durability.partiallyPersisted();
   }
 
   tick(tag: number, ctx: ActorContext<KvWire, KvStorage>): void {
@@ -175,6 +234,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
     return {
       ...this.#counters,
       ...this.#replication.stats,
+      ...this.#replication.durability.stats,
+      ...this.#replication.durability.partiallyPersistedStats(),
       ...this.#membership.stats,
       ...(this.#strategy.stats?.() ?? {}),
       epoch: this.#membership.view.epoch,
@@ -295,7 +356,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       this.#recovering = true;
       this.#counters.recoveries++;
     }
-    this.#replication.viewInstalled(view, admitted && !this.#recovering);
+    this.#replication.viewInstalled(view, admitted && !this.#recovering, !admitted || readmitted);
     const ctx = this.#recoveryContext();
     this.#strategy.onViewInstalled(ctx, previous);
     if (readmitted) this.#strategy.onAdmitted(ctx);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors';
 import type { KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
-import type { AckMsg, InvMsg, KvMessage, ValMsg } from './messages.js';
+import { Durability, type PersistencyModel } from './durability.js';
+import type { AckMsg, InvMsg, KvMessage, PersistScopeMsg, ValMsg } from './messages.js';
 import { compareTs, nextTs, tsEquals, ZERO_TS, type Ts } from './timestamp.js';
 import type { Timing } from './timing.js';
 import { isMember, type View } from './view.js';
@@ -26,8 +27,11 @@ interface PendingWrite {
   readonly value: Uint8Array;
   readonly origin: ActorId;
   readonly seq: number;
-  readonly client: ClientRef | undefined;
+  /** Cleared when this replica was removed from the view meanwhile (see viewInstalled). */
+  client: ClientRef | undefined;
   readonly acks: Set<ActorId>;
+  /** Members whose medium holds ts (or a later ts of the key): persist acks. */
+  readonly persisted: Set<ActorId>;
   sentMs: number;
 }
 
@@ -36,12 +40,16 @@ export interface ReplicationHost {
   readonly self: ActorId;
   readonly timing: Timing;
   readonly storage: KvStorage;
+  readonly model: PersistencyModel;
   view(): View;
   now(): number;
   send(to: ActorId, msg: KvMessage): void;
-  replyPut(ref: ClientRef): void;
+  /** The write completed with timestamp `ts`. */
+  replyPut(ref: ClientRef, ts: Ts): void;
   replyGet(ref: ClientRef, value: Uint8Array | undefined): void;
   replyBusy(ref: ClientRef): void;
+  /** The operation was not started here and never will be: the client should ask another replica. */
+  replyNotServing(ref: ClientRef): void;
   /** A record changed here (a value taken, validated, or installed by recovery). */
   applied(record: KeyRecord): void;
   /** A write this replica coordinated became Valid. */
@@ -60,6 +68,8 @@ export interface ReplicationStats {
   retransmits: number;
   readsServed: number;
   readsWaited: number;
+  /** REnf: reads that waited for the DP of a Valid value. */
+  readsWaitedDurable: number;
 }
 
 /**
@@ -71,8 +81,9 @@ export class Replication {
   readonly records = new Map<string, KeyRecord>();
   readonly stats: ReplicationStats = {
     writesStarted: 0, writesCompleted: 0, supersededCompleted: 0, replaysStarted: 0, replaysCompleted: 0,
-    invsTaken: 0, retransmits: 0, readsServed: 0, readsWaited: 0,
+    invsTaken: 0, retransmits: 0, readsServed: 0, readsWaited: 0, readsWaitedDurable: 0,
   };
+  readonly durability: Durability;
   /** This replica's own writes (possibly superseded), by key: at most one per key. */
   readonly #writes = new Map<string, PendingWrite>();
   /** Replays this replica runs, by key. */
@@ -80,18 +91,35 @@ export class Replication {
   /** Invalid keys at this replica: since when, and who sent the INV. */
   readonly #invalid = new Map<string, { sinceMs: number; from: ActorId }>();
   readonly #waitingReads = new Map<string, ClientRef[]>();
+  /** REnf: reads of a Valid key whose value is not at DP yet, and since when. */
+  readonly #waitingDurable = new Map<string, { sinceMs: number; refs: ClientRef[] }>();
   readonly #waitingWrites = new Map<string, { ref: ClientRef; value: Uint8Array }[]>();
   #waiting = 0;
   #seq = 0;
   #seqReserved = 0;
 
-  constructor(readonly host: ReplicationHost) {}
+  constructor(readonly host: ReplicationHost) {
+    const replication = this;
+    this.durability = new Durability({
+      self: host.self,
+      model: host.model,
+      timing: host.timing,
+      storage: host.storage,
+      records: this.records,
+      view: () => host.view(),
+      now: () => host.now(),
+      send: (to, msg) => host.send(to, msg),
+      persistAck: (from, key, ts) => replication.#persistAck(from, key, ts),
+      durable: (key) => replication.#drainDurable(key),
+    });
+  }
 
   /** Loads what the medium kept: records not Valid come back Invalid (DESIGN section 4, Restart). */
   load(records: Iterable<KeyRecord>, seqHighWater: number): void {
     for (const record of records) {
       if (record.state !== 'valid') record.state = 'invalid';
       this.records.set(record.key, record);
+      this.durability.loaded(record);
     }
     this.#seq = seqHighWater;
     this.#seqReserved = seqHighWater;
@@ -114,8 +142,10 @@ export class Replication {
     return this.#seq;
   }
 
-  #store(record: KeyRecord): void {
+  /** Writes the record to the medium; `valueChanged` false when only its state changed. */
+  #store(record: KeyRecord, valueChanged = true): void {
     this.host.storage.write(record);
+    this.durability.written(record.key, valueChanged);
     this.host.applied(record);
   }
 
@@ -132,6 +162,15 @@ export class Replication {
   read(ref: ClientRef, key: string): void {
     const record = this.records.get(key);
     if (!record || record.state === 'valid' || this.host.readWhileInvalid) {
+      if (record && this.host.model === 'renf' && !this.durability.isDurable(key, record.ts)) {
+        // REnf returns only durable values: wait for this one's DP (DURABLE comes within a bound).
+        if (!this.#admitWaiter(ref)) return;
+        this.stats.readsWaitedDurable++;
+        const waiting = this.#waitingDurable.get(key);
+        if (waiting) waiting.refs.push(ref);
+        else this.#waitingDurable.set(key, { sinceMs: this.host.now(), refs: [ref] });
+        return;
+      }
       this.stats.readsServed++;
       this.host.replyGet(ref, record?.value);
       return;
@@ -139,6 +178,21 @@ export class Replication {
     if (!this.#admitWaiter(ref)) return;
     this.stats.readsWaited++;
     this.#queue(this.#waitingReads, key, ref);
+  }
+
+  /** The DP of `key` advanced: REnf reads waiting on it are served (or wait on, if still not). */
+  #drainDurable(key: string): void {
+    const waiting = this.#waitingDurable.get(key);
+    const record = this.records.get(key);
+    if (!waiting || (record && record.state === 'valid' && !this.durability.isDurable(key, record.ts))) return;
+    this.#waitingDurable.delete(key);
+    this.#waiting -= waiting.refs.length;
+    for (const ref of waiting.refs) this.read(ref, key);
+  }
+
+  /** Scope model: a client's persistScope(), answered when every member persisted its writes. */
+  persistScope(msg: PersistScopeMsg): void {
+    if (!this.durability.persistScope(msg)) this.host.replyBusy({ client: msg.sender, reqId: msg.reqId });
   }
 
   /** Coordinates a client write: waits until the key is Valid here and no own write is pending. */
@@ -175,7 +229,9 @@ export class Replication {
     const record: KeyRecord = { key, ts, value, state: 'write', origin: this.host.self, seq: this.#nextSeq() };
     this.records.set(key, record);
     this.#store(record);
-    const write: PendingWrite = { key, ts, value, origin: record.origin, seq: record.seq, client, acks: new Set(), sentMs: this.host.now() };
+    const write: PendingWrite = {
+      key, ts, value, origin: record.origin, seq: record.seq, client, acks: new Set(), persisted: new Set(), sentMs: this.host.now(),
+    };
     this.#writes.set(key, write);
     this.stats.writesStarted++;
     this.#sendInv(write);
@@ -210,8 +266,15 @@ export class Replication {
       this.stats.invsTaken++;
       this.#store(taken);
     }
+    if (this.host.model === 'synch') {
+      // Synch: the ACK follows the persist (sent after the sync in `flush`).
+      this.durability.deferAck(msg.sender, msg.key, ts);
+      return;
+    }
+    const persisted = this.durability.persistedAtLeast(msg.key, ts);
+    if (!persisted) this.durability.notifyOnPersist(msg.key, ts, msg.sender);
     this.host.send(msg.sender, {
-      kind: 'ack', epoch: this.host.view().epoch, sender: this.host.self, key: msg.key, version: msg.version, cid: msg.cid,
+      kind: 'ack', epoch: this.host.view().epoch, sender: this.host.self, key: msg.key, version: msg.version, cid: msg.cid, persisted,
     });
   }
 
@@ -221,9 +284,21 @@ export class Replication {
     for (const pending of [this.#writes.get(msg.key), this.#replays.get(msg.key)]) {
       if (pending && tsEquals(pending.ts, ts)) {
         pending.acks.add(msg.sender);
+        if (msg.persisted) pending.persisted.add(msg.sender);
         this.#checkComplete(pending);
       }
     }
+  }
+
+  /** `from` durably holds `key` at `ts` or later: for pending writes, then for DP trackers. */
+  #persistAck(from: ActorId, key: string, ts: Ts): void {
+    for (const pending of [this.#writes.get(key), this.#replays.get(key)]) {
+      if (pending && compareTs(pending.ts, ts) <= 0) {
+        pending.persisted.add(from);
+        if (this.host.model === 'synch') this.#checkComplete(pending);
+      }
+    }
+    this.durability.ackTracker(from, key, ts);
   }
 
   onVal(msg: ValMsg): void {
@@ -241,14 +316,24 @@ export class Replication {
   #validate(record: KeyRecord): void {
     record.state = 'valid';
     this.#invalid.delete(record.key);
-    this.#store(record);
+    this.#store(record, false);
   }
 
-  /** Complete once every other member of the current view acknowledged this ts. */
+  /**
+   * Complete once every other member of the current view acknowledged this ts (Synch: and
+   * every member, this one included, persisted it: DP = VP).
+   */
   #checkComplete(pending: PendingWrite): void {
+    const synch = this.host.model === 'synch';
+    const self = this.host.self;
+    if (synch && this.durability.persistedAtLeast(pending.key, pending.ts)) pending.persisted.add(self);
     for (const m of this.host.view().members) {
-      if (m.id !== this.host.self && !pending.acks.has(m.id)) return;
+      if (m.id !== self && !pending.acks.has(m.id)) return;
+      if (synch && !pending.persisted.has(m.id)) return;
     }
+    if (this.durability.persistedAtLeast(pending.key, pending.ts)) pending.persisted.add(self);
+    // Past VP: tracked until DP (the Partially-persisted list), unless it is there already.
+    this.durability.track(pending.key, pending.ts, pending.persisted, true);
     const record = this.records.get(pending.key);
     assert(record, `a pending write's key ${pending.key} has a record`);
     const current = tsEquals(record.ts, pending.ts);
@@ -277,7 +362,7 @@ export class Replication {
     assert(this.#writes.get(write.key) === write, 'finishing the pending own write of its key');
     this.#writes.delete(write.key);
     this.stats.writesCompleted++;
-    if (write.client) this.host.replyPut(write.client);
+    if (write.client) this.host.replyPut(write.client, write.ts);
   }
 
   /** Serves the reads and starts the next write waiting on `key`, if it is Valid now. */
@@ -288,10 +373,8 @@ export class Replication {
     if (reads) {
       this.#waitingReads.delete(key);
       this.#waiting -= reads.length;
-      for (const ref of reads) {
-        this.stats.readsServed++;
-        this.host.replyGet(ref, record?.value);
-      }
+      // Through `read` again: under REnf a Valid value that is not at DP still waits.
+      for (const ref of reads) this.read(ref, key);
     }
     const writes = this.#waitingWrites.get(key);
     if (writes && !this.#writes.has(key)) {
@@ -316,6 +399,8 @@ export class Replication {
         this.#sendInv(pending, true);
       }
     }
+    this.durability.tick();
+    this.#adoptWaitedDurable(now);
     if (!canReplay) return;
     let scanned = 0;
     for (const [key, { sinceMs }] of this.#invalid) {
@@ -326,15 +411,31 @@ export class Replication {
     }
   }
 
+  /** REnf reads waiting past a retransmit period track the DP themselves (nobody else may). */
+  #adoptWaitedDurable(now: number): void {
+    let scanned = 0;
+    for (const [key, { sinceMs }] of this.#waitingDurable) {
+      if (++scanned > MAX_REPLAY_SCAN_PER_TICK || now - sinceMs < this.host.timing.retransmitMs) break;
+      const record = this.records.get(key);
+      if (record?.state === 'valid') this.durability.adopt(key, record.ts);
+    }
+  }
+
+  /** End of a batch of handler calls (Actor.flush): persistence and what must follow it. */
+  flush(): void {
+    this.durability.flush();
+  }
+
   /** Re-coordinates the key's current (Invalid) write with the same ts, value, origin and seq. */
   replay(key: string): void {
     const record = this.records.get(key);
     this.#invalid.delete(key);
     if (!record || record.state !== 'invalid' || this.#replays.has(key)) return;
     record.state = 'replay';
+    this.#store(record, false);
     const pending: PendingWrite = {
       key, ts: record.ts, value: record.value, origin: record.origin, seq: record.seq,
-      client: undefined, acks: new Set(), sentMs: this.host.now(),
+      client: undefined, acks: new Set(), persisted: new Set(), sentMs: this.host.now(),
     };
     this.#replays.set(key, pending);
     this.stats.replaysStarted++;
@@ -346,16 +447,40 @@ export class Replication {
    * A new view: pending writes and replays drop their ACKs and re-send INV in the new epoch
    * to all members; keys whose INV sender left the view are replayed now.
    */
-  viewInstalled(view: View, canReplay: boolean): void {
+  viewInstalled(view: View, canReplay: boolean, removed: boolean): void {
+    if (removed) {
+      // This replica left the view (or was re-admitted after leaving): a write it started may
+      // have taken its ts from a stale value while others went on without it, so "superseded,
+      // linearized just before the superseding write" need not hold. Its client gets no answer
+      // (a timed-out put may or may not have applied); the write itself still finishes.
+      for (const write of this.#writes.values()) write.client = undefined;
+      this.#rejectWaiting();
+    }
     for (const pending of [...this.#writes.values(), ...this.#replays.values()]) {
       pending.acks.clear();
       this.#sendInv(pending);
     }
+    this.durability.viewInstalled(view);
     for (const pending of [...this.#writes.values(), ...this.#replays.values()]) this.#checkComplete(pending);
     if (!canReplay) return;
     for (const [key, { from }] of [...this.#invalid]) {
       if (!isMember(view, from)) this.replay(key);
     }
+  }
+
+  /**
+   * Client operations still queued here never started, and must not start on this replica's
+   * stale state later (a write queued before a removal would take its ts from it): each client
+   * is told `not-serving` and asks another replica.
+   */
+  #rejectWaiting(): void {
+    for (const refs of this.#waitingReads.values()) for (const ref of refs) this.host.replyNotServing(ref);
+    for (const { refs } of this.#waitingDurable.values()) for (const ref of refs) this.host.replyNotServing(ref);
+    for (const queued of this.#waitingWrites.values()) for (const { ref } of queued) this.host.replyNotServing(ref);
+    this.#waitingReads.clear();
+    this.#waitingDurable.clear();
+    this.#waitingWrites.clear();
+    this.#waiting = 0;
   }
 
   /** Replays every Invalid key now (a recovered replica finishing its own leftovers). */

@@ -1,0 +1,409 @@
+import assert from 'node:assert/strict';
+import type { ActorId } from '@heal/actors';
+import type { KeyRecord } from '../storage/key-record.js';
+import type { KvStorage } from '../storage/kv-storage.js';
+import { MAX_PERSIST_ITEMS, type KeyTs, type KvMessage, type PersistScopeMsg } from './messages.js';
+import { compareTs, type Ts } from './timestamp.js';
+import type { Timing } from './timing.js';
+import { isMember, type View } from './view.js';
+
+/** The persistency models of DESIGN section 4 (all with Linearizable consistency). */
+export type PersistencyModel = 'synch' | 'strict' | 'renf' | 'event' | 'scope';
+export const PERSISTENCY_MODELS: readonly PersistencyModel[] = ['synch', 'strict', 'renf', 'event', 'scope'];
+
+/** Event persists lazily: a background sync every this many ticks (Strict and REnf: every tick). */
+export const EVENT_SYNC_TICKS = 8;
+/** ACKs a Synch follower holds back until its next sync (one batch of handler calls). */
+export const MAX_DEFERRED_ACKS = 1 << 20;
+/** Persist-scope requests one replica coordinates at a time; past it: 'busy'. */
+export const MAX_OPEN_SCOPES = 4096;
+/** DP trackers examined for a persist-request retry per tick, so one tick's work stays bounded. */
+export const MAX_DP_RETRY_SCAN_PER_TICK = 4096;
+/**
+ * Partially-persisted entries (and DP trackers) at one replica: at most one per key, so the
+ * bound is the key count a medium can hold; checked.
+ */
+export const MAX_DP_TRACKERS = 1 << 22;
+
+/** Tracks one write, after its VP, until it (or a later ts of its key) reaches DP. */
+interface DpTracker {
+  readonly key: string;
+  readonly ts: Ts;
+  /** Members that durably hold ts or a later ts of the key (persist acks). */
+  readonly acks: Set<ActorId>;
+  /** When the write passed VP here (or was adopted). */
+  readonly vpMs: number;
+  /** Last persist-request sent for it; -Infinity: at the next tick. */
+  requestedMs: number;
+  /** This replica coordinated (or replayed) the write: it is on the Partially-persisted list. */
+  readonly coordinated: boolean;
+}
+
+/** A write on the Partially-persisted list: past VP, not yet at DP (for recovery and stats). */
+export interface PartiallyPersisted {
+  readonly key: string;
+  readonly ts: Ts;
+  readonly sinceMs: number;
+}
+
+interface OpenScope {
+  readonly client: ActorId;
+  readonly reqId: number;
+  readonly items: KeyTs[];
+  readonly oks: Set<ActorId>;
+  sentMs: number;
+}
+
+export interface DurabilityHost {
+  readonly self: ActorId;
+  readonly model: PersistencyModel;
+  readonly timing: Timing;
+  readonly storage: KvStorage;
+  readonly records: ReadonlyMap<string, KeyRecord>;
+  view(): View;
+  now(): number;
+  send(to: ActorId, msg: KvMessage): void;
+  /** `from` durably holds `key` at `ts` or later (also called for this replica's own syncs). */
+  persistAck(from: ActorId, key: string, ts: Ts): void;
+  /** The DP of `key` advanced (REnf readers may go on). */
+  durable(key: string): void;
+}
+
+export interface DurabilityStats {
+  syncs: number;
+  persistAcksSent: number;
+  durableSent: number;
+  persistRequests: number;
+  scopesCompleted: number;
+  dpReached: number;
+}
+
+const tsOf = (item: KeyTs): Ts => ({ version: item.version, cid: item.cid });
+const atLeast = (have: Ts | undefined, want: Ts): boolean => have !== undefined && compareTs(have, want) >= 0;
+
+/**
+ * Persistence and durable progress of one replica (DESIGN section 4, "Persistency models").
+ * Owned by the replica's thread. Every record change is `write`n to the medium at once; this
+ * decides when to `sync` (Synch: in `flush`, before the held-back ACKs go out; Strict and REnf:
+ * every tick, so a replica persists in the order it took values; Event: every EVENT_SYNC_TICKS
+ * ticks; Scope: when a `persistScope()` asks) and turns every sync into persist acks for the
+ * writes' DP trackers. A tracker whose write every member of the current view persisted (or a
+ * later ts of its key) is at DP: its replica broadcasts DURABLE in its next `flush`.
+ * Order inside `flush`: sync, then persist acks, held-back ACKs, scope answers and DURABLEs are
+ * sent (the runtime publishes them after `flush` returns).
+ */
+export class Durability {
+  readonly stats: DurabilityStats = { syncs: 0, persistAcksSent: 0, durableSent: 0, persistRequests: 0, scopesCompleted: 0, dpReached: 0 };
+  /** Keys written to the medium since the last sync, with the members waiting for their persist ack. */
+  #dirty = new Map<string, Set<ActorId>>();
+  /** Dirty keys whose value (not only state) changed: Synch syncs for them in `flush`. */
+  readonly #urgent = new Set<string>();
+  /** Highest ts of each key this replica's medium holds after a sync. */
+  readonly #persisted = new Map<string, Ts>();
+  /** Highest ts of each key known to be at DP. */
+  readonly #durable = new Map<string, Ts>();
+  /** By key, ordered by last persist-request (oldest first). */
+  readonly #trackers = new Map<string, DpTracker>();
+  readonly #deferredAcks: { to: ActorId; key: string; ts: Ts }[] = [];
+  readonly #outPersisted = new Map<ActorId, KeyTs[]>();
+  readonly #outRequests = new Map<ActorId, KeyTs[]>();
+  #outDurable: KeyTs[] = [];
+  readonly #scopes = new Map<number, OpenScope>();
+  #scopeAnswers: { to: ActorId; scopeId: number; items: KeyTs[] }[] = [];
+  #syncRequested = false;
+  #nextScopeId = 1;
+  #ticks = 0;
+
+  constructor(readonly host: DurabilityHost) {}
+
+  /** Records the medium kept at a restart are persisted here. */
+  loaded(record: KeyRecord): void {
+    this.#persisted.set(record.key, record.ts);
+  }
+
+  /** The record of `key` was written to the medium; `valueChanged`: not only its state. */
+  written(key: string, valueChanged: boolean): void {
+    if (!this.#dirty.has(key)) this.#dirty.set(key, new Set());
+    if (valueChanged) this.#urgent.add(key);
+  }
+
+  persistedAtLeast(key: string, ts: Ts): boolean {
+    return atLeast(this.#persisted.get(key), ts);
+  }
+
+  isDurable(key: string, ts: Ts): boolean {
+    return atLeast(this.#durable.get(key), ts);
+  }
+
+  /** A follower took or acked `key` at `ts`: `to` gets a persist ack once this replica persisted it. */
+  notifyOnPersist(key: string, ts: Ts, to: ActorId): void {
+    if (this.persistedAtLeast(key, ts)) {
+      this.#queue(this.#outPersisted, to, { key, ...ts });
+      return;
+    }
+    const record = this.host.records.get(key);
+    if (!record || compareTs(record.ts, ts) < 0) return; // Not taken here yet: the sender retries.
+    const waiting = this.#dirty.get(key);
+    assert(waiting, `key ${key} holds an unpersisted ts, so it is dirty`);
+    waiting.add(to);
+  }
+
+  /** Synch: the ACK of an INV goes out after the next sync, with `persisted` set. */
+  deferAck(to: ActorId, key: string, ts: Ts): void {
+    assert(this.#deferredAcks.length < MAX_DEFERRED_ACKS, `more than ${MAX_DEFERRED_ACKS} ACKs held back`);
+    this.#deferredAcks.push({ to, key, ts });
+  }
+
+  // ---- DP tracking --------------------------------------------------------------------------
+
+  /** A write passed VP here; `acks` are the members known to have persisted it. */
+  track(key: string, ts: Ts, acks: Iterable<ActorId>, coordinated: boolean): void {
+    if (this.isDurable(key, ts)) return;
+    const existing = this.#trackers.get(key);
+    if (existing && compareTs(existing.ts, ts) >= 0) return;
+    assert(this.#trackers.size < MAX_DP_TRACKERS, `more than ${MAX_DP_TRACKERS} writes wait for DP`);
+    const now = this.host.now();
+    const tracker: DpTracker = {
+      key, ts, acks: new Set(acks), vpMs: now, requestedMs: coordinated ? now : -Infinity, coordinated,
+    };
+    this.#trackers.delete(key);
+    this.#trackers.set(key, tracker);
+    this.#checkDurable(tracker);
+  }
+
+  /** Tracks the DP of a Valid record nobody may be tracking (its coordinator left or restarted). */
+  adopt(key: string, ts: Ts): void {
+    if (!this.#trackers.has(key)) this.track(key, ts, [], false);
+  }
+
+  /** `from` durably holds `key` at `ts` or later. */
+  ackTracker(from: ActorId, key: string, ts: Ts): void {
+    const tracker = this.#trackers.get(key);
+    if (!tracker || compareTs(tracker.ts, ts) > 0) return;
+    tracker.acks.add(from);
+    this.#checkDurable(tracker);
+  }
+
+  #checkDurable(tracker: DpTracker): void {
+    for (const m of this.host.view().members) {
+      const done = m.id === this.host.self ? this.persistedAtLeast(tracker.key, tracker.ts) : tracker.acks.has(m.id);
+      if (!done) return;
+    }
+    this.stats.dpReached++;
+    this.#markDurable(tracker.key, tracker.ts, true);
+  }
+
+  #markDurable(key: string, ts: Ts, broadcast: boolean): void {
+    const tracker = this.#trackers.get(key);
+    if (tracker && compareTs(tracker.ts, ts) <= 0) this.#trackers.delete(key);
+    if (this.isDurable(key, ts)) return;
+    this.#durable.set(key, ts);
+    if (broadcast) this.#outDurable.push({ key, ...ts });
+    this.host.durable(key);
+  }
+
+  onDurable(items: readonly KeyTs[]): void {
+    for (const item of items) this.#markDurable(item.key, tsOf(item), false);
+  }
+
+  onPersisted(from: ActorId, items: readonly KeyTs[]): void {
+    for (const item of items) this.host.persistAck(from, item.key, tsOf(item));
+  }
+
+  onPersistRequest(from: ActorId, items: readonly KeyTs[]): void {
+    for (const item of items) this.notifyOnPersist(item.key, tsOf(item), from);
+  }
+
+  /** The Partially-persisted list: writes this replica coordinated, past VP, not yet at DP. */
+  *partiallyPersisted(): IterableIterator<PartiallyPersisted> {
+    for (const t of this.#trackers.values()) {
+      if (t.coordinated) yield { key: t.key, ts: t.ts, sinceMs: t.vpMs };
+    }
+  }
+
+  partiallyPersistedStats(): { partiallyPersisted: number; partiallyPersistedOldestMs: number; dpTrackers: number } {
+    let count = 0;
+    let oldest = Infinity;
+    for (const t of this.#trackers.values()) {
+      if (!t.coordinated) continue;
+      count++;
+      oldest = Math.min(oldest, t.vpMs);
+    }
+    return {
+      partiallyPersisted: count,
+      partiallyPersistedOldestMs: count === 0 ? 0 : this.host.now() - oldest,
+      dpTrackers: this.#trackers.size,
+    };
+  }
+
+  // ---- Scope --------------------------------------------------------------------------------
+
+  /** Coordinates a client's persistScope(): false when too many are open (the caller says busy). */
+  persistScope(msg: PersistScopeMsg): boolean {
+    if (this.#scopes.size >= MAX_OPEN_SCOPES) return false;
+    const scopeId = this.#nextScopeId++;
+    this.#scopes.set(scopeId, { client: msg.sender, reqId: msg.reqId, items: msg.items, oks: new Set(), sentMs: this.host.now() });
+    this.#sendScope(scopeId, false);
+    return true;
+  }
+
+  #sendScope(scopeId: number, onlyMissing: boolean): void {
+    const scope = this.#scopes.get(scopeId);
+    assert(scope, `scope ${scopeId} is open`);
+    scope.sentMs = this.host.now();
+    const view = this.host.view();
+    for (const m of view.members) {
+      if (onlyMissing && scope.oks.has(m.id)) continue;
+      if (m.id === this.host.self) this.onScopeSync(m.id, scopeId, scope.items);
+      else this.host.send(m.id, { kind: 'scope-sync', epoch: view.epoch, sender: this.host.self, scopeId, items: scope.items });
+    }
+  }
+
+  /** Syncs in the next `flush`, then answers whether every item is persisted here. */
+  onScopeSync(from: ActorId, scopeId: number, items: KeyTs[]): void {
+    assert(this.#scopeAnswers.length < MAX_OPEN_SCOPES * 64, 'scope answers are bounded');
+    this.#syncRequested = true;
+    this.#scopeAnswers.push({ to: from, scopeId, items });
+  }
+
+  onScopeOk(from: ActorId, scopeId: number, ok: boolean): void {
+    const scope = this.#scopes.get(scopeId);
+    if (!scope || !ok) return; // Not yet: retried at the next tick.
+    scope.oks.add(from);
+    this.#checkScope(scopeId, scope);
+  }
+
+  #checkScope(scopeId: number, scope: OpenScope): void {
+    for (const m of this.host.view().members) if (!scope.oks.has(m.id)) return;
+    this.#scopes.delete(scopeId);
+    this.stats.scopesCompleted++;
+    this.host.send(scope.client, { kind: 'persist-scope-ok', epoch: 0, sender: this.host.self, reqId: scope.reqId });
+  }
+
+  // ---- Time, views, batches -----------------------------------------------------------------
+
+  tick(): void {
+    this.#ticks++;
+    const { model } = this.host;
+    if (model === 'strict' || model === 'renf' || (this.#ticks % EVENT_SYNC_TICKS === 0 && model !== 'scope')) this.#sync();
+    const now = this.host.now();
+    const retryMs = this.host.timing.retransmitMs;
+    let scanned = 0;
+    for (const tracker of this.#trackers.values()) {
+      if (++scanned > MAX_DP_RETRY_SCAN_PER_TICK || now - tracker.requestedMs < retryMs) break;
+      this.#request(tracker);
+    }
+    for (const [scopeId, scope] of this.#scopes) if (now - scope.sentMs >= retryMs) this.#sendScope(scopeId, true);
+  }
+
+  /** Asks the members that have not acked for persist acks; moves the tracker to the end. */
+  #request(tracker: DpTracker): void {
+    tracker.requestedMs = this.host.now();
+    this.#trackers.delete(tracker.key);
+    this.#trackers.set(tracker.key, tracker);
+    for (const m of this.host.view().members) {
+      if (m.id === this.host.self || tracker.acks.has(m.id)) continue;
+      this.stats.persistRequests++;
+      this.#queue(this.#outRequests, m.id, { key: tracker.key, ...tracker.ts });
+    }
+  }
+
+  /**
+   * A new view re-evaluates pending DPs: members that left no longer count, new members are
+   * asked to persist; Valid records whose coordinator left are adopted; open scopes re-checked.
+   */
+  viewInstalled(view: View): void {
+    for (const tracker of [...this.#trackers.values()]) {
+      tracker.requestedMs = -Infinity;
+      this.#checkDurable(tracker);
+    }
+    for (const record of this.host.records.values()) {
+      if (record.state === 'valid' && !isMember(view, record.ts.cid) && !this.isDurable(record.key, record.ts)) {
+        this.adopt(record.key, record.ts);
+      }
+    }
+    for (const [scopeId, scope] of [...this.#scopes]) this.#checkScope(scopeId, scope);
+  }
+
+  /** End of a batch of handler calls: sync if the model needs it now, then send what follows. */
+  flush(): void {
+    const syncNow = this.#syncRequested || (this.host.model === 'synch' && (this.#urgent.size > 0 || this.#deferredAcks.length > 0));
+    // A persist ack of our own sync may complete a write whose successor then writes: at most
+    // one more round here (its completion needs other members' acks, which come later).
+    if (syncNow) {
+      this.#sync();
+      if (this.host.model === 'synch' && this.#urgent.size > 0) this.#sync();
+    }
+    this.#syncRequested = false;
+    this.#sendDeferredAcks();
+    this.#answerScopes();
+    const epoch = this.host.view().epoch;
+    const self = this.host.self;
+    for (const [to, items] of this.#outPersisted) this.#sendChunks(items, (chunk) => this.host.send(to, { kind: 'persisted', epoch, sender: self, items: chunk }));
+    this.#outPersisted.clear();
+    for (const [to, items] of this.#outRequests) this.#sendChunks(items, (chunk) => this.host.send(to, { kind: 'persist-request', epoch, sender: self, items: chunk }));
+    this.#outRequests.clear();
+    if (this.#outDurable.length > 0) {
+      const items = this.#outDurable;
+      this.#outDurable = [];
+      this.stats.durableSent += items.length;
+      for (const m of this.host.view().members) {
+        if (m.id !== self) this.#sendChunks(items, (chunk) => this.host.send(m.id, { kind: 'durable', epoch, sender: self, items: chunk }));
+      }
+    }
+  }
+
+  #sendDeferredAcks(): void {
+    if (this.#deferredAcks.length === 0) return;
+    const epoch = this.host.view().epoch;
+    for (const { to, key, ts } of this.#deferredAcks.splice(0)) {
+      this.host.send(to, {
+        kind: 'ack', epoch, sender: this.host.self, key, version: ts.version, cid: ts.cid, persisted: this.persistedAtLeast(key, ts),
+      });
+    }
+  }
+
+  #answerScopes(): void {
+    if (this.#scopeAnswers.length === 0) return;
+    const answers = this.#scopeAnswers;
+    this.#scopeAnswers = [];
+    for (const { to, scopeId, items } of answers) {
+      const ok = items.every((item) => this.persistedAtLeast(item.key, tsOf(item)));
+      if (to === this.host.self) this.onScopeOk(to, scopeId, ok);
+      else this.host.send(to, { kind: 'scope-ok', epoch: this.host.view().epoch, sender: this.host.self, scopeId, ok });
+    }
+  }
+
+  /** Makes every write so far durable, then hands out the persist acks it earned. */
+  #sync(): void {
+    if (this.#dirty.size === 0) return;
+    this.host.storage.sync();
+    this.stats.syncs++;
+    const synced = this.#dirty;
+    this.#dirty = new Map();
+    this.#urgent.clear();
+    for (const key of synced.keys()) {
+      const record = this.host.records.get(key);
+      assert(record, `a synced key ${key} has a record`);
+      this.#persisted.set(key, record.ts);
+    }
+    // Acks after every key is marked: one may start a write that dirties a key again.
+    for (const [key, waiting] of synced) {
+      const ts = this.#persisted.get(key) as Ts;
+      for (const to of waiting) if (to !== this.host.self) this.#queue(this.#outPersisted, to, { key, ...ts });
+      this.host.persistAck(this.host.self, key, ts);
+    }
+  }
+
+  #queue(map: Map<ActorId, KeyTs[]>, to: ActorId, item: KeyTs): void {
+    if (to === this.host.self) return;
+    if (map === this.#outPersisted) this.stats.persistAcksSent++;
+    const list = map.get(to);
+    if (list) list.push(item);
+    else map.set(to, [item]);
+  }
+
+  #sendChunks(items: KeyTs[], send: (chunk: KeyTs[]) => void): void {
+    for (let i = 0; i < items.length; i += MAX_PERSIST_ITEMS) send(items.slice(i, i + MAX_PERSIST_ITEMS));
+  }
+}
