@@ -20,6 +20,14 @@ export const MAX_OPEN_SCOPES = 4096;
 /** DP trackers examined for a persist-request retry per tick, so one tick's work stays bounded. */
 export const MAX_DP_RETRY_SCAN_PER_TICK = 4096;
 /**
+ * Persist-request retries of one tracker back off: retransmitMs, then twice that, ... up to
+ * 2^this times it. Under Scope most trackers wait for the next persistScope(), not for a lost
+ * message, and must not flood the members meanwhile.
+ */
+export const MAX_DP_RETRY_DOUBLINGS = 6;
+/** Scope-sync requests a replica holds until its next sync (answers owed to coordinators). */
+export const MAX_SCOPE_ANSWERS = 1 << 16;
+/**
  * Partially-persisted entries (and DP trackers) at one replica: at most one per key, so the
  * bound is the key count a medium can hold; checked.
  */
@@ -35,6 +43,8 @@ interface DpTracker {
   readonly vpMs: number;
   /** Last persist-request sent for it; -Infinity: at the next tick. */
   requestedMs: number;
+  /** Persist-requests sent so far (the retry interval doubles with each, up to a bound). */
+  retries: number;
   /** This replica coordinated (or replayed) the write: it is on the Partially-persisted list. */
   readonly coordinated: boolean;
 }
@@ -164,7 +174,7 @@ export class Durability {
     assert(this.#trackers.size < MAX_DP_TRACKERS, `more than ${MAX_DP_TRACKERS} writes wait for DP`);
     const now = this.host.now();
     const tracker: DpTracker = {
-      key, ts, acks: new Set(acks), vpMs: now, requestedMs: coordinated ? now : -Infinity, coordinated,
+      key, ts, acks: new Set(acks), vpMs: now, requestedMs: coordinated ? now : -Infinity, retries: 0, coordinated,
     };
     this.#trackers.delete(key);
     this.#trackers.set(key, tracker);
@@ -261,7 +271,7 @@ export class Durability {
 
   /** Syncs in the next `flush`, then answers whether every item is persisted here. */
   onScopeSync(from: ActorId, scopeId: number, items: KeyTs[]): void {
-    assert(this.#scopeAnswers.length < MAX_OPEN_SCOPES * 64, 'scope answers are bounded');
+    if (this.#scopeAnswers.length >= MAX_SCOPE_ANSWERS) return; // Dropped: the coordinator retries.
     this.#syncRequested = true;
     this.#scopeAnswers.push({ to: from, scopeId, items });
   }
@@ -289,16 +299,19 @@ export class Durability {
     const now = this.host.now();
     const retryMs = this.host.timing.retransmitMs;
     let scanned = 0;
+    const due: DpTracker[] = [];
     for (const tracker of this.#trackers.values()) {
-      if (++scanned > MAX_DP_RETRY_SCAN_PER_TICK || now - tracker.requestedMs < retryMs) break;
-      this.#request(tracker);
+      if (++scanned > MAX_DP_RETRY_SCAN_PER_TICK) break;
+      if (now - tracker.requestedMs >= retryMs * 2 ** Math.min(tracker.retries, MAX_DP_RETRY_DOUBLINGS)) due.push(tracker);
     }
+    for (const tracker of due) this.#request(tracker);
     for (const [scopeId, scope] of this.#scopes) if (now - scope.sentMs >= retryMs) this.#sendScope(scopeId, true);
   }
 
   /** Asks the members that have not acked for persist acks; moves the tracker to the end. */
   #request(tracker: DpTracker): void {
     tracker.requestedMs = this.host.now();
+    tracker.retries++;
     this.#trackers.delete(tracker.key);
     this.#trackers.set(tracker.key, tracker);
     for (const m of this.host.view().members) {
@@ -315,6 +328,7 @@ export class Durability {
   viewInstalled(view: View): void {
     for (const tracker of [...this.#trackers.values()]) {
       tracker.requestedMs = -Infinity;
+      tracker.retries = 0;
       this.#checkDurable(tracker);
     }
     for (const record of this.host.records.values()) {
