@@ -5,6 +5,7 @@ import { benchPmemCommand } from './bench-pmem.js';
 import { checkCommand } from './check.js';
 import { benchCheckCommand } from './bench-check.js';
 import { benchKvCommand } from './bench-kv.js';
+import { benchModelsCommand } from './bench-models.js';
 
 /** Every `heal` subcommand; each capability adds its own file here. */
 export const COMMANDS: readonly Command[] = [
@@ -14,4 +15,5 @@ export const COMMANDS: readonly Command[] = [
   checkCommand,
   benchCheckCommand,
   benchKvCommand,
+  benchModelsCommand,
 ];
