@@ -26,5 +26,7 @@ export interface StressReport {
   /** Consumer: records received per epoch, in order of arrival. */
   epochs: { epoch: number; records: number }[];
   sleeps: number;
+  /** Consumer: parks that ran out their time although a record had been published (a lost wake-up). */
+  lateWakes: number;
   stats: RingStats;
 }

@@ -18,6 +18,8 @@ import { kCtlReceived, kCtlSleeps, type StressReport, type StressWorkerData } fr
 const kSpinPolls = 64;
 const kMaxBatchRecords = 64;
 const kMaxBurstRecords = 200;
+/** Longest park of the consumer: far above any wake-up latency, far below the test's deadline. */
+const kParkMs = 1000;
 
 const data = workerData as StressWorkerData;
 const control = new Int32Array(data.controlSab);
@@ -49,7 +51,7 @@ function produce(): StressReport {
   let sleepsSeen = Atomics.load(control, kCtlSleeps);
   for (let left = data.burstRecords; left > 0; ) {
     // Wait until the consumer has started a new sleep (futex on the sleep counter, then a short
-    // spin while it enters Doorbell.wait), then burst.
+    // spin while it enters Doorbell.waitSync), then burst.
     for (;;) {
       const sleeps = Atomics.load(control, kCtlSleeps);
       if (sleeps === sleepsSeen) Atomics.wait(control, kCtlSleeps, sleeps);
@@ -60,7 +62,7 @@ function produce(): StressReport {
     send(burst, () => burst);
     left -= burst;
   }
-  return { role: 'producer', epochs: [{ epoch: data.epoch, records: seq }], sleeps: 0, stats: ring.stats() };
+  return { role: 'producer', epochs: [{ epoch: data.epoch, records: seq }], sleeps: 0, lateWakes: 0, stats: ring.stats() };
 }
 
 async function consume(): Promise<StressReport> {
@@ -70,6 +72,7 @@ async function consume(): Promise<StressReport> {
   let expected = 0;
   let received = 0;
   let sleeps = 0;
+  let lateWakes = 0;
   const handler = (bytes: Uint8Array, offset: number, length: number): void => {
     const recordEpoch = readU32(bytes, offset + 4);
     if (recordEpoch !== epoch) {
@@ -96,11 +99,16 @@ async function consume(): Promise<StressReport> {
     sleeps++;
     Atomics.store(control, kCtlSleeps, sleeps);
     Atomics.notify(control, kCtlSleeps);
-    await ring.doorbell.wait(isEmpty);
+    // As the runtime's workers do: park the thread (Atomics.wait) on the doorbell. The park is
+    // bounded so that a lost wake-up shows as a late wake (counted, and asserted to be zero)
+    // instead of a hang; a producer always publishes and rings long before it runs out.
+    const parkedAt = performance.now();
+    ring.doorbell.waitSync(isEmpty, kParkMs);
+    if (performance.now() - parkedAt >= kParkMs && !ring.isEmpty()) lateWakes++;
   }
   epochs.push({ epoch, records: expected });
   if (!ring.isEmpty()) throw new Error(`seed=${data.seed}: records after the last expected one`);
-  return { role: 'consumer', epochs, sleeps, stats: ring.stats() };
+  return { role: 'consumer', epochs, sleeps, lateWakes, stats: ring.stats() };
 }
 
 try {

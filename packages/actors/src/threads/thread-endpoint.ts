@@ -86,7 +86,11 @@ export class ThreadEndpoint<M extends Message> implements Endpoint<M> {
       if (n === 0) {
         // A worker (a load generator) parks in short slices; the main thread must stay
         // responsive to everything else it runs, so it waits asynchronously.
-        if (isMainThread) await this.#port.wait(this.#port.hasBacklog() ? BACKLOG_RETRY_MS : undefined);
+        if (isMainThread) {
+          // Bounded: an Atomics.waitAsync wake-up can arrive late (or, rarely, seemingly never)
+          // on a loaded machine, so never park without a deadline.
+          await this.#port.wait(this.#port.hasBacklog() ? BACKLOG_RETRY_MS : this.#deadlines.idleSliceMs());
+        }
         else {
           this.#port.waitSync(this.#deadlines.idleSliceMs());
           await yieldToEventLoop();
