@@ -205,3 +205,88 @@ for (const model of PERSISTENCY_MODELS) {
     });
   }
 }
+
+/** Puts `keys` keys through client 0 (one at a time, at replica 0); true when all completed. */
+function putAll(c: SimCluster, keys: number): boolean {
+  let done = 0;
+  const client = c.clients[0];
+  assert.ok(client);
+  const next = (i: number): void => {
+    if (i === keys) return;
+    client.submit({ kind: 'put', key: `p${i}`, value: `v${i}`, replica: 0 }, (err) => {
+      assert.ifError(err);
+      done++;
+      next(i + 1);
+    });
+  };
+  next(0);
+  return c.sim.runUntil(() => done === keys, 1000);
+}
+
+const stat = (c: SimCluster, id: ActorId, name: string): number => c.replica(id)?.stats()[name] ?? NaN;
+
+test('the Partially-persisted list holds a Scope coordinator\'s writes until a persistScope() reaches their DP', () => {
+  const c = new SimCluster({ seed: 7, replicas: REPLICAS, clients: 1, model: 'scope' });
+  assert.ok(c.settle(1000));
+  assert.ok(putAll(c, 5));
+  c.sim.runFor(20);
+  assert.equal(stat(c, 0, 'partiallyPersisted'), 5, 'past VP, not at DP: nobody synced');
+  assert.ok(stat(c, 0, 'partiallyPersistedOldestMs') >= 20);
+  assert.deepEqual([...(c.replica(0)?.partiallyPersisted() ?? [])].map((e) => e.key).sort(), ['p0', 'p1', 'p2', 'p3', 'p4']);
+  let scoped = false;
+  const client = c.clients[0];
+  assert.ok(client);
+  assert.equal(client.scopeWrites.size, 5);
+  client.submitPersistScope((err) => {
+    assert.ifError(err);
+    scoped = true;
+  });
+  assert.ok(c.sim.runUntil(() => scoped, 1000), 'persistScope() completes');
+  assert.ok(c.sim.runUntil(() => stat(c, 0, 'partiallyPersisted') === 0, 100), 'the scope\'s sync brought every write to DP');
+  assert.equal(stat(c, 0, 'partiallyPersistedOldestMs'), 0);
+  assert.equal(client.scopeWrites.size, 0);
+});
+
+test('Synch writes reach DP when they complete; Strict and Event writes reach it in the background', () => {
+  for (const model of ['synch', 'strict', 'event'] as const) {
+    const c = new SimCluster({ seed: 3, replicas: REPLICAS, clients: 1, model });
+    assert.ok(c.settle(1000));
+    let maxPartial = 0;
+    let done = 0;
+    const client = c.clients[0];
+    assert.ok(client);
+    const next = (i: number): void => {
+      if (i === 10) return;
+      client.submit({ kind: 'put', key: `p${i % 3}`, value: `v${i}`, replica: 0 }, () => {
+        maxPartial = Math.max(maxPartial, stat(c, 0, 'partiallyPersisted'));
+        done++;
+        next(i + 1);
+      });
+    };
+    next(0);
+    assert.ok(c.sim.runUntil(() => done === 10, 1000));
+    if (model === 'synch') assert.equal(maxPartial, 0, 'synch: DP = VP');
+    else assert.ok(maxPartial > 0, `${model}: some completed writes were not at DP yet`);
+    assert.ok(c.sim.runUntil(() => c.liveReplicas().every((r) => r.stats()['partiallyPersisted'] === 0), 200), `${model}: DP follows`);
+    assert.ok(stat(c, 1, 'persistAcksSent') > 0 || model === 'synch', 'followers sent persist acks');
+  }
+});
+
+test('an REnf read of a value not yet at DP waits for its DURABLE', () => {
+  const c = new SimCluster({ seed: 5, replicas: REPLICAS, clients: 2, model: 'renf' });
+  assert.ok(c.settle(1000));
+  const [writer, reader] = c.clients;
+  assert.ok(writer && reader);
+  let read: string | null | undefined;
+  writer.submit({ kind: 'put', key: 'x', value: 'new', replica: 0 }, (err) => {
+    assert.ifError(err);
+    // At VP, before DP: the read waits at replica 1 until the coordinator's DURABLE arrives.
+    reader.submit({ kind: 'get', key: 'x', replica: 1 }, (e, value) => {
+      assert.ifError(e);
+      read = value;
+    });
+  });
+  assert.ok(c.sim.runUntil(() => read !== undefined, 1000));
+  assert.equal(read, 'new');
+  assert.ok(stat(c, 1, 'readsWaitedDurable') > 0, 'the read waited for DP');
+});
