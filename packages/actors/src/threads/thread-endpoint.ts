@@ -88,10 +88,10 @@ export class ThreadEndpoint<M extends Message> implements Endpoint<M> {
         // responsive to everything else it runs, so it waits asynchronously.
         if (isMainThread) {
           // Bounded: an Atomics.waitAsync wake-up can arrive late (or, rarely, seemingly never)
-          // on a loaded machine, so never park without a deadline.
-          await this.#port.wait(this.#port.hasBacklog() ? BACKLOG_RETRY_MS : this.#deadlines.idleSliceMs());
-        }
-        else {
+          // on a loaded machine. At least 1 ms: a timed-out wait resolves through the event
+          // loop, so a due timer runs (a zero wait would resolve as a microtask and starve it).
+          await this.#port.wait(this.#port.hasBacklog() ? BACKLOG_RETRY_MS : Math.max(1, this.#deadlines.idleSliceMs()));
+        } else {
           this.#port.waitSync(this.#deadlines.idleSliceMs());
           await yieldToEventLoop();
         }
