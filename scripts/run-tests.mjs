@@ -27,6 +27,14 @@ if (files.length === 0) {
   console.error('run-tests: no compiled test files found under */dist; did `tsc -b` run?');
   process.exit(1);
 }
+// The suite takes a few minutes; a hang (a worker thread kept alive, say) must fail CI well
+// before its limit instead of using all of it.
+const SUITE_TIMEOUT_MS = 25 * 60 * 1000;
 const extra = process.argv.slice(2);
-const result = spawnSync(process.execPath, ['--test', ...extra, ...files], { stdio: 'inherit' });
+const result = spawnSync(process.execPath, ['--test', ...extra, ...files], {
+  stdio: 'inherit',
+  timeout: SUITE_TIMEOUT_MS,
+  killSignal: 'SIGKILL',
+});
+if (result.error) console.error(`run-tests: ${result.error.message} (suite limit ${SUITE_TIMEOUT_MS / 60000} min)`);
 process.exit(result.status ?? 1);

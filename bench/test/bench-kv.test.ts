@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { heal } from './run-heal.js';
 
-test('heal bench kv --json prints one document with the issue\'s row fields and writes the report', async () => {
+/** Real threads on a shared machine: a hang must fail the test, not stall the suite. */
+const THREAD_TEST_TIMEOUT_MS = 60_000;
+
+test('heal bench kv --json prints one document with the issue\'s row fields and writes the report', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'heal-bench-kv-test-'));
   try {
     const run = await heal('bench', 'kv', '--quick', '--replicas', '3', '--read-ratios', '0.95', '--keys', '500', '--json', '--out', out);
@@ -27,7 +30,7 @@ test('heal bench kv --json prints one document with the issue\'s row fields and 
   }
 });
 
-test('heal bench kv rejects a bad flag value, naming it', async () => {
+test('heal bench kv rejects a bad flag value, naming it', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
   const run = await heal('bench', 'kv', '--read-ratios', '1.5');
   assert.equal(run.code, 2);
   assert.match(run.stderr, /--read-ratios: each ratio must be in \[0, 1\], got 1.5/);

@@ -11,10 +11,18 @@ export interface HealRun {
   stderr: string;
 }
 
+/** A `heal` run taking longer than this is killed (a hang fails its test instead of the suite). */
+export const HEAL_RUN_TIMEOUT_MS = 120_000;
+
 /** Runs the `heal` command as a user would, from the repository root. */
 export function heal(...args: string[]): Promise<HealRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HEAL, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [HEAL, ...args], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: HEAL_RUN_TIMEOUT_MS,
+      killSignal: 'SIGKILL',
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));

@@ -27,7 +27,10 @@ function request(client: ThreadEndpoint<RelayMessage>, to: ActorId, id: number, 
   });
 }
 
-test('actors in worker threads relay a request around the mesh and answer the client', async () => {
+/** Real threads on a shared machine: a hang must fail the test, not stall the suite. */
+const THREAD_TEST_TIMEOUT_MS = 60_000;
+
+test('actors in worker threads relay a request around the mesh and answer the client', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
   const runtime = await start(1);
   try {
     const client = runtime.endpoint(ACTORS);
@@ -42,7 +45,7 @@ test('actors in worker threads relay a request around the mesh and answer the cl
   }
 });
 
-test('timers fire through the context in worker threads', async () => {
+test('timers fire through the context in worker threads', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
   const runtime = await start(0, 1);
   try {
     let beats = 0;
@@ -56,7 +59,7 @@ test('timers fire through the context in worker threads', async () => {
   }
 });
 
-test('a crashed actor stops answering; after restart it answers again with fresh state', async () => {
+test('a crashed actor stops answering; after restart it answers again with fresh state', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
   const runtime = await start(1);
   try {
     const client = runtime.endpoint(ACTORS);
@@ -76,7 +79,7 @@ test('a crashed actor stops answering; after restart it answers again with fresh
   }
 });
 
-test('piscina load generators drive the actors over rings passed in the task payload', async () => {
+test('piscina load generators drive the actors over rings passed in the task payload', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
   const clients = 2;
   const runtime = await start(clients);
   const generators = new LoadGenerators<RelayLoadParams, { replies: number; maxId: number }>(
@@ -99,7 +102,7 @@ test('piscina load generators drive the actors over rings passed in the task pay
   }
 });
 
-test('starting with a module that is not an actor module fails with a clear error', async () => {
+test('starting with a module that is not an actor module fails with a clear error', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
   await assert.rejects(
     ThreadRuntime.start({ module: { url: moduleRef.url, exportName: 'Request' }, actors: 1, config: {} }),
     /has no codec/,

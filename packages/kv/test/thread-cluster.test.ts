@@ -2,7 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KvError, ThreadCluster } from '../src/index.js';
 
-test('replicas in worker threads serve puts and gets, survive a crash, and recover a restarted replica', async () => {
+/** Real threads on a shared machine: a hang must fail the test, not stall the suite. */
+const THREAD_TEST_TIMEOUT_MS = 60_000;
+
+test('replicas in worker threads serve puts and gets, survive a crash, and recover a restarted replica', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
   const cluster = await ThreadCluster.start({ replicas: 3, clients: 2 });
   try {
     await cluster.ready();
@@ -33,7 +36,7 @@ test('replicas in worker threads serve puts and gets, survive a crash, and recov
   }
 });
 
-test('an operation with no answer fails with a timeout error naming the key', async () => {
+test('an operation with no answer fails with a timeout error naming the key', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
   const cluster = await ThreadCluster.start({ replicas: 3, clients: 1, clientTimeoutMs: 100 });
   try {
     await cluster.ready();
