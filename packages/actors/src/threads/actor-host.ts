@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Actor, ActorContext, ActorId, ActorModule, Message, TimerId } from '../actor.js';
 import { Prng } from '../sim/prng.js';
 import { sharedClockMs } from './clock.js';
 import type { LinkDescriptor } from './links.js';
 import { TimerDeadlines } from './idle-slice.js';
 import { RingPort, type PortStats } from './port.js';
+import { serveLoop } from './serve-loop.js';
 
-/** Busy rounds between yields to the event loop, so timers and control calls are not starved. */
-export const ROUNDS_PER_YIELD = 32;
-/** How long an actor whose links are backlogged waits before retrying them. */
-export const BACKLOG_RETRY_MS = 1;
 
 export interface HostStats extends PortStats {
   self: ActorId;
@@ -111,20 +107,12 @@ export class ActorHost<M extends Message, S, C> {
       this.#handled++;
       this.#actor.receive(msg, this.#ctx);
     };
-    let rounds = 0;
-    while (this.#running) {
+    await serveLoop(this.#port, this.#deadlines, () => this.#running, () => {
       const n = this.#port.poll(deliver);
       // Handlers, then the actor's batch hook (Actor.flush: e.g. a storage sync), then publish.
       if (n > 0) this.#actor.flush?.(this.#ctx);
       this.#port.flush();
-      if (n === 0) {
-        this.#port.waitSync(this.#deadlines.idleSliceMs());
-        await yieldToEventLoop();
-        rounds = 0;
-      } else if (++rounds >= ROUNDS_PER_YIELD) {
-        await yieldToEventLoop();
-        rounds = 0;
-      }
-    }
+      return n;
+    });
   }
 }

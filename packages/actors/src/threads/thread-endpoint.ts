@@ -1,12 +1,10 @@
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { ActorId, Message } from '../actor.js';
 import type { Codec } from '../codec.js';
 import type { Cancellable, Endpoint } from '../endpoint.js';
 import { sharedClockMs } from './clock.js';
 import type { LinkDescriptor } from './links.js';
 import { RingPort } from './port.js';
-import { isMainThread } from 'node:worker_threads';
-import { ROUNDS_PER_YIELD, BACKLOG_RETRY_MS } from './actor-host.js';
+import { serveLoop } from './serve-loop.js';
 import { TimerDeadlines } from './idle-slice.js';
 
 /**
@@ -79,28 +77,11 @@ export class ThreadEndpoint<M extends Message> implements Endpoint<M> {
 
   async #loop(): Promise<void> {
     const dispatch = (msg: M): void => this.#handler?.(msg);
-    let rounds = 0;
-    while (this.#open) {
+    await serveLoop(this.#port, this.#deadlines, () => this.#open, () => {
       const n = this.#port.poll(dispatch);
       this.#port.flush();
-      if (n === 0) {
-        // A worker (a load generator) parks in short slices; the main thread must stay
-        // responsive to everything else it runs, so it waits asynchronously.
-        if (isMainThread) {
-          // Bounded: an Atomics.waitAsync wake-up can arrive late (or, rarely, seemingly never)
-          // on a loaded machine. At least 1 ms: a timed-out wait resolves through the event
-          // loop, so a due timer runs (a zero wait would resolve as a microtask and starve it).
-          await this.#port.wait(this.#port.hasBacklog() ? BACKLOG_RETRY_MS : Math.max(1, this.#deadlines.idleSliceMs()));
-        } else {
-          this.#port.waitSync(this.#deadlines.idleSliceMs());
-          await yieldToEventLoop();
-        }
-        rounds = 0;
-      } else if (++rounds >= ROUNDS_PER_YIELD) {
-        await yieldToEventLoop();
-        rounds = 0;
-      }
-    }
+      return n;
+    });
   }
 }
 
