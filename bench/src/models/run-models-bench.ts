@@ -40,6 +40,9 @@ export interface ModelsBenchRow {
 /** A configuration to measure: a row without its numbers. */
 export type Run = Omit<ModelsBenchRow, 'writesPerSec' | 'p50Us' | 'p99Us' | 'errors'>;
 
+/** How long a fresh cluster may take to install its view and grant every replica a lease. */
+export const READY_LIMIT_MS = 60_000;
+
 const TASK = new URL('../kv/kv-load-task.js', import.meta.url);
 
 /** The runs: every replicas x medium x model, pmem with its persist-cost model off and on. */
@@ -104,7 +107,8 @@ async function runOne(run: Run, config: ModelsBenchConfig, generators: LoadGener
     pmemLatency: run.latencyModel, pmemCapacity: Math.max(1024, config.keys * 2),
   });
   try {
-    await cluster.ready();
+    // On a loaded 2-core machine six replicas may need long for their first leases.
+    await cluster.ready(READY_LIMIT_MS);
     const ids = Array.from({ length: config.clients }, (_, i) => run.replicas + i);
     const startAtMs = sharedClockMs() + config.warmupMs;
     const endAtMs = startAtMs + config.durationMs;
