@@ -341,39 +341,45 @@ export class Durability {
 
   /** End of a batch of handler calls: sync if the model needs it now, then send what follows. */
   flush(): void {
-    const syncNow = this.#syncRequested || (this.host.model === 'synch' && (this.#urgent.size > 0 || this.#deferredAcks.length > 0));
+    const synch = this.host.model === 'synch';
+    const syncNow = this.#syncRequested || (synch && (this.#urgent.size > 0 || this.#deferredAcks.length > 0));
     // A persist ack of our own sync may complete a write whose successor then writes: at most
     // one more round here (its completion needs other members' acks, which come later).
     if (syncNow) {
       this.#sync();
-      if (this.host.model === 'synch' && this.#urgent.size > 0) this.#sync();
+      if (synch && this.#urgent.size > 0) this.#sync();
     }
     this.#syncRequested = false;
     this.#sendDeferredAcks();
     this.#answerScopes();
-    const epoch = this.host.view().epoch;
-    const self = this.host.self;
-    for (const [to, items] of this.#outPersisted) this.#sendChunks(items, (chunk) => this.host.send(to, { kind: 'persisted', epoch, sender: self, items: chunk }));
-    this.#outPersisted.clear();
-    for (const [to, items] of this.#outRequests) this.#sendChunks(items, (chunk) => this.host.send(to, { kind: 'persist-request', epoch, sender: self, items: chunk }));
-    this.#outRequests.clear();
+    this.#sendBatches('persisted', this.#outPersisted);
+    this.#sendBatches('persist-request', this.#outRequests);
     if (this.#outDurable.length > 0) {
-      const items = this.#outDurable;
+      const everyone = new Map<ActorId, KeyTs[]>();
+      for (const m of this.host.view().members) if (m.id !== this.host.self) everyone.set(m.id, this.#outDurable);
+      this.stats.durableSent += this.#outDurable.length;
       this.#outDurable = [];
-      this.stats.durableSent += items.length;
-      for (const m of this.host.view().members) {
-        if (m.id !== self) this.#sendChunks(items, (chunk) => this.host.send(m.id, { kind: 'durable', epoch, sender: self, items: chunk }));
+      this.#sendBatches('durable', everyone);
+    }
+  }
+
+  /** Sends each member's items in messages of at most MAX_PERSIST_ITEMS, and clears `batches`. */
+  #sendBatches(kind: 'persisted' | 'persist-request' | 'durable', batches: Map<ActorId, KeyTs[]>): void {
+    const epoch = this.host.view().epoch;
+    for (const [to, items] of batches) {
+      for (let i = 0; i < items.length; i += MAX_PERSIST_ITEMS) {
+        this.host.send(to, { kind, epoch, sender: this.host.self, items: items.slice(i, i + MAX_PERSIST_ITEMS) });
       }
     }
+    batches.clear();
   }
 
   #sendDeferredAcks(): void {
     if (this.#deferredAcks.length === 0) return;
     const epoch = this.host.view().epoch;
     for (const { to, key, ts } of this.#deferredAcks.splice(0)) {
-      this.host.send(to, {
-        kind: 'ack', epoch, sender: this.host.self, key, version: ts.version, cid: ts.cid, persisted: this.persistedAtLeast(key, ts),
-      });
+      const persisted = this.persistedAtLeast(key, ts);
+      this.host.send(to, { kind: 'ack', epoch, sender: this.host.self, key, version: ts.version, cid: ts.cid, persisted });
     }
   }
 
@@ -415,9 +421,5 @@ export class Durability {
     const list = map.get(to);
     if (list) list.push(item);
     else map.set(to, [item]);
-  }
-
-  #sendChunks(items: KeyTs[], send: (chunk: KeyTs[]) => void): void {
-    for (let i = 0; i < items.length; i += MAX_PERSIST_ITEMS) send(items.slice(i, i + MAX_PERSIST_ITEMS));
   }
 }
