@@ -290,3 +290,27 @@ test('an REnf read of a value not yet at DP waits for its DURABLE', () => {
   assert.equal(read, 'new');
   assert.ok(stat(c, 1, 'readsWaitedDurable') > 0, 'the read waited for DP');
 });
+
+test('an REnf read waiting for the DP of a write whose coordinator crashed is served once the new view adopts it', async (t) => {
+  let waited = 0;
+  await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
+    const c = new SimCluster({ seed, replicas: REPLICAS, clients: 2, model: 'renf' });
+    assert.ok(c.settle(1000));
+    const [writer, reader] = c.clients;
+    assert.ok(writer && reader);
+    let read: string | null | undefined;
+    writer.submit({ kind: 'put', key: 'x', value: 'v', replica: 0 }, (err) => {
+      assert.ifError(err);
+      // Past VP: the coordinator dies, most likely before its DURABLE; replica 1 must not wait forever.
+      c.crash(0);
+      reader.submit({ kind: 'get', key: 'x', replica: 1 }, (e, value) => {
+        assert.ifError(e);
+        read = value;
+      });
+    });
+    assert.ok(c.sim.runUntil(() => read !== undefined, 1000), 'the read is answered');
+    assert.equal(read, 'v');
+    waited += stat(c, 1, 'readsWaitedDurable');
+  });
+  assert.ok(waited > 0, 'some reads waited for a DP that the crashed coordinator never announced');
+});
