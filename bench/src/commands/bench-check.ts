@@ -1,7 +1,7 @@
 import { checkHistory, parseHistory, serializeHistory, simulateHistory, type History } from '@heal/kv';
 import type { Command } from '../cli/command.js';
 import { intFlag } from '../cli/flags.js';
-import { BENCH_RESULTS_DIR, makeDocument, markdownTable, writeReport } from '../report/document.js';
+import { markdownTable, publishReport } from '../report/document.js';
 
 /** One row of `results`: field names are read by scripts, keep them stable. */
 export interface CheckBenchRow {
@@ -115,16 +115,14 @@ export const benchCheckCommand: Command = {
     const keys = intFlag(values, 'keys', 1000, 1, 10_000_000);
     const repeats = intFlag(values, 'repeats', 5, 1, 100);
     const seed = intFlag(values, 'seed', 1, 0);
-    const outDir = typeof values['out'] === 'string' ? values['out'] : BENCH_RESULTS_DIR;
     const progress = (what: string): void => void process.stderr.write(`heal bench check: ${what}\n`);
     const shapes: Shape[] = [{ operations, clients, keys }];
     if (keys !== 1) shapes.push({ operations, clients, keys: 1 });
     const rows = shapes.map((shape) => measure(shape, seed, repeats, progress));
-    const doc = makeDocument('bench check', { operations, clients, keys, repeats, seed }, rows);
-    const paths = writeReport(outDir, 'check', doc, 'Linearizability checker: time to check a simulated history', table(rows), NOTES);
-    if (values['json'] === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else process.stdout.write(`${table(rows)}\n`);
-    progress(`wrote ${paths.json} and ${paths.md}`);
+    publishReport(values, {
+      command: 'bench check', name: 'check', title: 'Linearizability checker: time to check a simulated history',
+      config: { operations, clients, keys, repeats, seed }, rows, table: table(rows), notes: NOTES,
+    });
     return rows.every((r) => r.verdict === 'ok') ? 0 : 1;
   },
 };

@@ -1,8 +1,7 @@
-import { resolve } from 'node:path';
 import type { Command, OptionValues } from '../cli/command.js';
 import { intFlag, numberFlag } from '../cli/flags.js';
 import { UsageError } from '../cli/command.js';
-import { BENCH_RESULTS_DIR, makeDocument, markdownTable, writeReport } from '../report/document.js';
+import { markdownTable, publishReport } from '../report/document.js';
 import type { KvBenchConfig, KvBenchRow } from '../kv/run-kv-bench.js';
 
 function intList(values: OptionValues, name: string, fallback: number[], min: number, max: number): number[] {
@@ -35,6 +34,12 @@ function parseConfig(values: OptionValues): KvBenchConfig {
     seed: intFlag(values, 'seed', 1, 0, 2 ** 31),
   };
 }
+
+const KV_NOTES = [
+  'Closed loop: each client keeps `window` operations in flight, sending each to the next replica in turn;',
+  'keys uniform, every key written once before measuring; ops/s counts operations started after the warm-up',
+  'and answered by the end; latency from call to answer, log-linear histogram (within 3%).',
+].join('\n');
 
 function table(rows: KvBenchRow[]): string {
   return markdownTable(
@@ -76,19 +81,11 @@ export const benchKvCommand: Command = {
   },
   async run(values) {
     const config = parseConfig(values);
-    const outDir = typeof values['out'] === 'string' ? resolve(values['out']) : BENCH_RESULTS_DIR;
     const { runKvBench } = await import('../kv/run-kv-bench.js');
     const rows = await runKvBench(config, (what) => process.stderr.write(`heal bench kv: ${what}\n`));
-    const doc = makeDocument('bench kv', { ...config, medium: 'volatile', runtime: 'threads' }, rows);
-    const notes = [
-      'Closed loop: each client keeps `window` operations in flight, sending each to the next replica in turn;',
-      'keys uniform, every key written once before measuring; ops/s counts operations started after the warm-up',
-      'and answered by the end; latency from call to answer, log-linear histogram (within 3%).',
-    ].join('\n');
-    const paths = writeReport(outDir, 'kv', doc, 'Replicated store: steady-state throughput and latency', table(rows), notes);
-    if (values['json'] === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else process.stdout.write(`${table(rows)}\n`);
-    process.stderr.write(`heal bench kv: wrote ${paths.json} and ${paths.md}\n`);
-    return 0;
+    return publishReport(values, {
+      command: 'bench kv', name: 'kv', title: 'Replicated store: steady-state throughput and latency',
+      config: { ...config, medium: 'volatile', runtime: 'threads' }, rows, table: table(rows), notes: KV_NOTES,
+    });
   },
 };

@@ -3,7 +3,7 @@ import { PERSISTENCY_MODELS, type PersistencyModel } from '@heal/kv';
 import type { Command, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { intFlag } from '../cli/flags.js';
-import { BENCH_RESULTS_DIR, makeDocument, markdownTable, writeReport } from '../report/document.js';
+import { markdownTable, publishReport } from '../report/document.js';
 import { DEFAULT_DATA_DIR, type ModelsBenchConfig, type ModelsBenchRow, type ModelsMedium } from '../models/run-models-bench.js';
 
 const MEDIA: readonly ModelsMedium[] = ['volatile', 'wal', 'pmem'];
@@ -106,14 +106,11 @@ export const benchModelsCommand: Command = {
   },
   async run(values) {
     const config = parseConfig(values);
-    const outDir = typeof values['out'] === 'string' ? resolve(values['out']) : BENCH_RESULTS_DIR;
     const { runModelsBench } = await import('../models/run-models-bench.js');
     const rows = await runModelsBench(config, (what) => process.stderr.write(`heal bench models: ${what}\n`));
-    const doc = makeDocument('bench models', { ...config, runtime: 'threads', workload: 'write-only' }, rows);
-    const paths = writeReport(outDir, 'models', doc, 'Persistency models x storage media: write latency and throughput', table(rows), NOTES);
-    if (values['json'] === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else process.stdout.write(`${table(rows)}\n`);
-    process.stderr.write(`heal bench models: wrote ${paths.json} and ${paths.md}\n`);
-    return 0;
+    return publishReport(values, {
+      command: 'bench models', name: 'models', title: 'Persistency models x storage media: write latency and throughput',
+      config: { ...config, runtime: 'threads', workload: 'write-only' }, rows, table: table(rows), notes: NOTES,
+    });
   },
 };

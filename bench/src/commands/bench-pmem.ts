@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from '../cli/command.js';
-import { BENCH_RESULTS_DIR, formatNumber, makeDocument, markdownTable, writeReport } from '../report/document.js';
+import { formatNumber, markdownTable, publishReport } from '../report/document.js';
 import {
   fdatasyncCase, FULL, PERSIST_BYTES, persistCase, plogCase, ptableCases, QUICK, VALUE_BYTES,
   type PmemBenchRow, type Timing,
@@ -91,7 +91,6 @@ export const benchPmemCommand: Command = {
   async run(values) {
     const quick = values['quick'] === true;
     const timing = quick ? QUICK : FULL;
-    const outDir = typeof values['out'] === 'string' ? resolve(values['out']) : BENCH_RESULTS_DIR;
     const base = typeof values['dir'] === 'string' ? resolve(values['dir']) : tmpdir();
     const dir = mkdtempSync(join(base, 'heal-bench-pmem-'));
     let rows: PmemBenchRow[];
@@ -102,11 +101,10 @@ export const benchPmemCommand: Command = {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    const doc = makeDocument('bench pmem', { quick, fileSystem: fs, batchTargetMs: timing.batchTargetMs, timeMs: timing.timeMs }, rows);
-    const paths = writeReport(outDir, 'pmem', doc, 'Emulated persistent memory: persist, PLog, PTable vs fdatasync', table(rows), notes(rows, fs, timing));
-    if (values['json'] === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else process.stdout.write(`${table(rows)}\n\n${notes(rows, fs, timing)}\n`);
-    process.stderr.write(`heal bench pmem: wrote ${paths.json} and ${paths.md}\n`);
-    return 0;
+    return publishReport(values, {
+      command: 'bench pmem', name: 'pmem', title: 'Emulated persistent memory: persist, PLog, PTable vs fdatasync',
+      config: { quick, fileSystem: fs, batchTargetMs: timing.batchTargetMs, timeMs: timing.timeMs },
+      rows, table: table(rows), notes: notes(rows, fs, timing),
+    });
   },
 };

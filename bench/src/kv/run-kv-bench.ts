@@ -1,6 +1,6 @@
 import { LoadGenerators, sharedClockMs } from '@heal/actors';
 import { ThreadCluster } from '@heal/kv';
-import { merge, newHistogram, quantile } from '../demo/histogram.js';
+import { totalLoad } from './load-results.js';
 import type { KvLoadParams, KvLoadResult } from './kv-load-task.js';
 
 export interface KvBenchConfig {
@@ -68,21 +68,14 @@ export async function runKvBench(config: KvBenchConfig, progress: (what: string)
 }
 
 function summarize(replicas: number, readRatio: number, config: KvBenchConfig, results: KvLoadResult[]): KvBenchRow {
-  const latency = newHistogram();
-  let ops = 0;
-  let errors = 0;
-  for (const r of results) {
-    merge(latency, r.latencyUs);
-    ops += r.ops;
-    errors += r.errors;
-  }
+  const t = totalLoad(results);
   return {
     replicas,
     readRatio,
     keys: config.keys,
-    opsPerSec: Math.round(ops / (config.durationMs / 1000)),
-    p50Us: quantile(latency, 0.5),
-    p99Us: quantile(latency, 0.99),
-    errors,
+    opsPerSec: Math.round(t.ops / (config.durationMs / 1000)),
+    p50Us: t.p50Us,
+    p99Us: t.p99Us,
+    errors: t.errors,
   };
 }

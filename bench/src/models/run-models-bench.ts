@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoadGenerators, sharedClockMs } from '@heal/actors';
 import { ThreadCluster, type PersistencyModel } from '@heal/kv';
-import { merge, newHistogram, quantile } from '../demo/histogram.js';
+import { totalLoad } from '../kv/load-results.js';
 import type { KvLoadParams, KvLoadResult } from '../kv/kv-load-task.js';
 
 export type ModelsMedium = 'volatile' | 'wal' | 'pmem';
@@ -126,20 +126,13 @@ async function runOne(run: Run, config: ModelsBenchConfig, generators: LoadGener
 function summarize(
   run: Run, config: ModelsBenchConfig, results: KvLoadResult[],
 ): ModelsBenchRow {
-  const latency = newHistogram();
-  let writes = 0;
-  let errors = 0;
-  for (const r of results) {
-    merge(latency, r.latencyUs);
-    writes += r.writes;
-    errors += r.errors;
-  }
+  const t = totalLoad(results);
   return {
     ...run,
-    writesPerSec: Math.round(writes / (config.durationMs / 1000)),
-    p50Us: quantile(latency, 0.5),
-    p99Us: quantile(latency, 0.99),
-    errors,
+    writesPerSec: Math.round(t.writes / (config.durationMs / 1000)),
+    p50Us: t.p50Us,
+    p99Us: t.p99Us,
+    errors: t.errors,
   };
 }
 

@@ -1,5 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeMachine, type Machine } from './machine.js';
 
@@ -72,4 +72,31 @@ export function writeReport(
   ].join('\n');
   writeFileSync(md, `${body.trimEnd()}\n`);
   return { json, md };
+}
+
+/** What a measuring command reports: its rows and how to present them. */
+export interface Report<Row extends object> {
+  command: string;
+  /** File name stem under the output directory: `<name>.json`, `<name>.md`. */
+  name: string;
+  title: string;
+  config: Record<string, unknown>;
+  rows: Row[];
+  table: string;
+  notes: string;
+}
+
+/**
+ * The common end of every measuring command: writes the JSON and Markdown report (to `--out`
+ * or bench/results), prints the document on stdout with `--json` (else the table and notes),
+ * and says on stderr where the files went.
+ */
+export function publishReport<Row extends object>(values: Record<string, unknown>, report: Report<Row>): number {
+  const outDir = typeof values['out'] === 'string' ? resolve(values['out']) : BENCH_RESULTS_DIR;
+  const doc = makeDocument(report.command, report.config, report.rows);
+  const paths = writeReport(outDir, report.name, doc, report.title, report.table, report.notes);
+  if (values['json'] === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  else process.stdout.write(`${report.table}\n\n${report.notes}\n`);
+  process.stderr.write(`heal ${report.command}: wrote ${paths.json} and ${paths.md}\n`);
+  return 0;
 }

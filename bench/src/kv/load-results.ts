@@ -1,0 +1,25 @@
+import { merge, newHistogram, quantile } from '../demo/histogram.js';
+import type { KvLoadResult } from './kv-load-task.js';
+
+/** The load generators' results added up: operation counts and latency percentiles. */
+export interface LoadTotals {
+  ops: number;
+  reads: number;
+  writes: number;
+  errors: number;
+  p50Us: number;
+  p99Us: number;
+}
+
+export function totalLoad(results: readonly KvLoadResult[]): LoadTotals {
+  const latency = newHistogram();
+  const totals = { ops: 0, reads: 0, writes: 0, errors: 0 };
+  for (const r of results) {
+    merge(latency, r.latencyUs);
+    totals.ops += r.ops;
+    totals.reads += r.reads;
+    totals.writes += r.writes;
+    totals.errors += r.errors;
+  }
+  return { ...totals, p50Us: quantile(latency, 0.5), p99Us: quantile(latency, 0.99) };
+}
