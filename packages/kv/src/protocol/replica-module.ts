@@ -73,6 +73,9 @@ export function validateReplicaConfig(config: ReplicaConfig, strategies: readonl
   if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 1)) {
     throw new RangeError(`pmemCapacity must be a positive integer, got ${String(capacity)}`);
   }
+  if (config.pmemLatency !== undefined && typeof config.pmemLatency !== 'boolean') {
+    throw new RangeError(`pmemLatency must be a boolean, got ${String(config.pmemLatency)}`);
+  }
   if (config.model !== undefined && !PERSISTENCY_MODELS.includes(config.model)) {
     throw new RangeError(`model must be ${PERSISTENCY_MODELS.join('|')}, got ${String(config.model)}`);
   }
