@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { attachEndpoint, Prng, type LoadTask } from '@heal/actors';
-import { KvClient, kvReplicaModule, type KvWire } from '@heal/kv';
+import { KvClient, KvError, kvReplicaModule, type KvWire } from '@heal/kv';
 import { newHistogram, record } from '../demo/histogram.js';
 
 export interface KvLoadParams {
@@ -84,12 +84,22 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
   }
 }
 
+/** Attempts per key while preloading: a put that timed out (a view change, say) is sent again. */
+const PRELOAD_ATTEMPTS = 5;
+
 async function preload(client: KvClient, from: number, to: number, window: number, value: string): Promise<void> {
   let next = from;
   const worker = async (): Promise<void> => {
     while (next < to) {
       const key = `k${next++}`;
-      await client.put(key, value);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await client.put(key, value);
+          break;
+        } catch (err) {
+          if (!(err instanceof KvError) || attempt === PRELOAD_ATTEMPTS) throw err;
+        }
+      }
     }
   };
   await Promise.all(Array.from({ length: window }, worker));
