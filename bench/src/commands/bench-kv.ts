@@ -85,7 +85,7 @@ export const benchKvCommand: Command = {
     const rows = await runKvBench(config, (what) => process.stderr.write(`heal bench kv: ${what}\n`));
     return publishReport(values, {
       command: 'bench kv', name: 'kv', title: 'Replicated store: steady-state throughput and latency',
-      config: { ...config, medium: 'volatile', runtime: 'threads' }, rows, table: table(rows), notes: KV_NOTES,
+      config: { ...config, medium: 'volatile', model: 'synch', runtime: 'threads' }, rows, table: table(rows), notes: KV_NOTES,
     });
   },
 };

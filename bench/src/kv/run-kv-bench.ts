@@ -37,7 +37,7 @@ export async function runKvBench(config: KvBenchConfig, progress: (what: string)
   const generators = new LoadGenerators<KvLoadParams, KvLoadResult>(TASK, config.clients);
   try {
     for (const replicas of config.replicas) {
-      const cluster = await ThreadCluster.start({ replicas, clients: config.clients });
+      const cluster = await ThreadCluster.start({ replicas, clients: config.clients, model: 'synch' });
       try {
         await cluster.ready();
         const ids = Array.from({ length: config.clients }, (_, i) => replicas + i);
