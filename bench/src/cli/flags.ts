@@ -20,6 +20,13 @@ export function intFlag(
   return value;
 }
 
+/** Reads a comma-separated list of integers in [min, max]. */
+export function intList(values: OptionValues, name: string, fallback: number[], min: number, max: number): number[] {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  return String(raw).split(',').map((item) => intFlag({ [name]: item.trim() }, name, 0, min, max));
+}
+
 /** Reads a positive number flag (e.g. a duration). */
 export function numberFlag(values: OptionValues, name: string, fallback: number, min = 0): number {
   const raw = values[name];

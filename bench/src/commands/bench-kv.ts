@@ -1,14 +1,8 @@
 import type { Command, OptionValues } from '../cli/command.js';
-import { intFlag, numberFlag } from '../cli/flags.js';
+import { intFlag, intList, numberFlag } from '../cli/flags.js';
 import { UsageError } from '../cli/command.js';
 import { markdownTable, publishReport } from '../report/document.js';
 import type { KvBenchConfig, KvBenchRow } from '../kv/run-kv-bench.js';
-
-function intList(values: OptionValues, name: string, fallback: number[], min: number, max: number): number[] {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  return String(raw).split(',').map((item) => intFlag({ [name]: item.trim() }, name, 0, min, max));
-}
 
 function ratioList(values: OptionValues, name: string, fallback: number[]): number[] {
   const raw = values[name];

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { PERSISTENCY_MODELS, type PersistencyModel } from '@heal/kv';
 import type { Command, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
-import { intFlag } from '../cli/flags.js';
+import { intFlag, intList } from '../cli/flags.js';
 import { markdownTable, publishReport } from '../report/document.js';
 import { DEFAULT_DATA_DIR, type ModelsBenchConfig, type ModelsBenchRow, type ModelsMedium } from '../models/run-models-bench.js';
 
@@ -16,12 +16,6 @@ function nameList<T extends string>(values: OptionValues, name: string, allowed:
     if (!allowed.includes(v)) throw new UsageError(`--${name}: each must be one of ${allowed.join('|')}, got ${item}`);
     return v;
   });
-}
-
-function intList(values: OptionValues, name: string, fallback: number[], min: number, max: number): number[] {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  return String(raw).split(',').map((item) => intFlag({ [name]: item.trim() }, name, 0, min, max));
 }
 
 function parseConfig(values: OptionValues): ModelsBenchConfig {

@@ -1,18 +1,12 @@
 import { LoadGenerators, sharedClockMs } from '@heal/actors';
 import { ThreadCluster } from '@heal/kv';
+import type { LoadConfig } from './load-config.js';
 import { totalLoad } from './load-results.js';
 import type { KvLoadParams, KvLoadResult } from './kv-load-task.js';
 
-export interface KvBenchConfig {
+export interface KvBenchConfig extends LoadConfig {
   replicas: number[];
   readRatios: number[];
-  keys: number;
-  valueBytes: number;
-  clients: number;
-  window: number;
-  warmupMs: number;
-  durationMs: number;
-  seed: number;
 }
 
 export interface KvBenchRow {

@@ -3,22 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoadGenerators, sharedClockMs } from '@heal/actors';
 import { ThreadCluster, type PersistencyModel } from '@heal/kv';
+import type { LoadConfig } from '../kv/load-config.js';
 import { totalLoad } from '../kv/load-results.js';
 import type { KvLoadParams, KvLoadResult } from '../kv/kv-load-task.js';
 
 export type ModelsMedium = 'volatile' | 'wal' | 'pmem';
 
-export interface ModelsBenchConfig {
+export interface ModelsBenchConfig extends LoadConfig {
   models: PersistencyModel[];
   media: ModelsMedium[];
   replicas: number[];
-  keys: number;
-  valueBytes: number;
-  clients: number;
-  window: number;
-  warmupMs: number;
-  durationMs: number;
-  seed: number;
   /** Runs of each configuration (in rotated order); a row reports the median of each metric. */
   repeat: number;
   /** Where the wal and pmem files go (a fresh directory per run under it). */
