@@ -1,8 +1,9 @@
 import type { Command, OptionValues } from '../cli/command.js';
-import { intFlag, intList, numberFlag } from '../cli/flags.js';
+import { intList, numberFlag } from '../cli/flags.js';
 import { UsageError } from '../cli/command.js';
 import { markdownTable, publishReport } from '../report/document.js';
 import type { KvBenchConfig, KvBenchRow } from '../kv/run-kv-bench.js';
+import { LOAD_OPTIONS, parseLoadConfig } from '../kv/load-config.js';
 
 function ratioList(values: OptionValues, name: string, fallback: number[]): number[] {
   const raw = values[name];
@@ -19,13 +20,10 @@ function parseConfig(values: OptionValues): KvBenchConfig {
   return {
     replicas: intList(values, 'replicas', [3, 6], 1, 12),
     readRatios: ratioList(values, 'read-ratios', [0.95, 0.5]),
-    keys: intFlag(values, 'keys', quick ? 2000 : 100_000, 1, 10_000_000),
-    valueBytes: intFlag(values, 'value-bytes', 64, 0, 1 << 20),
-    clients: intFlag(values, 'clients', 2, 1, 16),
-    window: intFlag(values, 'window', 256, 1, 4096),
-    warmupMs: intFlag(values, 'warmup-ms', quick ? 100 : 500, 0, 60_000),
-    durationMs: intFlag(values, 'duration-ms', quick ? 300 : 3000, 100, 600_000),
-    seed: intFlag(values, 'seed', 1, 0, 2 ** 31),
+    ...parseLoadConfig(values, {
+      keys: quick ? 2000 : 100_000, keysMax: 10_000_000, valueBytesMax: 1 << 20,
+      window: 256, warmupMs: quick ? 100 : 500, durationMs: quick ? 300 : 3000,
+    }),
   };
 }
 
@@ -62,16 +60,7 @@ export const benchKvCommand: Command = {
   options: {
     replicas: { type: 'string' },
     'read-ratios': { type: 'string' },
-    keys: { type: 'string' },
-    'value-bytes': { type: 'string' },
-    clients: { type: 'string' },
-    window: { type: 'string' },
-    'warmup-ms': { type: 'string' },
-    'duration-ms': { type: 'string' },
-    seed: { type: 'string' },
-    quick: { type: 'boolean' },
-    out: { type: 'string' },
-    json: { type: 'boolean' },
+    ...LOAD_OPTIONS,
   },
   async run(values) {
     const config = parseConfig(values);

@@ -4,6 +4,7 @@ import type { Command, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { intFlag, intList } from '../cli/flags.js';
 import { markdownTable, publishReport } from '../report/document.js';
+import { LOAD_OPTIONS, parseLoadConfig } from '../kv/load-config.js';
 import { DEFAULT_DATA_DIR, type ModelsBenchConfig, type ModelsBenchRow, type ModelsMedium } from '../models/run-models-bench.js';
 
 const MEDIA: readonly ModelsMedium[] = ['volatile', 'wal', 'pmem'];
@@ -24,13 +25,10 @@ function parseConfig(values: OptionValues): ModelsBenchConfig {
     models: nameList<PersistencyModel>(values, 'models', PERSISTENCY_MODELS),
     media: nameList(values, 'media', MEDIA),
     replicas: intList(values, 'replicas', quick ? [3] : [3, 6], 1, 12),
-    keys: intFlag(values, 'keys', quick ? 200 : 1000, 1, 100_000),
-    valueBytes: intFlag(values, 'value-bytes', 64, 0, 512),
-    clients: intFlag(values, 'clients', 2, 1, 16),
-    window: intFlag(values, 'window', 64, 1, 4096),
-    warmupMs: intFlag(values, 'warmup-ms', quick ? 50 : 300, 0, 60_000),
-    durationMs: intFlag(values, 'duration-ms', quick ? 150 : 1500, 100, 600_000),
-    seed: intFlag(values, 'seed', 1, 0, 2 ** 31),
+    ...parseLoadConfig(values, {
+      keys: quick ? 200 : 1000, keysMax: 100_000, valueBytesMax: 512,
+      window: 64, warmupMs: quick ? 50 : 300, durationMs: quick ? 150 : 1500,
+    }),
     repeat: intFlag(values, 'repeat', quick ? 1 : 3, 1, 100),
     dataDir: typeof values['data-dir'] === 'string' ? resolve(values['data-dir']) : DEFAULT_DATA_DIR,
   };
@@ -85,18 +83,9 @@ export const benchModelsCommand: Command = {
     models: { type: 'string' },
     media: { type: 'string' },
     replicas: { type: 'string' },
-    keys: { type: 'string' },
-    'value-bytes': { type: 'string' },
-    clients: { type: 'string' },
-    window: { type: 'string' },
-    'warmup-ms': { type: 'string' },
-    'duration-ms': { type: 'string' },
-    seed: { type: 'string' },
     repeat: { type: 'string' },
     'data-dir': { type: 'string' },
-    quick: { type: 'boolean' },
-    out: { type: 'string' },
-    json: { type: 'boolean' },
+    ...LOAD_OPTIONS,
   },
   async run(values) {
     const config = parseConfig(values);
