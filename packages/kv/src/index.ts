@@ -16,6 +16,7 @@ export * from './protocol/replica-module.js';
 export { MAX_WAITING_OPS, SEQ_RESERVE_BLOCK } from './protocol/replication.js';
 export * from './protocol/durability.js';
 export * from './storage/key-record.js';
+export * from './storage/dataset.js';
 export * from './storage/kv-storage.js';
 export * from './storage/memory-storage.js';
 export * from './storage/storage-error.js';

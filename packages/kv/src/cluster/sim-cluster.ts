@@ -4,8 +4,24 @@ import { KvClient } from '../client/kv-client.js';
 import type { Replica, KvWire, ReplicaConfig } from '../protocol/replica.js';
 import { kvReplicaModule, type ReplicaModule } from '../protocol/replica-module.js';
 import { SIM_TIMING, type Timing } from '../protocol/timing.js';
+import type { RecoveryReport, StrategyOptions } from '../protocol/recovery-strategy.js';
+import { compareTs } from '../protocol/timestamp.js';
+import type { DatasetSpec } from '../storage/dataset.js';
+import { recordWireBytes } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { verifyReplicas, type VerifyResult } from './verify.js';
+
+/** A recovery as `SimCluster.recover` reports it. */
+export interface RecoveryOutcome extends RecoveryReport {
+  readonly missedKeys: number;
+  readonly missedWrites: number;
+  readonly missedBytes: number;
+}
+
+interface Outage {
+  writesBefore: number;
+  missed: { missedKeys: number; missedBytes: number; missedWrites: number } | undefined;
+}
 
 export interface SimClusterOptions {
   seed: number;
@@ -18,8 +34,12 @@ export interface SimClusterOptions {
   dataDir?: string;
   /** Persistency model (default 'synch'). */
   model?: ReplicaConfig['model'];
-  /** See ReplicaConfig.pmemCapacity. */
+  /** See ReplicaConfig.pmemCapacity and pmemLatency. */
   pmemCapacity?: number;
+  pmemLatency?: boolean;
+  /** Initial contents of every replica (see ReplicaConfig.dataset). */
+  dataset?: DatasetSpec;
+  strategyOptions?: StrategyOptions;
   timing?: Partial<Timing>;
   network?: Partial<LinkModel>;
   faults?: ReplicaConfig['faults'];
@@ -38,7 +58,9 @@ export class SimCluster {
   readonly clients: KvClient[];
   readonly history: HistoryRecorder | undefined;
   readonly replicas: number;
+  readonly config: ReplicaConfig;
   #lastTick = 0;
+  readonly #outages = new Map<ActorId, Outage>();
 
   constructor(options: SimClusterOptions) {
     const { seed, replicas, clients } = options;
@@ -50,8 +72,12 @@ export class SimCluster {
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
       ...(options.model !== undefined ? { model: options.model } : {}),
       ...(options.pmemCapacity !== undefined ? { pmemCapacity: options.pmemCapacity } : {}),
+      ...(options.pmemLatency !== undefined ? { pmemLatency: options.pmemLatency } : {}),
+      ...(options.dataset !== undefined ? { dataset: options.dataset } : {}),
+      ...(options.strategyOptions !== undefined ? { strategyOptions: options.strategyOptions } : {}),
       ...(options.faults ? { faults: options.faults } : {}),
     };
+    this.config = config;
     this.replicas = replicas;
     this.sim = new Simulation({
       seed,
@@ -92,12 +118,54 @@ export class SimCluster {
     return out;
   }
 
+  /** Crashes replica `id`; what it misses until its restart is measured for its recovery report. */
   crash(id: ActorId): void {
     this.sim.crash(id);
+    this.#outages.set(id, { writesBefore: this.#writesStarted(), missed: undefined });
   }
 
-  restart(id: ActorId): void {
+  /**
+   * Restarts replica `id` from what its medium kept; it recovers with the cluster's strategy
+   * (`options.strategy`, if given, must name it: every replica runs the same one). Measures
+   * what it missed during the outage, the same way for every strategy: keys a full replica
+   * holds newer than what it loaded, and the writes coordinated since its crash.
+   */
+  restart(id: ActorId, options: { strategy?: string } = {}): void {
+    if (options.strategy !== undefined && options.strategy !== this.config.strategy) {
+      throw new RangeError(`strategy ${options.strategy}: this cluster runs ${this.config.strategy} (every replica runs the same strategy; start a cluster with strategy ${options.strategy})`);
+    }
     this.sim.restart(id);
+    const outage = this.#outages.get(id);
+    const restarted = this.replica(id);
+    const full = this.liveReplicas().find((r) => r.full && r.self !== id);
+    if (!outage || !restarted || !full) return;
+    let missedKeys = 0;
+    let missedBytes = 0;
+    for (const [key, record] of full.records) {
+      const had = restarted.records.get(key);
+      if (had === undefined || compareTs(record.ts, had.ts) > 0) {
+        missedKeys++;
+        missedBytes += recordWireBytes(record);
+      }
+    }
+    outage.missed = { missedKeys, missedBytes, missedWrites: this.#writesStarted() - outage.writesBefore };
+  }
+
+  /** Runs until replica `id` (restarted) serves reads, and reports its recovery. */
+  recover(id: ActorId, limitMs: number): RecoveryOutcome {
+    const done = this.sim.runUntil(() => this.replica(id)?.full === true, limitMs);
+    if (!done) throw new Error(`replica ${id} did not recover within ${limitMs} ms (t=${this.sim.now} ms)`);
+    const report = this.replica(id)?.recoveryReport();
+    if (!report) throw new Error(`replica ${id} serves reads but its strategy ${this.config.strategy} reports no recovery`);
+    const missed = this.#outages.get(id)?.missed ?? { missedKeys: 0, missedBytes: 0, missedWrites: 0 };
+    this.#outages.delete(id);
+    return { ...report, ...missed };
+  }
+
+  #writesStarted(): number {
+    let n = 0;
+    for (const r of this.liveReplicas()) n += r.stats()['writesStarted'] ?? 0;
+    return n;
   }
 
   /**

@@ -136,12 +136,15 @@ export class Membership {
     return this.host.now() - (this.#lastHeard.get(id) ?? -Infinity) > this.host.timing.suspicionMs;
   }
 
-  /** Periodic work: heartbeats, lease renewal, joining, deferred votes, proposals. */
-  tick(): void {
+  /**
+   * Periodic work: heartbeats, lease renewal, joining, deferred votes, proposals. A replica
+   * that is not admitted asks to join only when `mayJoin` (its recovery strategy decides).
+   */
+  tick(mayJoin = true): void {
     const now = this.host.now();
     const { timing } = this.host;
     if (!this.#admitted) {
-      if (now - this.#lastJoinMs >= timing.joinRetryMs) {
+      if (mayJoin && now - this.#lastJoinMs >= timing.joinRetryMs) {
         this.#lastJoinMs = now;
         for (let id = 0; id < this.host.universe; id++) {
           if (id !== this.host.self) this.#send(id, { kind: 'join-request', incarnation: this.host.incarnation });

@@ -1,6 +1,7 @@
 import type { ActorId, MessageDef } from '@heal/actors';
 import type { KeyRecord } from '../storage/key-record.js';
 import type { StrategyMessage } from './messages.js';
+import type { Ts } from './timestamp.js';
 import type { Timing } from './timing.js';
 import type { View } from './view.js';
 
@@ -10,7 +11,15 @@ import type { View } from './view.js';
  */
 export interface RecoveryContext {
   readonly self: ActorId;
+  /** 0 at first start; every restart increments it. */
+  readonly incarnation: number;
+  /** When this incarnation started, and when it had loaded what its medium kept (ms). */
+  readonly startedMs: number;
+  readonly loadedMs: number;
+  /** This replica's installed view; a replica that is not admitted may hold a stale one. */
   readonly view: View;
+  /** A member of `view` under this incarnation (false while a restarted replica waits to join). */
+  readonly admitted: boolean;
   readonly timing: Timing;
   now(): number;
   random(): number;
@@ -18,6 +27,8 @@ export interface RecoveryContext {
   send(to: ActorId, msg: { kind: string; [field: string]: unknown }): void;
   /** This replica's records (live: read what is needed during the call). */
   records(): ReadonlyMap<string, KeyRecord>;
+  /** Records whose write is not known to be at DP here (not Valid, pending, or tracked for DP). */
+  notDurable(): Iterable<KeyRecord>;
   /** Installs a record from a recovery source if it is newer; returns whether it was applied. */
   installRecovered(entry: KeyRecord, from: ActorId): boolean;
   /** The recovering replica is up to date: it replays its own Invalid records and serves reads. */
@@ -32,22 +43,56 @@ export interface RecoveryContext {
  */
 export interface RecoveryStrategy {
   readonly name: string;
+  /** The replica started (or restarted) and loaded what its medium kept. */
+  onStart?(ctx: RecoveryContext): void;
+  /**
+   * A replica that is not a member asks to join only when this says so (default: at once).
+   * Strategies that catch up before joining (full copy, leader-incremental) hold it back.
+   */
+  readyToJoin?(ctx: RecoveryContext): boolean;
   /** This replica was admitted by `view` after a restart or removal: it must catch up. */
   onAdmitted(ctx: RecoveryContext): void;
   /** A newer view was installed (also called before onAdmitted on the admitting view). */
   onViewInstalled(ctx: RecoveryContext, previous: View): void;
-  /** A record changed here: a value taken from an INV, a validation, an own write, a recovery install. */
-  onApply?(ctx: RecoveryContext, record: KeyRecord): void;
+  /**
+   * A record changed here: a value taken from an INV, a validation, an own write, a recovery
+   * install. `previous` is the key's ts before the change (equal to `record.ts` when only the
+   * state changed; undefined for a new key).
+   */
+  onApply?(ctx: RecoveryContext, record: KeyRecord, previous: Ts | undefined): void;
   /** A write this replica coordinated became Valid. */
   onCommit?(ctx: RecoveryContext, record: KeyRecord): void;
   receive(ctx: RecoveryContext, msg: StrategyMessage): void;
   tick(ctx: RecoveryContext): void;
   stats?(): Record<string, number>;
+  /** At the recovering replica, once it serves reads: what its recovery did. */
+  report?(): RecoveryReport | undefined;
 }
+
+/**
+ * What one recovery did, measured at the recovering replica (DESIGN section 6): phase
+ * durations in milliseconds from its restart (load local state, join/start-to-ack, replay,
+ * finalize; strategies name their own phases) and what reached it.
+ */
+export interface RecoveryReport {
+  readonly strategy: string;
+  readonly incarnation: number;
+  readonly recoveryMs: number;
+  readonly phasesMs: Record<string, number>;
+  /** Bytes of every recovery message sent to the recovering replica. */
+  readonly bytesMoved: number;
+  /** Entries the recovering replica received, and those it applied (newer than its own). */
+  readonly entriesReceived: number;
+  readonly entriesApplied: number;
+  readonly counts: Record<string, number>;
+}
+
+/** Strategy parameters from the replica config (serializable: threads get them too). */
+export type StrategyOptions = Readonly<Record<string, string | number | boolean>>;
 
 /** How a module builds a strategy: its name, its message definitions, and a constructor. */
 export interface RecoveryStrategyFactory {
   readonly name: string;
   readonly messages: readonly MessageDef[];
-  create(self: ActorId): RecoveryStrategy;
+  create(self: ActorId, options: StrategyOptions): RecoveryStrategy;
 }

@@ -4,6 +4,7 @@ import { Codec, type ActorId, type ActorModule } from '@heal/actors';
 import { LATENCY_OFF } from '@heal/pmem';
 import { copyRecovery } from '../recovery/copy-recovery.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
+import { validateDataset } from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { PmemStorage } from '../storage/pmem-storage.js';
 import { WalStorage } from '../storage/wal-storage.js';
@@ -80,6 +81,7 @@ export function validateReplicaConfig(config: ReplicaConfig, strategies: readonl
     throw new RangeError(`model must be ${PERSISTENCY_MODELS.join('|')}, got ${String(config.model)}`);
   }
   validateTiming(config.timing);
+  if (config.dataset !== undefined) validateDataset(config.dataset);
   return config;
 }
 

@@ -1,12 +1,13 @@
 import type { Actor, ActorContext, ActorId } from '@heal/actors';
 import type { KeyRecord } from '../storage/key-record.js';
+import { datasetRecords, type DatasetSpec } from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import type { PartiallyPersisted, PersistencyModel } from './durability.js';
 import {
   KV_MESSAGES, type ForwardPutMsg, type GetMsg, type KvMessage, type PersistMessage, type PutMsg, type StrategyMessage,
 } from './messages.js';
 import { Membership } from './membership.js';
-import type { RecoveryContext, RecoveryStrategy, RecoveryStrategyFactory } from './recovery-strategy.js';
+import type { RecoveryContext, RecoveryReport, RecoveryStrategy, RecoveryStrategyFactory, StrategyOptions } from './recovery-strategy.js';
 import { MAX_WAITING_OPS, Replication, type ClientRef } from './replication.js';
 import { RequestDedup } from './request-dedup.js';
 import type { Timing } from './timing.js';
@@ -21,6 +22,8 @@ export interface ReplicaConfig {
   timing: Timing;
   /** Name of the recovery strategy (one the module was built with). */
   strategy: string;
+  /** Parameters of the recovery strategy (each strategy documents and checks its own). */
+  strategyOptions?: StrategyOptions;
   medium: 'volatile' | 'memory-durable' | 'wal' | 'pmem';
   /** Persistency model (DESIGN section 4); default 'synch'. */
   model?: PersistencyModel;
@@ -34,6 +37,11 @@ export interface ReplicaConfig {
   pmemCapacity?: number;
   /** `pmem` persist-cost model (Optane flush and fence latencies): default on, false turns it off. */
   pmemLatency?: boolean;
+  /**
+   * Initial contents: a replica at its first start whose medium is empty writes the dataset
+   * to it (a restarted one keeps what its medium kept).
+   */
+  dataset?: DatasetSpec;
   /** Test-only fault injection, to prove the checker catches a broken protocol. */
   faults?: { readWhileInvalid?: boolean };
 }
@@ -59,6 +67,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
   #replication!: Replication;
   #strategy!: RecoveryStrategy;
   #recovering = false;
+  #startedMs = 0;
+  #loadedMs = 0;
   readonly #leaseWaiters: { ref: ClientRef; key: string }[] = [];
   readonly #viewRequested = new Map<ActorId, number>();
   readonly #dedup = new RequestDedup();
@@ -131,12 +141,29 @@ export class Replica implements Actor<KvWire, KvStorage> {
       }),
       replyBusy: (ref) => replica.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'busy' }),
       replyNotServing: (ref) => replica.#notServing(ref),
-      applied: (record) => replica.#strategy.onApply?.(replica.#recoveryContext(), record),
+      applied: (record, previous) => replica.#strategy.onApply?.(replica.#recoveryContext(), record, previous),
       committed: (record) => replica.#strategy.onCommit?.(replica.#recoveryContext(), record),
     });
-    this.#replication.load(ctx.storage.load(), ctx.storage.loadSeqHighWater());
-    this.#strategy = this.strategyFactory.create(this.self);
+    this.#strategy = this.strategyFactory.create(this.self, this.config.strategyOptions ?? {});
+    this.#startedMs = ctx.now();
+    this.#replication.load(this.#initialRecords(ctx), ctx.storage.loadSeqHighWater());
+    this.#loadedMs = ctx.now();
+    this.#strategy.onStart?.(this.#recoveryContext());
     ctx.setTimer(timing.tickMs, TICK_TAG);
+  }
+
+  /** What the medium kept; at a first start on an empty medium, the dataset (made durable). */
+  #initialRecords(ctx: ActorContext<KvWire, KvStorage>): Iterable<KeyRecord> {
+    const kept = [...ctx.storage.load()];
+    const dataset = this.config.dataset;
+    if (ctx.incarnation > 0 || kept.length > 0 || !dataset || dataset.keys === 0) return kept;
+    const records: KeyRecord[] = [];
+    for (const record of datasetRecords(dataset)) {
+      ctx.storage.write(record);
+      records.push(record);
+    }
+    ctx.storage.sync();
+    return records;
   }
 
   receive(msg: KvWire, ctx: ActorContext<KvWire, KvStorage>): void {
@@ -219,10 +246,15 @@ export class Replica implements Actor<KvWire, KvStorage> {
     return this.#replication.durability.partiallyPersisted();
   }
 
+  /** What the last recovery of this replica did, once it serves reads (undefined before). */
+  recoveryReport(): RecoveryReport | undefined {
+    return this.#recovering ? undefined : this.#strategy.report?.();
+  }
+
   tick(tag: number, ctx: ActorContext<KvWire, KvStorage>): void {
     this.#ctx = ctx;
     if (tag !== TICK_TAG) throw new Error(`replica ${this.self}: unknown timer tag ${tag}`);
-    this.#membership.tick();
+    this.#membership.tick(this.#membership.admitted || (this.#strategy.readyToJoin?.(this.#recoveryContext()) ?? true));
     if (this.#membership.admitted) this.#replication.tick(!this.#recovering);
     this.#strategy.tick(this.#recoveryContext());
     this.#serveLeaseWaiters();
@@ -367,13 +399,18 @@ export class Replica implements Actor<KvWire, KvStorage> {
     const ctx = this.#ctx;
     return {
       self: this.self,
+      incarnation: ctx.incarnation,
+      startedMs: this.#startedMs,
+      loadedMs: this.#loadedMs,
       view: this.#membership.view,
+      admitted: this.#membership.admitted,
       timing: this.config.timing,
       recovering: this.#recovering,
       now: () => ctx.now(),
       random: () => ctx.random(),
       send: (to, body) => ctx.send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
       records: () => replica.#replication.records,
+      notDurable: () => replica.#replication.notDurable(),
       installRecovered: (entry, from) => replica.#replication.installRecovered(entry, from),
       finishRecovery: () => replica.#finishRecovery(),
     };

@@ -51,7 +51,8 @@ export interface ReplicationHost {
   /** The operation was not started here and never will be: the client should ask another replica. */
   replyNotServing(ref: ClientRef): void;
   /** A record changed here (a value taken, validated, or installed by recovery). */
-  applied(record: KeyRecord): void;
+  /** The record changed; `previous` is the key's ts before (the same ts for a state change). */
+  applied(record: KeyRecord, previous: Ts | undefined): void;
   /** A write this replica coordinated became Valid. */
   committed(record: KeyRecord): void;
   /** Test-only fault injection: serve reads of keys that are not Valid. */
@@ -142,11 +143,12 @@ export class Replication {
     return this.#seq;
   }
 
-  /** Writes the record to the medium; `valueChanged` false when only its state changed. */
-  #store(record: KeyRecord, valueChanged = true): void {
+  /** Writes the record to the medium; `previous` is the key's ts before this change. */
+  #store(record: KeyRecord, previous: Ts | undefined): void {
     this.host.storage.write(record);
+    const valueChanged = previous === undefined || !tsEquals(previous, record.ts);
     this.durability.written(record.key, valueChanged);
-    this.host.applied(record);
+    this.host.applied(record, previous);
   }
 
   #setInvalid(record: KeyRecord, from: ActorId): void {
@@ -228,7 +230,7 @@ export class Replication {
     const ts = nextTs(current?.ts ?? ZERO_TS, this.host.self);
     const record: KeyRecord = { key, ts, value, state: 'write', origin: this.host.self, seq: this.#nextSeq() };
     this.records.set(key, record);
-    this.#store(record);
+    this.#store(record, current?.ts);
     const write: PendingWrite = {
       key, ts, value, origin: record.origin, seq: record.seq, client, acks: new Set(), persisted: new Set(), sentMs: this.host.now(),
     };
@@ -264,7 +266,7 @@ export class Replication {
       this.#setInvalid(taken, msg.sender);
       this.#replays.delete(msg.key);
       this.stats.invsTaken++;
-      this.#store(taken);
+      this.#store(taken, record?.ts);
     }
     if (this.host.model === 'synch') {
       // Synch: the ACK follows the persist (sent after the sync in `flush`).
@@ -316,7 +318,7 @@ export class Replication {
   #validate(record: KeyRecord): void {
     record.state = 'valid';
     this.#invalid.delete(record.key);
-    this.#store(record, false);
+    this.#store(record, record.ts);
   }
 
   /**
@@ -432,7 +434,7 @@ export class Replication {
     this.#invalid.delete(key);
     if (!record || record.state !== 'invalid' || this.#replays.has(key)) return;
     record.state = 'replay';
-    this.#store(record, false);
+    this.#store(record, record.ts);
     const pending: PendingWrite = {
       key, ts: record.ts, value: record.value, origin: record.origin, seq: record.seq,
       client: undefined, acks: new Set(), persisted: new Set(), sentMs: this.host.now(),
@@ -483,6 +485,18 @@ export class Replication {
     this.#waiting = 0;
   }
 
+  /**
+   * Records whose write is not known to be at DP here: not Valid, pending, or still tracked
+   * for DP (DESIGN section 5: what a rejoining replica may have missed or lost).
+   */
+  *notDurable(): IterableIterator<KeyRecord> {
+    const keys = new Set([...this.#invalid.keys(), ...this.#writes.keys(), ...this.#replays.keys(), ...this.durability.trackedKeys()]);
+    for (const key of keys) {
+      const record = this.records.get(key);
+      if (record) yield record;
+    }
+  }
+
   /** Replays every Invalid key now (a recovered replica finishing its own leftovers). */
   replayAllInvalid(): void {
     for (const record of this.records.values()) {
@@ -509,7 +523,7 @@ export class Replication {
     this.#replays.delete(entry.key);
     if (entry.state === 'valid') this.#invalid.delete(entry.key);
     else this.#setInvalid(installed, from);
-    this.#store(installed);
+    this.#store(installed, record?.ts);
     this.#drainWaiting(entry.key);
     return true;
   }

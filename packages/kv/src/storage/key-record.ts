@@ -17,3 +17,25 @@ export interface KeyRecord {
   origin: ActorId;
   seq: number;
 }
+
+/** Fixed bytes of a record on the wire besides key and value: version, cid, state, origin, seq. */
+export const RECORD_WIRE_OVERHEAD_BYTES = 21;
+
+/** Size of a record as recovery moves it (DESIGN section 6: missed and moved bytes use it). */
+export function recordWireBytes(record: Pick<KeyRecord, 'key' | 'value'>): number {
+  return utf8Length(record.key) + record.value.byteLength + RECORD_WIRE_OVERHEAD_BYTES;
+}
+
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}

@@ -1,0 +1,69 @@
+import type { KeyRecord } from './key-record.js';
+
+/**
+ * The initial contents every replica starts from (a benchmark's loaded dataset), generated
+ * in place instead of written through the protocol: `keys` records `datasetKey(i)`, each
+ * Valid at ts (1, 0) with no write number, value sizes drawn per key from `valueSizes`.
+ * Serializable, so worker threads get it in their config.
+ */
+export interface DatasetSpec {
+  readonly keys: number;
+  /** Value sizes in bytes and their weights (a key's size is a deterministic draw by index). */
+  readonly valueSizes: { readonly bytes: readonly number[]; readonly weights: readonly number[] };
+}
+
+export const DATASET_KEYS_MAX = 50_000_000;
+/** The ts of every dataset record: below any write's (a first write takes version 2). */
+export const DATASET_TS = Object.freeze({ version: 1, cid: 0 });
+
+export function datasetKey(index: number): string {
+  return `k${index}`;
+}
+
+export function validateDataset(spec: DatasetSpec): DatasetSpec {
+  if (!Number.isInteger(spec.keys) || spec.keys < 0 || spec.keys > DATASET_KEYS_MAX) {
+    throw new RangeError(`dataset.keys must be an integer in [0, ${DATASET_KEYS_MAX}], got ${String(spec.keys)}`);
+  }
+  const { bytes, weights } = spec.valueSizes ?? {};
+  if (!Array.isArray(bytes) || !Array.isArray(weights) || bytes.length === 0 || bytes.length !== weights.length) {
+    throw new RangeError('dataset.valueSizes must have non-empty bytes and weights arrays of equal length');
+  }
+  bytes.forEach((b, i) => {
+    if (!Number.isInteger(b) || b < 0 || b > 1 << 20) throw new RangeError(`dataset.valueSizes.bytes[${i}] must be an integer in [0, 1 MiB], got ${String(b)}`);
+  });
+  weights.forEach((w, i) => {
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw new RangeError(`dataset.valueSizes.weights[${i}] must be a finite number >= 0, got ${String(w)}`);
+  });
+  if (!weights.some((w) => w > 0)) throw new RangeError('dataset.valueSizes.weights must have a positive entry');
+  return spec;
+}
+
+/** A 32-bit mix of the key index (splitmix-style), so sizes do not follow key order. */
+function mix32(index: number): number {
+  let h = (index ^ 0x9e3779b9) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** Value size of dataset key `index`: a weighted draw made deterministic by the index. */
+export function datasetValueBytes(spec: DatasetSpec, index: number): number {
+  const { bytes, weights } = spec.valueSizes;
+  let total = 0;
+  for (const w of weights) total += w;
+  let u = (mix32(index) / 2 ** 32) * total;
+  for (let i = 0; i < bytes.length; i++) {
+    u -= weights[i] as number;
+    if (u < 0) return bytes[i] as number;
+  }
+  return bytes[bytes.length - 1] as number;
+}
+
+/** The records of the dataset, generated lazily. */
+export function* datasetRecords(spec: DatasetSpec): IterableIterator<KeyRecord> {
+  for (let i = 0; i < spec.keys; i++) {
+    const value = new Uint8Array(datasetValueBytes(spec, i));
+    value.fill(0x61 + (i % 26));
+    yield { key: datasetKey(i), ts: { ...DATASET_TS }, value, state: 'valid', origin: 0, seq: 0 };
+  }
+}
