@@ -1,1 +1,1 @@
-export {};
+export * from './recovery-meter.js';
