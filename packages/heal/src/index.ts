@@ -1,1 +1,5 @@
 export * from './recovery-meter.js';
+export * from './missed-updates.js';
+export * from './heal-messages.js';
+export * from './heal-recovery.js';
+export * from './digest/index.js';

@@ -1,6 +1,6 @@
 export { HistoryError, parseHistory, serializeHistory, validateHistory } from './checker/history.js';
 export type { GetOperation, History, Operation, PutOperation } from './checker/history.js';
-export { HistoryRecorder, RECORDER_MAX_OPERATIONS } from './checker/recorder.js';
+export { HistoryRecorder, INITIAL_CLIENT, RECORDER_MAX_OPERATIONS } from './checker/recorder.js';
 export { checkHistory, isLinearizable } from './checker/linearizability.js';
 export type { CheckOptions, CheckResult, KeyFailure, Verdict } from './checker/linearizability.js';
 export { formatReport, formatFailure, showValue } from './checker/report.js';
@@ -27,4 +27,6 @@ export * from './recovery/copy-recovery.js';
 export * from './client/kv-client.js';
 export * from './cluster/verify.js';
 export * from './cluster/sim-cluster.js';
+export * from './cluster/sim-load.js';
+export * from './cluster/sim-checks.js';
 export * from './cluster/thread-cluster.js';

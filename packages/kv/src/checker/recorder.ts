@@ -23,14 +23,22 @@ interface Slot {
   return: number | null;
 }
 
+/** Clients from here on write the preloaded keys' initial values in a history (one per key: all at tick 0). */
+export const INITIAL_CLIENT = 2 ** 40;
+
 export class HistoryRecorder {
   private readonly ops: Slot[] = [];
   /** Per client: the id of its last operation. */
   private readonly lastOp = new Map<number, number>();
   private lastTime = Number.NEGATIVE_INFINITY;
 
-  /** `clock` returns integer ticks that never decrease (e.g. a logical counter, or ns). */
-  constructor(private readonly clock: () => number) {}
+  /**
+   * `clock` returns integer ticks >= 1 that never decrease (e.g. a logical counter, or ns).
+   * `initial` gives the value a key held before the history (a preloaded dataset): each such
+   * key of the history gets a put at tick 0, before every operation, by a client of its own
+   * numbered from INITIAL_CLIENT.
+   */
+  constructor(private readonly clock: () => number, private readonly initial?: (key: string) => string | undefined) {}
 
   /** Number of operations recorded so far (pending ones included). */
   get size(): number {
@@ -70,7 +78,13 @@ export class HistoryRecorder {
         ? ({ client: s.client, op: 'put', key: s.key, value: s.value as string, call: s.call, return: s.return } satisfies PutOperation)
         : ({ client: s.client, op: 'get', key: s.key, value: s.value, call: s.call, return: s.return } satisfies GetOperation),
     );
-    return { operations };
+    if (!this.initial) return { operations };
+    const preloaded: Operation[] = [];
+    for (const key of new Set(this.ops.map((s) => s.key))) {
+      const value = this.initial(key);
+      if (value !== undefined) preloaded.push({ client: INITIAL_CLIENT + preloaded.length, op: 'put', key, value, call: 0, return: 0 });
+    }
+    return { operations: [...preloaded, ...operations] };
   }
 
   /** `JSON.stringify(recorder)` gives the history file format. */

@@ -6,7 +6,7 @@ import { kvReplicaModule, type ReplicaModule } from '../protocol/replica-module.
 import { SIM_TIMING, type Timing } from '../protocol/timing.js';
 import type { RecoveryReport, StrategyOptions } from '../protocol/recovery-strategy.js';
 import { compareTs } from '../protocol/timestamp.js';
-import type { DatasetSpec } from '../storage/dataset.js';
+import { datasetIndex, datasetValue, type DatasetSpec } from '../storage/dataset.js';
 import { recordWireBytes } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { verifyReplicas, type VerifyResult } from './verify.js';
@@ -87,7 +87,13 @@ export class SimCluster {
       config,
       ...(options.network ? { network: options.network } : {}),
     });
-    this.history = options.history === false ? undefined : new HistoryRecorder(() => this.#historyTick());
+    const dataset = options.dataset;
+    const decoder = new TextDecoder();
+    const initial = dataset && ((key: string): string | undefined => {
+      const index = datasetIndex(dataset, key);
+      return index === undefined ? undefined : decoder.decode(datasetValue(dataset, index));
+    });
+    this.history = options.history === false ? undefined : new HistoryRecorder(() => this.#historyTick(), initial);
     const timeoutMs = options.clientTimeoutMs ?? 5 * config.timing.suspicionMs;
     this.clients = Array.from({ length: clients }, (_, i) => {
       const id = replicas + i;

@@ -126,9 +126,10 @@ export class Durability {
 
   constructor(readonly host: DurabilityHost) {}
 
-  /** Records the medium kept at a restart are persisted here. */
-  loaded(record: KeyRecord): void {
+  /** Records the medium kept at a restart are persisted here; `atDp`: at every replica too. */
+  loaded(record: KeyRecord, atDp: boolean): void {
     this.#persisted.set(record.key, record.ts);
+    if (atDp) this.#durable.set(record.key, record.ts);
   }
 
   /** The record of `key` was written to the medium; `valueChanged`: not only its state. */

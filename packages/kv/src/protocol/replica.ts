@@ -146,24 +146,25 @@ export class Replica implements Actor<KvWire, KvStorage> {
     });
     this.#strategy = this.strategyFactory.create(this.self, this.config.strategyOptions ?? {});
     this.#startedMs = ctx.now();
-    this.#replication.load(this.#initialRecords(ctx), ctx.storage.loadSeqHighWater());
+    const { records, dataset } = this.#initialRecords(ctx);
+    this.#replication.load(records, ctx.storage.loadSeqHighWater(), dataset);
     this.#loadedMs = ctx.now();
     this.#strategy.onStart?.(this.#recoveryContext());
     ctx.setTimer(timing.tickMs, TICK_TAG);
   }
 
   /** What the medium kept; at a first start on an empty medium, the dataset (made durable). */
-  #initialRecords(ctx: ActorContext<KvWire, KvStorage>): Iterable<KeyRecord> {
+  #initialRecords(ctx: ActorContext<KvWire, KvStorage>): { records: Iterable<KeyRecord>; dataset: boolean } {
     const kept = [...ctx.storage.load()];
     const dataset = this.config.dataset;
-    if (ctx.incarnation > 0 || kept.length > 0 || !dataset || dataset.keys === 0) return kept;
+    if (ctx.incarnation > 0 || kept.length > 0 || !dataset || dataset.keys === 0) return { records: kept, dataset: false };
     const records: KeyRecord[] = [];
     for (const record of datasetRecords(dataset)) {
       ctx.storage.write(record);
       records.push(record);
     }
     ctx.storage.sync();
-    return records;
+    return { records, dataset: true };
   }
 
   receive(msg: KvWire, ctx: ActorContext<KvWire, KvStorage>): void {

@@ -115,12 +115,15 @@ export class Replication {
     });
   }
 
-  /** Loads what the medium kept: records not Valid come back Invalid (DESIGN section 4, Restart). */
-  load(records: Iterable<KeyRecord>, seqHighWater: number): void {
+  /**
+   * Loads what the medium kept: records not Valid come back Invalid (DESIGN section 4,
+   * Restart). `atDp`: they are at DP everywhere (a dataset every replica starts from).
+   */
+  load(records: Iterable<KeyRecord>, seqHighWater: number, atDp = false): void {
     for (const record of records) {
       if (record.state !== 'valid') record.state = 'invalid';
       this.records.set(record.key, record);
-      this.durability.loaded(record);
+      this.durability.loaded(record, atDp);
     }
     this.#seq = seqHighWater;
     this.#seqReserved = seqHighWater;

@@ -59,11 +59,21 @@ export function datasetValueBytes(spec: DatasetSpec, index: number): number {
   return bytes[bytes.length - 1] as number;
 }
 
+/** The value of dataset key `index`: one letter repeated (printable, so histories show it). */
+export function datasetValue(spec: DatasetSpec, index: number): Uint8Array {
+  return new Uint8Array(datasetValueBytes(spec, index)).fill(0x61 + (index % 26));
+}
+
+/** The index of a dataset key, or undefined for a key outside the dataset. */
+export function datasetIndex(spec: DatasetSpec, key: string): number | undefined {
+  if (!/^k(0|[1-9][0-9]*)$/.test(key)) return undefined;
+  const index = Number(key.slice(1));
+  return index < spec.keys ? index : undefined;
+}
+
 /** The records of the dataset, generated lazily. */
 export function* datasetRecords(spec: DatasetSpec): IterableIterator<KeyRecord> {
   for (let i = 0; i < spec.keys; i++) {
-    const value = new Uint8Array(datasetValueBytes(spec, i));
-    value.fill(0x61 + (i % 26));
-    yield { key: datasetKey(i), ts: { ...DATASET_TS }, value, state: 'valid', origin: 0, seq: 0 };
+    yield { key: datasetKey(i), ts: { ...DATASET_TS }, value: datasetValue(spec, i), state: 'valid', origin: 0, seq: 0 };
   }
 }

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachSeed, type ActorId } from '@heal/actors';
 import { SimCluster, type SimClusterOptions } from '../../src/index.js';
-import { startWorkload, type WorkloadOptions, type WorkloadProgress } from './workload.js';
-import { assertLinearizable, assertSettledAndEqual } from './assertions.js';
+import { startSimLoad, type WorkloadOptions, type WorkloadProgress } from '../../src/index.js';
+import { assertLinearizable, assertSettledAndEqual } from '../../src/index.js';
 
 /** Seeds per scenario in CI; HEAL_SEEDS raises it, HEAL_SEED replays one. */
 const SEEDS = 200;
@@ -17,7 +17,7 @@ function run(
 ): Promise<void> {
   return forEachSeed(t, import.meta.url, SEEDS, (seed) => {
     const cluster = new SimCluster({ seed, ...options });
-    const progress = startWorkload(cluster, seed, load);
+    const progress = startSimLoad(cluster, seed, load);
     script(cluster, progress, seed);
     assert.ok(cluster.sim.runUntil(() => progress.running === 0, 20_000), `clients finish (${JSON.stringify(progress)})`);
     assertLinearizable(cluster);

@@ -20,7 +20,7 @@ import {
   compareTs, PERSISTENCY_MODELS, SimCluster, tsEquals, validateReplicaConfig, SIM_TIMING,
   type KeyRecord, type PersistencyModel, type Ts,
 } from '../../src/index.js';
-import { assertLinearizable, assertSettledAndEqual } from './assertions.js';
+import { assertLinearizable, assertSettledAndEqual } from '../../src/index.js';
 
 // The simulator checks logic and simulates its crashes; on tmpfs an fdatasync costs little.
 const root = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'heal-kv-models-'));

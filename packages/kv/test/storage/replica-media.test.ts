@@ -7,8 +7,8 @@ import {
   createStorage, kvReplicaModule, MemoryStorage, PmemStorage, SIM_TIMING, SimCluster, validateReplicaConfig, WalStorage,
   type KvStorage, type ReplicaConfig, type ReplicaModule,
 } from '../../src/index.js';
-import { assertLinearizable, assertSettledAndEqual } from '../sim/assertions.js';
-import { startWorkload } from '../sim/workload.js';
+import { assertLinearizable, assertSettledAndEqual } from '../../src/index.js';
+import { startSimLoad } from '../../src/index.js';
 import { tempDir } from './helpers.js';
 
 const tmp = tempDir('media');
@@ -90,7 +90,7 @@ for (const medium of ['wal', 'pmem'] as const) {
         const dataDir = join(tmp.dir, `${medium}-${syncEach}-${seed}`);
         const module = moduleWith(medium, dataDir, syncEach);
         const cluster = new SimCluster({ seed, replicas: 3, clients: 4, module });
-        const progress = startWorkload(cluster, seed, { keys: 6, writeRatio: 0.5, opsPerClient: 30, thinkMs: 0.5, randomReplica: true });
+        const progress = startSimLoad(cluster, seed, { keys: 6, writeRatio: 0.5, opsPerClient: 30, thinkMs: 0.5, randomReplica: true });
         const victim = seed % 3;
         if (untilPendingWrite(cluster, victim, 50)) {
           cluster.crash(victim);

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { checkHistory, formatReport, type SimCluster } from '../../src/index.js';
+import { checkHistory } from '../checker/linearizability.js';
+import { formatReport } from '../checker/report.js';
+import type { SimCluster } from './sim-cluster.js';
 
 /** The run's history is linearizable; on failure the report names the smallest failing key. */
 export function assertLinearizable(cluster: SimCluster): void {

@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { forEachSeed } from '@heal/actors';
+import {
+  assertLinearizable, assertSettledAndEqual, copyRecovery, createReplicaModule, SimCluster, startSimLoad,
+  type SimClusterOptions,
+} from '@heal/kv';
+import { healRecovery } from '../src/index.js';
+
+const MODULE = createReplicaModule([healRecovery, copyRecovery]);
+const DATASET = { keys: 300, valueSizes: { bytes: [24, 40], weights: [1, 1] } };
+const SEEDS = 30;
+
+function cluster(seed: number, extra: Partial<SimClusterOptions> = {}): SimCluster {
+  return new SimCluster({ seed, replicas: 5, clients: 4, module: MODULE, strategy: 'heal', medium: 'memory-durable', dataset: DATASET, ...extra });
+}
+
+test('heal: a crashed replica rejoins from its Buddy buffer, under load, linearizable and equal after', async (t) => {
+  await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
+    const c = cluster(seed);
+    const load = startSimLoad(c, seed, { keys: DATASET.keys, writeRatio: 0.5, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true });
+    const victim = seed % 5;
+    c.sim.runFor(20);
+    c.crash(victim);
+    c.sim.runFor(100);
+    c.restart(victim, { strategy: 'heal' });
+    const outcome = c.recover(victim, 2000);
+    c.sim.runFor(20);
+    load.stop();
+    assert.ok(c.sim.runUntil(() => load.running === 0, 5000), 'clients finish');
+    assert.equal(outcome.strategy, 'heal');
+    assert.equal(outcome.counts['bufferSessions'], 1, `buffer mode: ${JSON.stringify(outcome)}`);
+    assert.ok(outcome.missedKeys > 0, 'the replica missed writes');
+    assert.ok(outcome.bytesMoved <= 3 * outcome.missedBytes + 2000, `moved ${outcome.bytesMoved} for ${outcome.missedBytes} missed`);
+    for (const phase of ['load', 'join', 'startToAck', 'exchange', 'replay', 'finalize']) {
+      assert.ok(phase in outcome.phasesMs, `phase ${phase} in ${JSON.stringify(outcome.phasesMs)}`);
+    }
+    assertLinearizable(c);
+    assertSettledAndEqual(c, 5000);
+  });
+});
+
+test('heal: a replica whose medium kept nothing is found out by Merkle descent', async (t) => {
+  await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
+    const c = cluster(seed, { medium: 'volatile' });
+    const load = startSimLoad(c, seed, { keys: DATASET.keys, writeRatio: 0.5, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true });
+    c.sim.runFor(20);
+    c.crash(1);
+    c.sim.runFor(50);
+    c.restart(1);
+    const outcome = c.recover(1, 2000);
+    load.stop();
+    assert.ok(c.sim.runUntil(() => load.running === 0, 5000), 'clients finish');
+    assert.equal(outcome.counts['descentSessions'], 1, JSON.stringify(outcome));
+    assert.ok(outcome.entriesApplied >= DATASET.keys * 0.9, `applied ${outcome.entriesApplied}`);
+    assertLinearizable(c);
+    assertSettledAndEqual(c, 5000);
+  });
+});
+
+test('heal on pmem: the restarted replica keeps its medium and gets only what it missed', async (t) => {
+  await forEachSeed(t, import.meta.url, 10, (seed) => {
+    const dir = mkdtempSync(join(tmpdir(), 'heal-pmem-'));
+    try {
+      const c = cluster(seed, { medium: 'pmem', dataDir: dir, pmemCapacity: 512, pmemLatency: false });
+      const load = startSimLoad(c, seed, { keys: DATASET.keys, writeRatio: 0.3, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true });
+      c.sim.runFor(20);
+      c.crash(2);
+      c.sim.runFor(60);
+      c.restart(2);
+      const outcome = c.recover(2, 2000);
+      load.stop();
+      assert.ok(c.sim.runUntil(() => load.running === 0, 5000), 'clients finish');
+      assert.equal(outcome.counts['bufferSessions'], 1, JSON.stringify(outcome));
+      assert.ok(outcome.entriesReceived < DATASET.keys, `received ${outcome.entriesReceived} of ${DATASET.keys}`);
+      assertLinearizable(c);
+      assertSettledAndEqual(c, 5000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
