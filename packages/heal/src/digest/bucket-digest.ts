@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import type { Ts } from '@heal/kv';
+
+/** Buckets of a replica's digest unless configured otherwise (a power of two). */
+export const DIGEST_BUCKETS_DEFAULT = 4096;
+/** Children per Merkle node unless configured otherwise. */
+export const DIGEST_FANOUT_DEFAULT = 16;
+/** A node hash is two 32-bit lanes, printed as this many lowercase hex characters. */
+export const NODE_HASH_HEX_CHARS = 16;
+
+const NODE_HASH_PATTERN = /^[0-9a-f]{16}$/;
+/** Seeds of the two lanes: distinct so the lanes hash independently. */
+const LANE0_SEED = 0x9747b28c | 0;
+const LANE1_SEED = 0x2f6b3a1d;
+const TWO_POW_32 = 0x1_0000_0000;
+
+/** Throws a RangeError naming `field` unless `hash` is a node hash as `BucketDigest` prints it. */
+export function assertNodeHash(hash: string, field: string): void {
+  if (!NODE_HASH_PATTERN.test(hash)) {
+    const expected = `${NODE_HASH_HEX_CHARS} lowercase hex characters`;
+    throw new RangeError(`${field} must be ${expected}, got ${JSON.stringify(hash)}`);
+  }
+}
+
+// Hashes stay int32 (`| 0`, never `>>> 0`) between these functions: V8 boxes a returned number
+// outside the int32 range, which would allocate on every update. Uint32Array stores wrap them.
+
+/** One MurmurHash3 body step: folds the 32-bit word `k` into the running hash `h`. */
+function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/** MurmurHash3's finaliser: every input bit affects every output bit (FNV's low bits do not). */
+function avalanche(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+const FNV_PRIME = 0x01000193;
+
+/** FNV-1a over UTF-16 code units. */
+function fnv1a(key: string): number {
+  let h = FNV_OFFSET;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
+  return h;
+}
+
+/** One lane of the 64-bit value of `(key, ts)`, from that lane's key hash. */
+function elementLane(keyHash: number, ts: Ts, seed: number): number {
+  let h = mix(seed, keyHash);
+  h = mix(h, ts.version | 0);
+  h = mix(h, Math.floor(ts.version / TWO_POW_32));
+  h = mix(h, ts.cid);
+  return avalanche(h);
+}
+
+/** Runs on every apply: `assert(cond, msg)` allocates its rest arguments, `assert.fail` does not. */
+function assertTs(ts: Ts): void {
+  if (!(Number.isSafeInteger(ts.version) && ts.version >= 0)) {
+    assert.fail('ts.version is a safe integer >= 0');
+  }
+  if (!(Number.isInteger(ts.cid) && ts.cid >= 0 && ts.cid < TWO_POW_32)) {
+    assert.fail('ts.cid is a uint32');
+  }
+}
+
+function hex8(word: number): string {
+  return word.toString(16).padStart(8, '0');
+}
+
+/**
+ * The digest of one replica's store (DESIGN section 5, Digests): the keys are split into buckets,
+ * each bucket keeps a hash of its set of `(key, ts)` pairs, and a Merkle tree with `fanout`
+ * children per node sits over the buckets (level 0 is the root, the last level the buckets).
+ *
+ * A pair's value is 64 bits in two independent 32-bit lanes; a bucket's lane is the sum mod 2^32
+ * of its pairs' lanes, so removing a pair is exact and the hash does not depend on apply order.
+ * `update` runs on every apply at every replica: it allocates nothing, reads the key once, and
+ * only marks the bucket's ancestors dirty (at most one per level); queries recompute the dirty
+ * nodes they read.
+ * Owned by one replica's actor (not shared between threads).
+ */
+export class BucketDigest {
+  readonly buckets: number;
+  readonly fanout: number;
+  readonly #mask: number;
+  /** Nodes per level, root (1) first, buckets last. */
+  readonly #sizes: readonly number[];
+  /** Per level, two words per node: lane 0 at 2i, lane 1 at 2i+1. The last level is the buckets. */
+  readonly #hashes: readonly Uint32Array[];
+  /**
+   * Per internal level, 1 where the node's stored hash is stale. Invariant: a dirty node's
+   * parent is dirty, so marking can stop at the first ancestor already marked.
+   */
+  readonly #dirty: readonly Uint8Array[];
+
+  constructor(buckets = DIGEST_BUCKETS_DEFAULT, fanout = DIGEST_FANOUT_DEFAULT) {
+    const powerOfTwo = Number.isInteger(buckets) && buckets >= 1 && (buckets & (buckets - 1)) === 0;
+    if (!powerOfTwo || buckets > 2 ** 30) {
+      throw new RangeError(`buckets must be a power of two in 1..2^30, got ${buckets}`);
+    }
+    if (!Number.isInteger(fanout) || fanout < 2) {
+      throw new RangeError(`fanout must be an integer >= 2, got ${fanout}`);
+    }
+    this.buckets = buckets;
+    this.fanout = fanout;
+    this.#mask = buckets - 1;
+    const sizes = [buckets];
+    while (sizes[0]! > 1) sizes.unshift(Math.ceil(sizes[0]! / fanout));
+    this.#sizes = sizes;
+    this.#hashes = sizes.map((n) => new Uint32Array(2 * n));
+    // All internal nodes start stale so that the first query computes the empty tree.
+    this.#dirty = sizes.slice(0, -1).map((n) => new Uint8Array(n).fill(1));
+  }
+
+  /** Levels of the tree: the root level 0 through the bucket level `levels - 1`. */
+  get levels(): number {
+    return this.#sizes.length;
+  }
+
+  /** The bucket of `key`. */
+  bucketOf(key: string): number {
+    return avalanche(fnv1a(key)) & this.#mask;
+  }
+
+  /**
+   * Records that `key` went from `before` to `after` (undefined: absent). The caller states
+   * `before` truthfully: the digest cannot check that it held that pair.
+   */
+  update(key: string, before: Ts | undefined, after: Ts | undefined): void {
+    if (before === after) return;
+    if (before !== undefined && after !== undefined) {
+      if (before.version === after.version && before.cid === after.cid) return;
+    }
+    // The lanes' key hashes in one pass: FNV-1a as in fnv1a, and Murmur3 for lane 1, of another
+    // family so that a collision in one lane is not one in both.
+    let h0 = FNV_OFFSET;
+    let h1 = LANE1_SEED;
+    for (let i = 0; i < key.length; i++) {
+      const unit = key.charCodeAt(i);
+      h0 = Math.imul(h0 ^ unit, FNV_PRIME);
+      h1 = mix(h1, unit);
+    }
+    h1 = avalanche(h1 ^ key.length);
+    const bucket = avalanche(h0) & this.#mask;
+    const leaf = this.#hashes[this.#hashes.length - 1]!;
+    if (before !== undefined) {
+      assertTs(before);
+      leaf[2 * bucket] = leaf[2 * bucket]! - elementLane(h0, before, LANE0_SEED);
+      leaf[2 * bucket + 1] = leaf[2 * bucket + 1]! - elementLane(h1, before, LANE1_SEED);
+    }
+    if (after !== undefined) {
+      assertTs(after);
+      leaf[2 * bucket] = leaf[2 * bucket]! + elementLane(h0, after, LANE0_SEED);
+      leaf[2 * bucket + 1] = leaf[2 * bucket + 1]! + elementLane(h1, after, LANE1_SEED);
+    }
+    let index = bucket;
+    for (let level = this.#dirty.length - 1; level >= 0; level--) {
+      index = Math.floor(index / this.fanout);
+      const dirty = this.#dirty[level]!;
+      if (dirty[index] === 1) break;
+      dirty[index] = 1;
+    }
+  }
+
+  /** The root: equal at two digests of one shape iff they hold the same pairs (bar collisions). */
+  root(): string {
+    return this.nodes(0, [0])[0]!;
+  }
+
+  /** The current hashes of the nodes `indices` of `level`, in that order. */
+  nodes(level: number, indices: readonly number[]): string[] {
+    this.#checkLevel(level);
+    const hashes = this.#hashes[level]!;
+    return indices.map((index) => {
+      this.#checkIndex(level, index);
+      this.#refresh(level, index);
+      return hex8(hashes[2 * index]!) + hex8(hashes[2 * index + 1]!);
+    });
+  }
+
+  /** The indices, at `level + 1`, of the children of node `index` of `level`. */
+  childrenOf(level: number, index: number): number[] {
+    this.#checkLevel(level);
+    if (level === this.levels - 1) {
+      throw new RangeError(`level ${level} is the bucket level: buckets have no children`);
+    }
+    this.#checkIndex(level, index);
+    const first = index * this.fanout;
+    const end = Math.min(first + this.fanout, this.#sizes[level + 1]!);
+    const children: number[] = [];
+    for (let child = first; child < end; child++) children.push(child);
+    return children;
+  }
+
+  /** Recomputes node `index` of `level` if stale, and first its stale descendants. */
+  #refresh(level: number, index: number): void {
+    const dirty = this.#dirty[level];
+    if (dirty === undefined || dirty[index] === 0) return;
+    const childHashes = this.#hashes[level + 1]!;
+    const first = index * this.fanout;
+    const end = Math.min(first + this.fanout, this.#sizes[level + 1]!);
+    // The lanes of a node fold both lanes of every child, in child order, each with its own seed.
+    let lane0 = LANE0_SEED;
+    let lane1 = LANE1_SEED;
+    for (let child = first; child < end; child++) {
+      this.#refresh(level + 1, child);
+      const c0 = childHashes[2 * child]!;
+      const c1 = childHashes[2 * child + 1]!;
+      lane0 = mix(mix(lane0, c0), c1);
+      lane1 = mix(mix(lane1, c1), c0);
+    }
+    const hashes = this.#hashes[level]!;
+    hashes[2 * index] = avalanche(lane0 ^ (end - first));
+    hashes[2 * index + 1] = avalanche(lane1 ^ (end - first));
+    dirty[index] = 0;
+  }
+
+  #checkLevel(level: number): void {
+    if (!Number.isInteger(level) || level < 0 || level >= this.levels) {
+      throw new RangeError(`level must be an integer in 0..${this.levels - 1}, got ${level}`);
+    }
+  }
+
+  #checkIndex(level: number, index: number): void {
+    const size = this.#sizes[level]!;
+    if (!Number.isInteger(index) || index < 0 || index >= size) {
+      const range = `0..${size - 1}`;
+      throw new RangeError(`index at level ${level} must be an integer in ${range}, got ${index}`);
+    }
+  }
+}
