@@ -1,0 +1,4 @@
+export * from './bucket-digest.js';
+export * from './digest-auth.js';
+export * from './merkle-descent.js';
+export * from './version-vector.js';
