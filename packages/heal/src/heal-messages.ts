@@ -45,7 +45,7 @@ export const HealBatch = defineMessage(118, 'heal-batch', {
   session: f.u32(), batch: f.u32(), entries: f.list(entry, HEAL_BATCH_MAX_ENTRIES),
 });
 export const HealBatchAck = defineMessage(119, 'heal-batch-ack', { session: f.u32(), batch: f.u32() });
-export const HealEnd = defineMessage(120, 'heal-end', { session: f.u32(), batches: f.u32() });
+export const HealEnd = defineMessage(120, 'heal-end', { session: f.u32(), mode: f.enumOf('buffer', 'descent'), batches: f.u32() });
 /** Consistency reinforcement: the ShadowReplica holds every batch; the Buddy confirms. */
 export const HealDone = defineMessage(121, 'heal-done', { session: f.u32() });
 export const HealDoneOk = defineMessage(122, 'heal-done-ok', { session: f.u32() });

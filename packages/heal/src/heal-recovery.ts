@@ -113,7 +113,7 @@ class HealRecovery implements RecoveryStrategy {
     const held: { origin: number; seq: number }[] = [];
     for (const record of ctx.records().values()) {
       this.#digest.update(record.key, undefined, record.ts);
-      held.push({ origin: record.origin, seq: record.seq });
+      if (record.seq > 0) held.push({ origin: record.origin, seq: record.seq });
     }
     this.#heldVv = VersionVector.fromHeld(held);
     this.#kept = ctx.records().size > 0;
@@ -240,11 +240,15 @@ class HealRecovery implements RecoveryStrategy {
 
   #onAccept(ctx: RecoveryContext, msg: HealAcceptMsg): void {
     const j = this.#current(ctx, msg);
-    if (!j || j.accepted) return;
-    j.accepted = true;
+    if (j) this.#accepted(ctx, j);
+  }
+
+  /** Start-to-ack ends with the Buddy's accept, or whatever of the stream overtook it. */
+  #accepted(ctx: RecoveryContext, j: JoinSession): void {
     j.progressMs = ctx.now();
+    if (j.accepted) return;
+    j.accepted = true;
     this.#meter.phase('startToAck', ctx.now());
-    this.#meter.count(msg.mode === 'buffer' ? 'bufferSessions' : 'descentSessions');
   }
 
   #onNodesRequest(ctx: RecoveryContext, msg: HealNodesRequestMsg): void {
@@ -278,9 +282,9 @@ class HealRecovery implements RecoveryStrategy {
     if (!j) return;
     ctx.send(j.buddy, { kind: 'heal-batch-ack', session: j.session, batch: msg.batch });
     if (j.received.has(msg.batch)) return;
+    this.#accepted(ctx, j);
     if (j.received.size === 0) this.#meter.phase('exchange', ctx.now());
     j.received.add(msg.batch);
-    j.progressMs = ctx.now();
     let applied = 0;
     for (const e of msg.entries) {
       const record: KeyRecord = { key: e.key, ts: { version: e.version, cid: e.cid }, value: e.value, state: e.state, origin: e.origin, seq: e.seq };
@@ -293,16 +297,17 @@ class HealRecovery implements RecoveryStrategy {
 
   #onEnd(ctx: RecoveryContext, msg: HealEndMsg): void {
     const j = this.#current(ctx, msg);
-    if (!j) return;
+    if (!j || j.total !== undefined) return;
+    this.#accepted(ctx, j);
     j.total = msg.batches;
-    j.progressMs = ctx.now();
+    this.#meter.count(msg.mode === 'buffer' ? 'bufferSessions' : 'descentSessions');
     this.#maybeDone(ctx, j);
   }
 
   /** Consistency reinforcement: every batch is here; ask the Buddy to confirm nothing is outstanding. */
   #maybeDone(ctx: RecoveryContext, j: JoinSession): void {
     if (j.total === undefined || j.received.size < j.total || j.doneSent) return;
-    if (j.total === 0) this.#meter.phase('exchange', ctx.now());
+    if (j.received.size === 0) this.#meter.phase('exchange', ctx.now());
     this.#meter.phase('replay', ctx.now());
     j.doneSent = true;
     ctx.send(j.buddy, { kind: 'heal-done', session: j.session });
@@ -438,7 +443,7 @@ class HealRecovery implements RecoveryStrategy {
     }
     if (s.next >= keys.length && !s.ended) {
       s.ended = true;
-      ctx.send(s.joiner, { kind: 'heal-end', session: s.session, batches: s.starts.length });
+      ctx.send(s.joiner, { kind: 'heal-end', session: s.session, mode: s.mode, batches: s.starts.length });
     }
   }
 
@@ -520,7 +525,7 @@ class HealRecovery implements RecoveryStrategy {
     for (let b = s.ackedBelow; b < s.starts.length; b++) {
       if (!s.acked.has(b)) this.#sendBatch(ctx, s, b, s.starts[b] as number, s.starts[b + 1] ?? keys.length);
     }
-    if (s.ended) ctx.send(s.joiner, { kind: 'heal-end', session: s.session, batches: s.starts.length });
+    if (s.ended) ctx.send(s.joiner, { kind: 'heal-end', session: s.session, mode: s.mode, batches: s.starts.length });
   }
 
   stats(): Record<string, number> {

@@ -4,8 +4,9 @@ import type { KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { MAX_PERSIST_ITEMS, type KeyTs, type KvMessage, type PersistScopeMsg } from './messages.js';
 import { compareTs, type Ts } from './timestamp.js';
+import { DATASET_TS } from '../storage/dataset.js';
 import type { Timing } from './timing.js';
-import { isMember, type View } from './view.js';
+import type { View } from './view.js';
 
 /** The persistency models of DESIGN section 4 (all with Linearizable consistency). */
 export type PersistencyModel = 'synch' | 'strict' | 'renf' | 'event' | 'scope';
@@ -89,7 +90,6 @@ export interface DurabilityStats {
 }
 
 const tsOf = (item: KeyTs): Ts => ({ version: item.version, cid: item.cid });
-const atLeast = (have: Ts | undefined, want: Ts): boolean => have !== undefined && compareTs(have, want) >= 0;
 
 /**
  * Persistence and durable progress of one replica (DESIGN section 4, "Persistency models").
@@ -126,10 +126,25 @@ export class Durability {
 
   constructor(readonly host: DurabilityHost) {}
 
-  /** Records the medium kept at a restart are persisted here; `atDp`: at every replica too. */
-  loaded(record: KeyRecord, atDp: boolean): void {
+  /** Records the medium kept at a restart are persisted here. */
+  loaded(record: KeyRecord): void {
     this.#persisted.set(record.key, record.ts);
-    if (atDp) this.#durable.set(record.key, record.ts);
+  }
+
+  /**
+   * This replica started from a dataset every replica holds durably: its keys are persisted
+   * and at DP at the dataset's ts (a floor, not a map entry per key: datasets are large).
+   */
+  loadedDataset(isDatasetKey: (key: string) => boolean): void {
+    this.#datasetKey = isDatasetKey;
+  }
+
+  #datasetKey: ((key: string) => boolean) | undefined;
+
+  #atLeast(map: Map<string, Ts>, key: string, ts: Ts): boolean {
+    const have = map.get(key);
+    if (have !== undefined) return compareTs(have, ts) >= 0;
+    return this.#datasetKey !== undefined && compareTs(DATASET_TS, ts) >= 0 && this.#datasetKey(key);
   }
 
   /** The record of `key` was written to the medium; `valueChanged`: not only its state. */
@@ -139,11 +154,11 @@ export class Durability {
   }
 
   persistedAtLeast(key: string, ts: Ts): boolean {
-    return atLeast(this.#persisted.get(key), ts);
+    return this.#atLeast(this.#persisted, key, ts);
   }
 
   isDurable(key: string, ts: Ts): boolean {
-    return atLeast(this.#durable.get(key), ts);
+    return this.#atLeast(this.#durable, key, ts);
   }
 
   /** A follower took or acked `key` at `ts`: `to` gets a persist ack once this replica persisted it. */
@@ -337,8 +352,9 @@ export class Durability {
       tracker.retries = 0;
       this.#checkDurable(tracker);
     }
+    const members = new Set(view.members.map((m) => m.id));
     for (const record of this.host.records.values()) {
-      if (record.state === 'valid' && !isMember(view, record.ts.cid) && !this.isDurable(record.key, record.ts)) {
+      if (record.state === 'valid' && !members.has(record.ts.cid) && !this.isDurable(record.key, record.ts)) {
         this.adopt(record.key, record.ts);
       }
     }

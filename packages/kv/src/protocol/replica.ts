@@ -1,6 +1,6 @@
 import type { Actor, ActorContext, ActorId } from '@heal/actors';
 import type { KeyRecord } from '../storage/key-record.js';
-import { datasetRecords, type DatasetSpec } from '../storage/dataset.js';
+import { datasetIndex, datasetRecords, type DatasetSpec } from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import type { PartiallyPersisted, PersistencyModel } from './durability.js';
 import {
@@ -147,7 +147,9 @@ export class Replica implements Actor<KvWire, KvStorage> {
     this.#strategy = this.strategyFactory.create(this.self, this.config.strategyOptions ?? {});
     this.#startedMs = ctx.now();
     const { records, dataset } = this.#initialRecords(ctx);
-    this.#replication.load(records, ctx.storage.loadSeqHighWater(), dataset);
+    const spec = this.config.dataset;
+    const isDatasetKey = dataset && spec ? (key: string) => datasetIndex(spec, key) !== undefined : undefined;
+    this.#replication.load(records, ctx.storage.loadSeqHighWater(), isDatasetKey);
     this.#loadedMs = ctx.now();
     this.#strategy.onStart?.(this.#recoveryContext());
     ctx.setTimer(timing.tickMs, TICK_TAG);

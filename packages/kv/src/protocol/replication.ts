@@ -117,13 +117,14 @@ export class Replication {
 
   /**
    * Loads what the medium kept: records not Valid come back Invalid (DESIGN section 4,
-   * Restart). `atDp`: they are at DP everywhere (a dataset every replica starts from).
+   * Restart). `isDatasetKey`: they are a dataset every replica starts from, at DP everywhere.
    */
-  load(records: Iterable<KeyRecord>, seqHighWater: number, atDp = false): void {
+  load(records: Iterable<KeyRecord>, seqHighWater: number, isDatasetKey?: (key: string) => boolean): void {
+    if (isDatasetKey) this.durability.loadedDataset(isDatasetKey);
     for (const record of records) {
       if (record.state !== 'valid') record.state = 'invalid';
       this.records.set(record.key, record);
-      this.durability.loaded(record, atDp);
+      if (!isDatasetKey) this.durability.loaded(record);
     }
     this.#seq = seqHighWater;
     this.#seqReserved = seqHighWater;

@@ -46,11 +46,16 @@ function mix32(index: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+const totals = new WeakMap<DatasetSpec['valueSizes'], number>();
+
 /** Value size of dataset key `index`: a weighted draw made deterministic by the index. */
 export function datasetValueBytes(spec: DatasetSpec, index: number): number {
   const { bytes, weights } = spec.valueSizes;
-  let total = 0;
-  for (const w of weights) total += w;
+  let total = totals.get(spec.valueSizes);
+  if (total === undefined) {
+    total = weights.reduce((a, w) => a + w, 0);
+    totals.set(spec.valueSizes, total);
+  }
   let u = (mix32(index) / 2 ** 32) * total;
   for (let i = 0; i < bytes.length; i++) {
     u -= weights[i] as number;
@@ -59,9 +64,20 @@ export function datasetValueBytes(spec: DatasetSpec, index: number): number {
   return bytes[bytes.length - 1] as number;
 }
 
+/** Dataset values are shared (values are never mutated in place): one array per size and letter. */
+const values = new Map<number, Uint8Array>();
+
 /** The value of dataset key `index`: one letter repeated (printable, so histories show it). */
 export function datasetValue(spec: DatasetSpec, index: number): Uint8Array {
-  return new Uint8Array(datasetValueBytes(spec, index)).fill(0x61 + (index % 26));
+  const bytes = datasetValueBytes(spec, index);
+  const letter = index % 26;
+  const id = bytes * 26 + letter;
+  let value = values.get(id);
+  if (!value) {
+    value = new Uint8Array(bytes).fill(0x61 + letter);
+    values.set(id, value);
+  }
+  return value;
 }
 
 /** The index of a dataset key, or undefined for a key outside the dataset. */
