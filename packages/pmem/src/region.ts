@@ -96,13 +96,15 @@ export class PmemRegion {
     view: Buffer,
     readonly durability: Durability,
     latency: LatencyModel,
+    zeroed: boolean,
   ) {
     this.view = view;
     this.sizeBytes = view.length;
     this.lineCount = view.length >>> LINE_SHIFT;
     this.words = new Int32Array(view.buffer, view.byteOffset, view.length >>> 2);
     this.durable = new Int32Array(view.length >>> 2);
-    this.durable.set(this.words);
+    // A new file is all zeros, like a new array: copying would only fault in every page.
+    if (!zeroed) this.durable.set(this.words);
     this.flushed = new Uint8Array(this.lineCount);
     this.queue = new Uint32Array(this.lineCount);
     this.latency = latency;
@@ -118,7 +120,7 @@ export class PmemRegion {
     const fd = openOrThrow(path, 'wx+');
     try {
       ftruncateSync(fd, sizeBytes);
-      return new PmemRegion(path, mapOrThrow(path, fd, sizeBytes), options.durability ?? 'emulated', latency);
+      return new PmemRegion(path, mapOrThrow(path, fd, sizeBytes), options.durability ?? 'emulated', latency, true);
     } finally {
       closeSync(fd);
     }
@@ -133,7 +135,7 @@ export class PmemRegion {
       if (sizeBytes === 0 || sizeBytes % LINE_BYTES !== 0 || sizeBytes > REGION_BYTES_MAX) {
         throw pmemErrors.file(path, `size ${sizeBytes} bytes is not a region size (a positive multiple of ${LINE_BYTES} up to ${REGION_BYTES_MAX}); truncated or not a region file?`);
       }
-      return new PmemRegion(path, mapOrThrow(path, fd, sizeBytes), options.durability ?? 'emulated', latency);
+      return new PmemRegion(path, mapOrThrow(path, fd, sizeBytes), options.durability ?? 'emulated', latency, false);
     } finally {
       closeSync(fd);
     }

@@ -36,6 +36,7 @@ export interface SimClusterOptions {
   model?: ReplicaConfig['model'];
   /** See ReplicaConfig.pmemCapacity and pmemLatency. */
   pmemCapacity?: number;
+  pmemValueBytesMax?: number;
   pmemLatency?: boolean;
   /** Initial contents of every replica (see ReplicaConfig.dataset). */
   dataset?: DatasetSpec;
@@ -73,6 +74,7 @@ export class SimCluster {
       ...(options.model !== undefined ? { model: options.model } : {}),
       ...(options.pmemCapacity !== undefined ? { pmemCapacity: options.pmemCapacity } : {}),
       ...(options.pmemLatency !== undefined ? { pmemLatency: options.pmemLatency } : {}),
+      ...(options.pmemValueBytesMax !== undefined ? { pmemValueBytesMax: options.pmemValueBytesMax } : {}),
       ...(options.dataset !== undefined ? { dataset: options.dataset } : {}),
       ...(options.strategyOptions !== undefined ? { strategyOptions: options.strategyOptions } : {}),
       ...(options.faults ? { faults: options.faults } : {}),

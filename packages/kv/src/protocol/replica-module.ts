@@ -39,8 +39,12 @@ export function createStorage(self: ActorId, config: ReplicaConfig): KvStorage {
       mkdirSync(dataDir, { recursive: true });
       const path = replicaMediumPath(dataDir, self, config.medium);
       if (config.medium === 'wal') return new WalStorage(path);
+      const layout = {
+        ...(config.pmemCapacity !== undefined ? { capacity: config.pmemCapacity } : {}),
+        ...(config.pmemValueBytesMax !== undefined ? { valueMaxBytes: config.pmemValueBytesMax } : {}),
+      };
       return new PmemStorage(path, {
-        ...(config.pmemCapacity !== undefined ? { layout: { capacity: config.pmemCapacity } } : {}),
+        ...(Object.keys(layout).length > 0 ? { layout } : {}),
         ...(config.pmemLatency === false ? { region: { latency: LATENCY_OFF } } : {}),
       });
     }
@@ -73,6 +77,10 @@ export function validateReplicaConfig(config: ReplicaConfig, strategies: readonl
   const capacity = config.pmemCapacity;
   if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 1)) {
     throw new RangeError(`pmemCapacity must be a positive integer, got ${String(capacity)}`);
+  }
+  const valueMax = config.pmemValueBytesMax;
+  if (valueMax !== undefined && (!Number.isInteger(valueMax) || valueMax < 1)) {
+    throw new RangeError(`pmemValueBytesMax must be a positive integer, got ${String(valueMax)}`);
   }
   if (config.pmemLatency !== undefined && typeof config.pmemLatency !== 'boolean') {
     throw new RangeError(`pmemLatency must be a boolean, got ${String(config.pmemLatency)}`);

@@ -35,6 +35,8 @@ export interface ReplicaConfig {
   dataDir?: string;
   /** Records a new `pmem` table holds (default PMEM_CAPACITY_DEFAULT); small ones format fast. */
   pmemCapacity?: number;
+  /** Largest value a new `pmem` table holds (default PMEM_VALUE_BYTES_MAX_DEFAULT); sizes its slots. */
+  pmemValueBytesMax?: number;
   /** `pmem` persist-cost model (Optane flush and fence latencies): default on, false turns it off. */
   pmemLatency?: boolean;
   /**
