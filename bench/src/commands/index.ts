@@ -6,6 +6,7 @@ import { checkCommand } from './check.js';
 import { benchCheckCommand } from './bench-check.js';
 import { benchKvCommand } from './bench-kv.js';
 import { benchModelsCommand } from './bench-models.js';
+import { recoverCommand } from './recover.js';
 
 /** Every `heal` subcommand; each capability adds its own file here. */
 export const COMMANDS: readonly Command[] = [
@@ -16,4 +17,5 @@ export const COMMANDS: readonly Command[] = [
   benchCheckCommand,
   benchKvCommand,
   benchModelsCommand,
+  recoverCommand,
 ];

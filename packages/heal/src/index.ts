@@ -3,3 +3,4 @@ export * from './missed-updates.js';
 export * from './heal-messages.js';
 export * from './heal-recovery.js';
 export * from './digest/index.js';
+export * from './heal-module.js';

@@ -1,0 +1,20 @@
+import type { ActorModuleRef } from '@heal/actors';
+import { copyRecovery, createReplicaModule, type RecoveryStrategyFactory, type ReplicaModule } from '@heal/kv';
+import { fullCopyRecovery } from './full-copy.js';
+import { healRecovery } from './heal-recovery.js';
+import { leaderIncrementalRecovery } from './leader-incremental.js';
+
+/** Every strategy a cluster may run, side by side in one framework (DESIGN section 5). */
+export const RECOVERY_STRATEGIES: readonly RecoveryStrategyFactory[] = [
+  healRecovery, fullCopyRecovery, leaderIncrementalRecovery, copyRecovery,
+];
+
+/** The strategies `heal recover` compares. */
+export const COMPARED_STRATEGIES = ['heal', 'full-copy', 'leader-incremental'] as const;
+
+/** Replicas with every recovery strategy (the default export, for worker threads to import). */
+export const healReplicaModule: ReplicaModule = createReplicaModule(RECOVERY_STRATEGIES);
+export default healReplicaModule;
+
+/** This module by URL, for ThreadCluster's workers. */
+export const HEAL_REPLICA_MODULE: ActorModuleRef = { url: new URL('./heal-module.js', import.meta.url).href };
