@@ -27,7 +27,11 @@ export interface RecoveryContext {
   send(to: ActorId, msg: { kind: string; [field: string]: unknown }): void;
   /** This replica's records (live: read what is needed during the call). */
   records(): ReadonlyMap<string, KeyRecord>;
-  /** Records whose write is not known to be at DP here (not Valid, pending, or tracked for DP). */
+  /**
+   * Records whose write is not known to be at DP here (not Valid, pending, or tracked for DP).
+   * During onViewInstalled, also those that were not at DP in the previous view (installing a
+   * view re-evaluates DPs against its members).
+   */
   notDurable(): Iterable<KeyRecord>;
   /** Installs a record from a recovery source if it is newer; returns whether it was applied. */
   installRecovered(entry: KeyRecord, from: ActorId): boolean;

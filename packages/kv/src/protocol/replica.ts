@@ -393,9 +393,16 @@ export class Replica implements Actor<KvWire, KvStorage> {
       this.#recovering = true;
       this.#counters.recoveries++;
     }
+    // Installing the view re-evaluates DPs (a write may reach DP once a member is gone):
+    // recovery wants what was not at DP in the old view, so that is taken first.
+    this.#undurableInPrevious = [...this.#replication.notDurable()];
     this.#replication.viewInstalled(view, admitted && !this.#recovering, !admitted || readmitted);
     const ctx = this.#recoveryContext();
-    this.#strategy.onViewInstalled(ctx, previous);
+    try {
+      this.#strategy.onViewInstalled(ctx, previous);
+    } finally {
+      this.#undurableInPrevious = undefined;
+    }
     if (readmitted) this.#strategy.onAdmitted(ctx);
   }
 
@@ -415,10 +422,26 @@ export class Replica implements Actor<KvWire, KvStorage> {
       random: () => ctx.random(),
       send: (to, body) => ctx.send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
       records: () => replica.#replication.records,
-      notDurable: () => replica.#replication.notDurable(),
+      notDurable: () => replica.#notDurable(),
       installRecovered: (entry, from) => replica.#replication.installRecovered(entry, from),
       finishRecovery: () => replica.#finishRecovery(),
     };
+  }
+
+  #undurableInPrevious: KeyRecord[] | undefined;
+
+  *#notDurable(): IterableIterator<KeyRecord> {
+    const before = this.#undurableInPrevious;
+    if (!before) {
+      yield* this.#replication.notDurable();
+      return;
+    }
+    const seen = new Set<string>();
+    for (const record of [...before, ...this.#replication.notDurable()]) {
+      if (seen.has(record.key)) continue;
+      seen.add(record.key);
+      yield this.#replication.records.get(record.key) ?? record;
+    }
   }
 
   #finishRecovery(): void {
