@@ -321,18 +321,9 @@ class HealRecovery implements RecoveryStrategy {
     ctx.finishRecovery();
   }
 
+  /** The Buddy refused the digest (e.g. it failed authentication): the join is retried, never trusted. */
   #onReject(ctx: RecoveryContext, msg: HealRejectMsg): void {
-    const j = this.#current(ctx, msg);
-    if (!j) return;
-    this.#stats.joinsRejected++;
-    this.#lastRejection = `replica ${msg.sender} rejected the join of replica ${this.self}: ${msg.reason}`;
-  }
-
-  #lastRejection: string | undefined;
-
-  /** Why the last join was rejected (e.g. a digest that failed authentication). */
-  get lastRejection(): string | undefined {
-    return this.#lastRejection;
+    if (this.#current(ctx, msg)) this.#stats.joinsRejected++;
   }
 
   // ---- The Buddy ----------------------------------------------------------------------------

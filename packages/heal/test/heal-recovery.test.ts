@@ -83,3 +83,31 @@ test('heal on pmem: the restarted replica keeps its medium and gets only what it
     }
   });
 });
+
+test('heal: with a cluster key, a digest signed with another key is rejected and the replica never serves reads', () => {
+  const KEY = '00112233445566778899aabbccddeeff';
+  const FORGER = 'ffeeddccbbaa99887766554433221100';
+  const forging = {
+    ...healRecovery,
+    create: (self: number, options: Record<string, string | number | boolean>) =>
+      healRecovery.create(self, self === 2 ? { ...options, clusterKey: FORGER } : options),
+  };
+  const c = cluster(7, { module: createReplicaModule([forging]), strategyOptions: { clusterKey: KEY } });
+  c.sim.runFor(20);
+  c.crash(2);
+  c.sim.runFor(40);
+  c.restart(2);
+  c.sim.runFor(300);
+  const joiner = c.replica(2);
+  assert.ok(joiner && !joiner.full, 'the forger is not a full replica');
+  assert.ok((joiner.stats()['joinsRejected'] ?? 0) > 0, 'its joins were rejected');
+  const rejected = c.liveReplicas().reduce((n, r) => n + (r.stats()['digestsRejected'] ?? 0), 0);
+  assert.ok(rejected > 0, 'the Buddy rejected the forged digest');
+
+  const honest = cluster(7, { strategyOptions: { clusterKey: KEY } });
+  honest.sim.runFor(20);
+  honest.crash(2);
+  honest.sim.runFor(40);
+  honest.restart(2);
+  assert.equal(honest.recover(2, 2000).counts['bufferSessions'], 1, 'a digest signed with the cluster key is accepted');
+});
