@@ -1,6 +1,8 @@
 import { ThreadRuntime, type ActorId, type ActorModuleRef, type HostStats, type LinkDescriptor } from '@heal/actors';
 import { KvClient } from '../client/kv-client.js';
+import type { RecoveryReport, StrategyOptions } from '../protocol/recovery-strategy.js';
 import type { KvWire, ReplicaConfig } from '../protocol/replica.js';
+import type { DatasetSpec } from '../storage/dataset.js';
 import { THREAD_TIMING, type Timing } from '../protocol/timing.js';
 
 export interface ThreadClusterOptions {
@@ -18,10 +20,31 @@ export interface ThreadClusterOptions {
   /** See ReplicaConfig.pmemCapacity and pmemLatency. */
   pmemCapacity?: number;
   pmemLatency?: boolean;
+  pmemValueBytesMax?: number;
+  /** Initial contents of every replica (see ReplicaConfig.dataset). */
+  dataset?: DatasetSpec;
+  strategyOptions?: StrategyOptions;
   timing?: Partial<Timing>;
   ringBytes?: number;
   clientTimeoutMs?: number;
   seed?: number;
+}
+
+/** The report a replica's stats carry once it recovered (keys `recovery.*`), or undefined. */
+export function unflattenReport(strategy: string, stats: Record<string, number>): RecoveryReport | undefined {
+  const recoveryMs = stats['recovery.recoveryMs'];
+  if (recoveryMs === undefined) return undefined;
+  const phasesMs: Record<string, number> = {};
+  const counts: Record<string, number> = {};
+  for (const [k, v] of Object.entries(stats)) {
+    if (k.startsWith('recovery.phase.')) phasesMs[k.slice('recovery.phase.'.length)] = v;
+    if (k.startsWith('recovery.count.')) counts[k.slice('recovery.count.'.length)] = v;
+  }
+  return {
+    strategy, incarnation: stats['recovery.incarnation'] ?? 0, recoveryMs, phasesMs,
+    bytesMoved: stats['recovery.bytesMoved'] ?? 0, entriesReceived: stats['recovery.entriesReceived'] ?? 0,
+    entriesApplied: stats['recovery.entriesApplied'] ?? 0, counts,
+  };
 }
 
 /** kv's own replica module, for worker threads to import. */
@@ -52,6 +75,9 @@ export class ThreadCluster {
       ...(options.model !== undefined ? { model: options.model } : {}),
       ...(options.pmemCapacity !== undefined ? { pmemCapacity: options.pmemCapacity } : {}),
       ...(options.pmemLatency !== undefined ? { pmemLatency: options.pmemLatency } : {}),
+      ...(options.pmemValueBytesMax !== undefined ? { pmemValueBytesMax: options.pmemValueBytesMax } : {}),
+      ...(options.dataset !== undefined ? { dataset: options.dataset } : {}),
+      ...(options.strategyOptions !== undefined ? { strategyOptions: options.strategyOptions } : {}),
     };
     const runtime = await ThreadRuntime.start<KvWire, ReplicaConfig>({
       module: options.module ?? KV_REPLICA_MODULE,
@@ -87,8 +113,27 @@ export class ThreadCluster {
     return this.runtime.crash(id);
   }
 
-  restart(id: ActorId): Promise<void> {
+  /**
+   * Restarts replica `id` from what its medium kept; it recovers with the cluster's strategy
+   * (`options.strategy`, if given, must name it: every replica runs the same one).
+   */
+  restart(id: ActorId, options: { strategy?: string } = {}): Promise<void> {
+    if (options.strategy !== undefined && options.strategy !== this.config.strategy) {
+      throw new RangeError(`strategy ${options.strategy}: this cluster runs ${this.config.strategy} (every replica runs the same strategy; start a cluster with strategy ${options.strategy})`);
+    }
     return this.runtime.restart(id);
+  }
+
+  /** Resolves with replica `id`'s recovery report once it serves reads again (after `restart`). */
+  async recover(id: ActorId, limitMs = 60_000, pollMs = 5): Promise<RecoveryReport> {
+    const deadline = Date.now() + limitMs;
+    for (;;) {
+      const { actor } = await this.runtime.stats(id);
+      const report = unflattenReport(this.config.strategy, actor);
+      if (report && actor['recovering'] === 0 && actor['admitted'] === 1) return report;
+      if (Date.now() > deadline) throw new Error(`replica ${id} did not recover within ${limitMs} ms: ${JSON.stringify(actor)}`);
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
   }
 
   stats(id: ActorId): Promise<HostStats> {

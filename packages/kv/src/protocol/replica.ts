@@ -13,6 +13,19 @@ import { RequestDedup } from './request-dedup.js';
 import type { Timing } from './timing.js';
 import { incarnationOf, isMember, type View } from './view.js';
 
+/** A recovery report as numeric stats (threads read stats), `recovery.` keys; see unflattenReport. */
+function flattenReport(report: RecoveryReport | undefined): Record<string, number> {
+  if (!report) return {};
+  const out: Record<string, number> = {
+    'recovery.incarnation': report.incarnation, 'recovery.recoveryMs': report.recoveryMs,
+    'recovery.bytesMoved': report.bytesMoved, 'recovery.entriesReceived': report.entriesReceived,
+    'recovery.entriesApplied': report.entriesApplied,
+  };
+  for (const [k, v] of Object.entries(report.phasesMs)) out[`recovery.phase.${k}`] = v;
+  for (const [k, v] of Object.entries(report.counts)) out[`recovery.count.${k}`] = v;
+  return out;
+}
+
 /** Every message a replica may receive: the protocol's and its recovery strategy's. */
 export type KvWire = KvMessage | StrategyMessage;
 
@@ -284,6 +297,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       pendingWrites: this.#replication.pendingWrites,
       invalidKeys: this.#replication.invalidKeys,
       leaseWaiters: this.#leaseWaiters.length,
+      ...flattenReport(this.recoveryReport()),
     };
   }
 
