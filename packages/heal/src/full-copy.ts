@@ -1,0 +1,210 @@
+import type { ActorId } from '@heal/actors';
+import {
+  recordWireBytes,
+  type KeyRecord, type RecoveryContext, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory,
+  type StrategyMessage, type StrategyOptions, type View,
+} from '@heal/kv';
+import { CatchUpJoiner, sourceCandidate } from './baseline-joiner.js';
+import { admitsJoiner, StreamSource, type SessionBase, type SourceSession } from './baseline-source.js';
+import {
+  baselineMessages, BATCH_MAX_BYTES, BATCH_MAX_ENTRIES, toEntry, type BatchMark, type WireEntry,
+} from './baseline-stream.js';
+import { RECOVERY_BUFFER_BYTES_DEFAULT } from './missed-updates.js';
+import { RecoveryMeter } from './recovery-meter.js';
+import { readStrategyOptions } from './strategy-options.js';
+
+/**
+ * `full-copy` (DESIGN section 5, Baselines): conventional leaderless recovery. The restarted
+ * replica holds back its join and asks one full member, the donor, for its whole store. The
+ * donor streams it, then the keys it took meanwhile (a catch-up tail of their current
+ * records), then every write it takes, until its view admits the joiner; the joiner joins
+ * after the tail, tells the donor once admitted, and serves reads at the donor's final marker.
+ * Writes the donor takes once its view admits the joiner reach the joiner as INVs.
+ */
+export const FULL_COPY = baselineMessages(130, 'fc', {});
+
+/** A copy in progress at the donor. */
+interface CopySession extends SourceSession {
+  /** Over the donor's live records: a record is read when its batch is made. */
+  readonly cursor: Iterator<KeyRecord>;
+  copyDone: boolean;
+  /** Keys taken since the copy started, with their bytes (the buffer the budget bounds). */
+  readonly dirty: Map<string, number>;
+  /** The keys dirty when the copy ended, sent as the catch-up tail. */
+  tail: [string, number][];
+  tailAt: number;
+  /** Bytes of `dirty` plus the unsent tail. */
+  bufferedBytes: number;
+}
+
+class FullCopyRecovery implements RecoveryStrategy {
+  readonly name = 'full-copy';
+  readonly #meter = new RecoveryMeter(this.name, FULL_COPY.messages);
+  readonly #joiner: CatchUpJoiner;
+  readonly #source: StreamSource<CopySession>;
+  readonly #stats = { fcOverflows: 0, fcTailEntries: 0, fcForwardEntries: 0 };
+
+  constructor(readonly self: ActorId, readonly bufferBytes: number) {
+    this.#joiner = new CatchUpJoiner({
+      kinds: FULL_COPY.kinds,
+      meter: this.#meter,
+      basePhase: 'copy',
+      syncedPhase: 'catchUp',
+      entryCounts: { base: 'copyEntries', 'catch-up': 'tailEntries', synced: 'tailEntries', forward: 'forwardEntries', final: 'forwardEntries' },
+      source: (ctx, attempt) => sourceCandidate(ctx.view, ctx.self, attempt),
+      requestFields: () => ({}),
+    });
+    this.#source = new StreamSource<CopySession>({
+      kinds: FULL_COPY.kinds,
+      open: (ctx, _msg, base) => this.#open(ctx, base),
+      hint: () => undefined,
+      fill: (ctx, s) => this.#fill(ctx, s),
+      closed: () => undefined,
+    });
+  }
+
+  onStart(ctx: RecoveryContext): void {
+    this.#joiner.start(ctx);
+  }
+
+  readyToJoin(): boolean {
+    return this.#joiner.readyToJoin();
+  }
+
+  onAdmitted(ctx: RecoveryContext): void {
+    this.#joiner.admitted(ctx);
+  }
+
+  onViewInstalled(ctx: RecoveryContext, previous: View): void {
+    this.#joiner.viewInstalled(ctx, previous);
+    this.#source.viewInstalled(ctx);
+  }
+
+  /**
+   * A donor records every key it takes (a value, or a validation: the joiner then holds it
+   * Valid instead of replaying it) until its view admits the joiner.
+   */
+  onApply(ctx: RecoveryContext, record: KeyRecord): void {
+    for (const s of [...this.#source.sessions.values()]) {
+      if (admitsJoiner(ctx.view, s)) continue;
+      const bytes = recordWireBytes(record);
+      s.bufferedBytes += bytes - (s.dirty.get(record.key) ?? 0);
+      s.dirty.set(record.key, bytes);
+      if (this.#bufferedBytes() > this.bufferBytes) {
+        // Over the budget: the copy starts over (the joiner asks again).
+        this.#stats.fcOverflows++;
+        this.#source.abort(ctx, s, 'overflow');
+        continue;
+      }
+      this.#source.pump(ctx, s);
+    }
+  }
+
+  #bufferedBytes(): number {
+    let total = 0;
+    for (const s of this.#source.sessions.values()) total += s.bufferedBytes;
+    return total;
+  }
+
+  #open(ctx: RecoveryContext, base: SessionBase): CopySession {
+    return {
+      ...base, mode: 'copy', cursor: ctx.records().values(), copyDone: false, dirty: new Map(),
+      tail: [], tailAt: 0, bufferedBytes: 0,
+    };
+  }
+
+  #fill(ctx: RecoveryContext, s: CopySession): { mark: BatchMark; entries: WireEntry[] } | undefined {
+    if (!s.copyDone) {
+      const entries = this.#copyBatch(s);
+      if (entries.length > 0) return { mark: 'base', entries };
+    }
+    const records = ctx.records();
+    if (s.tailAt < s.tail.length || !s.syncedSent) {
+      const entries: WireEntry[] = [];
+      let bytes = 0;
+      while (s.tailAt < s.tail.length && entries.length < BATCH_MAX_ENTRIES && bytes < BATCH_MAX_BYTES) {
+        const [key, buffered] = s.tail[s.tailAt++] as [string, number];
+        s.bufferedBytes -= buffered;
+        bytes += pushRecord(entries, records.get(key));
+      }
+      this.#stats.fcTailEntries += entries.length;
+      return { mark: s.tailAt < s.tail.length ? 'catch-up' : 'synced', entries };
+    }
+    if (s.dirty.size > 0) {
+      const entries: WireEntry[] = [];
+      let bytes = 0;
+      for (const [key, buffered] of s.dirty) {
+        if (entries.length >= BATCH_MAX_ENTRIES || bytes >= BATCH_MAX_BYTES) break;
+        s.dirty.delete(key);
+        s.bufferedBytes -= buffered;
+        bytes += pushRecord(entries, records.get(key));
+      }
+      this.#stats.fcForwardEntries += entries.length;
+      return { mark: 'forward', entries };
+    }
+    if (s.joinerAdmitted && admitsJoiner(ctx.view, s)) return { mark: 'final', entries: [] };
+    return undefined;
+  }
+
+  /** The next copy batch; at the end of the store, the keys taken meanwhile become the tail. */
+  #copyBatch(s: CopySession): WireEntry[] {
+    const entries: WireEntry[] = [];
+    let bytes = 0;
+    while (entries.length < BATCH_MAX_ENTRIES && bytes < BATCH_MAX_BYTES) {
+      const next = s.cursor.next();
+      if (next.done === true) {
+        s.copyDone = true;
+        s.tail = [...s.dirty];
+        s.dirty.clear();
+        break;
+      }
+      bytes += pushRecord(entries, next.value);
+    }
+    return entries;
+  }
+
+  receive(ctx: RecoveryContext, msg: StrategyMessage): void {
+    this.#meter.received(msg);
+    if (!this.#joiner.receive(ctx, msg)) this.#source.receive(ctx, msg);
+  }
+
+  tick(ctx: RecoveryContext): void {
+    this.#joiner.tick(ctx);
+    this.#source.tick(ctx);
+  }
+
+  stats(): Record<string, number> {
+    const j = this.#joiner.stats;
+    const s = this.#source.stats;
+    return {
+      ...this.#stats, fcBufferedBytes: this.#bufferedBytes(),
+      fcSessions: j.sessions, fcRejects: j.rejects, fcStalls: j.stalls, fcBatchesApplied: j.batchesApplied,
+      fcEntriesApplied: j.entriesApplied, fcStaleBatches: j.staleBatches,
+      fcSessionsServed: s.sessionsOpened, fcSessionsDone: s.sessionsDone, fcSessionsDropped: s.sessionsDropped,
+      fcRejectsSent: s.rejectsSent, fcBatchesSent: s.batchesSent, fcEntriesSent: s.entriesSent, fcBatchesResent: s.batchesResent,
+    };
+  }
+
+  report(): RecoveryReport | undefined {
+    return this.#meter.report();
+  }
+}
+
+/** Adds `record` (if any) to a batch; returns its bytes. */
+function pushRecord(entries: WireEntry[], record: KeyRecord | undefined): number {
+  if (!record) return 0;
+  entries.push(toEntry(record));
+  return recordWireBytes(record);
+}
+
+/**
+ * Options: `bufferBytes` (the shared budget, default RECOVERY_BUFFER_BYTES_DEFAULT = 64 MiB),
+ * the donor's bound on the records it keeps for the tail and the forwarded writes.
+ */
+export const fullCopyRecovery: RecoveryStrategyFactory = {
+  name: 'full-copy',
+  messages: FULL_COPY.messages,
+  create: (self: ActorId, options: StrategyOptions) => new FullCopyRecovery(
+    self, readStrategyOptions('full-copy', options).positiveInt('bufferBytes', RECOVERY_BUFFER_BYTES_DEFAULT),
+  ),
+};
