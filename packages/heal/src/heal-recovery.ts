@@ -140,7 +140,8 @@ class HealRecovery implements RecoveryStrategy {
       // `m` left (or restarted and is re-admitted in the same view): hand its Buddy what it may lack.
       const buddy = buddyOf(view, m.id);
       if (buddy === undefined) continue;
-      this.#handoff(ctx, m.id, buddy);
+      // Only a full member of the old view knows what was not at DP in it (not a replica that was itself out).
+      if (wasFull && m.id !== this.self) this.#handoff(ctx, m.id, buddy);
       if (buddy !== this.self || isMember(view, m.id)) continue;
       const buffer = this.#buffers.get(m.id);
       if (buffer) buffer.reopen();
@@ -225,11 +226,16 @@ class HealRecovery implements RecoveryStrategy {
       progressMs: ctx.now(),
     };
     this.#stats.healSessions++;
+    this.#sendJoin(ctx, this.#joining);
+  }
+
+  /** The digest: the Merkle root now (writes go on) and the vector of what the medium kept. */
+  #sendJoin(ctx: RecoveryContext, j: JoinSession): void {
     const root = this.#digest.root();
     const vv = this.#heldVv.entries();
-    const claim = { epoch: ctx.view.epoch, replica: this.self, incarnation: ctx.incarnation, root, vv };
+    const claim = { epoch: j.epoch, replica: this.self, incarnation: ctx.incarnation, root, vv };
     const mac = this.#clusterKey ? signDigest(this.#clusterKey, claim) : '';
-    ctx.send(buddy, { kind: 'heal-join', session, incarnation: ctx.incarnation, root, kept: this.#kept, vv, mac });
+    ctx.send(j.buddy, { kind: 'heal-join', session: j.session, incarnation: ctx.incarnation, root, kept: this.#kept, vv, mac });
   }
 
   #current(ctx: RecoveryContext, msg: { session: number; sender: ActorId }): JoinSession | undefined {
@@ -501,7 +507,13 @@ class HealRecovery implements RecoveryStrategy {
     const retransmitMs = ctx.timing.retransmitMs;
     // A join that stopped making progress (lost message, Buddy gone) starts over.
     const j = this.#joining;
-    if (j && ctx.recovering && now - j.progressMs > 4 * retransmitMs) this.#join(ctx);
+    if (j && ctx.recovering) {
+      // The Buddy may not have installed the admitting view yet: ask again, same session.
+      if (!j.accepted && now - j.progressMs > retransmitMs) {
+        j.progressMs = now;
+        this.#sendJoin(ctx, j);
+      } else if (now - j.progressMs > 4 * retransmitMs) this.#join(ctx);
+    }
     for (const s of this.#serving.values()) {
       if (now - s.progressMs <= retransmitMs) continue;
       s.progressMs = now;

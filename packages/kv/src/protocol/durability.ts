@@ -240,11 +240,6 @@ export class Durability {
     for (const item of items) this.notifyOnPersist(item.key, tsOf(item), from);
   }
 
-  /** Keys with a write past VP here that is not known to be at DP (coordinated or adopted). */
-  trackedKeys(): IterableIterator<string> {
-    return this.#trackers.keys();
-  }
-
   /** The Partially-persisted list: writes this replica coordinated, past VP, not yet at DP. */
   *partiallyPersisted(): IterableIterator<PartiallyPersisted> {
     for (const t of this.#trackers.values()) {

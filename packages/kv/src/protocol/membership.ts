@@ -302,6 +302,7 @@ export class Membership {
     const previous = this.#view;
     this.#view = view;
     this.stats.viewsInstalled++;
+    const wasAdmitted = this.#admitted;
     this.#admitted = incarnationOf(view, this.host.self) === this.host.incarnation;
     this.#promised = undefined;
     this.#accepted = undefined;
@@ -311,7 +312,8 @@ export class Membership {
     this.#lastLeaseReqMs = -Infinity;
     const now = this.host.now();
     for (const m of view.members) {
-      if (!isMember(previous, m.id) || incarnationOf(previous, m.id) !== m.incarnation) this.#lastHeard.set(m.id, now);
+      // A replica admitted now heard nobody while it waited: it starts every member's clock.
+      if (!wasAdmitted || !isMember(previous, m.id) || incarnationOf(previous, m.id) !== m.incarnation) this.#lastHeard.set(m.id, now);
       if (this.#joiners.get(m.id) === m.incarnation) this.#joiners.delete(m.id);
     }
     this.host.installed(view, previous);

@@ -490,14 +490,13 @@ export class Replication {
   }
 
   /**
-   * Records whose write is not known to be at DP here: not Valid, pending, or still tracked
-   * for DP (DESIGN section 5: what a rejoining replica may have missed or lost).
+   * Records whose write is not known to be at DP here: not Valid, or Valid without a DURABLE
+   * (or this replica's own DP) for its ts (DESIGN section 5: what a rejoining replica may have
+   * missed or lost). A scan of every record: for view changes, not the hot path.
    */
   *notDurable(): IterableIterator<KeyRecord> {
-    const keys = new Set([...this.#invalid.keys(), ...this.#writes.keys(), ...this.#replays.keys(), ...this.durability.trackedKeys()]);
-    for (const key of keys) {
-      const record = this.records.get(key);
-      if (record) yield record;
+    for (const record of this.records.values()) {
+      if (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts)) yield record;
     }
   }
 
