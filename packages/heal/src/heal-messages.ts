@@ -45,14 +45,25 @@ export const HealBatch = defineMessage(118, 'heal-batch', {
   session: f.u32(), batch: f.u32(), entries: f.list(entry, HEAL_BATCH_MAX_ENTRIES),
 });
 export const HealBatchAck = defineMessage(119, 'heal-batch-ack', { session: f.u32(), batch: f.u32() });
-export const HealEnd = defineMessage(120, 'heal-end', { session: f.u32(), mode: f.enumOf('buffer', 'descent'), batches: f.u32() });
+/** The end of one source's stream: `sources` streams in all (the Buddy's and its helpers'). */
+export const HealEnd = defineMessage(120, 'heal-end', {
+  session: f.u32(), mode: f.enumOf('buffer', 'descent'), batches: f.u32(), sources: f.u8(),
+});
 /** Consistency reinforcement: the ShadowReplica holds every batch; the Buddy confirms. */
 export const HealDone = defineMessage(121, 'heal-done', { session: f.u32() });
 export const HealDoneOk = defineMessage(122, 'heal-done-ok', { session: f.u32() });
+/**
+ * From the Buddy to another full member: stream these keys (found by Merkle descent) to the
+ * joiner too, in parallel; sent in chunks, `chunks` in all.
+ */
+export const HealAssist = defineMessage(123, 'heal-assist', {
+  session: f.u32(), joiner: f.u16(), incarnation: f.u32(), sources: f.u8(), chunk: f.u32(), chunks: f.u32(),
+  keys: f.list(f.string(), HEAL_KEYS_MAX_ENTRIES),
+});
 
 export const HEAL_MESSAGES = [
   HealHandoff, HealJoin, HealAccept, HealReject, HealNodesRequest, HealNodes, HealKeysRequest, HealKeys,
-  HealBatch, HealBatchAck, HealEnd, HealDone, HealDoneOk,
+  HealBatch, HealBatchAck, HealEnd, HealDone, HealDoneOk, HealAssist,
 ] as const;
 
 export type HealHandoffMsg = MessageOf<typeof HealHandoff>;
@@ -68,4 +79,5 @@ export type HealBatchAckMsg = MessageOf<typeof HealBatchAck>;
 export type HealEndMsg = MessageOf<typeof HealEnd>;
 export type HealDoneMsg = MessageOf<typeof HealDone>;
 export type HealDoneOkMsg = MessageOf<typeof HealDoneOk>;
+export type HealAssistMsg = MessageOf<typeof HealAssist>;
 export type HealEntry = HealBatchMsg['entries'][number];

@@ -13,7 +13,7 @@ import {
   HEAL_BATCH_MAX_BYTES, HEAL_BATCH_MAX_ENTRIES, HEAL_HANDOFF_MAX_ITEMS, HEAL_KEYS_MAX_ENTRIES, HEAL_MESSAGES,
   type HealAcceptMsg, type HealBatchAckMsg, type HealBatchMsg, type HealDoneMsg, type HealDoneOkMsg, type HealEndMsg,
   type HealEntry, type HealHandoffMsg, type HealJoinMsg, type HealKeysMsg, type HealKeysRequestMsg, type HealNodesMsg,
-  type HealNodesRequestMsg, type HealRejectMsg,
+  type HealAssistMsg, type HealNodesRequestMsg, type HealRejectMsg,
 } from './heal-messages.js';
 import { MissedUpdates, RECOVERY_BUFFER_BYTES_DEFAULT } from './missed-updates.js';
 import { readStrategyOptions } from './strategy-options.js';
@@ -23,6 +23,10 @@ import { RecoveryMeter } from './recovery-meter.js';
 export const HEAL_WINDOW_BATCHES = 8;
 /** Handoff items a Buddy keeps for a failure it has not seen yet (its view lags the sender's). */
 export const HEAL_EARLY_HANDOFF_MAX = 1 << 20;
+/** A descent's selection of at least this many keys is streamed by several sources in parallel. */
+export const HEAL_PARALLEL_MIN_KEYS = 1024;
+/** Sources streaming one joiner's descent keys (the Buddy included). */
+export const HEAL_PARALLEL_SOURCES = 3;
 /** Keys of the joiner's differing buckets the Buddy collects during a descent. */
 export const HEAL_DESCENT_KEYS_MAX = 50_000_000;
 
@@ -44,6 +48,11 @@ export function buddyOf(view: View, failed: ActorId): ActorId | undefined {
 /** The Buddy's side of one joiner's recovery. */
 interface BuddySession {
   joiner: ActorId;
+  /** Streams in all (this one included); a helper's session streams part of a descent's keys. */
+  sources: number;
+  helper: boolean;
+  /** A helper's keys arrive in chunks. */
+  chunks: Map<number, string[]> | undefined;
   session: number;
   epoch: number;
   mode: 'buffer' | 'descent';
@@ -69,8 +78,13 @@ interface JoinSession {
   session: number;
   epoch: number;
   accepted: boolean;
-  received: Set<number>;
-  total: number | undefined;
+  /** Per source (the Buddy, and helpers streaming descent keys in parallel): batches received. */
+  received: Map<ActorId, Set<number>>;
+  /** Per source: its batch count, from its end. */
+  totals: Map<ActorId, number>;
+  /** How many sources stream (known from the first end). */
+  sources: number | undefined;
+  batches: number;
   doneSent: boolean;
   progressMs: number;
 }
@@ -100,7 +114,7 @@ class HealRecovery implements RecoveryStrategy {
   readonly #stats = {
     handoffItemsSent: 0, handoffItemsTaken: 0, buffers: 0, sessionsServed: 0,
     sessionsBuffer: 0, sessionsDescent: 0, selectedKeys: 0, entriesStreamed: 0, descentRounds: 0,
-    digestsRejected: 0, joinsRejected: 0, healSessions: 0, healEntriesApplied: 0,
+    digestsRejected: 0, joinsRejected: 0, healSessions: 0, healEntriesApplied: 0, sessionsAssisted: 0,
   };
 
   constructor(readonly self: ActorId, options: StrategyOptions) {
@@ -222,8 +236,8 @@ class HealRecovery implements RecoveryStrategy {
     }
     const session = ((this.self & 0xfff) << 20) + (this.#nextSession++ & 0xfffff);
     this.#joining = {
-      buddy, session, epoch: ctx.view.epoch, accepted: false, received: new Set(), total: undefined, doneSent: false,
-      progressMs: ctx.now(),
+      buddy, session, epoch: ctx.view.epoch, accepted: false, received: new Map(), totals: new Map(), sources: undefined,
+      batches: 0, doneSent: false, progressMs: ctx.now(),
     };
     this.#stats.healSessions++;
     this.#sendJoin(ctx, this.#joining);
@@ -238,9 +252,11 @@ class HealRecovery implements RecoveryStrategy {
     ctx.send(j.buddy, { kind: 'heal-join', session: j.session, incarnation: ctx.incarnation, root, kept: this.#kept, vv, mac });
   }
 
-  #current(ctx: RecoveryContext, msg: { session: number; sender: ActorId }): JoinSession | undefined {
+  /** The join session a message belongs to; `anySource`: a stream message, from the Buddy or a helper. */
+  #current(ctx: RecoveryContext, msg: { session: number; sender: ActorId }, anySource = false): JoinSession | undefined {
     const j = this.#joining;
-    if (!j || !ctx.recovering || msg.session !== j.session || msg.sender !== j.buddy) return undefined;
+    if (!j || !ctx.recovering || msg.session !== j.session) return undefined;
+    if (msg.sender !== j.buddy && !(anySource && isMember(ctx.view, msg.sender))) return undefined;
     return j;
   }
 
@@ -284,13 +300,16 @@ class HealRecovery implements RecoveryStrategy {
   }
 
   #onBatch(ctx: RecoveryContext, msg: HealBatchMsg): void {
-    const j = this.#current(ctx, msg);
+    const j = this.#current(ctx, msg, true);
     if (!j) return;
-    ctx.send(j.buddy, { kind: 'heal-batch-ack', session: j.session, batch: msg.batch });
-    if (j.received.has(msg.batch)) return;
+    ctx.send(msg.sender, { kind: 'heal-batch-ack', session: j.session, batch: msg.batch });
+    const received = j.received.get(msg.sender) ?? new Set<number>();
+    j.received.set(msg.sender, received);
+    if (received.has(msg.batch)) return;
     this.#accepted(ctx, j);
-    if (j.received.size === 0) this.#meter.phase('exchange', ctx.now());
-    j.received.add(msg.batch);
+    if (j.batches === 0) this.#meter.phase('exchange', ctx.now());
+    received.add(msg.batch);
+    j.batches++;
     let applied = 0;
     for (const e of msg.entries) {
       const record: KeyRecord = { key: e.key, ts: { version: e.version, cid: e.cid }, value: e.value, state: e.state, origin: e.origin, seq: e.seq };
@@ -302,18 +321,23 @@ class HealRecovery implements RecoveryStrategy {
   }
 
   #onEnd(ctx: RecoveryContext, msg: HealEndMsg): void {
-    const j = this.#current(ctx, msg);
-    if (!j || j.total !== undefined) return;
+    const j = this.#current(ctx, msg, true);
+    if (!j || j.totals.has(msg.sender)) return;
     this.#accepted(ctx, j);
-    j.total = msg.batches;
-    this.#meter.count(msg.mode === 'buffer' ? 'bufferSessions' : 'descentSessions');
+    j.totals.set(msg.sender, msg.batches);
+    if (j.sources === undefined) {
+      j.sources = msg.sources;
+      this.#meter.count(msg.mode === 'buffer' ? 'bufferSessions' : 'descentSessions');
+      if (msg.sources > 1) this.#meter.count('parallelSources', msg.sources);
+    }
     this.#maybeDone(ctx, j);
   }
 
-  /** Consistency reinforcement: every batch is here; ask the Buddy to confirm nothing is outstanding. */
+  /** Consistency reinforcement: every source's every batch is here; ask the Buddy to confirm. */
   #maybeDone(ctx: RecoveryContext, j: JoinSession): void {
-    if (j.total === undefined || j.received.size < j.total || j.doneSent) return;
-    if (j.received.size === 0) this.#meter.phase('exchange', ctx.now());
+    if (j.doneSent || j.sources === undefined || j.totals.size < j.sources) return;
+    for (const [source, total] of j.totals) if ((j.received.get(source)?.size ?? 0) < total) return;
+    if (j.batches === 0) this.#meter.phase('exchange', ctx.now());
     this.#meter.phase('replay', ctx.now());
     j.doneSent = true;
     ctx.send(j.buddy, { kind: 'heal-done', session: j.session });
@@ -353,7 +377,7 @@ class HealRecovery implements RecoveryStrategy {
     const buffer = this.#buffers.get(joiner);
     const mode = buffer?.covers === true && msg.kept ? 'buffer' : 'descent';
     const s: BuddySession = {
-      joiner, session: msg.session, epoch: msg.epoch, mode, descent: undefined, remote: undefined, parts: new Set(),
+      joiner, sources: 1, helper: false, chunks: undefined, session: msg.session, epoch: msg.epoch, mode, descent: undefined, remote: undefined, parts: new Set(),
       lastPart: undefined, buckets: undefined, keys: undefined, starts: [], next: 0, acked: new Set(), ackedBelow: 0,
       ended: false, progressMs: ctx.now(),
     };
@@ -424,9 +448,51 @@ class HealRecovery implements RecoveryStrategy {
   /** The descent is done: exactly the keys of the differing buckets the Buddy holds newer. */
   #select(ctx: RecoveryContext, s: BuddySession): void {
     const local = keysInBuckets(ctx.records().values(), this.#digest, s.buckets as Set<number>);
-    s.keys = newerAt(local, s.remote as Map<string, Ts>);
+    const keys = newerAt(local, s.remote as Map<string, Ts>);
     s.remote = undefined;
-    this.#stats.selectedKeys += s.keys.length;
+    this.#stats.selectedKeys += keys.length;
+    // Large selections are streamed by several full members in parallel, a slice each.
+    const view = ctx.view;
+    const helpers = keys.length < HEAL_PARALLEL_MIN_KEYS ? [] : view.members
+      .map((m) => m.id)
+      .filter((id) => id !== this.self && id !== s.joiner && !view.shadows.includes(id))
+      .slice(0, HEAL_PARALLEL_SOURCES - 1);
+    s.sources = helpers.length + 1;
+    const slice = Math.ceil(keys.length / s.sources);
+    s.keys = keys.slice(0, slice);
+    helpers.forEach((helper, i) => {
+      const part = keys.slice((i + 1) * slice, (i + 2) * slice);
+      const chunks = Math.max(1, Math.ceil(part.length / HEAL_KEYS_MAX_ENTRIES));
+      for (let c = 0; c < chunks; c++) {
+        ctx.send(helper, {
+          kind: 'heal-assist', session: s.session, joiner: s.joiner, incarnation: incarnationOf(view, s.joiner) ?? 0,
+          sources: s.sources, chunk: c, chunks, keys: part.slice(c * HEAL_KEYS_MAX_ENTRIES, (c + 1) * HEAL_KEYS_MAX_ENTRIES),
+        });
+      }
+    });
+    this.#pump(ctx, s);
+  }
+
+  /** A helper's share of a descent's keys: streamed to the joiner like the Buddy's own. */
+  #onAssist(ctx: RecoveryContext, msg: HealAssistMsg): void {
+    const view = ctx.view;
+    if (!ctx.admitted || ctx.recovering || msg.epoch !== view.epoch || incarnationOf(view, msg.joiner) !== msg.incarnation) return;
+    let s = this.#serving.get(msg.joiner);
+    if (!s || s.session !== msg.session) {
+      s = {
+        joiner: msg.joiner, sources: msg.sources, helper: true, chunks: new Map(), session: msg.session, epoch: msg.epoch,
+        mode: 'descent', descent: undefined, remote: undefined, parts: new Set(), lastPart: undefined, buckets: undefined,
+        keys: undefined, starts: [], next: 0, acked: new Set(), ackedBelow: 0, ended: false, progressMs: ctx.now(),
+      };
+      this.#serving.set(msg.joiner, s);
+      this.#stats.sessionsAssisted++;
+    }
+    if (!s.chunks || s.keys) return;
+    s.chunks.set(msg.chunk, msg.keys);
+    if (s.chunks.size < msg.chunks) return;
+    s.keys = [];
+    for (let c = 0; c < msg.chunks; c++) s.keys.push(...(s.chunks.get(c) as string[]));
+    s.chunks = undefined;
     this.#pump(ctx, s);
   }
 
@@ -440,7 +506,8 @@ class HealRecovery implements RecoveryStrategy {
     }
     if (s.next >= keys.length && !s.ended) {
       s.ended = true;
-      ctx.send(s.joiner, { kind: 'heal-end', session: s.session, mode: s.mode, batches: s.starts.length });
+      ctx.send(s.joiner, { kind: 'heal-end', session: s.session, mode: s.mode, batches: s.starts.length, sources: s.sources });
+      // A helper's part is done once the joiner holds it (its acks); the Buddy's when the joiner confirms.
     }
   }
 
@@ -469,6 +536,7 @@ class HealRecovery implements RecoveryStrategy {
     s.acked.add(msg.batch);
     while (s.acked.has(s.ackedBelow)) s.acked.delete(s.ackedBelow++);
     this.#pump(ctx, s);
+    if (s.helper && s.ended && s.ackedBelow === s.starts.length) this.#serving.delete(s.joiner);
   }
 
   #onDone(ctx: RecoveryContext, msg: HealDoneMsg): void {
@@ -499,6 +567,7 @@ class HealRecovery implements RecoveryStrategy {
       case 'heal-end': return this.#onEnd(ctx, msg as unknown as HealEndMsg);
       case 'heal-done': return this.#onDone(ctx, msg as unknown as HealDoneMsg);
       case 'heal-done-ok': return this.#onDoneOk(ctx, msg as unknown as HealDoneOkMsg);
+      case 'heal-assist': return this.#onAssist(ctx, msg as unknown as HealAssistMsg);
     }
   }
 
@@ -528,7 +597,7 @@ class HealRecovery implements RecoveryStrategy {
     for (let b = s.ackedBelow; b < s.starts.length; b++) {
       if (!s.acked.has(b)) this.#sendBatch(ctx, s, b, s.starts[b] as number, s.starts[b + 1] ?? keys.length);
     }
-    if (s.ended) ctx.send(s.joiner, { kind: 'heal-end', session: s.session, mode: s.mode, batches: s.starts.length });
+    if (s.ended) ctx.send(s.joiner, { kind: 'heal-end', session: s.session, mode: s.mode, batches: s.starts.length, sources: s.sources });
   }
 
   stats(): Record<string, number> {

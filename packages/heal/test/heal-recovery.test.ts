@@ -111,3 +111,25 @@ test('heal: with a cluster key, a digest signed with another key is rejected and
   honest.restart(2);
   assert.equal(honest.recover(2, 2000).counts['bufferSessions'], 1, 'a digest signed with the cluster key is accepted');
 });
+
+test('heal: a large descent selection is streamed by three replicas in parallel', async (t) => {
+  await forEachSeed(t, import.meta.url, 10, (seed) => {
+    const dataset = { keys: 3000, valueSizes: { bytes: [16], weights: [1] } };
+    const c = cluster(seed, { medium: 'volatile', dataset });
+    const load = startSimLoad(c, seed, { keys: dataset.keys, writeRatio: 0.5, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true });
+    c.sim.runFor(20);
+    c.crash(4);
+    c.sim.runFor(30);
+    c.restart(4);
+    const outcome = c.recover(4, 5000);
+    load.stop();
+    assert.ok(c.sim.runUntil(() => load.running === 0, 5000), 'clients finish');
+    assert.equal(outcome.counts['descentSessions'], 1, JSON.stringify(outcome));
+    assert.equal(outcome.counts['parallelSources'], 3, JSON.stringify(outcome.counts));
+    assert.ok(outcome.entriesApplied >= dataset.keys * 0.95, `applied ${outcome.entriesApplied} (a few came newer by INV)`);
+    const assisted = c.liveReplicas().reduce((n, r) => n + (r.stats()['sessionsAssisted'] ?? 0), 0);
+    assert.ok(assisted >= 2, `two helpers streamed (${assisted})`);
+    assertLinearizable(c);
+    assertSettledAndEqual(c, 5000);
+  });
+});
