@@ -7,6 +7,7 @@ import { benchCheckCommand } from './bench-check.js';
 import { benchKvCommand } from './bench-kv.js';
 import { benchModelsCommand } from './bench-models.js';
 import { recoverCommand } from './recover.js';
+import { sweepCommand } from './sweep.js';
 
 /** Every `heal` subcommand; each capability adds its own file here. */
 export const COMMANDS: readonly Command[] = [
@@ -18,4 +19,5 @@ export const COMMANDS: readonly Command[] = [
   benchKvCommand,
   benchModelsCommand,
   recoverCommand,
+  sweepCommand,
 ];

@@ -23,6 +23,8 @@ import { RecoveryMeter } from './recovery-meter.js';
 export const HEAL_WINDOW_BATCHES = 8;
 /** Handoff items a Buddy keeps for a failure it has not seen yet (its view lags the sender's). */
 export const HEAL_EARLY_HANDOFF_MAX = 1 << 20;
+/** Joins kept for a view this replica has not installed yet (one per joiner). */
+export const HEAL_EARLY_JOINS_MAX = 64;
 /** A descent's selection of at least this many keys is streamed by several sources in parallel. */
 export const HEAL_PARALLEL_MIN_KEYS = 1024;
 /** Sources streaming one joiner's descent keys (the Buddy included). */
@@ -103,6 +105,7 @@ class HealRecovery implements RecoveryStrategy {
   readonly #earlyHandoffs = new Map<ActorId, string[]>();
   #earlyHandoffItems = 0;
   readonly #serving = new Map<ActorId, BuddySession>();
+  readonly #earlyJoins = new Map<ActorId, HealJoinMsg>();
   #joining: JoinSession | undefined;
   /** What the medium kept at this incarnation's start: the digest a joiner sends. */
   #heldVv = new VersionVector();
@@ -166,6 +169,11 @@ class HealRecovery implements RecoveryStrategy {
       else if (isMember(view, failed)) buffer.close();
     }
     if (this.#joining && ctx.recovering) this.#join(ctx);
+    for (const [joiner, join] of [...this.#earlyJoins]) {
+      if (join.epoch > view.epoch) continue;
+      this.#earlyJoins.delete(joiner);
+      if (join.epoch === view.epoch) this.#onJoin(ctx, join);
+    }
   }
 
   #openBuffer(ctx: RecoveryContext, failed: ActorId, complete: boolean): void {
@@ -361,6 +369,11 @@ class HealRecovery implements RecoveryStrategy {
   #onJoin(ctx: RecoveryContext, msg: HealJoinMsg): void {
     const view = ctx.view;
     const joiner = msg.sender;
+    if (msg.epoch > view.epoch) {
+      // The joiner installed the admitting view first: answer once this replica installs it.
+      if (this.#earlyJoins.size < HEAL_EARLY_JOINS_MAX || this.#earlyJoins.has(joiner)) this.#earlyJoins.set(joiner, msg);
+      return;
+    }
     if (!ctx.admitted || ctx.recovering || msg.epoch !== view.epoch || incarnationOf(view, joiner) !== msg.incarnation) return;
     if (buddyOf(view, joiner) !== this.self) return;
     const existing = this.#serving.get(joiner);
