@@ -4,12 +4,23 @@ import { PERSISTENCY_MODELS, type PersistencyModel } from '@heal/kv';
 import type { Command, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { choiceFlag, intFlag, listFlag, numberFlag } from '../cli/flags.js';
+import { DEMO_EXPERIMENT } from '../experiment/config.js';
+import { EXPERIMENT_OPTIONS, parseExperimentConfig } from '../experiment/options.js';
 import { formatNumber, markdownTable, publishReport } from '../report/document.js';
 import type { RecoverConfig, RecoverRow } from '../recover/run-sim-recover.js';
 
 const STRATEGIES = ['heal', 'full-copy', 'leader-incremental'] as const;
 const MEDIA = ['volatile', 'wal', 'pmem'] as const;
+/** Flags only one runtime reads: given to the other, they are an error rather than silently ignored. */
+const SIM_ONLY = ['write-ratio', 'no-check'] as const;
+const THREADS_ONLY = ['workload', 'steady-ms', 'window', 'pmem-latency', 'client-timeout-ms', 'recovery-limit-ms'] as const;
 
+function rejectFlags(values: OptionValues, flags: readonly string[], runtime: string, hint: string): void {
+  const given = flags.find((f) => values[f] !== undefined);
+  if (given !== undefined) throw new UsageError(`--${given} does not apply to --runtime ${runtime} (${hint})`);
+}
+
+/** The simulator's config (`heal recover --runtime sim`, `heal sweep`). */
 export function parseRecoverConfig(values: OptionValues): RecoverConfig {
   const replicas = intFlag(values, 'replicas', 6, 3, 12);
   const config: RecoverConfig = {
@@ -32,6 +43,7 @@ export function parseRecoverConfig(values: OptionValues): RecoverConfig {
     check: values['no-check'] !== true,
   };
   if (config.writeRatio > 1) throw new UsageError(`--write-ratio must be in [0, 1], got ${config.writeRatio}`);
+  if (config.runtime === 'sim') rejectFlags(values, THREADS_ONLY, 'sim', 'the simulator runs a uniform load set by --write-ratio');
   return config;
 }
 
@@ -64,24 +76,34 @@ export const recoverCommand: Command = {
   name: 'recover',
   summary: 'crash one replica, recover it with each strategy (same seed), compare latency, phases and bytes',
   usage: [
-    '  --runtime sim|threads   deterministic simulator (default) or worker threads',
+    '  --runtime sim|threads   deterministic simulator (default) or worker threads (the recovery experiment,',
+    '                          with a workload, throughput in 10 ms buckets, degradation and a chart)',
     '  --strategy LIST         heal,full-copy,leader-incremental (default all three)',
     '  --replicas N            3..12 (default 6)',
-    '  --keys N                dataset size (default 1000000)',
-    '  --value-bytes N         value size (default 100)',
+    `  --keys N                dataset size (default 1000000 in sim, ${DEMO_EXPERIMENT.keys} on threads)`,
+    '  --value-bytes N         value size (default 100 in sim, the workload\'s on threads: taobench 150, ycsb 100)',
     '  --outage-ms N           how long the replica stays down (default 2000)',
     '  --model M               synch|strict|renf|event|scope (default synch)',
     '  --medium M              volatile|wal|pmem (default pmem)',
     '  --seed N                seed of the cluster and the load (default 1)',
-    '  --clients N             closed-loop clients (default 16)',
-    '  --write-ratio X         fraction of writes (default 0.5)',
-    '  --warmup-ms N           load before the crash (default 200)',
-    '  --tail-ms N             load after recovery (default 200)',
+    `  --clients N             closed-loop clients (default 16 in sim, ${DEMO_EXPERIMENT.clients} on threads: one piscina thread each)`,
+    `  --warmup-ms N           load before the crash (sim, default 200); before the steady window (threads, default ${DEMO_EXPERIMENT.warmupMs})`,
+    `  --tail-ms N             load after recovery (default 200 in sim, ${DEMO_EXPERIMENT.tailMs} on threads)`,
     '  --victim N              the replica that fails (default 1)',
     '  --buffer-bytes N        every strategy\'s recovery buffer budget (default 64 MiB)',
     '  --data-dir DIR          where the wal/pmem files go (default the OS temp directory)',
+    '  sim only:',
+    '  --write-ratio X         fraction of writes, uniform keys (default 0.5)',
     '  --no-check              skip the linearizability check of the history',
+    '  threads only:',
+    `  --workload W            taobench|ycsb-a|ycsb-b|ycsb-c|ycsb-f (default ${DEMO_EXPERIMENT.workload})`,
+    `  --steady-ms N           the window before the crash that degradation compares with (default ${DEMO_EXPERIMENT.steadyMs})`,
+    `  --window N              operations in flight per client (default ${DEMO_EXPERIMENT.window})`,
+    `  --pmem-latency on|off   pmem's Optane flush/fence latency model (default ${DEMO_EXPERIMENT.pmemLatency ? 'on' : 'off'}; sim: off)`,
+    `  --client-timeout-ms N   a client operation fails after this long (default ${DEMO_EXPERIMENT.clientTimeoutMs})`,
+    `  --recovery-limit-ms N   fail if the replica has not recovered after this long (default ${DEMO_EXPERIMENT.recoveryLimitMs})`,
     '  --out DIR               where recover.json and recover.md go (default bench/results)',
+    '                          (threads: and throughput.svg; default ./heal-results/<timestamp>/)',
     '  --json                  print one JSON document on stdout (progress goes to stderr)',
   ].join('\n'),
   options: {
@@ -90,13 +112,20 @@ export const recoverCommand: Command = {
     seed: { type: 'string' }, clients: { type: 'string' }, 'write-ratio': { type: 'string' }, 'warmup-ms': { type: 'string' },
     'tail-ms': { type: 'string' }, victim: { type: 'string' }, 'buffer-bytes': { type: 'string' }, 'data-dir': { type: 'string' },
     'no-check': { type: 'boolean' }, out: { type: 'string' }, json: { type: 'boolean' },
+    ...EXPERIMENT_OPTIONS,
   },
   async run(values) {
+    if (choiceFlag(values, 'runtime', ['sim', 'threads'] as const, 'sim') === 'threads') {
+      rejectFlags(values, SIM_ONLY, 'threads', 'it runs --workload and checks no history');
+      const config = parseExperimentConfig(values, DEMO_EXPERIMENT);
+      const { runAndPublish } = await import('../experiment/publish.js');
+      return runAndPublish({
+        command: 'recover', values, config,
+        title: `Recovery of one replica on worker threads: ${config.strategies.join(', ')}, ${config.workload}`,
+      });
+    }
     const config = parseRecoverConfig(values);
     const progress = (line: string): void => { process.stderr.write(`heal recover: ${line}\n`); };
-    if (config.runtime === 'threads') {
-      throw new UsageError('--runtime threads: the recovery experiment on worker threads is not built yet (issue 7); use --runtime sim');
-    }
     const { runSimRecover } = await import('../recover/run-sim-recover.js');
     const rows = runSimRecover(config, progress);
     return publishReport(values, {

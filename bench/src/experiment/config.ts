@@ -1,0 +1,74 @@
+import type { PersistencyModel } from '@heal/kv';
+import type { WorkloadName } from '../workloads/index.js';
+
+/** DESIGN section 6: throughput is counted in buckets of this many ms. */
+export const BUCKET_MS = 10;
+
+/** The strategies the experiment compares, HEAL first (ratios are against it). */
+export const EXPERIMENT_STRATEGIES = ['heal', 'full-copy', 'leader-incremental'] as const;
+
+export const EXPERIMENT_MEDIA = ['volatile', 'wal', 'pmem'] as const;
+
+/** One recovery experiment: the same cluster, dataset, workload and failure for every strategy. */
+export interface ExperimentConfig {
+  /** Run in this order, a fresh cluster each; ratios are against 'heal' when it is among them. */
+  strategies: string[];
+  replicas: number;
+  workload: WorkloadName;
+  /** Dataset size: keys `k0..k{keys-1}`, preloaded on every replica. */
+  keys: number;
+  /** Value size of the dataset and of every write; absent: the workload's own. */
+  valueBytes?: number;
+  model: PersistencyModel;
+  medium: (typeof EXPERIMENT_MEDIA)[number];
+  /** The pmem medium's Optane flush/fence latency model (ignored by the other media). */
+  pmemLatency: boolean;
+  /** Load before the steady window (not measured). */
+  warmupMs: number;
+  /** The steady window right before the failure: degradation's baseline. */
+  steadyMs: number;
+  /** How long the victim stays down. */
+  outageMs: number;
+  /** Load after the victim serves reads again. */
+  tailMs: number;
+  /** The replica that fails. */
+  victim: number;
+  /** Closed-loop load generators (piscina tasks), one KvClient each. */
+  clients: number;
+  /** Operations each client keeps in flight. */
+  window: number;
+  /** A client operation without an answer after this long fails (and its replica is avoided for a while). */
+  clientTimeoutMs: number;
+  /** Byte budget of every strategy's recovery buffer (the same for all, DESIGN section 5). */
+  bufferBytes: number;
+  /** The run fails if the victim does not serve reads this long after its restart. */
+  recoveryLimitMs: number;
+  seed: number;
+  /** Parent of each run's own directory for the file-backed media. */
+  dataDir: string;
+}
+
+/**
+ * The quick-start scenario (issue 7): 6 replicas, TAOBench-like, pmem with the latency model,
+ * Synch; sized to take about a minute for the three strategies on a 2-core machine.
+ */
+export const DEMO_EXPERIMENT: Omit<ExperimentConfig, 'dataDir'> = {
+  strategies: [...EXPERIMENT_STRATEGIES],
+  replicas: 6,
+  workload: 'taobench',
+  keys: 100_000,
+  model: 'synch',
+  medium: 'pmem',
+  pmemLatency: true,
+  warmupMs: 1000,
+  steadyMs: 2000,
+  outageMs: 2000,
+  tailMs: 1000,
+  victim: 1,
+  clients: 2,
+  window: 16,
+  clientTimeoutMs: 500,
+  bufferBytes: 64 << 20,
+  recoveryLimitMs: 300_000,
+  seed: 1,
+};

@@ -1,0 +1,89 @@
+import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
+import { PERSISTENCY_MODELS, type PersistencyModel } from '@heal/kv';
+import { UsageError, type OptionSpec, type OptionValues } from '../cli/command.js';
+import { choiceFlag, intFlag, listFlag } from '../cli/flags.js';
+import { createWorkload, WORKLOAD_NAMES, type Workload, type WorkloadName } from '../workloads/index.js';
+import { EXPERIMENT_MEDIA, EXPERIMENT_STRATEGIES, type ExperimentConfig } from './config.js';
+
+const MAX_REPLICAS = 12;
+const MAX_CLIENTS = 16;
+const MAX_WINDOW = 1024;
+const MAX_PHASE_MS = 600_000;
+/** Keys a 2-core machine with a few GiB can preload into 12 replicas' pmem tables. */
+const MAX_KEYS = 10_000_000;
+
+/** The recovery experiment's flags (`heal demo`, `heal recover --runtime threads`). */
+export const EXPERIMENT_OPTIONS: OptionSpec = {
+  strategy: { type: 'string' }, replicas: { type: 'string' }, workload: { type: 'string' }, keys: { type: 'string' },
+  'value-bytes': { type: 'string' }, model: { type: 'string' }, medium: { type: 'string' }, 'pmem-latency': { type: 'string' },
+  'warmup-ms': { type: 'string' }, 'steady-ms': { type: 'string' }, 'outage-ms': { type: 'string' }, 'tail-ms': { type: 'string' },
+  victim: { type: 'string' }, clients: { type: 'string' }, window: { type: 'string' }, 'client-timeout-ms': { type: 'string' },
+  'buffer-bytes': { type: 'string' }, 'recovery-limit-ms': { type: 'string' }, seed: { type: 'string' }, 'data-dir': { type: 'string' },
+};
+
+/** Help lines of the experiment's flags, with the given defaults. */
+export function experimentUsage(d: Omit<ExperimentConfig, 'dataDir'>): string[] {
+  return [
+    `  --strategy LIST         ${EXPERIMENT_STRATEGIES.join(',')} (default ${d.strategies.join(',')})`,
+    `  --replicas N            3..${MAX_REPLICAS} (default ${d.replicas})`,
+    `  --workload W            ${WORKLOAD_NAMES.join('|')} (default ${d.workload})`,
+    `  --keys N                dataset size, preloaded on every replica (default ${d.keys})`,
+    '  --value-bytes N         value size (default the workload\'s: taobench 150, ycsb 100)',
+    `  --model M               ${PERSISTENCY_MODELS.join('|')} (default ${d.model})`,
+    `  --medium M              ${EXPERIMENT_MEDIA.join('|')} (default ${d.medium})`,
+    `  --pmem-latency on|off   pmem's Optane flush/fence latency model (default ${d.pmemLatency ? 'on' : 'off'})`,
+    `  --warmup-ms N           load before the steady window, not measured (default ${d.warmupMs})`,
+    `  --steady-ms N           the window before the crash that degradation compares with (default ${d.steadyMs})`,
+    `  --outage-ms N           how long the replica stays down (default ${d.outageMs})`,
+    `  --tail-ms N             load after it serves reads again (default ${d.tailMs})`,
+    `  --victim N              the replica that fails (default ${d.victim})`,
+    `  --clients N             closed-loop clients, one piscina thread each (1..${MAX_CLIENTS}, default ${d.clients})`,
+    `  --window N              operations in flight per client (default ${d.window})`,
+    `  --client-timeout-ms N   a client operation fails after this long (default ${d.clientTimeoutMs})`,
+    `  --buffer-bytes N        every strategy's recovery buffer budget (default ${d.bufferBytes})`,
+    `  --recovery-limit-ms N   fail if a replica has not recovered after this long (default ${d.recoveryLimitMs})`,
+    `  --seed N                seed of the cluster and the clients (default ${d.seed})`,
+    '  --data-dir DIR          where the wal/pmem files go (default the OS temp directory)',
+  ];
+}
+
+/** Reads the experiment's flags over `defaults`; errors name the bad flag. */
+export function parseExperimentConfig(values: OptionValues, defaults: Omit<ExperimentConfig, 'dataDir'>): ExperimentConfig {
+  const replicas = intFlag(values, 'replicas', defaults.replicas, 3, MAX_REPLICAS);
+  const config: ExperimentConfig = {
+    strategies: listFlag(values, 'strategy', EXPERIMENT_STRATEGIES, defaults.strategies as (typeof EXPERIMENT_STRATEGIES)[number][]),
+    replicas,
+    workload: choiceFlag<WorkloadName>(values, 'workload', WORKLOAD_NAMES, defaults.workload),
+    keys: intFlag(values, 'keys', defaults.keys, 1, MAX_KEYS),
+    ...(values['value-bytes'] !== undefined ? { valueBytes: intFlag(values, 'value-bytes', 0, 1, 4096) } : {}),
+    model: choiceFlag<PersistencyModel>(values, 'model', PERSISTENCY_MODELS, defaults.model),
+    medium: choiceFlag(values, 'medium', EXPERIMENT_MEDIA, defaults.medium),
+    pmemLatency: choiceFlag(values, 'pmem-latency', ['on', 'off'] as const, defaults.pmemLatency ? 'on' : 'off') === 'on',
+    warmupMs: intFlag(values, 'warmup-ms', defaults.warmupMs, 0, MAX_PHASE_MS),
+    steadyMs: intFlag(values, 'steady-ms', defaults.steadyMs, 100, MAX_PHASE_MS),
+    outageMs: intFlag(values, 'outage-ms', defaults.outageMs, 1, MAX_PHASE_MS),
+    tailMs: intFlag(values, 'tail-ms', defaults.tailMs, 0, MAX_PHASE_MS),
+    victim: intFlag(values, 'victim', Math.min(defaults.victim, replicas - 1), 0, replicas - 1),
+    clients: intFlag(values, 'clients', defaults.clients, 1, MAX_CLIENTS),
+    window: intFlag(values, 'window', defaults.window, 1, MAX_WINDOW),
+    clientTimeoutMs: intFlag(values, 'client-timeout-ms', defaults.clientTimeoutMs, 10, MAX_PHASE_MS),
+    bufferBytes: intFlag(values, 'buffer-bytes', defaults.bufferBytes, 1024, 2 ** 31),
+    recoveryLimitMs: intFlag(values, 'recovery-limit-ms', defaults.recoveryLimitMs, 100, 3_600_000),
+    seed: intFlag(values, 'seed', defaults.seed, 0, 2 ** 31),
+    dataDir: typeof values['data-dir'] === 'string' ? resolve(values['data-dir']) : tmpdir(),
+  };
+  experimentWorkload(config);
+  return config;
+}
+
+/** The config's workload; its complaint about keys or value size names the flag. */
+export function experimentWorkload(config: Pick<ExperimentConfig, 'workload' | 'keys' | 'valueBytes'>): Workload {
+  try {
+    return createWorkload(config.workload, { keys: config.keys, ...(config.valueBytes !== undefined ? { valueBytes: config.valueBytes } : {}) });
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    const flag = /^keys/.test(err.message) ? '--keys' : /^valueBytes/.test(err.message) ? '--value-bytes' : '--workload';
+    throw new UsageError(`${flag}: ${err.message}`);
+  }
+}

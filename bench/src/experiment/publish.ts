@@ -1,0 +1,45 @@
+import { relative } from 'node:path';
+import { machineLine } from '../report/document.js';
+import { describeMachine } from '../report/machine.js';
+import { resultsDir } from '../report/results-dir.js';
+import type { ExperimentConfig } from './config.js';
+import { experimentWorkload } from './options.js';
+import { progressLine } from './progress.js';
+import { compareToHeal, experimentNotes, experimentTable, goalsSection, paperTable, writeExperiment } from './report.js';
+import { runExperiment } from './run-experiment.js';
+
+export interface ExperimentInvocation {
+  /** The `heal` subcommand (the document's `command`) and the stem of its files. */
+  command: string;
+  title: string;
+  config: ExperimentConfig;
+  /** The command's parsed flags (`--json`, `--out`). */
+  values: Record<string, unknown>;
+}
+
+/**
+ * Runs the experiment with a progress line on a terminal, writes `<command>.json`, `.md` and
+ * `throughput.svg` under `--out` or `./heal-results/<timestamp>/`, and prints the document
+ * (`--json`) or the table, the published figures, the goals and the notes; then the path.
+ */
+export async function runAndPublish(run: ExperimentInvocation): Promise<number> {
+  const { config } = run;
+  const workload = experimentWorkload(config);
+  const valueBytes = workload.datasetValueBytes(0);
+  const progress = progressLine(run.command);
+  const rows = compareToHeal(await runExperiment(config, progress.update).finally(progress.done));
+  const dir = resultsDir(run.values['out']);
+  const table = `${experimentTable(rows)}\n\nPublished figures, for reference:\n\n${paperTable()}`;
+  const goals = goalsSection(rows);
+  const notes = [goals, experimentNotes(config, rows, valueBytes)].filter((s) => s !== '').join('\n\n');
+  const docConfig = { runtime: 'threads', ...config, valueBytes, workloadParams: workload.describe() };
+  const written = await writeExperiment(dir, run.command, run.command, run.title, docConfig, rows, { table, notes });
+  const where = `heal ${run.command}: results in ${relative(process.cwd(), dir) || '.'}/ (${run.command}.json, ${run.command}.md, throughput.svg)`;
+  if (run.values['json'] === true) {
+    process.stdout.write(`${JSON.stringify(written.doc, null, 2)}\n`);
+    process.stderr.write(`${where}\n`);
+  } else {
+    process.stdout.write(`${run.title}\nMachine: ${machineLine(describeMachine())}\n\n${table}\n\n${notes}\n\n${where}\n`);
+  }
+  return 0;
+}

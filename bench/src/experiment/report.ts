@@ -1,0 +1,187 @@
+import { join, relative } from 'node:path';
+import { throughputChart, writeChart } from '../report/charts.js';
+import { formatNumber, makeDocument, markdownTable, writeReport, type ResultDocument } from '../report/document.js';
+import type { ExperimentConfig } from './config.js';
+import type { StrategyRun } from './run-experiment.js';
+
+/** A strategy's run with its comparison to HEAL's (same invocation, same seed and workload). */
+export interface ExperimentRow extends StrategyRun {
+  /** recoveryMs / HEAL's recoveryMs (null when HEAL was not run). */
+  latencyVsHeal: number | null;
+  /** degradation - HEAL's degradation, as a fraction (null when HEAL was not run). */
+  degradationOverHeal: number | null;
+}
+
+/** The goals of issue 7 for the demo scenario. */
+export const GOALS = { latencyVsLeaderIncremental: 20, latencyVsFullCopy: 100, healDegradationBelow: 0.05 } as const;
+
+/** What each phase of a recovery report covers (phases are consecutive, from the restart). */
+const PHASES: Record<string, string> = {
+  load: 'reading the replica\'s own medium into memory at restart (the same work for every strategy)',
+  join: 'HEAL: building the digest and waiting for the view that admits it as a ShadowReplica; baselines: the view change that admits it once synced',
+  startToAck: 'digest sent to the Buddy until the Buddy accepts (or its stream starts)',
+  exchange: 'accept until the first batch (a Merkle descent when the Buddy\'s buffer cannot cover the gap)',
+  replay: 'streaming and applying the selected entries',
+  copy: 'the donor streaming its whole store',
+  catchUp: 'the writes the donor took during the copy',
+  sync: 'the keeper\'s DIFF (or SNAP) up to the synced marker',
+  finalize: 'HEAL: confirming with the Buddy and replaying its own Invalid records; baselines: forwarded writes until the final marker',
+};
+
+/** Published figures (the paper), shown beside ours for reference. */
+const PAPER_FIGURES = [
+  ['HEAL', '120 ms', '8.7%'],
+  ['conventional (full copy)', '360 s', '16.2%'],
+  ['leader-based', '20.7x HEAL\'s', '62.4% more than HEAL\'s'],
+] as const;
+
+export function compareToHeal(runs: readonly StrategyRun[]): ExperimentRow[] {
+  const heal = runs.find((r) => r.strategy === 'heal');
+  return runs.map((r) => ({
+    ...r,
+    latencyVsHeal: heal && heal.recoveryMs > 0 ? round(r.recoveryMs / heal.recoveryMs) : null,
+    degradationOverHeal: heal ? round(r.degradation - heal.degradation, 4) : null,
+  }));
+}
+
+function pct(fraction: number): string {
+  return Number.isFinite(fraction) ? `${(fraction * 100).toFixed(1)}%` : 'n/a';
+}
+
+function phases(r: StrategyRun): string {
+  return Object.entries(r.phasesMs).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ');
+}
+
+/** The side-by-side table: latency with its phase split, degradation, missed updates, bytes, ratios. */
+export function experimentTable(rows: readonly ExperimentRow[]): string {
+  return markdownTable(
+    ['strategy', 'recovery ms', 'phases ms', 'degradation', 'ops/s steady -> recovering', 'missed keys', 'missed writes', 'bytes moved', 'latency vs HEAL', 'degradation vs HEAL'],
+    rows.map((r) => [
+      r.strategy, r.recoveryMs, phases(r), pct(r.degradation),
+      `${formatNumber(r.steadyOpsPerSec)} -> ${formatNumber(r.recoveryOpsPerSec)}${r.recoveryWindow === 'overlapping' ? ' (*)' : ''}`,
+      r.missedKeys, r.missedWrites, r.bytesMoved,
+      r.latencyVsHeal === null ? '-' : `${r.latencyVsHeal.toFixed(1)}x`,
+      r.degradationOverHeal === null ? '-' : `${r.degradationOverHeal >= 0 ? '+' : ''}${(r.degradationOverHeal * 100).toFixed(1)} pp`,
+    ]),
+  );
+}
+
+export function paperTable(): string {
+  return markdownTable(['published (paper)', 'recovery', 'degradation'], PAPER_FIGURES.map((row) => [...row]));
+}
+
+/** One line per phase: ms and share of the recovery. */
+function whereTimeGoes(r: StrategyRun): string {
+  const parts = Object.entries(r.phasesMs).map(([k, v]) =>
+    `${k} ${formatNumber(v)} ms (${r.recoveryMs > 0 ? ((v / r.recoveryMs) * 100).toFixed(0) : '0'}%)`);
+  return `- ${r.strategy}: ${formatNumber(r.recoveryMs)} ms = ${parts.join(' + ')}`;
+}
+
+/** Recovery without the load phase: what the strategy's protocol itself took. */
+function protocolMs(r: StrategyRun): number {
+  return r.recoveryMs - (r.phasesMs['load'] ?? 0);
+}
+
+/**
+ * The goals, met or missed, with the actual ratios; for a missed one, where the time goes
+ * phase by phase (and, for degradation, what the window held).
+ */
+export function goalsSection(rows: readonly ExperimentRow[]): string {
+  const heal = rows.find((r) => r.strategy === 'heal');
+  if (!heal) return '';
+  const lines = ['## Goals (issue 7) and where the time goes', ''];
+  const missed: StrategyRun[] = [];
+  for (const [name, goal] of [['leader-incremental', GOALS.latencyVsLeaderIncremental], ['full-copy', GOALS.latencyVsFullCopy]] as const) {
+    const other = rows.find((r) => r.strategy === name);
+    if (!other || other.latencyVsHeal === null) continue;
+    const met = other.latencyVsHeal >= goal;
+    lines.push(`- HEAL's recovery at least ${goal}x faster than ${name}'s: ${met ? 'met' : 'missed'}; ${name} took ` +
+      `${other.latencyVsHeal.toFixed(2)}x HEAL's time (${formatNumber(other.recoveryMs)} ms vs ${formatNumber(heal.recoveryMs)} ms).`);
+    if (!met) missed.push(other);
+  }
+  const degradationMet = heal.degradation < GOALS.healDegradationBelow;
+  lines.push(`- HEAL's throughput degradation under ${pct(GOALS.healDegradationBelow)}: ${degradationMet ? 'met' : 'missed'}, actual ${pct(heal.degradation)}.`);
+  if (missed.length > 0) {
+    lines.push('', 'Recovery latency, phase by phase:', '', whereTimeGoes(heal), ...missed.map(whereTimeGoes), '');
+    const load = heal.phasesMs['load'] ?? 0;
+    lines.push(`HEAL's load phase is ${formatNumber(load)} ms of its ${formatNumber(heal.recoveryMs)} ms. Without it (the protocol alone): ` +
+      [heal, ...missed].map((r) => `${r.strategy} ${formatNumber(protocolMs(r))} ms`).join(', ') +
+      (protocolMs(heal) > 0 ? `; ratios ${missed.map((r) => `${r.strategy} ${(protocolMs(r) / protocolMs(heal)).toFixed(1)}x`).join(', ')}.` : '.'));
+    const used = new Set([heal, ...missed].flatMap((r) => Object.keys(r.phasesMs)));
+    lines.push('', 'Phases:', ...[...used].map((p) => `- ${p}: ${PHASES[p] ?? 'as the strategy names it'}`));
+  }
+  if (!degradationMet) {
+    const outage = heal.steadyOpsPerSec > 0 ? 1 - heal.outageOpsPerSec / heal.steadyOpsPerSec : Number.NaN;
+    lines.push('', `HEAL's degradation: ${formatNumber(heal.steadyOpsPerSec)} ops/s in the steady window, ${formatNumber(heal.recoveryOpsPerSec)} ops/s ` +
+      `over the ${heal.recoveryBuckets} buckets from the restart to serving reads${heal.recoveryWindow === 'overlapping' ? ' (the buckets the window overlaps)' : ''}. ` +
+      `That window includes the load phase (${formatNumber(heal.phasesMs['load'] ?? 0)} ms), before the replica asks to join, while the other ` +
+      `replicas serve as during the outage (${formatNumber(heal.outageOpsPerSec)} ops/s, ${pct(outage)} below steady).`);
+  }
+  return lines.join('\n');
+}
+
+/** What the numbers mean, the scenario, and each strategy's counts. */
+export function experimentNotes(config: ExperimentConfig, rows: readonly ExperimentRow[], valueBytes: number): string {
+  const lines = [
+    `One crash-and-recover run per strategy on worker threads, in one invocation: a fresh cluster each, same seed (${config.seed}), dataset and workload.`,
+    `${config.replicas} replicas, ${formatNumber(config.keys)} keys of ${valueBytes} B preloaded, workload ${config.workload}, model ${config.model}, ` +
+      `medium ${config.medium}${config.medium === 'pmem' ? ` (latency model ${config.pmemLatency ? 'on' : 'off'})` : ''}; ${config.clients} closed-loop clients ` +
+      `(piscina tasks) with ${config.window} operations in flight each. Replica ${config.victim} crashes after ${formatNumber(config.warmupMs)} ms of warm-up and a ` +
+      `${formatNumber(config.steadyMs)} ms steady window, stays down ${formatNumber(config.outageMs)} ms, restarts, recovers, and the load runs ${formatNumber(config.tailMs)} ms more.`,
+    '',
+    '- recoveryMs: measured inside the recovering replica (its clock is the shared clock), from its restart (the start of its new incarnation, before it loads its medium) to serving reads; phases are consecutive and add up to it. ' +
+      'Spawning the new worker thread before that (workerStartMs in the JSON) is not part of it.',
+    '- degradation: 1 - mean(throughput during recovery) / mean(throughput in the steady window before the crash), completed operations per 10 ms bucket, both in the same run; ' +
+      'during recovery = the buckets wholly inside [restart, serving reads), or the buckets it overlaps when it holds no whole bucket (marked (*)). ' +
+      'The restart time is the worker\'s ready signal less the load phase, so both ends of the window may be late by that signal\'s delivery (the window\'s length is exact).',
+    '- missedKeys: distinct keys with a client put that ended (answered or failed) after the crash and began before the restart, so the restarted replica could not have it from its medium; ' +
+      `missedBytes: their size as recovery moves them (key + value + 21 B); missedWrites: writes the live replicas started (writesStarted) from the crash to the restart.`,
+    '- bytesMoved: wire bytes (header included) of every recovery message the recovering replica received; entriesApplied (JSON): received entries newer than what it had.',
+    '- Baselines run as built (DESIGN section 5), with the same recovery buffer budget as HEAL ' +
+      `(${formatNumber(config.bufferBytes)} B); leader-incremental keeps ZooKeeper's default commitLogCount (500) and snapshotSizeFactor (0.33).`,
+    '- Clients avoid a replica for 200 ms after it timed out an operation, then probe it one request at a time.',
+  ];
+  for (const r of rows) if (Object.keys(r.counts).length > 0) lines.push(`- ${r.strategy} counts: ${JSON.stringify(r.counts)}`);
+  return lines.join('\n');
+}
+
+export interface WrittenExperiment {
+  dir: string;
+  json: string;
+  md: string;
+  svg: string;
+  doc: ResultDocument<ExperimentRow>;
+}
+
+/**
+ * Writes `<name>.json` (the document), `<name>.md` (table, reference figures, goals, notes,
+ * chart link) and `throughput.svg` (throughput over time, one panel per strategy, with the
+ * crash, restart and serving-reads marks) into `dir`.
+ */
+export async function writeExperiment(
+  dir: string, name: string, command: string, title: string, config: Record<string, unknown>,
+  rows: ExperimentRow[], body: { table: string; notes: string },
+): Promise<WrittenExperiment> {
+  const svgPath = join(dir, 'throughput.svg');
+  writeChart(svgPath, await throughputChart({
+    title: `${title}: completed operations per second`,
+    series: rows.map((r) => ({
+      strategy: r.strategy,
+      points: r.opsPerBucket.map((n, b) => ({ tMs: b * r.bucketMs, opsPerSec: (n * 1000) / r.bucketMs })),
+    })),
+    marks: rows.flatMap((r) => [
+      { strategy: r.strategy, label: 'crash', tMs: r.marksMs.crashMs },
+      { strategy: r.strategy, label: 'restart', tMs: r.marksMs.restartMs },
+      { strategy: r.strategy, label: 'serving reads', tMs: r.marksMs.servingReadsMs },
+    ]),
+  }));
+  const doc = makeDocument(command, config, rows);
+  const notes = `${body.notes}\n\n![Throughput over time](${relative(dir, svgPath)})`;
+  const paths = writeReport(dir, name, doc, title, body.table, notes);
+  return { dir, json: paths.json, md: paths.md, svg: svgPath, doc };
+}
+
+function round(v: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}

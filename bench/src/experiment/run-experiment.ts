@@ -1,0 +1,288 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { LoadGenerators, sharedClockMs, type ActorId } from '@heal/actors';
+import { HEAL_REPLICA_MODULE } from '@heal/heal';
+import { datasetKey, RECORD_WIRE_OVERHEAD_BYTES, ThreadCluster, type RecoveryReport } from '@heal/kv';
+import { merge, newHistogram, quantile } from '../demo/histogram.js';
+import { createWorkload } from '../workloads/index.js';
+import { BUCKET_MS, type ExperimentConfig } from './config.js';
+import {
+  CONTROL_SLOTS, CONTROL_STARTED, CONTROL_STOP, MARK_CRASH_AT, MARK_SLOTS, MARK_STEADY_FROM,
+  type ExperimentLoadParams, type ExperimentLoadResult,
+} from './load-task.js';
+import { bucketSpan, degradation, meanOpsPerSec, sumBuckets, type Window } from './metrics.js';
+
+const TASK = new URL('./load-task.js', import.meta.url);
+/** A fresh cluster must be a single view with leases within this long (pmem formatting included). */
+const READY_LIMIT_MS = 120_000;
+/** The load generators must all be issuing within this long of being launched. */
+const TASKS_START_LIMIT_MS = 60_000;
+/** Records of the pmem table beyond the dataset (keys the workload never adds; slack for the layout). */
+const PMEM_HEADROOM_RECORDS = 4096;
+/** The smallest value slot of a pmem table. */
+const PMEM_VALUE_BYTES_MIN = 64;
+/** How often the driver checks a condition it waits for. */
+const POLL_MS = 5;
+
+/** Times of one run on the shared clock (ms). */
+export interface RunMarks {
+  /** Bucket 0 starts here: the load generators were launched. */
+  originMs: number;
+  steadyFromMs: number;
+  crashMs: number;
+  /** The driver asked for the restart: a new worker thread is spawned. */
+  restartCalledMs: number;
+  /** The restarted replica began (its recovery clock starts): its worker's ready, less its load phase. */
+  restartMs: number;
+  /** restartMs + recoveryMs. */
+  servingReadsMs: number;
+  stopMs: number;
+}
+
+/** One strategy's crash and recovery under load (DESIGN section 6 field names). */
+export interface StrategyRun {
+  strategy: string;
+  runtime: 'threads';
+  recoveryMs: number;
+  phasesMs: Record<string, number>;
+  degradation: number;
+  missedKeys: number;
+  missedWrites: number;
+  missedBytes: number;
+  bytesMoved: number;
+  entriesReceived: number;
+  entriesApplied: number;
+  counts: Record<string, number>;
+  steadyOpsPerSec: number;
+  recoveryOpsPerSec: number;
+  outageOpsPerSec: number;
+  tailOpsPerSec: number;
+  recoveryBuckets: number;
+  recoveryWindow: 'contained' | 'overlapping';
+  /** From the restart call to the new worker's replica loaded and running (thread spawn, imports, medium opened). */
+  workerStartMs: number;
+  operations: number;
+  failed: number;
+  timeouts: number;
+  steadyP50Us: number;
+  steadyP99Us: number;
+  afterCrashP99Us: number;
+  /** Times relative to `marksMs.originMs`'s own value (0 = load launched). */
+  marksMs: Omit<RunMarks, 'originMs'>;
+  /** Completed operations per BUCKET_MS bucket from the load's launch (all clients). */
+  opsPerBucket: number[];
+  bucketMs: number;
+}
+
+export type ExperimentStage = 'starting cluster' | 'warm-up' | 'steady' | 'outage' | 'recovering' | 'tail' | 'stopping';
+
+export interface ExperimentProgress {
+  strategy: string;
+  /** 0-based position of the strategy in the run, and how many there are. */
+  index: number;
+  of: number;
+  stage: ExperimentStage;
+  /** How long the stage is planned to last (undefined: until it is done). */
+  stageMs: number | undefined;
+}
+
+/**
+ * The recovery experiment on worker threads (issue 7): per strategy, a fresh cluster with the
+ * dataset preloaded, the workload run closed-loop by piscina load generators, one replica
+ * crashed after the steady window, restarted after the outage, recovered, then a tail. Same
+ * seed, dataset and workload for every strategy; strategies run one after the other.
+ */
+export async function runExperiment(
+  config: ExperimentConfig, progress: (p: ExperimentProgress) => void = () => {},
+): Promise<StrategyRun[]> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const generators = new LoadGenerators<ExperimentLoadParams, ExperimentLoadResult>(TASK, config.clients);
+  try {
+    const runs: StrategyRun[] = [];
+    for (const [index, strategy] of config.strategies.entries()) {
+      const say = (stage: ExperimentStage, stageMs?: number): void =>
+        progress({ strategy, index, of: config.strategies.length, stage, stageMs });
+      const dir = mkdtempSync(join(config.dataDir, `heal-experiment-${strategy}-`));
+      try {
+        runs.push(await runStrategy(config, strategy, dir, generators, say));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    return runs;
+  } finally {
+    await generators.destroy();
+  }
+}
+
+async function runStrategy(
+  config: ExperimentConfig,
+  strategy: string,
+  dir: string,
+  generators: LoadGenerators<ExperimentLoadParams, ExperimentLoadResult>,
+  say: (stage: ExperimentStage, stageMs?: number) => void,
+): Promise<StrategyRun> {
+  const workload = createWorkload(config.workload, workloadOptions(config));
+  const valueBytes = workload.datasetValueBytes(0);
+  say('starting cluster');
+  const cluster = await ThreadCluster.start({
+    replicas: config.replicas, clients: config.clients, module: HEAL_REPLICA_MODULE, strategy,
+    medium: config.medium, model: config.model, dataDir: dir,
+    pmemCapacity: config.keys + PMEM_HEADROOM_RECORDS, pmemValueBytesMax: Math.max(PMEM_VALUE_BYTES_MIN, valueBytes),
+    pmemLatency: config.pmemLatency,
+    // Fixed-size workloads: every dataset value has the workload's size.
+    dataset: { keys: config.keys, valueSizes: { bytes: [valueBytes], weights: [1] } },
+    strategyOptions: { bufferBytes: config.bufferBytes },
+    seed: config.seed,
+  });
+  try {
+    await cluster.ready(READY_LIMIT_MS);
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT));
+    const marks = new Float64Array(new SharedArrayBuffer(MARK_SLOTS * Float64Array.BYTES_PER_ELEMENT));
+    const clients = Array.from({ length: config.clients }, (_, i) => config.replicas + i);
+    const live = Array.from({ length: config.replicas }, (_, id) => id).filter((id) => id !== config.victim);
+    const originMs = sharedClockMs();
+    const plannedMs = TASKS_START_LIMIT_MS + config.warmupMs + config.steadyMs + config.outageMs +
+      READY_LIMIT_MS + config.recoveryLimitMs + config.tailMs + 2 * config.clientTimeoutMs;
+    let loadError: unknown;
+    const load = generators.run(cluster.runtime, clients, (id) => ({
+      replicas: config.replicas, workload: config.workload, keys: config.keys,
+      ...(config.valueBytes !== undefined ? { valueBytes: config.valueBytes } : {}),
+      window: config.window, seed: config.seed * 1000 + (id - config.replicas), timeoutMs: config.clientTimeoutMs,
+      originMs, bucketMs: BUCKET_MS, maxBuckets: Math.ceil(plannedMs / BUCKET_MS),
+      control: control.buffer as SharedArrayBuffer, marks: marks.buffer as SharedArrayBuffer,
+    }));
+    load.catch((err: unknown) => { loadError = err; });
+    /** Waits `ms`, failing early (instead of measuring nothing) if a load generator failed. */
+    const wait = async (ms: number): Promise<void> => {
+      const until = sharedClockMs() + ms;
+      for (let left = ms; left > 0; left = until - sharedClockMs()) {
+        if (loadError !== undefined) throw loadError;
+        await sleep(Math.min(left, 50));
+      }
+      if (loadError !== undefined) throw loadError;
+    };
+    try {
+      say('warm-up', config.warmupMs);
+      const deadline = sharedClockMs() + TASKS_START_LIMIT_MS;
+      while (Atomics.load(control, CONTROL_STARTED) < config.clients) {
+        if (sharedClockMs() > deadline) throw new Error(`the load generators did not start within ${TASKS_START_LIMIT_MS} ms`);
+        await wait(POLL_MS);
+      }
+      await wait(config.warmupMs);
+      say('steady', config.steadyMs);
+      const steadyFromMs = sharedClockMs();
+      marks[MARK_STEADY_FROM] = steadyFromMs;
+      await wait(config.steadyMs);
+      const writesAtCrash = await writesStarted(cluster, live);
+      const crashMs = sharedClockMs();
+      marks[MARK_CRASH_AT] = crashMs;
+      await cluster.crash(config.victim);
+      say('outage', config.outageMs);
+      await wait(crashMs + config.outageMs - sharedClockMs());
+      const missedWrites = (await writesStarted(cluster, live)) - writesAtCrash;
+      say('recovering');
+      const restartCalledMs = sharedClockMs();
+      await cluster.restart(config.victim, { strategy });
+      const readyMs = sharedClockMs();
+      const report = await recover(cluster, config.victim, config.recoveryLimitMs, () => loadError);
+      const restartMs = readyMs - (report.phasesMs['load'] ?? 0);
+      const servingReadsMs = restartMs + report.recoveryMs;
+      say('tail', config.tailMs);
+      await wait(servingReadsMs + config.tailMs - sharedClockMs());
+      say('stopping');
+      Atomics.store(control, CONTROL_STOP, 1);
+      const results = await load;
+      const stopMs = sharedClockMs();
+      return summarize(strategy, report, results, missedWrites, readyMs - restartCalledMs, {
+        originMs, steadyFromMs, crashMs, restartCalledMs, restartMs, servingReadsMs, stopMs,
+      });
+    } finally {
+      // Whatever happened, the generators end (they stop at the flag) before the cluster goes.
+      Atomics.store(control, CONTROL_STOP, 1);
+      await load.catch(() => undefined);
+    }
+  } finally {
+    await cluster.shutdown();
+  }
+}
+
+function workloadOptions(config: ExperimentConfig): { keys: number; valueBytes?: number } {
+  return { keys: config.keys, ...(config.valueBytes !== undefined ? { valueBytes: config.valueBytes } : {}) };
+}
+
+/** Writes coordinated so far by the given replicas (their `writesStarted` stats). */
+async function writesStarted(cluster: ThreadCluster, replicas: readonly ActorId[]): Promise<number> {
+  const stats = await Promise.all(replicas.map((id) => cluster.stats(id)));
+  return stats.reduce((sum, s) => sum + (s.actor['writesStarted'] ?? 0), 0);
+}
+
+/** cluster.recover, failing early if a load generator failed meanwhile. */
+async function recover(cluster: ThreadCluster, id: ActorId, limitMs: number, failure: () => unknown): Promise<RecoveryReport> {
+  const recovered = cluster.recover(id, limitMs);
+  for (;;) {
+    const done = await Promise.race([recovered, sleep(50).then(() => undefined)]);
+    if (done !== undefined) return done;
+    const err = failure();
+    if (err !== undefined) {
+      recovered.catch(() => undefined);
+      throw err;
+    }
+  }
+}
+
+function summarize(
+  strategy: string, report: RecoveryReport, results: readonly ExperimentLoadResult[],
+  missedWrites: number, workerStartMs: number, m: RunMarks,
+): StrategyRun {
+  const perBucket = sumBuckets(results.map((r) => r.completedPerBucket));
+  const steady: Window = { fromMs: m.steadyFromMs, toMs: m.crashMs };
+  const d = degradation(perBucket, m.originMs, BUCKET_MS, steady, { fromMs: m.restartMs, toMs: m.servingReadsMs });
+  const rate = (w: Window): number => meanOpsPerSec(perBucket, bucketSpan(w, m.originMs, BUCKET_MS), BUCKET_MS);
+  // A key is missed when a put of it ended after the crash but began before the restart.
+  const missed = new Map<number, number>();
+  for (const r of results) {
+    r.crashWrites.keys.forEach((key, i) => {
+      if ((r.crashWrites.firstIssueMs[i] as number) < m.restartMs) missed.set(key, r.crashWrites.valueBytes[i] as number);
+    });
+  }
+  let missedBytes = 0;
+  for (const [key, valueBytes] of missed) missedBytes += Buffer.byteLength(datasetKey(key)) + valueBytes + RECORD_WIRE_OVERHEAD_BYTES;
+  const steadyLatency = newHistogram();
+  const afterCrashLatency = newHistogram();
+  for (const r of results) {
+    merge(steadyLatency, r.steadyLatencyUs);
+    merge(afterCrashLatency, r.afterCrashLatencyUs);
+  }
+  const sum = (f: (r: ExperimentLoadResult) => number): number => results.reduce((a, r) => a + f(r), 0);
+  const rel = (t: number): number => round(t - m.originMs);
+  return {
+    strategy, runtime: 'threads',
+    recoveryMs: round(report.recoveryMs),
+    phasesMs: Object.fromEntries(Object.entries(report.phasesMs).map(([k, v]) => [k, round(v)])),
+    degradation: round(d.degradation, 4),
+    missedKeys: missed.size, missedWrites, missedBytes,
+    bytesMoved: report.bytesMoved, entriesReceived: report.entriesReceived, entriesApplied: report.entriesApplied,
+    counts: report.counts,
+    steadyOpsPerSec: Math.round(d.steadyOpsPerSec), recoveryOpsPerSec: Math.round(d.recoveryOpsPerSec),
+    outageOpsPerSec: Math.round(rate({ fromMs: m.crashMs, toMs: m.restartMs })),
+    tailOpsPerSec: Math.round(rate({ fromMs: m.servingReadsMs, toMs: Math.max(m.servingReadsMs, m.stopMs) })),
+    recoveryBuckets: d.recoveryBuckets, recoveryWindow: d.recoveryWindow,
+    workerStartMs: round(workerStartMs),
+    operations: sum((r) => r.gets + r.puts + r.rmws), failed: sum((r) => r.failed), timeouts: sum((r) => r.timeouts),
+    steadyP50Us: quantile(steadyLatency, 0.5), steadyP99Us: quantile(steadyLatency, 0.99),
+    afterCrashP99Us: quantile(afterCrashLatency, 0.99),
+    marksMs: {
+      steadyFromMs: rel(m.steadyFromMs), crashMs: rel(m.crashMs), restartCalledMs: rel(m.restartCalledMs),
+      restartMs: rel(m.restartMs), servingReadsMs: rel(m.servingReadsMs), stopMs: rel(m.stopMs),
+    },
+    opsPerBucket: perBucket,
+    bucketMs: BUCKET_MS,
+  };
+}
+
+function round(v: number, digits = 3): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
