@@ -1,60 +1,45 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { heal } from './run-heal.js';
 
-test('heal demo --json prints one document with answered requests and the crash in it', async () => {
-  const run = await heal('demo', '--duration-ms', '500', '--json');
-  assert.equal(run.code, 0, run.stderr);
-  const doc = JSON.parse(run.stdout) as {
-    command: string;
-    machine: Record<string, unknown>;
-    config: Record<string, unknown>;
-    results: Record<string, unknown>[];
-  };
-  assert.deepEqual(Object.keys(doc).sort(), ['command', 'config', 'machine', 'results']);
-  assert.equal(doc.command, 'demo');
-  for (const field of ['cpus', 'cpuModel', 'memGiB', 'node', 'os']) assert.ok(field in doc.machine, `machine.${field}`);
-  assert.equal(doc.config['actors'], 4);
-  assert.equal(doc.config['clients'], 2);
-  assert.equal(doc.config['durationMs'], 500);
-  assert.equal(doc.results.length, 1);
-
-  const r = doc.results[0] as {
-    replies: number;
-    measuredReplies: number;
-    requestsPerSec: number;
-    p50Us: number;
-    p99Us: number;
-    rings: number;
-    crash: { actor: number; restartedAtMs: number };
-    windows: { window: string; meanRepliesPerBucket: number }[];
-    repliesPer100Ms: number[];
-    actors: { actor: number; incarnations: number; handled: number; handledDuringOutage: number; codecErrors: number }[];
-  };
-  assert.ok(r.measuredReplies > 0 && r.replies >= r.measuredReplies, `replies ${r.replies}, measured ${r.measuredReplies}`);
-  assert.ok(r.requestsPerSec > 0);
-  assert.ok(r.p50Us > 0 && r.p99Us >= r.p50Us, `p50 ${r.p50Us} µs, p99 ${r.p99Us} µs`);
-  assert.equal(r.rings, 4 * 3 + 2 * 4 * 2);
-  assert.equal(r.repliesPer100Ms.length, 5);
-  assert.deepEqual(r.windows.map((w) => w.window), ['before', 'during', 'after']);
-  assert.equal(r.actors.length, 4);
-  for (const a of r.actors) {
-    assert.equal(a.incarnations, a.actor === r.crash.actor ? 2 : 1);
-    assert.ok(a.handled > 0, `actor ${a.actor} handled nothing`);
-    assert.equal(a.codecErrors, 0);
-    if (a.actor !== r.crash.actor) assert.ok(a.handledDuringOutage > 0, `actor ${a.actor} stopped while ${r.crash.actor} was down`);
+test('heal demo --json prints one document whose rows carry the demo\'s fields, and writes its files', { timeout: 150_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'heal-demo-test-'));
+  try {
+    // The demo's own scenario, made tiny: one strategy, 3 replicas, a small dataset, short phases.
+    const run = await heal('demo', '--strategy', 'heal', '--replicas', '3', '--keys', '300', '--pmem-latency', 'off',
+      '--warmup-ms', '100', '--steady-ms', '200', '--outage-ms', '500', '--tail-ms', '100', '--data-dir', out, '--out', out, '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout) as { command: string; config: Record<string, unknown>; results: Record<string, unknown>[] };
+    assert.equal(doc.command, 'demo');
+    for (const [field, value] of Object.entries({ workload: 'taobench', medium: 'pmem', model: 'synch', valueBytes: 150 })) {
+      assert.equal(doc.config[field], value, `config.${field}`);
+    }
+    assert.equal(doc.results.length, 1);
+    const row = doc.results[0] as Record<string, unknown>;
+    for (const field of ['strategy', 'recoveryMs', 'phasesMs', 'degradation', 'missedKeys', 'bytesMoved']) assert.ok(field in row, field);
+    assert.equal(row['strategy'], 'heal');
+    assert.equal(typeof row['phasesMs'], 'object');
+    for (const name of ['demo.json', 'demo.md', 'throughput.svg']) assert.ok(existsSync(join(out, name)), name);
+    assert.match(run.stderr, /heal demo: results in /);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
-  const during = r.windows.find((w) => w.window === 'during');
-  assert.ok(during && during.meanRepliesPerBucket > 0, 'clients got replies while an actor was down');
 });
 
 test('heal demo rejects bad flags and heal rejects unknown commands, with status 2', async () => {
-  const [few, bogus, nosuch] = await Promise.all([heal('demo', '--actors', '1'), heal('demo', '--bogus'), heal('nosuch')]);
+  const [few, bogus, medium, nosuch] = await Promise.all([
+    heal('demo', '--replicas', '2'), heal('demo', '--bogus'), heal('demo', '--medium', 'tape'), heal('nosuch'),
+  ]);
   assert.equal(few.code, 2);
-  assert.match(few.stderr, /--actors must be an integer in \[2, 16\], got 1/);
+  assert.match(few.stderr, /--replicas must be an integer in \[3, 12\], got 2/);
   assert.equal(few.stdout, '');
   assert.equal(bogus.code, 2);
   assert.match(bogus.stderr, /--bogus/);
+  assert.equal(medium.code, 2);
+  assert.match(medium.stderr, /--medium: unknown value "tape" \(expected volatile\|wal\|pmem\)/);
   assert.equal(nosuch.code, 2);
   assert.match(nosuch.stderr, /unknown command 'nosuch'/);
 });
