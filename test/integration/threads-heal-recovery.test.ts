@@ -24,7 +24,9 @@ test('HEAL on worker threads over pmem: the restarted replica gets what it misse
     await cluster.restart(2, { strategy: 'heal' });
     const report = await cluster.recover(2, 60_000);
     assert.equal(report.strategy, 'heal');
-    assert.equal(report.counts['bufferSessions'], 1, `recovered from the Buddy's buffer: ${JSON.stringify(report)}`);
+    // From the Buddy's buffer, or by Merkle descent when a false suspicion on a loaded machine
+    // changed the Buddy meanwhile: either way only what differs moves.
+    assert.equal((report.counts['bufferSessions'] ?? 0) + (report.counts['descentSessions'] ?? 0), 1, JSON.stringify(report));
     assert.ok(report.entriesApplied >= 20 && report.entriesApplied < 1000, `applied ${report.entriesApplied}: what it missed, not the store`);
     for (const phase of ['load', 'join', 'startToAck', 'replay', 'finalize']) assert.ok(phase in report.phasesMs, phase);
     await cluster.ready(60_000);

@@ -13,7 +13,7 @@ import { fullCopyRecovery } from '../src/full-copy.js';
 const MODULE = createReplicaModule([fullCopyRecovery]);
 const DATASET = { keys: 200, valueSizes: { bytes: [32], weights: [1] } };
 /** Seeds per scenario (HEAL_SEEDS raises it, HEAL_SEED replays one). */
-const SEEDS = 30;
+const SEEDS = 15;
 const PHASES = ['load', 'copy', 'catchUp', 'join', 'finalize'];
 
 /**

@@ -13,7 +13,7 @@ import { leaderIncrementalRecovery } from '../src/leader-incremental.js';
 const MODULE = createReplicaModule([leaderIncrementalRecovery]);
 const DATASET = { keys: 200, valueSizes: { bytes: [32], weights: [1] } };
 /** Seeds per scenario (HEAL_SEEDS raises it, HEAL_SEED replays one). */
-const SEEDS = 30;
+const SEEDS = 15;
 const PHASES = ['load', 'sync', 'join', 'finalize'];
 /** Clients asking the crashed replica give up soon and go on with the next operation. */
 const CLIENT_TIMEOUT_MS = 20;

@@ -17,7 +17,7 @@ import { buddyOf, COMPARED_STRATEGIES, healReplicaModule } from '../src/index.js
  * from the recovered replica too) and, after quiescence, every replica holds the same data.
  */
 const MATRIX_SEEDS = 4;
-const FAULT_SEEDS = 20;
+const FAULT_SEEDS = 12;
 const MEDIA = ['volatile', 'wal', 'pmem'] as const;
 const DATASET = { keys: 120, valueSizes: { bytes: [16, 48], weights: [3, 1] } };
 const LOAD: WorkloadOptions = { keys: DATASET.keys, writeRatio: 0.5, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true };
