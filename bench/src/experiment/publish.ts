@@ -33,7 +33,8 @@ export async function runAndPublish(run: ExperimentInvocation): Promise<number> 
   const goals = goalsSection(rows);
   const notes = [goals, experimentNotes(config, rows, valueBytes)].filter((s) => s !== '').join('\n\n');
   const docConfig = { runtime: 'threads', ...config, valueBytes, workloadParams: workload.describe() };
-  const written = await writeExperiment(dir, run.command, run.command, run.title, docConfig, rows, { table, notes });
+  const chartTitle = `Completed operations per second while one of ${config.replicas} replicas fails and recovers (${config.workload}, ${config.medium}, ${config.model})`;
+  const written = await writeExperiment(dir, run.command, run.command, run.title, docConfig, rows, { table, notes, chartTitle });
   const where = `heal ${run.command}: results in ${relative(process.cwd(), dir) || '.'}/ (${run.command}.json, ${run.command}.md, throughput.svg)`;
   if (run.values['json'] === true) {
     process.stdout.write(`${JSON.stringify(written.doc, null, 2)}\n`);

@@ -141,6 +141,13 @@ export function experimentNotes(config: ExperimentConfig, rows: readonly Experim
       `(${formatNumber(config.bufferBytes)} B); leader-incremental keeps ZooKeeper's default commitLogCount (500) and snapshotSizeFactor (0.33).`,
     '- Clients avoid a replica for 200 ms after it timed out an operation, then probe it one request at a time.',
   ];
+  if (rows.length > 1) {
+    const steady = rows.map((r) => r.steadyOpsPerSec);
+    const [low, high] = [Math.min(...steady), Math.max(...steady)];
+    const spread = high + low > 0 ? (high - low) / (high + low) : 0;
+    lines.push(`- Steady-window throughput ranged from ${formatNumber(low)} to ${formatNumber(high)} ops/s (±${pct(spread)} around the midpoint) across the runs ` +
+      'of this invocation, same configuration one after the other: differences in degradation of that order are within this machine\'s run-to-run variation.');
+  }
   for (const r of rows) if (Object.keys(r.counts).length > 0) lines.push(`- ${r.strategy} counts: ${JSON.stringify(r.counts)}`);
   return lines.join('\n');
 }
@@ -160,11 +167,11 @@ export interface WrittenExperiment {
  */
 export async function writeExperiment(
   dir: string, name: string, command: string, title: string, config: Record<string, unknown>,
-  rows: ExperimentRow[], body: { table: string; notes: string },
+  rows: ExperimentRow[], body: { table: string; notes: string; chartTitle: string },
 ): Promise<WrittenExperiment> {
   const svgPath = join(dir, 'throughput.svg');
   writeChart(svgPath, await throughputChart({
-    title: `${title}: completed operations per second`,
+    title: body.chartTitle,
     series: rows.map((r) => ({
       strategy: r.strategy,
       points: r.opsPerBucket.map((n, b) => ({ tMs: b * r.bucketMs, opsPerSec: (n * 1000) / r.bucketMs })),

@@ -60,7 +60,9 @@ export interface StrategyRun {
   tailOpsPerSec: number;
   recoveryBuckets: number;
   recoveryWindow: 'contained' | 'overlapping';
-  /** From the restart call to the new worker's replica loaded and running (thread spawn, imports, medium opened). */
+  /** Starting the fresh cluster until it is one view with leases (dataset written to every replica's medium). */
+  clusterStartMs: number;
+  /** From the restart call to the new worker's replica loaded and running (thread spawn, imports, medium opened, load). */
   workerStartMs: number;
   operations: number;
   failed: number;
@@ -126,6 +128,7 @@ async function runStrategy(
   const workload = createWorkload(config.workload, workloadOptions(config));
   const valueBytes = workload.datasetValueBytes(0);
   say('starting cluster');
+  const clusterCalledMs = sharedClockMs();
   const cluster = await ThreadCluster.start({
     replicas: config.replicas, clients: config.clients, module: HEAL_REPLICA_MODULE, strategy,
     medium: config.medium, model: config.model, dataDir: dir,
@@ -138,6 +141,7 @@ async function runStrategy(
   });
   try {
     await cluster.ready(READY_LIMIT_MS);
+    const clusterStartMs = sharedClockMs() - clusterCalledMs;
     const control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT));
     const marks = new Float64Array(new SharedArrayBuffer(MARK_SLOTS * Float64Array.BYTES_PER_ELEMENT));
     const clients = Array.from({ length: config.clients }, (_, i) => config.replicas + i);
@@ -195,7 +199,7 @@ async function runStrategy(
       Atomics.store(control, CONTROL_STOP, 1);
       const results = await load;
       const stopMs = sharedClockMs();
-      return summarize(strategy, report, results, missedWrites, readyMs - restartCalledMs, {
+      return summarize(strategy, report, results, missedWrites, { clusterStartMs, workerStartMs: readyMs - restartCalledMs }, {
         originMs, steadyFromMs, crashMs, restartCalledMs, restartMs, servingReadsMs, stopMs,
       });
     } finally {
@@ -234,7 +238,7 @@ async function recover(cluster: ThreadCluster, id: ActorId, limitMs: number, fai
 
 function summarize(
   strategy: string, report: RecoveryReport, results: readonly ExperimentLoadResult[],
-  missedWrites: number, workerStartMs: number, m: RunMarks,
+  missedWrites: number, setup: { clusterStartMs: number; workerStartMs: number }, m: RunMarks,
 ): StrategyRun {
   const perBucket = sumBuckets(results.map((r) => r.completedPerBucket));
   const steady: Window = { fromMs: m.steadyFromMs, toMs: m.crashMs };
@@ -269,7 +273,7 @@ function summarize(
     outageOpsPerSec: Math.round(rate({ fromMs: m.crashMs, toMs: m.restartMs })),
     tailOpsPerSec: Math.round(rate({ fromMs: m.servingReadsMs, toMs: Math.max(m.servingReadsMs, m.stopMs) })),
     recoveryBuckets: d.recoveryBuckets, recoveryWindow: d.recoveryWindow,
-    workerStartMs: round(workerStartMs),
+    clusterStartMs: round(setup.clusterStartMs), workerStartMs: round(setup.workerStartMs),
     operations: sum((r) => r.gets + r.puts + r.rmws), failed: sum((r) => r.failed), timeouts: sum((r) => r.timeouts),
     steadyP50Us: quantile(steadyLatency, 0.5), steadyP99Us: quantile(steadyLatency, 0.99),
     afterCrashP99Us: quantile(afterCrashLatency, 0.99),
