@@ -36,7 +36,7 @@ function run(strategy: string, recoveryMs: number, phasesMs: Record<string, numb
   return {
     strategy, runtime: 'threads', recoveryMs, phasesMs, degradation, missedKeys: 1, missedWrites: 1, missedBytes: 100,
     bytesMoved: 100, entriesReceived: 1, entriesApplied: 1, counts: {}, steadyOpsPerSec: 1000, recoveryOpsPerSec: 900,
-    outageOpsPerSec: 800, tailOpsPerSec: 1000, recoveryBuckets: 3, recoveryWindow: 'contained', clusterStartMs: 10, workerStartMs: 10,
+    lateOutageOpsPerSec: 800, workerStartOpsPerSec: 700, phaseOpsPerSec: { load: 900 }, tailOpsPerSec: 1000, recoveryBuckets: 3, recoveryWindow: 'contained', clusterStartMs: 10, workerStartMs: 10,
     operations: 10, failed: 0, timeouts: 0, steadyP50Us: 1, steadyP99Us: 2, afterCrashP99Us: 3,
     marksMs: { steadyFromMs: 0, crashMs: 1, restartCalledMs: 2, restartMs: 3, servingReadsMs: 4, stopMs: 5 },
     opsPerBucket: [1], bucketMs: 10,
@@ -51,11 +51,13 @@ test('ratios are against HEAL; a missed goal is explained phase by phase', () =>
   ]);
   assert.deepEqual(rows.map((r) => r.latencyVsHeal), [1, 10, 1.5]);
   assert.deepEqual(rows.map((r) => r.degradationOverHeal), [0, 0.1, -0.05]);
-  const goals = goalsSection(rows);
+  const goals = goalsSection(rows, { threads: 9, cpus: 2 });
   assert.match(goals, /leader-incremental's: missed; leader-incremental took 1\.50x HEAL's time \(150 ms vs 100 ms\)/);
   assert.match(goals, /full-copy's: missed; full-copy took 10\.00x/);
   assert.match(goals, /under 5\.0%: missed, actual 10\.0%/);
   assert.match(goals, /- heal: 100 ms = load 60 ms \(60%\) \+ join 40 ms \(40%\)/);
+  assert.match(goals, /By phase .*: load 900 ops\/s \(10\.0% below steady\)/);
+  assert.match(goals, /\(9 busy threads on 2 CPUs here\)/);
   assert.match(goals, /heal 40 ms, leader-incremental 90 ms, full-copy 940 ms; ratios leader-incremental 2\.3x, full-copy 23\.5x/);
   assert.equal(compareToHeal([run('full-copy', 1, {}, 0)])[0]?.latencyVsHeal, null);
 });

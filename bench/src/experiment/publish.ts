@@ -30,7 +30,9 @@ export async function runAndPublish(run: ExperimentInvocation): Promise<number> 
   const rows = compareToHeal(await runExperiment(config, progress.update).finally(progress.done));
   const dir = resultsDir(run.values['out']);
   const table = `${experimentTable(rows)}\n\nPublished figures, for reference:\n\n${paperTable()}`;
-  const goals = goalsSection(rows);
+  const machine = describeMachine();
+  // Replica workers, load generators and the driver's thread.
+  const goals = goalsSection(rows, { threads: config.replicas + config.clients + 1, cpus: machine.cpus });
   const notes = [goals, experimentNotes(config, rows, valueBytes)].filter((s) => s !== '').join('\n\n');
   const docConfig = { runtime: 'threads', ...config, valueBytes, workloadParams: workload.describe() };
   const chartTitle = `Completed operations per second while one of ${config.replicas} replicas fails and recovers (${config.workload}, ${config.medium}, ${config.model})`;
@@ -40,7 +42,7 @@ export async function runAndPublish(run: ExperimentInvocation): Promise<number> 
     process.stdout.write(`${JSON.stringify(written.doc, null, 2)}\n`);
     process.stderr.write(`${where}\n`);
   } else {
-    process.stdout.write(`${run.title}\nMachine: ${machineLine(describeMachine())}\n\n${table}\n\n${notes}\n\n${where}\n`);
+    process.stdout.write(`${run.title}\nMachine: ${machineLine(machine)}\n\n${table}\n\n${notes}\n\n${where}\n`);
   }
   return 0;
 }

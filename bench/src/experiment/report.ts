@@ -86,7 +86,7 @@ function protocolMs(r: StrategyRun): number {
  * The goals, met or missed, with the actual ratios; for a missed one, where the time goes
  * phase by phase (and, for degradation, what the window held).
  */
-export function goalsSection(rows: readonly ExperimentRow[]): string {
+export function goalsSection(rows: readonly ExperimentRow[], machine: { threads: number; cpus: number }): string {
   const heal = rows.find((r) => r.strategy === 'heal');
   if (!heal) return '';
   const lines = ['## Goals (issue 7) and where the time goes', ''];
@@ -111,11 +111,15 @@ export function goalsSection(rows: readonly ExperimentRow[]): string {
     lines.push('', 'Phases:', ...[...used].map((p) => `- ${p}: ${PHASES[p] ?? 'as the strategy names it'}`));
   }
   if (!degradationMet) {
-    const outage = heal.steadyOpsPerSec > 0 ? 1 - heal.outageOpsPerSec / heal.steadyOpsPerSec : Number.NaN;
+    const below = (opsPerSec: number): string => (heal.steadyOpsPerSec > 0 ? `${pct(1 - opsPerSec / heal.steadyOpsPerSec)} below steady` : 'n/a');
     lines.push('', `HEAL's degradation: ${formatNumber(heal.steadyOpsPerSec)} ops/s in the steady window, ${formatNumber(heal.recoveryOpsPerSec)} ops/s ` +
       `over the ${heal.recoveryBuckets} buckets from the restart to serving reads${heal.recoveryWindow === 'overlapping' ? ' (the buckets the window overlaps)' : ''}. ` +
-      `That window includes the load phase (${formatNumber(heal.phasesMs['load'] ?? 0)} ms), before the replica asks to join, while the other ` +
-      `replicas serve as during the outage (${formatNumber(heal.outageOpsPerSec)} ops/s, ${pct(outage)} below steady).`);
+      'By phase (a phase shorter than a bucket is measured over the buckets it overlaps): ' +
+      Object.entries(heal.phaseOpsPerSec).map(([p, v]) => `${p} ${formatNumber(v)} ops/s (${below(v)})`).join(', ') + '. ' +
+      `For comparison, the second half of the outage ran at ${formatNumber(heal.lateOutageOpsPerSec)} ops/s (${below(heal.lateOutageOpsPerSec)}), and ` +
+      `the ${formatNumber(heal.workerStartMs)} ms before the restart, while the new worker thread was spawned and opened its medium, at ` +
+      `${formatNumber(heal.workerStartOpsPerSec)} ops/s (${below(heal.workerStartOpsPerSec)}). The load phase exchanges no message: what it costs the ` +
+      `others is CPU, which the restarted replica shares with the serving replicas and the clients (${machine.threads} busy threads on ${machine.cpus} CPUs here).`);
   }
   return lines.join('\n');
 }

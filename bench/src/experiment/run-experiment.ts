@@ -56,7 +56,12 @@ export interface StrategyRun {
   counts: Record<string, number>;
   steadyOpsPerSec: number;
   recoveryOpsPerSec: number;
-  outageOpsPerSec: number;
+  /** Mean ops/s over the outage's second half (after the view change that removes the failed replica). */
+  lateOutageOpsPerSec: number;
+  /** Mean ops/s while the new worker thread was spawned and opened the medium (before its recovery clock starts). */
+  workerStartOpsPerSec: number;
+  /** Mean ops/s during each phase of the recovery (over the buckets it overlaps when it holds no whole one). */
+  phaseOpsPerSec: Record<string, number>;
   tailOpsPerSec: number;
   recoveryBuckets: number;
   recoveryWindow: 'contained' | 'overlapping';
@@ -270,7 +275,9 @@ function summarize(
     bytesMoved: report.bytesMoved, entriesReceived: report.entriesReceived, entriesApplied: report.entriesApplied,
     counts: report.counts,
     steadyOpsPerSec: Math.round(d.steadyOpsPerSec), recoveryOpsPerSec: Math.round(d.recoveryOpsPerSec),
-    outageOpsPerSec: Math.round(rate({ fromMs: m.crashMs, toMs: m.restartMs })),
+    lateOutageOpsPerSec: Math.round(rate({ fromMs: (m.crashMs + m.restartCalledMs) / 2, toMs: m.restartCalledMs })),
+    workerStartOpsPerSec: Math.round(rate({ fromMs: m.restartCalledMs, toMs: m.restartMs })),
+    phaseOpsPerSec: phaseRates(report.phasesMs, m.restartMs, rate),
     tailOpsPerSec: Math.round(rate({ fromMs: m.servingReadsMs, toMs: Math.max(m.servingReadsMs, m.stopMs) })),
     recoveryBuckets: d.recoveryBuckets, recoveryWindow: d.recoveryWindow,
     clusterStartMs: round(setup.clusterStartMs), workerStartMs: round(setup.workerStartMs),
@@ -284,6 +291,17 @@ function summarize(
     opsPerBucket: perBucket,
     bucketMs: BUCKET_MS,
   };
+}
+
+/** Each phase's throughput; phases are consecutive from the restart. */
+function phaseRates(phasesMs: Record<string, number>, restartMs: number, rate: (w: Window) => number): Record<string, number> {
+  const out: Record<string, number> = {};
+  let fromMs = restartMs;
+  for (const [name, ms] of Object.entries(phasesMs)) {
+    out[name] = Math.round(rate({ fromMs, toMs: fromMs + ms }));
+    fromMs += ms;
+  }
+  return out;
 }
 
 function round(v: number, digits = 3): number {
