@@ -10,7 +10,7 @@ test('heal demo --json prints one document whose rows carry the demo\'s fields, 
   try {
     // The demo's own scenario, made tiny: one strategy, 3 replicas, a small dataset, short phases.
     const run = await heal('demo', '--strategy', 'heal', '--replicas', '3', '--keys', '300', '--pmem-latency', 'off',
-      '--warmup-ms', '100', '--steady-ms', '200', '--outage-ms', '500', '--tail-ms', '100', '--data-dir', out, '--out', out, '--json');
+      '--warmup-ms', '100', '--steady-ms', '200', '--suspicion-ms', '300', '--outage-ms', '800', '--tail-ms', '100', '--data-dir', out, '--out', out, '--json');
     assert.equal(run.code, 0, run.stderr);
     const doc = JSON.parse(run.stdout) as { command: string; config: Record<string, unknown>; results: Record<string, unknown>[] };
     assert.equal(doc.command, 'demo');

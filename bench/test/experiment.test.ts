@@ -8,7 +8,7 @@ import { heal } from './run-heal.js';
 /** A tiny experiment: 3 replicas, a small pmem dataset with the latency model off, short phases. */
 const TINY = [
   '--replicas', '3', '--keys', '600', '--medium', 'pmem', '--pmem-latency', 'off',
-  '--warmup-ms', '200', '--steady-ms', '300', '--outage-ms', '600', '--tail-ms', '200',
+  '--warmup-ms', '200', '--steady-ms', '300', '--suspicion-ms', '300', '--outage-ms', '900', '--tail-ms', '200',
 ];
 
 interface Row {
@@ -38,7 +38,7 @@ test('heal recover --runtime threads runs every strategy on one workload and wri
     assert.deepEqual(Object.keys(doc).sort(), ['command', 'config', 'machine', 'results']);
     assert.equal(doc.command, 'recover');
     for (const field of ['cpus', 'cpuModel', 'memGiB', 'node', 'os']) assert.ok(field in doc.machine, `machine.${field}`);
-    for (const [field, value] of Object.entries({ runtime: 'threads', workload: 'ycsb-a', replicas: 3, keys: 600, valueBytes: 100, medium: 'pmem', model: 'synch', outageMs: 600, seed: 1 })) {
+    for (const [field, value] of Object.entries({ runtime: 'threads', workload: 'ycsb-a', replicas: 3, keys: 600, valueBytes: 100, medium: 'pmem', model: 'synch', outageMs: 900, suspicionMs: 300, seed: 1 })) {
       assert.equal(doc.config[field], value, `config.${field}`);
     }
     assert.deepEqual(doc.results.map((r) => r.strategy), ['heal', 'full-copy', 'leader-incremental']);

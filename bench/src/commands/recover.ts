@@ -13,7 +13,7 @@ const STRATEGIES = ['heal', 'full-copy', 'leader-incremental'] as const;
 const MEDIA = ['volatile', 'wal', 'pmem'] as const;
 /** Flags only one runtime reads: given to the other, they are an error rather than silently ignored. */
 const SIM_ONLY = ['write-ratio', 'no-check'] as const;
-const THREADS_ONLY = ['workload', 'steady-ms', 'window', 'pmem-latency', 'client-timeout-ms', 'recovery-limit-ms'] as const;
+const THREADS_ONLY = ['workload', 'steady-ms', 'window', 'pmem-latency', 'suspicion-ms', 'client-timeout-ms', 'recovery-limit-ms'] as const;
 
 function rejectFlags(values: OptionValues, flags: readonly string[], runtime: string, hint: string): void {
   const given = flags.find((f) => values[f] !== undefined);
@@ -82,7 +82,7 @@ export const recoverCommand: Command = {
     '  --replicas N            3..12 (default 6)',
     `  --keys N                dataset size (default 1000000 in sim, ${DEMO_EXPERIMENT.keys} on threads)`,
     '  --value-bytes N         value size (default 100 in sim, the workload\'s on threads: taobench 150, ycsb 100)',
-    '  --outage-ms N           how long the replica stays down (default 2000)',
+    `  --outage-ms N           how long the replica stays down (default 2000 in sim, ${DEMO_EXPERIMENT.outageMs} on threads)`,
     '  --model M               synch|strict|renf|event|scope (default synch)',
     '  --medium M              volatile|wal|pmem (default pmem)',
     '  --seed N                seed of the cluster and the load (default 1)',
@@ -100,6 +100,7 @@ export const recoverCommand: Command = {
     `  --steady-ms N           the window before the crash that degradation compares with (default ${DEMO_EXPERIMENT.steadyMs})`,
     `  --window N              operations in flight per client (default ${DEMO_EXPERIMENT.window})`,
     `  --pmem-latency on|off   pmem's Optane flush/fence latency model (default ${DEMO_EXPERIMENT.pmemLatency ? 'on' : 'off'}; sim: off)`,
+    `  --suspicion-ms N        a replica silent this long is suspected (default ${DEMO_EXPERIMENT.suspicionMs})`,
     `  --client-timeout-ms N   a client operation fails after this long (default ${DEMO_EXPERIMENT.clientTimeoutMs})`,
     `  --recovery-limit-ms N   fail if the replica has not recovered after this long (default ${DEMO_EXPERIMENT.recoveryLimitMs})`,
     '  --out DIR               where recover.json and recover.md go (default bench/results)',

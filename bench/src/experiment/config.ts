@@ -37,6 +37,12 @@ export interface ExperimentConfig {
   clients: number;
   /** Operations each client keeps in flight. */
   window: number;
+  /**
+   * Silence after which a replica suspects another (the protocol's suspicionMs; the other
+   * timeouts are the thread runtime's defaults). It also bounds how long the others take to
+   * notice the crash.
+   */
+  suspicionMs: number;
   /** A client operation without an answer after this long fails (and its replica is avoided for a while). */
   clientTimeoutMs: number;
   /** Byte budget of every strategy's recovery buffer (the same for all, DESIGN section 5). */
@@ -50,7 +56,8 @@ export interface ExperimentConfig {
 
 /**
  * The quick-start scenario (issue 7): 6 replicas, TAOBench-like, pmem with the latency model,
- * Synch; sized to take about a minute for the three strategies on a 2-core machine.
+ * Synch; sized to take about a minute for the three strategies on a 2-core machine. The outage
+ * outlasts the suspicion timeout and the view change that removes the failed replica.
  */
 export const DEMO_EXPERIMENT: Omit<ExperimentConfig, 'dataDir'> = {
   strategies: [...EXPERIMENT_STRATEGIES],
@@ -62,11 +69,14 @@ export const DEMO_EXPERIMENT: Omit<ExperimentConfig, 'dataDir'> = {
   pmemLatency: true,
   warmupMs: 2000,
   steadyMs: 2000,
-  outageMs: 2000,
+  outageMs: 3000,
   tailMs: 1000,
   victim: 1,
   clients: 2,
   window: 16,
+  // THREAD_TIMING's 400 ms lets a replica that finished writing its dataset suspect one still
+  // writing (views change while the cluster starts); 1500 ms does not, at 50k keys here.
+  suspicionMs: 1500,
   clientTimeoutMs: 500,
   bufferBytes: 64 << 20,
   recoveryLimitMs: 300_000,

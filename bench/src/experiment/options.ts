@@ -18,7 +18,7 @@ export const EXPERIMENT_OPTIONS: OptionSpec = {
   strategy: { type: 'string' }, replicas: { type: 'string' }, workload: { type: 'string' }, keys: { type: 'string' },
   'value-bytes': { type: 'string' }, model: { type: 'string' }, medium: { type: 'string' }, 'pmem-latency': { type: 'string' },
   'warmup-ms': { type: 'string' }, 'steady-ms': { type: 'string' }, 'outage-ms': { type: 'string' }, 'tail-ms': { type: 'string' },
-  victim: { type: 'string' }, clients: { type: 'string' }, window: { type: 'string' }, 'client-timeout-ms': { type: 'string' },
+  victim: { type: 'string' }, clients: { type: 'string' }, window: { type: 'string' }, 'client-timeout-ms': { type: 'string' }, 'suspicion-ms': { type: 'string' },
   'buffer-bytes': { type: 'string' }, 'recovery-limit-ms': { type: 'string' }, seed: { type: 'string' }, 'data-dir': { type: 'string' },
 };
 
@@ -35,11 +35,13 @@ export function experimentUsage(d: Omit<ExperimentConfig, 'dataDir'>): string[] 
     `  --pmem-latency on|off   pmem's Optane flush/fence latency model (default ${d.pmemLatency ? 'on' : 'off'})`,
     `  --warmup-ms N           load before the steady window, not measured (default ${d.warmupMs})`,
     `  --steady-ms N           the window before the crash that degradation compares with (default ${d.steadyMs})`,
-    `  --outage-ms N           how long the replica stays down (default ${d.outageMs})`,
+    `  --outage-ms N           how long the replica stays down (default ${d.outageMs}; longer than --suspicion-ms,`,
+    '                          or it restarts before the others removed it)',
     `  --tail-ms N             load after it serves reads again (default ${d.tailMs})`,
     `  --victim N              the replica that fails (default ${d.victim})`,
     `  --clients N             closed-loop clients, one piscina thread each (1..${MAX_CLIENTS}, default ${d.clients})`,
     `  --window N              operations in flight per client (default ${d.window})`,
+    `  --suspicion-ms N        a replica silent this long is suspected (default ${d.suspicionMs})`,
     `  --client-timeout-ms N   a client operation fails after this long (default ${d.clientTimeoutMs})`,
     `  --buffer-bytes N        every strategy's recovery buffer budget (default ${d.bufferBytes})`,
     `  --recovery-limit-ms N   fail if a replica has not recovered after this long (default ${d.recoveryLimitMs})`,
@@ -67,6 +69,8 @@ export function parseExperimentConfig(values: OptionValues, defaults: Omit<Exper
     victim: intFlag(values, 'victim', Math.min(defaults.victim, replicas - 1), 0, replicas - 1),
     clients: intFlag(values, 'clients', defaults.clients, 1, MAX_CLIENTS),
     window: intFlag(values, 'window', defaults.window, 1, MAX_WINDOW),
+    // Above the heartbeat period (10 ms), which the protocol requires.
+    suspicionMs: intFlag(values, 'suspicion-ms', defaults.suspicionMs, 20, MAX_PHASE_MS),
     clientTimeoutMs: intFlag(values, 'client-timeout-ms', defaults.clientTimeoutMs, 10, MAX_PHASE_MS),
     bufferBytes: intFlag(values, 'buffer-bytes', defaults.bufferBytes, 1024, 2 ** 31),
     recoveryLimitMs: intFlag(values, 'recovery-limit-ms', defaults.recoveryLimitMs, 100, 3_600_000),

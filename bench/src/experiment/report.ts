@@ -130,7 +130,7 @@ export function experimentNotes(config: ExperimentConfig, rows: readonly Experim
     `One crash-and-recover run per strategy on worker threads, in one invocation: a fresh cluster each, same seed (${config.seed}), dataset and workload.`,
     `${config.replicas} replicas, ${formatNumber(config.keys)} keys of ${valueBytes} B preloaded, workload ${config.workload}, model ${config.model}, ` +
       `medium ${config.medium}${config.medium === 'pmem' ? ` (latency model ${config.pmemLatency ? 'on' : 'off'})` : ''}; ${config.clients} closed-loop clients ` +
-      `(piscina tasks) with ${config.window} operations in flight each. Replica ${config.victim} crashes after ${formatNumber(config.warmupMs)} ms of warm-up and a ` +
+      `(piscina tasks) with ${config.window} operations in flight each; suspicion after ${formatNumber(config.suspicionMs)} ms of silence. Replica ${config.victim} crashes after ${formatNumber(config.warmupMs)} ms of warm-up and a ` +
       `${formatNumber(config.steadyMs)} ms steady window, stays down ${formatNumber(config.outageMs)} ms, restarts, recovers, and the load runs ${formatNumber(config.tailMs)} ms more.`,
     '',
     '- recoveryMs: measured inside the recovering replica (its clock is the shared clock), from its restart (the start of its new incarnation, before it loads its medium) to serving reads; phases are consecutive and add up to it. ' +
@@ -152,6 +152,14 @@ export function experimentNotes(config: ExperimentConfig, rows: readonly Experim
     lines.push(`- Steady-window throughput ranged from ${formatNumber(low)} to ${formatNumber(high)} ops/s (±${pct(spread)} around the midpoint) across the runs ` +
       'of this invocation, same configuration one after the other: differences in degradation of that order are within this machine\'s run-to-run variation.');
   }
+  for (const r of rows) {
+    if (r.startEpoch !== 1) {
+      lines.push(`- ${r.strategy}: every one of the ${r.clusterStarts} clusters started changed views while starting (a replica writing its dataset was ` +
+        `suspected); the run used the last, at epoch ${r.startEpoch}, so its strategy did not start from a clean state.`);
+    } else if (r.clusterStarts > 1) {
+      lines.push(`- ${r.strategy}: the cluster was started ${r.clusterStarts} times until one kept its first view while starting.`);
+    }
+  }
   for (const r of rows) if (Object.keys(r.counts).length > 0) lines.push(`- ${r.strategy} counts: ${JSON.stringify(r.counts)}`);
   return lines.join('\n');
 }
@@ -167,7 +175,7 @@ export interface WrittenExperiment {
 /**
  * Writes `<name>.json` (the document), `<name>.md` (table, reference figures, goals, notes,
  * chart link) and `throughput.svg` (throughput over time, one panel per strategy, with the
- * crash, restart and serving-reads marks) into `dir`.
+ * crash, new worker thread, restart and serving-reads marks) into `dir`.
  */
 export async function writeExperiment(
   dir: string, name: string, command: string, title: string, config: Record<string, unknown>,
@@ -182,6 +190,7 @@ export async function writeExperiment(
     })),
     marks: rows.flatMap((r) => [
       { strategy: r.strategy, label: 'crash', tMs: r.marksMs.crashMs },
+      { strategy: r.strategy, label: 'new worker', tMs: r.marksMs.restartCalledMs },
       { strategy: r.strategy, label: 'restart', tMs: r.marksMs.restartMs },
       { strategy: r.strategy, label: 'serving reads', tMs: r.marksMs.servingReadsMs },
     ]),

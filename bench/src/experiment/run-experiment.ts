@@ -22,6 +22,10 @@ const TASKS_START_LIMIT_MS = 60_000;
 const PMEM_HEADROOM_RECORDS = 4096;
 /** The smallest value slot of a pmem table. */
 const PMEM_VALUE_BYTES_MIN = 64;
+/** The epoch of a cluster's first view. */
+const FIRST_EPOCH = 1;
+/** Clusters started per strategy at most, until one keeps its first view while starting. */
+const START_ATTEMPTS = 3;
 /** How often the driver checks a condition it waits for. */
 const POLL_MS = 5;
 
@@ -65,7 +69,11 @@ export interface StrategyRun {
   tailOpsPerSec: number;
   recoveryBuckets: number;
   recoveryWindow: 'contained' | 'overlapping';
-  /** Starting the fresh cluster until it is one view with leases (dataset written to every replica's medium). */
+  /** Clusters started until one kept its first view while starting (see startCluster). */
+  clusterStarts: number;
+  /** The epoch of the cluster that ran once it was ready: 1 unless views changed while it started. */
+  startEpoch: number;
+  /** Starting the cluster that ran until it was one view with leases (dataset written to every replica's medium). */
   clusterStartMs: number;
   /** From the restart call to the new worker's replica loaded and running (thread spawn, imports, medium opened, load). */
   workerStartMs: number;
@@ -130,23 +138,9 @@ async function runStrategy(
   generators: LoadGenerators<ExperimentLoadParams, ExperimentLoadResult>,
   say: (stage: ExperimentStage, stageMs?: number) => void,
 ): Promise<StrategyRun> {
-  const workload = createWorkload(config.workload, workloadOptions(config));
-  const valueBytes = workload.datasetValueBytes(0);
   say('starting cluster');
-  const clusterCalledMs = sharedClockMs();
-  const cluster = await ThreadCluster.start({
-    replicas: config.replicas, clients: config.clients, module: HEAL_REPLICA_MODULE, strategy,
-    medium: config.medium, model: config.model, dataDir: dir,
-    pmemCapacity: config.keys + PMEM_HEADROOM_RECORDS, pmemValueBytesMax: Math.max(PMEM_VALUE_BYTES_MIN, valueBytes),
-    pmemLatency: config.pmemLatency,
-    // Fixed-size workloads: every dataset value has the workload's size.
-    dataset: { keys: config.keys, valueSizes: { bytes: [valueBytes], weights: [1] } },
-    strategyOptions: { bufferBytes: config.bufferBytes },
-    seed: config.seed,
-  });
+  const { cluster, clusterStarts, startEpoch, clusterStartMs } = await startCluster(config, strategy, dir, say);
   try {
-    await cluster.ready(READY_LIMIT_MS);
-    const clusterStartMs = sharedClockMs() - clusterCalledMs;
     const control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT));
     const marks = new Float64Array(new SharedArrayBuffer(MARK_SLOTS * Float64Array.BYTES_PER_ELEMENT));
     const clients = Array.from({ length: config.clients }, (_, i) => config.replicas + i);
@@ -204,7 +198,7 @@ async function runStrategy(
       Atomics.store(control, CONTROL_STOP, 1);
       const results = await load;
       const stopMs = sharedClockMs();
-      return summarize(strategy, report, results, missedWrites, { clusterStartMs, workerStartMs: readyMs - restartCalledMs }, {
+      return summarize(strategy, report, results, missedWrites, { clusterStarts, startEpoch, clusterStartMs, workerStartMs: readyMs - restartCalledMs }, {
         originMs, steadyFromMs, crashMs, restartCalledMs, restartMs, servingReadsMs, stopMs,
       });
     } finally {
@@ -219,6 +213,45 @@ async function runStrategy(
 
 function workloadOptions(config: ExperimentConfig): { keys: number; valueBytes?: number } {
   return { keys: config.keys, ...(config.valueBytes !== undefined ? { valueBytes: config.valueBytes } : {}) };
+}
+
+/**
+ * A fresh cluster, ready, that kept its first view while starting. A replica still writing its
+ * dataset can be suspected by one that finished (views change, replicas recover at startup, and
+ * a strategy's state, such as leader-incremental's keeper and who it knows in sync, differs
+ * from a clean start): such a cluster is discarded and started again on fresh media, up to
+ * START_ATTEMPTS times; the last one is used whatever happened, and the row says so.
+ */
+async function startCluster(
+  config: ExperimentConfig, strategy: string, dir: string, say: (stage: ExperimentStage, stageMs?: number) => void,
+): Promise<{ cluster: ThreadCluster; clusterStarts: number; startEpoch: number; clusterStartMs: number }> {
+  const valueBytes = createWorkload(config.workload, workloadOptions(config)).datasetValueBytes(0);
+  for (let attempt = 1; ; attempt++) {
+    const calledMs = sharedClockMs();
+    const cluster = await ThreadCluster.start({
+      replicas: config.replicas, clients: config.clients, module: HEAL_REPLICA_MODULE, strategy,
+      medium: config.medium, model: config.model, dataDir: mkdtempSync(join(dir, `attempt-${attempt}-`)),
+      pmemCapacity: config.keys + PMEM_HEADROOM_RECORDS, pmemValueBytesMax: Math.max(PMEM_VALUE_BYTES_MIN, valueBytes),
+      pmemLatency: config.pmemLatency,
+      // Fixed-size workloads: every dataset value has the workload's size.
+      dataset: { keys: config.keys, valueSizes: { bytes: [valueBytes], weights: [1] } },
+      strategyOptions: { bufferBytes: config.bufferBytes },
+      timing: { suspicionMs: config.suspicionMs },
+      seed: config.seed,
+    });
+    try {
+      await cluster.ready(READY_LIMIT_MS);
+      const clusterStartMs = sharedClockMs() - calledMs;
+      const stats = await Promise.all(Array.from({ length: config.replicas }, (_, id) => cluster.stats(id)));
+      const startEpoch = Math.max(...stats.map((s) => s.actor['epoch'] ?? 0));
+      if (startEpoch === FIRST_EPOCH || attempt === START_ATTEMPTS) return { cluster, clusterStarts: attempt, startEpoch, clusterStartMs };
+    } catch (err) {
+      await cluster.shutdown();
+      throw err;
+    }
+    await cluster.shutdown();
+    say('starting cluster');
+  }
 }
 
 /** Writes coordinated so far by the given replicas (their `writesStarted` stats). */
@@ -243,7 +276,7 @@ async function recover(cluster: ThreadCluster, id: ActorId, limitMs: number, fai
 
 function summarize(
   strategy: string, report: RecoveryReport, results: readonly ExperimentLoadResult[],
-  missedWrites: number, setup: { clusterStartMs: number; workerStartMs: number }, m: RunMarks,
+  missedWrites: number, setup: { clusterStarts: number; startEpoch: number; clusterStartMs: number; workerStartMs: number }, m: RunMarks,
 ): StrategyRun {
   const perBucket = sumBuckets(results.map((r) => r.completedPerBucket));
   const steady: Window = { fromMs: m.steadyFromMs, toMs: m.crashMs };
@@ -280,6 +313,7 @@ function summarize(
     phaseOpsPerSec: phaseRates(report.phasesMs, m.restartMs, rate),
     tailOpsPerSec: Math.round(rate({ fromMs: m.servingReadsMs, toMs: Math.max(m.servingReadsMs, m.stopMs) })),
     recoveryBuckets: d.recoveryBuckets, recoveryWindow: d.recoveryWindow,
+    clusterStarts: setup.clusterStarts, startEpoch: setup.startEpoch,
     clusterStartMs: round(setup.clusterStartMs), workerStartMs: round(setup.workerStartMs),
     operations: sum((r) => r.gets + r.puts + r.rmws), failed: sum((r) => r.failed), timeouts: sum((r) => r.timeouts),
     steadyP50Us: quantile(steadyLatency, 0.5), steadyP99Us: quantile(steadyLatency, 0.99),
