@@ -111,7 +111,11 @@ export function goalsSection(rows: readonly ExperimentRow[], machine: { threads:
     lines.push('', 'Phases:', ...[...used].map((p) => `- ${p}: ${PHASES[p] ?? 'as the strategy names it'}`));
   }
   if (!degradationMet) {
-    const below = (opsPerSec: number): string => (heal.steadyOpsPerSec > 0 ? `${pct(1 - opsPerSec / heal.steadyOpsPerSec)} below steady` : 'n/a');
+    const below = (opsPerSec: number): string => {
+      if (!(heal.steadyOpsPerSec > 0)) return 'n/a';
+      const drop = 1 - opsPerSec / heal.steadyOpsPerSec;
+      return drop >= 0 ? `${pct(drop)} below steady` : `${pct(-drop)} above steady`;
+    };
     lines.push('', `HEAL's degradation: ${formatNumber(heal.steadyOpsPerSec)} ops/s in the steady window, ${formatNumber(heal.recoveryOpsPerSec)} ops/s ` +
       `over the ${heal.recoveryBuckets} buckets from the restart to serving reads${heal.recoveryWindow === 'overlapping' ? ' (the buckets the window overlaps)' : ''}. ` +
       'By phase (a phase shorter than a bucket is measured over the buckets it overlaps): ' +
