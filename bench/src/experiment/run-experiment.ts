@@ -112,7 +112,11 @@ export async function runExperiment(
   config: ExperimentConfig, progress: (p: ExperimentProgress) => void = () => {},
 ): Promise<StrategyRun[]> {
   mkdirSync(config.dataDir, { recursive: true });
-  const generators = new LoadGenerators<ExperimentLoadParams, ExperimentLoadResult>(TASK, config.clients);
+  // Made once the first cluster is up: spawning the pool's threads while six replicas write their
+  // dataset slows some of them enough to be suspected.
+  let generators: LoadGenerators<ExperimentLoadParams, ExperimentLoadResult> | undefined;
+  const pool = (): LoadGenerators<ExperimentLoadParams, ExperimentLoadResult> =>
+    (generators ??= new LoadGenerators<ExperimentLoadParams, ExperimentLoadResult>(TASK, config.clients));
   try {
     const runs: StrategyRun[] = [];
     for (const [index, strategy] of config.strategies.entries()) {
@@ -120,14 +124,14 @@ export async function runExperiment(
         progress({ strategy, index, of: config.strategies.length, stage, stageMs });
       const dir = mkdtempSync(join(config.dataDir, `heal-experiment-${strategy}-`));
       try {
-        runs.push(await runStrategy(config, strategy, dir, generators, say));
+        runs.push(await runStrategy(config, strategy, dir, pool, say));
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
     }
     return runs;
   } finally {
-    await generators.destroy();
+    await generators?.destroy();
   }
 }
 
@@ -135,7 +139,7 @@ async function runStrategy(
   config: ExperimentConfig,
   strategy: string,
   dir: string,
-  generators: LoadGenerators<ExperimentLoadParams, ExperimentLoadResult>,
+  pool: () => LoadGenerators<ExperimentLoadParams, ExperimentLoadResult>,
   say: (stage: ExperimentStage, stageMs?: number) => void,
 ): Promise<StrategyRun> {
   say('starting cluster');
@@ -149,7 +153,7 @@ async function runStrategy(
     const plannedMs = TASKS_START_LIMIT_MS + config.warmupMs + config.steadyMs + config.outageMs +
       READY_LIMIT_MS + config.recoveryLimitMs + config.tailMs + 2 * config.clientTimeoutMs;
     let loadError: unknown;
-    const load = generators.run(cluster.runtime, clients, (id) => ({
+    const load = pool().run(cluster.runtime, clients, (id) => ({
       replicas: config.replicas, workload: config.workload, keys: config.keys,
       ...(config.valueBytes !== undefined ? { valueBytes: config.valueBytes } : {}),
       window: config.window, seed: config.seed * 1000 + (id - config.replicas), timeoutMs: config.clientTimeoutMs,
