@@ -34,10 +34,12 @@ export const sweepCommand: Command = {
     const { runSimRecover } = await import('../recover/run-sim-recover.js');
     const points = sweep.points(base);
     const rows: SweepRow[] = [];
+    // Progress lines only for a person watching (a terminal); the results path is always printed.
+    const say = process.stderr.isTTY ? (line: string): void => { process.stderr.write(line); } : (): void => {};
     for (const [i, point] of points.entries()) {
       const config = { ...base, ...point.change, victim: Math.min(base.victim, (point.change.replicas ?? base.replicas) - 1) };
-      process.stderr.write(`heal sweep ${sweep.name}: point ${i + 1}/${points.length}: ${sweep.xLabel} = ${point.x}\n`);
-      for (const row of runSimRecover(config, (line) => process.stderr.write(`  ${line}\n`))) rows.push({ sweep: sweep.name, x: point.x, ...row });
+      say(`heal sweep ${sweep.name}: point ${i + 1}/${points.length}: ${sweep.xLabel} = ${point.x}\n`);
+      for (const row of runSimRecover(config, (line) => say(`  ${line}\n`))) rows.push({ sweep: sweep.name, x: point.x, ...row });
     }
     const dir = resultsDir(values['out']);
     const doc = makeDocument(`sweep ${sweep.name}`, { ...base, sweep: sweep.name, points: points.map((p) => p.x) }, rows);

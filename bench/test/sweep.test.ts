@@ -1,0 +1,35 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { heal } from './run-heal.js';
+
+test('heal sweep write-ratio --json runs every strategy at every point and writes JSON, Markdown and a chart', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'heal-sweep-'));
+  try {
+    const run = await heal('sweep', 'write-ratio', '--keys', '300', '--replicas', '3', '--clients', '4', '--outage-ms', '40',
+      '--warmup-ms', '20', '--tail-ms', '20', '--medium', 'volatile', '--out', out, '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout) as { command: string; results: { x: number; strategy: string; recoveryMs: number; bytesMoved: number }[] };
+    assert.equal(doc.command, 'sweep write-ratio');
+    assert.equal(doc.results.length, 4 * 3, 'four points x three strategies');
+    for (const r of doc.results) {
+      assert.ok(r.recoveryMs > 0 && r.bytesMoved > 0, JSON.stringify(r));
+    }
+    assert.deepEqual([...new Set(doc.results.map((r) => r.x))], [0.05, 0.25, 0.5, 0.75]);
+    assert.ok(readFileSync(join(out, 'sweep-write-ratio.svg'), 'utf8').startsWith('<svg'), 'the chart');
+    assert.ok(existsSync(join(out, 'sweep-write-ratio.md')));
+    assert.match(run.stderr, /results in /, 'the path is printed');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('heal sweep with an unknown or missing name exits 2 naming the sweeps', async () => {
+  for (const args of [['sweep', 'nope'], ['sweep']]) {
+    const run = await heal(...args);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /models\|outage\|dataset\|replicas\|write-ratio/);
+  }
+});
