@@ -142,7 +142,9 @@ class LeaderIncrementalRecovery implements RecoveryStrategy {
   onViewInstalled(ctx: RecoveryContext, previous: View): void {
     this.#joiner.viewInstalled(ctx, previous);
     if (this.#keeper) this.#recordRemovals(ctx, previous);
-    this.#updateRole(ctx, []);
+    // Like ZooKeeper's new leader syncing followers from their last zxid: the full members of the
+    // view hold what this replica holds, so they are in sync at the start of its log.
+    this.#updateRole(ctx, ctx.view.members.filter((m) => !ctx.view.shadows.includes(m.id)));
     for (const s of [...this.#source.sessions.values()]) {
       if (s.admitPos === undefined && admitsJoiner(ctx.view, s) && !this.#admitted(ctx, s)) this.#source.abort(ctx, s, 'overflow');
     }
@@ -150,7 +152,7 @@ class LeaderIncrementalRecovery implements RecoveryStrategy {
     this.#stopLogging();
   }
 
-  /** Keeper: the lowest-id full member of the view. A new keeper knows nobody in sync but `known`. */
+  /** Keeper: the lowest-id full member of the view. A new keeper knows `known` in sync, from its log's start. */
   #updateRole(ctx: RecoveryContext, known: readonly { id: ActorId; incarnation: number }[]): void {
     const keeper = ctx.admitted && !ctx.recovering && keeperOf(ctx.view) === ctx.self;
     if (keeper === this.#keeper) return;
