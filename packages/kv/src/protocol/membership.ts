@@ -23,6 +23,8 @@ export interface MembershipHost {
   /** Every replica id of the deployment: 0..universe-1. */
   readonly universe: number;
   readonly timing: Timing;
+  /** How long this replica took to load its medium or dataset: peers loading as much may take as long. */
+  readonly loadMs: number;
   now(): number;
   random(): number;
   send(to: ActorId, msg: KvMessage): void;
@@ -103,8 +105,9 @@ export class Membership {
     const members = Array.from({ length: host.universe }, (_, id) => ({ id, incarnation: 0 }));
     this.#view = { epoch: 1, members, shadows: [] };
     this.#admitted = host.incarnation === 0;
-    // Replicas start at slightly different times: give everyone one more suspicion period.
-    const now = host.now() + host.timing.suspicionMs;
+    // Replicas start at slightly different times, and load as much as this one did (a dataset
+    // can take seconds): give everyone one more suspicion period plus twice this load.
+    const now = host.now() + host.timing.suspicionMs + 2 * host.loadMs;
     for (const m of members) this.#lastHeard.set(m.id, now);
   }
 

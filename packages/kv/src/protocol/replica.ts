@@ -129,16 +129,6 @@ export class Replica implements Actor<KvWire, KvStorage> {
     this.#ctx = ctx;
     const replica = this;
     const { timing } = this.config;
-    this.#membership = new Membership({
-      self: this.self,
-      incarnation: ctx.incarnation,
-      universe: this.config.replicas,
-      timing,
-      now: () => replica.#ctx.now(),
-      random: () => replica.#ctx.random(),
-      send: (to, msg) => replica.#ctx.send(to, msg),
-      installed: (view, previous) => replica.#installed(view, previous),
-    });
     this.#replication = new Replication({
       self: this.self,
       timing,
@@ -166,6 +156,17 @@ export class Replica implements Actor<KvWire, KvStorage> {
     const isDatasetKey = dataset && spec ? (key: string) => datasetIndex(spec, key) !== undefined : undefined;
     this.#replication.load(records, ctx.storage.loadSeqHighWater(), isDatasetKey);
     this.#loadedMs = ctx.now();
+    this.#membership = new Membership({
+      self: this.self,
+      incarnation: ctx.incarnation,
+      universe: this.config.replicas,
+      timing,
+      loadMs: this.#loadedMs - this.#startedMs,
+      now: () => replica.#ctx.now(),
+      random: () => replica.#ctx.random(),
+      send: (to, msg) => replica.#ctx.send(to, msg),
+      installed: (view, previous) => replica.#installed(view, previous),
+    });
     this.#strategy.onStart?.(this.#recoveryContext());
     ctx.setTimer(timing.tickMs, TICK_TAG);
   }
