@@ -70,7 +70,8 @@ const MAX_PENDING_JOINERS = 64;
  * Lease safety: a grantor records when each lease it granted ends on its own clock, grants no
  * lease once it is about to vote or has voted for the next epoch, and votes for (accepts) a view
  * that drops a holder only after that end plus the maximum clock drift. A holder counts its lease from when it sent
- * the request. So when a view without r is decided, r's lease has ended.
+ * the request. So when a view without r is decided, r's lease has ended. A view that only adds
+ * members carries the leases over (see #install).
  *
  * Acceptor state is volatile, so a restarted replica votes in no epoch before the one that
  * re-admits it (it cannot remember promises of its previous incarnation).
@@ -313,6 +314,11 @@ export class Membership {
     this.#proposal = undefined;
     this.#pendingLeases.clear();
     this.#lastLeaseReqMs = -Infinity;
+    // A view that only adds members keeps every holder a member (it takes every INV), and any
+    // majority of it meets the majority that granted the lease, whose votes to drop the holder
+    // later wait for it to end: the lease stays valid, so admitting a replica stalls no read.
+    const grows = previous.members.every((m) => incarnationOf(view, m.id) === m.incarnation);
+    if (grows && wasAdmitted && this.#admitted && this.#leaseEpoch === previous.epoch) this.#leaseEpoch = view.epoch;
     const now = this.host.now();
     for (const m of view.members) {
       // A replica admitted now heard nobody while it waited: it starts every member's clock.
