@@ -141,7 +141,7 @@ export function experimentNotes(config: ExperimentConfig, rows: readonly Experim
       'Spawning the new worker thread before that (workerStartMs in the JSON) is not part of it.',
     '- degradation: 1 - mean(throughput during recovery) / mean(throughput in the steady window before the crash), completed operations per 10 ms bucket, both in the same run; ' +
       'during recovery = the buckets wholly inside [restart, serving reads), or the buckets it overlaps when it holds no whole bucket (marked (*)). ' +
-      'The restart time is the worker\'s ready signal less the load phase, so both ends of the window may be late by that signal\'s delivery (the window\'s length is exact).',
+      'The restart time is when the restarted replica began, as its report states on the shared clock.',
     '- missedKeys: distinct keys with a client put that ended (answered or failed) after the crash and began before the restart, so the restarted replica could not have it from its medium; ' +
       `missedBytes: their size as recovery moves them (key + value + 21 B); missedWrites: writes the live replicas started (writesStarted) from the crash to the restart.`,
     '- bytesMoved: wire bytes (header included) of every recovery message the recovering replica received; entriesApplied (JSON): received entries newer than what it had.',

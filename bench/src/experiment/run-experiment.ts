@@ -37,7 +37,7 @@ export interface RunMarks {
   crashMs: number;
   /** The driver asked for the restart: a new worker thread is spawned. */
   restartCalledMs: number;
-  /** The restarted replica began (its recovery clock starts): its worker's ready, less its load phase. */
+  /** The restarted replica began (its recovery clock starts), as its report states on the shared clock. */
   restartMs: number;
   /** restartMs + recoveryMs. */
   servingReadsMs: number;
@@ -192,9 +192,8 @@ async function runStrategy(
       say('recovering');
       const restartCalledMs = sharedClockMs();
       await cluster.restart(config.victim, { strategy });
-      const readyMs = sharedClockMs();
       const report = await recover(cluster, config.victim, config.recoveryLimitMs, () => loadError);
-      const restartMs = readyMs - (report.phasesMs['load'] ?? 0);
+      const restartMs = report.startedMs;
       const servingReadsMs = restartMs + report.recoveryMs;
       say('tail', config.tailMs);
       await wait(servingReadsMs + config.tailMs - sharedClockMs());
@@ -202,7 +201,7 @@ async function runStrategy(
       Atomics.store(control, CONTROL_STOP, 1);
       const results = await load;
       const stopMs = sharedClockMs();
-      return summarize(strategy, report, results, missedWrites, { clusterStarts, startEpoch, clusterStartMs, workerStartMs: readyMs - restartCalledMs }, {
+      return summarize(strategy, report, results, missedWrites, { clusterStarts, startEpoch, clusterStartMs, workerStartMs: restartMs + (report.phasesMs['load'] ?? 0) - restartCalledMs }, {
         originMs, steadyFromMs, crashMs, restartCalledMs, restartMs, servingReadsMs, stopMs,
       });
     } finally {

@@ -65,7 +65,7 @@ export class RecoveryMeter {
     if (!a) return;
     this.phase(lastPhase, nowMs);
     this.#report = {
-      strategy: this.strategy, incarnation: a.incarnation, recoveryMs: nowMs - a.startedMs, phasesMs: a.phasesMs,
+      strategy: this.strategy, incarnation: a.incarnation, startedMs: a.startedMs, recoveryMs: nowMs - a.startedMs, phasesMs: a.phasesMs,
       bytesMoved: a.bytesMoved, entriesReceived: a.entriesReceived, entriesApplied: a.entriesApplied, counts: a.counts,
     };
     this.#active = undefined;

@@ -41,7 +41,7 @@ export function unflattenReport(strategy: string, stats: Record<string, number>)
     if (k.startsWith('recovery.count.')) counts[k.slice('recovery.count.'.length)] = v;
   }
   return {
-    strategy, incarnation: stats['recovery.incarnation'] ?? 0, recoveryMs, phasesMs,
+    strategy, incarnation: stats['recovery.incarnation'] ?? 0, startedMs: stats['recovery.startedMs'] ?? 0, recoveryMs, phasesMs,
     bytesMoved: stats['recovery.bytesMoved'] ?? 0, entriesReceived: stats['recovery.entriesReceived'] ?? 0,
     entriesApplied: stats['recovery.entriesApplied'] ?? 0, counts,
   };

@@ -81,6 +81,8 @@ export interface RecoveryStrategy {
 export interface RecoveryReport {
   readonly strategy: string;
   readonly incarnation: number;
+  /** When the recovering incarnation started, on its own clock (threads: the shared clock). */
+  readonly startedMs: number;
   readonly recoveryMs: number;
   readonly phasesMs: Record<string, number>;
   /** Bytes of every recovery message sent to the recovering replica. */

@@ -17,7 +17,7 @@ import { incarnationOf, isMember, type View } from './view.js';
 function flattenReport(report: RecoveryReport | undefined): Record<string, number> {
   if (!report) return {};
   const out: Record<string, number> = {
-    'recovery.incarnation': report.incarnation, 'recovery.recoveryMs': report.recoveryMs,
+    'recovery.incarnation': report.incarnation, 'recovery.startedMs': report.startedMs, 'recovery.recoveryMs': report.recoveryMs,
     'recovery.bytesMoved': report.bytesMoved, 'recovery.entriesReceived': report.entriesReceived,
     'recovery.entriesApplied': report.entriesApplied,
   };
