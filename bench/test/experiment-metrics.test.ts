@@ -37,7 +37,7 @@ function run(strategy: string, recoveryMs: number, phasesMs: Record<string, numb
     strategy, runtime: 'threads', recoveryMs, phasesMs, degradation, missedKeys: 1, missedWrites: 1, missedBytes: 100,
     bytesMoved: 100, entriesReceived: 1, entriesApplied: 1, counts: {}, steadyOpsPerSec: 1000, recoveryOpsPerSec: 900,
     lateOutageOpsPerSec: 1100, workerStartOpsPerSec: 700, phaseOpsPerSec: { load: 900 }, tailOpsPerSec: 1000, recoveryBuckets: 3, recoveryWindow: 'contained', clusterStarts: 1, startEpoch: 1, clusterStartMs: 10, workerStartMs: 10,
-    operations: 10, failed: 0, timeouts: 0, steadyP50Us: 1, steadyP99Us: 2, afterCrashP99Us: 3,
+    operations: 10, failed: 0, timeouts: 0, shed: 0, steadyP50Us: 1, steadyP99Us: 2, afterCrashP99Us: 3,
     marksMs: { steadyFromMs: 0, crashMs: 1, restartCalledMs: 2, restartMs: 3, servingReadsMs: 4, stopMs: 5 },
     opsPerBucket: [1], bucketMs: 10,
   };

@@ -90,3 +90,20 @@ test('heal recover names a flag that does not fit the runtime or the workload', 
   assert.match(runs[2]!.stderr, /--workload: unknown value "ycsb-z"/);
   assert.match(runs[3]!.stderr, /--keys: keys must be an integer in \[150, \d+\] for taobench, got 10/);
 });
+
+test('heal recover --runtime threads --target-rate runs open-loop clients on a schedule', { timeout: 150_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'heal-experiment-open-'));
+  try {
+    const run = await heal('recover', '--runtime', 'threads', '--strategy', 'heal', '--workload', 'ycsb-b', ...TINY,
+      '--target-rate', '2000', '--data-dir', out, '--out', out, '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout) as { config: { targetOpsPerSec: number }; results: (Row & { operations: number; shed: number })[] };
+    assert.equal(doc.config.targetOpsPerSec, 2000);
+    const [row] = doc.results;
+    assert.ok(row && row.strategy === 'heal' && row.recoveryMs > 0, JSON.stringify(row));
+    assert.ok(row.operations > 0 && row.shed >= 0, `${row.operations} operations, ${row.shed} shed`);
+    assert.match(readFileSync(join(out, 'recover.md'), 'utf8'), /open-loop clients/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

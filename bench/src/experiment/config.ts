@@ -35,8 +35,14 @@ export interface ExperimentConfig {
   victim: number;
   /** Closed-loop load generators (piscina tasks), one KvClient each. */
   clients: number;
-  /** Operations each client keeps in flight. */
+  /** Operations each client keeps in flight (closed loop), or at most (open loop). */
   window: number;
+  /**
+   * Open loop: the clients together issue this many operations per second on a schedule,
+   * whether or not earlier ones answered (each client at most `window` outstanding; the rest
+   * are shed and counted). Absent: closed loop.
+   */
+  targetOpsPerSec?: number;
   /**
    * Silence after which a replica suspects another (the protocol's suspicionMs; the other
    * timeouts are the thread runtime's defaults). It also bounds how long the others take to

@@ -22,8 +22,10 @@ export interface ExperimentLoadParams {
   workload: WorkloadName;
   keys: number;
   valueBytes?: number;
-  /** Operations in flight at once (closed loop with a window). */
+  /** Operations in flight at once (closed loop with a window), or at most (open loop). */
   window: number;
+  /** Open loop: operations per second this client issues on a schedule (absent: closed loop). */
+  targetOpsPerSec?: number;
   seed: number;
   timeoutMs: number;
   /** Shared clock time of bucket 0's start. */
@@ -57,6 +59,8 @@ export interface ExperimentLoadResult {
   rmws: number;
   failed: number;
   timeouts: number;
+  /** Open loop: scheduled operations not issued because `window` were outstanding. */
+  shed: number;
   /** Latency histograms in µs (see demo/histogram.ts) of operations issued in the steady window, and from the crash on. */
   steadyLatencyUs: number[];
   afterCrashLatencyUs: number[];
@@ -134,7 +138,7 @@ export default async function experimentLoad(task: LoadTask<ExperimentLoadParams
     return v;
   };
   const r: ExperimentLoadResult = {
-    completedPerBucket: [], failedPerBucket: [], beyondBuckets: 0, gets: 0, puts: 0, rmws: 0, failed: 0, timeouts: 0,
+    completedPerBucket: [], failedPerBucket: [], beyondBuckets: 0, gets: 0, puts: 0, rmws: 0, failed: 0, timeouts: 0, shed: 0,
     steadyLatencyUs: newHistogram(), afterCrashLatencyUs: newHistogram(), crashWrites: { keys: [], firstIssueMs: [], valueBytes: [] },
   };
   // At most one entry per dataset key: indices come from the workload, in [0, keys).
@@ -165,52 +169,86 @@ export default async function experimentLoad(task: LoadTask<ExperimentLoadParams
     });
   };
 
+  /** Issues one workload operation; `scheduledMs`: when it was due (open loop measures latency from then). */
+  const issueOne = (scheduledMs: number, done: () => void): void => {
+    const op = workload.next(random);
+    const startMs = scheduledMs;
+    const replica = chooser.pick(endpoint.now());
+    const finish = (err: KvError | RangeError | undefined): void => {
+      const nowMs = endpoint.now();
+      if (err) {
+        r.failed++;
+        countIn(r.failedPerBucket, nowMs);
+        if ((err as KvError).code === 'timeout') {
+          r.timeouts++;
+          chooser.timedOut(replica, nowMs);
+        }
+      } else {
+        chooser.answered(replica);
+        countIn(r.completedPerBucket, nowMs);
+        if (op.kind === 'get') r.gets++;
+        else if (op.kind === 'put') r.puts++;
+        else r.rmws++;
+        const crashAt = marks[MARK_CRASH_AT] as number;
+        const steadyFrom = marks[MARK_STEADY_FROM] as number;
+        if (crashAt > 0 && startMs >= crashAt) record(r.afterCrashLatencyUs, (nowMs - startMs) * 1000);
+        else if (steadyFrom > 0 && startMs >= steadyFrom) record(r.steadyLatencyUs, (nowMs - startMs) * 1000);
+      }
+      done();
+    };
+    if (op.kind === 'get') client.submit({ kind: 'get', key: datasetKey(op.key), replica }, finish);
+    else if (op.kind === 'put') put(op.key, op.valueBytes, replica, finish);
+    else {
+      client.submit({ kind: 'get', key: datasetKey(op.key), replica }, (err) => {
+        if (err) finish(err);
+        else put(op.key, op.valueBytes, replica, finish);
+      });
+    }
+  };
+  const stopped = (): boolean => Atomics.load(control, CONTROL_STOP) !== 0;
+
   await new Promise<void>((resolve) => {
-    let running = 0;
-    const issue = (): void => {
-      if (Atomics.load(control, CONTROL_STOP) !== 0) {
-        if (--running === 0) resolve();
+    Atomics.add(control, CONTROL_STARTED, 1);
+    const rate = p.targetOpsPerSec;
+    if (rate === undefined) {
+      // Closed loop: each of `window` slots issues its next operation when the last one ends.
+      let running = 0;
+      const next = (): void => {
+        if (stopped()) {
+          if (--running === 0) resolve();
+          return;
+        }
+        issueOne(endpoint.now(), next);
+      };
+      for (let i = 0; i < p.window; i++) {
+        running++;
+        next();
+      }
+      return;
+    }
+    // Open loop: operation n is due at start + n / rate, whatever happened to the others.
+    const startMs = endpoint.now();
+    let issued = 0;
+    let outstanding = 0;
+    const timer = setInterval(() => {
+      if (stopped()) {
+        clearInterval(timer);
+        if (outstanding === 0) resolve();
         return;
       }
-      const op = workload.next(random);
-      const startMs = endpoint.now();
-      const replica = chooser.pick(startMs);
-      const finish = (err: KvError | RangeError | undefined): void => {
-        const nowMs = endpoint.now();
-        if (err) {
-          r.failed++;
-          countIn(r.failedPerBucket, nowMs);
-          if ((err as KvError).code === 'timeout') {
-            r.timeouts++;
-            chooser.timedOut(replica, nowMs);
-          }
-        } else {
-          chooser.answered(replica);
-          countIn(r.completedPerBucket, nowMs);
-          if (op.kind === 'get') r.gets++;
-          else if (op.kind === 'put') r.puts++;
-          else r.rmws++;
-          const crashAt = marks[MARK_CRASH_AT] as number;
-          const steadyFrom = marks[MARK_STEADY_FROM] as number;
-          if (crashAt > 0 && startMs >= crashAt) record(r.afterCrashLatencyUs, (nowMs - startMs) * 1000);
-          else if (steadyFrom > 0 && startMs >= steadyFrom) record(r.steadyLatencyUs, (nowMs - startMs) * 1000);
+      const due = Math.floor(((endpoint.now() - startMs) * rate) / 1000);
+      for (; issued < due; issued++) {
+        if (outstanding >= p.window) {
+          r.shed++;
+          continue;
         }
-        issue();
-      };
-      if (op.kind === 'get') client.submit({ kind: 'get', key: datasetKey(op.key), replica }, finish);
-      else if (op.kind === 'put') put(op.key, op.valueBytes, replica, finish);
-      else {
-        client.submit({ kind: 'get', key: datasetKey(op.key), replica }, (err) => {
-          if (err) finish(err);
-          else put(op.key, op.valueBytes, replica, finish);
+        outstanding++;
+        issueOne(startMs + (issued * 1000) / rate, () => {
+          outstanding--;
+          if (outstanding === 0 && stopped()) resolve();
         });
       }
-    };
-    Atomics.add(control, CONTROL_STARTED, 1);
-    for (let i = 0; i < p.window; i++) {
-      running++;
-      issue();
-    }
+    }, 1);
   });
   client.close();
   await endpoint.close();

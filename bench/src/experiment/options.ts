@@ -18,7 +18,7 @@ export const EXPERIMENT_OPTIONS: OptionSpec = {
   strategy: { type: 'string' }, replicas: { type: 'string' }, workload: { type: 'string' }, keys: { type: 'string' },
   'value-bytes': { type: 'string' }, model: { type: 'string' }, medium: { type: 'string' }, 'pmem-latency': { type: 'string' },
   'warmup-ms': { type: 'string' }, 'steady-ms': { type: 'string' }, 'outage-ms': { type: 'string' }, 'tail-ms': { type: 'string' },
-  victim: { type: 'string' }, clients: { type: 'string' }, window: { type: 'string' }, 'client-timeout-ms': { type: 'string' }, 'suspicion-ms': { type: 'string' },
+  victim: { type: 'string' }, clients: { type: 'string' }, window: { type: 'string' }, 'target-rate': { type: 'string' }, 'client-timeout-ms': { type: 'string' }, 'suspicion-ms': { type: 'string' },
   'buffer-bytes': { type: 'string' }, 'recovery-limit-ms': { type: 'string' }, seed: { type: 'string' }, 'data-dir': { type: 'string' },
 };
 
@@ -40,7 +40,9 @@ export function experimentUsage(d: Omit<ExperimentConfig, 'dataDir'>): string[] 
     `  --tail-ms N             load after it serves reads again (default ${d.tailMs})`,
     `  --victim N              the replica that fails (default ${d.victim})`,
     `  --clients N             closed-loop clients, one piscina thread each (1..${MAX_CLIENTS}, default ${d.clients})`,
-    `  --window N              operations in flight per client (default ${d.window})`,
+    `  --window N              operations in flight per client (default ${d.window}; open loop: at most)`,
+    '  --target-rate N         open loop: the clients issue N operations/s in all on a schedule, answered',
+    '                          or not (default: closed loop); latency counts from the scheduled time',
     `  --suspicion-ms N        a replica silent this long is suspected (default ${d.suspicionMs})`,
     `  --client-timeout-ms N   a client operation fails after this long (default ${d.clientTimeoutMs})`,
     `  --buffer-bytes N        every strategy's recovery buffer budget (default ${d.bufferBytes})`,
@@ -69,6 +71,7 @@ export function parseExperimentConfig(values: OptionValues, defaults: Omit<Exper
     victim: intFlag(values, 'victim', Math.min(defaults.victim, replicas - 1), 0, replicas - 1),
     clients: intFlag(values, 'clients', defaults.clients, 1, MAX_CLIENTS),
     window: intFlag(values, 'window', defaults.window, 1, MAX_WINDOW),
+    ...(values['target-rate'] !== undefined ? { targetOpsPerSec: intFlag(values, 'target-rate', 0, 1, 10_000_000) } : {}),
     // Above the heartbeat period (10 ms), which the protocol requires.
     suspicionMs: intFlag(values, 'suspicion-ms', defaults.suspicionMs, 20, MAX_PHASE_MS),
     clientTimeoutMs: intFlag(values, 'client-timeout-ms', defaults.clientTimeoutMs, 10, MAX_PHASE_MS),

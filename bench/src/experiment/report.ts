@@ -133,8 +133,9 @@ export function experimentNotes(config: ExperimentConfig, rows: readonly Experim
   const lines = [
     `One crash-and-recover run per strategy on worker threads, in one invocation: a fresh cluster each, same seed (${config.seed}), dataset and workload.`,
     `${config.replicas} replicas, ${formatNumber(config.keys)} keys of ${valueBytes} B preloaded, workload ${config.workload}, model ${config.model}, ` +
-      `medium ${config.medium}${config.medium === 'pmem' ? ` (latency model ${config.pmemLatency ? 'on' : 'off'})` : ''}; ${config.clients} closed-loop clients ` +
-      `(piscina tasks) with ${config.window} operations in flight each; suspicion after ${formatNumber(config.suspicionMs)} ms of silence. Replica ${config.victim} crashes after ${formatNumber(config.warmupMs)} ms of warm-up and a ` +
+      `medium ${config.medium}${config.medium === 'pmem' ? ` (latency model ${config.pmemLatency ? 'on' : 'off'})` : ''}; ${config.clients} ${config.targetOpsPerSec === undefined
+      ? `closed-loop clients (piscina tasks) with ${config.window} operations in flight each`
+      : `open-loop clients (piscina tasks) issuing ${formatNumber(config.targetOpsPerSec)} operations/s in all on a schedule, at most ${config.window} outstanding each (the rest shed: see \`shed\` in the JSON), latency from the scheduled time`}; suspicion after ${formatNumber(config.suspicionMs)} ms of silence. Replica ${config.victim} crashes after ${formatNumber(config.warmupMs)} ms of warm-up and a ` +
       `${formatNumber(config.steadyMs)} ms steady window, stays down ${formatNumber(config.outageMs)} ms, restarts, recovers, and the load runs ${formatNumber(config.tailMs)} ms more.`,
     '',
     '- recoveryMs: measured inside the recovering replica (its clock is the shared clock), from its restart (the start of its new incarnation, before it loads its medium) to serving reads; phases are consecutive and add up to it. ' +

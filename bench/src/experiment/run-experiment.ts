@@ -80,6 +80,8 @@ export interface StrategyRun {
   operations: number;
   failed: number;
   timeouts: number;
+  /** Open loop: scheduled operations not issued because a client had `window` outstanding. */
+  shed: number;
   steadyP50Us: number;
   steadyP99Us: number;
   afterCrashP99Us: number;
@@ -156,7 +158,9 @@ async function runStrategy(
     const load = pool().run(cluster.runtime, clients, (id) => ({
       replicas: config.replicas, workload: config.workload, keys: config.keys,
       ...(config.valueBytes !== undefined ? { valueBytes: config.valueBytes } : {}),
-      window: config.window, seed: config.seed * 1000 + (id - config.replicas), timeoutMs: config.clientTimeoutMs,
+      window: config.window,
+      ...(config.targetOpsPerSec !== undefined ? { targetOpsPerSec: config.targetOpsPerSec / config.clients } : {}),
+      seed: config.seed * 1000 + (id - config.replicas), timeoutMs: config.clientTimeoutMs,
       originMs, bucketMs: BUCKET_MS, maxBuckets: Math.ceil(plannedMs / BUCKET_MS),
       control: control.buffer as SharedArrayBuffer, marks: marks.buffer as SharedArrayBuffer,
     }));
@@ -318,7 +322,7 @@ function summarize(
     recoveryBuckets: d.recoveryBuckets, recoveryWindow: d.recoveryWindow,
     clusterStarts: setup.clusterStarts, startEpoch: setup.startEpoch,
     clusterStartMs: round(setup.clusterStartMs), workerStartMs: round(setup.workerStartMs),
-    operations: sum((r) => r.gets + r.puts + r.rmws), failed: sum((r) => r.failed), timeouts: sum((r) => r.timeouts),
+    operations: sum((r) => r.gets + r.puts + r.rmws), failed: sum((r) => r.failed), timeouts: sum((r) => r.timeouts), shed: sum((r) => r.shed),
     steadyP50Us: quantile(steadyLatency, 0.5), steadyP99Us: quantile(steadyLatency, 0.99),
     afterCrashP99Us: quantile(afterCrashLatency, 0.99),
     marksMs: {
