@@ -126,7 +126,8 @@ export const recoverCommand: Command = {
       });
     }
     const config = parseRecoverConfig(values);
-    const progress = (line: string): void => { process.stderr.write(`heal recover: ${line}\n`); };
+    // Progress lines for a person watching (a terminal); quiet otherwise. The results path is always printed.
+    const progress = process.stderr.isTTY ? (line: string): void => { process.stderr.write(`heal recover: ${line}\n`); } : (): void => {};
     const { runSimRecover } = await import('../recover/run-sim-recover.js');
     const rows = runSimRecover(config, progress);
     return publishReport(values, {
