@@ -33,3 +33,20 @@ test('heal sweep with an unknown or missing name exits 2 naming the sweeps', asy
     assert.match(run.stderr, /models\|outage\|dataset\|replicas\|write-ratio/);
   }
 });
+
+test('heal sweep dataset --runtime threads runs the recovery experiment at every point', { timeout: 150_000 }, async () => {
+  const out = mkdtempSync(join(tmpdir(), 'heal-sweep-threads-'));
+  try {
+    const run = await heal('sweep', 'dataset', '--runtime', 'threads', '--strategy', 'heal', '--replicas', '3', '--keys', '600',
+      '--medium', 'pmem', '--pmem-latency', 'off', '--warmup-ms', '200', '--steady-ms', '300', '--suspicion-ms', '300',
+      '--outage-ms', '900', '--tail-ms', '200', '--data-dir', out, '--out', out, '--json');
+    assert.equal(run.code, 0, run.stderr);
+    const doc = JSON.parse(run.stdout) as { command: string; results: { x: number; strategy: string; recoveryMs: number; degradation: number | null }[] };
+    assert.equal(doc.command, 'sweep dataset');
+    assert.deepEqual(doc.results.map((r) => r.x), [200, 200, 600]);
+    for (const r of doc.results) assert.ok(r.strategy === 'heal' && r.recoveryMs > 0 && typeof r.degradation === 'number', JSON.stringify(r));
+    assert.ok(existsSync(join(out, 'sweep-dataset.svg')));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});

@@ -1,17 +1,28 @@
 import { join } from 'node:path';
 import type { Command } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
+import { choiceFlag } from '../cli/flags.js';
 import { recoveryLatencyChart, writeChart } from '../report/charts.js';
 import { formatNumber, makeDocument, markdownTable, writeReport } from '../report/document.js';
 import { resultsDir } from '../report/results-dir.js';
-import type { RecoverRow } from '../recover/run-sim-recover.js';
-import { SWEEP_NAMES, SWEEPS } from '../sweep/sweeps.js';
+import { DEMO_EXPERIMENT } from '../experiment/config.js';
+import { experimentWorkload, parseExperimentConfig } from '../experiment/options.js';
+import { SWEEP_NAMES, SWEEPS, threadPoints } from '../sweep/sweeps.js';
 import { parseRecoverConfig, recoverCommand } from './recover.js';
 
-interface SweepRow extends RecoverRow {
+interface SweepRow {
   sweep: string;
   x: number | string;
+  strategy: string;
+  recoveryMs: number;
+  degradation?: number | null;
+  missedKeys: number;
+  missedBytes: number;
+  bytesMoved: number;
 }
+
+/** Threads sweeps run many experiments: shorter phases and a smaller dataset than the demo's. */
+const SWEEP_EXPERIMENT = { ...DEMO_EXPERIMENT, keys: 20_000, warmupMs: 1500, steadyMs: 1000, tailMs: 500 };
 
 export const sweepCommand: Command = {
   name: 'sweep',
@@ -19,7 +30,8 @@ export const sweepCommand: Command = {
   usage: [
     `  heal sweep <name>      one of: ${SWEEPS.map((s) => `${s.name} (${s.summary})`).join(', ')}`,
     '  Every point runs `heal recover` for each strategy on the same seed; the other flags are heal',
-    '  recover\'s (defaults for sweeps: --keys 20000 --outage-ms 1000 --replicas 6 --medium pmem).',
+    '  recover\'s, for either runtime (sweep defaults: simulator --keys 20000 --outage-ms 1000; threads --keys 20000,',
+    '  shorter warm-up, steady window and tail than the demo).',
     recoverCommand.usage.replace('--out DIR               where recover.json and recover.md go (default bench/results)',
       '--out DIR               where the results go (default ./heal-results/<timestamp>/)'),
   ].join('\n'),
@@ -29,34 +41,55 @@ export const sweepCommand: Command = {
     const [name, ...rest] = positionals;
     const sweep = SWEEPS.find((s) => s.name === name);
     if (!sweep || rest.length > 0) throw new UsageError(`heal sweep needs one sweep name: ${SWEEP_NAMES.join('|')}, got ${positionals.join(' ') || 'none'}`);
-    const base = parseRecoverConfig({ keys: '20000', 'outage-ms': '1000', ...values });
-    if (base.runtime === 'threads') throw new UsageError('--runtime threads: sweeps run in the simulator for now (issue 7); use --runtime sim');
-    const { runSimRecover } = await import('../recover/run-sim-recover.js');
-    const points = sweep.points(base);
+    const threads = choiceFlag(values, 'runtime', ['sim', 'threads'] as const, 'sim') === 'threads';
     const rows: SweepRow[] = [];
     // Progress lines only for a person watching (a terminal); the results path is always printed.
     const say = process.stderr.isTTY ? (line: string): void => { process.stderr.write(line); } : (): void => {};
-    for (const [i, point] of points.entries()) {
-      const config = { ...base, ...point.change, victim: Math.min(base.victim, (point.change.replicas ?? base.replicas) - 1) };
-      say(`heal sweep ${sweep.name}: point ${i + 1}/${points.length}: ${sweep.xLabel} = ${point.x}\n`);
-      for (const row of runSimRecover(config, (line) => say(`  ${line}\n`))) rows.push({ sweep: sweep.name, x: point.x, ...row });
+    let base: Record<string, unknown>;
+    let points;
+    if (threads) {
+      const config = parseExperimentConfig(values, SWEEP_EXPERIMENT);
+      base = { runtime: 'threads', ...config };
+      points = threadPoints(sweep, config.keys);
+      const { runExperiment } = await import('../experiment/run-experiment.js');
+      for (const [i, point] of points.entries()) {
+        const replicas = point.threads.replicas ?? config.replicas;
+        say(`heal sweep ${sweep.name}: point ${i + 1}/${points.length}: ${sweep.xLabel} = ${point.x}\n`);
+        const pointConfig = { ...config, ...point.threads, victim: Math.min(config.victim, replicas - 1) };
+        experimentWorkload(pointConfig);
+        const runs = await runExperiment(pointConfig,
+          (p) => say(`  ${p.strategy}: ${p.stage}\n`));
+        for (const run of runs) rows.push({ sweep: sweep.name, x: point.x, ...run });
+      }
+    } else {
+      const config = parseRecoverConfig({ keys: '20000', 'outage-ms': '1000', ...values });
+      base = { ...config };
+      points = sweep.points(config.keys);
+      const { runSimRecover } = await import('../recover/run-sim-recover.js');
+      for (const [i, point] of points.entries()) {
+        const replicas = point.sim.replicas ?? config.replicas;
+        say(`heal sweep ${sweep.name}: point ${i + 1}/${points.length}: ${sweep.xLabel} = ${point.x}\n`);
+        const runs = runSimRecover({ ...config, ...point.sim, victim: Math.min(config.victim, replicas - 1) }, (line) => say(`  ${line}\n`));
+        for (const run of runs) rows.push({ sweep: sweep.name, x: point.x, ...run });
+      }
     }
     const dir = resultsDir(values['out']);
     const doc = makeDocument(`sweep ${sweep.name}`, { ...base, sweep: sweep.name, points: points.map((p) => p.x) }, rows);
+    const unit = threads ? 'ms' : 'virtual ms';
     const table = markdownTable(
-      [sweep.xLabel, 'strategy', 'recovery ms', 'missed keys', 'missed bytes', 'bytes moved', 'latency vs heal'],
+      [sweep.xLabel, 'strategy', `recovery ${unit}`, 'degradation', 'missed keys', 'missed bytes', 'bytes moved', 'latency vs heal'],
       rows.map((r) => {
         const heal = rows.find((h) => h.x === r.x && h.strategy === 'heal');
-        return [r.x, r.strategy, r.recoveryMs, r.missedKeys, r.missedBytes, r.bytesMoved,
-          heal && heal.recoveryMs > 0 ? `${formatNumber(r.recoveryMs / heal.recoveryMs)}x` : '-'];
+        return [r.x, r.strategy, r.recoveryMs, r.degradation === undefined || r.degradation === null ? '-' : `${(r.degradation * 100).toFixed(1)}%`,
+          r.missedKeys, r.missedBytes, r.bytesMoved, heal && heal.recoveryMs > 0 ? `${formatNumber(r.recoveryMs / heal.recoveryMs)}x` : '-'];
       }),
     );
     const chart = join(dir, `sweep-${sweep.name}.svg`);
     writeChart(chart, await recoveryLatencyChart({
-      title: `Recovery latency by ${sweep.xLabel} (${base.runtime}, virtual ms)`, xLabel: sweep.xLabel,
+      title: `Recovery latency by ${sweep.xLabel} (${threads ? 'worker threads' : 'simulator, virtual ms'})`, xLabel: sweep.xLabel,
       points: rows.map((r) => ({ x: r.x, strategy: r.strategy, recoveryMs: Math.max(r.recoveryMs, 0.001) })),
     }));
-    const notes = `Chart: ![recovery latency](sweep-${sweep.name}.svg). Each point: one crash-and-recover run per strategy in the deterministic simulator (virtual ms); see \`heal recover --help\` for what each column means.`;
+    const notes = `Chart: ![recovery latency](sweep-${sweep.name}.svg). Each point: one crash-and-recover run per strategy, same seed, ${threads ? 'on worker threads (the recovery experiment: degradation as DESIGN section 6 defines it)' : 'in the deterministic simulator (virtual ms, no degradation: the simulator charges no CPU)'}; see \`heal recover --help\` for what each column means.`;
     const paths = writeReport(dir, `sweep-${sweep.name}`, doc, `Sweep: ${sweep.summary}`, table, notes);
     if (values['json'] === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     else process.stdout.write(`${table}\n`);
