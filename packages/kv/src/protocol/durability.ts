@@ -341,14 +341,15 @@ export class Durability {
    * A new view re-evaluates pending DPs: members that left no longer count, new members are
    * asked to persist; Valid records whose coordinator left are adopted; open scopes re-checked.
    */
-  viewInstalled(view: View): void {
+  /** `candidates`: the records that may not be at DP (the others need no adoption). */
+  viewInstalled(view: View, candidates: Iterable<KeyRecord>): void {
     for (const tracker of [...this.#trackers.values()]) {
       tracker.requestedMs = -Infinity;
       tracker.retries = 0;
       this.#checkDurable(tracker);
     }
     const members = new Set(view.members.map((m) => m.id));
-    for (const record of this.host.records.values()) {
+    for (const record of [...candidates]) {
       if (record.state === 'valid' && !members.has(record.ts.cid) && !this.isDurable(record.key, record.ts)) {
         this.adopt(record.key, record.ts);
       }

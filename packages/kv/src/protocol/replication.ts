@@ -80,6 +80,8 @@ export interface ReplicationStats {
  */
 export class Replication {
   readonly records = new Map<string, KeyRecord>();
+  /** Keys whose record may not be at DP (a superset: notDurable() filters and prunes it). */
+  readonly #mayBeUndurable = new Set<string>();
   readonly stats: ReplicationStats = {
     writesStarted: 0, writesCompleted: 0, supersededCompleted: 0, replaysStarted: 0, replaysCompleted: 0,
     invsTaken: 0, retransmits: 0, readsServed: 0, readsWaited: 0, readsWaitedDurable: 0,
@@ -124,7 +126,10 @@ export class Replication {
     for (const record of records) {
       if (record.state !== 'valid') record.state = 'invalid';
       this.records.set(record.key, record);
-      if (!isDatasetKey) this.durability.loaded(record);
+      if (!isDatasetKey) {
+        this.durability.loaded(record);
+        this.#mayBeUndurable.add(record.key);
+      }
     }
     this.#seq = seqHighWater;
     this.#seqReserved = seqHighWater;
@@ -152,6 +157,7 @@ export class Replication {
     this.host.storage.write(record);
     const valueChanged = previous === undefined || !tsEquals(previous, record.ts);
     this.durability.written(record.key, valueChanged);
+    if (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts)) this.#mayBeUndurable.add(record.key);
     this.host.applied(record, previous);
   }
 
@@ -190,6 +196,7 @@ export class Replication {
   #drainDurable(key: string): void {
     const waiting = this.#waitingDurable.get(key);
     const record = this.records.get(key);
+    if (record && record.state === 'valid' && this.durability.isDurable(key, record.ts)) this.#mayBeUndurable.delete(key);
     if (!waiting || (record && record.state === 'valid' && !this.durability.isDurable(key, record.ts))) return;
     this.#waitingDurable.delete(key);
     this.#waiting -= waiting.refs.length;
@@ -466,7 +473,7 @@ export class Replication {
       pending.acks.clear();
       this.#sendInv(pending);
     }
-    this.durability.viewInstalled(view);
+    this.durability.viewInstalled(view, this.notDurable());
     for (const pending of [...this.#writes.values(), ...this.#replays.values()]) this.#checkComplete(pending);
     if (!canReplay) return;
     for (const [key, { from }] of [...this.#invalid]) {
@@ -492,11 +499,13 @@ export class Replication {
   /**
    * Records whose write is not known to be at DP here: not Valid, or Valid without a DURABLE
    * (or this replica's own DP) for its ts (DESIGN section 5: what a rejoining replica may have
-   * missed or lost). A scan of every record: for view changes, not the hot path.
+   * missed or lost). Walks only the keys that changed since they were last known durable.
    */
   *notDurable(): IterableIterator<KeyRecord> {
-    for (const record of this.records.values()) {
-      if (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts)) yield record;
+    for (const key of this.#mayBeUndurable) {
+      const record = this.records.get(key);
+      if (record && (record.state !== 'valid' || !this.durability.isDurable(key, record.ts))) yield record;
+      else this.#mayBeUndurable.delete(key);
     }
   }
 
