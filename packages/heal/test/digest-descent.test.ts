@@ -3,18 +3,8 @@ import { test } from 'node:test';
 import type { Ts } from '@heal/kv';
 import { BucketDigest } from '../src/digest/bucket-digest.js';
 import { DESCENT_NODES_MAX, keysInBuckets, MerkleDescent, newerAt } from '../src/digest/merkle-descent.js';
+import { seededRandom as prng } from './seeded-random.js';
 
-/** mulberry32: a seeded PRNG, so a failing case replays from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
 
 function digestOf(store: ReadonlyMap<string, Ts>, buckets: number, fanout: number): BucketDigest {
   const d = new BucketDigest(buckets, fanout);

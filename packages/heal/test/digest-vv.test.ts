@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VersionVector, type VvEntry } from '../src/digest/version-vector.js';
+import { seededRandom as prng } from './seeded-random.js';
 
-/** mulberry32: a seeded PRNG, so a failing case replays from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 0x1_0000_0000;
-  };
-}
 
 const held = (origin: number, ...seqs: number[]): VvEntry[] => seqs.map((seq) => ({ origin, seq }));
 
