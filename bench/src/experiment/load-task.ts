@@ -14,7 +14,7 @@ export const MARK_STEADY_FROM = 0;
 export const MARK_CRASH_AT = 1;
 export const MARK_SLOTS = 2;
 
-/** A replica that timed out an operation gets no requests for this long, then one probe at a time. */
+/** A replica that timed out an operation, or was not serving, gets no requests for this long, then one probe at a time. */
 export const AVOID_MS = 200;
 
 export interface ExperimentLoadParams {
@@ -105,7 +105,7 @@ class ReplicaChooser {
     this.#probing[r] = 0;
   }
 
-  timedOut(r: ActorId, nowMs: number): void {
+  avoid(r: ActorId, nowMs: number): void {
     this.#avoidUntilMs[r] = nowMs + AVOID_MS;
     this.#probing[r] = 0;
   }
@@ -156,16 +156,16 @@ export default async function experimentLoad(task: LoadTask<ExperimentLoadParams
   };
 
   /** A put ending at or after the crash may be one the failed replica lacks: note its key. */
-  const put = (index: number, valueBytes: number, replica: ActorId, done: (err: KvError | RangeError | undefined) => void): void => {
+  const put = (index: number, valueBytes: number, replica: ActorId, done: (err: KvError | RangeError | undefined, value: null, servedBy?: ActorId) => void): void => {
     const issuedMs = endpoint.now();
-    client.submit({ kind: 'put', key: datasetKey(index), value: valueOf(valueBytes), replica }, (err) => {
+    client.submit({ kind: 'put', key: datasetKey(index), value: valueOf(valueBytes), replica }, (err, _value, servedBy) => {
       const crashAt = marks[MARK_CRASH_AT] as number;
       if (crashAt > 0 && endpoint.now() >= crashAt) {
         const seen = crashWrites.get(index);
         if (seen === undefined) crashWrites.set(index, { firstIssueMs: issuedMs, valueBytes });
         else seen.valueBytes = valueBytes;
       }
-      done(err);
+      done(err, null, servedBy);
     });
   };
 
@@ -174,14 +174,17 @@ export default async function experimentLoad(task: LoadTask<ExperimentLoadParams
     const op = workload.next(random);
     const startMs = scheduledMs;
     const replica = chooser.pick(endpoint.now());
-    const finish = (err: KvError | RangeError | undefined): void => {
+    const finish = (err: KvError | RangeError | undefined, _value?: string | null, servedBy?: ActorId): void => {
       const nowMs = endpoint.now();
+      // It was not serving (recovering, or not yet admitted): another replica answered. Route
+      // around it like a timed-out one, or every slot ends up queued behind it (closed loop).
+      if (servedBy !== undefined && servedBy !== replica) chooser.avoid(replica, nowMs);
       if (err) {
         r.failed++;
         countIn(r.failedPerBucket, nowMs);
         if ((err as KvError).code === 'timeout') {
           r.timeouts++;
-          chooser.timedOut(replica, nowMs);
+          chooser.avoid(replica, nowMs);
         }
       } else {
         chooser.answered(replica);
@@ -199,9 +202,9 @@ export default async function experimentLoad(task: LoadTask<ExperimentLoadParams
     if (op.kind === 'get') client.submit({ kind: 'get', key: datasetKey(op.key), replica }, finish);
     else if (op.kind === 'put') put(op.key, op.valueBytes, replica, finish);
     else {
-      client.submit({ kind: 'get', key: datasetKey(op.key), replica }, (err) => {
+      client.submit({ kind: 'get', key: datasetKey(op.key), replica }, (err, _value, servedBy) => {
         if (err) finish(err);
-        else put(op.key, op.valueBytes, replica, finish);
+        else put(op.key, op.valueBytes, servedBy ?? replica, finish);
       });
     }
   };

@@ -32,7 +32,8 @@ export interface KvClientOptions {
 /** Most operations one client may have in flight (pipelining, without history). */
 export const MAX_IN_FLIGHT = 4096;
 
-type Done = (err: KvError | RangeError | undefined, value: string | null) => void;
+/** `servedBy`: the replica that answered (another than the one asked when it was not serving). */
+type Done = (err: KvError | RangeError | undefined, value: string | null, servedBy?: ActorId) => void;
 
 export type ClientOp =
   | { kind: 'get'; key: string; replica?: ActorId | undefined }
@@ -156,12 +157,12 @@ export class KvClient {
    * Callback form of get/put: `done` runs synchronously when the answer arrives, so drivers
    * inside the simulator (which runs no microtasks between events) can chain operations.
    */
-  submit(op: ClientOp, done: (err: KvError | RangeError | undefined, value: string | null) => void): void {
+  submit(op: ClientOp, done: Done): void {
     const history = this.#options.history;
     const client = this.#historyClient;
     const id = history && (op.kind === 'get' ? history.invokeGet(client, op.key) : history.invokePut(client, op.key, op.value));
     const bytes = op.kind === 'put' ? encoder.encode(op.value) : EMPTY;
-    this.#start(op.kind, op.key, bytes, op.replica, (err, value) => {
+    this.#start(op.kind, op.key, bytes, op.replica, (err, value, servedBy) => {
       if (history && id !== undefined) {
         // A failed operation stays pending (it may have applied; a get constrains nothing) and
         // the recorder needs a fresh client id for this client's next operation.
@@ -169,7 +170,7 @@ export class KvClient {
         else if (op.kind === 'get') history.returnGet(id, value);
         else history.returnPut(id);
       }
-      done(err, value);
+      done(err, value, servedBy);
     });
   }
 
@@ -242,11 +243,11 @@ export class KvClient {
     op.retry?.cancel();
     switch (msg.kind) {
       case 'get-ok':
-        op.done(undefined, msg.found ? decoder.decode(msg.value) : null);
+        op.done(undefined, msg.found ? decoder.decode(msg.value) : null, msg.sender);
         break;
       case 'put-ok':
         this.#noteScope(op.key, msg);
-        op.done(undefined, null);
+        op.done(undefined, null, msg.sender);
         break;
       case 'persist-scope-ok':
         op.done(undefined, null);
