@@ -26,6 +26,7 @@ export { WAL_KEY_BYTES_MAX, WAL_VALUE_BYTES_MAX } from './storage/wal-format.js'
 export * from './recovery/copy-recovery.js';
 export * from './client/kv-client.js';
 export * from './cluster/verify.js';
+export * from './cluster/cluster-config.js';
 export * from './cluster/sim-cluster.js';
 export * from './cluster/sim-load.js';
 export * from './cluster/sim-checks.js';

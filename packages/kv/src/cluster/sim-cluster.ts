@@ -3,10 +3,11 @@ import { HistoryRecorder } from '../checker/recorder.js';
 import { KvClient } from '../client/kv-client.js';
 import type { Replica, KvWire, ReplicaConfig } from '../protocol/replica.js';
 import { kvReplicaModule, type ReplicaModule } from '../protocol/replica-module.js';
-import { SIM_TIMING, type Timing } from '../protocol/timing.js';
-import type { RecoveryReport, StrategyOptions } from '../protocol/recovery-strategy.js';
+import { SIM_TIMING } from '../protocol/timing.js';
+import { replicaConfigOf, type ClusterReplicaOptions } from './cluster-config.js';
+import type { RecoveryReport } from '../protocol/recovery-strategy.js';
 import { compareTs } from '../protocol/timestamp.js';
-import { datasetIndex, datasetValue, type DatasetSpec } from '../storage/dataset.js';
+import { datasetIndex, datasetValue } from '../storage/dataset.js';
 import { recordWireBytes } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { verifyReplicas, type VerifyResult } from './verify.js';
@@ -23,27 +24,12 @@ interface Outage {
   missed: { missedKeys: number; missedBytes: number; missedWrites: number } | undefined;
 }
 
-export interface SimClusterOptions {
+export interface SimClusterOptions extends ClusterReplicaOptions {
   seed: number;
   replicas: number;
   clients: number;
   module?: ReplicaModule;
-  strategy?: string;
-  medium?: ReplicaConfig['medium'];
-  /** Directory of the file-backed media (`wal`, `pmem`); see ReplicaConfig.dataDir. */
-  dataDir?: string;
-  /** Persistency model (default 'synch'). */
-  model?: ReplicaConfig['model'];
-  /** See ReplicaConfig.pmemCapacity and pmemLatency. */
-  pmemCapacity?: number;
-  pmemValueBytesMax?: number;
-  pmemLatency?: boolean;
-  /** Initial contents of every replica (see ReplicaConfig.dataset). */
-  dataset?: DatasetSpec;
-  strategyOptions?: StrategyOptions;
-  timing?: Partial<Timing>;
   network?: Partial<LinkModel>;
-  faults?: ReplicaConfig['faults'];
   clientTimeoutMs?: number;
   /** Record every client operation for the linearizability checker (default true). */
   history?: boolean;
@@ -65,20 +51,7 @@ export class SimCluster {
 
   constructor(options: SimClusterOptions) {
     const { seed, replicas, clients } = options;
-    const config: ReplicaConfig = {
-      replicas,
-      timing: { ...SIM_TIMING, ...options.timing },
-      strategy: options.strategy ?? 'copy',
-      medium: options.medium ?? 'volatile',
-      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-      ...(options.model !== undefined ? { model: options.model } : {}),
-      ...(options.pmemCapacity !== undefined ? { pmemCapacity: options.pmemCapacity } : {}),
-      ...(options.pmemLatency !== undefined ? { pmemLatency: options.pmemLatency } : {}),
-      ...(options.pmemValueBytesMax !== undefined ? { pmemValueBytesMax: options.pmemValueBytesMax } : {}),
-      ...(options.dataset !== undefined ? { dataset: options.dataset } : {}),
-      ...(options.strategyOptions !== undefined ? { strategyOptions: options.strategyOptions } : {}),
-      ...(options.faults ? { faults: options.faults } : {}),
-    };
+    const config = replicaConfigOf(replicas, SIM_TIMING, options);
     this.config = config;
     this.replicas = replicas;
     this.sim = new Simulation({

@@ -1,30 +1,16 @@
 import { ThreadRuntime, type ActorId, type ActorModuleRef, type HostStats, type LinkDescriptor } from '@heal/actors';
 import { KvClient } from '../client/kv-client.js';
-import type { RecoveryReport, StrategyOptions } from '../protocol/recovery-strategy.js';
+import type { RecoveryReport } from '../protocol/recovery-strategy.js';
 import type { KvWire, ReplicaConfig } from '../protocol/replica.js';
-import type { DatasetSpec } from '../storage/dataset.js';
-import { THREAD_TIMING, type Timing } from '../protocol/timing.js';
+import { THREAD_TIMING } from '../protocol/timing.js';
+import { replicaConfigOf, type ClusterReplicaOptions } from './cluster-config.js';
 
-export interface ThreadClusterOptions {
+export interface ThreadClusterOptions extends ClusterReplicaOptions {
   replicas: number;
   /** Client endpoints (ids replicas..replicas+clients-1), used in this thread or in piscina tasks. */
   clients: number;
   /** The replica actor module (default: kv's, with the built-in copy recovery). */
   module?: ActorModuleRef;
-  strategy?: string;
-  medium?: ReplicaConfig['medium'];
-  /** Directory of the file-backed media (`wal`, `pmem`); see ReplicaConfig.dataDir. */
-  dataDir?: string;
-  /** Persistency model (default 'synch'). */
-  model?: ReplicaConfig['model'];
-  /** See ReplicaConfig.pmemCapacity and pmemLatency. */
-  pmemCapacity?: number;
-  pmemLatency?: boolean;
-  pmemValueBytesMax?: number;
-  /** Initial contents of every replica (see ReplicaConfig.dataset). */
-  dataset?: DatasetSpec;
-  strategyOptions?: StrategyOptions;
-  timing?: Partial<Timing>;
   ringBytes?: number;
   clientTimeoutMs?: number;
   seed?: number;
@@ -66,19 +52,7 @@ export class ThreadCluster {
   }
 
   static async start(options: ThreadClusterOptions): Promise<ThreadCluster> {
-    const config: ReplicaConfig = {
-      replicas: options.replicas,
-      timing: { ...THREAD_TIMING, ...options.timing },
-      strategy: options.strategy ?? 'copy',
-      medium: options.medium ?? 'volatile',
-      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
-      ...(options.model !== undefined ? { model: options.model } : {}),
-      ...(options.pmemCapacity !== undefined ? { pmemCapacity: options.pmemCapacity } : {}),
-      ...(options.pmemLatency !== undefined ? { pmemLatency: options.pmemLatency } : {}),
-      ...(options.pmemValueBytesMax !== undefined ? { pmemValueBytesMax: options.pmemValueBytesMax } : {}),
-      ...(options.dataset !== undefined ? { dataset: options.dataset } : {}),
-      ...(options.strategyOptions !== undefined ? { strategyOptions: options.strategyOptions } : {}),
-    };
+    const config = replicaConfigOf(options.replicas, THREAD_TIMING, options);
     const runtime = await ThreadRuntime.start<KvWire, ReplicaConfig>({
       module: options.module ?? KV_REPLICA_MODULE,
       actors: options.replicas,
