@@ -242,7 +242,8 @@ class HealRecovery implements RecoveryStrategy {
       this.#joining = undefined;
       return;
     }
-    const session = ((this.self & 0xfff) << 20) + (this.#nextSession++ & 0xfffff);
+    // Unique across this replica's incarnations, so a stream of an earlier life is never taken for this one.
+    const session = (((ctx.incarnation & 0xff) << 24) | ((this.self & 0xff) << 16) | (this.#nextSession++ & 0xffff)) >>> 0;
     this.#joining = {
       buddy, session, epoch: ctx.view.epoch, accepted: false, received: new Map(), totals: new Map(), sources: undefined,
       batches: 0, doneSent: false, progressMs: ctx.now(),
