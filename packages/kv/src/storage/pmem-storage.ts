@@ -2,13 +2,14 @@
  * The `pmem` medium (DESIGN section 4, "Storage media"): one `PTable` in one `PmemRegion` file;
  * the seq high-water mark lives in the table's metadata area.
  *
- * - `write` records the change in the dirty set (latest record per key, in the order of their
- *   latest writes): no persist. `sync` takes every dirty key through PTable's commit protocol:
- *   `put` (body persisted, then the valid word) for a new write, or `setState` (one atomic
- *   word, one persist) when only the state of the write already in the table changed.
- * - A crash during `sync` leaves each key at its previous or its new record, never torn (the
- *   PTable protocol), but the keys already done need not be a prefix of the writes since the
- *   previous sync: a caller that needs write order on a crash syncs after each write.
+ * - `write` records the change: no persist. A new write (not only a new state of the write the
+ *   key holds) is also appended to the write order. `sync` puts every write of that order in
+ *   turn through PTable's commit protocol (body persisted, then the valid word; durable before
+ *   the next one starts), then brings each dirty key to its latest state (`setState`: one
+ *   atomic word, one persist).
+ * - So a crash during `sync` leaves each key at a record it was written with, never torn (the
+ *   PTable protocol), and the writes that survive are a prefix of the writes since the previous
+ *   sync, in write order (Strict's promise: a key rewritten before the sync is put twice).
  * - `saveSeqHighWater` is durable when it returns (one metadata update).
  * - The file is created atomically (formatted under a temporary name, then renamed), so a crash
  *   while creating it never leaves a half-formatted table behind.
@@ -39,6 +40,8 @@ import { storageErrors } from './storage-error.js';
 export const PMEM_CAPACITY_DEFAULT = 16_384;
 export const PMEM_KEY_BYTES_MAX_DEFAULT = 64;
 export const PMEM_VALUE_BYTES_MAX_DEFAULT = 512;
+/** Unsynced writes kept in write order; one more makes `write` sync first. */
+export const PMEM_ORDER_MAX = 1 << 16;
 /** Metadata payload: u32 magic | u32 version | u53 seq high-water mark (lo, hi). */
 const META_MAGIC = 0x4d564b48; // 'HKVM' little-endian
 const META_VERSION = 1;
@@ -80,6 +83,15 @@ interface PersistedWrite {
   state: number;
 }
 
+function writeOf(r: KeyRecord): PersistedWrite {
+  return { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state: TO_CODE[r.state] };
+}
+
+/** The same write (ts and write number), whatever its state. */
+function sameWrite(w: PersistedWrite, r: KeyRecord): boolean {
+  return w.version === r.ts.version && w.cid === r.ts.cid && w.origin === r.origin && w.seq === r.seq;
+}
+
 export class PmemStorage implements KvStorage, CrashableStorage {
   readonly medium = 'pmem';
   readonly stats: PmemStats = { syncs: 0, puts: 0, stateUpdates: 0 };
@@ -90,6 +102,8 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   #persisted = new Map<string, PersistedWrite>();
   /** Latest unsynced record per key; bounded by the table's capacity (checked in `write`). */
   #dirty = new Map<string, KeyRecord>();
+  /** Unsynced new writes in write order (PMEM_ORDER_MAX: past it, `write` syncs first). */
+  #order: KeyRecord[] = [];
   /** Dirty keys the table does not hold yet. */
   #newKeys = 0;
   #seqHighWater = 0;
@@ -139,33 +153,41 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       throw storageErrors.full(this.path, `pmem table full: ${capacity} keys (record.key ${JSON.stringify(record.key)} is new)`);
     }
     if (!known) this.#newKeys++;
-    this.#dirty.delete(record.key);
-    this.#dirty.set(record.key, { ...record });
+    const dirty = this.#dirty.get(record.key);
+    const latest = dirty ? writeOf(dirty) : this.#persisted.get(record.key);
+    const copy = { ...record };
+    if (!latest || !sameWrite(latest, record)) {
+      if (this.#order.length >= PMEM_ORDER_MAX) this.sync();
+      this.#order.push(copy);
+    }
+    this.#dirty.set(record.key, copy);
   }
 
   /** Takes every dirty key through the PTable commit protocol; durable when it returns. */
   sync(): void {
     this.#assertOpen();
-    for (const [key, r] of this.#dirty) {
-      const state = TO_CODE[r.state];
-      const old = this.#persisted.get(key);
-      const sameWrite = old !== undefined && old.version === r.ts.version && old.cid === r.ts.cid &&
-        old.origin === r.origin && old.seq === r.seq;
-      if (sameWrite && old.state === state) {
-        // unchanged: nothing to persist
-      } else if (sameWrite) {
-        assert(this.#table.setState(key, state), `key ${key} is in the table`);
-        this.stats.stateUpdates++;
-      } else {
-        this.#table.put({ key, ts: { version: r.ts.version, cid: r.ts.cid }, value: r.value, state, origin: r.origin, seq: r.seq });
-        this.stats.puts++;
-      }
-      this.#persisted.set(key, { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state });
-      this.#dirty.delete(key);
-    }
+    for (const r of this.#order) this.#persist(r);
+    this.#order = [];
+    for (const r of this.#dirty.values()) this.#persist(r);
+    this.#dirty.clear();
     this.#newKeys = 0;
     this.stats.syncs++;
     assert.equal(this.#table.size, this.#persisted.size, 'the table holds every persisted key');
+  }
+
+  /** Takes `r` to the table: a put for a new write, a state update for a new state, or nothing. */
+  #persist(r: KeyRecord): void {
+    const state = TO_CODE[r.state];
+    const old = this.#persisted.get(r.key);
+    if (old !== undefined && sameWrite(old, r)) {
+      if (old.state === state) return;
+      assert(this.#table.setState(r.key, state), `key ${r.key} is in the table`);
+      this.stats.stateUpdates++;
+    } else {
+      this.#table.put({ key: r.key, ts: { version: r.ts.version, cid: r.ts.cid }, value: r.value, state, origin: r.origin, seq: r.seq });
+      this.stats.puts++;
+    }
+    this.#persisted.set(r.key, writeOf(r));
   }
 
   loadSeqHighWater(): number {
@@ -224,6 +246,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       this.#persisted.set(r.key, { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state: r.state });
     }
     this.#dirty = new Map();
+    this.#order = [];
     this.#newKeys = 0;
     this.#seqHighWater = this.#readSeqHighWater();
     this.#recovery = { ...this.#table.recovery, created, crash };

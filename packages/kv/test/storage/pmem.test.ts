@@ -93,6 +93,8 @@ interface Model {
   synced: Map<string, KeyRecord>;
   /** Written since. */
   pending: Map<string, KeyRecord>;
+  /** Every record written per key since the last sync (a crash in sync may leave any of them). */
+  written: Map<string, KeyRecord[]>;
   version: number;
   seq: number;
 }
@@ -106,26 +108,29 @@ function randomOp(pm: PmemStorage, m: Model, random: SeededRandom): void {
     const r = rec(key, ++m.version, (['valid', 'invalid', 'write', 'replay'] as const)[random.int(4)]);
     pm.write(r);
     m.pending.set(key, r);
+    m.written.set(key, [...(m.written.get(key) ?? []), r]);
   } else if (roll < 7) {
     const r = { ...current, state: current.state === 'valid' ? 'write' as const : 'valid' as const };
     pm.write(r);
     m.pending.set(key, r);
+    m.written.set(key, [...(m.written.get(key) ?? []), r]);
   } else if (roll < 9) {
     pm.sync();
     for (const [k, r] of m.pending) m.synced.set(k, r);
     m.pending.clear();
+    m.written.clear();
   } else {
     m.seq += 1 + random.int(2000);
     pm.saveSeqHighWater(m.seq);
   }
 }
 
-/** After a crash inside sync: each key is its synced record or its pending one, never torn. */
+/** After a crash inside sync: each key is its synced record or one it was written with since, never torn. */
 function checkAfterCrashInSync(pm: PmemStorage, m: Model, where: string): void {
   assert.deepEqual(pm.recovery.corrupt, [], `${where}: a crash alone never corrupts`);
   const loaded = new Map([...pm.load()].map((r) => [r.key, r]));
   for (const key of new Set([...m.synced.keys(), ...m.pending.keys(), ...loaded.keys()])) {
-    const options = [m.synced.get(key), m.pending.get(key)];
+    const options = [m.synced.get(key), ...(m.written.get(key) ?? [])];
     const got = loaded.get(key);
     const matches = options.some((o) => (o === undefined ? got === undefined : got !== undefined && sameRecord(got, o)));
     assert.ok(matches, `${where}: key ${key} is ${JSON.stringify(got)}, expected one of ${JSON.stringify(options)}`);
@@ -133,6 +138,7 @@ function checkAfterCrashInSync(pm: PmemStorage, m: Model, where: string): void {
     else m.synced.set(key, got);
   }
   m.pending.clear();
+  m.written.clear();
 }
 
 function sameRecord(a: KeyRecord, b: KeyRecord): boolean {
@@ -145,7 +151,7 @@ test('adversarial crashes at seeded points, inside sync and between operations: 
   for (let seed = 1; seed <= CRASH_SEEDS; seed++) {
     const random = new SeededRandom(seed);
     const pm = new PmemStorage(newPath(), { ...SMALL, crashMode: 'adversarial' });
-    const m: Model = { synced: new Map(), pending: new Map(), version: 0, seq: 0 };
+    const m: Model = { synced: new Map(), pending: new Map(), written: new Map(), version: 0, seq: 0 };
     for (let round = 0; round < ROUNDS_PER_SEED; round++) {
       const where = `seed=${seed} round=${round}`;
       const ops = 3 + random.int(15);
@@ -157,6 +163,7 @@ test('adversarial crashes at seeded points, inside sync and between operations: 
           pm.sync();
           for (const [k, r] of m.pending) m.synced.set(k, r);
           m.pending.clear();
+          m.written.clear();
         } catch (err) {
           assert.ok(err instanceof SimulatedCrash, `${where}: ${String(err)}`);
           crashesInSync++;
@@ -166,6 +173,7 @@ test('adversarial crashes at seeded points, inside sync and between operations: 
       } else {
         pm.crash(crashSeed);
         m.pending.clear();
+        m.written.clear();
         assertSameRecords(pm.load(), m.synced.values(), where);
       }
       assert.equal(pm.loadSeqHighWater(), m.seq, `${where}: seq high-water mark`);
@@ -173,4 +181,37 @@ test('adversarial crashes at seeded points, inside sync and between operations: 
     pm.close();
   }
   assert.ok(crashesInSync > CRASH_SEEDS, `crashes struck inside sync (${crashesInSync})`);
+});
+
+test('a crash inside sync keeps a prefix of the writes since the last sync, in write order (Strict on pmem)', () => {
+  let crashes = 0;
+  for (let seed = 1; seed <= CRASH_SEEDS; seed++) {
+    const random = new SeededRandom(seed);
+    const pm = new PmemStorage(newPath(), SMALL);
+    const base = new Map<string, number>();
+    for (const key of KEYS.slice(0, 4)) {
+      pm.write(rec(key, 0, 'valid'));
+      base.set(key, 1);
+    }
+    pm.sync();
+    // Rewrites of the same keys within one sync interval: the case a latest-per-key flush breaks.
+    const writes = Array.from({ length: 3 + random.int(8) }, (_, i) => ({ key: KEYS[random.int(4)] as string, n: i + 1 }));
+    for (const w of writes) pm.write(rec(w.key, w.n, 'valid'));
+    const mode = random.int(2) === 0 ? 'strict' : 'adversarial';
+    pm.region.armCrash({ mode, seed: random.u32(), beforeEvent: random.int(8 * writes.length + 1) });
+    try {
+      pm.sync();
+    } catch (err) {
+      assert.ok(err instanceof SimulatedCrash, String(err));
+      crashes++;
+    }
+    pm.crash(random.u32());
+    const kept = new Map([...pm.load()].map((r) => [r.key, r.ts.version]));
+    const states: Map<string, number>[] = [new Map(base)];
+    for (const w of writes) states.push(new Map(states[states.length - 1]).set(w.key, w.n + 1));
+    const prefix = states.findIndex((s) => s.size === kept.size && [...s].every(([k, v]) => kept.get(k) === v));
+    assert.ok(prefix >= 0, `seed=${seed} (${mode}): ${JSON.stringify([...kept])} is no prefix of ${JSON.stringify(writes)}`);
+    pm.close();
+  }
+  assert.ok(crashes > CRASH_SEEDS / 2, `crashes struck inside sync (${crashes})`);
 });
