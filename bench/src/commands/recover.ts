@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
+import { COMPARED_STRATEGIES, RUNNABLE_STRATEGIES } from '@heal/heal';
 import { PERSISTENCY_MODELS, type PersistencyModel } from '@heal/kv';
 import type { Command, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
@@ -9,7 +10,6 @@ import { EXPERIMENT_OPTIONS, parseExperimentConfig } from '../experiment/options
 import { formatNumber, markdownTable, publishReport } from '../report/document.js';
 import type { RecoverConfig, RecoverRow } from '../recover/run-sim-recover.js';
 
-const STRATEGIES = ['heal', 'full-copy', 'leader-incremental'] as const;
 const MEDIA = ['volatile', 'wal', 'pmem'] as const;
 /** Flags only one runtime reads: given to the other, they are an error rather than silently ignored. */
 const SIM_ONLY = ['write-ratio', 'no-check'] as const;
@@ -25,7 +25,7 @@ export function parseRecoverConfig(values: OptionValues): RecoverConfig {
   const replicas = intFlag(values, 'replicas', 6, 3, 12);
   const config: RecoverConfig = {
     runtime: choiceFlag(values, 'runtime', ['sim', 'threads'] as const, 'sim'),
-    strategies: listFlag(values, 'strategy', STRATEGIES, STRATEGIES),
+    strategies: listFlag(values, 'strategy', RUNNABLE_STRATEGIES, COMPARED_STRATEGIES),
     replicas,
     keys: intFlag(values, 'keys', 1_000_000, 1, 10_000_000),
     valueBytes: intFlag(values, 'value-bytes', 100, 1, 4096),
@@ -78,7 +78,8 @@ export const recoverCommand: Command = {
   usage: [
     '  --runtime sim|threads   deterministic simulator (default) or worker threads (the recovery experiment,',
     '                          with a workload, throughput in 10 ms buckets, degradation and a chart)',
-    '  --strategy LIST         heal,full-copy,leader-incremental (default all three)',
+    '  --strategy LIST         heal,full-copy,leader-incremental (default all three), or leader-incremental-budget',
+    '                          (its in-memory log bounded by --buffer-bytes, not ZooKeeper\'s 500 commits)',
     '  --replicas N            3..12 (default 6)',
     `  --keys N                dataset size (default 1000000 in sim, ${DEMO_EXPERIMENT.keys} on threads)`,
     '  --value-bytes N         value size (default 100 in sim, the workload\'s on threads: taobench 150, ycsb 100)',

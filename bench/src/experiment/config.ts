@@ -1,3 +1,4 @@
+import { COMPARED_STRATEGIES, RUNNABLE_STRATEGIES } from '@heal/heal';
 import type { PersistencyModel } from '@heal/kv';
 import type { WorkloadName } from '../workloads/index.js';
 
@@ -5,7 +6,9 @@ import type { WorkloadName } from '../workloads/index.js';
 export const BUCKET_MS = 10;
 
 /** The strategies the experiment compares, HEAL first (ratios are against it). */
-export const EXPERIMENT_STRATEGIES = ['heal', 'full-copy', 'leader-incremental'] as const;
+export const EXPERIMENT_STRATEGIES = COMPARED_STRATEGIES;
+/** What `--strategy` may name: also leader-incremental with the shared budget (DESIGN section 5). */
+export const EXPERIMENT_STRATEGY_NAMES = RUNNABLE_STRATEGIES;
 
 export const EXPERIMENT_MEDIA = ['volatile', 'wal', 'pmem'] as const;
 

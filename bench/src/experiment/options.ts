@@ -4,7 +4,7 @@ import { PERSISTENCY_MODELS, type PersistencyModel } from '@heal/kv';
 import { UsageError, type OptionSpec, type OptionValues } from '../cli/command.js';
 import { choiceFlag, intFlag, listFlag } from '../cli/flags.js';
 import { createWorkload, WORKLOAD_NAMES, type Workload, type WorkloadName } from '../workloads/index.js';
-import { EXPERIMENT_MEDIA, EXPERIMENT_STRATEGIES, type ExperimentConfig } from './config.js';
+import { EXPERIMENT_MEDIA, EXPERIMENT_STRATEGY_NAMES, type ExperimentConfig } from './config.js';
 
 const MAX_REPLICAS = 12;
 const MAX_CLIENTS = 16;
@@ -25,7 +25,7 @@ export const EXPERIMENT_OPTIONS: OptionSpec = {
 /** Help lines of the experiment's flags, with the given defaults. */
 export function experimentUsage(d: Omit<ExperimentConfig, 'dataDir'>): string[] {
   return [
-    `  --strategy LIST         ${EXPERIMENT_STRATEGIES.join(',')} (default ${d.strategies.join(',')})`,
+    `  --strategy LIST         ${EXPERIMENT_STRATEGY_NAMES.join(',')} (default ${d.strategies.join(',')})`,
     `  --replicas N            3..${MAX_REPLICAS} (default ${d.replicas})`,
     `  --workload W            ${WORKLOAD_NAMES.join('|')} (default ${d.workload})`,
     `  --keys N                dataset size, preloaded on every replica (default ${d.keys})`,
@@ -56,7 +56,7 @@ export function experimentUsage(d: Omit<ExperimentConfig, 'dataDir'>): string[] 
 export function parseExperimentConfig(values: OptionValues, defaults: Omit<ExperimentConfig, 'dataDir'>): ExperimentConfig {
   const replicas = intFlag(values, 'replicas', defaults.replicas, 3, MAX_REPLICAS);
   const config: ExperimentConfig = {
-    strategies: listFlag(values, 'strategy', EXPERIMENT_STRATEGIES, defaults.strategies as (typeof EXPERIMENT_STRATEGIES)[number][]),
+    strategies: listFlag(values, 'strategy', EXPERIMENT_STRATEGY_NAMES, defaults.strategies as (typeof EXPERIMENT_STRATEGY_NAMES)[number][]),
     replicas,
     workload: choiceFlag<WorkloadName>(values, 'workload', WORKLOAD_NAMES, defaults.workload),
     keys: intFlag(values, 'keys', defaults.keys, 1, MAX_KEYS),

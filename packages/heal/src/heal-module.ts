@@ -2,15 +2,17 @@ import type { ActorModuleRef } from '@heal/actors';
 import { copyRecovery, createReplicaModule, type RecoveryStrategyFactory, type ReplicaModule } from '@heal/kv';
 import { fullCopyRecovery } from './full-copy.js';
 import { healRecovery } from './heal-recovery.js';
-import { leaderIncrementalRecovery } from './leader-incremental.js';
+import { leaderIncrementalBudgetRecovery, leaderIncrementalRecovery } from './leader-incremental.js';
 
 /** Every strategy a cluster may run, side by side in one framework (DESIGN section 5). */
 export const RECOVERY_STRATEGIES: readonly RecoveryStrategyFactory[] = [
-  healRecovery, fullCopyRecovery, leaderIncrementalRecovery, copyRecovery,
+  healRecovery, fullCopyRecovery, leaderIncrementalRecovery, leaderIncrementalBudgetRecovery, copyRecovery,
 ];
 
-/** The strategies `heal recover` compares. */
+/** The strategies `heal recover` and the demo compare by default. */
 export const COMPARED_STRATEGIES = ['heal', 'full-copy', 'leader-incremental'] as const;
+/** Every strategy a run may name (leader-incremental also with the shared budget, DESIGN section 5). */
+export const RUNNABLE_STRATEGIES = [...COMPARED_STRATEGIES, 'leader-incremental-budget'] as const;
 
 /** Replicas with every recovery strategy (the default export, for worker threads to import). */
 export const healReplicaModule: ReplicaModule = createReplicaModule(RECOVERY_STRATEGIES);

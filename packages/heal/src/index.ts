@@ -4,3 +4,5 @@ export * from './heal-messages.js';
 export * from './heal-recovery.js';
 export * from './digest/index.js';
 export * from './heal-module.js';
+export * from './full-copy.js';
+export * from './leader-incremental.js';

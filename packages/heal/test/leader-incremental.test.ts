@@ -8,7 +8,8 @@ import {
   assertLinearizable, assertSettledAndEqual, createReplicaModule, SimCluster, startSimLoad,
   type RecoveryOutcome, type SimClusterOptions,
 } from '@heal/kv';
-import { leaderIncrementalRecovery } from '../src/leader-incremental.js';
+import { healReplicaModule } from '../src/heal-module.js';
+import { COMMIT_LOG_COUNT_DEFAULT, leaderIncrementalRecovery } from '../src/leader-incremental.js';
 
 const MODULE = createReplicaModule([leaderIncrementalRecovery]);
 const DATASET = { keys: 200, valueSizes: { bytes: [32], weights: [1] } };
@@ -195,4 +196,27 @@ test('leader-incremental: lost, duplicated and reordered messages', async (t) =>
       assertReport(crashAndRecover(cluster, 1 + (seed % 2), seed));
     });
   });
+});
+
+test('leader-incremental-budget: with the shared budget in memory it DIFFs where ZooKeeper\'s 500-commit log SNAPs', () => {
+  const outcome = (strategy: string): RecoveryOutcome => {
+    const c = new SimCluster({
+      seed: 3, replicas: 5, clients: 6, module: healReplicaModule, strategy, medium: 'memory-durable',
+      dataset: { keys: 2000, valueSizes: { bytes: [16], weights: [1] } }, clientTimeoutMs: 20,
+    });
+    const load = startSimLoad(c, 3, { keys: 2000, writeRatio: 1, opsPerClient: Infinity, thinkMs: 0, randomReplica: true });
+    c.sim.runFor(10);
+    c.crash(2);
+    c.sim.runFor(1500);
+    c.restart(2);
+    const report = c.recover(2, 5000);
+    assert.ok(report.missedWrites > COMMIT_LOG_COUNT_DEFAULT, `missed ${report.missedWrites} writes`);
+    load.stop();
+    assert.ok(c.sim.runUntil(() => load.running === 0, 5000), 'clients finish');
+    assertLinearizable(c);
+    assertSettledAndEqual(c, 5000);
+    return report;
+  };
+  assert.equal(outcome('leader-incremental').counts['snap'], 1, 'over 500 missed commits: SNAP');
+  assert.equal(outcome('leader-incremental-budget').counts['diff'], 1, 'the same gap within the budget: DIFF');
 });

@@ -99,7 +99,8 @@ export function validateReplicaConfig(config: ReplicaConfig, strategies: readonl
  */
 export function createReplicaModule(strategies: readonly RecoveryStrategyFactory[]): ReplicaModule {
   const byName = new Map(strategies.map((s) => [s.name, s]));
-  const codec = new Codec<KvWire>([...KV_MESSAGES, ...strategies.flatMap((s) => s.messages)]);
+  // Variants of one strategy share its message definitions: each goes in once.
+  const codec = new Codec<KvWire>([...KV_MESSAGES, ...new Set(strategies.flatMap((s) => s.messages))]);
   return {
     codec,
     createActor: (self, config) => {
