@@ -4,21 +4,17 @@ import { UsageError } from '../cli/command.js';
 import { choiceFlag } from '../cli/flags.js';
 import { recoveryLatencyChart, writeChart } from '../report/charts.js';
 import { formatNumber, makeDocument, markdownTable, writeReport } from '../report/document.js';
+import type { RecoveryRowFields } from '../report/recovery-row.js';
 import { resultsDir } from '../report/results-dir.js';
 import { DEMO_EXPERIMENT } from '../experiment/config.js';
 import { experimentWorkload, parseExperimentConfig } from '../experiment/options.js';
 import { SWEEP_NAMES, SWEEPS, threadPoints } from '../sweep/sweeps.js';
 import { parseRecoverConfig, recoverCommand } from './recover.js';
 
-interface SweepRow {
+interface SweepRow extends RecoveryRowFields {
   sweep: string;
   x: number | string;
-  strategy: string;
-  recoveryMs: number;
-  degradation?: number | null;
-  missedKeys: number;
-  missedBytes: number;
-  bytesMoved: number;
+  degradation?: number;
 }
 
 /** Threads sweeps run many experiments: shorter phases and a smaller dataset than the demo's. */
@@ -80,7 +76,7 @@ export const sweepCommand: Command = {
       [sweep.xLabel, 'strategy', `recovery ${unit}`, 'degradation', 'missed keys', 'missed bytes', 'bytes moved', 'latency vs heal'],
       rows.map((r) => {
         const heal = rows.find((h) => h.x === r.x && h.strategy === 'heal');
-        return [r.x, r.strategy, r.recoveryMs, r.degradation === undefined || r.degradation === null ? '-' : `${(r.degradation * 100).toFixed(1)}%`,
+        return [r.x, r.strategy, r.recoveryMs, r.degradation === undefined ? '-' : `${(r.degradation * 100).toFixed(1)}%`,
           r.missedKeys, r.missedBytes, r.bytesMoved, heal && heal.recoveryMs > 0 ? `${formatNumber(r.recoveryMs / heal.recoveryMs)}x` : '-'];
       }),
     );

@@ -12,6 +12,7 @@ import {
   type ExperimentLoadParams, type ExperimentLoadResult,
 } from './load-task.js';
 import { bucketSpan, degradation, meanOpsPerSec, sumBuckets, type Window } from './metrics.js';
+import type { RecoveryRowFields } from '../report/recovery-row.js';
 
 const TASK = new URL('./load-task.js', import.meta.url);
 /** A fresh cluster must be a single view with leases within this long (pmem formatting included). */
@@ -45,19 +46,9 @@ export interface RunMarks {
 }
 
 /** One strategy's crash and recovery under load (DESIGN section 6 field names). */
-export interface StrategyRun {
-  strategy: string;
+export interface StrategyRun extends RecoveryRowFields {
   runtime: 'threads';
-  recoveryMs: number;
-  phasesMs: Record<string, number>;
   degradation: number;
-  missedKeys: number;
-  missedWrites: number;
-  missedBytes: number;
-  bytesMoved: number;
-  entriesReceived: number;
-  entriesApplied: number;
-  counts: Record<string, number>;
   steadyOpsPerSec: number;
   recoveryOpsPerSec: number;
   /** Mean ops/s over the outage's second half (after the view change that removes the failed replica). */

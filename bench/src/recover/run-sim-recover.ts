@@ -4,6 +4,7 @@ import { healReplicaModule } from '@heal/heal';
 import {
   checkHistory, formatReport, SimCluster, startSimLoad, type PersistencyModel, type ReplicaConfig,
 } from '@heal/kv';
+import type { RecoveryRowFields } from '../report/recovery-row.js';
 
 export interface RecoverConfig {
   runtime: 'sim' | 'threads';
@@ -29,18 +30,8 @@ export interface RecoverConfig {
 }
 
 /** One crash-and-recover run (DESIGN section 6 field names). */
-export interface RecoverRow {
-  strategy: string;
-  runtime: 'sim' | 'threads';
-  recoveryMs: number;
-  phasesMs: Record<string, number>;
-  missedKeys: number;
-  missedWrites: number;
-  missedBytes: number;
-  bytesMoved: number;
-  entriesReceived: number;
-  entriesApplied: number;
-  counts: Record<string, number>;
+export interface RecoverRow extends RecoveryRowFields {
+  runtime: 'sim';
   operations: number;
   linearizable: boolean | null;
   replicasEqual: boolean;
