@@ -6,7 +6,8 @@ import type { KeyRecord } from './key-record.js';
  * crash is the medium's business, within this contract:
  * - `write` is cheap and synchronous; it need not be durable until the next `sync`.
  * - `sync` makes every write so far durable (the persistency models decide when to call it).
- * - `saveSeqHighWater` is durable when it returns, so a restart never reuses a write number.
+ * - `saveSeqHighWater` is durable when it returns, so a restart never reuses a write number;
+ *   `saveEpoch` likewise, so a cold start of the whole cluster never reuses an epoch.
  * - After a crash, a durable medium's `load` returns, per key, the latest record written
  *   before the last completed `sync` or a later one, never a torn or mixed record (`volatile`
  *   keeps nothing).
@@ -26,6 +27,13 @@ export interface KvStorage {
   loadSeqHighWater(): number;
   /** Durable when it returns. */
   saveSeqHighWater(seq: number): void;
+  /**
+   * Epoch of the last view this replica installed (0 when none was saved); a corrupt record of
+   * it is a StorageError naming its file and what is wrong.
+   */
+  loadEpoch(): number;
+  /** Durable when it returns; called before the replica acts in the view. */
+  saveEpoch(epoch: number): void;
   /** Syncs and releases the medium (files, mappings); idempotent. Unusable afterwards. */
   close(): void;
 }

@@ -3,14 +3,15 @@ import type { KvStorage } from './kv-storage.js';
 
 /**
  * Records in memory. Volatile (the default) keeps nothing: the replica's working set is all
- * there is, and a crash loses it. `durable: true` keeps every record and the seq high-water
- * mark across a crash, as an ideal synchronous durable medium would, which lets tests exercise
+ * there is, and a crash loses it. `durable: true` keeps every record, the seq high-water
+ * mark and the epoch across a crash, as an ideal synchronous durable medium would, which lets tests exercise
  * restart paths before the real media exist.
  */
 export class MemoryStorage implements KvStorage {
   readonly medium: string;
   readonly #records = new Map<string, KeyRecord>();
   #seqHighWater = 0;
+  #epoch = 0;
 
   constructor(readonly durable = false) {
     this.medium = durable ? 'memory-durable' : 'volatile';
@@ -30,6 +31,14 @@ export class MemoryStorage implements KvStorage {
 
   saveSeqHighWater(seq: number): void {
     if (this.durable) this.#seqHighWater = seq;
+  }
+
+  loadEpoch(): number {
+    return this.#epoch;
+  }
+
+  saveEpoch(epoch: number): void {
+    if (this.durable) this.#epoch = epoch;
   }
 
   /** Every write is already as durable as this medium gets. */

@@ -33,6 +33,7 @@ import {
 import { fsyncDir } from './checkpoint.js';
 import type { KeyRecord, KeyState } from './key-record.js';
 import type { KvStorage } from './kv-storage.js';
+import { EpochFile } from './epoch-file.js';
 import { checkRecord } from './record-check.js';
 import { storageErrors } from './storage-error.js';
 
@@ -42,6 +43,8 @@ export const PMEM_KEY_BYTES_MAX_DEFAULT = 64;
 export const PMEM_VALUE_BYTES_MAX_DEFAULT = 512;
 /** Unsynced writes kept in write order; one more makes `write` sync first. */
 export const PMEM_ORDER_MAX = 1 << 16;
+/** The replica's persisted epoch is in the file `${path}${PMEM_EPOCH_SUFFIX}` (see epoch-file.ts). */
+export const PMEM_EPOCH_SUFFIX = '.epoch';
 /** Metadata payload: u32 magic | u32 version | u53 seq high-water mark (lo, hi). */
 const META_MAGIC = 0x4d564b48; // 'HKVM' little-endian
 const META_VERSION = 1;
@@ -108,6 +111,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   #newKeys = 0;
   #seqHighWater = 0;
   #recovery!: PmemRecovery;
+  readonly #epoch: EpochFile;
 
   /** Opens the region file at `path`, creating and formatting it if it does not exist. */
   constructor(readonly path: string, options: PmemStorageOptions = {}) {
@@ -117,6 +121,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     }
     this.#options = options;
     this.#openFile(undefined);
+    this.#epoch = new EpochFile(`${path}${PMEM_EPOCH_SUFFIX}`);
   }
 
   get recovery(): PmemRecovery {
@@ -209,6 +214,17 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   }
 
   /** Simulated power failure (see the file comment), then reopen. */
+  loadEpoch(): number {
+    this.#assertOpen();
+    return this.#epoch.load();
+  }
+
+  /** Durable when it returns (a file next to the region, replaced atomically). */
+  saveEpoch(epoch: number): void {
+    this.#assertOpen();
+    this.#epoch.save(epoch);
+  }
+
   crash(seed: number): void {
     if (!this.#open) throw storageErrors.closed(this.path, 'closed');
     const report = this.#region.isOpen ? this.#region.crash({ mode: this.#options.crashMode ?? 'adversarial', seed }) : undefined;

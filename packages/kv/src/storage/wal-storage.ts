@@ -36,6 +36,7 @@ import type { CrashableStorage } from '@heal/actors';
 import type { KeyRecord } from './key-record.js';
 import type { KvStorage } from './kv-storage.js';
 import { fsyncDir, readSnapshot, writeFully, writeSnapshot } from './checkpoint.js';
+import { EpochFile } from './epoch-file.js';
 import { checkRecord } from './record-check.js';
 import {
   encodeRecordInto, encodeSegmentFrame, encodeSeqFrame, FRAME_HEADER_BYTES, recordFrameBytes, scanFrames,
@@ -51,6 +52,8 @@ export const WAL_CHECKPOINT_LOG_BYTES_DEFAULT = 16 << 20;
 export const WAL_CHECKPOINT_LOG_RECORDS_DEFAULT = 100_000;
 export const WAL_SNAPSHOT_FILE = 'snapshot';
 export const WAL_SNAPSHOT_TEMP_FILE = 'snapshot.tmp';
+/** The replica's persisted epoch, in the wal's directory (see epoch-file.ts). */
+export const WAL_EPOCH_FILE = 'epoch';
 const FIRST_SEGMENT = 1;
 const SEGMENT_DIGITS = 12;
 const SEGMENT_NAME = /^segment-(\d{12})\.log$/;
@@ -114,11 +117,13 @@ export class WalStorage implements KvStorage, CrashableStorage {
   #logBytes = 0;
   #logFrames = 0;
   #recovery!: WalRecovery;
+  readonly #epoch: EpochFile;
 
   /** Opens (creating it if needed) the wal in directory `dir` and replays it. */
   constructor(readonly dir: string, options: WalOptions = {}) {
     this.#options = checkOptions(dir, options);
     this.#open();
+    this.#epoch = new EpochFile(join(dir, WAL_EPOCH_FILE));
   }
 
   get recovery(): WalRecovery {
@@ -175,6 +180,17 @@ export class WalStorage implements KvStorage, CrashableStorage {
     this.#batchFrames++;
     this.#seqHighWater = seq;
     this.sync();
+  }
+
+  loadEpoch(): number {
+    this.#assertOpen();
+    return this.#epoch.load();
+  }
+
+  /** Durable when it returns (its own file, replaced atomically). */
+  saveEpoch(epoch: number): void {
+    this.#assertOpen();
+    this.#epoch.save(epoch);
   }
 
   /** Commits the batch, writes the snapshot of every key, and moves to the next segment. */

@@ -59,6 +59,8 @@ function syncEveryWrite(inner: Durable): Durable {
     sync: () => inner.sync(),
     loadSeqHighWater: () => inner.loadSeqHighWater(),
     saveSeqHighWater: (seq) => inner.saveSeqHighWater(seq),
+    loadEpoch: () => inner.loadEpoch(),
+    saveEpoch: (epoch) => inner.saveEpoch(epoch),
     close: () => inner.close(),
     crash: (seed) => inner.crash(seed),
   };
