@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { Simulation, type ActorId, type LinkModel } from '@heal/actors';
 import { HistoryRecorder } from '../checker/recorder.js';
 import { KvClient } from '../client/kv-client.js';
@@ -8,9 +9,11 @@ import { replicaConfigOf, type ClusterReplicaOptions } from './cluster-config.js
 import type { RecoveryReport } from '../protocol/recovery-strategy.js';
 import { compareTs } from '../protocol/timestamp.js';
 import { datasetIndex, datasetValue } from '../storage/dataset.js';
-import { recordWireBytes } from '../storage/key-record.js';
+import { recordWireBytes, type KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { verifyReplicas, type VerifyResult } from './verify.js';
+
+const decoder = new TextDecoder();
 
 /** A recovery as `SimCluster.recover` reports it. */
 export interface RecoveryOutcome extends RecoveryReport {
@@ -42,8 +45,9 @@ export interface SimClusterOptions extends ClusterReplicaOptions {
  */
 export class SimCluster {
   readonly sim: Simulation<KvWire, KvStorage, ReplicaConfig>;
+  /** Replaced by `restartAll` (a history starts over at a cold start). */
   readonly clients: KvClient[];
-  readonly history: HistoryRecorder | undefined;
+  history: HistoryRecorder | undefined;
   readonly replicas: number;
   readonly config: ReplicaConfig;
   #lastTick = 0;
@@ -63,20 +67,22 @@ export class SimCluster {
       ...(options.network ? { network: options.network } : {}),
     });
     const dataset = options.dataset;
-    const decoder = new TextDecoder();
     const initial = dataset && ((key: string): string | undefined => {
       const index = datasetIndex(dataset, key);
       return index === undefined ? undefined : decoder.decode(datasetValue(dataset, index));
     });
     this.history = options.history === false ? undefined : new HistoryRecorder(() => this.#historyTick(), initial);
-    const timeoutMs = options.clientTimeoutMs ?? 5 * config.timing.suspicionMs;
-    this.clients = Array.from({ length: clients }, (_, i) => {
-      const id = replicas + i;
-      return new KvClient(this.sim.endpoint(id), {
-        replicas,
-        timeoutMs,
-        ...(this.history ? { history: this.history } : {}),
-      });
+    this.#clientTimeoutMs = options.clientTimeoutMs ?? 5 * config.timing.suspicionMs;
+    this.clients = Array.from({ length: clients }, (_, i) => this.#client(i));
+  }
+
+  readonly #clientTimeoutMs: number;
+
+  #client(index: number): KvClient {
+    return new KvClient(this.sim.endpoint(this.replicas + index), {
+      replicas: this.replicas,
+      timeoutMs: this.#clientTimeoutMs,
+      ...(this.history ? { history: this.history } : {}),
     });
   }
 
@@ -112,9 +118,7 @@ export class SimCluster {
    * holds newer than what it loaded, and the writes coordinated since its crash.
    */
   restart(id: ActorId, options: { strategy?: string } = {}): void {
-    if (options.strategy !== undefined && options.strategy !== this.config.strategy) {
-      throw new RangeError(`strategy ${options.strategy}: this cluster runs ${this.config.strategy} (every replica runs the same strategy; start a cluster with strategy ${options.strategy})`);
-    }
+    this.#checkStrategy(options.strategy);
     this.sim.restart(id);
     const outage = this.#outages.get(id);
     const restarted = this.replica(id);
@@ -132,6 +136,12 @@ export class SimCluster {
     outage.missed = { missedKeys, missedBytes, missedWrites: this.#writesStarted() - outage.writesBefore };
   }
 
+  #checkStrategy(strategy: string | undefined): void {
+    if (strategy !== undefined && strategy !== this.config.strategy) {
+      throw new RangeError(`strategy ${strategy}: this cluster runs ${this.config.strategy} (every replica runs the same strategy; start a cluster with strategy ${strategy})`);
+    }
+  }
+
   /** Runs until replica `id` (restarted) serves reads, and reports its recovery. */
   recover(id: ActorId, limitMs: number): RecoveryOutcome {
     const done = this.sim.runUntil(() => this.replica(id)?.full === true, limitMs);
@@ -141,6 +151,68 @@ export class SimCluster {
     const missed = this.#outages.get(id)?.missed ?? { missedKeys: 0, missedBytes: 0, missedWrites: 0 };
     this.#outages.delete(id);
     return { ...report, ...missed };
+  }
+
+  /**
+   * A power failure of every live replica: each loses what its medium does not keep (the
+   * simulator's crash: unfenced pmem lines, a torn wal tail; a volatile medium keeps nothing).
+   */
+  powerFailure(): void {
+    for (let id = 0; id < this.replicas; id++) {
+      if (this.sim.isUp(id)) this.sim.crash(id);
+      this.#outages.delete(id);
+    }
+  }
+
+  /**
+   * What the cluster restarts from after every replica went down: per key, the record of the
+   * highest ts any replica's medium kept (a cold start reconciles every replica to it).
+   */
+  keptState(): Map<string, KeyRecord> {
+    const kept = new Map<string, KeyRecord>();
+    for (let id = 0; id < this.replicas; id++) {
+      assert(!this.sim.isUp(id), `replica ${id} is up: only the media of replicas that are down are stable`);
+      for (const record of this.sim.storage(id).load()) {
+        const have = kept.get(record.key);
+        if (!have || compareTs(record.ts, have.ts) > 0) kept.set(record.key, record);
+      }
+    }
+    return kept;
+  }
+
+  /**
+   * Restarts every replica from its medium after all of them went down (`powerFailure`): they
+   * form a cold-start view of all replicas and reconcile (membership.ts, reconciliation.ts);
+   * `coldStart` runs until they serve. Call it once messages sent before the failure are gone
+   * (power comes back later). The history starts over: the clients are closed (what they had
+   * in flight stays pending in the old history) and replaced by new ones on the same endpoints,
+   * recording into a new history whose initial state is `keptState()`, which this returns.
+   */
+  restartAll(options: { strategy?: string } = {}): Map<string, KeyRecord> {
+    this.#checkStrategy(options.strategy);
+    const kept = this.keptState();
+    for (const client of this.clients) client.close();
+    for (let id = 0; id < this.replicas; id++) this.sim.restart(id);
+    if (this.history) {
+      this.history = new HistoryRecorder(() => this.#historyTick(), (key) => {
+        const record = kept.get(key);
+        return record && decoder.decode(record.value);
+      });
+    }
+    for (let i = 0; i < this.clients.length; i++) this.clients[i] = this.#client(i);
+    return kept;
+  }
+
+  /** Runs until every replica serves reads after `restartAll`; returns the cold-start view's epoch. */
+  coldStart(limitMs: number): number {
+    const serving = (): boolean => this.liveReplicas().length === this.replicas && this.liveReplicas().every((r) => r.full);
+    if (!this.sim.runUntil(serving, limitMs)) {
+      const states = this.liveReplicas().map((r) => `${r.self}: ${JSON.stringify(r.stats())}`).join('\n');
+      throw new Error(`the cluster did not cold-start within ${limitMs} ms (t=${this.sim.now} ms):\n${states}`);
+    }
+    const epochs = new Set(this.liveReplicas().map((r) => r.view.epoch));
+    assert.equal(epochs.size, 1, `every replica serves in one view after a cold start, got epochs ${[...epochs].join(',')}`);
+    return [...epochs][0] as number;
   }
 
   #writesStarted(): number {

@@ -98,6 +98,22 @@ export class ThreadCluster {
     return this.runtime.restart(id);
   }
 
+  /**
+   * Every replica's worker stops at once (in threads a process crash: the media keep what was
+   * written to their files, `pmem` lines stored but not fenced included).
+   */
+  async powerFailure(): Promise<void> {
+    await Promise.all(Array.from({ length: this.replicas }, (_, id) => this.runtime.crash(id)));
+  }
+
+  /**
+   * Restarts every replica from its medium after all of them went down: they form a cold-start
+   * view of all replicas and reconcile before serving (`ready` resolves once they serve).
+   */
+  async restartAll(options: { strategy?: string } = {}): Promise<void> {
+    for (let id = 0; id < this.replicas; id++) await this.restart(id, options);
+  }
+
   /** Resolves with replica `id`'s recovery report once it serves reads again (after `restart`). */
   async recover(id: ActorId, limitMs = 60_000, pollMs = 5): Promise<RecoveryReport> {
     const deadline = Date.now() + limitMs;

@@ -12,8 +12,9 @@ import type {
   PromiseMsg,
   ViewInfoMsg,
 } from './messages.js';
+import type { ColdMembershipMessage, ColdPrepareMsg, ColdPromiseMsg, ColdStateMsg } from './cold-start-messages.js';
 import type { Timing } from './timing.js';
-import { formatView, incarnationOf, isMember, majority, sameMembers, type Member, type View } from './view.js';
+import { formatView, incarnationOf, isColdStartView, isMember, majority, sameMembers, type Member, type View } from './view.js';
 
 /** What membership needs from the replica hosting it. */
 export interface MembershipHost {
@@ -25,6 +26,10 @@ export interface MembershipHost {
   readonly timing: Timing;
   /** How long this replica took to load its medium or dataset: peers loading as much may take as long. */
   readonly loadMs: number;
+  /** Epoch of the last view this replica installed before, as its medium kept it (0: none). */
+  readonly persistedEpoch: number;
+  /** Makes `epoch` durable (before this replica acts in its view). */
+  persistEpoch(epoch: number): void;
   now(): number;
   random(): number;
   send(to: ActorId, msg: KvMessage): void;
@@ -61,6 +66,15 @@ interface PendingLease {
 const MAX_PENDING_LEASES = 8;
 /** Joiners remembered before a view admits them. */
 const MAX_PENDING_JOINERS = 64;
+/** The replica that forms the view of a cold start (every replica restarted, none admitted). */
+export const COLD_START_COORDINATOR: ActorId = 0;
+
+/** A cold start the coordinator is forming: every replica's promise for `target`, by incarnation. */
+interface ColdPrepare {
+  target: number;
+  promises: Map<ActorId, number>;
+  sentMs: number;
+}
 
 /**
  * Membership of one replica (DESIGN section 4): heartbeats and suspicion, views agreed by a
@@ -75,6 +89,20 @@ const MAX_PENDING_JOINERS = 64;
  *
  * Acceptor state is volatile, so a restarted replica votes in no epoch before the one that
  * re-admits it (it cannot remember promises of its previous incarnation).
+ *
+ * Cold start (every replica restarted or removed, so nobody can admit anybody): each replica
+ * persists the epoch of every view it installs before acting in it. A replica that is not
+ * admitted tells COLD_START_COORDINATOR its incarnation and the highest epoch it knows. Once
+ * the coordinator (itself not admitted) has heard from every replica of the universe, it asks
+ * each to promise `target` = one above every epoch reported; a replica promises only while not
+ * admitted, and then installs no view below `target`. With every promise in, it decides the
+ * cold-start view `target` of all replicas under their promised incarnations, every one a
+ * shadow (isColdStartView), installs it (persisting `target` first) and sends it to all.
+ * Safety: no Paxos view can be decided at `target` or below it afterwards, since that needs a
+ * majority admitted in a view below `target`, and every replica promised while not admitted;
+ * only the coordinator decides cold-start views, and a restarted coordinator reads the epoch it
+ * persisted, so no epoch is reused. A cold start needs every replica: reconciliation takes the
+ * highest ts any of them kept.
  */
 export class Membership {
   #view: View;
@@ -99,13 +127,21 @@ export class Membership {
   #leaseUntilMs = -Infinity;
   #lastHeartbeatMs = -Infinity;
   #lastJoinMs = -Infinity;
+  // Cold start: the highest epoch persisted, the lowest epoch this replica may install (raised
+  // by a promise), and the coordinator's state.
+  #persistedEpoch: number;
+  #floorEpoch = 0;
+  #lastColdMs = -Infinity;
+  readonly #coldStates = new Map<ActorId, { incarnation: number; lastEpoch: number }>();
+  #coldPrepare: ColdPrepare | undefined;
   readonly #viewSentTo = new Map<ActorId, number>();
-  readonly stats = { viewsInstalled: 0, proposals: 0, leaseGrants: 0, staleViewReplies: 0 };
+  readonly stats = { viewsInstalled: 0, proposals: 0, leaseGrants: 0, staleViewReplies: 0, coldStartViews: 0 };
 
   constructor(readonly host: MembershipHost) {
     const members = Array.from({ length: host.universe }, (_, id) => ({ id, incarnation: 0 }));
     this.#view = { epoch: 1, members, shadows: [] };
     this.#admitted = host.incarnation === 0;
+    this.#persistedEpoch = host.persistedEpoch;
     // Replicas start at slightly different times, and load as much as this one did (a dataset
     // can take seconds): give everyone one more suspicion period plus twice this load.
     const now = host.now() + host.timing.suspicionMs + 2 * host.loadMs;
@@ -153,6 +189,12 @@ export class Membership {
         for (let id = 0; id < this.host.universe; id++) {
           if (id !== this.host.self) this.#send(id, { kind: 'join-request', incarnation: this.host.incarnation });
         }
+      }
+      // Whatever the strategy says about joining: in a cold start there is nobody to catch up from.
+      if (now - this.#lastColdMs >= timing.joinRetryMs) {
+        this.#lastColdMs = now;
+        if (this.host.self === COLD_START_COORDINATOR) this.#coldStartStep();
+        else this.#send(COLD_START_COORDINATOR, { kind: 'cold-state', incarnation: this.host.incarnation, lastEpoch: this.#lastEpoch() });
       }
       return;
     }
@@ -297,12 +339,21 @@ export class Membership {
   // ---- Views ----------------------------------------------------------------------------------
 
   #onView(msg: ViewInfoMsg): void {
-    if (msg.epoch <= this.#view.epoch) return;
+    if (msg.epoch <= this.#view.epoch || msg.epoch < this.#floorEpoch) return;
     this.#install({ epoch: msg.epoch, members: msg.members, shadows: msg.shadows });
   }
 
   #install(view: View): void {
     assert(view.epoch > this.#view.epoch, `views only move forward (${view.epoch} after ${this.#view.epoch})`);
+    assert(view.epoch >= this.#floorEpoch, `a cold-start promise forbids installing ${formatView(view)} below epoch ${this.#floorEpoch}`);
+    // Durable before this replica acts in the view (a restarted replica may install an older
+    // view than it persisted, as a non-member: the persisted epoch never goes back).
+    if (view.epoch > this.#persistedEpoch) {
+      this.host.persistEpoch(view.epoch);
+      this.#persistedEpoch = view.epoch;
+    }
+    this.#coldStates.clear();
+    this.#coldPrepare = undefined;
     const previous = this.#view;
     this.#view = view;
     this.stats.viewsInstalled++;
@@ -329,7 +380,8 @@ export class Membership {
   }
 
   #onJoinRequest(msg: JoinRequestMsg): void {
-    if (!this.#admitted) return;
+    // A request of this replica's own earlier incarnation, delivered late, asks nothing.
+    if (!this.#admitted || msg.sender === this.host.self) return;
     if (incarnationOf(this.#view, msg.sender) === msg.incarnation) {
       this.sendView(msg.sender);
       return;
@@ -354,6 +406,7 @@ export class Membership {
     }
     members.sort((a, b) => a.id - b.id);
     if (sameMembers(members, this.#view.members)) return undefined;
+    assert(!isColdStartView({ epoch: 0, members, shadows }), 'a Paxos view keeps its proposer a full member');
     return { members, shadows };
   }
 
@@ -501,6 +554,83 @@ export class Membership {
     // Another proposer is ahead: back off for a random while, then retry with a higher round.
     this.#proposal = undefined;
     this.#nextProposalMs = this.host.now() + this.host.timing.proposalTimeoutMs * (0.5 + this.host.random());
+  }
+
+  // ---- Cold start ---------------------------------------------------------------------------
+
+  /** The highest epoch this replica persisted, installed or promised. */
+  #lastEpoch(): number {
+    return Math.max(this.#persistedEpoch, this.#view.epoch, this.#floorEpoch);
+  }
+
+  /** Handles a cold-start membership message (see the class comment). */
+  receiveColdStart(msg: ColdMembershipMessage): void {
+    switch (msg.kind) {
+      case 'cold-state':
+        this.#onColdState(msg);
+        return;
+      case 'cold-prepare':
+        this.#onColdPrepare(msg);
+        return;
+      case 'cold-promise':
+        this.#onColdPromise(msg);
+        return;
+    }
+  }
+
+  #onColdState(msg: ColdStateMsg): void {
+    if (this.host.self !== COLD_START_COORDINATOR || msg.sender >= this.host.universe) return;
+    // A replica restarted while we are admitted: it joins as usual; our view helps it along.
+    if (this.#admitted) {
+      this.sendView(msg.sender, false);
+      return;
+    }
+    this.#coldStates.set(msg.sender, { incarnation: msg.incarnation, lastEpoch: msg.lastEpoch });
+  }
+
+  /** Coordinator, not admitted: prepares a cold start once every other replica reported (again after a timeout). */
+  #coldStartStep(): void {
+    assert(!this.#admitted && this.host.self === COLD_START_COORDINATOR);
+    const now = this.host.now();
+    if (this.#coldStates.size < this.host.universe - 1) return;
+    if (this.#coldPrepare && now - this.#coldPrepare.sentMs < this.host.timing.proposalTimeoutMs) return;
+    let highest = this.#lastEpoch();
+    for (const { lastEpoch } of this.#coldStates.values()) highest = Math.max(highest, lastEpoch);
+    const target = highest + 1;
+    // The coordinator promises too.
+    this.#floorEpoch = target;
+    this.#coldPrepare = { target, promises: new Map([[this.host.self, this.host.incarnation]]), sentMs: now };
+    for (let id = 0; id < this.host.universe; id++) {
+      if (id !== this.host.self) this.#send(id, { kind: 'cold-prepare', target });
+    }
+    this.#maybeDecideColdStart();
+  }
+
+  #onColdPrepare(msg: ColdPrepareMsg): void {
+    if (this.#admitted || msg.sender !== COLD_START_COORDINATOR) return;
+    // Above every epoch this replica acted in, and not below a promise already made.
+    if (msg.target <= Math.max(this.#persistedEpoch, this.#view.epoch) || msg.target < this.#floorEpoch) return;
+    this.#floorEpoch = msg.target;
+    this.#send(msg.sender, { kind: 'cold-promise', target: msg.target, incarnation: this.host.incarnation });
+  }
+
+  #onColdPromise(msg: ColdPromiseMsg): void {
+    const p = this.#coldPrepare;
+    if (this.#admitted || !p || msg.target !== p.target || msg.sender >= this.host.universe) return;
+    p.promises.set(msg.sender, msg.incarnation);
+    this.#maybeDecideColdStart();
+  }
+
+  #maybeDecideColdStart(): void {
+    const p = this.#coldPrepare;
+    if (!p || p.promises.size < this.host.universe) return;
+    const members = [...p.promises].map(([id, incarnation]) => ({ id, incarnation })).sort((a, b) => a.id - b.id);
+    const view: View = { epoch: p.target, members, shadows: members.map((m) => m.id) };
+    assert(isColdStartView(view) && view.epoch > this.#view.epoch, `cold-start view ${formatView(view)}`);
+    this.stats.coldStartViews++;
+    this.#install(view);
+    assert(this.#admitted, 'the coordinator is a member of the cold-start view it formed');
+    for (const m of members) if (m.id !== this.host.self) this.sendView(m.id);
   }
 
   /** Leases this replica holds and grants, for stats and tests. */

@@ -1,4 +1,5 @@
 import { defineMessage, fields as f, type MessageDef, type MessageOf } from '@heal/actors';
+import { COLD_START_MESSAGES } from './cold-start-messages.js';
 
 /**
  * The replication protocol's messages (type codes 1..99; recovery strategies use 100 and up).
@@ -79,7 +80,7 @@ export const KV_MESSAGES: readonly MessageDef[] = [
   Get, Put, GetOk, PutOk, ClientError, ForwardPut, PersistScope, PersistScopeOk,
   Inv, Ack, Val, Persisted, Durable, PersistRequest, ScopeSync, ScopeOk,
   Heartbeat, LeaseRequest, LeaseGrant, ViewRequest, ViewInfo, JoinRequest,
-  Prepare, Promise_, Accept, Accepted, Nack,
+  Prepare, Promise_, Accept, Accepted, Nack, ...COLD_START_MESSAGES,
 ];
 
 export type GetMsg = MessageOf<typeof Get>;

@@ -2,6 +2,7 @@ import type { Actor, ActorContext, ActorId } from '@heal/actors';
 import type { KeyRecord } from '../storage/key-record.js';
 import { datasetIndex, datasetRecords, type DatasetSpec } from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';
+import { isColdStartMessage, type ColdStartMessage } from './cold-start-messages.js';
 import type { PartiallyPersisted, PersistencyModel } from './durability.js';
 import {
   KV_MESSAGES, type ForwardPutMsg, type GetMsg, type KvMessage, type PersistMessage, type PutMsg, type StrategyMessage,
@@ -9,9 +10,10 @@ import {
 import { Membership } from './membership.js';
 import type { RecoveryContext, RecoveryReport, RecoveryStrategy, RecoveryStrategyFactory, StrategyOptions } from './recovery-strategy.js';
 import { MAX_WAITING_OPS, Replication, type ClientRef } from './replication.js';
+import { Reconciliation } from './reconciliation.js';
 import { RequestDedup } from './request-dedup.js';
 import type { Timing } from './timing.js';
-import { incarnationOf, isMember, type View } from './view.js';
+import { incarnationOf, isColdStartView, isMember, type View } from './view.js';
 
 /** A recovery report as numeric stats (threads read stats), `recovery.` keys; see unflattenReport. */
 function flattenReport(report: RecoveryReport | undefined): Record<string, number> {
@@ -82,12 +84,16 @@ export class Replica implements Actor<KvWire, KvStorage> {
   #replication!: Replication;
   #strategy!: RecoveryStrategy;
   #recovering = false;
+  /** Set when a cold-start view admitted this incarnation (see reconciliation.ts). */
+  #reconciliation: Reconciliation | undefined;
   #startedMs = 0;
   #loadedMs = 0;
   readonly #leaseWaiters: { ref: ClientRef; key: string }[] = [];
   readonly #viewRequested = new Map<ActorId, number>();
   readonly #dedup = new RequestDedup();
-  readonly #counters = { staleDropped: 0, futureDropped: 0, forwarded: 0, notServing: 0, recoveries: 0, duplicateRequests: 0 };
+  readonly #counters = {
+    staleDropped: 0, futureDropped: 0, forwarded: 0, notServing: 0, recoveries: 0, duplicateRequests: 0, coldStarts: 0,
+  };
 
   constructor(
     readonly self: ActorId,
@@ -162,6 +168,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
       universe: this.config.replicas,
       timing,
       loadMs: this.#loadedMs - this.#startedMs,
+      persistedEpoch: ctx.storage.loadEpoch(),
+      persistEpoch: (epoch) => replica.#ctx.storage.saveEpoch(epoch),
       now: () => replica.#ctx.now(),
       random: () => replica.#ctx.random(),
       send: (to, msg) => replica.#ctx.send(to, msg),
@@ -189,6 +197,10 @@ export class Replica implements Actor<KvWire, KvStorage> {
     this.#ctx = ctx;
     const fromReplica = msg.sender < this.config.replicas;
     if (fromReplica) this.#membership.heard(msg.sender);
+    if (isColdStartMessage(msg)) {
+      if (fromReplica) this.#onColdStart(msg);
+      return;
+    }
     if (!isKvMessage(msg)) {
       this.#strategy.receive(this.#recoveryContext(), msg);
       return;
@@ -227,6 +239,19 @@ export class Replica implements Actor<KvWire, KvStorage> {
         return;
       default:
         this.#membership.receive(msg);
+    }
+  }
+
+  #onColdStart(msg: ColdStartMessage): void {
+    switch (msg.kind) {
+      case 'cold-pull':
+        this.#reconciliation?.onPull(msg);
+        return;
+      case 'cold-records':
+        if (this.#reconciliation?.onRecords(msg) === true) this.#finishColdStart();
+        return;
+      default:
+        this.#membership.receiveColdStart(msg);
     }
   }
 
@@ -275,6 +300,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
     if (tag !== TICK_TAG) throw new Error(`replica ${this.self}: unknown timer tag ${tag}`);
     this.#membership.tick(this.#membership.admitted || (this.#strategy.readyToJoin?.(this.#recoveryContext()) ?? true));
     if (this.#membership.admitted) this.#replication.tick(!this.#recovering);
+    if (this.#reconciliation?.pulling === true) this.#reconciliation.tick();
     this.#strategy.tick(this.#recoveryContext());
     this.#serveLeaseWaiters();
     ctx.setTimer(this.config.timing.tickMs, TICK_TAG);
@@ -289,6 +315,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       ...this.#replication.durability.partiallyPersistedStats(),
       ...this.#membership.stats,
       ...(this.#strategy.stats?.() ?? {}),
+      ...(this.#reconciliation?.stats ?? {}),
       epoch: this.#membership.view.epoch,
       members: this.#membership.view.members.length,
       admitted: this.#membership.admitted ? 1 : 0,
@@ -400,18 +427,28 @@ export class Replica implements Actor<KvWire, KvStorage> {
   #installed(view: View, previous: View): void {
     const admitted = this.#membership.admitted;
     const wasAdmitted = incarnationOf(previous, this.self) === this.#ctx.incarnation;
+    // Admitted by a cold start (every replica restarted): reconciles with every member instead
+    // of recovering from a full one (there is none).
+    const coldStart = admitted && !wasAdmitted && isColdStartView(view);
     // Admitted after a restart or a removal (the admitting view names it a shadow): a
     // ShadowReplica until its recovery strategy finishes.
-    const readmitted = admitted && (!wasAdmitted || view.shadows.includes(this.self));
-    if (!admitted) this.#recovering = false;
+    const readmitted = admitted && !coldStart && (!wasAdmitted || view.shadows.includes(this.self));
+    if (!admitted) {
+      this.#recovering = false;
+      this.#reconciliation?.stopPulling();
+    }
     if (readmitted) {
       this.#recovering = true;
       this.#counters.recoveries++;
     }
+    if (coldStart) {
+      this.#recovering = true;
+      this.#counters.coldStarts++;
+    }
     // Installing the view re-evaluates DPs (a write may reach DP once a member is gone):
     // recovery wants what was not at DP in the old view, so that is taken first.
     this.#undurableInPrevious = [...this.#replication.notDurable()];
-    this.#replication.viewInstalled(view, admitted && !this.#recovering, !admitted || readmitted);
+    this.#replication.viewInstalled(view, admitted && !this.#recovering, !admitted || readmitted || coldStart);
     const ctx = this.#recoveryContext();
     try {
       this.#strategy.onViewInstalled(ctx, previous);
@@ -419,6 +456,28 @@ export class Replica implements Actor<KvWire, KvStorage> {
       this.#undurableInPrevious = undefined;
     }
     if (readmitted) this.#strategy.onAdmitted(ctx);
+    if (coldStart) this.#startReconciliation(view);
+  }
+
+  #startReconciliation(view: View): void {
+    const replica = this;
+    this.#reconciliation = new Reconciliation({
+      self: this.self,
+      timing: this.config.timing,
+      now: () => replica.#ctx.now(),
+      send: (to, body) => replica.#ctx.send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
+      records: () => replica.#replication.records,
+      install: (entry, from) => replica.#replication.installRecovered(entry, from),
+    }, view);
+    // A cluster of one has nobody to pull from.
+    if (!this.#reconciliation.pulling) this.#finishColdStart();
+  }
+
+  /** Pulled every member's records: every key is at the highest ts any medium kept, or later. */
+  #finishColdStart(): void {
+    if (!this.#recovering || !this.#membership.admitted) return;
+    this.#recovering = false;
+    this.#replication.replayAllInvalid();
   }
 
   #recoveryContext(): RecoveryContext {
@@ -460,7 +519,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
   }
 
   #finishRecovery(): void {
-    if (!this.#recovering) return;
+    // A strategy never ends a cold start's reconciliation.
+    if (!this.#recovering || this.#reconciliation?.pulling === true) return;
     this.#recovering = false;
     this.#replication.replayAllInvalid();
   }

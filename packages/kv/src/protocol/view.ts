@@ -8,7 +8,8 @@ export interface Member {
 
 /**
  * A view `(epoch, members, roles)`: `shadows` are the members this view admitted to rejoin;
- * each stays a ShadowReplica until its recovery completes (a local transition).
+ * each stays a ShadowReplica until its recovery completes (a local transition). A view that
+ * names every member a shadow is a cold start of the whole cluster (see isColdStartView).
  */
 export interface View {
   readonly epoch: number;
@@ -22,6 +23,15 @@ export function majority(size: number): number {
 
 export function isMember(view: View, id: ActorId): boolean {
   return view.members.some((m) => m.id === id);
+}
+
+/**
+ * A cold-start view: formed after every replica restarted, it names every member a shadow
+ * (each reconciles its records with all the others before it serves). A view decided by Paxos
+ * never is one: its proposer stays a full member.
+ */
+export function isColdStartView(view: View): boolean {
+  return view.members.length > 0 && view.members.every((m) => view.shadows.includes(m.id));
 }
 
 export function memberIds(view: View): ActorId[] {
