@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KvError, ThreadCluster } from '../src/index.js';
 
 /** Real threads on a shared machine: a hang must fail the test, not stall the suite. */
@@ -50,5 +53,32 @@ test('an operation with no answer fails with a timeout error naming the key', { 
     });
   } finally {
     await cluster.shutdown();
+  }
+});
+
+test('after every replica went down, the cluster restarts from its wal media and serves what they kept', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'heal-kv-threads-restart-'));
+  const cluster = await ThreadCluster.start({ replicas: 3, clients: 1, medium: 'wal', dataDir });
+  try {
+    await cluster.ready();
+    const a = cluster.client(0, 0);
+    for (let i = 0; i < 50; i++) await a.put(`key${i}`, `value${i}`);
+    const epochBefore = (await cluster.stats(0)).actor['epoch'] ?? NaN;
+    await cluster.powerFailure();
+    await cluster.restartAll();
+    await cluster.ready();
+    const stats = await Promise.all([0, 1, 2].map(async (id) => (await cluster.stats(id)).actor));
+    for (const s of stats) {
+      assert.equal(s['coldStarts'], 1);
+      assert.ok((s['epoch'] ?? NaN) > epochBefore, `the cold-start epoch ${s['epoch']} is above ${epochBefore}`);
+    }
+    // Synch: every completed write is on every medium.
+    const b = cluster.client(0, 2);
+    for (let i = 0; i < 50; i++) assert.equal(await b.get(`key${i}`, 1 + (i % 2)), `value${i}`);
+    await b.put('key0', 'after');
+    assert.equal(await b.get('key0', 0), 'after');
+  } finally {
+    await cluster.shutdown();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });
