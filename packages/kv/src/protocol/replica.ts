@@ -196,11 +196,11 @@ export class Replica implements Actor<KvWire, KvStorage> {
   receive(msg: KvWire, ctx: ActorContext<KvWire, KvStorage>): void {
     this.#ctx = ctx;
     const fromReplica = msg.sender < this.config.replicas;
-    if (fromReplica) this.#membership.heard(msg.sender);
     if (isColdStartMessage(msg)) {
       if (fromReplica) this.#onColdStart(msg);
       return;
     }
+    if (fromReplica) this.#membership.heard(msg.sender);
     if (!isKvMessage(msg)) {
       this.#strategy.receive(this.#recoveryContext(), msg);
       return;
@@ -245,12 +245,17 @@ export class Replica implements Actor<KvWire, KvStorage> {
   #onColdStart(msg: ColdStartMessage): void {
     switch (msg.kind) {
       case 'cold-pull':
+        this.#membership.heard(msg.sender);
         this.#reconciliation?.onPull(msg);
         return;
       case 'cold-records':
+        this.#membership.heard(msg.sender);
         if (this.#reconciliation?.onRecords(msg) === true) this.#finishColdStart();
         return;
       default:
+        // Sent by replicas that are not admitted: they say nothing of the incarnation a view
+        // holds, so they must not keep it from being suspected (a restarted replica whose
+        // strategy holds its join back stays silent until the view drops its old incarnation).
         this.#membership.receiveColdStart(msg);
     }
   }
