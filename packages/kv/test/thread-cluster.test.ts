@@ -82,3 +82,34 @@ test('after every replica went down, the cluster restarts from its wal media and
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+test('a new process on the data directory of a stopped cluster cold-starts from its media instead of starting a fresh view', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'heal-kv-threads-reopen-'));
+  try {
+    const first = await ThreadCluster.start({ replicas: 3, clients: 1, medium: 'wal', dataDir });
+    let epochBefore = NaN;
+    try {
+      await first.ready();
+      const a = first.client(0, 0);
+      for (let i = 0; i < 20; i++) await a.put(`key${i}`, `value${i}`);
+      epochBefore = (await first.stats(0)).actor['epoch'] ?? NaN;
+    } finally {
+      await first.shutdown();
+    }
+    const second = await ThreadCluster.start({ replicas: 3, clients: 1, medium: 'wal', dataDir });
+    try {
+      await second.ready();
+      for (let id = 0; id < 3; id++) {
+        const s = (await second.stats(id)).actor;
+        assert.equal(s['coldStarts'], 1, `replica ${id} cold-started`);
+        assert.ok((s['epoch'] ?? NaN) > epochBefore, `the cold-start epoch ${s['epoch']} is above ${epochBefore}`);
+      }
+      const b = second.client(0, 1);
+      for (let i = 0; i < 20; i++) assert.equal(await b.get(`key${i}`, i % 3), `value${i}`);
+    } finally {
+      await second.shutdown();
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});

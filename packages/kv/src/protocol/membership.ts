@@ -33,8 +33,8 @@ export interface MembershipHost {
   now(): number;
   random(): number;
   send(to: ActorId, msg: KvMessage): void;
-  /** A newer view was installed here. */
-  installed(view: View, previous: View): void;
+  /** A newer view was installed here; `wasAdmitted`: this replica was a member of the previous one. */
+  installed(view: View, previous: View, wasAdmitted: boolean): void;
 }
 
 interface Ballot {
@@ -140,8 +140,15 @@ export class Membership {
   constructor(readonly host: MembershipHost) {
     const members = Array.from({ length: host.universe }, (_, id) => ({ id, incarnation: 0 }));
     this.#view = { epoch: 1, members, shadows: [] };
-    this.#admitted = host.incarnation === 0;
+    // A first start on media that installed a view before (a new process on an old data
+    // directory) is a cold start, not the initial view: the media may differ.
+    this.#admitted = host.incarnation === 0 && host.persistedEpoch === 0;
     this.#persistedEpoch = host.persistedEpoch;
+    if (this.#admitted) {
+      // The initial view is installed too: a later process on these media must see one was.
+      host.persistEpoch(this.#view.epoch);
+      this.#persistedEpoch = this.#view.epoch;
+    }
     // Replicas start at slightly different times, and load as much as this one did (a dataset
     // can take seconds): give everyone one more suspicion period plus twice this load.
     const now = host.now() + host.timing.suspicionMs + 2 * host.loadMs;
@@ -376,7 +383,7 @@ export class Membership {
       if (!wasAdmitted || !isMember(previous, m.id) || incarnationOf(previous, m.id) !== m.incarnation) this.#lastHeard.set(m.id, now);
       if (this.#joiners.get(m.id) === m.incarnation) this.#joiners.delete(m.id);
     }
-    this.host.installed(view, previous);
+    this.host.installed(view, previous, wasAdmitted);
   }
 
   #onJoinRequest(msg: JoinRequestMsg): void {

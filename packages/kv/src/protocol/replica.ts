@@ -13,7 +13,7 @@ import { MAX_WAITING_OPS, Replication, type ClientRef } from './replication.js';
 import { Reconciliation } from './reconciliation.js';
 import { RequestDedup } from './request-dedup.js';
 import type { Timing } from './timing.js';
-import { incarnationOf, isColdStartView, isMember, type View } from './view.js';
+import { isColdStartView, isMember, type View } from './view.js';
 
 /** A recovery report as numeric stats (threads read stats), `recovery.` keys; see unflattenReport. */
 function flattenReport(report: RecoveryReport | undefined): Record<string, number> {
@@ -173,7 +173,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       now: () => replica.#ctx.now(),
       random: () => replica.#ctx.random(),
       send: (to, msg) => replica.#ctx.send(to, msg),
-      installed: (view, previous) => replica.#installed(view, previous),
+      installed: (view, previous, wasAdmitted) => replica.#installed(view, previous, wasAdmitted),
     });
     this.#strategy.onStart?.(this.#recoveryContext());
     ctx.setTimer(timing.tickMs, TICK_TAG);
@@ -429,9 +429,9 @@ export class Replica implements Actor<KvWire, KvStorage> {
     else this.#notServing(ref);
   }
 
-  #installed(view: View, previous: View): void {
+  /** `wasAdmitted`: by the previous view (a first start on old media was not, though it is listed there). */
+  #installed(view: View, previous: View, wasAdmitted: boolean): void {
     const admitted = this.#membership.admitted;
-    const wasAdmitted = incarnationOf(previous, this.self) === this.#ctx.incarnation;
     // Admitted by a cold start (every replica restarted): reconciles with every member instead
     // of recovering from a full one (there is none).
     const coldStart = admitted && !wasAdmitted && isColdStartView(view);
