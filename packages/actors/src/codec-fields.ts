@@ -246,6 +246,16 @@ export const bytes = (): Field<Uint8Array> => ({
   },
 });
 
+/**
+ * A nested field's error, named from its parent: children are called with the parent's path
+ * (building `path[i].name` for every field of every message would cost more than the encoding)
+ * and the path is completed here, only when something failed.
+ */
+function within(err: unknown, path: string, step: string): unknown {
+  if (!(err instanceof CodecError) || !err.field.startsWith(path)) return err;
+  return new CodecError(err.messageName, `${path}${step}${err.field.slice(path.length)}`, err.reason);
+}
+
 /** A list with a u32 count. */
 export function list<T>(item: Field<T>, maxItems = MAX_LIST_ITEMS): Field<T[]> {
   return {
@@ -254,18 +264,36 @@ export function list<T>(item: Field<T>, maxItems = MAX_LIST_ITEMS): Field<T[]> {
       if (!Array.isArray(value)) throw new CodecError('encode', path, `must be an array`);
       if (value.length > maxItems) throw new CodecError('encode', path, `${value.length} items exceed ${maxItems}`);
       let n = 4;
-      for (let i = 0; i < value.length; i++) n += item.size(value[i] as T, `${path}[${i}]`);
+      for (let i = 0; i < value.length; i++) {
+        try {
+          n += item.size(value[i] as T, path);
+        } catch (err) {
+          throw within(err, path, `[${i}]`);
+        }
+      }
       return n;
     },
     write(w, value, path) {
       w.view.setUint32(w.offset, value.length, true);
       w.offset += 4;
-      for (let i = 0; i < value.length; i++) item.write(w, value[i] as T, `${path}[${i}]`);
+      for (let i = 0; i < value.length; i++) {
+        try {
+          item.write(w, value[i] as T, path);
+        } catch (err) {
+          throw within(err, path, `[${i}]`);
+        }
+      }
     },
     read(r, path) {
       const n = readLength(r, path, maxItems, 'item count');
       const out: T[] = [];
-      for (let i = 0; i < n; i++) out.push(item.read(r, `${path}[${i}]`));
+      for (let i = 0; i < n; i++) {
+        try {
+          out.push(item.read(r, path));
+        } catch (err) {
+          throw within(err, path, `[${i}]`);
+        }
+      }
       return out;
     },
   };
@@ -284,18 +312,32 @@ export function struct<M extends FieldMap>(fields: M): Field<StructOf<M>> {
       if (typeof value !== 'object' || value === null) throw new CodecError('encode', path, `must be an object`);
       let n = 0;
       for (const [name, field] of entries) {
-        n += field.size((value as Record<string, unknown>)[name], `${path}.${name}`);
+        try {
+          n += field.size((value as Record<string, unknown>)[name], path);
+        } catch (err) {
+          throw within(err, path, `.${name}`);
+        }
       }
       return n;
     },
     write(w, value, path) {
       for (const [name, field] of entries) {
-        field.write(w, (value as Record<string, unknown>)[name], `${path}.${name}`);
+        try {
+          field.write(w, (value as Record<string, unknown>)[name], path);
+        } catch (err) {
+          throw within(err, path, `.${name}`);
+        }
       }
     },
     read(r, path) {
       const out: Record<string, unknown> = {};
-      for (const [name, field] of entries) out[name] = field.read(r, `${path}.${name}`);
+      for (const [name, field] of entries) {
+        try {
+          out[name] = field.read(r, path);
+        } catch (err) {
+          throw within(err, path, `.${name}`);
+        }
+      }
       return out as StructOf<M>;
     },
   };

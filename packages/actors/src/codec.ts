@@ -50,7 +50,8 @@ export function defineMessage<const K extends string, F extends FieldMap>(
 
 interface Compiled {
   def: MessageDef;
-  entries: [string, FieldMap[string]][];
+  /** [name, field, path for errors]: the path is built once, not per message. */
+  entries: [string, FieldMap[string], string][];
 }
 
 /** The codec of one protocol: the set of its message definitions. */
@@ -62,7 +63,7 @@ export class Codec<M extends { kind: string } & MessageHeader> {
     for (const def of defs) {
       if (this.#byType.has(def.type)) throw new Error(`duplicate message type ${def.type} (${def.kind})`);
       if (this.#byKind.has(def.kind)) throw new Error(`duplicate message kind ${def.kind}`);
-      const compiled = { def, entries: Object.entries(def.fields) };
+      const compiled: Compiled = { def, entries: Object.entries(def.fields).map(([name, field]) => [name, field, `${def.kind}.${name}`]) };
       this.#byType.set(def.type, compiled);
       this.#byKind.set(def.kind, compiled);
     }
@@ -76,10 +77,10 @@ export class Codec<M extends { kind: string } & MessageHeader> {
 
   /** Bytes `msg` takes on the wire, header included; validates every field. */
   sizeOf(msg: M): number {
-    const { def, entries } = this.#compiled(msg);
+    const { entries } = this.#compiled(msg);
     let n = HEADER_BYTES;
     const fields = msg as unknown as Record<string, unknown>;
-    for (const [name, field] of entries) n += field.size(fields[name], `${def.kind}.${name}`);
+    for (const [name, field, path] of entries) n += field.size(fields[name], path);
     return n;
   }
 
@@ -100,7 +101,7 @@ export class Codec<M extends { kind: string } & MessageHeader> {
     w.view.setUint16(offset + kSenderOffset, msg.sender, true);
     w.offset = offset + HEADER_BYTES;
     const fields = msg as unknown as Record<string, unknown>;
-    for (const [name, field] of entries) field.write(w, fields[name], `${def.kind}.${name}`);
+    for (const [name, field, path] of entries) field.write(w, fields[name], path);
     if (w.offset - offset !== size) {
       throw new CodecError('encode', def.kind, `wrote ${w.offset - offset} bytes, expected ${size}`);
     }
@@ -140,7 +141,7 @@ export class Codec<M extends { kind: string } & MessageHeader> {
       epoch: r.view.getUint32(at + kEpochOffset, true),
       sender: r.view.getUint16(at + kSenderOffset, true),
     };
-    for (const [name, field] of entries) out[name] = field.read(r, `${def.kind}.${name}`);
+    for (const [name, field, path] of entries) out[name] = field.read(r, path);
     if (r.offset !== r.end) {
       throw new CodecError(def.kind, 'trailer', `${r.end - r.offset} bytes left after the last field`);
     }
