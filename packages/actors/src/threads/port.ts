@@ -61,7 +61,7 @@ export class RingPort<M extends Message> {
   send(to: ActorId, msg: M): void {
     const link = this.#outbound.get(to);
     if (!link) throw new RangeError(`endpoint ${this.self} has no link to ${to}`);
-    assert(msg.sender === this.self, `message ${msg.kind} from ${this.self} claims sender ${msg.sender}`);
+    if (msg.sender !== this.self) assert.fail(`message ${msg.kind} from ${this.self} claims sender ${msg.sender}`);
     const size = this.#codec.sizeOf(msg);
     this.stats.sent++;
     link.dirty = true;

@@ -170,13 +170,13 @@ export class Durability {
     const record = this.host.records.get(key);
     if (!record || compareTs(record.ts, ts) < 0) return; // Not taken here yet: the sender retries.
     const waiting = this.#dirty.get(key);
-    assert(waiting, `key ${key} holds an unpersisted ts, so it is dirty`);
+    if (!waiting) assert.fail(`key ${key} holds an unpersisted ts, so it is dirty`);
     waiting.add(to);
   }
 
   /** Synch: the ACK of an INV goes out after the next sync, with `persisted` set. */
   deferAck(to: ActorId, key: string, ts: Ts): void {
-    assert(this.#deferredAcks.length < MAX_DEFERRED_ACKS, `more than ${MAX_DEFERRED_ACKS} ACKs held back`);
+    if (this.#deferredAcks.length >= MAX_DEFERRED_ACKS) assert.fail(`more than ${MAX_DEFERRED_ACKS} ACKs held back`);
     this.#deferredAcks.push({ to, key, ts });
   }
 
@@ -187,7 +187,7 @@ export class Durability {
     if (this.isDurable(key, ts)) return;
     const existing = this.#trackers.get(key);
     if (existing && compareTs(existing.ts, ts) >= 0) return;
-    assert(this.#trackers.size < MAX_DP_TRACKERS, `more than ${MAX_DP_TRACKERS} writes wait for DP`);
+    if (this.#trackers.size >= MAX_DP_TRACKERS) assert.fail(`more than ${MAX_DP_TRACKERS} writes wait for DP`);
     const now = this.host.now();
     const tracker: DpTracker = {
       key, ts, acks: new Set(acks), vpMs: now, requestedMs: coordinated ? now : -Infinity, retries: 0, coordinated,
@@ -422,7 +422,7 @@ export class Durability {
     this.#urgent.clear();
     for (const key of synced.keys()) {
       const record = this.host.records.get(key);
-      assert(record, `a synced key ${key} has a record`);
+      if (!record) assert.fail(`a synced key ${key} has a record`);
       this.#persisted.set(key, record.ts);
     }
     // Acks after every key is marked: one may start a write that dirties a key again.

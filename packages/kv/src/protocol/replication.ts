@@ -237,7 +237,7 @@ export class Replication {
 
   #startWrite(key: string, value: Uint8Array, client: ClientRef | undefined): void {
     const current = this.records.get(key);
-    assert(!current || current.state === 'valid', `a write starts only on a Valid key (${key} is ${current?.state})`);
+    if (current && current.state !== 'valid') assert.fail(`a write starts only on a Valid key (${key} is ${current.state})`);
     const ts = nextTs(current?.ts ?? ZERO_TS, this.host.self);
     const record: KeyRecord = { key, ts, value, state: 'write', origin: this.host.self, seq: this.#nextSeq() };
     this.records.set(key, record);
@@ -348,7 +348,7 @@ export class Replication {
     // Past VP: tracked until DP (the Partially-persisted list), unless it is there already.
     this.durability.track(pending.key, pending.ts, pending.persisted, true);
     const record = this.records.get(pending.key);
-    assert(record, `a pending write's key ${pending.key} has a record`);
+    if (!record) assert.fail(`a pending write's key ${pending.key} has a record`);
     const current = tsEquals(record.ts, pending.ts);
     if (current) {
       this.#validate(record);
