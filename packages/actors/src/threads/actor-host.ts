@@ -11,6 +11,10 @@ import { serveLoop } from './serve-loop.js';
 export interface HostStats extends PortStats {
   self: ActorId;
   handled: number;
+  /** Rounds that handled at least one message (handled / rounds: the batch per round). */
+  rounds: number;
+  /** Times the thread parked on its doorbell, idle. */
+  parks: number;
   timersFired: number;
   actor: Record<string, number>;
 }
@@ -28,6 +32,8 @@ export class ActorHost<M extends Message, S, C> {
   #nextTimer = 1;
   #running = false;
   #handled = 0;
+  #rounds = 0;
+  #parks = 0;
   #timersFired = 0;
   #loopDone: Promise<void> = Promise.resolve();
 
@@ -80,6 +86,8 @@ export class ActorHost<M extends Message, S, C> {
       ...this.#port.stats,
       self: this.#port.self,
       handled: this.#handled,
+      rounds: this.#rounds,
+      parks: this.#parks,
       timersFired: this.#timersFired,
       actor: this.#actor.stats?.() ?? {},
     };
@@ -110,7 +118,12 @@ export class ActorHost<M extends Message, S, C> {
     await serveLoop(this.#port, this.#deadlines, () => this.#running, () => {
       const n = this.#port.poll(deliver);
       // Handlers, then the actor's batch hook (Actor.flush: e.g. a storage sync), then publish.
-      if (n > 0) this.#actor.flush?.(this.#ctx);
+      if (n > 0) {
+        this.#rounds++;
+        this.#actor.flush?.(this.#ctx);
+      } else {
+        this.#parks++; // serveLoop parks after a round that found nothing
+      }
       this.#port.flush();
       return n;
     });
