@@ -40,6 +40,8 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
   const client = new KvClient(endpoint, { replicas: p.replicas, timeoutMs: p.timeoutMs });
   const prng = new Prng(p.seed);
   const value = 'v'.repeat(p.valueBytes);
+  // Built once: a key string per operation would be the generator's largest allocation.
+  const keys = Array.from({ length: p.keys }, (_, i) => `k${i}`);
   const result: KvLoadResult = { ops: 0, reads: 0, writes: 0, errors: 0, latencyUs: newHistogram() };
   let replica = endpoint.self % p.replicas;
   try {
@@ -55,7 +57,7 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
           if (--running === 0) resolve();
           return;
         }
-        const key = `k${prng.int(p.keys)}`;
+        const key = keys[prng.int(p.keys)] as string;
         const read = prng.float() < p.readRatio;
         replica = (replica + 1) % p.replicas;
         const op = read ? { kind: 'get' as const, key, replica } : { kind: 'put' as const, key, value, replica };

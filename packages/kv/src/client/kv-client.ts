@@ -158,18 +158,17 @@ export class KvClient {
    * inside the simulator (which runs no microtasks between events) can chain operations.
    */
   submit(op: ClientOp, done: Done): void {
-    const history = this.#options.history;
-    const client = this.#historyClient;
-    const id = history && (op.kind === 'get' ? history.invokeGet(client, op.key) : history.invokePut(client, op.key, op.value));
     const bytes = op.kind === 'put' ? encoder.encode(op.value) : EMPTY;
+    const history = this.#options.history;
+    if (!history) return this.#start(op.kind, op.key, bytes, op.replica, done);
+    const client = this.#historyClient;
+    const id = op.kind === 'get' ? history.invokeGet(client, op.key) : history.invokePut(client, op.key, op.value);
     this.#start(op.kind, op.key, bytes, op.replica, (err, value, servedBy) => {
-      if (history && id !== undefined) {
-        // A failed operation stays pending (it may have applied; a get constrains nothing) and
-        // the recorder needs a fresh client id for this client's next operation.
-        if (err) this.#historyClient++;
-        else if (op.kind === 'get') history.returnGet(id, value);
-        else history.returnPut(id);
-      }
+      // A failed operation stays pending (it may have applied; a get constrains nothing) and
+      // the recorder needs a fresh client id for this client's next operation.
+      if (err) this.#historyClient++;
+      else if (op.kind === 'get') history.returnGet(id, value);
+      else history.returnPut(id);
       done(err, value, servedBy);
     });
   }
