@@ -182,8 +182,11 @@ export class Durability {
 
   // ---- DP tracking --------------------------------------------------------------------------
 
-  /** A write passed VP here; `acks` are the members known to have persisted it. */
-  track(key: string, ts: Ts, acks: Iterable<ActorId>, coordinated: boolean): void {
+  /**
+   * A write passed VP here; `acks` are the members known to have persisted it. `announce`:
+   * broadcast DURABLE if it is at DP already (false: the caller's VAL says so).
+   */
+  track(key: string, ts: Ts, acks: Iterable<ActorId>, coordinated: boolean, announce = true): void {
     if (this.isDurable(key, ts)) return;
     const existing = this.#trackers.get(key);
     if (existing && compareTs(existing.ts, ts) >= 0) return;
@@ -194,7 +197,7 @@ export class Durability {
     };
     this.#trackers.delete(key);
     this.#trackers.set(key, tracker);
-    this.#checkDurable(tracker);
+    this.#checkDurable(tracker, announce);
   }
 
   /** Tracks the DP of a Valid record nobody may be tracking (its coordinator left or restarted). */
@@ -210,13 +213,13 @@ export class Durability {
     this.#checkDurable(tracker);
   }
 
-  #checkDurable(tracker: DpTracker): void {
+  #checkDurable(tracker: DpTracker, announce = true): void {
     for (const m of this.host.view().members) {
       const done = m.id === this.host.self ? this.persistedAtLeast(tracker.key, tracker.ts) : tracker.acks.has(m.id);
       if (!done) return;
     }
     this.stats.dpReached++;
-    this.#markDurable(tracker.key, tracker.ts, true);
+    this.#markDurable(tracker.key, tracker.ts, announce);
   }
 
   #markDurable(key: string, ts: Ts, broadcast: boolean): void {

@@ -40,7 +40,8 @@ export const PersistScopeOk = defineMessage(8, 'persist-scope-ok', { reqId: f.u5
 export const Inv = defineMessage(10, 'inv', { key: f.string(), ...ts, value: f.bytes(), origin: f.u16(), seq: f.u53() });
 /** `persisted`: the sender durably holds this ts of the key or a later one (a persist ack). */
 export const Ack = defineMessage(11, 'ack', { key: f.string(), ...ts, persisted: f.bool() });
-export const Val = defineMessage(12, 'val', { key: f.string(), ...ts });
+/** `durable`: this ts is at DP too (Synch reaches DP with VP), so no DURABLE follows for it. */
+export const Val = defineMessage(12, 'val', { key: f.string(), ...ts, durable: f.bool() });
 
 // Durable progress (DESIGN section 4, persistency models).
 /** Persist acks: the sender durably holds each key at this ts or a later one. */

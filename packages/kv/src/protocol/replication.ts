@@ -317,13 +317,16 @@ export class Replication {
   onVal(msg: ValMsg): void {
     const ts = { version: msg.version, cid: msg.cid };
     const record = this.records.get(msg.key);
-    if (!record || !tsEquals(record.ts, ts) || record.state === 'valid') return;
-    this.#validate(record);
-    // A replayer finished our own write: its client completes (DESIGN section 4, Replay).
-    const own = this.#writes.get(msg.key);
-    if (own && tsEquals(own.ts, ts)) this.#finishWrite(own);
-    this.#replays.delete(msg.key);
-    this.#drainWaiting(msg.key);
+    if (record && tsEquals(record.ts, ts) && record.state !== 'valid') {
+      this.#validate(record);
+      // A replayer finished our own write: its client completes (DESIGN section 4, Replay).
+      const own = this.#writes.get(msg.key);
+      if (own && tsEquals(own.ts, ts)) this.#finishWrite(own);
+      this.#replays.delete(msg.key);
+      this.#drainWaiting(msg.key);
+    }
+    // As a DURABLE would: whatever this replica holds of the key.
+    if (msg.durable) this.durability.onDurable([{ key: msg.key, version: msg.version, cid: msg.cid }]);
   }
 
   #validate(record: KeyRecord): void {
@@ -345,11 +348,12 @@ export class Replication {
       if (synch && !pending.persisted.has(m.id)) return;
     }
     if (this.durability.persistedAtLeast(pending.key, pending.ts)) pending.persisted.add(self);
-    // Past VP: tracked until DP (the Partially-persisted list), unless it is there already.
-    this.durability.track(pending.key, pending.ts, pending.persisted, true);
     const record = this.records.get(pending.key);
     if (!record) assert.fail(`a pending write's key ${pending.key} has a record`);
     const current = tsEquals(record.ts, pending.ts);
+    // Past VP: tracked until DP (the Partially-persisted list), unless it is there already. A
+    // DP reached here travels on the VAL below (one message per member instead of two).
+    this.durability.track(pending.key, pending.ts, pending.persisted, true, !current);
     if (current) {
       this.#validate(record);
       this.#sendVal(pending);
@@ -367,7 +371,10 @@ export class Replication {
 
   #sendVal(pending: PendingWrite): void {
     const view = this.host.view();
-    const val: ValMsg = { kind: 'val', epoch: view.epoch, sender: this.host.self, key: pending.key, version: pending.ts.version, cid: pending.ts.cid };
+    const val: ValMsg = {
+      kind: 'val', epoch: view.epoch, sender: this.host.self, key: pending.key, version: pending.ts.version, cid: pending.ts.cid,
+      durable: this.durability.isDurable(pending.key, pending.ts),
+    };
     for (const m of view.members) if (m.id !== this.host.self) this.host.send(m.id, val);
   }
 
