@@ -328,6 +328,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       holdsLease: lease.epoch === this.view.epoch && this.#ctx.now() < lease.untilMs ? 1 : 0,
       keys: this.#replication.records.size,
       pendingWrites: this.#replication.pendingWrites,
+      ...this.#replication.timeouts(),
       invalidKeys: this.#replication.invalidKeys,
       leaseWaiters: this.#leaseWaiters.length,
       ...flattenReport(this.recoveryReport()),

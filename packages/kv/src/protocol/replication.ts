@@ -6,6 +6,7 @@ import { Durability, type PersistencyModel } from './durability.js';
 import type { AckMsg, InvMsg, KvMessage, PersistScopeMsg, ValMsg } from './messages.js';
 import { compareTs, nextTs, tsEquals, ZERO_TS, type Ts } from './timestamp.js';
 import type { Timing } from './timing.js';
+import { AdaptiveTimeout } from './adaptive-timeout.js';
 import { isMember, type View } from './view.js';
 
 /** Client operations waiting at one replica (for a Valid key or a lease); past it: 'busy'. */
@@ -14,6 +15,8 @@ export const MAX_WAITING_OPS = 100_000;
 export const SEQ_RESERVE_BLOCK = 1024;
 /** Keys examined for replay per tick, so one tick's work stays bounded. */
 export const MAX_REPLAY_SCAN_PER_TICK = 4096;
+/** A write's INVs are sent again after the retransmit timeout, then twice that, ... up to 2^this times it. */
+export const MAX_RETRANSMIT_DOUBLINGS = 3;
 
 export interface ClientRef {
   client: ActorId;
@@ -32,7 +35,10 @@ interface PendingWrite {
   readonly acks: Set<ActorId>;
   /** Members whose medium holds ts (or a later ts of the key): persist acks. */
   readonly persisted: Set<ActorId>;
+  /** When the INVs went out first, and how often they were sent again since. */
+  readonly startedMs: number;
   sentMs: number;
+  retransmits: number;
 }
 
 /** What the data plane needs from the replica around it. */
@@ -97,6 +103,9 @@ export class Replication {
   /** REnf: reads of a Valid key whose value is not at DP yet, and since when. */
   readonly #waitingDurable = new Map<string, { sinceMs: number; refs: ClientRef[] }>();
   readonly #waitingWrites = new Map<string, { ref: ClientRef; value: Uint8Array }[]>();
+  /** INVs to all ACKs of this replica's writes, and Invalid to Valid of keys it follows. */
+  readonly #ackLatency = new AdaptiveTimeout();
+  readonly #validLatency = new AdaptiveTimeout();
   #waiting = 0;
   #seq = 0;
   #seqReserved = 0;
@@ -133,6 +142,12 @@ export class Replication {
     }
     this.#seq = seqHighWater;
     this.#seqReserved = seqHighWater;
+  }
+
+  /** The retransmit and replay timeouts now (they follow the latencies observed here). */
+  timeouts(): { retransmitAfterMs: number; replayAfterMs: number } {
+    const { retransmitMs, replayTimeoutMs } = this.host.timing;
+    return { retransmitAfterMs: this.#ackLatency.timeoutMs(retransmitMs), replayAfterMs: this.#validLatency.timeoutMs(replayTimeoutMs) };
   }
 
   get pendingWrites(): number {
@@ -243,7 +258,8 @@ export class Replication {
     this.records.set(key, record);
     this.#store(record, current?.ts);
     const write: PendingWrite = {
-      key, ts, value, origin: record.origin, seq: record.seq, client, acks: new Set(), persisted: new Set(), sentMs: this.host.now(),
+      key, ts, value, origin: record.origin, seq: record.seq, client, acks: new Set(), persisted: new Set(),
+      startedMs: this.host.now(), sentMs: this.host.now(), retransmits: 0,
     };
     this.#writes.set(key, write);
     this.stats.writesStarted++;
@@ -331,6 +347,8 @@ export class Replication {
 
   #validate(record: KeyRecord): void {
     record.state = 'valid';
+    const invalid = this.#invalid.get(record.key);
+    if (invalid) this.#validLatency.observe(this.host.now() - invalid.sinceMs);
     this.#invalid.delete(record.key);
     this.#store(record, record.ts);
   }
@@ -348,6 +366,7 @@ export class Replication {
       if (synch && !pending.persisted.has(m.id)) return;
     }
     if (this.durability.persistedAtLeast(pending.key, pending.ts)) pending.persisted.add(self);
+    if (pending.retransmits === 0) this.#ackLatency.observe(this.host.now() - pending.startedMs);
     const record = this.records.get(pending.key);
     if (!record) assert.fail(`a pending write's key ${pending.key} has a record`);
     const current = tsEquals(record.ts, pending.ts);
@@ -413,9 +432,11 @@ export class Replication {
   tick(canReplay: boolean): void {
     const now = this.host.now();
     const { retransmitMs, replayTimeoutMs } = this.host.timing;
+    const resendMs = this.#ackLatency.timeoutMs(retransmitMs);
     for (const pending of [...this.#writes.values(), ...this.#replays.values()]) {
-      if (now - pending.sentMs >= retransmitMs) {
+      if (now - pending.sentMs >= resendMs * 2 ** Math.min(pending.retransmits, MAX_RETRANSMIT_DOUBLINGS)) {
         this.stats.retransmits++;
+        pending.retransmits++;
         this.#sendInv(pending, true);
       }
     }
@@ -423,10 +444,11 @@ export class Replication {
     this.#adoptWaitedDurable(now);
     if (!canReplay) return;
     let scanned = 0;
+    const waitMs = this.#validLatency.timeoutMs(replayTimeoutMs);
     for (const [key, { sinceMs }] of this.#invalid) {
       if (++scanned > MAX_REPLAY_SCAN_PER_TICK) break;
       // Map order is insertion order: the oldest Invalid keys come first.
-      if (now - sinceMs < replayTimeoutMs) break;
+      if (now - sinceMs < waitMs) break;
       this.replay(key);
     }
   }
@@ -455,7 +477,7 @@ export class Replication {
     this.#store(record, record.ts);
     const pending: PendingWrite = {
       key, ts: record.ts, value: record.value, origin: record.origin, seq: record.seq,
-      client: undefined, acks: new Set(), persisted: new Set(), sentMs: this.host.now(),
+      client: undefined, acks: new Set(), persisted: new Set(), startedMs: this.host.now(), sentMs: this.host.now(), retransmits: 0,
     };
     this.#replays.set(key, pending);
     this.stats.replaysStarted++;
@@ -478,6 +500,7 @@ export class Replication {
     }
     for (const pending of [...this.#writes.values(), ...this.#replays.values()]) {
       pending.acks.clear();
+      pending.retransmits++; // its latency includes the view change: not a sample
       this.#sendInv(pending);
     }
     this.durability.viewInstalled(view, this.notDurable());
