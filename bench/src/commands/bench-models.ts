@@ -57,6 +57,10 @@ const NOTES = [
   'per-tick background sync. The pmem latency model charges well under a microsecond per persisted record, below',
   'the run-to-run noise of a thread-per-replica cluster. With 6 replicas, 2 load threads and the main thread on a',
   '2-core machine the CPU is oversubscribed: scheduling, not persistence, dominates those rows.',
+  'Messages: a Synch write reaches DP with its VP, so its VAL says so (INV, ACK, VAL per follower); under',
+  'Strict, REnf and Event DP comes later and every member also gets a DURABLE for it (batched per flush); Scope',
+  'sends those only after a persistScope() (none here). On this CPU-bound machine a message costs more than a',
+  'group-committed sync, which is why Synch is not the slowest model in these rows.',
 ].join('\n');
 
 export const benchModelsCommand: Command = {
