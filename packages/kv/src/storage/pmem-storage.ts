@@ -213,7 +213,6 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#seqHighWater = seq;
   }
 
-  /** Simulated power failure (see the file comment), then reopen. */
   loadEpoch(): number {
     this.#assertOpen();
     return this.#epoch.load();
@@ -225,6 +224,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#epoch.save(epoch);
   }
 
+  /** Simulated power failure (see the file comment), then reopen. */
   crash(seed: number): void {
     if (!this.#open) throw storageErrors.closed(this.path, 'closed');
     const report = this.#region.isOpen ? this.#region.crash({ mode: this.#options.crashMode ?? 'adversarial', seed }) : undefined;
