@@ -68,11 +68,12 @@ export interface ExperimentLoadResult {
 }
 
 /**
- * Round robin over the replicas, skipping one that timed out an operation: it is avoided for
- * AVOID_MS, then gets one probe at a time until it answers. Without this a dead replica would
- * hold a share of every client's window until each operation's timeout.
+ * Round robin over the replicas, skipping one that timed out an operation or was not serving
+ * (another replica answered for it): it is avoided for AVOID_MS, then gets one probe at a time
+ * until it answers itself. Without this a dead or recovering replica would hold a share of every
+ * client's window until each operation's timeout, or until its busy thread said not-serving.
  */
-class ReplicaChooser {
+export class ReplicaChooser {
   #next: number;
   readonly #avoidUntilMs: Float64Array;
   readonly #probing: Uint8Array;
@@ -98,6 +99,16 @@ class ReplicaChooser {
     const r = this.#next;
     this.#next = (this.#next + 1) % this.replicas;
     return r;
+  }
+
+  /**
+   * An operation asked of `r` ended: answered by `servedBy` (the replica that answered, another
+   * than `r` when `r` was not serving), or failed (`timedOut` when it got no answer at all).
+   * Only an answer from `r` itself ends `r`'s avoidance.
+   */
+  settled(r: ActorId, outcome: { ok: boolean; servedBy: ActorId | undefined; timedOut: boolean }, nowMs: number): void {
+    if (outcome.timedOut || (outcome.servedBy !== undefined && outcome.servedBy !== r)) this.avoid(r, nowMs);
+    else if (outcome.ok) this.answered(r);
   }
 
   answered(r: ActorId): void {
@@ -176,18 +187,15 @@ export default async function experimentLoad(task: LoadTask<ExperimentLoadParams
     const replica = chooser.pick(endpoint.now());
     const finish = (err: KvError | RangeError | undefined, _value?: string | null, servedBy?: ActorId): void => {
       const nowMs = endpoint.now();
-      // It was not serving (recovering, or not yet admitted): another replica answered. Route
-      // around it like a timed-out one, or every slot ends up queued behind it (closed loop).
-      if (servedBy !== undefined && servedBy !== replica) chooser.avoid(replica, nowMs);
+      const timedOut = err !== undefined && (err as KvError).code === 'timeout';
+      // Not serving (recovering, or not yet admitted: another replica answered) or timed out:
+      // route around it, or every slot ends up queued behind it (closed loop).
+      chooser.settled(replica, { ok: err === undefined, servedBy, timedOut }, nowMs);
       if (err) {
         r.failed++;
         countIn(r.failedPerBucket, nowMs);
-        if ((err as KvError).code === 'timeout') {
-          r.timeouts++;
-          chooser.avoid(replica, nowMs);
-        }
+        if (timedOut) r.timeouts++;
       } else {
-        chooser.answered(replica);
         countIn(r.completedPerBucket, nowMs);
         if (op.kind === 'get') r.gets++;
         else if (op.kind === 'put') r.puts++;

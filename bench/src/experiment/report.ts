@@ -148,7 +148,7 @@ export function experimentNotes(config: ExperimentConfig, rows: readonly Experim
     '- bytesMoved: wire bytes (header included) of every recovery message the recovering replica received; entriesApplied (JSON): received entries newer than what it had.',
     '- Baselines run as built (DESIGN section 5), with the same recovery buffer budget as HEAL ' +
       `(${formatNumber(config.bufferBytes)} B); leader-incremental keeps ZooKeeper's default commitLogCount (500) and snapshotSizeFactor (0.33).`,
-    '- Clients avoid a replica for 200 ms after it timed out an operation, then probe it one request at a time.',
+    '- Clients avoid a replica for 200 ms after it timed out an operation or was not serving (another replica answered for it), then probe it one request at a time until it answers itself.',
   ];
   if (rows.length > 1) {
     const steady = rows.map((r) => r.steadyOpsPerSec);
