@@ -24,6 +24,9 @@ test('heal bench kv --json prints one document with the issue\'s row fields and 
     assert.equal(row['keys'], 500);
     assert.ok((row['opsPerSec'] as number) > 0, 'operations completed');
     assert.ok((row['p99Us'] as number) >= (row['p50Us'] as number));
+    // Threads do real work for every operation: some CPU per operation, and not absurdly much.
+    const cpu = row['cpuUsPerOp'] as number;
+    assert.ok(cpu > 0 && cpu < 100_000, `cpuUsPerOp ${cpu}`);
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'kv.json'), 'utf8')).results, doc.results);
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -17,6 +17,8 @@ export interface KvBenchRow {
   p50Us: number;
   p99Us: number;
   errors: number;
+  /** CPU time of the whole process (every thread) in the measured window, per operation. */
+  cpuUsPerOp: number;
 }
 
 const TASK = new URL('./kv-load-task.js', import.meta.url);
@@ -46,10 +48,11 @@ export async function runKvBench(config: KvBenchConfig, progress: (what: string)
           progress(`${replicas} replicas, ${readRatio * 100}% reads: ${config.durationMs} ms`);
           const startAtMs = sharedClockMs() + config.warmupMs;
           const endAtMs = startAtMs + config.durationMs;
+          const cpuUs = cpuBetween(startAtMs, endAtMs);
           const results = await generators.run(cluster.runtime, ids, (id) => ({
             ...base, readRatio, seed: config.seed * 100 + id, startAtMs, endAtMs,
           }));
-          rows.push(summarize(replicas, readRatio, config, results));
+          rows.push(summarize(replicas, readRatio, config, results, await cpuUs));
         }
       } finally {
         await cluster.shutdown();
@@ -61,7 +64,22 @@ export async function runKvBench(config: KvBenchConfig, progress: (what: string)
   return rows;
 }
 
-function summarize(replicas: number, readRatio: number, config: KvBenchConfig, results: KvLoadResult[]): KvBenchRow {
+/**
+ * CPU microseconds the process (all its threads) spends between two shared-clock times: ops/s
+ * on a shared machine moves with whatever else runs, CPU per operation much less.
+ */
+function cpuBetween(startAtMs: number, endAtMs: number): Promise<number> {
+  return new Promise((resolve) => {
+    let start: NodeJS.CpuUsage | undefined;
+    setTimeout(() => { start = process.cpuUsage(); }, Math.max(0, startAtMs - sharedClockMs()));
+    setTimeout(() => {
+      const used = process.cpuUsage(start);
+      resolve(used.user + used.system);
+    }, Math.max(0, endAtMs - sharedClockMs()));
+  });
+}
+
+function summarize(replicas: number, readRatio: number, config: KvBenchConfig, results: KvLoadResult[], cpuUs: number): KvBenchRow {
   const t = totalLoad(results);
   return {
     replicas,
@@ -71,5 +89,6 @@ function summarize(replicas: number, readRatio: number, config: KvBenchConfig, r
     p50Us: t.p50Us,
     p99Us: t.p99Us,
     errors: t.errors,
+    cpuUsPerOp: t.ops === 0 ? 0 : Math.round((cpuUs / t.ops) * 10) / 10,
   };
 }
