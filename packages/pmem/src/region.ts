@@ -6,7 +6,8 @@
  * keep is decided by flush and fence: `flush(off, len)` marks the covering 64-byte lines
  * (clwb); `fence()` makes every flushed line durable in flush order (sfence). The region keeps
  * a heap copy of the durable content of every line (`durable`, updated at fence), which is
- * what `crash()` rewrites the file from; that copy is the undo record of every dirty line.
+ * what `crash()` rewrites the file from; that copy is the undo record of every dirty line
+ * (a region opened with `crashable: false` keeps none and cannot crash).
  *
  * Durability: `emulated` fences are bookkeeping only (the bytes are already in the file's page
  * cache: they survive a process crash); `msync` fences also msync the touched pages (they
@@ -36,6 +37,13 @@ export interface RegionOptions {
   readonly latency?: Partial<LatencyConfig>;
   /** The clock the latency model spins on; default `performance.now()`. */
   readonly clock?: MonotonicClock;
+  /**
+   * Keep the durable image that `crash()` rewrites the file from (default true). false: no
+   * copy of the file at open nor of the flushed lines at each fence, for runs that never
+   * simulate a power failure (a process crash loses nothing stored anyway); `crash` and
+   * `armCrash` then throw.
+   */
+  readonly crashable?: boolean;
 }
 
 /** Counters since the region was opened. */
@@ -97,14 +105,15 @@ export class PmemRegion {
     readonly durability: Durability,
     latency: LatencyModel,
     zeroed: boolean,
+    readonly crashable: boolean,
   ) {
     this.view = view;
     this.sizeBytes = view.length;
     this.lineCount = view.length >>> LINE_SHIFT;
     this.words = new Int32Array(view.buffer, view.byteOffset, view.length >>> 2);
-    this.durable = new Int32Array(view.length >>> 2);
+    this.durable = new Int32Array(crashable ? view.length >>> 2 : 0);
     // A new file is all zeros, like a new array: copying would only fault in every page.
-    if (!zeroed) this.durable.set(this.words);
+    if (crashable && !zeroed) this.durable.set(this.words);
     this.flushed = new Uint8Array(this.lineCount);
     this.queue = new Uint32Array(this.lineCount);
     this.latency = latency;
@@ -120,7 +129,7 @@ export class PmemRegion {
     const fd = openOrThrow(path, 'wx+');
     try {
       ftruncateSync(fd, sizeBytes);
-      return new PmemRegion(path, mapOrThrow(path, fd, sizeBytes), options.durability ?? 'emulated', latency, true);
+      return new PmemRegion(path, mapOrThrow(path, fd, sizeBytes), options.durability ?? 'emulated', latency, true, options.crashable ?? true);
     } finally {
       closeSync(fd);
     }
@@ -135,7 +144,7 @@ export class PmemRegion {
       if (sizeBytes === 0 || sizeBytes % LINE_BYTES !== 0 || sizeBytes > REGION_BYTES_MAX) {
         throw pmemErrors.file(path, `size ${sizeBytes} bytes is not a region size (a positive multiple of ${LINE_BYTES} up to ${REGION_BYTES_MAX}); truncated or not a region file?`);
       }
-      return new PmemRegion(path, mapOrThrow(path, fd, sizeBytes), options.durability ?? 'emulated', latency, false);
+      return new PmemRegion(path, mapOrThrow(path, fd, sizeBytes), options.durability ?? 'emulated', latency, false, options.crashable ?? true);
     } finally {
       closeSync(fd);
     }
@@ -166,7 +175,8 @@ export class PmemRegion {
     if (this.armed !== undefined) this.strikeIfDue(true);
     this.stats_.events++;
     const n = this.queued;
-    for (let i = 0; i < n; ) i = this.makeDurable(i, n);
+    if (this.crashable) for (let i = 0; i < n; ) i = this.makeDurable(i, n);
+    else for (let i = 0; i < n; i++) this.flushed[this.queue[i] as number] = 0;
     if (this.durability === 'msync' && n > 0) this.msyncQueued(n);
     this.queued = 0;
     this.stats_.fences++;
@@ -200,6 +210,7 @@ export class PmemRegion {
    */
   crash(options: CrashOptions): CrashReport {
     this.assertOpen();
+    this.assertCrashable();
     if (options.mode !== 'strict' && options.mode !== 'adversarial') {
       throw pmemErrors.argument(this.path, 'crash mode', "'strict' or 'adversarial'", options.mode);
     }
@@ -216,6 +227,7 @@ export class PmemRegion {
    */
   armCrash(options: ArmedCrashOptions): void {
     this.assertOpen();
+    this.assertCrashable();
     const { beforeFence, beforeEvent } = options;
     if ((beforeFence === undefined) === (beforeEvent === undefined)) {
       throw pmemErrors.argument(this.path, 'armCrash options', 'exactly one of beforeFence, beforeEvent', JSON.stringify(options));
@@ -258,6 +270,10 @@ export class PmemRegion {
       flushed.fill(0, first, first + lines);
     }
     return end;
+  }
+
+  private assertCrashable(): void {
+    if (!this.crashable) throw pmemErrors.argument(this.path, 'crash', 'a region opened crashable (it keeps no durable image)', 'crashable: false');
   }
 
   private strikeIfDue(isFence: boolean): void {
@@ -306,6 +322,9 @@ export class PmemRegion {
 function latencyFrom(path: string, options: RegionOptions): LatencyModel {
   if (options.durability !== undefined && !DURABILITIES.includes(options.durability)) {
     throw pmemErrors.argument(path, 'durability', DURABILITIES.map((d) => `'${d}'`).join(' or '), options.durability);
+  }
+  if (options.crashable !== undefined && typeof options.crashable !== 'boolean') {
+    throw pmemErrors.argument(path, 'crashable', 'a boolean', options.crashable);
   }
   const problem = latencyConfigProblem(options.latency ?? {});
   if (problem !== undefined) throw new PmemError('ERR_PMEM_ARGUMENT', path, undefined, problem);

@@ -118,3 +118,22 @@ test('the default latency model is the cited Optane one and is on', () => {
   r.persist(0, 64);
   assert.equal(r.stats().latencyChargedNs, 28 + 62);
 });
+
+test('a region opened crashable: false keeps what is stored across reopen, counts fences, and refuses to crash', () => {
+  const path = fresh();
+  const r = PmemRegion.create(path, 8192, { ...FAST, crashable: false });
+  r.view.writeUInt32LE(0xdeadbeef, 128);
+  r.persist(128, 4);
+  r.view.writeUInt32LE(0xcafe, 4096); // stored, never flushed: still in the file (a process crash keeps it)
+  assert.deepEqual([r.stats().fences, r.stats().bytesDurable], [1, LINE_BYTES]);
+  assert.throws(() => r.crash({ mode: 'strict', seed: 1 }), (e: PmemError) => e.code === 'ERR_PMEM_ARGUMENT' && /crashable/.test(e.message));
+  assert.throws(() => r.armCrash({ mode: 'strict', seed: 1, beforeFence: 0 }), /crashable/);
+  r.persist(128, 4); // the line flushed again after its fence is queued again
+  assert.equal(r.stats().bytesDurable, 2 * LINE_BYTES);
+  r.close();
+  const again = PmemRegion.open(path, { ...FAST, crashable: false });
+  assert.equal(again.view.readUInt32LE(128), 0xdeadbeef);
+  assert.equal(again.view.readUInt32LE(4096), 0xcafe);
+  again.close();
+  assert.throws(() => PmemRegion.create(fresh(), 4096, { crashable: 'no' as never }), /crashable must be a boolean/);
+});
