@@ -52,7 +52,8 @@ export class ThreadCluster {
   }
 
   static async start(options: ThreadClusterOptions): Promise<ThreadCluster> {
-    const config = replicaConfigOf(options.replicas, THREAD_TIMING, options);
+    // Threads crash processes, never the power: pmem needs no durable image to crash to.
+    const config: ReplicaConfig = { ...replicaConfigOf(options.replicas, THREAD_TIMING, options), pmemCrashSimulation: false };
     const runtime = await ThreadRuntime.start<KvWire, ReplicaConfig>({
       module: options.module ?? KV_REPLICA_MODULE,
       actors: options.replicas,

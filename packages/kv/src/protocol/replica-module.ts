@@ -45,7 +45,10 @@ export function createStorage(self: ActorId, config: ReplicaConfig): KvStorage {
       };
       return new PmemStorage(path, {
         ...(Object.keys(layout).length > 0 ? { layout } : {}),
-        ...(config.pmemLatency === false ? { region: { latency: LATENCY_OFF } } : {}),
+        region: {
+          ...(config.pmemLatency === false ? { latency: LATENCY_OFF } : {}),
+          crashable: config.pmemCrashSimulation !== false,
+        },
       });
     }
   }
@@ -82,8 +85,10 @@ export function validateReplicaConfig(config: ReplicaConfig, strategies: readonl
   if (valueMax !== undefined && (!Number.isInteger(valueMax) || valueMax < 1)) {
     throw new RangeError(`pmemValueBytesMax must be a positive integer, got ${String(valueMax)}`);
   }
-  if (config.pmemLatency !== undefined && typeof config.pmemLatency !== 'boolean') {
-    throw new RangeError(`pmemLatency must be a boolean, got ${String(config.pmemLatency)}`);
+  for (const flag of ['pmemLatency', 'pmemCrashSimulation'] as const) {
+    if (config[flag] !== undefined && typeof config[flag] !== 'boolean') {
+      throw new RangeError(`${flag} must be a boolean, got ${String(config[flag])}`);
+    }
   }
   if (config.model !== undefined && !PERSISTENCY_MODELS.includes(config.model)) {
     throw new RangeError(`model must be ${PERSISTENCY_MODELS.join('|')}, got ${String(config.model)}`);

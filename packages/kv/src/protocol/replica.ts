@@ -55,6 +55,12 @@ export interface ReplicaConfig {
   /** `pmem` persist-cost model (Optane flush and fence latencies): default on, false turns it off. */
   pmemLatency?: boolean;
   /**
+   * `pmem`: keep the durable image a simulated power failure rewrites the file from (default
+   * true). The thread runtime never simulates one and turns it off: no copy of the file at open
+   * nor of the flushed lines at each fence.
+   */
+  pmemCrashSimulation?: boolean;
+  /**
    * Initial contents: a replica at its first start whose medium is empty writes the dataset
    * to it (a restarted one keeps what its medium kept).
    */
