@@ -13,7 +13,7 @@ export interface HostStats extends PortStats {
   handled: number;
   /** Rounds that handled at least one message (handled / rounds: the batch per round). */
   rounds: number;
-  /** Times the thread parked on its doorbell, idle. */
+  /** Rounds that found nothing; after each the thread parks until a doorbell or a timer. */
   parks: number;
   timersFired: number;
   actor: Record<string, number>;
@@ -122,7 +122,7 @@ export class ActorHost<M extends Message, S, C> {
         this.#rounds++;
         this.#actor.flush?.(this.#ctx);
       } else {
-        this.#parks++; // serveLoop parks after a round that found nothing
+        this.#parks++;
       }
       this.#port.flush();
       return n;

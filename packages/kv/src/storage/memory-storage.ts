@@ -4,8 +4,8 @@ import type { KvStorage } from './kv-storage.js';
 /**
  * Records in memory. Volatile (the default) keeps nothing: the replica's working set is all
  * there is, and a crash loses it. `durable: true` keeps every record, the seq high-water
- * mark and the epoch across a crash, as an ideal synchronous durable medium would, which lets tests exercise
- * restart paths before the real media exist.
+ * mark and the epoch across a crash, as an ideal synchronous durable medium would, which lets
+ * tests exercise restart paths before the real media exist.
  */
 export class MemoryStorage implements KvStorage {
   readonly medium: string;
