@@ -193,15 +193,35 @@ function readLength(r: Reader, path: string, max: number, what: string): number 
   return n;
 }
 
+/**
+ * Strings up to this length that are all ASCII are measured and copied in JS: keys are short,
+ * and for them a call into Buffer's native UTF-8 code costs more than the loop.
+ */
+const SHORT_STRING_CHARS = 64;
+
+/** True when `value` is short and every char is ASCII (then its UTF-8 bytes are its chars). */
+function isShortAscii(value: string): boolean {
+  if (value.length > SHORT_STRING_CHARS) return false;
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) >= 0x80) return false;
+  return true;
+}
+
 /** A UTF-8 string with a u32 byte length; invalid UTF-8 is rejected. */
 export const string = (): Field<string> => ({
   kind: 'string',
   size(value, path) {
     if (typeof value !== 'string') throw new CodecError('encode', path, `must be a string`);
-    return 4 + Buffer.byteLength(value, 'utf8');
+    return 4 + (isShortAscii(value) ? value.length : Buffer.byteLength(value, 'utf8'));
   },
   write(w, value, path) {
     const start = w.offset + 4;
+    if (isShortAscii(value)) {
+      const bytes = w.bytes;
+      for (let i = 0; i < value.length; i++) bytes[start + i] = value.charCodeAt(i);
+      w.view.setUint32(w.offset, value.length, true);
+      w.offset = start + value.length;
+      return;
+    }
     const n = w.buffer.write(value, start, 'utf8');
     if (n > MAX_STRING_BYTES) throw new CodecError('encode', path, `string of ${n} bytes exceeds ${MAX_STRING_BYTES}`);
     w.view.setUint32(w.offset, n, true);

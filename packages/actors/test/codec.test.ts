@@ -35,6 +35,20 @@ test('every field kind round-trips through encode and decode', () => {
   }
 });
 
+test('strings are UTF-8 on the wire whether short ASCII (copied in JS) or not', () => {
+  const ascii64 = 'a'.repeat(64);
+  for (const key of ['', 'k12345', ascii64, `${ascii64}b`, 'x'.repeat(63) + 'é', '\u007f\u0080', 'clé-🔑']) {
+    const msg: Put = { ...put, key };
+    const bytes = testCodec.encode(msg);
+    const utf8 = Buffer.from(key, 'utf8');
+    assert.equal(bytes.byteLength, testCodec.sizeOf(msg), `size of ${JSON.stringify(key)}`);
+    const at = HEADER_BYTES;
+    assert.equal(new DataView(bytes.buffer).getUint32(at, true), utf8.byteLength, `length of ${JSON.stringify(key)}`);
+    assert.deepEqual(Buffer.from(bytes.subarray(at + 4, at + 4 + utf8.byteLength)), utf8, `bytes of ${JSON.stringify(key)}`);
+    assert.equal(testCodec.decode(bytes).kind === 'put' && (testCodec.decode(bytes) as Put).key, key);
+  }
+});
+
 test('encodeInto writes at an offset and decode reads the same range', () => {
   const size = testCodec.sizeOf(put);
   const buffer = new Uint8Array(size + 100);
