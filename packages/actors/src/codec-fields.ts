@@ -7,6 +7,8 @@ import { CodecError } from './codec-error.js';
  */
 export interface Field<T> {
   readonly kind: string;
+  /** Set when every value takes these many bytes (then `size` need not be called). */
+  readonly fixedSize?: number;
   size(value: T, path: string): number;
   write(w: Writer, value: T, path: string): void;
   read(r: Reader, path: string): T;
@@ -31,9 +33,18 @@ const viewCache = new WeakMap<Uint8Array, Views>();
 /** Arrays at least this large (rings, batch buffers) get cached views; small records do not. */
 const CACHE_VIEWS_MIN_BYTES = 4096;
 
+/** The last array looked up: a thread encodes and decodes in the same few rings, in runs. */
+let lastBytes: Uint8Array | undefined;
+let lastViews: Views | undefined;
+
 function viewsOf(bytes: Uint8Array): Views {
+  if (bytes === lastBytes) return lastViews as Views;
   const cached = viewCache.get(bytes);
-  if (cached) return cached;
+  if (cached) {
+    lastBytes = bytes;
+    lastViews = cached;
+    return cached;
+  }
   const views = {
     view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
     buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
@@ -94,6 +105,7 @@ function fixedInt(
 ): Field<number> {
   return {
     kind,
+    fixedSize: bytes,
     size: () => bytes,
     write(w, value, path) {
       checkInt(value, min, max, path);
@@ -118,6 +130,7 @@ export const i32 = (): Field<number> =>
 /** A non-negative safe integer (sequence numbers, byte counts): two little-endian u32 words. */
 export const u53 = (): Field<number> => ({
   kind: 'u53',
+  fixedSize: 8,
   size: () => 8,
   write(w, value, path) {
     checkInt(value, 0, Number.MAX_SAFE_INTEGER, path);
@@ -136,6 +149,7 @@ export const u53 = (): Field<number> => ({
 /** A finite float64 (NaN and infinities are rejected: no protocol value needs them). */
 export const f64 = (): Field<number> => ({
   kind: 'f64',
+  fixedSize: 8,
   size: () => 8,
   write(w, value, path) {
     if (typeof value !== 'number' || !Number.isFinite(value)) {
@@ -153,6 +167,7 @@ export const f64 = (): Field<number> => ({
 
 export const bool = (): Field<boolean> => ({
   kind: 'bool',
+  fixedSize: 1,
   size: () => 1,
   write(w, value, path) {
     if (typeof value !== 'boolean') throw new CodecError('encode', path, `must be a boolean`);
@@ -170,6 +185,7 @@ export function enumOf<const T extends string>(...values: T[]): Field<T> {
   if (values.length === 0 || values.length > 256) throw new Error('enumOf needs 1..256 values');
   return {
     kind: `enum(${values.join('|')})`,
+    fixedSize: 1,
     size: () => 1,
     write(w, value, path) {
       const index = values.indexOf(value);

@@ -1,4 +1,5 @@
 import { CodecError } from './codec-error.js';
+import { compileFields, type CompiledFields } from './codec-compile.js';
 import { Reader, Writer, type FieldMap, type StructOf } from './codec-fields.js';
 import type { ActorId } from './actor.js';
 
@@ -42,16 +43,16 @@ export function defineMessage<const K extends string, F extends FieldMap>(
   fields: F,
 ): MessageDef<K, F> {
   if (!Number.isInteger(type) || type < 0 || type > 0xffff) throw new Error(`message type ${type} is not a u16`);
-  for (const reserved of ['kind', 'epoch', 'sender']) {
-    if (reserved in fields) throw new Error(`message ${kind}: field name '${reserved}' is reserved`);
+  // `__proto__` as a field would set the decoded message's prototype.
+  for (const reserved of ['kind', 'epoch', 'sender', '__proto__']) {
+    if (Object.hasOwn(fields, reserved)) throw new Error(`message ${kind}: field name '${reserved}' is reserved`);
   }
   return { type, kind, fields };
 }
 
 interface Compiled {
   def: MessageDef;
-  /** [name, field, path for errors]: the path is built once, not per message. */
-  entries: [string, FieldMap[string], string][];
+  fields: CompiledFields;
 }
 
 /** The codec of one protocol: the set of its message definitions. */
@@ -63,7 +64,7 @@ export class Codec<M extends { kind: string } & MessageHeader> {
     for (const def of defs) {
       if (this.#byType.has(def.type)) throw new Error(`duplicate message type ${def.type} (${def.kind})`);
       if (this.#byKind.has(def.kind)) throw new Error(`duplicate message kind ${def.kind}`);
-      const compiled: Compiled = { def, entries: Object.entries(def.fields).map(([name, field]) => [name, field, `${def.kind}.${name}`]) };
+      const compiled: Compiled = { def, fields: compileFields(def.kind, def.fields) };
       this.#byType.set(def.type, compiled);
       this.#byKind.set(def.kind, compiled);
     }
@@ -77,11 +78,7 @@ export class Codec<M extends { kind: string } & MessageHeader> {
 
   /** Bytes `msg` takes on the wire, header included; validates every field. */
   sizeOf(msg: M): number {
-    const { entries } = this.#compiled(msg);
-    let n = HEADER_BYTES;
-    const fields = msg as unknown as Record<string, unknown>;
-    for (const [name, field, path] of entries) n += field.size(fields[name], path);
-    return n;
+    return HEADER_BYTES + this.#compiled(msg).fields.size(msg);
   }
 
   /**
@@ -89,7 +86,7 @@ export class Codec<M extends { kind: string } & MessageHeader> {
    * by `sizeOf`); returns `size`.
    */
   encodeInto(msg: M, target: Uint8Array, offset: number, size: number): number {
-    const { def, entries } = this.#compiled(msg);
+    const { def, fields } = this.#compiled(msg);
     if (offset < 0 || offset + size > target.byteLength) {
       throw new RangeError(`encodeInto: ${size} bytes at ${offset} do not fit in ${target.byteLength}`);
     }
@@ -100,8 +97,7 @@ export class Codec<M extends { kind: string } & MessageHeader> {
     w.view.setUint32(offset + kEpochOffset, msg.epoch, true);
     w.view.setUint16(offset + kSenderOffset, msg.sender, true);
     w.offset = offset + HEADER_BYTES;
-    const fields = msg as unknown as Record<string, unknown>;
-    for (const [name, field, path] of entries) field.write(w, fields[name], path);
+    fields.write(w, msg);
     if (w.offset - offset !== size) {
       throw new CodecError('encode', def.kind, `wrote ${w.offset - offset} bytes, expected ${size}`);
     }
@@ -131,17 +127,12 @@ export class Codec<M extends { kind: string } & MessageHeader> {
     const declared = r.view.getUint32(at + kLengthOffset, true);
     const compiled = this.#byType.get(type);
     if (!compiled) throw new CodecError('record', 'header.type', `unknown message type ${type}`);
-    const { def, entries } = compiled;
+    const { def, fields } = compiled;
     if (declared !== length) {
       throw new CodecError(def.kind, 'header.length', `declares ${declared} bytes, record has ${length}`);
     }
     r.message = def.kind;
-    const out: Record<string, unknown> = {
-      kind: def.kind,
-      epoch: r.view.getUint32(at + kEpochOffset, true),
-      sender: r.view.getUint16(at + kSenderOffset, true),
-    };
-    for (const [name, field, path] of entries) out[name] = field.read(r, path);
+    const out = fields.read(r, def.kind, r.view.getUint32(at + kEpochOffset, true), r.view.getUint16(at + kSenderOffset, true));
     if (r.offset !== r.end) {
       throw new CodecError(def.kind, 'trailer', `${r.end - r.offset} bytes left after the last field`);
     }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CodecError, HEADER_BYTES } from '../src/index.js';
+import { CodecError, defineMessage, HEADER_BYTES } from '../src/index.js';
 import { testCodec, type Batch, type Put } from './fixtures/test-messages.js';
 
 const put: Put = {
@@ -121,4 +121,10 @@ test('encode rejects out-of-range and mistyped fields with the field name', () =
   assert.match(codecError(() => testCodec.encode({ ...put, state: 'bogus' as Put['state'] })).message, /put\.state: must be one of/);
   assert.match(codecError(() => testCodec.encode({ ...put, key: 5 as unknown as string })).message, /put\.key: must be a string/);
   assert.match(codecError(() => testCodec.encode({ kind: 'nope', epoch: 0, sender: 0 } as unknown as Put)).message, /unknown message kind/);
+});
+
+test('a message definition may not name a field kind, epoch, sender or __proto__', () => {
+  for (const name of ['kind', 'epoch', 'sender', '__proto__']) {
+    assert.throws(() => defineMessage(99, 'bad', JSON.parse(`{"${name}": 0}`) as Record<string, never>), /reserved/, name);
+  }
 });
