@@ -34,6 +34,19 @@ export const MAX_SCOPE_ANSWERS = 1 << 16;
  */
 export const MAX_DP_TRACKERS = 1 << 22;
 
+/**
+ * A record as a replica holds it, with the key's durable progress here. The progress lives on
+ * the record, so the one lookup that finds a key's record finds it too: with 100k keys each
+ * lookup in another large map is a cache miss, and a write made a dozen of them per replica.
+ * A record that replaces another of its key carries the progress over (see `held`).
+ */
+export interface HeldRecord extends KeyRecord {
+  /** Highest ts of the key this replica's medium holds after a sync. */
+  persistedTs: Ts | undefined;
+  /** Highest ts of the key known to be at DP. */
+  durableTs: Ts | undefined;
+}
+
 /** Tracks one write, after its VP, until it (or a later ts of its key) reaches DP. */
 interface DpTracker {
   readonly key: string;
@@ -70,7 +83,7 @@ export interface DurabilityHost {
   readonly model: PersistencyModel;
   readonly timing: Timing;
   readonly storage: KvStorage;
-  readonly records: ReadonlyMap<string, KeyRecord>;
+  readonly records: ReadonlyMap<string, HeldRecord>;
   view(): View;
   now(): number;
   send(to: ActorId, msg: KvMessage): void;
@@ -105,13 +118,11 @@ const tsOf = (item: KeyTs): Ts => ({ version: item.version, cid: item.cid });
 export class Durability {
   readonly stats: DurabilityStats = { syncs: 0, persistAcksSent: 0, durableSent: 0, persistRequests: 0, scopesCompleted: 0, dpReached: 0 };
   /** Keys written to the medium since the last sync, with the members waiting for their persist ack. */
-  #dirty = new Map<string, Set<ActorId>>();
+  #dirty = new Map<string, Set<ActorId> | null>();
   /** Dirty keys whose value (not only state) changed: Synch syncs for them in `flush`. */
   readonly #urgent = new Set<string>();
-  /** Highest ts of each key this replica's medium holds after a sync. */
-  readonly #persisted = new Map<string, Ts>();
-  /** Highest ts of each key known to be at DP. */
-  readonly #durable = new Map<string, Ts>();
+  /** DP reached by keys this replica holds no record of (yet): taken over by `held`. */
+  readonly #durableUnheld = new Map<string, Ts>();
   /** By key, ordered by last persist-request (oldest first). */
   readonly #trackers = new Map<string, DpTracker>();
   readonly #deferredAcks: { to: ActorId; key: string; ts: Ts }[] = [];
@@ -126,9 +137,21 @@ export class Durability {
 
   constructor(readonly host: DurabilityHost) {}
 
-  /** Records the medium kept at a restart are persisted here. */
-  loaded(record: KeyRecord): void {
-    this.#persisted.set(record.key, record.ts);
+  /**
+   * The record to hold for `record`'s key, replacing `previous` (undefined: the key is new
+   * here): the key's durable progress carries over. `persisted`: the medium already holds
+   * this ts (a record the medium kept at a restart).
+   */
+  held(record: KeyRecord, previous: HeldRecord | undefined, persisted = false): HeldRecord {
+    let durableTs = previous?.durableTs;
+    if (previous === undefined && this.#durableUnheld.size > 0) {
+      durableTs = this.#durableUnheld.get(record.key);
+      this.#durableUnheld.delete(record.key);
+    }
+    return {
+      key: record.key, ts: record.ts, value: record.value, state: record.state, origin: record.origin, seq: record.seq,
+      persistedTs: persisted ? record.ts : previous?.persistedTs, durableTs,
+    };
   }
 
   /**
@@ -141,24 +164,25 @@ export class Durability {
 
   #datasetKey: ((key: string) => boolean) | undefined;
 
-  #atLeast(map: Map<string, Ts>, key: string, ts: Ts): boolean {
-    const have = map.get(key);
+  /** `have` (a key's progress) is at `ts` or later; no progress: only a dataset key at its ts. */
+  #atLeast(have: Ts | undefined, key: string, ts: Ts): boolean {
     if (have !== undefined) return compareTs(have, ts) >= 0;
     return this.#datasetKey !== undefined && compareTs(DATASET_TS, ts) >= 0 && this.#datasetKey(key);
   }
 
   /** The record of `key` was written to the medium; `valueChanged`: not only its state. */
   written(key: string, valueChanged: boolean): void {
-    if (!this.#dirty.has(key)) this.#dirty.set(key, new Set());
+    if (!this.#dirty.has(key)) this.#dirty.set(key, null);
     if (valueChanged) this.#urgent.add(key);
   }
 
   persistedAtLeast(key: string, ts: Ts): boolean {
-    return this.#atLeast(this.#persisted, key, ts);
+    return this.#atLeast(this.host.records.get(key)?.persistedTs, key, ts);
   }
 
   isDurable(key: string, ts: Ts): boolean {
-    return this.#atLeast(this.#durable, key, ts);
+    const record = this.host.records.get(key);
+    return this.#atLeast(record ? record.durableTs : this.#durableUnheld.get(key), key, ts);
   }
 
   /** A follower took or acked `key` at `ts`: `to` gets a persist ack once this replica persisted it. */
@@ -170,8 +194,9 @@ export class Durability {
     const record = this.host.records.get(key);
     if (!record || compareTs(record.ts, ts) < 0) return; // Not taken here yet: the sender retries.
     const waiting = this.#dirty.get(key);
-    if (!waiting) assert.fail(`key ${key} holds an unpersisted ts, so it is dirty`);
-    waiting.add(to);
+    if (waiting === undefined) assert.fail(`key ${key} holds an unpersisted ts, so it is dirty`);
+    if (waiting === null) this.#dirty.set(key, new Set([to]));
+    else waiting.add(to);
   }
 
   /** Synch: the ACK of an INV goes out after the next sync, with `persisted` set. */
@@ -226,7 +251,9 @@ export class Durability {
     const tracker = this.#trackers.get(key);
     if (tracker && compareTs(tracker.ts, ts) <= 0) this.#trackers.delete(key);
     if (this.isDurable(key, ts)) return;
-    this.#durable.set(key, ts);
+    const record = this.host.records.get(key);
+    if (record) record.durableTs = ts;
+    else this.#durableUnheld.set(key, ts);
     if (broadcast) this.#outDurable.push({ key, ...ts });
     this.host.durable(key);
   }
@@ -423,15 +450,18 @@ export class Durability {
     const synced = this.#dirty;
     this.#dirty = new Map();
     this.#urgent.clear();
+    const persisted: Ts[] = [];
     for (const key of synced.keys()) {
       const record = this.host.records.get(key);
       if (!record) assert.fail(`a synced key ${key} has a record`);
-      this.#persisted.set(key, record.ts);
+      record.persistedTs = record.ts;
+      persisted.push(record.ts);
     }
     // Acks after every key is marked: one may start a write that dirties a key again.
+    let i = 0;
     for (const [key, waiting] of synced) {
-      const ts = this.#persisted.get(key) as Ts;
-      for (const to of waiting) if (to !== this.host.self) this.#queue(this.#outPersisted, to, { key, ...ts });
+      const ts = persisted[i++] as Ts;
+      if (waiting) for (const to of waiting) if (to !== this.host.self) this.#queue(this.#outPersisted, to, { key, ...ts });
       this.host.persistAck(this.host.self, key, ts);
     }
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors';
 import type { KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
-import { Durability, type PersistencyModel } from './durability.js';
+import { Durability, type HeldRecord, type PersistencyModel } from './durability.js';
 import type { AckMsg, InvMsg, KvMessage, PersistScopeMsg, ValMsg } from './messages.js';
 import { compareTs, nextTs, tsEquals, ZERO_TS, type Ts } from './timestamp.js';
 import type { Timing } from './timing.js';
@@ -85,7 +85,7 @@ export interface ReplicationStats {
  * replay of keys left Invalid, and local reads of Valid keys.
  */
 export class Replication {
-  readonly records = new Map<string, KeyRecord>();
+  readonly records = new Map<string, HeldRecord>();
   /** Keys whose record may not be at DP (a superset: notDurable() filters and prunes it). */
   readonly #mayBeUndurable = new Set<string>();
   readonly stats: ReplicationStats = {
@@ -132,13 +132,10 @@ export class Replication {
    */
   load(records: Iterable<KeyRecord>, seqHighWater: number, isDatasetKey?: (key: string) => boolean): void {
     if (isDatasetKey) this.durability.loadedDataset(isDatasetKey);
-    for (const record of records) {
-      if (record.state !== 'valid') record.state = 'invalid';
-      this.records.set(record.key, record);
-      if (!isDatasetKey) {
-        this.durability.loaded(record);
-        this.#mayBeUndurable.add(record.key);
-      }
+    for (const loaded of records) {
+      if (loaded.state !== 'valid') loaded.state = 'invalid';
+      this.records.set(loaded.key, this.durability.held(loaded, undefined, !isDatasetKey));
+      if (!isDatasetKey) this.#mayBeUndurable.add(loaded.key);
     }
     this.#seq = seqHighWater;
     this.#seqReserved = seqHighWater;
@@ -254,7 +251,7 @@ export class Replication {
     const current = this.records.get(key);
     if (current && current.state !== 'valid') assert.fail(`a write starts only on a Valid key (${key} is ${current.state})`);
     const ts = nextTs(current?.ts ?? ZERO_TS, this.host.self);
-    const record: KeyRecord = { key, ts, value, state: 'write', origin: this.host.self, seq: this.#nextSeq() };
+    const record = this.durability.held({ key, ts, value, state: 'write', origin: this.host.self, seq: this.#nextSeq() }, current);
     this.records.set(key, record);
     this.#store(record, current?.ts);
     const write: PendingWrite = {
@@ -288,7 +285,7 @@ export class Replication {
     const record = this.records.get(msg.key);
     if (compareTs(ts, record?.ts ?? ZERO_TS) > 0) {
       // Take the newer value; a local write or replay with a lower ts is superseded here.
-      const taken: KeyRecord = { key: msg.key, ts, value: msg.value, state: 'invalid', origin: msg.origin, seq: msg.seq };
+      const taken = this.durability.held({ key: msg.key, ts, value: msg.value, state: 'invalid', origin: msg.origin, seq: msg.seq }, record);
       this.records.set(msg.key, taken);
       this.#setInvalid(taken, msg.sender);
       this.#replays.delete(msg.key);
@@ -559,8 +556,8 @@ export class Replication {
       this.#drainWaiting(record.key);
       return true;
     }
-    const installed: KeyRecord = { key: entry.key, ts: entry.ts, value: entry.value, state: 'valid',
-      origin: entry.origin, seq: entry.seq };
+    const installed = this.durability.held({ key: entry.key, ts: entry.ts, value: entry.value, state: 'valid',
+      origin: entry.origin, seq: entry.seq }, record);
     this.records.set(entry.key, installed);
     this.#replays.delete(entry.key);
     if (entry.state === 'valid') this.#invalid.delete(entry.key);
