@@ -309,6 +309,21 @@ describe('Doorbell', () => {
     assert.deepEqual(drain(ring), [bytesOf(7)]);
   });
 
+  test('of several producers ringing one sleeping consumer, only the first notifies; the consumer sees every ring', async () => {
+    const doorbell = Doorbell.create();
+    const words = new Int32Array(doorbell.sab);
+    const rings = [SpscRing.create(128, doorbell), SpscRing.create(128, doorbell)];
+    const woken = doorbell.wait(() => rings.every((ring) => ring.isEmpty()));
+    rings.forEach((ring, i) => {
+      ring.tryWrite(bytesOf(i));
+      ring.publish();
+    });
+    assert.equal(words[kDoorbellSequenceIndex], 1, 'one bump: the second producer found the flag cleared');
+    assert.ok(!doorbell.isSleeping());
+    await woken;
+    assert.deepEqual(rings.map((ring) => drain(ring)), [[bytesOf(0)], [bytesOf(1)]]);
+  });
+
   test('wait times out when nobody rings', async () => {
     const doorbell = Doorbell.create();
     await doorbell.wait(() => true, 1);
