@@ -165,14 +165,15 @@ export class Doorbell {
    * resolution waits for the event loop to notice it (often milliseconds on a loaded machine),
    * so a worker that sleeps in short slices, yielding to its event loop between them for
    * timers and control messages, answers far sooner. Not for a main thread that serves others.
+   * Returns false when the park ran out its time, true when it was rung (or never began).
    */
-  waitSync(isEmpty: () => boolean, timeoutMs: number): void {
+  waitSync(isEmpty: () => boolean, timeoutMs: number): boolean {
     if (!(timeoutMs >= 0)) throw new RingError(`Doorbell.waitSync: timeoutMs must be >= 0, got ${timeoutMs}`);
     const words = this.words;
     const seenSequence = Atomics.load(words, kDoorbellSequenceIndex);
     Atomics.store(words, kDoorbellSleepingIndex, 1);
     try {
-      if (isEmpty()) Atomics.wait(words, kDoorbellSequenceIndex, seenSequence, timeoutMs);
+      return !isEmpty() || Atomics.wait(words, kDoorbellSequenceIndex, seenSequence, timeoutMs) !== 'timed-out';
     } finally {
       Atomics.store(words, kDoorbellSleepingIndex, 0);
     }

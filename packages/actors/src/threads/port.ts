@@ -158,9 +158,9 @@ export class RingPort<M extends Message> {
     return this.doorbell.wait(() => this.isEmpty(), timeoutMs);
   }
 
-  /** Parks this thread until some inbound ring has records, for at most `timeoutMs`. */
-  waitSync(timeoutMs: number): void {
-    this.doorbell.waitSync(() => this.isEmpty(), timeoutMs);
+  /** Parks this thread until some inbound ring has records, for at most `timeoutMs`; false if it ran out. */
+  waitSync(timeoutMs: number): boolean {
+    return this.doorbell.waitSync(() => this.isEmpty(), timeoutMs);
   }
 
   /** Drops everything queued for this endpoint (a restarted actor starts with an empty inbox). */

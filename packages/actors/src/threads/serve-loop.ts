@@ -12,7 +12,9 @@ export const BACKLOG_RETRY_MS = 1;
 /**
  * The receive loop of one endpoint (an actor's worker, or a client): `round` polls, handles and
  * publishes, returning how many records it took. When idle, a worker parks its thread until a
- * producer rings or its next timer is due, then yields to its event loop; the main thread, which
+ * producer rings or its next timer is due. Rung with records waiting, it goes straight to them
+ * (the park counts towards ROUNDS_PER_YIELD); otherwise (a timer is due, or the runtime rang to
+ * have a control call read) it yields to its event loop. The main thread, which
  * must stay responsive to everything else it runs, waits asynchronously, always with a bound
  * (an Atomics.waitAsync wake-up can come late on a loaded machine) of at least 1 ms (a
  * timed-out wait resolves through the event loop, so a due timer runs; a zero wait would resolve
@@ -29,11 +31,14 @@ export async function serveLoop<M extends Message>(
     if (round() === 0) {
       if (isMainThread) {
         await port.wait(port.hasBacklog() ? BACKLOG_RETRY_MS : Math.max(1, deadlines.idleSliceMs()));
+        rounds = 0;
       } else {
-        port.waitSync(port.hasBacklog() ? BACKLOG_RETRY_MS : deadlines.idleSliceMs());
-        await yieldToEventLoop();
+        const rung = port.waitSync(port.hasBacklog() ? BACKLOG_RETRY_MS : deadlines.idleSliceMs());
+        if (!rung || port.isEmpty() || ++rounds >= ROUNDS_PER_YIELD) {
+          await yieldToEventLoop();
+          rounds = 0;
+        }
       }
-      rounds = 0;
     } else if (++rounds >= ROUNDS_PER_YIELD) {
       await yieldToEventLoop();
       rounds = 0;
