@@ -222,9 +222,9 @@ export class KvClient {
 
   #send(reqId: number, op: InFlight): void {
     op.tries++;
-    const header = { epoch: 0, sender: this.self, reqId, key: op.key };
-    if (op.kind === 'get') this.#endpoint.send(op.replica, { kind: 'get', ...header });
-    else if (op.kind === 'put') this.#endpoint.send(op.replica, { kind: 'put', ...header, value: op.value });
+    const sender = this.self;
+    if (op.kind === 'get') this.#endpoint.send(op.replica, { kind: 'get', epoch: 0, sender, reqId, key: op.key });
+    else if (op.kind === 'put') this.#endpoint.send(op.replica, { kind: 'put', epoch: 0, sender, reqId, key: op.key, value: op.value });
     else this.#endpoint.send(op.replica, { kind: 'persist-scope', epoch: 0, sender: this.self, reqId, items: op.items ?? [] });
   }
 

@@ -119,6 +119,8 @@ export class Durability {
   readonly stats: DurabilityStats = { syncs: 0, persistAcksSent: 0, durableSent: 0, persistRequests: 0, scopesCompleted: 0, dpReached: 0 };
   /** Keys written to the medium since the last sync, with the members waiting for their persist ack. */
   #dirty = new Map<string, Set<ActorId> | null>();
+  /** The other of the two dirty maps (one is being synced while the other fills), kept to skip regrowing one per sync. */
+  #dirtySpare = new Map<string, Set<ActorId> | null>();
   /** Dirty keys whose value (not only state) changed: Synch syncs for them in `flush`. */
   readonly #urgent = new Set<string>();
   /** DP reached by keys this replica holds no record of (yet): taken over by `held`. */
@@ -176,12 +178,13 @@ export class Durability {
     if (valueChanged) this.#urgent.add(key);
   }
 
-  persistedAtLeast(key: string, ts: Ts): boolean {
-    return this.#atLeast(this.host.records.get(key)?.persistedTs, key, ts);
+  /** `record`: what `records` holds for `key`, when the caller has it at hand (saves a lookup). */
+  persistedAtLeast(key: string, ts: Ts, record = this.host.records.get(key)): boolean {
+    return this.#atLeast(record?.persistedTs, key, ts);
   }
 
-  isDurable(key: string, ts: Ts): boolean {
-    const record = this.host.records.get(key);
+  /** `record`: what `records` holds for `key`, when the caller has it at hand (saves a lookup). */
+  isDurable(key: string, ts: Ts, record = this.host.records.get(key)): boolean {
     return this.#atLeast(record ? record.durableTs : this.#durableUnheld.get(key), key, ts);
   }
 
@@ -250,8 +253,8 @@ export class Durability {
   #markDurable(key: string, ts: Ts, broadcast: boolean): void {
     const tracker = this.#trackers.get(key);
     if (tracker && compareTs(tracker.ts, ts) <= 0) this.#trackers.delete(key);
-    if (this.isDurable(key, ts)) return;
     const record = this.host.records.get(key);
+    if (this.isDurable(key, ts, record)) return;
     if (record) record.durableTs = ts;
     else this.#durableUnheld.set(key, ts);
     if (broadcast) this.#outDurable.push({ key, ...ts });
@@ -260,6 +263,11 @@ export class Durability {
 
   onDurable(items: readonly KeyTs[]): void {
     for (const item of items) this.#markDurable(item.key, tsOf(item), false);
+  }
+
+  /** As a DURABLE of one item would (a Synch VAL carries it). */
+  markDurable(key: string, ts: Ts): void {
+    this.#markDurable(key, ts, false);
   }
 
   onPersisted(from: ActorId, items: readonly KeyTs[]): void {
@@ -448,7 +456,8 @@ export class Durability {
     this.host.storage.sync();
     this.stats.syncs++;
     const synced = this.#dirty;
-    this.#dirty = new Map();
+    if (this.#dirtySpare === synced || this.#dirtySpare.size > 0) assert.fail('a sync is not re-entered from its own persist acks');
+    this.#dirty = this.#dirtySpare;
     this.#urgent.clear();
     const persisted: Ts[] = [];
     for (const key of synced.keys()) {
@@ -464,6 +473,8 @@ export class Durability {
       if (waiting) for (const to of waiting) if (to !== this.host.self) this.#queue(this.#outPersisted, to, { key, ...ts });
       this.host.persistAck(this.host.self, key, ts);
     }
+    synced.clear();
+    this.#dirtySpare = synced;
   }
 
   #queue(map: Map<ActorId, KeyTs[]>, to: ActorId, item: KeyTs): void {

@@ -165,15 +165,15 @@ export class Replication {
   }
 
   /** Writes the record to the medium; `previous` is the key's ts before this change. */
-  #store(record: KeyRecord, previous: Ts | undefined): void {
+  #store(record: HeldRecord, previous: Ts | undefined): void {
     this.host.storage.write(record);
     const valueChanged = previous === undefined || !tsEquals(previous, record.ts);
     this.durability.written(record.key, valueChanged);
-    if (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts)) this.#mayBeUndurable.add(record.key);
+    if (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts, record)) this.#mayBeUndurable.add(record.key);
     this.host.applied(record, previous);
   }
 
-  #setInvalid(record: KeyRecord, from: ActorId): void {
+  #setInvalid(record: HeldRecord, from: ActorId): void {
     record.state = 'invalid';
     // Re-inserted at the end, so the map stays ordered by sinceMs.
     this.#invalid.delete(record.key);
@@ -186,7 +186,7 @@ export class Replication {
   read(ref: ClientRef, key: string): void {
     const record = this.records.get(key);
     if (!record || record.state === 'valid' || this.host.readWhileInvalid) {
-      if (record && this.host.model === 'renf' && !this.durability.isDurable(key, record.ts)) {
+      if (record && this.host.model === 'renf' && !this.durability.isDurable(key, record.ts, record)) {
         // REnf returns only durable values: wait for this one's DP (DURABLE comes within a bound).
         if (!this.#admitWaiter(ref)) return;
         this.stats.readsWaitedDurable++;
@@ -208,8 +208,8 @@ export class Replication {
   #drainDurable(key: string): void {
     const waiting = this.#waitingDurable.get(key);
     const record = this.records.get(key);
-    if (record && record.state === 'valid' && this.durability.isDurable(key, record.ts)) this.#mayBeUndurable.delete(key);
-    if (!waiting || (record && record.state === 'valid' && !this.durability.isDurable(key, record.ts))) return;
+    if (record && record.state === 'valid' && this.durability.isDurable(key, record.ts, record)) this.#mayBeUndurable.delete(key);
+    if (!waiting || (record && record.state === 'valid' && !this.durability.isDurable(key, record.ts, record))) return;
     this.#waitingDurable.delete(key);
     this.#waiting -= waiting.refs.length;
     for (const ref of waiting.refs) this.read(ref, key);
@@ -306,25 +306,28 @@ export class Replication {
 
   onAck(msg: AckMsg): void {
     if (!isMember(this.host.view(), msg.sender)) return;
-    const ts = { version: msg.version, cid: msg.cid };
-    for (const pending of [this.#writes.get(msg.key), this.#replays.get(msg.key)]) {
-      if (pending && tsEquals(pending.ts, ts)) {
-        pending.acks.add(msg.sender);
-        if (msg.persisted) pending.persisted.add(msg.sender);
-        this.#checkComplete(pending);
-      }
-    }
+    this.#acked(this.#writes.get(msg.key), msg);
+    this.#acked(this.#replays.get(msg.key), msg);
+  }
+
+  #acked(pending: PendingWrite | undefined, msg: AckMsg): void {
+    if (!pending || pending.ts.version !== msg.version || pending.ts.cid !== msg.cid) return;
+    pending.acks.add(msg.sender);
+    if (msg.persisted) pending.persisted.add(msg.sender);
+    this.#checkComplete(pending);
   }
 
   /** `from` durably holds `key` at `ts` or later: for pending writes, then for DP trackers. */
   #persistAck(from: ActorId, key: string, ts: Ts): void {
-    for (const pending of [this.#writes.get(key), this.#replays.get(key)]) {
-      if (pending && compareTs(pending.ts, ts) <= 0) {
-        pending.persisted.add(from);
-        if (this.host.model === 'synch') this.#checkComplete(pending);
-      }
-    }
+    this.#persistAcked(this.#writes.get(key), from, ts);
+    this.#persistAcked(this.#replays.get(key), from, ts);
     this.durability.ackTracker(from, key, ts);
+  }
+
+  #persistAcked(pending: PendingWrite | undefined, from: ActorId, ts: Ts): void {
+    if (!pending || compareTs(pending.ts, ts) > 0) return;
+    pending.persisted.add(from);
+    if (this.host.model === 'synch') this.#checkComplete(pending);
   }
 
   onVal(msg: ValMsg): void {
@@ -339,10 +342,10 @@ export class Replication {
       this.#drainWaiting(msg.key);
     }
     // As a DURABLE would: whatever this replica holds of the key.
-    if (msg.durable) this.durability.onDurable([{ key: msg.key, version: msg.version, cid: msg.cid }]);
+    if (msg.durable) this.durability.markDurable(msg.key, ts);
   }
 
-  #validate(record: KeyRecord): void {
+  #validate(record: HeldRecord): void {
     record.state = 'valid';
     const invalid = this.#invalid.get(record.key);
     if (invalid) this.#validLatency.observe(this.host.now() - invalid.sinceMs);
@@ -357,22 +360,22 @@ export class Replication {
   #checkComplete(pending: PendingWrite): void {
     const synch = this.host.model === 'synch';
     const self = this.host.self;
-    if (synch && this.durability.persistedAtLeast(pending.key, pending.ts)) pending.persisted.add(self);
+    const record = this.records.get(pending.key);
+    if (!record) assert.fail(`a pending write's key ${pending.key} has a record`);
+    if (synch && this.durability.persistedAtLeast(pending.key, pending.ts, record)) pending.persisted.add(self);
     for (const m of this.host.view().members) {
       if (m.id !== self && !pending.acks.has(m.id)) return;
       if (synch && !pending.persisted.has(m.id)) return;
     }
-    if (this.durability.persistedAtLeast(pending.key, pending.ts)) pending.persisted.add(self);
+    if (this.durability.persistedAtLeast(pending.key, pending.ts, record)) pending.persisted.add(self);
     if (pending.retransmits === 0) this.#ackLatency.observe(this.host.now() - pending.startedMs);
-    const record = this.records.get(pending.key);
-    if (!record) assert.fail(`a pending write's key ${pending.key} has a record`);
     const current = tsEquals(record.ts, pending.ts);
     // Past VP: tracked until DP (the Partially-persisted list), unless it is there already. A
     // DP reached here travels on the VAL below (one message per member instead of two).
     this.durability.track(pending.key, pending.ts, pending.persisted, true, !current);
     if (current) {
       this.#validate(record);
-      this.#sendVal(pending);
+      this.#sendVal(pending, record);
       this.host.committed(record);
     }
     if (this.#replays.get(pending.key) === pending) {
@@ -385,11 +388,11 @@ export class Replication {
     this.#drainWaiting(pending.key);
   }
 
-  #sendVal(pending: PendingWrite): void {
+  #sendVal(pending: PendingWrite, record: HeldRecord): void {
     const view = this.host.view();
     const val: ValMsg = {
       kind: 'val', epoch: view.epoch, sender: this.host.self, key: pending.key, version: pending.ts.version, cid: pending.ts.cid,
-      durable: this.durability.isDurable(pending.key, pending.ts),
+      durable: this.durability.isDurable(pending.key, pending.ts, record),
     };
     for (const m of view.members) if (m.id !== this.host.self) this.host.send(m.id, val);
   }
@@ -531,7 +534,7 @@ export class Replication {
   *notDurable(): IterableIterator<KeyRecord> {
     for (const key of this.#mayBeUndurable) {
       const record = this.records.get(key);
-      if (record && (record.state !== 'valid' || !this.durability.isDurable(key, record.ts))) yield record;
+      if (record && (record.state !== 'valid' || !this.durability.isDurable(key, record.ts, record))) yield record;
       else this.#mayBeUndurable.delete(key);
     }
   }
