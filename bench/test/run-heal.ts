@@ -16,9 +16,15 @@ export const HEAL_RUN_TIMEOUT_MS = 120_000;
 
 /** Runs the `heal` command as a user would, from the repository root. */
 export function heal(...args: string[]): Promise<HealRun> {
+  return healWithEnv({}, ...args);
+}
+
+/** `heal` with these environment variables added to the test's own. */
+export function healWithEnv(env: Record<string, string>, ...args: string[]): Promise<HealRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [HEAL, ...args], {
       cwd: ROOT,
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: HEAL_RUN_TIMEOUT_MS,
       killSignal: 'SIGKILL',

@@ -40,7 +40,7 @@ export function formatNumber(v: number): string {
 }
 
 export function machineLine(m: Machine): string {
-  return `${m.cpus} CPUs (${m.cpuModel}), ${m.memGiB} GiB, Node ${m.node}, ${m.os}`;
+  return `${m.cpus} CPUs (${m.cpuModel}), ${m.memGiB} GiB, Node ${m.node}, ${m.os}, ${m.gc} GC`;
 }
 
 /**

@@ -7,6 +7,8 @@ export interface Machine {
   memGiB: number;
   node: string;
   os: string;
+  /** V8's garbage collector: with its helper threads, or on each isolate's own thread (bin/heal.js picks). */
+  gc: 'parallel' | 'single-threaded';
 }
 
 export function describeMachine(): Machine {
@@ -17,5 +19,6 @@ export function describeMachine(): Machine {
     memGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
+    gc: process.execArgv.includes('--single-threaded-gc') ? 'single-threaded' : 'parallel',
   };
 }
