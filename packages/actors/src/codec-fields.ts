@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { compileStruct } from './codec-compile.js';
 import { CodecError } from './codec-error.js';
 
 /**
@@ -341,40 +342,15 @@ export type StructOf<M extends FieldMap> = { [K in keyof M]: ValueOf<M[K]> };
 
 /** A record of named fields, encoded in declaration order. */
 export function struct<M extends FieldMap>(fields: M): Field<StructOf<M>> {
-  const entries = Object.entries(fields);
+  const compiled = compileStruct(
+    fields,
+    (err, path, name) => within(err, path, `.${name}`),
+    (path) => new CodecError('encode', path, `must be an object`),
+  );
   return {
     kind: `struct{${Object.keys(fields).join(',')}}`,
-    size(value, path) {
-      if (typeof value !== 'object' || value === null) throw new CodecError('encode', path, `must be an object`);
-      let n = 0;
-      for (const [name, field] of entries) {
-        try {
-          n += field.size((value as Record<string, unknown>)[name], path);
-        } catch (err) {
-          throw within(err, path, `.${name}`);
-        }
-      }
-      return n;
-    },
-    write(w, value, path) {
-      for (const [name, field] of entries) {
-        try {
-          field.write(w, (value as Record<string, unknown>)[name], path);
-        } catch (err) {
-          throw within(err, path, `.${name}`);
-        }
-      }
-    },
-    read(r, path) {
-      const out: Record<string, unknown> = {};
-      for (const [name, field] of entries) {
-        try {
-          out[name] = field.read(r, path);
-        } catch (err) {
-          throw within(err, path, `.${name}`);
-        }
-      }
-      return out as StructOf<M>;
-    },
+    size: compiled.size,
+    write: compiled.write,
+    read: compiled.read as (r: Reader, path: string) => StructOf<M>,
   };
 }

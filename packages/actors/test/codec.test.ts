@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CodecError, defineMessage, HEADER_BYTES } from '../src/index.js';
+import { CodecError, defineMessage, fields, HEADER_BYTES } from '../src/index.js';
 import { testCodec, type Batch, type Put } from './fixtures/test-messages.js';
 
 const put: Put = {
@@ -127,4 +127,18 @@ test('a message definition may not name a field kind, epoch, sender or __proto__
   for (const name of ['kind', 'epoch', 'sender', '__proto__']) {
     assert.throws(() => defineMessage(99, 'bad', JSON.parse(`{"${name}": 0}`) as Record<string, never>), /reserved/, name);
   }
+});
+
+test('an invalid field of a list item is named with its index, whichever field of the item it is', () => {
+  const withEntries = (entries: unknown[]): Batch => ({ ...batch, entries } as Batch);
+  const good = { key: 'k', ts: 1, durable: true };
+  assert.equal(codecError(() => testCodec.encode(withEntries([good, { ...good, ts: -1 }]))).field, 'batch.entries[1].ts');
+  assert.equal(codecError(() => testCodec.encode(withEntries([good, good, { ...good, key: 5 }]))).field, 'batch.entries[2].key');
+  assert.equal(codecError(() => testCodec.encode(withEntries([{ ...good, durable: 'yes' }]))).field, 'batch.entries[0].durable');
+  const notObject = codecError(() => testCodec.encode(withEntries([good, null])));
+  assert.equal(notObject.field, 'batch.entries[1]');
+  assert.match(notObject.message, /must be an object/);
+  assert.throws(() => fields.struct({ ['__proto__']: fields.u8() }), /field name '__proto__' is reserved/);
+  const decoded = testCodec.decode(testCodec.encode(withEntries([good, { key: 'é', ts: 2 ** 53 - 1, durable: false }])));
+  assert.deepEqual((decoded as Batch).entries, [good, { key: 'é', ts: 2 ** 53 - 1, durable: false }]);
 });
