@@ -12,8 +12,13 @@ export interface Cancellable {
 export interface Endpoint<M extends Message = Message> {
   readonly self: ActorId;
   send(to: ActorId, msg: M): void;
-  /** Sets the one handler for incoming messages. */
-  onMessage(handler: (msg: M) => void): void;
+  /**
+   * Sets the one handler for incoming messages. `roundEnd`, if given, runs after each batch of
+   * messages handed to `handler` (threads: each poll round that brought any; the simulator:
+   * each message), before what the batch sent is published: a party can gather what it sends
+   * while handling a batch and send it as fewer messages.
+   */
+  onMessage(handler: (msg: M) => void, roundEnd?: () => void): void;
   /** Milliseconds on the runtime's clock (virtual in the simulator). */
   now(): number;
   /** Runs `fn` after `delayMs` on the runtime's clock. */

@@ -339,6 +339,7 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
 /** An external party (a client, a test driver) attached to the simulated network. */
 export class SimEndpoint<M extends Message> implements Endpoint<M> {
   #handler: ((msg: M) => void) | undefined;
+  #roundEnd: (() => void) | undefined;
 
   constructor(
     readonly self: ActorId,
@@ -353,8 +354,9 @@ export class SimEndpoint<M extends Message> implements Endpoint<M> {
     return this.sim.now;
   }
 
-  onMessage(handler: (msg: M) => void): void {
+  onMessage(handler: (msg: M) => void, roundEnd?: () => void): void {
     this.#handler = handler;
+    this.#roundEnd = roundEnd;
   }
 
   schedule(delayMs: number, fn: () => void): Cancellable {
@@ -370,10 +372,13 @@ export class SimEndpoint<M extends Message> implements Endpoint<M> {
   }
 
   dispatch(msg: M): void {
-    this.#handler?.(msg);
+    if (!this.#handler) return;
+    this.#handler(msg);
+    this.#roundEnd?.();
   }
 
   close(): void {
     this.#handler = undefined;
+    this.#roundEnd = undefined;
   }
 }

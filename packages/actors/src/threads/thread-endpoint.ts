@@ -16,6 +16,7 @@ export class ThreadEndpoint<M extends Message> implements Endpoint<M> {
   readonly self: ActorId;
   readonly #port: RingPort<M>;
   #handler: ((msg: M) => void) | undefined;
+  #roundEnd: (() => void) | undefined;
   #open = true;
   #flushQueued = false;
   #nextTimer = 1;
@@ -44,8 +45,9 @@ export class ThreadEndpoint<M extends Message> implements Endpoint<M> {
     }
   }
 
-  onMessage(handler: (msg: M) => void): void {
+  onMessage(handler: (msg: M) => void, roundEnd?: () => void): void {
     this.#handler = handler;
+    this.#roundEnd = roundEnd;
   }
 
   now(): number {
@@ -79,6 +81,7 @@ export class ThreadEndpoint<M extends Message> implements Endpoint<M> {
     const dispatch = (msg: M): void => this.#handler?.(msg);
     await serveLoop(this.#port, this.#deadlines, () => this.#open, () => {
       const n = this.#port.poll(dispatch);
+      if (n > 0) this.#roundEnd?.();
       this.#port.flush();
       return n;
     });

@@ -1,6 +1,7 @@
 import type { ActorId, Cancellable, Endpoint } from '@heal/actors';
 import type { HistoryRecorder } from '../checker/recorder.js';
-import { MAX_PERSIST_ITEMS, type ClientReply, type KeyTs } from '../protocol/messages.js';
+import { getBatches } from '../protocol/get-batches.js';
+import { MAX_PERSIST_ITEMS, type ClientReply, type GetItem, type GetOkItem, type KeyTs } from '../protocol/messages.js';
 import type { KvWire } from '../protocol/replica.js';
 import { compareTs, type Ts } from '../protocol/timestamp.js';
 
@@ -60,6 +61,8 @@ export const NOT_SERVING_RETRY_MS = 5;
 export const SWEEPS_PER_TIMEOUT = 4;
 
 const encoder = new TextEncoder();
+/** A key's UTF-8 bytes are at most 3 per UTF-16 unit. */
+const keyBytesBound = (item: GetItem): number => 3 * item.key.length;
 const decoder = new TextDecoder();
 
 /**
@@ -77,6 +80,10 @@ export class KvClient {
   #sweep: Cancellable | undefined;
   /** The session's completed puts since the last persistScope() call: latest ts per key. */
   readonly #scope = new Map<string, Ts>();
+  /** Inside the endpoint's handling of a batch of replies: reads issued now wait for its end. */
+  #inRound = false;
+  /** Reads issued in this round, by replica: one get each at the round's end. */
+  readonly #roundGets = new Map<ActorId, GetItem[]>();
 
   constructor(endpoint: Endpoint<KvWire>, options: KvClientOptions) {
     if (!Number.isInteger(options.replicas) || options.replicas < 1) {
@@ -90,7 +97,10 @@ export class KvClient {
     // client that replaces another on the same endpoint starts above it: at its creation time in
     // microseconds (ids grow by one per operation, far slower than a microsecond each).
     this.#nextReqId = Math.max(1, Math.floor(endpoint.now() * 1000));
-    endpoint.onMessage((msg) => this.#onReply(msg as ClientReply));
+    endpoint.onMessage((msg) => {
+      this.#inRound = true;
+      this.#onReply(msg as ClientReply);
+    }, () => this.#endRound());
   }
 
   get self(): ActorId {
@@ -176,6 +186,7 @@ export class KvClient {
   /** Rejects everything in flight with `closed`. */
   close(): void {
     this.#closed = true;
+    this.#roundGets.clear();
     this.#sweep?.cancel();
     this.#sweep = undefined;
     for (const [reqId, op] of this.#inFlight) {
@@ -223,12 +234,43 @@ export class KvClient {
   #send(reqId: number, op: InFlight): void {
     op.tries++;
     const sender = this.self;
-    if (op.kind === 'get') this.#endpoint.send(op.replica, { kind: 'get', epoch: 0, sender, reqId, key: op.key });
-    else if (op.kind === 'put') this.#endpoint.send(op.replica, { kind: 'put', epoch: 0, sender, reqId, key: op.key, value: op.value });
+    if (op.kind === 'get') {
+      const item = { reqId, key: op.key };
+      if (!this.#inRound) this.#endpoint.send(op.replica, { kind: 'get', epoch: 0, sender, items: [item] });
+      else {
+        const queued = this.#roundGets.get(op.replica);
+        if (queued) queued.push(item);
+        else this.#roundGets.set(op.replica, [item]);
+      }
+    } else if (op.kind === 'put') this.#endpoint.send(op.replica, { kind: 'put', epoch: 0, sender, reqId, key: op.key, value: op.value });
     else this.#endpoint.send(op.replica, { kind: 'persist-scope', epoch: 0, sender: this.self, reqId, items: op.items ?? [] });
   }
 
+  /** The end of a batch of replies: the reads they led to go out, one get per replica (bounded). */
+  #endRound(): void {
+    this.#inRound = false;
+    if (this.#roundGets.size === 0) return;
+    for (const [replica, items] of this.#roundGets) {
+      for (const batch of getBatches(items, keyBytesBound)) {
+        this.#endpoint.send(replica, { kind: 'get', epoch: 0, sender: this.self, items: batch });
+      }
+    }
+    this.#roundGets.clear();
+  }
+
+  #onGetOk(item: GetOkItem, servedBy: ActorId): void {
+    const op = this.#inFlight.get(item.reqId);
+    if (!op) return;
+    this.#inFlight.delete(item.reqId);
+    op.retry?.cancel();
+    op.done(undefined, item.found ? decoder.decode(item.value) : null, servedBy);
+  }
+
   #onReply(msg: ClientReply): void {
+    if (msg.kind === 'get-ok') {
+      for (const item of msg.items) this.#onGetOk(item, msg.sender);
+      return;
+    }
     const op = this.#inFlight.get(msg.reqId);
     if (!op) return;
     if (msg.kind === 'client-error' && msg.reason === 'not-serving') {
@@ -241,9 +283,6 @@ export class KvClient {
     this.#inFlight.delete(msg.reqId);
     op.retry?.cancel();
     switch (msg.kind) {
-      case 'get-ok':
-        op.done(undefined, msg.found ? decoder.decode(msg.value) : null, msg.sender);
-        break;
       case 'put-ok':
         this.#noteScope(op.key, msg);
         op.done(undefined, null, msg.sender);

@@ -12,9 +12,23 @@ export const MAX_VIEW_MEMBERS = 64;
 const members = f.list(member, MAX_VIEW_MEMBERS);
 
 // Client requests and replies (epoch unused: 0).
-export const Get = defineMessage(1, 'get', { reqId: f.u53(), key: f.string() });
+/**
+ * Most reads in one get or get-ok. A client sends the reads it issues to one replica in one
+ * handler round as one get, and a replica answers a round's reads of one client in one get-ok:
+ * reads are most of the traffic, and each message costs its receiver a decode, a dispatch and
+ * often a wake-up whatever it carries.
+ */
+export const MAX_GET_ITEMS = 1024;
+/**
+ * A get-ok stops taking values once they reach this many bytes, and a get keys (counted at 3
+ * bytes a UTF-16 unit, their UTF-8 bound): a batch stays far below a ring's largest record.
+ */
+export const GET_BATCH_BYTES = 64 << 10;
+export const Get = defineMessage(1, 'get', { items: f.list(f.struct({ reqId: f.u53(), key: f.string() }), MAX_GET_ITEMS) });
 export const Put = defineMessage(2, 'put', { reqId: f.u53(), key: f.string(), value: f.bytes() });
-export const GetOk = defineMessage(3, 'get-ok', { reqId: f.u53(), found: f.bool(), value: f.bytes() });
+export const GetOk = defineMessage(3, 'get-ok', {
+  items: f.list(f.struct({ reqId: f.u53(), found: f.bool(), value: f.bytes() }), MAX_GET_ITEMS),
+});
 /** The completed write's ts, so a session can name it in `persistScope()`. */
 export const PutOk = defineMessage(4, 'put-ok', { reqId: f.u53(), ...ts });
 export const ClientError = defineMessage(5, 'client-error', {
@@ -87,6 +101,9 @@ export const KV_MESSAGES: readonly MessageDef[] = [
 export type GetMsg = MessageOf<typeof Get>;
 export type PutMsg = MessageOf<typeof Put>;
 export type GetOkMsg = MessageOf<typeof GetOk>;
+/** One read of a get, and its answer in a get-ok. */
+export type GetItem = GetMsg['items'][number];
+export type GetOkItem = GetOkMsg['items'][number];
 export type PutOkMsg = MessageOf<typeof PutOk>;
 export type ClientErrorMsg = MessageOf<typeof ClientError>;
 export type ForwardPutMsg = MessageOf<typeof ForwardPut>;

@@ -5,8 +5,10 @@ import type { KvStorage } from '../storage/kv-storage.js';
 import { isColdStartMessage, type ColdStartMessage } from './cold-start-messages.js';
 import type { PartiallyPersisted, PersistencyModel } from './durability.js';
 import {
-  KV_MESSAGES, type ForwardPutMsg, type GetMsg, type KvMessage, type PersistMessage, type PutMsg, type StrategyMessage,
+  KV_MESSAGES, type ForwardPutMsg, type GetItem, type GetOkItem, type KvMessage,
+  type PersistMessage, type PutMsg, type StrategyMessage,
 } from './messages.js';
+import { getBatches } from './get-batches.js';
 import { Membership } from './membership.js';
 import type { RecoveryContext, RecoveryReport, RecoveryStrategy, RecoveryStrategyFactory, StrategyOptions } from './recovery-strategy.js';
 import { MAX_WAITING_OPS, Replication, type ClientRef } from './replication.js';
@@ -71,6 +73,7 @@ export interface ReplicaConfig {
 
 const TICK_TAG = 1;
 const EMPTY = new Uint8Array(0);
+const valueBytes = (item: GetOkItem): number => item.value.byteLength;
 const KV_KINDS = new Set(KV_MESSAGES.map((d) => d.kind));
 
 function isKvMessage(msg: KvWire): msg is KvMessage {
@@ -95,6 +98,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
   #startedMs = 0;
   #loadedMs = 0;
   readonly #leaseWaiters: { ref: ClientRef; key: string }[] = [];
+  /** Answers to reads by client, sent in `flush` (see MAX_GET_ITEMS). */
+  readonly #getReplies = new Map<ActorId, GetOkItem[]>();
   readonly #viewRequested = new Map<ActorId, number>();
   readonly #dedup = new RequestDedup();
   readonly #counters = {
@@ -153,9 +158,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       replyPut: (ref, ts) => replica.#ctx.send(ref.client, {
         kind: 'put-ok', epoch: 0, sender: replica.self, reqId: ref.reqId, version: ts.version, cid: ts.cid,
       }),
-      replyGet: (ref, value) => replica.#ctx.send(ref.client, {
-        kind: 'get-ok', epoch: 0, sender: replica.self, reqId: ref.reqId, found: value !== undefined, value: value ?? EMPTY,
-      }),
+      replyGet: (ref, value) => replica.#queueGetReply(ref, value),
       replyBusy: (ref) => replica.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'busy' }),
       replyNotServing: (ref) => replica.#notServing(ref),
       applied: (record, previous) => replica.#strategy.onApply?.(replica.#recoveryContext(), record, previous),
@@ -213,7 +216,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
     }
     switch (msg.kind) {
       case 'get':
-        this.#onGet(msg);
+        for (const item of msg.items) this.#onGet(msg.sender, item);
         return;
       case 'put':
         this.#onPut(msg);
@@ -291,6 +294,25 @@ export class Replica implements Actor<KvWire, KvStorage> {
   flush(ctx: ActorContext<KvWire, KvStorage>): void {
     this.#ctx = ctx;
     this.#replication.flush();
+    this.#sendGetReplies();
+  }
+
+  #queueGetReply(ref: ClientRef, value: Uint8Array | undefined): void {
+    const item: GetOkItem = { reqId: ref.reqId, found: value !== undefined, value: value ?? EMPTY };
+    const queued = this.#getReplies.get(ref.client);
+    if (queued) queued.push(item);
+    else this.#getReplies.set(ref.client, [item]);
+  }
+
+  /** Each client's answered reads of this batch of handler calls, in get-oks of bounded size. */
+  #sendGetReplies(): void {
+    if (this.#getReplies.size === 0) return;
+    for (const [client, items] of this.#getReplies) {
+      for (const batch of getBatches(items, valueBytes)) {
+        this.#ctx.send(client, { kind: 'get-ok', epoch: 0, sender: this.self, items: batch });
+      }
+    }
+    this.#getReplies.clear();
   }
 
   /**
@@ -372,21 +394,21 @@ export class Replica implements Actor<KvWire, KvStorage> {
     this.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'not-serving' });
   }
 
-  #onGet(msg: GetMsg): void {
-    const ref = { client: msg.sender, reqId: msg.reqId };
+  #onGet(client: ActorId, item: GetItem): void {
+    const ref = { client, reqId: item.reqId };
     if (!this.full) {
       this.#notServing(ref);
       return;
     }
     if (this.#membership.holdsLease()) {
-      this.#replication.read(ref, msg.key);
+      this.#replication.read(ref, item.key);
       return;
     }
     if (this.#leaseWaiters.length >= MAX_WAITING_OPS) {
       this.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'busy' });
       return;
     }
-    this.#leaseWaiters.push({ ref, key: msg.key });
+    this.#leaseWaiters.push({ ref, key: item.key });
   }
 
   #serveLeaseWaiters(): void {
