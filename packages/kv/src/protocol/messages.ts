@@ -15,8 +15,8 @@ const members = f.list(member, MAX_VIEW_MEMBERS);
 /**
  * Most reads in one get or get-ok. A client sends the reads it issues to one replica in one
  * handler round as one get, and a replica answers a round's reads of one client in one get-ok:
- * reads are most of the traffic, and each message costs its receiver a decode, a dispatch and
- * often a wake-up whatever it carries.
+ * reads are most of the messages, and each costs its receiver a decode and a dispatch whatever
+ * it carries (bench kv, 6 replicas, reads only: a tenth of the messages, 8% less CPU per read).
  */
 export const MAX_GET_ITEMS = 1024;
 /**
