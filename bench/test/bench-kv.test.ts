@@ -11,7 +11,7 @@ const THREAD_TEST_TIMEOUT_MS = 60_000;
 test('heal bench kv --json prints one document with the issue\'s row fields and writes the report', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'heal-bench-kv-test-'));
   try {
-    const run = await heal('bench', 'kv', '--quick', '--replicas', '3', '--read-ratios', '0.95', '--keys', '500', '--json', '--out', out);
+    const run = await heal('bench', 'kv', '--quick', '--replicas', '3', '--read-ratios', '0.95', '--keys', '500', '--runs', '3', '--json', '--out', out);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /heal bench kv: 3 replicas: writing 500 keys/, 'progress goes to stderr');
     const doc = JSON.parse(run.stdout) as { command: string; results: Record<string, unknown>[] };
@@ -24,6 +24,10 @@ test('heal bench kv --json prints one document with the issue\'s row fields and 
     assert.equal(row['keys'], 500);
     assert.ok((row['opsPerSec'] as number) > 0, 'operations completed');
     assert.ok((row['p99Us'] as number) >= (row['p50Us'] as number));
+    assert.equal(row['runs'], 3);
+    const windows = [...run.stderr.matchAll(/3 replicas, 95% reads, run \d\/3: (\d+) ops\/s/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+    assert.equal(windows.length, 3, 'one progress line per measured window');
+    assert.deepEqual([row['opsPerSecMin'], row['opsPerSec'], row['opsPerSecMax']], windows, 'the row is the median window, with the extremes');
     // Threads do real work for every operation: some CPU per operation, and not absurdly much.
     const cpu = row['cpuUsPerOp'] as number;
     assert.ok(cpu > 0 && cpu < 100_000, `cpuUsPerOp ${cpu}`);
@@ -37,4 +41,7 @@ test('heal bench kv rejects a bad flag value, naming it', { timeout: THREAD_TEST
   const run = await heal('bench', 'kv', '--read-ratios', '1.5');
   assert.equal(run.code, 2);
   assert.match(run.stderr, /--read-ratios: each ratio must be in \[0, 1\], got 1.5/);
+  const runs = await heal('bench', 'kv', '--runs', '0');
+  assert.equal(runs.code, 2);
+  assert.match(runs.stderr, /--runs/);
 });

@@ -1,7 +1,7 @@
 import type { Command, OptionValues } from '../cli/command.js';
-import { intList, numberFlag } from '../cli/flags.js';
+import { intFlag, intList, numberFlag } from '../cli/flags.js';
 import { UsageError } from '../cli/command.js';
-import { markdownTable, publishReport } from '../report/document.js';
+import { formatNumber, markdownTable, publishReport } from '../report/document.js';
 import type { KvBenchConfig, KvBenchRow } from '../kv/run-kv-bench.js';
 import { LOAD_OPTIONS, parseLoadConfig } from '../kv/load-config.js';
 
@@ -20,6 +20,7 @@ function parseConfig(values: OptionValues): KvBenchConfig {
   return {
     replicas: intList(values, 'replicas', [3, 6], 1, 12),
     readRatios: ratioList(values, 'read-ratios', [0.95, 0.5]),
+    runs: intFlag(values, 'runs', 1, 1, 20),
     ...parseLoadConfig(values, {
       keys: quick ? 2000 : 100_000, keysMax: 10_000_000, valueBytesMax: 1 << 20,
       window: 256, warmupMs: quick ? 100 : 500, durationMs: quick ? 300 : 3000,
@@ -32,13 +33,17 @@ const KV_NOTES = [
   'keys uniform, every key written once before measuring; ops/s counts operations started after the warm-up',
   'and answered by the end; latency from call to answer, log-linear histogram (within 3%). CPU µs/op: CPU time',
   'of the whole process (replica threads, load threads, V8\'s GC threads) in the measured window per operation;',
-  'it moves far less than ops/s with other load on a shared machine.',
+  'it moves far less than ops/s with other load on a shared machine. With --runs N each row is the median of N',
+  'windows measured one after the other on the same cluster (ops/s range: the slowest and the fastest).',
 ].join('\n');
 
 function table(rows: KvBenchRow[]): string {
   return markdownTable(
-    ['replicas', 'reads', 'keys', 'ops/s', 'p50 µs', 'p99 µs', 'errors', 'CPU µs/op'],
-    rows.map((r) => [r.replicas, `${Math.round(r.readRatio * 100)}%`, r.keys, Math.round(r.opsPerSec), r.p50Us, r.p99Us, r.errors, r.cpuUsPerOp]),
+    ['replicas', 'reads', 'keys', 'ops/s', 'p50 µs', 'p99 µs', 'errors', 'CPU µs/op', 'runs', 'ops/s range'],
+    rows.map((r) => [
+      r.replicas, `${Math.round(r.readRatio * 100)}%`, r.keys, Math.round(r.opsPerSec), r.p50Us, r.p99Us, r.errors, r.cpuUsPerOp,
+      r.runs, `${formatNumber(r.opsPerSecMin)}-${formatNumber(r.opsPerSecMax)}`,
+    ]),
   );
 }
 
@@ -55,6 +60,7 @@ export const benchKvCommand: Command = {
     '  --warmup-ms N       not counted (default 500)',
     '  --duration-ms N     measured (default 3000)',
     '  --seed N            key choice seed (default 1)',
+    '  --runs N            measured windows per row, reported as their median (default 1)',
     '  --quick             small and short (a smoke test)',
     '  --out DIR           where kv.json and kv.md go (default bench/results)',
     '  --json              print one JSON document on stdout (progress goes to stderr)',
@@ -62,6 +68,7 @@ export const benchKvCommand: Command = {
   options: {
     replicas: { type: 'string' },
     'read-ratios': { type: 'string' },
+    runs: { type: 'string' },
     ...LOAD_OPTIONS,
   },
   async run(values) {

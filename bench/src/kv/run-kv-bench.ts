@@ -7,6 +7,8 @@ import type { KvLoadParams, KvLoadResult } from './kv-load-task.js';
 export interface KvBenchConfig extends LoadConfig {
   replicas: number[];
   readRatios: number[];
+  /** Measured windows per row, one after the other on the same cluster; the row is their median. */
+  runs: number;
 }
 
 export interface KvBenchRow {
@@ -19,7 +21,15 @@ export interface KvBenchRow {
   errors: number;
   /** CPU time of the whole process (every thread) in the measured window, per operation. */
   cpuUsPerOp: number;
+  /** Windows measured; the fields above are those of the median one by ops/s (the lower middle one of an even count). */
+  runs: number;
+  /** The slowest and fastest window's ops/s: how far one run can be from another here. */
+  opsPerSecMin: number;
+  opsPerSecMax: number;
 }
+
+/** One measured window: a row before the spread over windows is known. */
+type KvWindow = Omit<KvBenchRow, 'runs' | 'opsPerSecMin' | 'opsPerSecMax'>;
 
 const TASK = new URL('./kv-load-task.js', import.meta.url);
 
@@ -45,14 +55,21 @@ export async function runKvBench(config: KvBenchConfig, progress: (what: string)
           preloadFrom: (id - replicas) * per, preloadTo: Math.min(config.keys, (id - replicas + 1) * per),
         }));
         for (const readRatio of config.readRatios) {
-          progress(`${replicas} replicas, ${readRatio * 100}% reads: ${config.durationMs} ms`);
-          const startAtMs = sharedClockMs() + config.warmupMs;
-          const endAtMs = startAtMs + config.durationMs;
-          const cpuUs = cpuBetween(startAtMs, endAtMs);
-          const results = await generators.run(cluster.runtime, ids, (id) => ({
-            ...base, readRatio, seed: config.seed * 100 + id, startAtMs, endAtMs,
-          }));
-          rows.push(summarize(replicas, readRatio, config, results, await cpuUs));
+          const windows: KvWindow[] = [];
+          for (let run = 1; run <= config.runs; run++) {
+            const what = `${replicas} replicas, ${readRatio * 100}% reads, run ${run}/${config.runs}`;
+            progress(`${what}: ${config.durationMs} ms`);
+            const startAtMs = sharedClockMs() + config.warmupMs;
+            const endAtMs = startAtMs + config.durationMs;
+            const cpuUs = cpuBetween(startAtMs, endAtMs);
+            const results = await generators.run(cluster.runtime, ids, (id) => ({
+              ...base, readRatio, seed: config.seed * 100 + id + (run - 1) * 10_000, startAtMs, endAtMs,
+            }));
+            const window = summarize(replicas, readRatio, config, results, await cpuUs);
+            windows.push(window);
+            progress(`${what}: ${window.opsPerSec} ops/s, ${window.cpuUsPerOp} us CPU/op`);
+          }
+          rows.push(medianRow(windows));
         }
       } finally {
         await cluster.shutdown();
@@ -79,7 +96,17 @@ function cpuBetween(startAtMs: number, endAtMs: number): Promise<number> {
   });
 }
 
-function summarize(replicas: number, readRatio: number, config: KvBenchConfig, results: KvLoadResult[], cpuUs: number): KvBenchRow {
+/** The median window by ops/s (the lower middle one of an even count), with the spread of all. */
+function medianRow(windows: KvWindow[]): KvBenchRow {
+  const sorted = [...windows].sort((a, b) => a.opsPerSec - b.opsPerSec);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)] as KvWindow;
+  return {
+    ...median, runs: windows.length,
+    opsPerSecMin: (sorted[0] as KvWindow).opsPerSec, opsPerSecMax: (sorted[sorted.length - 1] as KvWindow).opsPerSec,
+  };
+}
+
+function summarize(replicas: number, readRatio: number, config: KvBenchConfig, results: KvLoadResult[], cpuUs: number): KvWindow {
   const t = totalLoad(results);
   return {
     replicas,
