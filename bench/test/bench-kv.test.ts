@@ -11,10 +11,16 @@ const THREAD_TEST_TIMEOUT_MS = 60_000;
 test('heal bench kv --json prints one document with the issue\'s row fields and writes the report', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
   const out = mkdtempSync(join(tmpdir(), 'heal-bench-kv-test-'));
   try {
-    const run = await heal('bench', 'kv', '--quick', '--replicas', '3', '--read-ratios', '0.95', '--keys', '500', '--runs', '3', '--json', '--out', out);
+    const run = await heal(
+      'bench', 'kv', '--quick', '--replicas', '3', '--read-ratios', '0.95', '--keys', '500', '--runs', '3', '--warmup-ms', '700', '--json', '--out', out,
+    );
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /heal bench kv: 3 replicas: writing 500 keys/, 'progress goes to stderr');
-    const doc = JSON.parse(run.stdout) as { command: string; results: Record<string, unknown>[] };
+    const leads = [...run.stderr.matchAll(/run (\d)\/3: (\d+) ms not counted, then 300 ms/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    assert.deepEqual(leads, [[1, 700], [2, 500], [3, 500]], 'the warm-up before a row\'s first window, the ramp before the others');
+    const doc = JSON.parse(run.stdout) as { command: string; config: Record<string, unknown>; results: Record<string, unknown>[] };
+    assert.equal(doc.config['warmupMs'], 700);
+    assert.equal(doc.config['rampMs'], 500);
     assert.equal(doc.command, 'bench kv');
     assert.equal(doc.results.length, 1);
     const row = doc.results[0] ?? {};

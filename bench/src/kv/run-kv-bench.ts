@@ -9,6 +9,11 @@ export interface KvBenchConfig extends LoadConfig {
   readRatios: number[];
   /** Measured windows per row, one after the other on the same cluster; the row is their median. */
   runs: number;
+  /**
+   * Not counted before each window of a row after its first (which gets `warmupMs`): the load
+   * restarts with every window, and this covers its ramp.
+   */
+  rampMs: number;
 }
 
 export interface KvBenchRow {
@@ -35,8 +40,9 @@ const TASK = new URL('./kv-load-task.js', import.meta.url);
 
 /**
  * For each replica count: a fresh cluster on worker threads, every key written once, then for
- * each read ratio a closed-loop run of `clients` piscina load generators; throughput counts the
- * operations started after the warm-up that completed by the end.
+ * each read ratio `runs` closed-loop windows of `clients` piscina load generators; throughput
+ * counts the operations started after the warm-up (the first window's) or the ramp (the others')
+ * that completed by the end.
  */
 export async function runKvBench(config: KvBenchConfig, progress: (what: string) => void): Promise<KvBenchRow[]> {
   const rows: KvBenchRow[] = [];
@@ -58,8 +64,9 @@ export async function runKvBench(config: KvBenchConfig, progress: (what: string)
           const windows: KvWindow[] = [];
           for (let run = 1; run <= config.runs; run++) {
             const what = `${replicas} replicas, ${readRatio * 100}% reads, run ${run}/${config.runs}`;
-            progress(`${what}: ${config.durationMs} ms`);
-            const startAtMs = sharedClockMs() + config.warmupMs;
+            const leadMs = run === 1 ? config.warmupMs : Math.min(config.warmupMs, config.rampMs);
+            progress(`${what}: ${leadMs} ms not counted, then ${config.durationMs} ms`);
+            const startAtMs = sharedClockMs() + leadMs;
             const endAtMs = startAtMs + config.durationMs;
             const cpuUs = cpuBetween(startAtMs, endAtMs);
             const results = await generators.run(cluster.runtime, ids, (id) => ({
