@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { PERSISTENCY_MODELS, type PersistencyModel } from '@heal/kv';
+import { EVENT_SYNC_TICKS, PERSISTENCY_MODELS, THREAD_TIMING, type PersistencyModel } from '@heal/kv';
 import type { Command, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { intFlag, intList } from '../cli/flags.js';
@@ -47,7 +47,7 @@ const NOTES = [
   'next replica in turn; writes/s counts puts started after the warm-up and answered by the end; latency from call',
   'to answer (log-linear histogram, within 3%). Persisting = `write` to the medium, then `sync` (group commit):',
   'Synch syncs after each batch of handler calls before its ACKs go out (and the coordinator before completing);',
-  'Strict and REnf sync every replica tick (2 ms); Event every 8 ticks; Scope only when a persistScope() asks',
+  `Strict and REnf sync every replica tick (${THREAD_TIMING.tickMs} ms); Event every ${EVENT_SYNC_TICKS} ticks; Scope only when a persistScope() asks`,
   '(this load calls none). wal: fdatasync on the data directory\'s file system; pmem: emulated persistent memory,',
   'latency model = Optane flush/fence nanoseconds charged by spinning.',
   '',
