@@ -37,7 +37,8 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
   const p = task.params;
   assert(p.window >= 1 && p.keys >= 1 && p.replicas >= 1, 'bad kv load params');
   const endpoint = attachEndpoint<KvWire>(task.links, kvReplicaModule.codec);
-  const client = new KvClient(endpoint, { replicas: p.replicas, timeoutMs: p.timeoutMs });
+  // This load calls no persistScope(): the client need not keep the puts' ts for one.
+  const client = new KvClient(endpoint, { replicas: p.replicas, timeoutMs: p.timeoutMs, scope: false });
   const prng = new Prng(p.seed);
   const value = 'v'.repeat(p.valueBytes);
   // Built once: a key string per operation would be the generator's largest allocation.

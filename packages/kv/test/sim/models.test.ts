@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { forEachSeed, Prng, type ActorId } from '@heal/actors';
 import {
-  compareTs, PERSISTENCY_MODELS, SimCluster, tsEquals, validateReplicaConfig, SIM_TIMING,
+  compareTs, KvClient, PERSISTENCY_MODELS, SimCluster, tsEquals, validateReplicaConfig, SIM_TIMING,
   type KeyRecord, type PersistencyModel, type Ts,
 } from '../../src/index.js';
 import { assertLinearizable, assertSettledAndEqual } from '../../src/index.js';
@@ -249,10 +249,9 @@ for (const model of PERSISTENCY_MODELS) {
   }
 }
 
-/** Puts `keys` keys through client 0 (one at a time, at replica 0); true when all completed. */
-function putAll(c: SimCluster, keys: number): boolean {
+/** Puts `keys` keys through `client` (one at a time, at replica 0); true when all completed. */
+function putAll(c: SimCluster, keys: number, client = c.clients[0]): boolean {
   let done = 0;
-  const client = c.clients[0];
   assert.ok(client);
   const next = (i: number): void => {
     if (i === keys) return;
@@ -288,6 +287,21 @@ test('the Partially-persisted list holds a Scope coordinator\'s writes until a p
   assert.ok(c.sim.runUntil(() => stat(c, 0, 'partiallyPersisted') === 0, 100), 'the scope\'s sync brought every write to DP');
   assert.equal(stat(c, 0, 'partiallyPersistedOldestMs'), 0);
   assert.equal(client.scopeWrites.size, 0);
+});
+
+test('a client made with scope: false keeps no ts for persistScope(), and its persistScope() names the option', () => {
+  const c = new SimCluster({ seed: 7, replicas: REPLICAS, clients: 1, model: 'synch' });
+  assert.ok(c.settle(1000));
+  const self = c.clients[0]?.self as ActorId;
+  const client = new KvClient(c.sim.endpoint(self), {
+    replicas: REPLICAS, timeoutMs: 1000, scope: false, ...(c.history ? { history: c.history } : {}),
+  });
+  assert.ok(putAll(c, 5, client));
+  assert.equal(client.scopeWrites.size, 0);
+  let answer: unknown;
+  client.submitPersistScope((err) => { answer = err; });
+  assert.ok(answer instanceof RangeError && /scope: false/.test(answer.message), `persistScope() fails at once: ${String(answer)}`);
+  assertLinearizable(c);
 });
 
 test('Synch writes reach DP when they complete; Strict and Event writes reach it in the background', () => {
