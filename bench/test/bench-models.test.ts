@@ -8,10 +8,13 @@ import { heal } from './run-heal.js';
 test('heal bench models --json prints one document with a row per model x medium and writes the report', async () => {
   const out = mkdtempSync(join(tmpdir(), 'heal-bench-models-test-'));
   try {
-    const run = await heal('bench', 'models', '--quick', '--models', 'synch,event', '--media', 'volatile,pmem', '--json', '--out', out);
+    const run = await heal('bench', 'models', '--quick', '--models', 'synch,event', '--media', 'volatile,pmem', '--repeat', '2', '--warmup-ms', '600', '--json', '--out', out);
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stderr, /heal bench models: round 1\/1: synch on pmem \(latency model on\), 3 replicas/, 'progress goes to stderr');
-    const doc = JSON.parse(run.stdout) as { command: string; results: Record<string, unknown>[] };
+    assert.match(run.stderr, /heal bench models: 5\/6 synch on pmem \(latency model on\), 3 replicas, window 1\/2/, 'progress goes to stderr');
+    const leads = [...run.stderr.matchAll(/window (\d)\/2: (\d+) ms not counted, then 150 ms/g)].map((m) => [Number(m[1]), Number(m[2])]);
+    assert.deepEqual(leads, Array(6).fill([[1, 600], [2, 500]]).flat(), 'each configuration\'s warm-up before its first window, the ramp before the second');
+    const doc = JSON.parse(run.stdout) as { command: string; config: Record<string, unknown>; results: Record<string, unknown>[] };
+    assert.equal(doc.config['rampMs'], 500);
     assert.equal(doc.command, 'bench models');
     // volatile x 2 models, pmem x 2 models x latency model off and on.
     assert.equal(doc.results.length, 6);

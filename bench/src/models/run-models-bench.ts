@@ -13,8 +13,13 @@ export interface ModelsBenchConfig extends LoadConfig {
   models: PersistencyModel[];
   media: ModelsMedium[];
   replicas: number[];
-  /** Runs of each configuration (in rotated order); a row reports the median of each metric. */
+  /**
+   * Measured windows of each configuration, one after the other on its cluster after the
+   * warm-up; a row reports the median of each metric.
+   */
   repeat: number;
+  /** Not counted before each window after a configuration's first (which gets `warmupMs`). */
+  rampMs: number;
   /** Where the wal and pmem files go (a fresh directory per run under it). */
   dataDir: string;
 }
@@ -52,29 +57,19 @@ export function plan(config: ModelsBenchConfig): Run[] {
   return runs;
 }
 
-/**
- * Every configuration `repeat` times, each round in a rotated order (so a burst of load from
- * elsewhere on the machine does not hit the same configurations every round); a row is the
- * median of each metric over its runs.
- */
+/** Each configuration on a fresh cluster: the warm-up, then `repeat` windows; a row is their median. */
 export async function runModelsBench(config: ModelsBenchConfig, progress: (what: string) => void): Promise<ModelsBenchRow[]> {
   const runs = plan(config);
-  const samples: ModelsBenchRow[][] = runs.map(() => []);
+  const rows: ModelsBenchRow[] = [];
   const generators = new LoadGenerators<KvLoadParams, KvLoadResult>(TASK, config.clients);
   try {
-    for (let round = 0; round < config.repeat; round++) {
-      const shift = Math.floor((round * runs.length) / config.repeat);
-      for (let i = 0; i < runs.length; i++) {
-        const index = (i + shift) % runs.length;
-        const run = runs[index] as Run;
-        progress(`round ${round + 1}/${config.repeat}: ${describe(run)}: ${config.durationMs} ms`);
-        (samples[index] as ModelsBenchRow[]).push(await runOne(run, config, generators));
-      }
+    for (const [i, run] of runs.entries()) {
+      rows.push(median(run, await measure(run, `${i + 1}/${runs.length} ${describe(run)}`, config, generators, progress)));
     }
   } finally {
     await generators.destroy();
   }
-  return runs.map((run, i) => median(run, samples[i] as ModelsBenchRow[]));
+  return rows;
 }
 
 function describe(run: Run): string {
@@ -90,11 +85,14 @@ function median(run: Run, rows: ModelsBenchRow[]): ModelsBenchRow {
 }
 
 /**
- * One run: a fresh cluster on worker threads with the model and medium (files in a fresh
- * directory), then a closed-loop write-only load of `clients` piscina generators; throughput
- * counts the writes started after the warm-up that completed by the end.
+ * One configuration: a fresh cluster on worker threads with the model and medium (files in a
+ * fresh directory), then `repeat` windows of a closed-loop write-only load of `clients` piscina
+ * generators; writes/s counts the writes started in a window that completed by its end.
  */
-async function runOne(run: Run, config: ModelsBenchConfig, generators: LoadGenerators<KvLoadParams, KvLoadResult>): Promise<ModelsBenchRow> {
+async function measure(
+  run: Run, what: string, config: ModelsBenchConfig, generators: LoadGenerators<KvLoadParams, KvLoadResult>,
+  progress: (what: string) => void,
+): Promise<ModelsBenchRow[]> {
   const dataDir = mkdtempSync(join(config.dataDir, `heal-models-${run.model}-${run.medium}-`));
   const cluster = await ThreadCluster.start({
     replicas: run.replicas, clients: config.clients, model: run.model, medium: run.medium, dataDir,
@@ -104,13 +102,22 @@ async function runOne(run: Run, config: ModelsBenchConfig, generators: LoadGener
     // On a loaded 2-core machine six replicas may need long for their first leases.
     await cluster.ready(READY_LIMIT_MS);
     const ids = Array.from({ length: config.clients }, (_, i) => run.replicas + i);
-    const startAtMs = sharedClockMs() + config.warmupMs;
-    const endAtMs = startAtMs + config.durationMs;
-    const results = await generators.run(cluster.runtime, ids, (id) => ({
-      replicas: run.replicas, keys: config.keys, valueBytes: config.valueBytes, window: config.window, timeoutMs: 5000,
-      readRatio: 0, seed: config.seed * 100 + id, startAtMs, endAtMs,
-    }));
-    return summarize(run, config, results);
+    const windows: ModelsBenchRow[] = [];
+    for (let window = 1; window <= config.repeat; window++) {
+      const leadMs = window === 1 ? config.warmupMs : Math.min(config.warmupMs, config.rampMs);
+      const label = `${what}, window ${window}/${config.repeat}`;
+      progress(`${label}: ${leadMs} ms not counted, then ${config.durationMs} ms`);
+      const startAtMs = sharedClockMs() + leadMs;
+      const endAtMs = startAtMs + config.durationMs;
+      const results = await generators.run(cluster.runtime, ids, (id) => ({
+        replicas: run.replicas, keys: config.keys, valueBytes: config.valueBytes, window: config.window, timeoutMs: 5000,
+        readRatio: 0, seed: config.seed * 100 + id + (window - 1) * 10_000, startAtMs, endAtMs,
+      }));
+      const row = summarize(run, config, results);
+      windows.push(row);
+      progress(`${label}: ${row.writesPerSec} writes/s`);
+    }
+    return windows;
   } finally {
     await cluster.shutdown();
     rmSync(dataDir, { recursive: true, force: true });
