@@ -14,8 +14,9 @@ const haveMiB = getHeapStatistics().heap_size_limit / 2 ** 20;
 if (!flags.some((a) => a.includes('max-old-space-size')) && haveMiB < wantMiB * 0.9) extra.push(`--max-old-space-size=${wantMiB}`);
 // A thread cluster runs more busy threads than a small machine has cores, and V8's GC helper
 // threads (parallel scavenges, concurrent marking; shared by every isolate of the process)
-// take cores from them: on 2 cores, bench kv with 6 replicas and reads only spent 9.5 us of
-// CPU per operation with them and 7.6 without. HEAL_GC=parallel keeps them. Reports say which.
+// take cores from them: on 2 cores, bench kv with 6 replicas and reads only spent 9.9 us of
+// CPU per operation with them and 7.7 without (but 95% reads 19.0 with, 21.3 without; see the
+// README). HEAL_GC=parallel keeps them. Reports say which.
 const SMALL_MACHINE_CPUS = 4;
 const gc = process.env.HEAL_GC ?? (availableParallelism() <= SMALL_MACHINE_CPUS ? 'single-threaded' : 'parallel');
 if (gc !== 'parallel' && gc !== 'single-threaded') {
