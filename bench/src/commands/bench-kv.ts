@@ -3,18 +3,7 @@ import { intFlag, intList, numberFlag } from '../cli/flags.js';
 import { UsageError } from '../cli/command.js';
 import { formatNumber, markdownTable, publishReport } from '../report/document.js';
 import type { KvBenchConfig, KvBenchRow } from '../kv/run-kv-bench.js';
-import { LOAD_OPTIONS, parseLoadConfig } from '../kv/load-config.js';
-
-/**
- * Load before a row's first measured window. Every isolate (each replica's worker and each load
- * generator) compiles its own hot code, on V8's background threads: with 8 isolates on 2 cores
- * that went on for about 10 s, and it took CPU from the measurement. 6 replicas, 95% reads,
- * alternated: 26.6/26.6/22.1 us of CPU per op after 0.5 s, 20.7/22.0/20.4 after 3 s,
- * 18.3/19.7/17.8 after 10 s; 20 s was no better than 10.
- */
-const DEFAULT_WARMUP_MS = 10_000;
-/** Not counted before each later window of a row: the ramp of its restarted load. */
-const WINDOW_RAMP_MS = 500;
+import { LOAD_OPTIONS, parseLoadConfig, STEADY_WARMUP_MS } from '../kv/load-config.js';
 
 function ratioList(values: OptionValues, name: string, fallback: number[]): number[] {
   const raw = values[name];
@@ -32,10 +21,9 @@ function parseConfig(values: OptionValues): KvBenchConfig {
     replicas: intList(values, 'replicas', [3, 6], 1, 12),
     readRatios: ratioList(values, 'read-ratios', [0.95, 0.5]),
     runs: intFlag(values, 'runs', 1, 1, 20),
-    rampMs: WINDOW_RAMP_MS,
     ...parseLoadConfig(values, {
       keys: quick ? 2000 : 100_000, keysMax: 10_000_000, valueBytesMax: 1 << 20,
-      window: 256, warmupMs: quick ? 100 : DEFAULT_WARMUP_MS, durationMs: quick ? 300 : 3000,
+      window: 256, warmupMs: quick ? 100 : STEADY_WARMUP_MS, durationMs: quick ? 300 : 3000,
     }),
   };
 }
@@ -71,7 +59,7 @@ export const benchKvCommand: Command = {
     '  --value-bytes N     value size (default 64)',
     '  --clients N         piscina load generators, one client each (default 2)',
     '  --window N          operations in flight per client (default 256)',
-    `  --warmup-ms N       load before a row's first window, not counted (default ${DEFAULT_WARMUP_MS})`,
+    `  --warmup-ms N       load before a row's first window, not counted (default ${STEADY_WARMUP_MS})`,
     '  --duration-ms N     measured (default 3000)',
     '  --seed N            key choice seed (default 1)',
     '  --runs N            measured windows per row, reported as their median (default 1)',

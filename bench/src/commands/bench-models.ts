@@ -4,7 +4,7 @@ import type { Command, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { intFlag, intList } from '../cli/flags.js';
 import { markdownTable, publishReport } from '../report/document.js';
-import { LOAD_OPTIONS, parseLoadConfig } from '../kv/load-config.js';
+import { LOAD_OPTIONS, parseLoadConfig, STEADY_WARMUP_MS } from '../kv/load-config.js';
 import { DEFAULT_DATA_DIR, type ModelsBenchConfig, type ModelsBenchRow, type ModelsMedium } from '../models/run-models-bench.js';
 
 const MEDIA: readonly ModelsMedium[] = ['volatile', 'wal', 'pmem'];
@@ -19,17 +19,6 @@ function nameList<T extends string>(values: OptionValues, name: string, allowed:
   });
 }
 
-/**
- * Load on each configuration's fresh cluster before its first window. Every worker compiles
- * its own hot code in the background, and with 8 threads on 2 cores that takes seconds: synch
- * and event on volatile, 6 replicas, alternated: 2,231/4,316 and 2,265/2,752 writes/s after
- * 0.3 s of warm-up, 9,197/9,785 and 5,789/7,983 after 3 s, 18,053/14,867 and 15,345/14,465
- * after 10 s (20 s: 19,539/22,571 for synch).
- */
-const DEFAULT_WARMUP_MS = 10_000;
-/** Not counted before each later window: the ramp of its restarted load. */
-const WINDOW_RAMP_MS = 500;
-
 function parseConfig(values: OptionValues): ModelsBenchConfig {
   const quick = values['quick'] === true;
   return {
@@ -38,10 +27,9 @@ function parseConfig(values: OptionValues): ModelsBenchConfig {
     replicas: intList(values, 'replicas', quick ? [3] : [3, 6], 1, 12),
     ...parseLoadConfig(values, {
       keys: quick ? 200 : 1000, keysMax: 100_000, valueBytesMax: 512,
-      window: 64, warmupMs: quick ? 50 : DEFAULT_WARMUP_MS, durationMs: quick ? 150 : 1500,
+      window: 64, warmupMs: quick ? 50 : STEADY_WARMUP_MS, durationMs: quick ? 150 : 1500,
     }),
     repeat: intFlag(values, 'repeat', quick ? 1 : 3, 1, 100),
-    rampMs: WINDOW_RAMP_MS,
     dataDir: typeof values['data-dir'] === 'string' ? resolve(values['data-dir']) : DEFAULT_DATA_DIR,
   };
 }
@@ -59,7 +47,8 @@ const NOTES = [
   'next replica in turn. Each configuration runs on a fresh cluster: the warm-up (`warmupMs`; every thread\'s hot',
   'code is compiled in the background meanwhile), then `repeat` windows one after the other, each later one after',
   'a ramp (`rampMs`); a row is the median of each metric over its windows. writes/s counts puts started in a window',
-  'and answered by its end; latency from call to answer (log-linear histogram, within 3%). Persisting = `write` to the medium, then `sync` (group commit):',
+  'and answered by its end; latency from call to answer (log-linear histogram, within 3%).',
+  'Persisting = `write` to the medium, then `sync` (group commit):',
   'Synch syncs after each batch of handler calls before its ACKs go out (and the coordinator before completing);',
   `Strict and REnf sync every replica tick (${THREAD_TIMING.tickMs} ms); Event every ${EVENT_SYNC_TICKS} ticks; Scope only when a persistScope() asks`,
   '(this load calls none). wal: fdatasync on the data directory\'s file system; pmem: emulated persistent memory,',
@@ -88,7 +77,7 @@ export const benchModelsCommand: Command = {
     '  --value-bytes N     value size (default 64)',
     '  --clients N         piscina load generators, one client each (default 2)',
     '  --window N          puts in flight per client (default 64)',
-    `  --warmup-ms N       load on each configuration's fresh cluster before its first window (default ${DEFAULT_WARMUP_MS})`,
+    `  --warmup-ms N       load on each configuration's fresh cluster before its first window (default ${STEADY_WARMUP_MS})`,
     '  --duration-ms N     measured, per window (default 1500)',
     '  --seed N            key choice seed (default 1)',
     '  --repeat N          measured windows per configuration, rows are medians (default 3)',

@@ -9,9 +9,30 @@ export interface LoadConfig {
   clients: number;
   /** Operations in flight per client. */
   window: number;
+  /** Load before the first measured window on a cluster. */
   warmupMs: number;
+  /** Load before each later window on the same cluster (the ramp of its restarted load). */
+  rampMs: number;
   durationMs: number;
   seed: number;
+}
+
+/**
+ * The default warm-up of a thread cluster before it is measured. Every worker isolate compiles
+ * its own hot code on V8's background threads, and with 8 of them on 2 cores that went on for
+ * about 10 s (9-13 s into a run the background threads still used a quarter of a core, at 30 s
+ * 2%). Alternated, 6 replicas: bench kv at 95% reads cost 26.6/26.6/22.1 us of CPU per op after
+ * 0.5 s, 20.7/22.0/20.4 after 3 s, 18.3/19.7/17.8 after 10 s (20 s no better, 2 pairs); bench
+ * models, synch on volatile, 2,231/4,316 writes/s after 0.3 s, 9,197/9,785 after 3 s,
+ * 18,053/14,867 after 10 s.
+ */
+export const STEADY_WARMUP_MS = 10_000;
+/** Not counted before each later window on a cluster: the ramp of its restarted load. */
+export const WINDOW_RAMP_MS = 500;
+
+/** Not counted before window `window` (from 1) on a cluster: the warm-up, then the ramp. */
+export function windowLeadMs(config: LoadConfig, window: number): number {
+  return window === 1 ? config.warmupMs : Math.min(config.warmupMs, config.rampMs);
 }
 
 /** The command-line options of a load (shared by bench kv and bench models). */
@@ -46,6 +67,7 @@ export function parseLoadConfig(values: OptionValues, defaults: LoadDefaults): L
     clients: intFlag(values, 'clients', 2, 1, 16),
     window: intFlag(values, 'window', defaults.window, 1, 4096),
     warmupMs: intFlag(values, 'warmup-ms', defaults.warmupMs, 0, 60_000),
+    rampMs: WINDOW_RAMP_MS,
     durationMs: intFlag(values, 'duration-ms', defaults.durationMs, 100, 600_000),
     seed: intFlag(values, 'seed', 1, 0, 2 ** 31),
   };

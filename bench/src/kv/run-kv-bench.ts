@@ -1,6 +1,6 @@
 import { LoadGenerators, sharedClockMs } from '@heal/actors';
 import { ThreadCluster } from '@heal/kv';
-import type { LoadConfig } from './load-config.js';
+import { windowLeadMs, type LoadConfig } from './load-config.js';
 import { totalLoad } from './load-results.js';
 import type { KvLoadParams, KvLoadResult } from './kv-load-task.js';
 
@@ -9,11 +9,6 @@ export interface KvBenchConfig extends LoadConfig {
   readRatios: number[];
   /** Measured windows per row, one after the other on the same cluster; the row is their median. */
   runs: number;
-  /**
-   * Not counted before each window of a row after its first (which gets `warmupMs`): the load
-   * restarts with every window, and this covers its ramp.
-   */
-  rampMs: number;
 }
 
 export interface KvBenchRow {
@@ -64,7 +59,7 @@ export async function runKvBench(config: KvBenchConfig, progress: (what: string)
           const windows: KvWindow[] = [];
           for (let run = 1; run <= config.runs; run++) {
             const what = `${replicas} replicas, ${readRatio * 100}% reads, run ${run}/${config.runs}`;
-            const leadMs = run === 1 ? config.warmupMs : Math.min(config.warmupMs, config.rampMs);
+            const leadMs = windowLeadMs(config, run);
             progress(`${what}: ${leadMs} ms not counted, then ${config.durationMs} ms`);
             const startAtMs = sharedClockMs() + leadMs;
             const endAtMs = startAtMs + config.durationMs;

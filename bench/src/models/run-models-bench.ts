@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LoadGenerators, sharedClockMs } from '@heal/actors';
 import { ThreadCluster, type PersistencyModel } from '@heal/kv';
-import type { LoadConfig } from '../kv/load-config.js';
+import { windowLeadMs, type LoadConfig } from '../kv/load-config.js';
 import { totalLoad } from '../kv/load-results.js';
 import type { KvLoadParams, KvLoadResult } from '../kv/kv-load-task.js';
 
@@ -18,8 +18,6 @@ export interface ModelsBenchConfig extends LoadConfig {
    * warm-up; a row reports the median of each metric.
    */
   repeat: number;
-  /** Not counted before each window after a configuration's first (which gets `warmupMs`). */
-  rampMs: number;
   /** Where the wal and pmem files go (a fresh directory per run under it). */
   dataDir: string;
 }
@@ -104,7 +102,7 @@ async function measure(
     const ids = Array.from({ length: config.clients }, (_, i) => run.replicas + i);
     const windows: ModelsBenchRow[] = [];
     for (let window = 1; window <= config.repeat; window++) {
-      const leadMs = window === 1 ? config.warmupMs : Math.min(config.warmupMs, config.rampMs);
+      const leadMs = windowLeadMs(config, window);
       const label = `${what}, window ${window}/${config.repeat}`;
       progress(`${label}: ${leadMs} ms not counted, then ${config.durationMs} ms`);
       const startAtMs = sharedClockMs() + leadMs;
