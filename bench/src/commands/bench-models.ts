@@ -56,14 +56,15 @@ const NOTES = [
   '',
   'Reading the costs: a sync runs on the replica\'s own thread, so a background sync (Strict, REnf, Event) still',
   'stalls that replica\'s message handling while an fdatasync lasts; it saves the wait in the ACK path, not the',
-  'thread time. Synch groups its syncs per batch of handler calls, so under load it syncs about as often as a',
-  'per-tick background sync. The pmem latency model charges well under a microsecond per persisted record, below',
-  'the run-to-run noise of a thread-per-replica cluster. With 6 replicas, 2 load threads and the main thread on a',
-  '2-core machine the CPU is oversubscribed: scheduling, not persistence, dominates those rows.',
+  'thread time. Synch syncs at the end of every batch of handler calls that took a new value, which under load is',
+  `far more often than once per ${THREAD_TIMING.tickMs} ms tick: on wal, where a sync is an fdatasync, that is what Synch pays for.`,
+  'The pmem latency model charges well under a microsecond per persisted record, below the run-to-run noise of a',
+  'thread-per-replica cluster. With 6 replicas, 2 load threads and the main thread on a 2-core machine the CPU is',
+  'oversubscribed: scheduling, not persistence, dominates those rows.',
   'Messages: a Synch write reaches DP with its VP, so its VAL says so (INV, ACK, VAL per follower); under',
   'Strict, REnf and Event DP comes later and every member also gets a DURABLE for it (batched per flush); Scope',
-  'sends those only after a persistScope() (none here). On this CPU-bound machine a message costs more than a',
-  'group-committed sync, which is why Synch is not the slowest model in these rows.',
+  'sends those only after a persistScope() (none here). Where a sync is cheap (volatile, pmem) those messages are',
+  'the main cost that differs between the models; differences of 10-20% between rows are within this machine\'s noise.',
 ].join('\n');
 
 export const benchModelsCommand: Command = {
