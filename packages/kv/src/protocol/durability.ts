@@ -45,6 +45,12 @@ export interface HeldRecord extends KeyRecord {
   persistedTs: Ts | undefined;
   /** Highest ts of the key known to be at DP. */
   durableTs: Ts | undefined;
+  /** Written to the medium since the last sync: on Durability's dirty list. */
+  dirty: boolean;
+  /** May not be at DP here (see Replication's `notDurable`). */
+  mayBeUndurable: boolean;
+  /** On Replication's list of records that may not be at DP. */
+  undurableListed: boolean;
 }
 
 /** Tracks one write, after its VP, until it (or a later ts of its key) reaches DP. */
@@ -89,8 +95,8 @@ export interface DurabilityHost {
   send(to: ActorId, msg: KvMessage): void;
   /** `from` durably holds `key` at `ts` or later (also called for this replica's own syncs). */
   persistAck(from: ActorId, key: string, ts: Ts): void;
-  /** The DP of `key` advanced (REnf readers may go on). */
-  durable(key: string): void;
+  /** The DP of `key` advanced (REnf readers may go on); `record`: the key's, if held. */
+  durable(key: string, record: HeldRecord | undefined): void;
 }
 
 export interface DurabilityStats {
@@ -117,17 +123,18 @@ const tsOf = (item: KeyTs): Ts => ({ version: item.version, cid: item.cid });
  */
 export class Durability {
   readonly stats: DurabilityStats = { syncs: 0, persistAcksSent: 0, durableSent: 0, persistRequests: 0, scopesCompleted: 0, dpReached: 0 };
-  /** Keys written to the medium since the last sync, with the members waiting for their persist ack. */
-  #dirty = new Map<string, Set<ActorId> | null>();
-  /** The other of the two dirty maps (one is being synced while the other fills), kept to skip regrowing one per sync. */
-  #dirtySpare = new Map<string, Set<ActorId> | null>();
-  /** Dirty keys whose value (not only state) changed: Synch syncs for them in `flush`. */
-  readonly #urgent = new Set<string>();
+  /** Records written to the medium since the last sync, each once (its `dirty` flag says it is listed). */
+  #dirty: HeldRecord[] = [];
+  /** Members waiting for the persist ack of a dirty key. */
+  #persistWaiters = new Map<string, Set<ActorId>>();
+  /** A dirty record's value (not only its state) changed: Synch syncs in `flush`. */
+  #urgent = false;
+  #syncing = false;
   /** DP reached by keys this replica holds no record of (yet): taken over by `held`. */
   readonly #durableUnheld = new Map<string, Ts>();
   /** By key, ordered by last persist-request (oldest first). */
   readonly #trackers = new Map<string, DpTracker>();
-  readonly #deferredAcks: { to: ActorId; key: string; ts: Ts }[] = [];
+  readonly #deferredAcks: { to: ActorId; record: HeldRecord; ts: Ts }[] = [];
   readonly #outPersisted = new Map<ActorId, KeyTs[]>();
   readonly #outRequests = new Map<ActorId, KeyTs[]>();
   #outDurable: KeyTs[] = [];
@@ -140,19 +147,31 @@ export class Durability {
   constructor(readonly host: DurabilityHost) {}
 
   /**
-   * The record to hold for `record`'s key, replacing `previous` (undefined: the key is new
-   * here): the key's durable progress carries over. `persisted`: the medium already holds
-   * this ts (a record the medium kept at a restart).
+   * The record to hold for `record`'s write: `previous`, the key's record, updated in place
+   * (its durable progress stays), or a new one if the key is new here. A key keeps one record
+   * object, so what refers to it (pending writes, the dirty list) stays current and a write
+   * allocates none; its `ts` and `value` objects are replaced, never mutated (media keep
+   * shallow copies). `persisted`: the medium already holds this ts (kept at a restart).
    */
   held(record: KeyRecord, previous: HeldRecord | undefined, persisted = false): HeldRecord {
-    let durableTs = previous?.durableTs;
-    if (previous === undefined && this.#durableUnheld.size > 0) {
+    if (previous) {
+      assert(previous.key === record.key, `the record of ${previous.key} takes a write of its own key, not ${record.key}`);
+      previous.ts = record.ts;
+      previous.value = record.value;
+      previous.state = record.state;
+      previous.origin = record.origin;
+      previous.seq = record.seq;
+      if (persisted) previous.persistedTs = record.ts;
+      return previous;
+    }
+    let durableTs: Ts | undefined;
+    if (this.#durableUnheld.size > 0) {
       durableTs = this.#durableUnheld.get(record.key);
       this.#durableUnheld.delete(record.key);
     }
     return {
       key: record.key, ts: record.ts, value: record.value, state: record.state, origin: record.origin, seq: record.seq,
-      persistedTs: persisted ? record.ts : previous?.persistedTs, durableTs,
+      persistedTs: persisted ? record.ts : undefined, durableTs, dirty: false, mayBeUndurable: false, undurableListed: false,
     };
   }
 
@@ -172,10 +191,13 @@ export class Durability {
     return this.#datasetKey !== undefined && compareTs(DATASET_TS, ts) >= 0 && this.#datasetKey(key);
   }
 
-  /** The record of `key` was written to the medium; `valueChanged`: not only its state. */
-  written(key: string, valueChanged: boolean): void {
-    if (!this.#dirty.has(key)) this.#dirty.set(key, null);
-    if (valueChanged) this.#urgent.add(key);
+  /** `record` was written to the medium; `valueChanged`: not only its state. */
+  written(record: HeldRecord, valueChanged: boolean): void {
+    if (!record.dirty) {
+      record.dirty = true;
+      this.#dirty.push(record);
+    }
+    if (valueChanged) this.#urgent = true;
   }
 
   /** `record`: what `records` holds for `key`, when the caller has it at hand (saves a lookup). */
@@ -196,16 +218,16 @@ export class Durability {
     }
     const record = this.host.records.get(key);
     if (!record || compareTs(record.ts, ts) < 0) return; // Not taken here yet: the sender retries.
-    const waiting = this.#dirty.get(key);
-    if (waiting === undefined) assert.fail(`key ${key} holds an unpersisted ts, so it is dirty`);
-    if (waiting === null) this.#dirty.set(key, new Set([to]));
-    else waiting.add(to);
+    if (!record.dirty) assert.fail(`key ${key} holds an unpersisted ts, so it is dirty`);
+    const waiting = this.#persistWaiters.get(key);
+    if (waiting) waiting.add(to);
+    else this.#persistWaiters.set(key, new Set([to]));
   }
 
-  /** Synch: the ACK of an INV goes out after the next sync, with `persisted` set. */
-  deferAck(to: ActorId, key: string, ts: Ts): void {
+  /** Synch: the ACK of an INV of `record`'s key goes out after the next sync, with `persisted` set. */
+  deferAck(to: ActorId, record: HeldRecord, ts: Ts): void {
     if (this.#deferredAcks.length >= MAX_DEFERRED_ACKS) assert.fail(`more than ${MAX_DEFERRED_ACKS} ACKs held back`);
-    this.#deferredAcks.push({ to, key, ts });
+    this.#deferredAcks.push({ to, record, ts });
   }
 
   // ---- DP tracking --------------------------------------------------------------------------
@@ -235,6 +257,7 @@ export class Durability {
 
   /** `from` durably holds `key` at `ts` or later. */
   ackTracker(from: ActorId, key: string, ts: Ts): void {
+    if (this.#trackers.size === 0) return;
     const tracker = this.#trackers.get(key);
     if (!tracker || compareTs(tracker.ts, ts) > 0) return;
     tracker.acks.add(from);
@@ -250,24 +273,26 @@ export class Durability {
     this.#markDurable(tracker.key, tracker.ts, announce);
   }
 
-  #markDurable(key: string, ts: Ts, broadcast: boolean): void {
-    const tracker = this.#trackers.get(key);
-    if (tracker && compareTs(tracker.ts, ts) <= 0) this.#trackers.delete(key);
-    const record = this.host.records.get(key);
+  /** `record`: what `records` holds for `key`, when the caller has it at hand (saves a lookup). */
+  #markDurable(key: string, ts: Ts, broadcast: boolean, record = this.host.records.get(key)): void {
+    if (this.#trackers.size > 0) {
+      const tracker = this.#trackers.get(key);
+      if (tracker && compareTs(tracker.ts, ts) <= 0) this.#trackers.delete(key);
+    }
     if (this.isDurable(key, ts, record)) return;
     if (record) record.durableTs = ts;
     else this.#durableUnheld.set(key, ts);
     if (broadcast) this.#outDurable.push({ key, ...ts });
-    this.host.durable(key);
+    this.host.durable(key, record);
   }
 
   onDurable(items: readonly KeyTs[]): void {
     for (const item of items) this.#markDurable(item.key, tsOf(item), false);
   }
 
-  /** As a DURABLE of one item would (a Synch VAL carries it). */
-  markDurable(key: string, ts: Ts): void {
-    this.#markDurable(key, ts, false);
+  /** As a DURABLE of one item would (a Synch VAL carries it); `record`: the key's, if held. */
+  markDurable(key: string, ts: Ts, record: HeldRecord | undefined): void {
+    this.#markDurable(key, ts, false, record);
   }
 
   onPersisted(from: ActorId, items: readonly KeyTs[]): void {
@@ -398,12 +423,12 @@ export class Durability {
   /** End of a batch of handler calls: sync if the model needs it now, then send what follows. */
   flush(): void {
     const synch = this.host.model === 'synch';
-    const syncNow = this.#syncRequested || (synch && (this.#urgent.size > 0 || this.#deferredAcks.length > 0));
+    const syncNow = this.#syncRequested || (synch && (this.#urgent || this.#deferredAcks.length > 0));
     // A persist ack of our own sync may complete a write whose successor then writes: at most
     // one more round here (its completion needs other members' acks, which come later).
     if (syncNow) {
       this.#sync();
-      if (synch && this.#urgent.size > 0) this.#sync();
+      if (synch && this.#urgent) this.#sync();
     }
     this.#syncRequested = false;
     this.#sendDeferredAcks();
@@ -433,8 +458,9 @@ export class Durability {
   #sendDeferredAcks(): void {
     if (this.#deferredAcks.length === 0) return;
     const epoch = this.host.view().epoch;
-    for (const { to, key, ts } of this.#deferredAcks.splice(0)) {
-      const persisted = this.persistedAtLeast(key, ts);
+    for (const { to, record, ts } of this.#deferredAcks.splice(0)) {
+      const { key } = record;
+      const persisted = this.persistedAtLeast(key, ts, record);
       this.host.send(to, { kind: 'ack', epoch, sender: this.host.self, key, version: ts.version, cid: ts.cid, persisted });
     }
   }
@@ -452,29 +478,31 @@ export class Durability {
 
   /** Makes every write so far durable, then hands out the persist acks it earned. */
   #sync(): void {
-    if (this.#dirty.size === 0) return;
+    if (this.#dirty.length === 0) return;
+    if (this.#syncing) assert.fail('a sync is not re-entered from its own persist acks');
+    this.#syncing = true;
     this.host.storage.sync();
     this.stats.syncs++;
     const synced = this.#dirty;
-    if (this.#dirtySpare === synced || this.#dirtySpare.size > 0) assert.fail('a sync is not re-entered from its own persist acks');
-    this.#dirty = this.#dirtySpare;
-    this.#urgent.clear();
-    const persisted: Ts[] = [];
-    for (const key of synced.keys()) {
-      const record = this.host.records.get(key);
-      if (!record) assert.fail(`a synced key ${key} has a record`);
+    this.#dirty = [];
+    this.#urgent = false;
+    // Every waiter waits on a dirty key: all of them are answered by this sync.
+    const waiters = this.#persistWaiters;
+    if (waiters.size > 0) this.#persistWaiters = new Map();
+    for (const record of synced) {
+      record.dirty = false;
       record.persistedTs = record.ts;
-      persisted.push(record.ts);
     }
-    // Acks after every key is marked: one may start a write that dirties a key again.
-    let i = 0;
-    for (const [key, waiting] of synced) {
-      const ts = persisted[i++] as Ts;
+    // Acks after every key is marked: one may start a write that dirties a key again (its ts
+    // moves on; persistedTs stays what this sync made durable).
+    for (const record of synced) {
+      const { key } = record;
+      const ts = record.persistedTs as Ts;
+      const waiting = waiters.size > 0 ? waiters.get(key) : undefined;
       if (waiting) for (const to of waiting) if (to !== this.host.self) this.#queue(this.#outPersisted, to, { key, ...ts });
       this.host.persistAck(this.host.self, key, ts);
     }
-    synced.clear();
-    this.#dirtySpare = synced;
+    this.#syncing = false;
   }
 
   #queue(map: Map<ActorId, KeyTs[]>, to: ActorId, item: KeyTs): void {

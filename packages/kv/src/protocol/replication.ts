@@ -26,6 +26,8 @@ export interface ClientRef {
 /** A write this replica coordinates (its own, or a replay), waiting for ACKs. */
 interface PendingWrite {
   readonly key: string;
+  /** The key's record here (a key keeps one record object: see Durability.held). */
+  readonly record: HeldRecord;
   readonly ts: Ts;
   readonly value: Uint8Array;
   readonly origin: ActorId;
@@ -86,8 +88,12 @@ export interface ReplicationStats {
  */
 export class Replication {
   readonly records = new Map<string, HeldRecord>();
-  /** Keys whose record may not be at DP (a superset: notDurable() filters and prunes it). */
-  readonly #mayBeUndurable = new Set<string>();
+  /**
+   * Records that may not be at DP: each record at most once (`undurableListed`), a superset
+   * that notDurable() filters and prunes. A list, not a set of keys: every write takes its key
+   * off DP and back at each replica, and two lookups in a 100k-entry set cost more than a flag.
+   */
+  #mayBeUndurable: HeldRecord[] = [];
   readonly stats: ReplicationStats = {
     writesStarted: 0, writesCompleted: 0, supersededCompleted: 0, replaysStarted: 0, replaysCompleted: 0,
     invsTaken: 0, retransmits: 0, readsServed: 0, readsWaited: 0, readsWaitedDurable: 0,
@@ -122,7 +128,7 @@ export class Replication {
       now: () => host.now(),
       send: (to, msg) => host.send(to, msg),
       persistAck: (from, key, ts) => replication.#persistAck(from, key, ts),
-      durable: (key) => replication.#drainDurable(key),
+      durable: (key, record) => replication.#drainDurable(key, record),
     });
   }
 
@@ -134,8 +140,9 @@ export class Replication {
     if (isDatasetKey) this.durability.loadedDataset(isDatasetKey);
     for (const loaded of records) {
       if (loaded.state !== 'valid') loaded.state = 'invalid';
-      this.records.set(loaded.key, this.durability.held(loaded, undefined, !isDatasetKey));
-      if (!isDatasetKey) this.#mayBeUndurable.add(loaded.key);
+      const held = this.durability.held(loaded, undefined, !isDatasetKey);
+      this.records.set(loaded.key, held);
+      if (!isDatasetKey) this.#markMayBeUndurable(held);
     }
     this.#seq = seqHighWater;
     this.#seqReserved = seqHighWater;
@@ -168,9 +175,25 @@ export class Replication {
   #store(record: HeldRecord, previous: Ts | undefined): void {
     this.host.storage.write(record);
     const valueChanged = previous === undefined || !tsEquals(previous, record.ts);
-    this.durability.written(record.key, valueChanged);
-    if (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts, record)) this.#mayBeUndurable.add(record.key);
+    this.durability.written(record, valueChanged);
+    if (!record.mayBeUndurable && (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts, record))) {
+      this.#markMayBeUndurable(record);
+    }
     this.host.applied(record, previous);
+  }
+
+  #markMayBeUndurable(record: HeldRecord): void {
+    record.mayBeUndurable = true;
+    if (record.undurableListed) return;
+    record.undurableListed = true;
+    this.#mayBeUndurable.push(record);
+  }
+
+  /** The key's record, now holding `write` (see Durability.held); `current`: the key's record before. */
+  #hold(write: KeyRecord, current: HeldRecord | undefined): HeldRecord {
+    const record = this.durability.held(write, current);
+    if (!current) this.records.set(write.key, record);
+    return record;
   }
 
   #setInvalid(record: HeldRecord, from: ActorId): void {
@@ -205,10 +228,12 @@ export class Replication {
   }
 
   /** The DP of `key` advanced: REnf reads waiting on it are served (or wait on, if still not). */
-  #drainDurable(key: string): void {
+  #drainDurable(key: string, record = this.records.get(key)): void {
+    if (record?.mayBeUndurable && record.state === 'valid' && this.durability.isDurable(key, record.ts, record)) {
+      record.mayBeUndurable = false;
+    }
+    if (this.#waitingDurable.size === 0) return;
     const waiting = this.#waitingDurable.get(key);
-    const record = this.records.get(key);
-    if (record && record.state === 'valid' && this.durability.isDurable(key, record.ts, record)) this.#mayBeUndurable.delete(key);
     if (!waiting || (record && record.state === 'valid' && !this.durability.isDurable(key, record.ts, record))) return;
     this.#waitingDurable.delete(key);
     this.#waiting -= waiting.refs.length;
@@ -225,7 +250,7 @@ export class Replication {
     const record = this.records.get(key);
     const ready = (!record || record.state === 'valid') && !this.#writes.has(key) && !this.#waitingWrites.has(key);
     if (ready) {
-      this.#startWrite(key, value, ref);
+      this.#startWrite(key, value, ref, record);
       return;
     }
     if (!this.#admitWaiter(ref)) return;
@@ -247,15 +272,15 @@ export class Replication {
     else map.set(key, [item]);
   }
 
-  #startWrite(key: string, value: Uint8Array, client: ClientRef | undefined): void {
-    const current = this.records.get(key);
+  /** `current`: the key's record (the caller looked it up). */
+  #startWrite(key: string, value: Uint8Array, client: ClientRef | undefined, current: HeldRecord | undefined): void {
     if (current && current.state !== 'valid') assert.fail(`a write starts only on a Valid key (${key} is ${current.state})`);
-    const ts = nextTs(current?.ts ?? ZERO_TS, this.host.self);
-    const record = this.durability.held({ key, ts, value, state: 'write', origin: this.host.self, seq: this.#nextSeq() }, current);
-    this.records.set(key, record);
-    this.#store(record, current?.ts);
+    const previous = current?.ts;
+    const ts = nextTs(previous ?? ZERO_TS, this.host.self);
+    const record = this.#hold({ key, ts, value, state: 'write', origin: this.host.self, seq: this.#nextSeq() }, current);
+    this.#store(record, previous);
     const write: PendingWrite = {
-      key, ts, value, origin: record.origin, seq: record.seq, client, acks: new Set(), persisted: new Set(),
+      key, record, ts, value, origin: record.origin, seq: record.seq, client, acks: new Set(), persisted: new Set(),
       startedMs: this.host.now(), sentMs: this.host.now(), retransmits: 0,
     };
     this.#writes.set(key, write);
@@ -282,22 +307,23 @@ export class Replication {
 
   onInv(msg: InvMsg): void {
     const ts = { version: msg.version, cid: msg.cid };
-    const record = this.records.get(msg.key);
-    if (compareTs(ts, record?.ts ?? ZERO_TS) > 0) {
+    let record = this.records.get(msg.key);
+    const previous = record?.ts;
+    if (compareTs(ts, previous ?? ZERO_TS) > 0) {
       // Take the newer value; a local write or replay with a lower ts is superseded here.
-      const taken = this.durability.held({ key: msg.key, ts, value: msg.value, state: 'invalid', origin: msg.origin, seq: msg.seq }, record);
-      this.records.set(msg.key, taken);
-      this.#setInvalid(taken, msg.sender);
-      this.#replays.delete(msg.key);
+      record = this.#hold({ key: msg.key, ts, value: msg.value, state: 'invalid', origin: msg.origin, seq: msg.seq }, record);
+      this.#setInvalid(record, msg.sender);
+      if (this.#replays.size > 0) this.#replays.delete(msg.key);
       this.stats.invsTaken++;
-      this.#store(taken, record?.ts);
+      this.#store(record, previous);
     }
+    if (!record) assert.fail(`key ${msg.key} has a record after an INV (its ts is above zero)`);
     if (this.host.model === 'synch') {
       // Synch: the ACK follows the persist (sent after the sync in `flush`).
-      this.durability.deferAck(msg.sender, msg.key, ts);
+      this.durability.deferAck(msg.sender, record, ts);
       return;
     }
-    const persisted = this.durability.persistedAtLeast(msg.key, ts);
+    const persisted = this.durability.persistedAtLeast(msg.key, ts, record);
     if (!persisted) this.durability.notifyOnPersist(msg.key, ts, msg.sender);
     this.host.send(msg.sender, {
       kind: 'ack', epoch: this.host.view().epoch, sender: this.host.self, key: msg.key, version: msg.version, cid: msg.cid, persisted,
@@ -319,8 +345,8 @@ export class Replication {
 
   /** `from` durably holds `key` at `ts` or later: for pending writes, then for DP trackers. */
   #persistAck(from: ActorId, key: string, ts: Ts): void {
-    this.#persistAcked(this.#writes.get(key), from, ts);
-    this.#persistAcked(this.#replays.get(key), from, ts);
+    if (this.#writes.size > 0) this.#persistAcked(this.#writes.get(key), from, ts);
+    if (this.#replays.size > 0) this.#persistAcked(this.#replays.get(key), from, ts);
     this.durability.ackTracker(from, key, ts);
   }
 
@@ -338,11 +364,11 @@ export class Replication {
       // A replayer finished our own write: its client completes (DESIGN section 4, Replay).
       const own = this.#writes.get(msg.key);
       if (own && tsEquals(own.ts, ts)) this.#finishWrite(own);
-      this.#replays.delete(msg.key);
-      this.#drainWaiting(msg.key);
+      if (this.#replays.size > 0) this.#replays.delete(msg.key);
+      this.#drainWaiting(msg.key, record);
     }
     // As a DURABLE would: whatever this replica holds of the key.
-    if (msg.durable) this.durability.markDurable(msg.key, ts);
+    if (msg.durable) this.durability.markDurable(msg.key, ts, record);
   }
 
   #validate(record: HeldRecord): void {
@@ -358,10 +384,11 @@ export class Replication {
    * every member, this one included, persisted it: DP = VP).
    */
   #checkComplete(pending: PendingWrite): void {
+    // Most calls come before the last ACK (acks holds current members other than this one only).
+    if (pending.acks.size < this.host.view().members.length - 1) return;
     const synch = this.host.model === 'synch';
     const self = this.host.self;
-    const record = this.records.get(pending.key);
-    if (!record) assert.fail(`a pending write's key ${pending.key} has a record`);
+    const { record } = pending;
     if (synch && this.durability.persistedAtLeast(pending.key, pending.ts, record)) pending.persisted.add(self);
     for (const m of this.host.view().members) {
       if (m.id !== self && !pending.acks.has(m.id)) return;
@@ -385,7 +412,7 @@ export class Replication {
       if (!current) this.stats.supersededCompleted++;
       this.#finishWrite(pending);
     }
-    this.#drainWaiting(pending.key);
+    this.#drainWaiting(pending.key, record);
   }
 
   #sendVal(pending: PendingWrite, record: HeldRecord): void {
@@ -404,10 +431,9 @@ export class Replication {
     if (write.client) this.host.replyPut(write.client, write.ts);
   }
 
-  /** Serves the reads and starts the next write waiting on `key`, if it is Valid now. */
-  #drainWaiting(key: string): void {
-    const record = this.records.get(key);
-    if (record && record.state !== 'valid') return;
+  /** Serves the reads and starts the next write waiting on `key`, if it is Valid now; `record`: the key's. */
+  #drainWaiting(key: string, record: HeldRecord | undefined): void {
+    if ((record && record.state !== 'valid') || (this.#waitingReads.size === 0 && this.#waitingWrites.size === 0)) return;
     const reads = this.#waitingReads.get(key);
     if (reads) {
       this.#waitingReads.delete(key);
@@ -421,7 +447,7 @@ export class Replication {
       if (writes.length === 0) this.#waitingWrites.delete(key);
       if (next) {
         this.#waiting--;
-        this.#startWrite(key, next.value, next.ref);
+        this.#startWrite(key, next.value, next.ref, record);
       }
     }
   }
@@ -476,7 +502,7 @@ export class Replication {
     record.state = 'replay';
     this.#store(record, record.ts);
     const pending: PendingWrite = {
-      key, ts: record.ts, value: record.value, origin: record.origin, seq: record.seq,
+      key, record, ts: record.ts, value: record.value, origin: record.origin, seq: record.seq,
       client: undefined, acks: new Set(), persisted: new Set(), startedMs: this.host.now(), sentMs: this.host.now(), retransmits: 0,
     };
     this.#replays.set(key, pending);
@@ -529,14 +555,21 @@ export class Replication {
   /**
    * Records whose write is not known to be at DP here: not Valid, or Valid without a DURABLE
    * (or this replica's own DP) for its ts (DESIGN section 5: what a rejoining replica may have
-   * missed or lost). Walks only the keys that changed since they were last known durable.
+   * missed or lost). Walks only the records that changed since they were last known durable,
+   * and keeps only these listed.
    */
-  *notDurable(): IterableIterator<KeyRecord> {
-    for (const key of this.#mayBeUndurable) {
-      const record = this.records.get(key);
-      if (record && (record.state !== 'valid' || !this.durability.isDurable(key, record.ts, record))) yield record;
-      else this.#mayBeUndurable.delete(key);
+  notDurable(): HeldRecord[] {
+    const kept: HeldRecord[] = [];
+    for (const record of this.#mayBeUndurable) {
+      if (record.mayBeUndurable && (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts, record))) {
+        kept.push(record);
+      } else {
+        record.mayBeUndurable = false;
+        record.undurableListed = false;
+      }
     }
+    this.#mayBeUndurable = kept;
+    return [...kept];
   }
 
   /** Replays every Invalid key now (a recovered replica finishing its own leftovers). */
@@ -556,17 +589,17 @@ export class Replication {
     if (order < 0 || (order === 0 && (entry.state !== 'valid' || record?.state === 'valid'))) return false;
     if (order === 0 && record) {
       this.#validate(record);
-      this.#drainWaiting(record.key);
+      this.#drainWaiting(record.key, record);
       return true;
     }
-    const installed = this.durability.held({ key: entry.key, ts: entry.ts, value: entry.value, state: 'valid',
+    const previous = record?.ts;
+    const installed = this.#hold({ key: entry.key, ts: entry.ts, value: entry.value, state: 'valid',
       origin: entry.origin, seq: entry.seq }, record);
-    this.records.set(entry.key, installed);
     this.#replays.delete(entry.key);
     if (entry.state === 'valid') this.#invalid.delete(entry.key);
     else this.#setInvalid(installed, from);
-    this.#store(installed, record?.ts);
-    this.#drainWaiting(entry.key);
+    this.#store(installed, previous);
+    this.#drainWaiting(entry.key, installed);
     return true;
   }
 }
