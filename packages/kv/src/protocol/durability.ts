@@ -155,7 +155,7 @@ export class Durability {
    */
   held(record: KeyRecord, previous: HeldRecord | undefined, persisted = false): HeldRecord {
     if (previous) {
-      assert(previous.key === record.key, `the record of ${previous.key} takes a write of its own key, not ${record.key}`);
+      if (previous.key !== record.key) assert.fail(`the record of ${previous.key} takes a write of its own key, not ${record.key}`);
       previous.ts = record.ts;
       previous.value = record.value;
       previous.state = record.state;

@@ -24,7 +24,7 @@ export class RequestDedup {
 
   /** True the first time (client, reqId) is offered; false for a repeat (or an id below the window). */
   firstTime(client: ActorId, reqId: number): boolean {
-    assert(Number.isSafeInteger(reqId) && reqId >= 0, `request id must be a safe integer >= 0, got ${reqId}`);
+    if (!Number.isSafeInteger(reqId) || reqId < 0) assert.fail(`request id must be a safe integer >= 0, got ${reqId}`);
     let window = this.#clients.get(client);
     if (!window) {
       window = { floor: Math.max(0, reqId - DEDUP_WINDOW_PER_CLIENT), bits: new Uint32Array(WORDS) };
