@@ -261,6 +261,14 @@ export const string = (): Field<string> => ({
   },
 });
 
+/**
+ * Largest array V8 keeps on its heap (`new Uint8Array(n)`): `slice` puts even a small copy in a
+ * backing store off the heap, whose allocation, external-memory accounting and sweeping cost
+ * more than the copy (bench kv's load generators spent a fifth of their time in the
+ * mark-compacts that the external memory of their get-ok values set off).
+ */
+const ON_HEAP_BYTES_MAX = 64;
+
 /** Opaque bytes with a u32 length; decoding copies them out of the (shared) source. */
 export const bytes = (): Field<Uint8Array> => ({
   kind: 'bytes',
@@ -279,7 +287,11 @@ export const bytes = (): Field<Uint8Array> => ({
   read(r, path) {
     const n = readLength(r, path, MAX_BYTES_BYTES, 'byte length');
     const at = r.need(n, path);
-    return r.bytes.slice(at, at + n);
+    if (n > ON_HEAP_BYTES_MAX) return r.bytes.slice(at, at + n);
+    const out = new Uint8Array(n);
+    const bytes = r.bytes;
+    for (let i = 0; i < n; i++) out[i] = bytes[at + i] as number;
+    return out;
   },
 });
 

@@ -56,11 +56,18 @@ test('encodeInto writes at an offset and decode reads the same range', () => {
   assert.deepEqual(testCodec.decode(buffer, 37, size), put);
 });
 
-test('decoded bytes do not alias the source buffer', () => {
-  const bytes = testCodec.encode(put);
-  const decoded = testCodec.decode(bytes) as Put;
-  bytes.fill(0);
-  assert.deepEqual([...decoded.value], [0, 1, 2, 255]);
+test('decoded bytes do not alias the source buffer, whether copied on the heap (<= 64) or off it', () => {
+  for (const length of [0, 1, 63, 64, 65, 4096]) {
+    const value = Uint8Array.from({ length }, (_, i) => (i * 7 + 1) & 0xff);
+    const msg: Put = { ...put, value };
+    const size = testCodec.sizeOf(msg);
+    const source = new Uint8Array(size + 11);
+    testCodec.encodeInto(msg, source, 11, size);
+    const decoded = testCodec.decode(source, 11, size) as Put;
+    source.fill(0);
+    assert.deepEqual(decoded.value, value, `value of ${length} bytes`);
+    assert.notEqual(decoded.value.buffer, source.buffer);
+  }
 });
 
 function codecError(fn: () => unknown): CodecError {
