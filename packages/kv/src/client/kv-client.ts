@@ -4,6 +4,7 @@ import { getBatches } from '../protocol/get-batches.js';
 import { MAX_PERSIST_ITEMS, type ClientReply, type GetItem, type GetOkItem, type KeyTs } from '../protocol/messages.js';
 import type { KvWire } from '../protocol/replica.js';
 import { compareTs, type Ts } from '../protocol/timestamp.js';
+import { InFlightTable } from './in-flight-table.js';
 
 export type KvErrorCode = 'timeout' | 'busy' | 'not-serving' | 'closed';
 
@@ -38,6 +39,8 @@ export interface KvClientOptions {
 
 /** Most operations one client may have in flight (pipelining, without history). */
 export const MAX_IN_FLIGHT = 4096;
+/** Slots of the in-flight table: room for MAX_IN_FLIGHT with few of them spilled. */
+const IN_FLIGHT_SLOTS = 2 * MAX_IN_FLIGHT;
 
 /** `servedBy`: the replica that answered (another than the one asked when it was not serving). */
 type Done = (err: KvError | RangeError | undefined, value: string | null, servedBy?: ActorId) => void;
@@ -47,6 +50,7 @@ export type ClientOp =
   | { kind: 'put'; key: string; value: string; replica?: ActorId | undefined };
 
 interface InFlight {
+  readonly reqId: number;
   key: string;
   kind: 'get' | 'put' | 'scope';
   value: Uint8Array;
@@ -79,7 +83,7 @@ const decoder = new TextDecoder();
 export class KvClient {
   readonly #endpoint: Endpoint<KvWire>;
   readonly #options: KvClientOptions;
-  readonly #inFlight = new Map<number, InFlight>();
+  readonly #inFlight = new InFlightTable<InFlight>(IN_FLIGHT_SLOTS);
   #nextReqId: number;
   #historyClient: number;
   #closed = false;
@@ -197,9 +201,8 @@ export class KvClient {
     this.#roundGets.clear();
     this.#sweep?.cancel();
     this.#sweep = undefined;
-    for (const [reqId, op] of this.#inFlight) {
+    for (const op of this.#inFlight.takeWhere(() => true)) {
       op.retry?.cancel();
-      this.#inFlight.delete(reqId);
       op.done(new KvError('closed', `client ${this.self} closed with ${op.kind} ${op.key} in flight`), null);
     }
   }
@@ -215,8 +218,8 @@ export class KvClient {
     }
     const reqId = this.#nextReqId++;
     const deadlineMs = this.#endpoint.now() + this.#options.timeoutMs;
-    const op: InFlight = { key, kind, value, items, replica: target, tries: 0, done, deadlineMs, retry: undefined };
-    this.#inFlight.set(reqId, op);
+    const op: InFlight = { reqId, key, kind, value, items, replica: target, tries: 0, done, deadlineMs, retry: undefined };
+    this.#inFlight.add(op);
     this.#sweep ??= this.#endpoint.schedule(this.#options.timeoutMs / SWEEPS_PER_TIMEOUT, () => this.#expire());
     this.#send(reqId, op);
   }
@@ -228,9 +231,7 @@ export class KvClient {
   #expire(): void {
     this.#sweep = undefined;
     const now = this.#endpoint.now();
-    for (const [reqId, op] of this.#inFlight) {
-      if (op.deadlineMs > now) continue;
-      this.#inFlight.delete(reqId);
+    for (const op of this.#inFlight.takeWhere((o) => o.deadlineMs <= now)) {
       op.retry?.cancel();
       op.done(new KvError('timeout', `${op.kind} ${JSON.stringify(op.key)} got no answer within ${this.#options.timeoutMs} ms (last asked replica ${op.replica}, ${op.tries} tries)`), null);
     }
@@ -267,9 +268,8 @@ export class KvClient {
   }
 
   #onGetOk(item: GetOkItem, servedBy: ActorId): void {
-    const op = this.#inFlight.get(item.reqId);
+    const op = this.#inFlight.take(item.reqId);
     if (!op) return;
-    this.#inFlight.delete(item.reqId);
     op.retry?.cancel();
     op.done(undefined, item.found ? decoder.decode(item.value) : null, servedBy);
   }
@@ -288,7 +288,7 @@ export class KvClient {
       else op.retry = this.#endpoint.schedule(NOT_SERVING_RETRY_MS, () => this.#send(msg.reqId, op));
       return;
     }
-    this.#inFlight.delete(msg.reqId);
+    this.#inFlight.take(msg.reqId);
     op.retry?.cancel();
     switch (msg.kind) {
       case 'put-ok':
