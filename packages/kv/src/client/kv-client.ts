@@ -1,5 +1,6 @@
 import type { ActorId, Cancellable, Endpoint } from '@heal/actors';
 import type { HistoryRecorder } from '../checker/recorder.js';
+import { drainMap } from '../protocol/drain-map.js';
 import { getBatches } from '../protocol/get-batches.js';
 import { MAX_PERSIST_ITEMS, type ClientReply, type GetItem, type GetOkItem, type KeyTs } from '../protocol/messages.js';
 import type { KvWire } from '../protocol/replica.js';
@@ -258,13 +259,11 @@ export class KvClient {
   /** The end of a batch of replies: the reads they led to go out, one get per replica (bounded). */
   #endRound(): void {
     this.#inRound = false;
-    if (this.#roundGets.size === 0) return;
-    for (const [replica, items] of this.#roundGets) {
+    drainMap(this.#roundGets, (items, replica) => {
       for (const batch of getBatches(items, keyBytesBound)) {
         this.#endpoint.send(replica, { kind: 'get', epoch: 0, sender: this.self, items: batch });
       }
-    }
-    this.#roundGets.clear();
+    });
   }
 
   #onGetOk(item: GetOkItem, servedBy: ActorId): void {

@@ -3,6 +3,7 @@ import type { ActorId } from '@heal/actors';
 import type { KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { MAX_PERSIST_ITEMS, type KeyTs, type KvMessage, type PersistScopeMsg } from './messages.js';
+import { drainMap } from './drain-map.js';
 import { compareTs, type Ts } from './timestamp.js';
 import { DATASET_TS } from '../storage/dataset.js';
 import type { Timing } from './timing.js';
@@ -446,13 +447,13 @@ export class Durability {
 
   /** Sends each member's items in messages of at most MAX_PERSIST_ITEMS, and clears `batches`. */
   #sendBatches(kind: 'persisted' | 'persist-request' | 'durable', batches: Map<ActorId, KeyTs[]>): void {
+    if (batches.size === 0) return;
     const epoch = this.host.view().epoch;
-    for (const [to, items] of batches) {
+    drainMap(batches, (items, to) => {
       for (let i = 0; i < items.length; i += MAX_PERSIST_ITEMS) {
         this.host.send(to, { kind, epoch, sender: this.host.self, items: items.slice(i, i + MAX_PERSIST_ITEMS) });
       }
-    }
-    batches.clear();
+    });
   }
 
   #sendDeferredAcks(): void {

@@ -8,6 +8,7 @@ import {
   KV_MESSAGES, type ForwardPutMsg, type GetItem, type GetOkItem, type KvMessage,
   type PersistMessage, type PutMsg, type StrategyMessage,
 } from './messages.js';
+import { drainMap } from './drain-map.js';
 import { getBatches } from './get-batches.js';
 import { Membership } from './membership.js';
 import type { RecoveryContext, RecoveryReport, RecoveryStrategy, RecoveryStrategyFactory, StrategyOptions } from './recovery-strategy.js';
@@ -306,13 +307,11 @@ export class Replica implements Actor<KvWire, KvStorage> {
 
   /** Each client's answered reads of this batch of handler calls, in get-oks of bounded size. */
   #sendGetReplies(): void {
-    if (this.#getReplies.size === 0) return;
-    for (const [client, items] of this.#getReplies) {
+    drainMap(this.#getReplies, (items, client) => {
       for (const batch of getBatches(items, valueBytes)) {
         this.#ctx.send(client, { kind: 'get-ok', epoch: 0, sender: this.self, items: batch });
       }
-    }
-    this.#getReplies.clear();
+    });
   }
 
   /**
