@@ -109,6 +109,7 @@ export interface DurabilityStats {
   dpReached: number;
 }
 
+const NOBODY: ReadonlySet<ActorId> = new Set();
 const tsOf = (item: KeyTs): Ts => ({ version: item.version, cid: item.cid });
 
 /**
@@ -235,12 +236,21 @@ export class Durability {
 
   /**
    * A write passed VP here; `acks` are the members known to have persisted it. `announce`:
-   * broadcast DURABLE if it is at DP already (false: the caller's VAL says so).
+   * broadcast DURABLE if it is at DP already (false: the caller's VAL says so). `record`: the
+   * key's, when the caller has it at hand (saves a lookup).
    */
-  track(key: string, ts: Ts, acks: Iterable<ActorId>, coordinated: boolean, announce = true): void {
-    if (this.isDurable(key, ts)) return;
-    const existing = this.#trackers.get(key);
+  track(
+    key: string, ts: Ts, acks: ReadonlySet<ActorId>, coordinated: boolean, announce = true, record = this.host.records.get(key),
+  ): void {
+    if (this.isDurable(key, ts, record)) return;
+    const existing = this.#trackers.size > 0 ? this.#trackers.get(key) : undefined;
     if (existing && compareTs(existing.ts, ts) >= 0) return;
+    if (this.#persistedByAll(key, ts, acks, record)) {
+      // At DP already (Synch always is): a tracker would be inserted only to be deleted.
+      this.stats.dpReached++;
+      this.#markDurable(key, ts, announce, record);
+      return;
+    }
     if (this.#trackers.size >= MAX_DP_TRACKERS) assert.fail(`more than ${MAX_DP_TRACKERS} writes wait for DP`);
     const now = this.host.now();
     const tracker: DpTracker = {
@@ -253,7 +263,7 @@ export class Durability {
 
   /** Tracks the DP of a Valid record nobody may be tracking (its coordinator left or restarted). */
   adopt(key: string, ts: Ts): void {
-    if (!this.#trackers.has(key)) this.track(key, ts, [], false);
+    if (!this.#trackers.has(key)) this.track(key, ts, NOBODY, false);
   }
 
   /** `from` durably holds `key` at `ts` or later. */
@@ -266,12 +276,18 @@ export class Durability {
   }
 
   #checkDurable(tracker: DpTracker, announce = true): void {
-    for (const m of this.host.view().members) {
-      const done = m.id === this.host.self ? this.persistedAtLeast(tracker.key, tracker.ts) : tracker.acks.has(m.id);
-      if (!done) return;
-    }
+    if (!this.#persistedByAll(tracker.key, tracker.ts, tracker.acks)) return;
     this.stats.dpReached++;
     this.#markDurable(tracker.key, tracker.ts, announce);
+  }
+
+  /** Every member of the view persisted `ts` of `key` (or later): this one by its own medium, the others per `acks`. */
+  #persistedByAll(key: string, ts: Ts, acks: ReadonlySet<ActorId>, record = this.host.records.get(key)): boolean {
+    for (const m of this.host.view().members) {
+      const done = m.id === this.host.self ? this.persistedAtLeast(key, ts, record) : acks.has(m.id);
+      if (!done) return false;
+    }
+    return true;
   }
 
   /** `record`: what `records` holds for `key`, when the caller has it at hand (saves a lookup). */

@@ -399,7 +399,7 @@ export class Replication {
     const current = tsEquals(record.ts, pending.ts);
     // Past VP: tracked until DP (the Partially-persisted list), unless it is there already. A
     // DP reached here travels on the VAL below (one message per member instead of two).
-    this.durability.track(pending.key, pending.ts, pending.persisted, true, !current);
+    this.durability.track(pending.key, pending.ts, pending.persisted, true, !current, record);
     if (current) {
       this.#validate(record);
       this.#sendVal(pending, record);
