@@ -108,7 +108,8 @@ export class Membership {
   #view: View;
   /** Whether this incarnation is a member of `#view` (false while joining). */
   #admitted: boolean;
-  readonly #lastHeard = new Map<ActorId, number>();
+  /** By replica id: when it was last heard from (an array, not a Map: it is set for every message). */
+  readonly #lastHeard: Float64Array;
   // Acceptor state for epoch view.epoch + 1.
   #promised: Ballot | undefined;
   #accepted: { ballot: Ballot; members: Member[]; shadows: ActorId[] } | undefined;
@@ -139,6 +140,7 @@ export class Membership {
 
   constructor(readonly host: MembershipHost) {
     const members = Array.from({ length: host.universe }, (_, id) => ({ id, incarnation: 0 }));
+    this.#lastHeard = new Float64Array(host.universe).fill(-Infinity);
     this.#view = { epoch: 1, members, shadows: [] };
     // A first start on media that installed a view before (a new process on an old data
     // directory) is a cold start, not the initial view: the media may differ.
@@ -152,7 +154,7 @@ export class Membership {
     // Replicas start at slightly different times, and load as much as this one did (a dataset
     // can take seconds): give everyone one more suspicion period plus twice this load.
     const now = host.now() + host.timing.suspicionMs + 2 * host.loadMs;
-    for (const m of members) this.#lastHeard.set(m.id, now);
+    for (const m of members) this.#lastHeard[m.id] = now;
   }
 
   get view(): View {
@@ -170,7 +172,8 @@ export class Membership {
   }
 
   heard(from: ActorId): void {
-    this.#lastHeard.set(from, this.host.now());
+    if (!(from >= 0 && from < this.#lastHeard.length)) assert.fail(`heard from ${from}, not a replica of 0..${this.#lastHeard.length - 1}`);
+    this.#lastHeard[from] = this.host.now();
   }
 
   /**
@@ -180,7 +183,7 @@ export class Membership {
   suspects(id: ActorId): boolean {
     const joining = this.#joiners.get(id);
     if (joining !== undefined && joining !== incarnationOf(this.#view, id)) return true;
-    return this.host.now() - (this.#lastHeard.get(id) ?? -Infinity) > this.host.timing.suspicionMs;
+    return this.host.now() - (this.#lastHeard[id] ?? -Infinity) > this.host.timing.suspicionMs;
   }
 
   /**
@@ -380,7 +383,7 @@ export class Membership {
     const now = this.host.now();
     for (const m of view.members) {
       // A replica admitted now heard nobody while it waited: it starts every member's clock.
-      if (!wasAdmitted || !isMember(previous, m.id) || incarnationOf(previous, m.id) !== m.incarnation) this.#lastHeard.set(m.id, now);
+      if (!wasAdmitted || !isMember(previous, m.id) || incarnationOf(previous, m.id) !== m.incarnation) this.#lastHeard[m.id] = now;
       if (this.#joiners.get(m.id) === m.incarnation) this.#joiners.delete(m.id);
     }
     this.host.installed(view, previous, wasAdmitted);
