@@ -8,6 +8,7 @@ import { compareTs, type Ts } from './timestamp.js';
 import { DATASET_TS } from '../storage/dataset.js';
 import type { Timing } from './timing.js';
 import type { View } from './view.js';
+import type { InvalidListed } from './invalid-keys.js';
 
 /** The persistency models of DESIGN section 4 (all with Linearizable consistency). */
 export type PersistencyModel = 'synch' | 'strict' | 'renf' | 'event' | 'scope';
@@ -41,7 +42,7 @@ export const MAX_DP_TRACKERS = 1 << 22;
  * lookup in another large map is a cache miss, and a write made a dozen of them per replica.
  * A record that replaces another of its key carries the progress over (see `held`).
  */
-export interface HeldRecord extends KeyRecord {
+export interface HeldRecord extends KeyRecord, InvalidListed {
   /** Highest ts of the key this replica's medium holds after a sync. */
   persistedTs: Ts | undefined;
   /** Highest ts of the key known to be at DP. */
@@ -174,6 +175,7 @@ export class Durability {
     return {
       key: record.key, ts: record.ts, value: record.value, state: record.state, origin: record.origin, seq: record.seq,
       persistedTs: persisted ? record.ts : undefined, durableTs, dirty: false, mayBeUndurable: false, undurableListed: false,
+      invalidSeq: 0,
     };
   }
 

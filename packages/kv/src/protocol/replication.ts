@@ -7,6 +7,7 @@ import type { AckMsg, InvMsg, KvMessage, PersistScopeMsg, ValMsg } from './messa
 import { compareTs, nextTs, tsEquals, ZERO_TS, type Ts } from './timestamp.js';
 import type { Timing } from './timing.js';
 import { AdaptiveTimeout } from './adaptive-timeout.js';
+import { InvalidKeys } from './invalid-keys.js';
 import { isMember, type View } from './view.js';
 
 /** Client operations waiting at one replica (for a Valid key or a lease); past it: 'busy'. */
@@ -104,7 +105,7 @@ export class Replication {
   /** Replays this replica runs, by key. */
   readonly #replays = new Map<string, PendingWrite>();
   /** Invalid keys at this replica: since when, and who sent the INV. */
-  readonly #invalid = new Map<string, { sinceMs: number; from: ActorId }>();
+  readonly #invalid = new InvalidKeys<HeldRecord>();
   readonly #waitingReads = new Map<string, ClientRef[]>();
   /** REnf: reads of a Valid key whose value is not at DP yet, and since when. */
   readonly #waitingDurable = new Map<string, { sinceMs: number; refs: ClientRef[] }>();
@@ -198,9 +199,8 @@ export class Replication {
 
   #setInvalid(record: HeldRecord, from: ActorId): void {
     record.state = 'invalid';
-    // Re-inserted at the end, so the map stays ordered by sinceMs.
-    this.#invalid.delete(record.key);
-    this.#invalid.set(record.key, { sinceMs: this.host.now(), from });
+    // Re-listed at the end, so the list stays ordered by since when.
+    this.#invalid.add(record, this.host.now(), from);
   }
 
   // ---- Client operations ----------------------------------------------------------------------
@@ -373,9 +373,8 @@ export class Replication {
 
   #validate(record: HeldRecord): void {
     record.state = 'valid';
-    const invalid = this.#invalid.get(record.key);
-    if (invalid) this.#validLatency.observe(this.host.now() - invalid.sinceMs);
-    this.#invalid.delete(record.key);
+    const sinceMs = this.#invalid.remove(record);
+    if (sinceMs !== undefined) this.#validLatency.observe(this.host.now() - sinceMs);
     this.#store(record, record.ts);
   }
 
@@ -469,14 +468,12 @@ export class Replication {
     this.durability.tick();
     this.#adoptWaitedDurable(now);
     if (!canReplay) return;
-    let scanned = 0;
     const waitMs = this.#validLatency.timeoutMs(replayTimeoutMs);
-    for (const [key, { sinceMs }] of this.#invalid) {
-      if (++scanned > MAX_REPLAY_SCAN_PER_TICK) break;
-      // Map order is insertion order: the oldest Invalid keys come first.
-      if (now - sinceMs < waitMs) break;
-      this.replay(key);
-    }
+    this.#invalid.visitOldest(MAX_REPLAY_SCAN_PER_TICK, (record, sinceMs) => {
+      if (now - sinceMs < waitMs) return false;
+      this.replay(record.key);
+      return true;
+    });
   }
 
   /** REnf reads waiting past a retransmit period track the DP themselves (nobody else may). */
@@ -497,7 +494,7 @@ export class Replication {
   /** Re-coordinates the key's current (Invalid) write with the same ts, value, origin and seq. */
   replay(key: string): void {
     const record = this.records.get(key);
-    this.#invalid.delete(key);
+    if (record) this.#invalid.remove(record);
     if (!record || record.state !== 'invalid' || this.#replays.has(key)) return;
     record.state = 'replay';
     this.#store(record, record.ts);
@@ -532,8 +529,8 @@ export class Replication {
     this.durability.viewInstalled(view, this.notDurable());
     for (const pending of [...this.#writes.values(), ...this.#replays.values()]) this.#checkComplete(pending);
     if (!canReplay) return;
-    for (const [key, { from }] of [...this.#invalid]) {
-      if (!isMember(view, from)) this.replay(key);
+    for (const { record, from } of this.#invalid.entries()) {
+      if (!isMember(view, from)) this.replay(record.key);
     }
   }
 
@@ -596,7 +593,7 @@ export class Replication {
     const installed = this.#hold({ key: entry.key, ts: entry.ts, value: entry.value, state: 'valid',
       origin: entry.origin, seq: entry.seq }, record);
     this.#replays.delete(entry.key);
-    if (entry.state === 'valid') this.#invalid.delete(entry.key);
+    if (entry.state === 'valid') this.#invalid.remove(installed);
     else this.#setInvalid(installed, from);
     this.#store(installed, previous);
     this.#drainWaiting(entry.key, installed);
