@@ -223,6 +223,31 @@ function isShortAscii(value: string): boolean {
   return true;
 }
 
+/**
+ * ASCII strings up to this length are decoded with one String.fromCharCode call: keys are
+ * short, and Buffer's latin1 decoding is a native call that costs twice as much for them.
+ * Longer ones would need concatenation, which makes cons strings a Map lookup must flatten.
+ */
+const SHORT_DECODE_CHARS = 8;
+
+const fromCharCode = String.fromCharCode;
+
+/** The ASCII string of bytes[at, at + n), 1 <= n <= SHORT_DECODE_CHARS (0: ''). */
+function shortAscii(b: Uint8Array, at: number, n: number): string {
+  const c = (i: number): number => b[at + i] as number;
+  switch (n) {
+    case 0: return '';
+    case 1: return fromCharCode(c(0));
+    case 2: return fromCharCode(c(0), c(1));
+    case 3: return fromCharCode(c(0), c(1), c(2));
+    case 4: return fromCharCode(c(0), c(1), c(2), c(3));
+    case 5: return fromCharCode(c(0), c(1), c(2), c(3), c(4));
+    case 6: return fromCharCode(c(0), c(1), c(2), c(3), c(4), c(5));
+    case 7: return fromCharCode(c(0), c(1), c(2), c(3), c(4), c(5), c(6));
+    default: return fromCharCode(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7));
+  }
+}
+
 /** A UTF-8 string with a u32 byte length; invalid UTF-8 is rejected. */
 export const string = (): Field<string> => ({
   kind: 'string',
@@ -255,7 +280,7 @@ export const string = (): Field<string> => ({
         break;
       }
     }
-    if (ascii) return r.buffer.toString('latin1', at, at + n);
+    if (ascii) return n <= SHORT_DECODE_CHARS ? shortAscii(bytes, at, n) : r.buffer.toString('latin1', at, at + n);
     if (!isUtf8(bytes.subarray(at, at + n))) throw new CodecError(r.message, path, `string is not valid UTF-8`);
     return r.buffer.toString('utf8', at, at + n);
   },

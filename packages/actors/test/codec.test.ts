@@ -49,6 +49,17 @@ test('strings are UTF-8 on the wire whether short ASCII (copied in JS) or not', 
   }
 });
 
+test('ASCII strings of every length up to and past the short decoding path decode to themselves, at an offset', () => {
+  for (let n = 0; n <= 12; n++) {
+    const key = Array.from({ length: n }, (_, i) => String.fromCharCode(0x21 + ((n * 7 + i * 13) % 94))).join('');
+    const msg: Put = { ...put, key };
+    const size = testCodec.sizeOf(msg);
+    const buffer = new Uint8Array(size + 9).fill(0x7a);
+    testCodec.encodeInto(msg, buffer, 5, size);
+    assert.equal((testCodec.decode(buffer, 5, size) as Put).key, key, `key of ${n} chars`);
+  }
+});
+
 test('encodeInto writes at an offset and decode reads the same range', () => {
   const size = testCodec.sizeOf(put);
   const buffer = new Uint8Array(size + 100);
