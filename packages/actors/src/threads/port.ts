@@ -45,6 +45,16 @@ export class RingPort<M extends Message> {
   readonly #outbound = new Map<ActorId, Outbound>();
   readonly #inbound: { peer: ActorId; ring: SpscRing }[];
   #backlogLinks = 0;
+  /**
+   * The last message sent and where its encoding lies (in a ring, not yet published, or in a
+   * backlog record): a protocol broadcasts one message object to every member, and copying its
+   * bytes costs less than encoding it again. Messages are never mutated once sent (Actor.send).
+   * Forgotten at `flush`, after which a ring's bytes may be consumed and reused.
+   */
+  #lastMsg: M | undefined;
+  #lastBytes: Uint8Array = new Uint8Array(0);
+  #lastOffset = 0;
+  #lastSize = 0;
 
   constructor(links: LinkDescriptor, codec: Codec<M>) {
     this.self = links.self;
@@ -62,18 +72,31 @@ export class RingPort<M extends Message> {
     const link = this.#outbound.get(to);
     if (!link) throw new RangeError(`endpoint ${this.self} has no link to ${to}`);
     if (msg.sender !== this.self) assert.fail(`message ${msg.kind} from ${this.self} claims sender ${msg.sender}`);
-    const size = this.#codec.sizeOf(msg);
+    const again = msg === this.#lastMsg;
+    const size = again ? this.#lastSize : this.#codec.sizeOf(msg);
     this.stats.sent++;
     link.dirty = true;
     if (link.backlog.length === 0) {
       const offset = link.ring.reserve(size);
       if (offset >= 0) {
-        this.#codec.encodeInto(msg, link.ring.bytes, offset, size);
+        const bytes = link.ring.bytes;
+        if (again) bytes.set(this.#lastBytes.subarray(this.#lastOffset, this.#lastOffset + size), offset);
+        else this.#codec.encodeInto(msg, bytes, offset, size);
         link.ring.commit();
+        this.#remember(msg, bytes, offset, size);
         return;
       }
     }
-    this.#holdBack(link, this.#codec.encode(msg));
+    const record = again ? this.#lastBytes.slice(this.#lastOffset, this.#lastOffset + size) : this.#codec.encode(msg);
+    this.#holdBack(link, record);
+    this.#remember(msg, record, 0, size);
+  }
+
+  #remember(msg: M, bytes: Uint8Array, offset: number, size: number): void {
+    this.#lastMsg = msg;
+    this.#lastBytes = bytes;
+    this.#lastOffset = offset;
+    this.#lastSize = size;
   }
 
   #holdBack(link: Outbound, record: Uint8Array): void {
@@ -89,6 +112,7 @@ export class RingPort<M extends Message> {
 
   /** Moves backlogged records into rings that have room, then publishes every dirty ring. */
   flush(): void {
+    this.#lastMsg = undefined;
     for (const link of this.#outbound.values()) {
       if (link.backlog.length > 0) this.#drainBacklog(link);
       if (link.dirty) {
