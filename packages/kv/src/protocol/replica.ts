@@ -217,7 +217,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
     }
     switch (msg.kind) {
       case 'get':
-        for (const item of msg.items) this.#onGet(msg.sender, item);
+        this.#onGets(msg.sender, msg.items);
         return;
       case 'put':
         this.#onPut(msg);
@@ -393,21 +393,22 @@ export class Replica implements Actor<KvWire, KvStorage> {
     this.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'not-serving' });
   }
 
-  #onGet(client: ActorId, item: GetItem): void {
-    const ref = { client, reqId: item.reqId };
-    if (!this.full) {
-      this.#notServing(ref);
+  /**
+   * A get message's reads. One lease check serves them all: no other message is handled while
+   * they are served, so they read what they would at the instant of the check, which lies
+   * between each one's call and return.
+   */
+  #onGets(client: ActorId, items: readonly GetItem[]): void {
+    if (this.full && this.#membership.holdsLease()) {
+      this.#replication.readAll(client, items);
       return;
     }
-    if (this.#membership.holdsLease()) {
-      this.#replication.read(ref, item.key);
-      return;
+    for (const { reqId, key } of items) {
+      const ref = { client, reqId };
+      if (!this.full) this.#notServing(ref);
+      else if (this.#leaseWaiters.length >= MAX_WAITING_OPS) this.#reply(client, { kind: 'client-error', reqId, reason: 'busy' });
+      else this.#leaseWaiters.push({ ref, key });
     }
-    if (this.#leaseWaiters.length >= MAX_WAITING_OPS) {
-      this.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'busy' });
-      return;
-    }
-    this.#leaseWaiters.push({ ref, key: item.key });
   }
 
   #serveLeaseWaiters(): void {

@@ -3,7 +3,7 @@ import type { ActorId } from '@heal/actors';
 import type { KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { Durability, type HeldRecord, type PersistencyModel } from './durability.js';
-import type { AckMsg, InvMsg, KvMessage, PersistScopeMsg, ValMsg } from './messages.js';
+import type { AckMsg, GetItem, InvMsg, KvMessage, PersistScopeMsg, ValMsg } from './messages.js';
 import { compareTs, nextTs, tsEquals, ZERO_TS, type Ts } from './timestamp.js';
 import type { Timing } from './timing.js';
 import { AdaptiveTimeout } from './adaptive-timeout.js';
@@ -207,7 +207,24 @@ export class Replication {
 
   /** Serves a read locally if the key is Valid (or absent); otherwise it waits for Valid. */
   read(ref: ClientRef, key: string): void {
-    const record = this.records.get(key);
+    this.#read(ref, key, this.records.get(key));
+  }
+
+  /**
+   * Reads of one get message, as `read` each: every key is looked up before any is served, so
+   * the cache misses of the lookups overlap instead of following one another.
+   */
+  readAll(client: ActorId, items: readonly GetItem[]): void {
+    const records: (HeldRecord | undefined)[] = new Array(items.length);
+    for (let i = 0; i < items.length; i++) records[i] = this.records.get((items[i] as GetItem).key);
+    for (let i = 0; i < items.length; i++) {
+      const { reqId, key } = items[i] as GetItem;
+      this.#read({ client, reqId }, key, records[i]);
+    }
+  }
+
+  /** `record`: the key's. */
+  #read(ref: ClientRef, key: string, record: HeldRecord | undefined): void {
     if (!record || record.state === 'valid' || this.host.readWhileInvalid) {
       if (record && this.host.model === 'renf' && !this.durability.isDurable(key, record.ts, record)) {
         // REnf returns only durable values: wait for this one's DP (DURABLE comes within a bound).
