@@ -232,19 +232,24 @@ const SHORT_DECODE_CHARS = 8;
 
 const fromCharCode = String.fromCharCode;
 
-/** The ASCII string of bytes[at, at + n), 1 <= n <= SHORT_DECODE_CHARS (0: ''). */
+/** The ASCII string of bytes[at, at + n), 0 <= n <= SHORT_DECODE_CHARS. */
 function shortAscii(b: Uint8Array, at: number, n: number): string {
-  const c = (i: number): number => b[at + i] as number;
   switch (n) {
     case 0: return '';
-    case 1: return fromCharCode(c(0));
-    case 2: return fromCharCode(c(0), c(1));
-    case 3: return fromCharCode(c(0), c(1), c(2));
-    case 4: return fromCharCode(c(0), c(1), c(2), c(3));
-    case 5: return fromCharCode(c(0), c(1), c(2), c(3), c(4));
-    case 6: return fromCharCode(c(0), c(1), c(2), c(3), c(4), c(5));
-    case 7: return fromCharCode(c(0), c(1), c(2), c(3), c(4), c(5), c(6));
-    default: return fromCharCode(c(0), c(1), c(2), c(3), c(4), c(5), c(6), c(7));
+    case 1: return fromCharCode(b[at] as number);
+    case 2: return fromCharCode(b[at] as number, b[at + 1] as number);
+    case 3: return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number);
+    case 4: return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number);
+    case 5: return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number, b[at + 4] as number);
+    case 6:
+      return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number, b[at + 4] as number,
+        b[at + 5] as number);
+    case 7:
+      return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number, b[at + 4] as number,
+        b[at + 5] as number, b[at + 6] as number);
+    default:
+      return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number, b[at + 4] as number,
+        b[at + 5] as number, b[at + 6] as number, b[at + 7] as number);
   }
 }
 
