@@ -4,7 +4,7 @@ import type { KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { MAX_PERSIST_ITEMS, type KeyTs, type KvMessage, type PersistScopeMsg } from './messages.js';
 import { drainMap } from './drain-map.js';
-import { compareTs, type Ts } from './timestamp.js';
+import { compareTs, tsEquals, type Ts } from './timestamp.js';
 import { DATASET_TS } from '../storage/dataset.js';
 import type { Timing } from './timing.js';
 import type { View } from './view.js';
@@ -299,7 +299,9 @@ export class Durability {
       if (tracker && compareTs(tracker.ts, ts) <= 0) this.#trackers.delete(key);
     }
     if (this.isDurable(key, ts, record)) return;
-    if (record) record.durableTs = ts;
+    // The record's own ts object when it is the same write: a DURABLE's or VAL's copy would be
+    // one more object per write and record that lives until the key is written again.
+    if (record) record.durableTs = tsEquals(record.ts, ts) ? record.ts : ts;
     else this.#durableUnheld.set(key, ts);
     if (broadcast) this.#outDurable.push({ key, ...ts });
     this.host.durable(key, record);
