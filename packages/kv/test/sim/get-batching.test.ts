@@ -49,6 +49,8 @@ test('reads issued while a reply is handled go to each replica as one get and ar
   assert.equal(read.get('0:zz'), null, 'an absent key reads as absent from a batch too');
   const fromReplica1 = getOks.filter((m) => m.sender === 1);
   assert.deepEqual(fromReplica1.map((m) => m.items.length), [keys.length], 'one get-ok answers the five reads');
+  const valueBytes = (id: number): number | undefined => cluster.liveReplicas().find((r) => r.self === id)?.stats()['getValueBytes'];
+  assert.deepEqual([0, 1, 2].map(valueBytes), [0, 5 * 'v-a'.length, 'v-a'.length], 'getValueBytes: bytes of the values each replica found');
 });
 
 test('clients without think time (each next read sent in the round of the last answer): linearizable, replicas agree', async (t) => {
