@@ -38,6 +38,17 @@ export function numberFlag(values: OptionValues, name: string, fallback: number,
   return value;
 }
 
+/** Reads a comma-separated list of ratios in [0, 1]. */
+export function ratioList(values: OptionValues, name: string, fallback: number[]): number[] {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  return String(raw).split(',').map((item) => {
+    const v = numberFlag({ [name]: item.trim() }, name, 0, 0);
+    if (v > 1) throw new UsageError(`--${name}: each ratio must be in [0, 1], got ${item}`);
+    return v;
+  });
+}
+
 /** Reads a comma-separated list flag whose items must come from `allowed`. */
 export function listFlag<T extends string>(
   values: OptionValues,

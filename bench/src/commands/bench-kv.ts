@@ -1,19 +1,8 @@
 import type { Command, OptionValues } from '../cli/command.js';
-import { intFlag, intList, numberFlag } from '../cli/flags.js';
-import { UsageError } from '../cli/command.js';
+import { intFlag, intList, ratioList } from '../cli/flags.js';
 import { formatNumber, markdownTable, publishReport } from '../report/document.js';
 import type { KvBenchConfig, KvBenchRow } from '../kv/run-kv-bench.js';
 import { LOAD_OPTIONS, parseLoadConfig, STEADY_WARMUP_MS } from '../kv/load-config.js';
-
-function ratioList(values: OptionValues, name: string, fallback: number[]): number[] {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  return String(raw).split(',').map((item) => {
-    const v = numberFlag({ [name]: item.trim() }, name, 0, 0);
-    if (v > 1) throw new UsageError(`--${name}: each ratio must be in [0, 1], got ${item}`);
-    return v;
-  });
-}
 
 function parseConfig(values: OptionValues): KvBenchConfig {
   const quick = values['quick'] === true;

@@ -6,6 +6,7 @@ import { checkCommand } from './check.js';
 import { benchCheckCommand } from './bench-check.js';
 import { benchKvCommand } from './bench-kv.js';
 import { benchModelsCommand } from './bench-models.js';
+import { benchProtocolCommand } from './bench-protocol.js';
 import { recoverCommand } from './recover.js';
 import { sweepCommand } from './sweep.js';
 
@@ -18,6 +19,7 @@ export const COMMANDS: readonly Command[] = [
   benchCheckCommand,
   benchKvCommand,
   benchModelsCommand,
+  benchProtocolCommand,
   recoverCommand,
   sweepCommand,
 ];
