@@ -1,4 +1,4 @@
-import { Prng } from '@heal/actors';
+import { byteStringOf, Prng, type ByteString } from '@heal/actors';
 import type { KvWire } from '@heal/kv';
 import { LoopbackCluster } from './loopback-cluster.js';
 
@@ -40,7 +40,7 @@ const START_MS = 3000;
 export function runProtocolBench(config: ProtocolBenchConfig, progress: (what: string) => void): ProtocolBenchRow[] {
   const rows: ProtocolBenchRow[] = [];
   const keys = Array.from({ length: config.keys }, (_, i) => `k${i}`);
-  const value = new Uint8Array(config.valueBytes).fill(0x76);
+  const value = byteStringOf(Buffer.alloc(config.valueBytes, 0x76));
   for (const replicas of config.replicas) {
     const cluster = new LoopbackCluster(replicas, 'synch', config.seed);
     cluster.advance(START_MS);
@@ -74,7 +74,7 @@ class Driver {
   #reqId = 1;
   #next = 0;
 
-  constructor(readonly cluster: LoopbackCluster, readonly keys: string[], readonly value: Uint8Array, seed: number) {
+  constructor(readonly cluster: LoopbackCluster, readonly keys: string[], readonly value: ByteString, seed: number) {
     this.#prng = new Prng(seed);
   }
 

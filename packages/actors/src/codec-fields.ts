@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { compileStruct } from './codec-compile.js';
+import { isByteString, type ByteString } from './byte-string.js';
 import { CodecError } from './codec-error.js';
 
 /**
@@ -232,8 +233,8 @@ const SHORT_DECODE_CHARS = 8;
 
 const fromCharCode = String.fromCharCode;
 
-/** The ASCII string of bytes[at, at + n), 0 <= n <= SHORT_DECODE_CHARS. */
-function shortAscii(b: Uint8Array, at: number, n: number): string {
+/** The string of bytes[at, at + n), one char per byte, 0 <= n <= SHORT_DECODE_CHARS. */
+function shortByteString(b: Uint8Array, at: number, n: number): string {
   switch (n) {
     case 0: return '';
     case 1: return fromCharCode(b[at] as number);
@@ -285,43 +286,34 @@ export const string = (): Field<string> => ({
         break;
       }
     }
-    if (ascii) return n <= SHORT_DECODE_CHARS ? shortAscii(bytes, at, n) : r.buffer.toString('latin1', at, at + n);
+    if (ascii) return n <= SHORT_DECODE_CHARS ? shortByteString(bytes, at, n) : r.buffer.toString('latin1', at, at + n);
     if (!isUtf8(bytes.subarray(at, at + n))) throw new CodecError(r.message, path, `string is not valid UTF-8`);
     return r.buffer.toString('utf8', at, at + n);
   },
 });
 
 /**
- * Largest array V8 keeps on its heap (`new Uint8Array(n)`): `slice` puts even a small copy in a
- * backing store off the heap, whose allocation, external-memory accounting and sweeping cost
- * more than the copy (bench kv's load generators spent a fifth of their time in the
- * mark-compacts that the external memory of their get-ok values set off).
+ * Opaque bytes with a u32 length, held as a byte string (see byte-string.ts): decoding copies
+ * them out of the (shared) source into one string.
  */
-const ON_HEAP_BYTES_MAX = 64;
-
-/** Opaque bytes with a u32 length; decoding copies them out of the (shared) source. */
-export const bytes = (): Field<Uint8Array> => ({
-  kind: 'bytes',
+export const byteString = (): Field<ByteString> => ({
+  kind: 'byteString',
   size(value, path) {
-    if (!(value instanceof Uint8Array)) throw new CodecError('encode', path, `must be a Uint8Array`);
-    if (value.byteLength > MAX_BYTES_BYTES) {
-      throw new CodecError('encode', path, `${value.byteLength} bytes exceed ${MAX_BYTES_BYTES}`);
+    if (!isByteString(value)) throw new CodecError('encode', path, `must be a string of chars 0..255`);
+    if (value.length > MAX_BYTES_BYTES) {
+      throw new CodecError('encode', path, `${value.length} bytes exceed ${MAX_BYTES_BYTES}`);
     }
-    return 4 + value.byteLength;
+    return 4 + value.length;
   },
   write(w, value) {
-    w.view.setUint32(w.offset, value.byteLength, true);
-    w.bytes.set(value, w.offset + 4);
-    w.offset += 4 + value.byteLength;
+    w.view.setUint32(w.offset, value.length, true);
+    w.buffer.latin1Write(value, w.offset + 4);
+    w.offset += 4 + value.length;
   },
   read(r, path) {
     const n = readLength(r, path, MAX_BYTES_BYTES, 'byte length');
     const at = r.need(n, path);
-    if (n > ON_HEAP_BYTES_MAX) return r.bytes.slice(at, at + n);
-    const out = new Uint8Array(n);
-    const bytes = r.bytes;
-    for (let i = 0; i < n; i++) out[i] = bytes[at + i] as number;
-    return out;
+    return n <= SHORT_DECODE_CHARS ? shortByteString(r.bytes, at, n) : r.buffer.latin1Slice(at, at + n);
   },
 });
 

@@ -4,6 +4,7 @@ export * from './actor.js';
 export * from './endpoint.js';
 export * from './codec.js';
 export * from './codec-error.js';
+export * from './byte-string.js';
 export * as fields from './codec-fields.js';
 export * from './sim/prng.js';
 export * from './sim/trace.js';

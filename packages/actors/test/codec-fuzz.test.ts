@@ -12,7 +12,7 @@ function randomMessage(prng: Prng): TestMessage {
     case 0:
       return {
         kind: 'put', epoch: prng.u32(), sender: prng.int(65536), key: randomString(), version: prng.u32(),
-        cid: prng.int(65536), value: Uint8Array.from({ length: prng.int(40) }, () => prng.int(256)),
+        cid: prng.int(65536), value: String.fromCharCode(...Array.from({ length: prng.int(40) }, () => prng.int(256))),
         seq: prng.int(2 ** 31) * 1024, state: prng.pick(['valid', 'invalid', 'write', 'replay'] as const),
       };
     case 1:

@@ -10,7 +10,7 @@ const put: Put = {
   key: 'clé-🔑',
   version: 0xffffffff,
   cid: 65535,
-  value: new Uint8Array([0, 1, 2, 255]),
+  value: '\0\x01\x02\xff',
   seq: Number.MAX_SAFE_INTEGER,
   state: 'replay',
 };
@@ -67,17 +67,27 @@ test('encodeInto writes at an offset and decode reads the same range', () => {
   assert.deepEqual(testCodec.decode(buffer, 37, size), put);
 });
 
-test('decoded bytes do not alias the source buffer, whether copied on the heap (<= 64) or off it', () => {
-  for (const length of [0, 1, 63, 64, 65, 4096]) {
-    const value = Uint8Array.from({ length }, (_, i) => (i * 7 + 1) & 0xff);
+test('byte-string values keep every byte value, at every length around the short decoding path, and do not alias the source', () => {
+  for (const length of [0, 1, 7, 8, 9, 64, 65, 256, 4096]) {
+    const value = String.fromCharCode(...Array.from({ length }, (_, i) => (i * 7 + 0xf9) & 0xff));
     const msg: Put = { ...put, value };
     const size = testCodec.sizeOf(msg);
     const source = new Uint8Array(size + 11);
     testCodec.encodeInto(msg, source, 11, size);
+    // The wire holds the bytes themselves (u32 length, then one byte per char), not UTF-8.
+    const wire = Buffer.from(source.buffer, 11, size);
+    const at = wire.indexOf(Buffer.from('clé-🔑')) + Buffer.byteLength('clé-🔑') + 4 + 2;
+    assert.equal(wire.readUInt32LE(at), length, `length of ${length} bytes`);
+    assert.deepEqual([...wire.subarray(at + 4, at + 4 + length)], [...value].map((c) => c.charCodeAt(0)));
     const decoded = testCodec.decode(source, 11, size) as Put;
     source.fill(0);
-    assert.deepEqual(decoded.value, value, `value of ${length} bytes`);
-    assert.notEqual(decoded.value.buffer, source.buffer);
+    assert.equal(decoded.value, value, `value of ${length} bytes`);
+  }
+});
+
+test('encoding a value with a char above 255 fails, naming the field', () => {
+  for (const value of ['\u0100', 'ok\u20ac', '🔑']) {
+    assert.match(codecError(() => testCodec.encode({ ...put, value })).message, /encode: put\.value: must be a string of chars 0\.\.255/);
   }
 });
 

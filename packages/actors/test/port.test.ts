@@ -16,7 +16,7 @@ class CountingCodec extends Codec<TestMessage> {
 }
 
 const put = (key: string, bytes: number): Put => ({
-  kind: 'put', epoch: 1, sender: 0, key, version: 1, cid: 0, value: new Uint8Array(bytes).fill(7), seq: 1, state: 'write',
+  kind: 'put', epoch: 1, sender: 0, key, version: 1, cid: 0, value: '\x07'.repeat(bytes), seq: 1, state: 'write',
 });
 
 function received(port: RingPort<TestMessage>): TestMessage[] {

@@ -1,4 +1,4 @@
-import { defineMessage, fields as f, type ActorId, type MessageDef } from '@heal/actors';
+import { defineMessage, fields as f, type ActorId, type ByteString, type MessageDef } from '@heal/actors';
 import { KEY_STATES, type KeyRecord, type Timing } from '@heal/kv';
 
 /**
@@ -37,7 +37,7 @@ export const REJECT_REASONS = ['not-source', 'member', 'overflow', 'busy'] as co
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 const entryField = f.struct({
-  key: f.string(), version: f.u53(), cid: f.u16(), value: f.bytes(),
+  key: f.string(), version: f.u53(), cid: f.u16(), value: f.byteString(),
   state: f.enumOf(...KEY_STATES), origin: f.u16(), seq: f.u53(),
 });
 const sessionFields = { incarnation: f.u32(), session: f.u32() };
@@ -47,7 +47,7 @@ export interface WireEntry {
   key: string;
   version: number;
   cid: number;
-  value: Uint8Array;
+  value: ByteString;
   state: KeyRecord['state'];
   origin: number;
   seq: number;

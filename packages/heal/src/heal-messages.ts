@@ -11,7 +11,7 @@ export const HEAL_VV_MAX_ORIGINS = 1024;
 
 const keyTs = f.struct({ key: f.string(), version: f.u53(), cid: f.u16(), origin: f.u16(), seq: f.u53() });
 const entry = f.struct({
-  key: f.string(), version: f.u53(), cid: f.u16(), value: f.bytes(),
+  key: f.string(), version: f.u53(), cid: f.u16(), value: f.byteString(),
   state: f.enumOf(...KEY_STATES), origin: f.u16(), seq: f.u53(),
 });
 

@@ -63,6 +63,8 @@ test('after every replica went down, the cluster restarts from its wal media and
     await cluster.ready();
     const a = cluster.client(0, 0);
     for (let i = 0; i < 50; i++) await a.put(`key${i}`, `value${i}`);
+    const text = 'ключ 🔑 \0 é';
+    await a.put('text', text);
     const epochBefore = (await cluster.stats(0)).actor['epoch'] ?? NaN;
     await cluster.powerFailure();
     await cluster.restartAll();
@@ -75,6 +77,7 @@ test('after every replica went down, the cluster restarts from its wal media and
     // Synch: every completed write is on every medium.
     const b = cluster.client(0, 2);
     for (let i = 0; i < 50; i++) assert.equal(await b.get(`key${i}`, 1 + (i % 2)), `value${i}`);
+    assert.equal(await b.get('text', 1), text, 'a value outside ASCII survives its wal');
     await b.put('key0', 'after');
     assert.equal(await b.get('key0', 0), 'after');
   } finally {

@@ -1,4 +1,4 @@
-import type { ActorId, Cancellable, Endpoint } from '@heal/actors';
+import { utf8ByteString, utf8Text, type ActorId, type ByteString, type Cancellable, type Endpoint } from '@heal/actors';
 import type { HistoryRecorder } from '../checker/recorder.js';
 import { drainMap } from '../protocol/drain-map.js';
 import { getBatches } from '../protocol/get-batches.js';
@@ -54,7 +54,7 @@ interface InFlight {
   readonly reqId: number;
   key: string;
   kind: 'get' | 'put' | 'scope';
-  value: Uint8Array;
+  value: ByteString;
   /** A persist-scope request's writes. */
   items: KeyTs[] | undefined;
   replica: ActorId;
@@ -65,16 +65,13 @@ interface InFlight {
   retry: Cancellable | undefined;
 }
 
-const EMPTY = new Uint8Array(0);
 /** Pause before asking the replicas again once all of them said not-serving. */
 export const NOT_SERVING_RETRY_MS = 5;
 /** Timeout sweeps per timeout period. */
 export const SWEEPS_PER_TIMEOUT = 4;
 
-const encoder = new TextEncoder();
 /** A key's UTF-8 bytes are at most 3 per UTF-16 unit. */
 const keyBytesBound = (item: GetItem): number => 3 * item.key.length;
-const decoder = new TextDecoder();
 
 /**
  * The store's client: `get`/`put` as Promises against any replica, with a timeout. A replica
@@ -160,7 +157,7 @@ export class KvClient {
     let failed = false;
     if (open === 0) return done(undefined);
     for (const chunk of chunks) {
-      this.#start('scope', '', EMPTY, replica, (err) => {
+      this.#start('scope', '', '', replica, (err) => {
         if (err) {
           for (const item of chunk) this.#noteScope(item.key, item);
           if (!failed) done(err);
@@ -181,12 +178,12 @@ export class KvClient {
    * inside the simulator (which runs no microtasks between events) can chain operations.
    */
   submit(op: ClientOp, done: Done): void {
-    const bytes = op.kind === 'put' ? encoder.encode(op.value) : EMPTY;
+    const held = op.kind === 'put' ? utf8ByteString(op.value) : '';
     const history = this.#options.history;
-    if (!history) return this.#start(op.kind, op.key, bytes, op.replica, done);
+    if (!history) return this.#start(op.kind, op.key, held, op.replica, done);
     const client = this.#historyClient;
     const id = op.kind === 'get' ? history.invokeGet(client, op.key) : history.invokePut(client, op.key, op.value);
-    this.#start(op.kind, op.key, bytes, op.replica, (err, value, servedBy) => {
+    this.#start(op.kind, op.key, held, op.replica, (err, value, servedBy) => {
       // A failed operation stays pending (it may have applied; a get constrains nothing) and
       // the recorder needs a fresh client id for this client's next operation.
       if (err) this.#historyClient++;
@@ -208,7 +205,7 @@ export class KvClient {
     }
   }
 
-  #start(kind: InFlight['kind'], key: string, value: Uint8Array, replica: ActorId | undefined, done: Done, items?: KeyTs[]): void {
+  #start(kind: InFlight['kind'], key: string, value: ByteString, replica: ActorId | undefined, done: Done, items?: KeyTs[]): void {
     if (this.#closed) return done(new KvError('closed', `client ${this.self} is closed`), null);
     if (this.#inFlight.size >= MAX_IN_FLIGHT) {
       return done(new KvError('busy', `client ${this.self} has ${MAX_IN_FLIGHT} operations in flight`), null);
@@ -270,7 +267,7 @@ export class KvClient {
     const op = this.#inFlight.take(item.reqId);
     if (!op) return;
     op.retry?.cancel();
-    op.done(undefined, item.found ? decoder.decode(item.value) : null, servedBy);
+    op.done(undefined, item.found ? utf8Text(item.value) : null, servedBy);
   }
 
   #onReply(msg: ClientReply): void {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { Simulation, type ActorId, type LinkModel } from '@heal/actors';
+import { Simulation, utf8Text, type ActorId, type LinkModel } from '@heal/actors';
 import { HistoryRecorder } from '../checker/recorder.js';
 import { KvClient } from '../client/kv-client.js';
 import type { Replica, KvWire, ReplicaConfig } from '../protocol/replica.js';
@@ -12,8 +12,6 @@ import { datasetIndex, datasetValue } from '../storage/dataset.js';
 import { recordWireBytes, type KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { verifyReplicas, type VerifyResult } from './verify.js';
-
-const decoder = new TextDecoder();
 
 /** A recovery as `SimCluster.recover` reports it. */
 export interface RecoveryOutcome extends RecoveryReport {
@@ -69,7 +67,7 @@ export class SimCluster {
     const dataset = options.dataset;
     const initial = dataset && ((key: string): string | undefined => {
       const index = datasetIndex(dataset, key);
-      return index === undefined ? undefined : decoder.decode(datasetValue(dataset, index));
+      return index === undefined ? undefined : utf8Text(datasetValue(dataset, index));
     });
     this.history = options.history === false ? undefined : new HistoryRecorder(() => this.#historyTick(), initial);
     this.#clientTimeoutMs = options.clientTimeoutMs ?? 5 * config.timing.suspicionMs;
@@ -196,7 +194,7 @@ export class SimCluster {
     if (this.history) {
       this.history = new HistoryRecorder(() => this.#historyTick(), (key) => {
         const record = kept.get(key);
-        return record && decoder.decode(record.value);
+        return record && utf8Text(record.value);
       });
     }
     for (let i = 0; i < this.clients.length; i++) this.clients[i] = this.#client(i);

@@ -12,12 +12,6 @@ export interface VerifyResult {
 /** Most differences a verify report lists. */
 export const VERIFY_MAX_DIFFERENCES = 10;
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** Proves replicas equal: the same keys, each with the same ts, value and state. */
 export function verifyReplicas(replicas: readonly { id: ActorId; records: ReadonlyMap<string, KeyRecord> }[]): VerifyResult {
   const differences: string[] = [];
@@ -33,7 +27,7 @@ export function verifyReplicas(replicas: readonly { id: ActorId; records: Readon
     for (const [key, a] of first.records) {
       const b = other.records.get(key);
       if (!b) note(`key ${JSON.stringify(key)}: on ${first.id} ${formatTs(a.ts)}, missing on ${other.id}`);
-      else if (!tsEquals(a.ts, b.ts) || !bytesEqual(a.value, b.value) || a.state !== b.state) {
+      else if (!tsEquals(a.ts, b.ts) || a.value !== b.value || a.state !== b.state) {
         note(`key ${JSON.stringify(key)}: ${first.id} has ${formatTs(a.ts)} ${a.state}, ${other.id} has ${formatTs(b.ts)} ${b.state}`);
       }
     }

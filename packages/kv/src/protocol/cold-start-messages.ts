@@ -18,7 +18,7 @@ export const ColdPromise = defineMessage(42, 'cold-promise', { target: f.u32(), 
 export const COLD_BATCH_MAX_ENTRIES = 256;
 export const COLD_BATCH_MAX_BYTES = 64 << 10;
 const entry = f.struct({
-  key: f.string(), version: f.u53(), cid: f.u16(), value: f.bytes(),
+  key: f.string(), version: f.u53(), cid: f.u16(), value: f.byteString(),
   state: f.enumOf(...KEY_STATES), origin: f.u16(), seq: f.u53(),
 });
 /** Asks a member of the cold-start view `coldEpoch` for its records from position `from` on. */

@@ -25,9 +25,9 @@ export const MAX_GET_ITEMS = 1024;
  */
 export const GET_BATCH_BYTES = 64 << 10;
 export const Get = defineMessage(1, 'get', { items: f.list(f.struct({ reqId: f.u53(), key: f.string() }), MAX_GET_ITEMS) });
-export const Put = defineMessage(2, 'put', { reqId: f.u53(), key: f.string(), value: f.bytes() });
+export const Put = defineMessage(2, 'put', { reqId: f.u53(), key: f.string(), value: f.byteString() });
 export const GetOk = defineMessage(3, 'get-ok', {
-  items: f.list(f.struct({ reqId: f.u53(), found: f.bool(), value: f.bytes() }), MAX_GET_ITEMS),
+  items: f.list(f.struct({ reqId: f.u53(), found: f.bool(), value: f.byteString() }), MAX_GET_ITEMS),
 });
 /** The completed write's ts, so a session can name it in `persistScope()`. */
 export const PutOk = defineMessage(4, 'put-ok', { reqId: f.u53(), ...ts });
@@ -40,7 +40,7 @@ export const ForwardPut = defineMessage(6, 'forward-put', {
   client: f.u16(),
   reqId: f.u53(),
   key: f.string(),
-  value: f.bytes(),
+  value: f.byteString(),
 });
 
 /** Most `(key, ts)` items in one persistence message; longer lists are split. */
@@ -51,7 +51,7 @@ export const PersistScope = defineMessage(7, 'persist-scope', { reqId: f.u53(), 
 export const PersistScopeOk = defineMessage(8, 'persist-scope-ok', { reqId: f.u53() });
 
 // Hermes data plane.
-export const Inv = defineMessage(10, 'inv', { key: f.string(), ...ts, value: f.bytes(), origin: f.u16(), seq: f.u53() });
+export const Inv = defineMessage(10, 'inv', { key: f.string(), ...ts, value: f.byteString(), origin: f.u16(), seq: f.u53() });
 /** `persisted`: the sender durably holds this ts of the key or a later one (a persist ack). */
 export const Ack = defineMessage(11, 'ack', { key: f.string(), ...ts, persisted: f.bool() });
 /** `durable`: this ts is at DP too (Synch reaches DP with VP), so no DURABLE follows for it. */

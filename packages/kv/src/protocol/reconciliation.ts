@@ -82,7 +82,7 @@ export class Reconciliation {
       assert(record, 'a replica never drops a key it held');
       entries.push({ key: record.key, version: record.ts.version, cid: record.ts.cid, value: record.value,
         state: record.state, origin: record.origin, seq: record.seq });
-      bytes += record.key.length + record.value.byteLength;
+      bytes += record.key.length + record.value.length;
     }
     this.host.send(msg.sender, {
       kind: 'cold-records', coldEpoch: this.epoch, from: msg.from, next, last: next === this.#keys.length, entries,

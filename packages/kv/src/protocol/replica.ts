@@ -1,4 +1,4 @@
-import type { Actor, ActorContext, ActorId } from '@heal/actors';
+import type { Actor, ActorContext, ActorId, ByteString } from '@heal/actors';
 import type { KeyRecord } from '../storage/key-record.js';
 import { datasetIndex, datasetRecords, type DatasetSpec } from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';
@@ -73,8 +73,7 @@ export interface ReplicaConfig {
 }
 
 const TICK_TAG = 1;
-const EMPTY = new Uint8Array(0);
-const valueBytes = (item: GetOkItem): number => item.value.byteLength;
+const valueBytes = (item: GetOkItem): number => item.value.length;
 const KV_KINDS = new Set(KV_MESSAGES.map((d) => d.kind));
 
 function isKvMessage(msg: KvWire): msg is KvMessage {
@@ -298,8 +297,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
     this.#sendGetReplies();
   }
 
-  #queueGetReply(ref: ClientRef, value: Uint8Array | undefined): void {
-    const item: GetOkItem = { reqId: ref.reqId, found: value !== undefined, value: value ?? EMPTY };
+  #queueGetReply(ref: ClientRef, value: ByteString | undefined): void {
+    const item: GetOkItem = { reqId: ref.reqId, found: value !== undefined, value: value ?? '' };
     const queued = this.#getReplies.get(ref.client);
     if (queued) queued.push(item);
     else this.#getReplies.set(ref.client, [item]);

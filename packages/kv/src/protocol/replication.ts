@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ActorId } from '@heal/actors';
+import type { ActorId, ByteString } from '@heal/actors';
 import type { KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { Durability, type HeldRecord, type PersistencyModel } from './durability.js';
@@ -30,7 +30,7 @@ interface PendingWrite {
   /** The key's record here (a key keeps one record object: see Durability.held). */
   readonly record: HeldRecord;
   readonly ts: Ts;
-  readonly value: Uint8Array;
+  readonly value: ByteString;
   readonly origin: ActorId;
   readonly seq: number;
   /** Cleared when this replica was removed from the view meanwhile (see viewInstalled). */
@@ -55,7 +55,7 @@ export interface ReplicationHost {
   send(to: ActorId, msg: KvMessage): void;
   /** The write completed with timestamp `ts`. */
   replyPut(ref: ClientRef, ts: Ts): void;
-  replyGet(ref: ClientRef, value: Uint8Array | undefined): void;
+  replyGet(ref: ClientRef, value: ByteString | undefined): void;
   replyBusy(ref: ClientRef): void;
   /** The operation was not started here and never will be: the client should ask another replica. */
   replyNotServing(ref: ClientRef): void;
@@ -111,7 +111,7 @@ export class Replication {
   readonly #waitingReads = new Map<string, ClientRef[]>();
   /** REnf: reads of a Valid key whose value is not at DP yet, and since when. */
   readonly #waitingDurable = new Map<string, { sinceMs: number; refs: ClientRef[] }>();
-  readonly #waitingWrites = new Map<string, { ref: ClientRef; value: Uint8Array }[]>();
+  readonly #waitingWrites = new Map<string, { ref: ClientRef; value: ByteString }[]>();
   /** INVs to all ACKs of this replica's writes, and Invalid to Valid of keys it follows. */
   readonly #ackLatency = new AdaptiveTimeout();
   readonly #validLatency = new AdaptiveTimeout();
@@ -223,7 +223,7 @@ export class Replication {
     for (let i = 0; i < items.length; i++) records[i] = this.records.get((items[i] as GetItem).key);
     // Counted (a stat), which also keeps the compiler from dropping these loads as unused.
     let bytes = 0;
-    for (let i = 0; i < items.length; i++) bytes += records[i]?.value.byteLength ?? 0;
+    for (let i = 0; i < items.length; i++) bytes += records[i]?.value.length ?? 0;
     this.stats.getValueBytes += bytes;
     for (let i = 0; i < items.length; i++) {
       const { reqId, key } = items[i] as GetItem;
@@ -271,7 +271,7 @@ export class Replication {
   }
 
   /** Coordinates a client write: waits until the key is Valid here and no own write is pending. */
-  write(ref: ClientRef, key: string, value: Uint8Array): void {
+  write(ref: ClientRef, key: string, value: ByteString): void {
     const record = this.records.get(key);
     const ready = (!record || record.state === 'valid') && !this.#writes.has(key) && !this.#waitingWrites.has(key);
     if (ready) {
@@ -298,7 +298,7 @@ export class Replication {
   }
 
   /** `current`: the key's record (the caller looked it up). */
-  #startWrite(key: string, value: Uint8Array, client: ClientRef | undefined, current: HeldRecord | undefined): void {
+  #startWrite(key: string, value: ByteString, client: ClientRef | undefined, current: HeldRecord | undefined): void {
     if (current && current.state !== 'valid') assert.fail(`a write starts only on a Valid key (${key} is ${current.state})`);
     const previous = current?.ts;
     const ts = nextTs(previous ?? ZERO_TS, this.host.self);

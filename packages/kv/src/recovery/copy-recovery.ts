@@ -16,7 +16,7 @@ export const COPY_BATCH_MAX_BYTES = 64 << 10;
 export const COPY_WINDOW_BATCHES = 4;
 
 const entry = f.struct({
-  key: f.string(), version: f.u53(), cid: f.u16(), value: f.bytes(),
+  key: f.string(), version: f.u53(), cid: f.u16(), value: f.byteString(),
   state: f.enumOf(...KEY_STATES), origin: f.u16(), seq: f.u53(),
 });
 export const CopyRequest = defineMessage(100, 'copy-request', { session: f.u32() });
@@ -107,7 +107,7 @@ class CopyRecovery implements RecoveryStrategy {
         if (!record) continue;
         entries.push({ key: record.key, version: record.ts.version, cid: record.ts.cid, value: record.value,
           state: record.state, origin: record.origin, seq: record.seq });
-        bytes += record.key.length + record.value.byteLength + 32;
+        bytes += record.key.length + record.value.length + 32;
       }
       this.#stats.copyEntriesSent += entries.length;
       this.#stats.copyBytesSent += bytes;

@@ -1,3 +1,4 @@
+import { byteStringOf, type ByteString } from '@heal/actors';
 import type { KeyRecord } from './key-record.js';
 
 /**
@@ -64,17 +65,17 @@ export function datasetValueBytes(spec: DatasetSpec, index: number): number {
   return bytes[bytes.length - 1] as number;
 }
 
-/** Dataset values are shared (values are never mutated in place): one array per size and letter. */
-const values = new Map<number, Uint8Array>();
+/** Dataset values are shared: one string per size and letter. */
+const values = new Map<number, ByteString>();
 
 /** The value of dataset key `index`: one letter repeated (printable, so histories show it). */
-export function datasetValue(spec: DatasetSpec, index: number): Uint8Array {
+export function datasetValue(spec: DatasetSpec, index: number): ByteString {
   const bytes = datasetValueBytes(spec, index);
   const letter = index % 26;
   const id = bytes * 26 + letter;
   let value = values.get(id);
   if (!value) {
-    value = new Uint8Array(bytes).fill(0x61 + letter);
+    value = byteStringOf(Buffer.alloc(bytes, 0x61 + letter));
     values.set(id, value);
   }
   return value;

@@ -1,4 +1,4 @@
-import type { ActorId } from '@heal/actors';
+import type { ActorId, ByteString } from '@heal/actors';
 import type { Ts } from '../protocol/timestamp.js';
 
 /** Per-key states of DESIGN section 4. */
@@ -12,7 +12,8 @@ export const KEY_STATES: readonly KeyState[] = ['valid', 'invalid', 'write', 're
 export interface KeyRecord {
   readonly key: string;
   ts: Ts;
-  value: Uint8Array;
+  /** The bytes written, one char per byte. */
+  value: ByteString;
   state: KeyState;
   origin: ActorId;
   seq: number;
@@ -23,7 +24,7 @@ export const RECORD_WIRE_OVERHEAD_BYTES = 21;
 
 /** Size of a record as recovery moves it (DESIGN section 6: missed and moved bytes use it). */
 export function recordWireBytes(record: Pick<KeyRecord, 'key' | 'value'>): number {
-  return utf8Length(record.key) + record.value.byteLength + RECORD_WIRE_OVERHEAD_BYTES;
+  return utf8Length(record.key) + record.value.length + RECORD_WIRE_OVERHEAD_BYTES;
 }
 
 function utf8Length(s: string): number {

@@ -25,7 +25,7 @@
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { CrashableStorage } from '@heal/actors';
+import { byteStringOf, bytesOf, type CrashableStorage } from '@heal/actors';
 import {
   LATENCY_OFF, PmemRegion, PTable, RecordState,
   type CrashMode, type CrashReport, type PTableLayout, type PTableRecord, type PTableRecovery, type RegionOptions,
@@ -189,7 +189,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       assert(this.#table.setState(r.key, state), `key ${r.key} is in the table`);
       this.stats.stateUpdates++;
     } else {
-      this.#table.put({ key: r.key, ts: { version: r.ts.version, cid: r.ts.cid }, value: r.value, state, origin: r.origin, seq: r.seq });
+      this.#table.put({ key: r.key, ts: { version: r.ts.version, cid: r.ts.cid }, value: bytesOf(r.value), state, origin: r.origin, seq: r.seq });
       this.stats.puts++;
     }
     this.#persisted.set(r.key, writeOf(r));
@@ -249,7 +249,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     if (state === undefined) {
       throw storageErrors.corrupt(this.path, this.#table.layout.slotsOffset, `key ${JSON.stringify(r.key)} has state code ${r.state}, not one of ${[...FROM_CODE.keys()].join(',')}`);
     }
-    return { key: r.key, ts: r.ts, value: r.value, state, origin: r.origin, seq: r.seq };
+    return { key: r.key, ts: r.ts, value: byteStringOf(r.value), state, origin: r.origin, seq: r.seq };
   }
 
   #openFile(crash: CrashReport | undefined): void {

@@ -2,6 +2,7 @@
  * Validation of a record at a durable medium's edge: every field in the range the media store,
  * or a StorageError naming the field.
  */
+import { isByteString } from '@heal/actors';
 import { KEY_STATES, type KeyRecord } from './key-record.js';
 import { storageErrors } from './storage-error.js';
 
@@ -18,8 +19,9 @@ export function checkRecord(file: string, r: KeyRecord, keyBytesMax: number, val
   if (keyBytes === 0 || keyBytes > keyBytesMax) {
     throw storageErrors.argument(file, 'record.key', `1 to ${keyBytesMax} UTF-8 bytes`, `${keyBytes} bytes`);
   }
-  if (!(r.value instanceof Uint8Array) || r.value.length > valueBytesMax) {
-    throw storageErrors.argument(file, 'record.value', `a Uint8Array of at most ${valueBytesMax} bytes`, r.value?.length);
+  if (!isByteString(r.value) || r.value.length > valueBytesMax) {
+    const got = typeof r.value === 'string' ? `${r.value.length} chars` : typeof r.value;
+    throw storageErrors.argument(file, 'record.value', `a byte string (chars 0..255) of at most ${valueBytesMax} bytes`, got);
   }
   if (!isUint(r.ts?.version, Number.MAX_SAFE_INTEGER)) {
     throw storageErrors.argument(file, 'record.ts.version', 'a safe integer >= 0', r.ts?.version);

@@ -122,7 +122,7 @@ export function encodeRecordInto(buf: Buffer, offset: number, r: KeyRecord, keyB
   setU53(buf, b + 20, r.seq);
   buf.writeUInt32LE(r.value.length, b + 28);
   buf.write(r.key, b + RECORD_FIXED_BYTES, keyBytes, 'utf8');
-  buf.set(r.value, b + RECORD_FIXED_BYTES + keyBytes);
+  buf.latin1Write(r.value, b + RECORD_FIXED_BYTES + keyBytes);
   sealAt(buf, offset, frameBytes);
   return frameBytes;
 }
@@ -163,7 +163,7 @@ function decodeRecordAt(buf: Buffer, offset: number): KeyRecord {
   return {
     key: buf.toString('utf8', b + RECORD_FIXED_BYTES, keyEnd),
     ts: { version: getU53(buf, b + 12), cid: buf.readUInt32LE(b + 8) },
-    value: new Uint8Array(buf.subarray(keyEnd, keyEnd + buf.readUInt32LE(b + 28))),
+    value: buf.latin1Slice(keyEnd, keyEnd + buf.readUInt32LE(b + 28)),
     state: KEY_STATES[buf.readUInt8(b + 1)] as KeyState,
     origin: buf.readUInt16LE(b + 4) as ActorId,
     seq: getU53(buf, b + 20),

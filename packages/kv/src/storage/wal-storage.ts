@@ -142,7 +142,7 @@ export class WalStorage implements KvStorage, CrashableStorage {
 
   load(): Iterable<KeyRecord> {
     this.#assertOpen();
-    return [...this.#latest.values()].map((r) => ({ ...r, ts: { ...r.ts }, value: new Uint8Array(r.value) }));
+    return [...this.#latest.values()].map((r) => ({ ...r, ts: { ...r.ts } }));
   }
 
   write(record: KeyRecord): void {

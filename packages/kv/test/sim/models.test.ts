@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { forEachSeed, Prng, type ActorId } from '@heal/actors';
+import { forEachSeed, Prng, utf8Text, type ActorId } from '@heal/actors';
 import {
   compareTs, KvClient, PERSISTENCY_MODELS, SimCluster, tsEquals, validateReplicaConfig, SIM_TIMING,
   type KeyRecord, type PersistencyModel, type Ts,
@@ -35,7 +35,6 @@ const RESTART_SEEDS = 100;
 const RESTART_AFTER_MS = 5;
 /** Table slots of a pmem medium: the runs use 6 keys, and a small table formats fast. */
 const PMEM_CAPACITY = 64;
-const decoder = new TextDecoder();
 
 interface PutRecord {
   key: string;
@@ -115,7 +114,7 @@ function checkKept(model: PersistencyModel, kept: KeyRecord[], log: Log, who: st
   };
   const show = (key: string): string => JSON.stringify(byKey.get(key)?.ts ?? null);
   for (const r of kept) {
-    const value = decoder.decode(r.value);
+    const value = utf8Text(r.value);
     const put = log.puts.get(value);
     assert.ok(put && put.key === r.key, `${who} kept ${r.key}=${value}, which no client wrote to ${r.key}`);
     if (put.ts) assert.ok(tsEquals(put.ts, r.ts), `${who} kept ${r.key}=${value} with another ts than its put's`);
@@ -138,7 +137,7 @@ function checkKept(model: PersistencyModel, kept: KeyRecord[], log: Log, who: st
   if (model === 'synch' || model === 'strict' || model === 'renf') {
     // A prefix of real-time order: a kept write that started after w1 completed implies w1 kept.
     for (const r of kept) {
-      const later = log.puts.get(decoder.decode(r.value)) as PutRecord;
+      const later = log.puts.get(utf8Text(r.value)) as PutRecord;
       for (const w1 of completed) {
         if (w1.returned < later.invoked) {
           assert.ok(holds(w1.key, w1.ts), `${model}: ${who} kept ${r.key}@${JSON.stringify(r.ts)} but not ${w1.key}@${JSON.stringify(w1.ts)}, which completed before it started`);

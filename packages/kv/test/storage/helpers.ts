@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { utf8ByteString } from '@heal/actors';
 import { KEY_STATES, type KeyRecord, type KeyState } from '../../src/index.js';
 
 /** A temporary directory under os.tmpdir(), removed by `cleanup`. */
@@ -15,17 +16,18 @@ export function rec(key: string, n: number, state: KeyState = KEY_STATES[n % KEY
   return {
     key,
     ts: { version: n + 1, cid: n % 7 },
-    value: Buffer.from(`${key}=${n}:${'x'.repeat(n % 13)}`),
+    // UTF-8 of the key, then bytes outside ASCII: media must keep every byte value.
+    value: `${utf8ByteString(`${key}=${n}:`)}${'x'.repeat(n % 13)}${String.fromCharCode(n & 0xff, 0xff - (n & 0xff), 0)}`,
     state,
     origin: n % 5,
     seq: 1000 + n,
   };
 }
 
-/** Records in a comparable form: sorted by key, values as plain arrays. */
+/** Records in a comparable form: sorted by key, plain objects. */
 function canonical(records: Iterable<KeyRecord>): unknown[] {
   return [...records]
-    .map((r) => ({ key: r.key, ts: { version: r.ts.version, cid: r.ts.cid }, value: [...r.value], state: r.state, origin: r.origin, seq: r.seq }))
+    .map((r) => ({ key: r.key, ts: { version: r.ts.version, cid: r.ts.cid }, value: r.value, state: r.state, origin: r.origin, seq: r.seq }))
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 

@@ -22,15 +22,15 @@ test('round trip: records and the seq high-water mark survive close and reopen',
   const pm = new PmemStorage(path, SMALL);
   assert.equal(pm.recovery.created, true);
   assert.deepEqual([...pm.load()], []);
-  const records = [rec('a', 1), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: new Uint8Array(0) }, rec('a', 5, 'valid')];
+  const records = [rec('a', 1), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: '' }, rec('a', 5, 'valid')];
   for (const r of records) pm.write(r);
-  assertSameRecords(pm.load(), [rec('a', 5, 'valid'), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: new Uint8Array(0) }]);
+  assertSameRecords(pm.load(), [rec('a', 5, 'valid'), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: '' }]);
   pm.saveSeqHighWater(2 ** 40 + 1);
   pm.close();
   pm.close();
   const again = new PmemStorage(path, { region: FAST });
   assert.equal(again.recovery.created, false);
-  assertSameRecords(again.load(), [rec('a', 5, 'valid'), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: new Uint8Array(0) }]);
+  assertSameRecords(again.load(), [rec('a', 5, 'valid'), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: '' }]);
   assert.equal(again.loadSeqHighWater(), 2 ** 40 + 1);
   again.close();
   assert.equal(existsSync(`${path}.tmp`), false);
@@ -82,7 +82,7 @@ test('capacity, key and value limits are refused at write, naming the field', ()
   pm.sync();
   assert.throws(() => pm.write(rec('one-too-many', 1)), /pmem table full/);
   assert.throws(() => pm.write(rec('x'.repeat(17), 1)), /record\.key must be 1 to 16 UTF-8 bytes, got 17 bytes/);
-  assert.throws(() => pm.write({ ...rec('k1', 1), value: new Uint8Array(65) }), /record\.value must be a Uint8Array of at most 64 bytes, got 65/);
+  assert.throws(() => pm.write({ ...rec('k1', 1), value: '\0'.repeat(65) }), /record\.value must be a byte string \(chars 0\.\.255\) of at most 64 bytes, got 65 chars/);
   assert.throws(() => new PmemStorage(newPath(), { crashMode: 'gentle' as never }), /options\.crashMode/);
   pm.close();
   assert.throws(() => pm.sync(), /storage is closed/);
@@ -143,7 +143,7 @@ function checkAfterCrashInSync(pm: PmemStorage, m: Model, where: string): void {
 
 function sameRecord(a: KeyRecord, b: KeyRecord): boolean {
   return a.key === b.key && a.ts.version === b.ts.version && a.ts.cid === b.ts.cid && a.state === b.state &&
-    a.origin === b.origin && a.seq === b.seq && Buffer.compare(a.value, b.value) === 0;
+    a.origin === b.origin && a.seq === b.seq && a.value === b.value;
 }
 
 test('adversarial crashes at seeded points, inside sync and between operations: every synced record is intact, nothing torn is visible', () => {

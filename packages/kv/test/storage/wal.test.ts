@@ -40,7 +40,7 @@ test('round trip: every field of every record, and the seq high-water mark, surv
   assert.equal(wal.loadSeqHighWater(), 0);
   const records = [
     rec('a', 1), rec('b', 2), rec('ключ-🔑', 3),
-    { ...rec('empty', 4), value: new Uint8Array(0) },
+    { ...rec('empty', 4), value: '' },
     { ...rec('big', 5), ts: { version: Number.MAX_SAFE_INTEGER, cid: 2 ** 32 - 1 }, seq: Number.MAX_SAFE_INTEGER, origin: 0xffff },
     rec('a', 6, 'valid'),
   ];
@@ -61,7 +61,6 @@ test('load returns fresh objects: mutating them changes nothing stored', () => {
   const [first] = [...wal.load()];
   assert.ok(first);
   first.state = 'invalid';
-  (first.value as Uint8Array)[0] = 0;
   assertSameRecords(wal.load(), [rec('k', 1, 'write')]);
   wal.close();
 });
@@ -259,7 +258,7 @@ test('bad records are refused at write, naming the field', () => {
 test('a batch that reaches its bound is committed by the write that fills it', () => {
   const dir = newDir();
   const wal = new WalStorage(dir);
-  const value = Buffer.alloc(1 << 20, 7);
+  const value = '\x07'.repeat(1 << 20);
   const n = Math.ceil(WAL_BATCH_BYTES_MAX / value.length);
   for (let i = 0; i < n; i++) wal.write({ ...rec(`big${i}`, i), value });
   assert.equal(wal.stats.commits, 1);
