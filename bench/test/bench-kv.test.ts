@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { heal } from './run-heal.js';
+import { loadClientsFor } from '../src/kv/load-config.js';
 
 /** Real threads on a shared machine: a hang must fail the test, not stall the suite. */
 const THREAD_TEST_TIMEOUT_MS = 60_000;
@@ -21,6 +22,8 @@ test('heal bench kv --json prints one document with the issue\'s row fields and 
     const doc = JSON.parse(run.stdout) as { command: string; config: Record<string, unknown>; results: Record<string, unknown>[] };
     assert.equal(doc.config['warmupMs'], 700);
     assert.equal(doc.config['rampMs'], 500);
+    assert.equal(doc.config['clients'], loadClientsFor(3, availableParallelism()), 'by default, the cores 3 replicas leave free');
+    assert.equal(doc.config['window'], 512);
     assert.equal(doc.command, 'bench kv');
     assert.equal(doc.results.length, 1);
     const row = doc.results[0] ?? {};
@@ -50,4 +53,12 @@ test('heal bench kv rejects a bad flag value, naming it', { timeout: THREAD_TEST
   const runs = await heal('bench', 'kv', '--runs', '0');
   assert.equal(runs.code, 2);
   assert.match(runs.stderr, /--runs/);
+});
+
+test('bench kv runs one load generator per core the replicas leave free, at least one and at most 16', () => {
+  assert.equal(loadClientsFor(6, 2), 1);
+  assert.equal(loadClientsFor(3, 2), 1);
+  assert.equal(loadClientsFor(3, 4), 1);
+  assert.equal(loadClientsFor(6, 8), 2);
+  assert.equal(loadClientsFor(3, 64), 16);
 });

@@ -1,18 +1,21 @@
+import { availableParallelism } from 'node:os';
 import type { Command, OptionValues } from '../cli/command.js';
 import { intFlag, intList, ratioList } from '../cli/flags.js';
 import { formatNumber, markdownTable, publishReport } from '../report/document.js';
 import type { KvBenchConfig, KvBenchRow } from '../kv/run-kv-bench.js';
-import { LOAD_OPTIONS, parseLoadConfig, STEADY_WARMUP_MS } from '../kv/load-config.js';
+import { LOAD_OPTIONS, loadClientsFor, parseLoadConfig, STEADY_WARMUP_MS } from '../kv/load-config.js';
 
 function parseConfig(values: OptionValues): KvBenchConfig {
   const quick = values['quick'] === true;
+  const replicas = intList(values, 'replicas', [3, 6], 1, 12);
   return {
-    replicas: intList(values, 'replicas', [3, 6], 1, 12),
+    replicas,
     readRatios: ratioList(values, 'read-ratios', [0.95, 0.5]),
     runs: intFlag(values, 'runs', 1, 1, 20),
     ...parseLoadConfig(values, {
       keys: quick ? 2000 : 100_000, keysMax: 10_000_000, valueBytesMax: 1 << 20,
-      window: 256, warmupMs: quick ? 100 : STEADY_WARMUP_MS, durationMs: quick ? 300 : 3000,
+      clients: loadClientsFor(Math.max(...replicas), availableParallelism()),
+      window: 512, warmupMs: quick ? 100 : STEADY_WARMUP_MS, durationMs: quick ? 300 : 3000,
     }),
   };
 }
@@ -46,8 +49,9 @@ export const benchKvCommand: Command = {
     '  --read-ratios LIST  read fractions (default 0.95,0.5)',
     '  --keys N            keys, each written once before measuring (default 100000)',
     '  --value-bytes N     value size (default 64)',
-    '  --clients N         piscina load generators, one client each (default 2)',
-    '  --window N          operations in flight per client (default 256)',
+    '  --clients N         piscina load generators, one client each (default: one per core the',
+    '                      largest replica count leaves free, at least 1)',
+    '  --window N          operations in flight per client (default 512)',
     `  --warmup-ms N       load before a row's first window, not counted (default ${STEADY_WARMUP_MS})`,
     '  --duration-ms N     measured (default 3000)',
     '  --seed N            key choice seed (default 1)',

@@ -26,7 +26,7 @@ function parseConfig(values: OptionValues): ModelsBenchConfig {
     media: nameList(values, 'media', MEDIA),
     replicas: intList(values, 'replicas', quick ? [3] : [3, 6], 1, 12),
     ...parseLoadConfig(values, {
-      keys: quick ? 200 : 1000, keysMax: 100_000, valueBytesMax: 512,
+      keys: quick ? 200 : 1000, keysMax: 100_000, valueBytesMax: 512, clients: 2,
       window: 64, warmupMs: quick ? 50 : STEADY_WARMUP_MS, durationMs: quick ? 150 : 1500,
     }),
     repeat: intFlag(values, 'repeat', quick ? 1 : 3, 1, 100),
