@@ -24,7 +24,7 @@ const INITIAL_SLOTS = 16;
  *
  * Why not a Map: at 100k keys a lookup is a chain of dependent cache misses (bucket, entry,
  * stored key, record, value), and in bench kv the reads' lookups took 10% of all CPU time.
- * `getAll` looks a batch of keys up in stages (every key's slot, then every record, then every
+ * `getAll` looks a batch of keys up in stages (every key's slot, then every record and its
  * stored key), so the misses of independent keys overlap instead of following one another.
  */
 export class RecordIndex<R extends { readonly key: string }> implements ReadonlyMap<string, R> {
@@ -58,7 +58,7 @@ export class RecordIndex<R extends { readonly key: string }> implements Readonly
   /** Adds `record`, or replaces the one held for its key. */
   set(record: R): void {
     const h = this.#hash(record.key);
-    assert(h !== 0 && h === (h | 0), `RecordIndex: the key hash must be a non-zero int32, got ${h}`);
+    if (h === 0 || h !== (h | 0)) assert.fail(`RecordIndex: the key hash must be a non-zero int32, got ${h}`);
     const index = this.#indexOf(record.key, h);
     if (index >= 0) {
       this.#entries[index] = record;
