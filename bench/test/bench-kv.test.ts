@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { heal } from './run-heal.js';
 import { loadClientsFor } from '../src/kv/load-config.js';
+import { sessionReplica } from '../src/kv/kv-load-task.js';
 
 /** Real threads on a shared machine: a hang must fail the test, not stall the suite. */
 const THREAD_TEST_TIMEOUT_MS = 60_000;
@@ -61,4 +62,21 @@ test('bench kv runs one load generator per core the replicas leave free, at leas
   assert.equal(loadClientsFor(3, 4), 1);
   assert.equal(loadClientsFor(6, 8), 2);
   assert.equal(loadClientsFor(3, 64), 16);
+});
+
+test('bench kv binds its sessions to the replicas in turn, across generators, so each replica serves as many (within one)', () => {
+  for (const [clients, window, replicas] of [[1, 512, 6], [2, 64, 3], [3, 7, 5], [1, 2, 6]] as const) {
+    const served = new Array<number>(replicas).fill(0);
+    let previous = -1;
+    for (let client = 0; client < clients; client++) {
+      for (let slot = 0; slot < window; slot++) {
+        const replica = sessionReplica(client, window, slot, replicas);
+        assert.ok(Number.isInteger(replica) && replica >= 0 && replica < replicas, `session ${client}/${slot}: replica ${replica}`);
+        assert.notEqual(replica, previous, 'consecutive sessions go to different replicas');
+        served[replica]++;
+        previous = replica;
+      }
+    }
+    assert.ok(Math.max(...served) - Math.min(...served) <= 1, `${clients} x ${window} sessions over ${replicas} replicas: ${served.join(',')}`);
+  }
 });

@@ -21,9 +21,10 @@ function parseConfig(values: OptionValues): KvBenchConfig {
 }
 
 const KV_NOTES = [
-  'Closed loop: each client keeps `window` operations in flight, sending each to the next replica in turn;',
-  'keys uniform, every key written once before measuring. A row\'s first window starts after the warm-up',
-  '(`warmupMs`; each thread\'s hot code is compiled in the background meanwhile), each later one after a ramp',
+  'Closed loop: each client runs `window` sessions with one operation in flight each; the sessions are bound to',
+  'the replicas in turn and each sends to its own, as clients attached to their local replica do. Keys uniform,',
+  'every key written once before measuring. A row\'s first window starts after the warm-up (`warmupMs`; each',
+  'thread\'s hot code is compiled in the background meanwhile), each later one after a ramp',
   '(`rampMs`); ops/s counts operations started in the window and answered by its end; latency from call to',
   'answer, log-linear histogram (within 3%). CPU µs/op: CPU time of the whole process (replica threads, load',
   'threads, V8\'s background threads) in the measured window per operation; it moves far less than ops/s with',
@@ -51,7 +52,8 @@ export const benchKvCommand: Command = {
     '  --value-bytes N     value size (default 64)',
     '  --clients N         piscina load generators, one client each (default: one per core the',
     '                      largest replica count leaves free, at least 1)',
-    '  --window N          operations in flight per client (default 512)',
+    '  --window N          sessions per client, one operation in flight each, bound to the',
+    '                      replicas in turn (default 512)',
     `  --warmup-ms N       load before a row's first window, not counted (default ${STEADY_WARMUP_MS})`,
     '  --duration-ms N     measured (default 3000)',
     '  --seed N            key choice seed (default 1)',

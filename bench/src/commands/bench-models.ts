@@ -43,8 +43,8 @@ function table(rows: ModelsBenchRow[]): string {
 }
 
 const NOTES = [
-  'Write-only closed loop: each piscina client keeps `window` puts in flight, uniform keys, sending each to the',
-  'next replica in turn. Each configuration runs on a fresh cluster: the warm-up (`warmupMs`; every thread\'s hot',
+  'Write-only closed loop: each piscina client runs `window` sessions with one put in flight each, uniform keys;',
+  'the sessions are bound to the replicas in turn, each sending to its own. Each configuration runs on a fresh cluster: the warm-up (`warmupMs`; every thread\'s hot',
   'code is compiled in the background meanwhile), then `repeat` windows one after the other, each later one after',
   'a ramp (`rampMs`); a row is the median of each metric over its windows. writes/s counts puts started in a window',
   'and answered by its end; latency from call to answer (log-linear histogram, within 3%).',
@@ -77,7 +77,8 @@ export const benchModelsCommand: Command = {
     '  --keys N            keys written (default 1000)',
     '  --value-bytes N     value size (default 64)',
     '  --clients N         piscina load generators, one client each (default 2)',
-    '  --window N          puts in flight per client (default 64)',
+    '  --window N          sessions per client, one put in flight each, bound to the',
+    '                      replicas in turn (default 64)',
     `  --warmup-ms N       load on each configuration's fresh cluster before its first window (default ${STEADY_WARMUP_MS})`,
     '  --duration-ms N     measured, per window (default 1500)',
     '  --seed N            key choice seed (default 1)',

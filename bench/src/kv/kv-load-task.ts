@@ -8,8 +8,10 @@ export interface KvLoadParams {
   keys: number;
   readRatio: number;
   valueBytes: number;
-  /** Operations in flight at once (closed loop with a window). */
+  /** Operations in flight at once (closed loop with a window): one per session. */
   window: number;
+  /** This generator's index among the load's generators (its sessions follow the earlier ones'). */
+  client: number;
   seed: number;
   timeoutMs: number;
   /** Shared clock times: operations run until `endAtMs`; only those started from `startAtMs` count. */
@@ -30,8 +32,20 @@ export interface KvLoadResult {
 }
 
 /**
- * A piscina task: one KvClient on its own ring endpoint, keeping `window` operations in flight
- * against replicas in turn, with uniform random keys and the given read ratio.
+ * The replica of session `slot` (0 to window - 1) of generator `client`: the load's sessions,
+ * numbered across its generators, are bound to replicas in turn, so every replica serves the
+ * same number of sessions (within one).
+ */
+export function sessionReplica(client: number, window: number, slot: number, replicas: number): number {
+  return (client * window + slot) % replicas;
+}
+
+/**
+ * A piscina task: one KvClient on its own ring endpoint, running `window` closed-loop sessions
+ * with one operation in flight each, uniform random keys and the given read ratio. A session
+ * sends every operation to its own replica, as a client attached to its local replica does: a
+ * batch of answers from one replica then brings one batch of new operations back to it, where
+ * sending each operation to the next replica in turn would spread every batch over all of them.
  */
 export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLoadResult> {
   const p = task.params;
@@ -44,7 +58,6 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
   // Built once: a key string per operation would be the generator's largest allocation.
   const keys = Array.from({ length: p.keys }, (_, i) => `k${i}`);
   const result: KvLoadResult = { ops: 0, reads: 0, writes: 0, errors: 0, latencyUs: newHistogram() };
-  let replica = endpoint.self % p.replicas;
   try {
     if (p.preloadFrom !== undefined && p.preloadTo !== undefined) {
       await preload(client, p.preloadFrom, p.preloadTo, p.window, value);
@@ -52,7 +65,7 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
     }
     await new Promise<void>((resolve) => {
       let running = 0;
-      const issue = (): void => {
+      const issue = (replica: number): void => {
         const startMs = endpoint.now();
         if (startMs >= p.endAtMs) {
           if (--running === 0) resolve();
@@ -60,7 +73,6 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
         }
         const key = keys[prng.int(p.keys)] as string;
         const read = prng.float() < p.readRatio;
-        replica = (replica + 1) % p.replicas;
         const op = read ? { kind: 'get' as const, key, replica } : { kind: 'put' as const, key, value, replica };
         client.submit(op, (err) => {
           if (startMs >= p.startAtMs) {
@@ -72,12 +84,12 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
               record(result.latencyUs, (endpoint.now() - startMs) * 1000);
             }
           }
-          issue();
+          issue(replica);
         });
       };
-      for (let i = 0; i < p.window; i++) {
+      for (let slot = 0; slot < p.window; slot++) {
         running++;
-        issue();
+        issue(sessionReplica(p.client, p.window, slot, p.replicas));
       }
     });
     return result;

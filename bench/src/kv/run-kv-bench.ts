@@ -52,7 +52,7 @@ export async function runKvBench(config: KvBenchConfig, progress: (what: string)
         progress(`${replicas} replicas: writing ${config.keys} keys`);
         const per = Math.ceil(config.keys / config.clients);
         await generators.run(cluster.runtime, ids, (id) => ({
-          ...base, readRatio: 0, seed: config.seed, startAtMs: 0, endAtMs: 0,
+          ...base, client: id - replicas, readRatio: 0, seed: config.seed, startAtMs: 0, endAtMs: 0,
           preloadFrom: (id - replicas) * per, preloadTo: Math.min(config.keys, (id - replicas + 1) * per),
         }));
         for (const readRatio of config.readRatios) {
@@ -65,7 +65,7 @@ export async function runKvBench(config: KvBenchConfig, progress: (what: string)
             const endAtMs = startAtMs + config.durationMs;
             const cpuUs = cpuBetween(startAtMs, endAtMs);
             const results = await generators.run(cluster.runtime, ids, (id) => ({
-              ...base, readRatio, seed: config.seed * 100 + id + (run - 1) * 10_000, startAtMs, endAtMs,
+              ...base, client: id - replicas, readRatio, seed: config.seed * 100 + id + (run - 1) * 10_000, startAtMs, endAtMs,
             }));
             const window = summarize(replicas, readRatio, config, results, await cpuUs);
             windows.push(window);

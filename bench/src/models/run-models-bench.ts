@@ -108,8 +108,8 @@ async function measure(
       const startAtMs = sharedClockMs() + leadMs;
       const endAtMs = startAtMs + config.durationMs;
       const results = await generators.run(cluster.runtime, ids, (id) => ({
-        replicas: run.replicas, keys: config.keys, valueBytes: config.valueBytes, window: config.window, timeoutMs: 5000,
-        readRatio: 0, seed: config.seed * 100 + id + (window - 1) * 10_000, startAtMs, endAtMs,
+        replicas: run.replicas, keys: config.keys, valueBytes: config.valueBytes, window: config.window, client: id - run.replicas,
+        timeoutMs: 5000, readRatio: 0, seed: config.seed * 100 + id + (window - 1) * 10_000, startAtMs, endAtMs,
       }));
       const row = summarize(run, config, results);
       windows.push(row);
