@@ -44,10 +44,11 @@ function table(rows: ModelsBenchRow[]): string {
 
 const NOTES = [
   'Write-only closed loop: each piscina client runs `window` sessions with one put in flight each, uniform keys;',
-  'the sessions are bound to the replicas in turn, each sending to its own. Each configuration runs on a fresh cluster: the warm-up (`warmupMs`; every thread\'s hot',
-  'code is compiled in the background meanwhile), then `repeat` windows one after the other, each later one after',
-  'a ramp (`rampMs`); a row is the median of each metric over its windows. writes/s counts puts started in a window',
-  'and answered by its end; latency from call to answer (log-linear histogram, within 3%).',
+  'the sessions are bound to the replicas in turn, each sending to its own. Each configuration runs on a fresh',
+  'cluster: the warm-up (`warmupMs`; every thread\'s hot code is compiled in the background meanwhile), then',
+  '`repeat` windows one after the other, each later one after a ramp (`rampMs`); a row is the median of each',
+  'metric over its windows. writes/s counts puts started in a window and answered by its end; latency from call',
+  'to answer (log-linear histogram, within 3%).',
   'Persisting = `write` to the medium, then `sync` (group commit):',
   'Synch syncs after each batch of handler calls before its ACKs go out (and the coordinator before completing);',
   `Strict and REnf sync every replica tick (${THREAD_TIMING.tickMs} ms); Event every ${EVENT_SYNC_TICKS} ticks; Scope only when a persistScope() asks`,
