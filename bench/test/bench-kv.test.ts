@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { heal } from './run-heal.js';
 import { loadClientsFor } from '../src/kv/load-config.js';
 import { sessionReplica } from '../src/kv/kv-load-task.js';
+import { replicaShare } from '../src/commands/bench-kv.js';
 
 /** Real threads on a shared machine: a hang must fail the test, not stall the suite. */
 const THREAD_TEST_TIMEOUT_MS = 60_000;
@@ -35,6 +36,11 @@ test('heal bench kv --json prints one document with the issue\'s row fields and 
     assert.ok((row['opsPerSec'] as number) > 0, 'operations completed');
     assert.ok((row['p99Us'] as number) >= (row['p50Us'] as number));
     assert.equal(row['runs'], 3);
+    const byReplica = row['opsByReplica'] as number[];
+    assert.equal(byReplica.length, 3);
+    assert.ok(byReplica.every((ops) => ops > 0), `every replica served its sessions: ${byReplica.join(',')}`);
+    const counted = byReplica.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(counted / 0.3 - (row['opsPerSec'] as number)) <= 4, `${counted} operations in 300 ms against ${row['opsPerSec']} ops/s`);
     const windows = [...run.stderr.matchAll(/3 replicas, 95% reads, run \d\/3: (\d+) ops\/s/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
     assert.equal(windows.length, 3, 'one progress line per measured window');
     assert.deepEqual([row['opsPerSecMin'], row['opsPerSec'], row['opsPerSecMax']], windows, 'the row is the median window, with the extremes');
@@ -79,4 +85,10 @@ test('bench kv binds its sessions to the replicas in turn, across generators, so
     }
     assert.ok(Math.max(...served) - Math.min(...served) <= 1, `${clients} x ${window} sessions over ${replicas} replicas: ${served.join(',')}`);
   }
+});
+
+test('bench kv reports the smallest and largest share of the operations one replica served', () => {
+  assert.equal(replicaShare([100, 100, 200]), '25.0-50.0%');
+  assert.equal(replicaShare([1, 1, 1]), '33.3-33.3%');
+  assert.equal(replicaShare([0, 0]), '-');
 });

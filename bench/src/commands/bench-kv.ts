@@ -29,15 +29,24 @@ const KV_NOTES = [
   'answer, log-linear histogram (within 3%). CPU µs/op: CPU time of the whole process (replica threads, load',
   'threads, V8\'s background threads) in the measured window per operation; it moves far less than ops/s with',
   'other load on a shared machine. With --runs N each row is the median of N windows measured one after the',
-  'other on the same cluster (ops/s range: the slowest and the fastest).',
+  'other on the same cluster (ops/s range: the slowest and the fastest). Replica share: the smallest and the largest',
+  'share of the window\'s operations that one replica served (`opsByReplica` in the JSON).',
 ].join('\n');
+
+/** The smallest and largest share of the operations one replica served, in percent. */
+export function replicaShare(opsByReplica: readonly number[]): string {
+  const total = opsByReplica.reduce((a, b) => a + b, 0);
+  if (total === 0) return '-';
+  const percent = (ops: number): string => ((100 * ops) / total).toFixed(1);
+  return `${percent(Math.min(...opsByReplica))}-${percent(Math.max(...opsByReplica))}%`;
+}
 
 function table(rows: KvBenchRow[]): string {
   return markdownTable(
-    ['replicas', 'reads', 'keys', 'ops/s', 'p50 µs', 'p99 µs', 'errors', 'CPU µs/op', 'runs', 'ops/s range'],
+    ['replicas', 'reads', 'keys', 'ops/s', 'p50 µs', 'p99 µs', 'errors', 'CPU µs/op', 'runs', 'ops/s range', 'replica share'],
     rows.map((r) => [
       r.replicas, `${Math.round(r.readRatio * 100)}%`, r.keys, Math.round(r.opsPerSec), r.p50Us, r.p99Us, r.errors, r.cpuUsPerOp,
-      r.runs, `${formatNumber(r.opsPerSecMin)}-${formatNumber(r.opsPerSecMax)}`,
+      r.runs, `${formatNumber(r.opsPerSecMin)}-${formatNumber(r.opsPerSecMax)}`, replicaShare(r.opsByReplica),
     ]),
   );
 }

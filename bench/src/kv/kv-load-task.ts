@@ -27,6 +27,8 @@ export interface KvLoadResult {
   reads: number;
   writes: number;
   errors: number;
+  /** Operations counted above, by the replica that served them. */
+  opsByReplica: number[];
   /** Latency histogram in µs (see histogram.ts), of operations started in the window. */
   latencyUs: number[];
 }
@@ -57,7 +59,9 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
   const value = 'v'.repeat(p.valueBytes);
   // Built once: a key string per operation would be the generator's largest allocation.
   const keys = Array.from({ length: p.keys }, (_, i) => `k${i}`);
-  const result: KvLoadResult = { ops: 0, reads: 0, writes: 0, errors: 0, latencyUs: newHistogram() };
+  const result: KvLoadResult = {
+    ops: 0, reads: 0, writes: 0, errors: 0, opsByReplica: new Array<number>(p.replicas).fill(0), latencyUs: newHistogram(),
+  };
   try {
     if (p.preloadFrom !== undefined && p.preloadTo !== undefined) {
       await preload(client, p.preloadFrom, p.preloadTo, p.window, value);
@@ -79,6 +83,7 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
             if (err) result.errors++;
             else {
               result.ops++;
+              result.opsByReplica[replica]++;
               if (read) result.reads++;
               else result.writes++;
               record(result.latencyUs, (endpoint.now() - startMs) * 1000);

@@ -7,14 +7,17 @@ export interface LoadTotals {
   reads: number;
   writes: number;
   errors: number;
+  /** Operations by the replica that served them. */
+  opsByReplica: number[];
   p50Us: number;
   p99Us: number;
 }
 
 export function totalLoad(results: readonly KvLoadResult[]): LoadTotals {
   const latency = newHistogram();
-  const totals = { ops: 0, reads: 0, writes: 0, errors: 0 };
+  const totals = { ops: 0, reads: 0, writes: 0, errors: 0, opsByReplica: [] as number[] };
   for (const r of results) {
+    r.opsByReplica.forEach((ops, replica) => { totals.opsByReplica[replica] = (totals.opsByReplica[replica] ?? 0) + ops; });
     merge(latency, r.latencyUs);
     totals.ops += r.ops;
     totals.reads += r.reads;

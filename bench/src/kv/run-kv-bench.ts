@@ -21,6 +21,8 @@ export interface KvBenchRow {
   errors: number;
   /** CPU time of the whole process (every thread) in the measured window, per operation. */
   cpuUsPerOp: number;
+  /** The operations counted, by the replica that served them (each session has its own replica). */
+  opsByReplica: number[];
   /** Windows measured; the fields above are those of the median one by ops/s (the lower middle one of an even count). */
   runs: number;
   /** The slowest and fastest window's ops/s: how far one run can be from another here. */
@@ -119,5 +121,6 @@ function summarize(replicas: number, readRatio: number, config: KvBenchConfig, r
     p99Us: t.p99Us,
     errors: t.errors,
     cpuUsPerOp: t.ops === 0 ? 0 : Math.round((cpuUs / t.ops) * 10) / 10,
+    opsByReplica: t.opsByReplica,
   };
 }
