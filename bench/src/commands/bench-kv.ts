@@ -29,8 +29,8 @@ const KV_NOTES = [
   'answer, log-linear histogram (within 3%). CPU µs/op: CPU time of the whole process (replica threads, load',
   'threads, V8\'s background threads) in the measured window per operation; it moves far less than ops/s with',
   'other load on a shared machine. With --runs N each row is the median of N windows measured one after the',
-  'other on the same cluster (ops/s range: the slowest and the fastest). Replica share: the smallest and the largest',
-  'share of the window\'s operations that one replica served (`opsByReplica` in the JSON).',
+  'other on the same cluster (ops/s range: the slowest and the fastest). Replica share: the smallest and the',
+  'largest share of the window\'s operations that one replica served (`opsByReplica` in the JSON).',
 ].join('\n');
 
 /** The smallest and largest share of the operations one replica served, in percent. */
