@@ -60,8 +60,10 @@ export interface ReplicationHost {
   replyBusy(ref: ClientRef): void;
   /** The operation was not started here and never will be: the client should ask another replica. */
   replyNotServing(ref: ClientRef): void;
-  /** A record changed here (a value taken, validated, or installed by recovery). */
-  /** The record changed; `previous` is the key's ts before (the same ts for a state change). */
+  /**
+   * A record changed here (a value taken, validated, or installed by recovery); `previous` is
+   * the key's ts before (the same ts for a state change).
+   */
   applied(record: KeyRecord, previous: Ts | undefined): void;
   /** A write this replica coordinated became Valid. */
   committed(record: KeyRecord): void;
