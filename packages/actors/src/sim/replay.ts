@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,18 +26,29 @@ export function replayCommand(testName: string, testFileUrl: string, seed: numbe
   return `HEAL_SEED=${seed} node --test --test-name-pattern='${pattern}' ${file}`;
 }
 
+/** Random seeds are drawn above the numbered ones, so they never repeat a numbered run. */
+export const RANDOM_SEED_MIN = 1_000_000;
+
 /**
  * Runs `body` for every seed of the suite; the first failure is rethrown with the seed and the
  * command that replays it, so a red CI run can be reproduced exactly. `test` is the running
- * test's context (its name selects it again on replay).
+ * test's context (its name selects it again on replay). With `randomSeed`, one seed drawn at
+ * random runs too (unless HEAL_SEED names one), and the test's output says which.
  */
 export async function forEachSeed(
-  test: { readonly name: string },
+  test: { readonly name: string; diagnostic?(message: string): void },
   testFileUrl: string,
   defaultCount: number,
   body: (seed: number) => void | Promise<void>,
+  options: { randomSeed?: boolean } = {},
 ): Promise<void> {
-  for (const seed of suiteSeeds(defaultCount)) {
+  const seeds = suiteSeeds(defaultCount);
+  if (options.randomSeed === true && process.env['HEAL_SEED'] === undefined) {
+    const seed = randomInt(RANDOM_SEED_MIN, 2 ** 31);
+    seeds.push(seed);
+    test.diagnostic?.(`random seed ${seed}; replay: ${replayCommand(test.name, testFileUrl, seed)}`);
+  }
+  for (const seed of seeds) {
     try {
       await body(seed);
     } catch (err) {

@@ -85,6 +85,7 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
   #nowMs = 0;
   #seq = 0;
   #nextTimer = 1;
+  readonly #dropFilters = new Set<(from: ActorId, to: ActorId, msg: M) => boolean>();
 
   constructor(options: SimulationOptions<M, S, C>) {
     const { seed, module, actors, endpoints = 0 } = options;
@@ -222,6 +223,17 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     return true;
   }
 
+  /**
+   * Loses every message `drop` picks (counted as lost), as a link that loses exactly those
+   * would, until the returned function removes the filter. For tests that need one message lost.
+   */
+  dropWhere(drop: (from: ActorId, to: ActorId, msg: M) => boolean): () => void {
+    this.#dropFilters.add(drop);
+    return () => {
+      this.#dropFilters.delete(drop);
+    };
+  }
+
   /** Sends from an actor or an endpoint through the network model (encode now, decode at delivery). */
   transmit(from: ActorId, to: ActorId, msg: M): void {
     assert(msg.sender === from, `message ${msg.kind} from ${from} claims sender ${msg.sender}`);
@@ -233,6 +245,11 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     const bytes = this.#module.codec.encode(msg);
     if (!this.network.connected(from, to)) {
       this.stats.droppedPartition++;
+      return;
+    }
+    for (const drop of this.#dropFilters) {
+      if (!drop(from, to, msg)) continue;
+      this.stats.lost++;
       return;
     }
     const times = this.network.deliveries(from, to, this.#nowMs, this.#prng);
