@@ -31,3 +31,4 @@ export * from './cluster/sim-cluster.js';
 export * from './cluster/sim-load.js';
 export * from './cluster/sim-checks.js';
 export * from './cluster/thread-cluster.js';
+export * from './protocol/version-vector.js';

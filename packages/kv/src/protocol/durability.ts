@@ -9,6 +9,7 @@ import { DATASET_TS } from '../storage/dataset.js';
 import type { Timing } from './timing.js';
 import type { View } from './view.js';
 import type { InvalidListed } from './invalid-keys.js';
+import { VersionVector } from './version-vector.js';
 
 /** The persistency models of DESIGN section 4 (all with Linearizable consistency). */
 export type PersistencyModel = 'synch' | 'strict' | 'renf' | 'event' | 'scope';
@@ -35,6 +36,11 @@ export const MAX_SCOPE_ANSWERS = 1 << 16;
  * bound is the key count a medium can hold; checked.
  */
 export const MAX_DP_TRACKERS = 1 << 22;
+/**
+ * Writes learned between two syncs that the next sync adds to the version vector; past it the
+ * rest are not added (the vector claims less, never more).
+ */
+export const MAX_LEARNED_WRITES = 1 << 20;
 
 /**
  * A record as a replica holds it, with the key's durable progress here. The progress lives on
@@ -146,8 +152,30 @@ export class Durability {
   #syncRequested = false;
   #nextScopeId = 1;
   #ticks = 0;
+  /** What this replica durably holds by write number (see VersionVector). */
+  readonly versionVector: VersionVector;
+  /** Writes learned since the last sync, as origin, seq pairs: covered once a sync is done. */
+  #learned: number[] = [];
+  /** The version vector holds claims the medium has not persisted yet. */
+  #vvChanged = false;
 
-  constructor(readonly host: DurabilityHost) {}
+  constructor(readonly host: DurabilityHost) {
+    const stored = host.storage.loadVersionVector();
+    try {
+      this.versionVector = stored ? VersionVector.decode(stored) : new VersionVector();
+    } catch (err) {
+      throw new RangeError(`replica ${host.self}: the version vector on its ${host.storage.medium} medium is invalid: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /**
+   * This replica took, ignored (holding a higher ts of its key), wrote or installed write
+   * `seq` of `origin`: once the next sync is done its key is durable at that ts or later.
+   */
+  learned(origin: ActorId, seq: number): void {
+    if (seq < 1 || this.#learned.length >= 2 * MAX_LEARNED_WRITES) return;
+    this.#learned.push(origin, seq);
+  }
 
   /**
    * The record to hold for `record`'s write: `previous`, the key's record, updated in place
@@ -497,12 +525,35 @@ export class Durability {
     }
   }
 
-  /** Makes every write so far durable, then hands out the persist acks it earned. */
+  /** Syncs now, whatever the model (a recovering replica making what it installed durable). */
+  syncNow(): void {
+    this.#sync();
+  }
+
+  /** Writes learned so far are covered: every record is durable, or will be by the sync under way. */
+  #coverLearned(): void {
+    const learned = this.#learned;
+    if (learned.length === 0) return;
+    for (let i = 0; i < learned.length; i += 2) this.versionVector.add(learned[i] as number, learned[i + 1] as number);
+    this.#learned = [];
+    this.#vvChanged = true;
+  }
+
+  /**
+   * Makes every write so far durable and the version vector after them, then hands out the
+   * persist acks it earned.
+   */
   #sync(): void {
-    if (this.#dirty.length === 0) return;
+    if (this.#dirty.length === 0) {
+      // Every record is durable already: what was learned is covered (persisted with the next sync).
+      this.#coverLearned();
+      return;
+    }
     if (this.#syncing) assert.fail('a sync is not re-entered from its own persist acks');
     this.#syncing = true;
-    this.host.storage.sync();
+    this.#coverLearned();
+    this.host.storage.sync(this.#vvChanged ? this.versionVector.encode() : undefined);
+    this.#vvChanged = false;
     this.stats.syncs++;
     const synced = this.#dirty;
     this.#dirty = [];

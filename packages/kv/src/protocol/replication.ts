@@ -15,6 +15,12 @@ import { RecordIndex } from './record-index.js';
 export const MAX_WAITING_OPS = 100_000;
 /** Write numbers are reserved on the medium in blocks, so a restart never reuses one. */
 export const SEQ_RESERVE_BLOCK = 1024;
+/**
+ * Incarnation `i` numbers its writes from at least `i` times this: a medium that keeps no
+ * high-water mark (volatile) must not hand out a write number of an earlier life, which other
+ * replicas' version vectors may already cover. An incarnation makes fewer writes than this.
+ */
+export const SEQ_INCARNATION_STRIDE = 2 ** 32;
 /** Keys examined for replay per tick, so one tick's work stays bounded. */
 export const MAX_REPLAY_SCAN_PER_TICK = 4096;
 /** A write's INVs are sent again after the retransmit timeout, then twice that, ... up to 2^this times it. */
@@ -142,7 +148,7 @@ export class Replication {
    * Loads what the medium kept: records not Valid come back Invalid (DESIGN section 4,
    * Restart). `isDatasetKey`: they are a dataset every replica starts from, at DP everywhere.
    */
-  load(records: Iterable<KeyRecord>, seqHighWater: number, isDatasetKey?: (key: string) => boolean): void {
+  load(records: Iterable<KeyRecord>, seqFloor: number, isDatasetKey?: (key: string) => boolean): void {
     if (isDatasetKey) this.durability.loadedDataset(isDatasetKey);
     for (const loaded of records) {
       if (loaded.state !== 'valid') loaded.state = 'invalid';
@@ -150,8 +156,8 @@ export class Replication {
       this.records.set(held);
       if (!isDatasetKey) this.#markMayBeUndurable(held);
     }
-    this.#seq = seqHighWater;
-    this.#seqReserved = seqHighWater;
+    this.#seq = seqFloor;
+    this.#seqReserved = seqFloor;
   }
 
   /** The retransmit and replay timeouts now (they follow the latencies observed here). */
@@ -170,6 +176,7 @@ export class Replication {
 
   #nextSeq(): number {
     this.#seq++;
+    assert(Number.isSafeInteger(this.#seq), 'write numbers stay safe integers');
     if (this.#seq > this.#seqReserved) {
       this.#seqReserved = this.#seq + SEQ_RESERVE_BLOCK - 1;
       this.host.storage.saveSeqHighWater(this.#seqReserved);
@@ -305,6 +312,7 @@ export class Replication {
     const previous = current?.ts;
     const ts = nextTs(previous ?? ZERO_TS, this.host.self);
     const record = this.#hold({ key, ts, value, state: 'write', origin: this.host.self, seq: this.#nextSeq() }, current);
+    this.durability.learned(record.origin, record.seq);
     this.#store(record, previous);
     const write: PendingWrite = {
       key, record, ts, value, origin: record.origin, seq: record.seq, client, acks: new Set(), persisted: new Set(),
@@ -334,6 +342,7 @@ export class Replication {
 
   onInv(msg: InvMsg): void {
     const ts = { version: msg.version, cid: msg.cid };
+    this.durability.learned(msg.origin, msg.seq);
     let record = this.records.get(msg.key);
     const previous = record?.ts;
     if (compareTs(ts, previous ?? ZERO_TS) > 0) {
@@ -608,6 +617,7 @@ export class Replication {
    * same write, Valid at the source while Invalid here); not-Valid sources install Invalid.
    */
   installRecovered(entry: KeyRecord, from: ActorId): boolean {
+    this.durability.learned(entry.origin, entry.seq);
     const record = this.records.get(entry.key);
     const order = compareTs(entry.ts, record?.ts ?? ZERO_TS);
     if (order < 0 || (order === 0 && (entry.state !== 'valid' || record?.state === 'valid'))) return false;

@@ -1,7 +1,8 @@
 /**
  * Checkpoint snapshots of the wal medium, and the small file helpers both use.
  *
- * A snapshot is the latest record of every key plus the seq high-water mark, as of the end of
+ * A snapshot is the latest record of every key plus the seq high-water mark and the latest
+ * version vector, as of the end of
  * every segment numbered below its `nextSegment`. It is written atomically: into a temporary
  * file, fdatasync, rename over the snapshot, fsync the directory. A crash leaves either the old
  * snapshot or the new one (and maybe a stale temporary file, which the next open removes), so a
@@ -10,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import type { KeyRecord } from './key-record.js';
-import { encodeRecordInto, encodeSeqFrame, encodeSnapshotFrame, recordFrameBytes, scanFrames } from './wal-format.js';
+import { encodeRecordInto, encodeSeqFrame, encodeSnapshotFrame, encodeVvFrame, recordFrameBytes, scanFrames } from './wal-format.js';
 import { storageErrors } from './storage-error.js';
 
 /** Snapshot frames are gathered into writes of about this many bytes. */
@@ -19,6 +20,8 @@ export const SNAPSHOT_WRITE_CHUNK_BYTES = 1 << 20;
 export interface Snapshot {
   nextSegment: number;
   seqHighWater: number;
+  /** The version vector the log had persisted, if any. */
+  versionVector: Uint8Array | undefined;
   /** The records by key (fresh objects, owned by the caller). */
   records: Map<string, KeyRecord>;
   sizeBytes: number;
@@ -50,7 +53,9 @@ export function fsyncDir(dir: string): void {
  */
 export function writeSnapshot(
   path: string, tempPath: string, dir: string,
-  snapshot: { nextSegment: number; seqHighWater: number; records: Iterable<KeyRecord>; recordCount: number },
+  snapshot: {
+    nextSegment: number; seqHighWater: number; versionVector: Uint8Array | undefined; records: Iterable<KeyRecord>; recordCount: number;
+  },
 ): number {
   const fd = openSync(tempPath, 'w');
   let position = 0;
@@ -63,7 +68,10 @@ export function writeSnapshot(
       position += used;
       used = 0;
     };
-    const head = Buffer.concat([encodeSnapshotFrame(snapshot.nextSegment, snapshot.recordCount), encodeSeqFrame(snapshot.seqHighWater)]);
+    const head = Buffer.concat([
+      encodeSnapshotFrame(snapshot.nextSegment, snapshot.recordCount), encodeSeqFrame(snapshot.seqHighWater),
+      ...(snapshot.versionVector ? [encodeVvFrame(snapshot.versionVector)] : []),
+    ]);
     head.copy(chunk);
     used = head.length;
     for (const r of snapshot.records) {
@@ -98,16 +106,18 @@ export function readSnapshot(path: string): Snapshot {
   const [head, seq] = frames;
   if (head?.type !== 'snapshot') throw storageErrors.corrupt(path, 0, 'snapshot does not start with a snapshot frame');
   if (seq?.type !== 'seq') throw storageErrors.corrupt(path, seq?.offset ?? buf.length, 'snapshot frame is not followed by a seq frame');
-  if (frames.length - 2 !== head.recordCount) {
-    throw storageErrors.corrupt(path, buf.length, `snapshot declares ${head.recordCount} records but holds ${frames.length - 2} frames after its header`);
+  const vv = frames[2]?.type === 'vv' ? frames[2] : undefined;
+  const first = vv ? 3 : 2;
+  if (frames.length - first !== head.recordCount) {
+    throw storageErrors.corrupt(path, buf.length, `snapshot declares ${head.recordCount} records but holds ${frames.length - first} frames after its header`);
   }
   const records = new Map<string, KeyRecord>();
-  for (const frame of frames.slice(2)) {
+  for (const frame of frames.slice(first)) {
     if (frame.type !== 'record') throw storageErrors.corrupt(path, frame.offset, `snapshot holds a ${frame.type} frame among its records`);
     if (records.has(frame.record.key)) {
       throw storageErrors.corrupt(path, frame.offset, `snapshot holds key ${JSON.stringify(frame.record.key)} twice`);
     }
     records.set(frame.record.key, frame.record);
   }
-  return { nextSegment: head.nextSegment, seqHighWater: seq.seq, records, sizeBytes: buf.length };
+  return { nextSegment: head.nextSegment, seqHighWater: seq.seq, versionVector: vv?.bytes, records, sizeBytes: buf.length };
 }

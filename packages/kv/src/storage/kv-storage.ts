@@ -21,8 +21,13 @@ export interface KvStorage {
   load(): Iterable<KeyRecord>;
   /** The record changed (value, ts or state). The medium copies what it keeps. */
   write(record: KeyRecord): void;
-  /** Makes every write so far durable. */
-  sync(): void;
+  /**
+   * Makes every write so far durable, then `versionVector` (an encoded VersionVector) after
+   * them: a crash may keep the writes without it, never it without them.
+   */
+  sync(versionVector?: Uint8Array): void;
+  /** The version vector the last sync that carried one persisted (undefined: none yet). */
+  loadVersionVector(): Uint8Array | undefined;
   /** Persisted high-water mark of this replica's write numbers (0 when none). */
   loadSeqHighWater(): number;
   /** Durable when it returns. */

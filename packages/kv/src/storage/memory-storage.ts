@@ -12,6 +12,7 @@ export class MemoryStorage implements KvStorage {
   readonly #records = new Map<string, KeyRecord>();
   #seqHighWater = 0;
   #epoch = 0;
+  #versionVector: Uint8Array | undefined;
 
   constructor(readonly durable = false) {
     this.medium = durable ? 'memory-durable' : 'volatile';
@@ -42,7 +43,13 @@ export class MemoryStorage implements KvStorage {
   }
 
   /** Every write is already as durable as this medium gets. */
-  sync(): void {}
+  sync(versionVector?: Uint8Array): void {
+    if (this.durable && versionVector) this.#versionVector = versionVector.slice();
+  }
+
+  loadVersionVector(): Uint8Array | undefined {
+    return this.#versionVector?.slice();
+  }
 
   close(): void {}
 }

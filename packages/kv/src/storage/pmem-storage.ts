@@ -35,6 +35,7 @@ import type { KeyRecord, KeyState } from './key-record.js';
 import type { KvStorage } from './kv-storage.js';
 import { EpochFile } from './epoch-file.js';
 import { checkRecord } from './record-check.js';
+import { VV_ENCODED_BYTES_MAX } from '../protocol/version-vector.js';
 import { storageErrors } from './storage-error.js';
 
 /** Layout of a new table (an existing file keeps the layout it was formatted with). */
@@ -45,10 +46,16 @@ export const PMEM_VALUE_BYTES_MAX_DEFAULT = 512;
 export const PMEM_ORDER_MAX = 1 << 16;
 /** The replica's persisted epoch is in the file `${path}${PMEM_EPOCH_SUFFIX}` (see epoch-file.ts). */
 export const PMEM_EPOCH_SUFFIX = '.epoch';
-/** Metadata payload: u32 magic | u32 version | u53 seq high-water mark (lo, hi). */
+/**
+ * Metadata payload: u32 magic | u32 version | u53 seq high-water mark (lo, hi) | u32 vv bytes |
+ * the version vector persisted by the last sync that carried one (version 1 has no vv).
+ */
 const META_MAGIC = 0x4d564b48; // 'HKVM' little-endian
-const META_VERSION = 1;
-const META_PAYLOAD_BYTES = 16;
+const META_VERSION = 2;
+const META_V1_PAYLOAD_BYTES = 16;
+const META_FIXED_BYTES = 20;
+/** A new table's metadata area: two copies, each room for the largest version vector. */
+export const PMEM_META_BYTES = 2 * Math.ceil((16 + META_FIXED_BYTES + VV_ENCODED_BYTES_MAX) / 64) * 64;
 const U32 = 2 ** 32;
 
 const TO_CODE: Record<KeyState, number> = {
@@ -110,6 +117,8 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   /** Dirty keys the table does not hold yet. */
   #newKeys = 0;
   #seqHighWater = 0;
+  /** The version vector the last sync that carried one persisted. */
+  #versionVector: Uint8Array | undefined;
   #recovery!: PmemRecovery;
   readonly #epoch: EpochFile;
 
@@ -168,8 +177,12 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#dirty.set(record.key, copy);
   }
 
-  /** Takes every dirty key through the PTable commit protocol; durable when it returns. */
-  sync(): void {
+  /**
+   * Takes every dirty key through the PTable commit protocol, then persists the version vector
+   * (if given) in the metadata: after the records, each commit fenced first. Durable when it
+   * returns.
+   */
+  sync(versionVector?: Uint8Array): void {
     this.#assertOpen();
     for (const r of this.#order) this.#persist(r);
     this.#order = [];
@@ -178,6 +191,25 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#newKeys = 0;
     this.stats.syncs++;
     assert.equal(this.#table.size, this.#persisted.size, 'the table holds every persisted key');
+    if (versionVector) this.#writeMeta(this.#seqHighWater, versionVector.slice());
+  }
+
+  loadVersionVector(): Uint8Array | undefined {
+    return this.#versionVector?.slice();
+  }
+
+  #writeMeta(seqHighWater: number, versionVector: Uint8Array | undefined): void {
+    const vv = versionVector ?? new Uint8Array(0);
+    const payload = Buffer.alloc(META_FIXED_BYTES + vv.length);
+    payload.writeUInt32LE(META_MAGIC, 0);
+    payload.writeUInt32LE(META_VERSION, 4);
+    payload.writeUInt32LE(seqHighWater % U32, 8);
+    payload.writeUInt32LE(Math.floor(seqHighWater / U32), 12);
+    payload.writeUInt32LE(vv.length, 16);
+    payload.set(vv, META_FIXED_BYTES);
+    this.#table.writeMeta(payload);
+    this.#seqHighWater = seqHighWater;
+    this.#versionVector = versionVector;
   }
 
   /** Takes `r` to the table: a put for a new write, a state update for a new state, or nothing. */
@@ -204,13 +236,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#assertOpen();
     if (!Number.isSafeInteger(seq) || seq < 0) throw storageErrors.argument(this.path, 'seq', 'a safe integer >= 0', seq);
     assert(seq >= this.#seqHighWater, `seq high-water mark goes back from ${this.#seqHighWater} to ${seq}`);
-    const payload = Buffer.alloc(META_PAYLOAD_BYTES);
-    payload.writeUInt32LE(META_MAGIC, 0);
-    payload.writeUInt32LE(META_VERSION, 4);
-    payload.writeUInt32LE(seq % U32, 8);
-    payload.writeUInt32LE(Math.floor(seq / U32), 12);
-    this.#table.writeMeta(payload);
-    this.#seqHighWater = seq;
+    this.#writeMeta(seq, this.#versionVector);
   }
 
   loadEpoch(): number {
@@ -264,19 +290,26 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#dirty = new Map();
     this.#order = [];
     this.#newKeys = 0;
-    this.#seqHighWater = this.#readSeqHighWater();
+    this.#readMeta();
     this.#recovery = { ...this.#table.recovery, created, crash };
     this.#open = true;
   }
 
-  #readSeqHighWater(): number {
+  /** The seq high-water mark and version vector (none in a version 1 payload). */
+  #readMeta(): void {
+    this.#seqHighWater = 0;
+    this.#versionVector = undefined;
     const meta = this.#table.readMeta();
-    if (meta === undefined) return 0;
+    if (meta === undefined) return;
     const b = meta.bytes;
-    if (b.length !== META_PAYLOAD_BYTES || b.readUInt32LE(0) !== META_MAGIC || b.readUInt32LE(4) !== META_VERSION) {
-      throw storageErrors.corrupt(this.path, this.#table.layout.metaOffset, `metadata is not a kv seq high-water mark (${b.length} bytes, magic 0x${b.length >= 4 ? b.readUInt32LE(0).toString(16) : '?'})`);
+    const version = b.length >= 8 ? b.readUInt32LE(4) : 0;
+    const fits = version === 1 ? b.length === META_V1_PAYLOAD_BYTES
+      : version === META_VERSION && b.length >= META_FIXED_BYTES && b.length === META_FIXED_BYTES + b.readUInt32LE(16);
+    if (b.readUInt32LE(0) !== META_MAGIC || !fits) {
+      throw storageErrors.corrupt(this.path, this.#table.layout.metaOffset, `metadata is not a kv seq high-water mark and version vector (${b.length} bytes, magic 0x${b.length >= 4 ? b.readUInt32LE(0).toString(16) : '?'}, version ${version})`);
     }
-    return b.readUInt32LE(8) + b.readUInt32LE(12) * U32;
+    this.#seqHighWater = b.readUInt32LE(8) + b.readUInt32LE(12) * U32;
+    if (version === META_VERSION && b.length > META_FIXED_BYTES) this.#versionVector = Uint8Array.prototype.slice.call(b, META_FIXED_BYTES);
   }
 
   /** Formats a table under a temporary name, makes it durable, and renames it into place. */
@@ -285,7 +318,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       capacity: this.#options.layout?.capacity ?? PMEM_CAPACITY_DEFAULT,
       keyMaxBytes: this.#options.layout?.keyMaxBytes ?? PMEM_KEY_BYTES_MAX_DEFAULT,
       valueMaxBytes: this.#options.layout?.valueMaxBytes ?? PMEM_VALUE_BYTES_MAX_DEFAULT,
-      ...(this.#options.layout?.metaBytes === undefined ? {} : { metaBytes: this.#options.layout.metaBytes }),
+      metaBytes: this.#options.layout?.metaBytes ?? PMEM_META_BYTES,
     };
     const temp = `${this.path}.tmp`;
     rmSync(temp, { force: true });

@@ -12,8 +12,10 @@
  *   SEGMENT  0 u8 type | 1 u8 format version | 2 u16 reserved (0) | 4 u32 magic | 8 u53 number
  *   SNAPSHOT 0 u8 type | 1 u8 format version | 2 u16 reserved (0) | 4 u32 magic
  *            8 u53 next segment | 16 u53 record count
- * A segment starts with its SEGMENT frame; a snapshot is SNAPSHOT, SEQ, then exactly `record
- * count` RECORD frames.
+ *   VV       0 u8 type | 1..4 reserved (0) | 4 u32 bytes | 8 an encoded VersionVector
+ * A segment starts with its SEGMENT frame; a sync that carries a version vector ends with its VV
+ * frame (after the records it covers). A snapshot is SNAPSHOT, SEQ, an optional VV, then
+ * exactly `record count` RECORD frames.
  *
  * Reading (`scanFrames`) tells a torn tail from corruption. A crash can only cut a file short
  * (a prefix of the last frame) or, after an OS crash, leave its end zero-filled or garbage
@@ -34,6 +36,7 @@ export const FRAME_TYPE_RECORD = 1;
 export const FRAME_TYPE_SEQ = 2;
 export const FRAME_TYPE_SEGMENT = 3;
 export const FRAME_TYPE_SNAPSHOT = 4;
+export const FRAME_TYPE_VV = 5;
 export const WAL_FORMAT_VERSION = 1;
 export const SEGMENT_MAGIC = 0x4c415748; // 'HWAL' little-endian
 export const SNAPSHOT_MAGIC = 0x504e5348; // 'HSNP' little-endian
@@ -42,6 +45,9 @@ const RECORD_FIXED_BYTES = 32;
 const SEQ_BODY_BYTES = 16;
 const SEGMENT_BODY_BYTES = 16;
 const SNAPSHOT_BODY_BYTES = 24;
+const VV_FIXED_BYTES = 8;
+/** Largest version vector a VV frame carries. */
+export const WAL_VV_BYTES_MAX = 1 << 20;
 /** Largest key and value a record frame carries. */
 export const WAL_KEY_BYTES_MAX = 0xffff;
 export const WAL_VALUE_BYTES_MAX = 1 << 24;
@@ -56,7 +62,8 @@ export type Frame =
   | { type: 'record'; offset: number; record: KeyRecord }
   | { type: 'seq'; offset: number; seq: number }
   | { type: 'segment'; offset: number; number: number }
-  | { type: 'snapshot'; offset: number; nextSegment: number; recordCount: number };
+  | { type: 'snapshot'; offset: number; nextSegment: number; recordCount: number }
+  | { type: 'vv'; offset: number; bytes: Uint8Array };
 
 /** Why a file ends early: the frame at `offset` is cut or fails its checksum at the end. */
 export interface TornTail {
@@ -134,6 +141,15 @@ export function encodeSeqFrame(seq: number): Buffer {
   return seal(f);
 }
 
+export function encodeVvFrame(vv: Uint8Array): Buffer {
+  assert(vv.length <= WAL_VV_BYTES_MAX, `a version vector of ${vv.length} bytes fits a VV frame`);
+  const f = allocFrame(VV_FIXED_BYTES + vv.length);
+  f.writeUInt8(FRAME_TYPE_VV, FRAME_HEADER_BYTES);
+  f.writeUInt32LE(vv.length, FRAME_HEADER_BYTES + 4);
+  f.set(vv, FRAME_HEADER_BYTES + VV_FIXED_BYTES);
+  return seal(f);
+}
+
 export function encodeSegmentFrame(segment: number): Buffer {
   const f = allocFrame(SEGMENT_BODY_BYTES);
   const b = FRAME_HEADER_BYTES;
@@ -192,6 +208,12 @@ function bodyProblem(buf: Buffer, b: number, n: number): string | undefined {
     }
     case FRAME_TYPE_SEQ:
       return expect(SEQ_BODY_BYTES);
+    case FRAME_TYPE_VV: {
+      if (n < VV_FIXED_BYTES) return `vv frame body of ${n} bytes is shorter than ${VV_FIXED_BYTES}`;
+      const bytes = buf.readUInt32LE(b + 4);
+      if (bytes > WAL_VV_BYTES_MAX) return `vv frame carries ${bytes} bytes, more than ${WAL_VV_BYTES_MAX}`;
+      return expect(VV_FIXED_BYTES + bytes);
+    }
     case FRAME_TYPE_SEGMENT:
       if (buf.readUInt32LE(b + 4) !== SEGMENT_MAGIC) return 'segment frame magic is wrong (not a wal segment?)';
       if (buf.readUInt8(b + 1) !== WAL_FORMAT_VERSION) return `wal format version ${buf.readUInt8(b + 1)} is not ${WAL_FORMAT_VERSION}`;
@@ -215,6 +237,8 @@ function decodeFrame(buf: Buffer, offset: number): Frame {
       return { type: 'seq', offset, seq: getU53(buf, b + 8) };
     case FRAME_TYPE_SEGMENT:
       return { type: 'segment', offset, number: getU53(buf, b + 8) };
+    case FRAME_TYPE_VV:
+      return { type: 'vv', offset, bytes: Uint8Array.prototype.slice.call(buf, b + VV_FIXED_BYTES, b + VV_FIXED_BYTES + buf.readUInt32LE(b + 4)) };
     default:
       return { type: 'snapshot', offset, nextSegment: getU53(buf, b + 8), recordCount: getU53(buf, b + 16) };
   }

@@ -39,7 +39,7 @@ import { fsyncDir, readSnapshot, writeFully, writeSnapshot } from './checkpoint.
 import { EpochFile } from './epoch-file.js';
 import { checkRecord } from './record-check.js';
 import {
-  encodeRecordInto, encodeSegmentFrame, encodeSeqFrame, FRAME_HEADER_BYTES, recordFrameBytes, scanFrames,
+  encodeRecordInto, encodeSegmentFrame, encodeSeqFrame, encodeVvFrame, FRAME_HEADER_BYTES, recordFrameBytes, scanFrames,
   WAL_KEY_BYTES_MAX, WAL_VALUE_BYTES_MAX,
 } from './wal-format.js';
 import { StorageError, storageErrors } from './storage-error.js';
@@ -107,6 +107,8 @@ export class WalStorage implements KvStorage, CrashableStorage {
   /** The latest record of every key: the synced state plus the batch. */
   #latest = new Map<string, KeyRecord>();
   #seqHighWater = 0;
+  /** The version vector of the last sync that carried one (durable). */
+  #versionVector: Uint8Array | undefined;
   /** Frames written since the last commit: `#batchBytes` bytes at the start of `#batchBuf`. */
   #batchBuf = Buffer.allocUnsafe(BATCH_BUFFER_BYTES_INITIAL);
   #batchBytes = 0;
@@ -156,10 +158,20 @@ export class WalStorage implements KvStorage, CrashableStorage {
     if (this.#batchBytes >= WAL_BATCH_BYTES_MAX) this.sync();
   }
 
-  /** Group commit: appends the batch, one fdatasync; then a checkpoint if the log is long. */
-  sync(): void {
+  /**
+   * Group commit: appends the batch, then the version vector (if given), one fdatasync; then a
+   * checkpoint if the log is long.
+   */
+  sync(versionVector?: Uint8Array): void {
     this.#assertOpen();
+    if (versionVector) {
+      const frame = encodeVvFrame(versionVector);
+      this.#reserve(frame.length);
+      this.#batchBytes += frame.copy(this.#batchBuf, this.#batchBytes);
+      this.#batchFrames++;
+    }
     this.#commitBatch();
+    if (versionVector) this.#versionVector = versionVector.slice();
     if (this.#logBytes >= this.#options.checkpointLogBytes || this.#logFrames >= this.#options.checkpointLogRecords) {
       this.checkpoint();
     }
@@ -167,6 +179,10 @@ export class WalStorage implements KvStorage, CrashableStorage {
 
   loadSeqHighWater(): number {
     return this.#seqHighWater;
+  }
+
+  loadVersionVector(): Uint8Array | undefined {
+    return this.#versionVector?.slice();
   }
 
   /** Durable when it returns (commits the batch with it). */
@@ -201,7 +217,8 @@ export class WalStorage implements KvStorage, CrashableStorage {
     const next = this.#segment + 1;
     this.#guard('checkpoint', () => {
       writeSnapshot(join(this.dir, WAL_SNAPSHOT_FILE), join(this.dir, WAL_SNAPSHOT_TEMP_FILE), this.dir, {
-        nextSegment: next, seqHighWater: this.#seqHighWater, records: this.#latest.values(), recordCount: this.#latest.size,
+        nextSegment: next, seqHighWater: this.#seqHighWater, versionVector: this.#versionVector,
+        records: this.#latest.values(), recordCount: this.#latest.size,
       });
       this.#createSegment(next);
       closeSync(old.fd);
@@ -301,6 +318,7 @@ export class WalStorage implements KvStorage, CrashableStorage {
     const snapshot = existsSync(snapshotPath) ? readSnapshot(snapshotPath) : undefined;
     this.#latest = snapshot?.records ?? new Map();
     this.#seqHighWater = snapshot?.seqHighWater ?? 0;
+    this.#versionVector = snapshot?.versionVector;
     const first = snapshot?.nextSegment ?? FIRST_SEGMENT;
     const live = this.#liveSegments(first, stale);
     this.#recovery = {
@@ -345,6 +363,7 @@ export class WalStorage implements KvStorage, CrashableStorage {
     for (const frame of frames.slice(1)) {
       if (frame.type === 'record') this.#latest.set(frame.record.key, frame.record);
       else if (frame.type === 'seq') this.#seqHighWater = Math.max(this.#seqHighWater, frame.seq);
+      else if (frame.type === 'vv') this.#versionVector = frame.bytes;
       else throw storageErrors.corrupt(path, frame.offset, `unexpected ${frame.type} frame inside a segment`);
     }
     this.#recovery.framesReplayed += frames.length;

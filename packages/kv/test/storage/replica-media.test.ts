@@ -56,7 +56,8 @@ function syncEveryWrite(inner: Durable): Durable {
       inner.write(r);
       inner.sync();
     },
-    sync: () => inner.sync(),
+    sync: (vv) => inner.sync(vv),
+    loadVersionVector: () => inner.loadVersionVector(),
     loadSeqHighWater: () => inner.loadSeqHighWater(),
     saveSeqHighWater: (seq) => inner.saveSeqHighWater(seq),
     loadEpoch: () => inner.loadEpoch(),
