@@ -12,9 +12,10 @@ export function assertLinearizable(cluster: SimCluster): void {
 
 /** After quiescence every live replica holds identical data. */
 export function assertSettledAndEqual(cluster: SimCluster, limitMs = 2000): void {
-  const settled = cluster.settle(limitMs);
-  const states = cluster.liveReplicas().map((r) => `${r.self}: ${JSON.stringify(r.stats())}`).join('\n');
-  assert.ok(settled, `replicas did not settle within ${limitMs} virtual ms:\n${states}`);
+  if (!cluster.settle(limitMs)) {
+    const states = cluster.liveReplicas().map((r) => `${r.self}: ${JSON.stringify(r.stats())}`).join('\n');
+    assert.fail(`replicas did not settle within ${limitMs} virtual ms:\n${states}`);
+  }
   const verdict = cluster.verify();
   assert.ok(verdict.equal, `replicas differ:\n${verdict.differences.join('\n')}`);
 }

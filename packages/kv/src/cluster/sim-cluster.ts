@@ -215,7 +215,7 @@ export class SimCluster {
 
   #writesStarted(): number {
     let n = 0;
-    for (const r of this.liveReplicas()) n += r.stats()['writesStarted'] ?? 0;
+    for (const r of this.liveReplicas()) n += r.writesStarted;
     return n;
   }
 

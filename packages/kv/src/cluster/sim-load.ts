@@ -13,6 +13,11 @@ export interface WorkloadOptions {
   thinkMs: number;
   /** Ask a random replica per operation instead of the client's own. */
   randomReplica?: boolean;
+  /**
+   * Scope model: the share of operations that are `persistScope()` calls over the session's
+   * puts so far (default 0), so writes reach their DP in the simulated load too.
+   */
+  scopeRatio?: number;
 }
 
 export interface WorkloadProgress {
@@ -33,6 +38,8 @@ export function startSimLoad(cluster: SimCluster, seed: number, options: Workloa
     completed: 0, failed: 0, running: cluster.clients.length, stop: () => { stopped = true; },
   };
   const pad = options.valueBytes ?? 0;
+  const scopeRatio = options.scopeRatio ?? 0;
+  if (!(scopeRatio >= 0 && scopeRatio < 1)) throw new RangeError(`scopeRatio must be in [0, 1), got ${scopeRatio}`);
   // Unique values, padded to the asked size (uniqueness keeps the checker's work exact).
   const valueOf = (unique: string): string => (unique.length >= pad ? unique : unique.padEnd(pad, '.'));
   cluster.clients.forEach((client, index) => {
@@ -46,15 +53,20 @@ export function startSimLoad(cluster: SimCluster, seed: number, options: Workloa
       issued++;
       const key = datasetKey(prng.int(options.keys));
       const replica = options.randomReplica ? prng.int(cluster.replicas) : undefined;
-      const op = prng.chance(options.writeRatio)
-        ? { kind: 'put' as const, key, value: valueOf(`c${index}-${issued}`), replica }
-        : { kind: 'get' as const, key, replica };
-      client.submit(op, (err) => {
+      const done = (err: unknown): void => {
         if (err) progress.failed++;
         else progress.completed++;
         if (options.thinkMs > 0) cluster.sim.after(prng.range(0, options.thinkMs), 'think', next);
         else next();
-      });
+      };
+      if (scopeRatio > 0 && prng.chance(scopeRatio)) {
+        client.submitPersistScope(done, replica);
+        return;
+      }
+      const op = prng.chance(options.writeRatio)
+        ? { kind: 'put' as const, key, value: valueOf(`c${index}-${issued}`), replica }
+        : { kind: 'get' as const, key, replica };
+      client.submit(op, done);
     };
     cluster.sim.after(prng.range(0, 1), `client ${index} starts`, next);
   });

@@ -3,6 +3,7 @@ import type { ActorId } from '@heal/actors';
 import type {
   AcceptMsg,
   AcceptedMsg,
+  HeartbeatMsg,
   JoinRequestMsg,
   KvMessage,
   LeaseGrantMsg,
@@ -35,6 +36,8 @@ export interface MembershipHost {
   send(to: ActorId, msg: KvMessage): void;
   /** A newer view was installed here; `wasAdmitted`: this replica was a member of the previous one. */
   installed(view: View, previous: View, wasAdmitted: boolean): void;
+  /** Whether this replica is a ShadowReplica (admitted, still recovering). */
+  recovering(): boolean;
 }
 
 interface Ballot {
@@ -119,6 +122,8 @@ export class Membership {
   #nextProposalMs = 0;
   #highestRoundSeen = 0;
   readonly #joiners = new Map<ActorId, number>();
+  /** Members whose heartbeats said they finished recovering, by the incarnation that said it. */
+  readonly #full = new Map<ActorId, number>();
   // Leases.
   readonly #grantedUntil = new Map<ActorId, number>();
   readonly #pendingLeases = new Map<number, PendingLease>();
@@ -126,6 +131,8 @@ export class Membership {
   #lastLeaseReqMs = -Infinity;
   #leaseEpoch = -1;
   #leaseUntilMs = -Infinity;
+  /** Members of the view whose majority granted the lease held (it may have been carried since). */
+  #leaseGrantorsOf = 0;
   #lastHeartbeatMs = -Infinity;
   #lastJoinMs = -Infinity;
   // Cold start: the highest epoch persisted, the lowest epoch this replica may install (raised
@@ -208,10 +215,7 @@ export class Membership {
       }
       return;
     }
-    if (now - this.#lastHeartbeatMs >= timing.heartbeatMs) {
-      this.#lastHeartbeatMs = now;
-      this.#toOthers({ kind: 'heartbeat' });
-    }
+    if (now - this.#lastHeartbeatMs >= timing.heartbeatMs) this.heartbeat();
     if (now - this.#lastLeaseReqMs >= timing.leaseRenewMs) this.#requestLease();
     if (this.#deferredAccept && now >= this.#acceptAllowedAtMs(this.#deferredAccept.members)) {
       const msg = this.#deferredAccept;
@@ -221,11 +225,29 @@ export class Membership {
     this.#maybePropose();
   }
 
+  /** Tells every other member now that this replica is alive, and whether it still recovers. */
+  heartbeat(): void {
+    this.#lastHeartbeatMs = this.host.now();
+    this.#toOthers({ kind: 'heartbeat', recovering: this.host.recovering() });
+  }
+
+  /** A heartbeat of the current epoch from a member (the caller checked both). */
+  onHeartbeat(msg: HeartbeatMsg): void {
+    const incarnation = incarnationOf(this.#view, msg.sender);
+    assert(incarnation !== undefined, `heartbeat of epoch ${msg.epoch} from ${msg.sender}, a member of it`);
+    if (msg.recovering) this.#full.delete(msg.sender);
+    else this.#full.set(msg.sender, incarnation);
+  }
+
+  /** Whether member `m` is known to have finished recovering (this replica knows its own state). */
+  #knownFull(m: Member): boolean {
+    if (m.id === this.host.self) return !this.host.recovering();
+    return this.#full.get(m.id) === m.incarnation;
+  }
+
   /** Handles a membership message; returns false if it was not one. */
   receive(msg: KvMessage): boolean {
     switch (msg.kind) {
-      case 'heartbeat':
-        return true;
       case 'lease-request':
         this.#onLeaseRequest(msg);
         return true;
@@ -332,6 +354,7 @@ export class Membership {
       if (this.#leaseEpoch !== epoch || until > this.#leaseUntilMs) {
         this.#leaseEpoch = epoch;
         this.#leaseUntilMs = until;
+        this.#leaseGrantorsOf = this.#view.members.length;
       }
     }
   }
@@ -375,18 +398,31 @@ export class Membership {
     this.#proposal = undefined;
     this.#pendingLeases.clear();
     this.#lastLeaseReqMs = -Infinity;
-    // A view that only adds members keeps every holder a member (it takes every INV), and any
-    // majority of it meets the majority that granted the lease, whose votes to drop the holder
-    // later wait for it to end: the lease stays valid, so admitting a replica stalls no read.
-    const grows = previous.members.every((m) => incarnationOf(view, m.id) === m.incarnation);
-    if (grows && wasAdmitted && this.#admitted && this.#leaseEpoch === previous.epoch) this.#leaseEpoch = view.epoch;
+    if (wasAdmitted && this.#admitted && this.#leaseEpoch === previous.epoch && this.#carriesLease(previous, view)) {
+      this.#leaseEpoch = view.epoch;
+    }
     const now = this.host.now();
+    for (const [id, incarnation] of [...this.#full]) if (incarnationOf(view, id) !== incarnation) this.#full.delete(id);
     for (const m of view.members) {
       // A replica admitted now heard nobody while it waited: it starts every member's clock.
       if (!wasAdmitted || !isMember(previous, m.id) || incarnationOf(previous, m.id) !== m.incarnation) this.#lastHeard[m.id] = now;
       if (this.#joiners.get(m.id) === m.incarnation) this.#joiners.delete(m.id);
     }
     this.host.installed(view, previous, wasAdmitted);
+  }
+
+  /**
+   * Whether the lease held in `previous` stays valid in `view`, so admitting a replica stalls no
+   * read. A member votes to drop a holder only once every lease it granted that holder ended;
+   * so a view without the holder is decided only after the lease ended if each majority of the
+   * voters meets each majority of the view that granted it. A view that only adds members keeps
+   * every grantor a voter (and every holder a member: it takes every INV); its majorities meet
+   * the grantors' iff majority(granting) + majority(new) > new size (3 to 5 members fails: 2 + 3).
+   */
+  #carriesLease(previous: View, view: View): boolean {
+    const grows = previous.members.every((m) => incarnationOf(view, m.id) === m.incarnation);
+    const size = view.members.length;
+    return grows && majority(this.#leaseGrantorsOf) + majority(size) > size;
   }
 
   #onJoinRequest(msg: JoinRequestMsg): void {
@@ -401,22 +437,31 @@ export class Membership {
     }
   }
 
-  /** The view this replica would propose next, or undefined when the current one is right. */
+  /**
+   * The view this replica would propose next, or undefined when the current one is right. Its
+   * shadows are the joiners it admits and the current shadows not known to have finished (a
+   * change of shadows alone is no reason for a view change: the list is only conservative).
+   */
   #desired(): { members: Member[]; shadows: ActorId[] } | undefined {
     const members: Member[] = [];
     const shadows: ActorId[] = [];
     for (const m of this.#view.members) {
       const joining = this.#joiners.get(m.id);
       if (joining !== undefined && joining !== m.incarnation) continue; // re-admitted below
-      if (m.id === this.host.self || !this.suspects(m.id)) members.push(m);
+      if (m.id !== this.host.self && this.suspects(m.id)) continue;
+      members.push(m);
+      if (this.#view.shadows.includes(m.id) && !this.#knownFull(m)) shadows.push(m.id);
     }
     for (const [id, incarnation] of this.#joiners) {
       members.push({ id, incarnation });
       shadows.push(id);
     }
     members.sort((a, b) => a.id - b.id);
+    shadows.sort((a, b) => a - b);
     if (sameMembers(members, this.#view.members)) return undefined;
-    assert(!isColdStartView({ epoch: 0, members, shadows }), 'a Paxos view keeps its proposer a full member');
+    // No full member left to recover from: such a view would look like a cold start without
+    // being one (nobody reconciled). It waits for a full member instead.
+    if (isColdStartView({ epoch: 0, members, shadows })) return undefined;
     return { members, shadows };
   }
 

@@ -69,7 +69,8 @@ export const ScopeSync = defineMessage(16, 'scope-sync', { scopeId: f.u53(), ite
 export const ScopeOk = defineMessage(17, 'scope-ok', { scopeId: f.u53(), ok: f.bool() });
 
 // Membership: liveness, leases, views.
-export const Heartbeat = defineMessage(20, 'heartbeat', {});
+/** `recovering`: the sender is a ShadowReplica (a proposer keeps it a shadow in the next view). */
+export const Heartbeat = defineMessage(20, 'heartbeat', { recovering: f.bool() });
 export const LeaseRequest = defineMessage(21, 'lease-request', { reqId: f.u32() });
 export const LeaseGrant = defineMessage(22, 'lease-grant', { reqId: f.u32() });
 export const ViewRequest = defineMessage(23, 'view-request', {});

@@ -3,6 +3,7 @@ import type { KeyRecord } from '../storage/key-record.js';
 import type { StrategyMessage } from './messages.js';
 import type { Ts } from './timestamp.js';
 import type { Timing } from './timing.js';
+import type { VersionVector } from './version-vector.js';
 import type { View } from './view.js';
 
 /**
@@ -35,10 +36,18 @@ export interface RecoveryContext {
   notDurable(): Iterable<KeyRecord>;
   /** Installs a record from a recovery source if it is newer; returns whether it was applied. */
   installRecovered(entry: KeyRecord, from: ActorId): boolean;
+  /**
+   * Makes every record this replica holds durable on its medium now (one sync). A recovering
+   * replica calls it before it tells its source that it holds what was streamed: those writes
+   * reached their DP while it was out, so nobody would hand them to a later Buddy or keeper.
+   */
+  persistRecovered(): void;
   /** The recovering replica is up to date: it replays its own Invalid records and serves reads. */
   finishRecovery(): void;
   /** Whether this replica is recovering (a ShadowReplica: acks writes, serves no reads). */
   readonly recovering: boolean;
+  /** What this replica durably holds by write number (live; see VersionVector). */
+  readonly versionVector: VersionVector;
 }
 
 /**
@@ -56,8 +65,11 @@ export interface RecoveryStrategy {
   readyToJoin?(ctx: RecoveryContext): boolean;
   /** This replica was admitted by `view` after a restart or removal: it must catch up. */
   onAdmitted(ctx: RecoveryContext): void;
-  /** A newer view was installed (also called before onAdmitted on the admitting view). */
-  onViewInstalled(ctx: RecoveryContext, previous: View): void;
+  /**
+   * A newer view was installed (also called before onAdmitted on the admitting view).
+   * `wasFull`: this replica was a full member of `previous` (admitted and not recovering).
+   */
+  onViewInstalled(ctx: RecoveryContext, previous: View, wasFull: boolean): void;
   /**
    * A record changed here: a value taken from an INV, a validation, an own write, a recovery
    * install. `previous` is the key's ts before the change (equal to `record.ts` when only the

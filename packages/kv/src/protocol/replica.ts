@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import type { Actor, ActorContext, ActorId, ByteString } from '@heal/actors';
 import type { KeyRecord } from '../storage/key-record.js';
 import { datasetIndex, datasetRecords, type DatasetSpec } from '../storage/dataset.js';
@@ -12,7 +13,7 @@ import { drainMap } from './drain-map.js';
 import { getBatches } from './get-batches.js';
 import { Membership } from './membership.js';
 import type { RecoveryContext, RecoveryReport, RecoveryStrategy, RecoveryStrategyFactory, StrategyOptions } from './recovery-strategy.js';
-import { MAX_WAITING_OPS, Replication, type ClientRef } from './replication.js';
+import { MAX_WAITING_OPS, Replication, SEQ_INCARNATION_STRIDE, type ClientRef } from './replication.js';
 import { Reconciliation } from './reconciliation.js';
 import { RequestDedup } from './request-dedup.js';
 import type { Timing } from './timing.js';
@@ -68,8 +69,11 @@ export interface ReplicaConfig {
    * to it (a restarted one keeps what its medium kept).
    */
   dataset?: DatasetSpec;
-  /** Test-only fault injection, to prove the checker catches a broken protocol. */
-  faults?: { readWhileInvalid?: boolean };
+  /**
+   * Test-only fault injection, to prove the checker catches a broken protocol: reads served
+   * while a key is Invalid, or by a ShadowReplica (before its recovery finished).
+   */
+  faults?: { readWhileInvalid?: boolean; shadowServesReads?: boolean };
 }
 
 const TICK_TAG = 1;
@@ -97,6 +101,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
   #reconciliation: Reconciliation | undefined;
   #startedMs = 0;
   #loadedMs = 0;
+  /** A first start is admitted by the initial view (epoch 1). */
+  #admittedEpoch = 1;
   readonly #leaseWaiters: { ref: ClientRef; key: string }[] = [];
   /** Answers to reads by client, sent in `flush` (see MAX_GET_ITEMS). */
   readonly #getReplies = new Map<ActorId, GetOkItem[]>();
@@ -125,12 +131,32 @@ export class Replica implements Actor<KvWire, KvStorage> {
     return this.#recovering;
   }
 
+  /** 0 at first start; every restart increments it. */
+  get incarnation(): number {
+    return this.#ctx.incarnation;
+  }
+
+  /** Epoch of the view that admitted this incarnation (undefined while it is not admitted). */
+  get admittedEpoch(): number | undefined {
+    return this.#membership.admitted ? this.#admittedEpoch : undefined;
+  }
+
   get records(): ReadonlyMap<string, KeyRecord> {
     return this.#replication.records;
   }
 
   holdsLease(): boolean {
     return this.#membership.holdsLease();
+  }
+
+  /** When the read lease this replica holds ends, on its clock (-Infinity: none yet). */
+  get leaseUntilMs(): number {
+    return this.#membership.leaseInfo().untilMs;
+  }
+
+  /** Writes this incarnation coordinated (started) so far. */
+  get writesStarted(): number {
+    return this.#replication.stats.writesStarted;
   }
 
   /** Own writes and replays waiting for ACKs. */
@@ -169,7 +195,9 @@ export class Replica implements Actor<KvWire, KvStorage> {
     const { records, dataset } = this.#initialRecords(ctx);
     const spec = this.config.dataset;
     const isDatasetKey = dataset && spec ? (key: string) => datasetIndex(spec, key) !== undefined : undefined;
-    this.#replication.load(records, ctx.storage.loadSeqHighWater(), isDatasetKey);
+    // Above every write number this replica handed out before (see SEQ_INCARNATION_STRIDE).
+    const seqFloor = Math.max(ctx.storage.loadSeqHighWater(), ctx.incarnation * SEQ_INCARNATION_STRIDE);
+    this.#replication.load(records, seqFloor, isDatasetKey);
     this.#loadedMs = ctx.now();
     this.#membership = new Membership({
       self: this.self,
@@ -183,6 +211,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       random: () => replica.#ctx.random(),
       send: (to, msg) => replica.#ctx.send(to, msg),
       installed: (view, previous, wasAdmitted) => replica.#installed(view, previous, wasAdmitted),
+      recovering: () => replica.#recovering,
     });
     this.#strategy.onStart?.(this.#recoveryContext());
     ctx.setTimer(timing.tickMs, TICK_TAG);
@@ -244,7 +273,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
         else this.#replication.onVal(msg);
         return;
       case 'heartbeat':
-        this.#current(msg);
+        if (this.#current(msg)) this.#membership.onHeartbeat(msg);
         return;
       default:
         this.#membership.receive(msg);
@@ -398,7 +427,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
    * between each one's call and return.
    */
   #onGets(client: ActorId, items: readonly GetItem[]): void {
-    if (this.full && this.#membership.holdsLease()) {
+    const serving = this.full || (this.#recovering && this.config.faults?.shadowServesReads === true);
+    if (serving && this.#membership.holdsLease()) {
       this.#replication.readAll(client, items);
       return;
     }
@@ -463,13 +493,16 @@ export class Replica implements Actor<KvWire, KvStorage> {
     // Admitted by a cold start (every replica restarted): reconciles with every member instead
     // of recovering from a full one (there is none).
     const coldStart = admitted && !wasAdmitted && isColdStartView(view);
-    // Admitted after a restart or a removal (the admitting view names it a shadow): a
-    // ShadowReplica until its recovery strategy finishes.
-    const readmitted = admitted && !coldStart && (!wasAdmitted || view.shadows.includes(this.self));
+    // Admitted after a restart or a removal: a ShadowReplica until its recovery strategy
+    // finishes. A replica asks to join only once it installed a view without it, so admission
+    // always follows a view that did not admit it (a later view may still list it a shadow).
+    const readmitted = admitted && !coldStart && !wasAdmitted;
+    const wasFull = wasAdmitted && !this.#recovering;
     if (!admitted) {
       this.#recovering = false;
       this.#reconciliation?.stopPulling();
     }
+    if (admitted && !wasAdmitted) this.#admittedEpoch = view.epoch;
     if (readmitted) {
       this.#recovering = true;
       this.#counters.recoveries++;
@@ -484,7 +517,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
     this.#replication.viewInstalled(view, admitted && !this.#recovering, !admitted || readmitted || coldStart);
     const ctx = this.#recoveryContext();
     try {
-      this.#strategy.onViewInstalled(ctx, previous);
+      this.#strategy.onViewInstalled(ctx, previous, wasFull);
     } finally {
       this.#undurableInPrevious = undefined;
     }
@@ -509,8 +542,16 @@ export class Replica implements Actor<KvWire, KvStorage> {
   /** Pulled every member's records: every key is at the highest ts any medium kept, or later. */
   #finishColdStart(): void {
     if (!this.#recovering || !this.#membership.admitted) return;
+    // What it pulled is durable before it serves, as after any recovery.
+    this.#replication.durability.syncNow();
+    this.#becomeFull();
+  }
+
+  /** A ShadowReplica becomes full: it finishes its own leftovers and tells the members now. */
+  #becomeFull(): void {
     this.#recovering = false;
     this.#replication.replayAllInvalid();
+    this.#membership.heartbeat();
   }
 
   #recoveryContext(): RecoveryContext {
@@ -525,17 +566,21 @@ export class Replica implements Actor<KvWire, KvStorage> {
       admitted: this.#membership.admitted,
       timing: this.config.timing,
       recovering: this.#recovering,
+      versionVector: this.#replication.durability.versionVector,
       now: () => ctx.now(),
       random: () => ctx.random(),
       send: (to, body) => ctx.send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
       records: () => replica.#replication.records,
       notDurable: () => replica.#notDurable(),
-      installRecovered: (entry, from) => replica.#replication.installRecovered(entry, from),
+      installRecovered: (entry, from) => replica.#installRecovered(entry, from),
+      persistRecovered: () => replica.#persistRecovered(),
       finishRecovery: () => replica.#finishRecovery(),
     };
   }
 
   #undurableInPrevious: KeyRecord[] | undefined;
+  /** Records a recovery installed since its last persistRecovered (none when it serves). */
+  #unpersistedInstalls = 0;
 
   *#notDurable(): IterableIterator<KeyRecord> {
     const before = this.#undurableInPrevious;
@@ -551,10 +596,21 @@ export class Replica implements Actor<KvWire, KvStorage> {
     }
   }
 
+  #installRecovered(entry: KeyRecord, from: ActorId): boolean {
+    const applied = this.#replication.installRecovered(entry, from);
+    if (applied) this.#unpersistedInstalls++;
+    return applied;
+  }
+
+  #persistRecovered(): void {
+    this.#replication.durability.syncNow();
+    this.#unpersistedInstalls = 0;
+  }
+
   #finishRecovery(): void {
     // A strategy never ends a cold start's reconciliation.
     if (!this.#recovering || this.#reconciliation?.pulling === true) return;
-    this.#recovering = false;
-    this.#replication.replayAllInvalid();
+    assert.equal(this.#unpersistedInstalls, 0, `replica ${this.self}: what recovery installed is durable before it serves`);
+    this.#becomeFull();
   }
 }

@@ -7,9 +7,12 @@ export interface Member {
 }
 
 /**
- * A view `(epoch, members, roles)`: `shadows` are the members this view admitted to rejoin;
- * each stays a ShadowReplica until its recovery completes (a local transition). A view that
- * names every member a shadow is a cold start of the whole cluster (see isColdStartView).
+ * A view `(epoch, members, roles)`: `shadows` are the members still recovering as far as the
+ * view's proposer knew: those this view admitted, and those an earlier view admitted that had
+ * not said they finished (a ShadowReplica becomes full locally; its heartbeats say so). Roles
+ * that need a full replica (Buddy, helper, keeper, donor, forward target) are chosen among the
+ * others, so a lagging list only narrows the choice. A view that names every member a shadow is
+ * a cold start of the whole cluster (see isColdStartView).
  */
 export interface View {
   readonly epoch: number;

@@ -136,6 +136,7 @@ class CopyRecovery implements RecoveryStrategy {
     }
     j.expected++;
     j.progressMs = ctx.now();
+    if (msg.last) ctx.persistRecovered();
     ctx.send(msg.sender, { kind: 'copy-ack', session: msg.session, batch: msg.batch });
     if (msg.last) {
       this.#joining = undefined;
