@@ -29,17 +29,6 @@ export interface JoinerConfig {
   requestFields(state: JoinerState): Record<string, unknown>;
 }
 
-/**
- * The source to ask at `attempt`: the full members of this replica's view in turn, lowest id
- * first (the view may be stale while the replica is not admitted; a candidate that cannot
- * serve says so, and a silent one is passed over after a stall).
- */
-export function sourceCandidate(view: View, self: ActorId, attempt: number): ActorId | undefined {
-  const ids = view.members.filter((m) => m.id !== self && !view.shadows.includes(m.id)).map((m) => m.id);
-  ids.sort((a, b) => a - b);
-  return ids.length === 0 ? undefined : ids[attempt % ids.length];
-}
-
 interface Session {
   readonly source: ActorId;
   readonly id: number;
@@ -156,6 +145,9 @@ export class CatchUpJoiner {
       s.baseDone = true;
       if (this.config.basePhase !== undefined) meter.phase(this.config.basePhase, now);
     }
+    // In sync from the source's point of view: what was streamed is durable here first (a
+    // keeper records resume positions past it, and those writes reached DP without this replica).
+    if (b.mark === 'synced' || b.mark === 'final') ctx.persistRecovered();
     if (b.mark === 'synced') {
       assert(!s.synced, 'one synced marker per session');
       s.synced = true;

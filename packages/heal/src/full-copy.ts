@@ -4,7 +4,8 @@ import {
   type KeyRecord, type RecoveryContext, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory,
   type StrategyMessage, type StrategyOptions, type View,
 } from '@heal/kv';
-import { CatchUpJoiner, sourceCandidate } from './baseline-joiner.js';
+import { CatchUpJoiner } from './baseline-joiner.js';
+import { sourceCandidate } from './roles.js';
 import { admitsJoiner, StreamSource, type SessionBase, type SourceSession } from './baseline-source.js';
 import {
   baselineMessages, BATCH_MAX_BYTES, BATCH_MAX_ENTRIES, toEntry, type BatchMark, type WireEntry,

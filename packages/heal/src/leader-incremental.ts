@@ -5,7 +5,8 @@ import {
   type KeyRecord, type RecoveryContext, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory,
   type StrategyMessage, type StrategyOptions, type View,
 } from '@heal/kv';
-import { CatchUpJoiner, sourceCandidate } from './baseline-joiner.js';
+import { CatchUpJoiner } from './baseline-joiner.js';
+import { keeperOf, sourceCandidate } from './roles.js';
 import { CommitLog } from './baseline-log.js';
 import { admitsJoiner, StreamSource, type SessionBase, type SourceSession } from './baseline-source.js';
 import {
@@ -79,13 +80,6 @@ interface SyncSession extends SourceSession {
    */
   outstanding: string[];
   outstandingAt: number;
-}
-
-/** The lowest-id member the view does not name a shadow. */
-export function keeperOf(view: View): ActorId | undefined {
-  let keeper: ActorId | undefined;
-  for (const m of view.members) if (!view.shadows.includes(m.id) && (keeper === undefined || m.id < keeper)) keeper = m.id;
-  return keeper;
 }
 
 class LeaderIncrementalRecovery implements RecoveryStrategy {

@@ -3,6 +3,8 @@ import { Codec, type MessageDef, type MessageHeader } from '@heal/actors';
 import type { RecoveryContext, RecoveryReport, StrategyMessage } from '@heal/kv';
 
 type Wire = { kind: string } & MessageHeader;
+/** One codec per strategy's message set: every replica (and every restart) meters with it. */
+const codecs = new WeakMap<readonly MessageDef[], Codec<Wire>>();
 
 /**
  * Measures one recovery at the recovering replica, the same way for every strategy (DESIGN
@@ -19,7 +21,9 @@ export class RecoveryMeter {
   } | undefined;
 
   constructor(readonly strategy: string, messages: readonly MessageDef[]) {
-    this.#codec = new Codec<Wire>(messages);
+    let codec = codecs.get(messages);
+    if (!codec) codecs.set(messages, (codec = new Codec<Wire>(messages)));
+    this.#codec = codec;
   }
 
   get active(): boolean {

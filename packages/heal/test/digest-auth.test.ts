@@ -19,8 +19,10 @@ function claim(): DigestClaim {
     epoch: 7,
     replica: 3,
     incarnation: 2,
+    session: 0x0203_0001,
+    kept: true,
     root: digest.root(),
-    vv: [{ origin: 1, seq: 10 }, { origin: 3, seq: 2 ** 33 }],
+    vv: [{ origin: 1, from: 1, to: 10 }, { origin: 3, from: 5, to: 2 ** 33 }],
   };
 }
 
@@ -58,11 +60,14 @@ test('a digest with any field altered after signing is rejected', () => {
     { ...claim(), epoch: 8 },
     { ...claim(), replica: 4 },
     { ...claim(), incarnation: 3 },
+    { ...claim(), session: 0x0203_0002 },
+    { ...claim(), kept: false },
     { ...claim(), root: new BucketDigest(64, 4).root() },
-    { ...claim(), vv: [{ origin: 1, seq: 11 }, { origin: 3, seq: 2 ** 33 }] },
-    { ...claim(), vv: [{ origin: 2, seq: 10 }, { origin: 3, seq: 2 ** 33 }] },
-    { ...claim(), vv: [{ origin: 1, seq: 10 }] },
-    { ...claim(), vv: [{ origin: 1, seq: 10 }, { origin: 3, seq: 2 ** 33 }, { origin: 4, seq: 1 }] },
+    { ...claim(), vv: [{ origin: 1, from: 1, to: 11 }, { origin: 3, from: 5, to: 2 ** 33 }] },
+    { ...claim(), vv: [{ origin: 1, from: 2, to: 10 }, { origin: 3, from: 5, to: 2 ** 33 }] },
+    { ...claim(), vv: [{ origin: 2, from: 1, to: 10 }, { origin: 3, from: 5, to: 2 ** 33 }] },
+    { ...claim(), vv: [{ origin: 1, from: 1, to: 10 }] },
+    { ...claim(), vv: [{ origin: 1, from: 1, to: 10 }, { origin: 3, from: 5, to: 2 ** 33 }, { origin: 4, from: 1, to: 1 }] },
   ];
   for (const d of altered) rejects(KEY, d, mac, FAILED);
 });
@@ -89,9 +94,12 @@ test('the encoding is canonical and covers every field', () => {
     { ...claim(), epoch: 2 ** 32 + 7 },
     { ...claim(), replica: 65535 },
     { ...claim(), incarnation: 2 ** 40 },
+    { ...claim(), session: 1 },
+    { ...claim(), kept: false },
     { ...claim(), vv: [] },
-    { ...claim(), vv: [{ origin: 1, seq: 10 }] },
-    { ...claim(), vv: [{ origin: 10, seq: 1 }] },
+    { ...claim(), vv: [{ origin: 1, from: 1, to: 10 }] },
+    { ...claim(), vv: [{ origin: 10, from: 1, to: 1 }] },
+    { ...claim(), vv: [{ origin: 1, from: 1, to: 9 }, { origin: 1, from: 11, to: 11 }] },
   ];
   for (const d of variants) seen.add(Buffer.from(digestBytes(d)).toString('hex'));
   assert.equal(seen.size, variants.length);
@@ -103,9 +111,11 @@ test('bad fields and keys are rejected with errors naming them', () => {
     [{ ...claim(), replica: 65536 }, /replica must be an integer in 0\.\.65535, got 65536/],
     [{ ...claim(), incarnation: 1.5 }, /incarnation must be an integer/],
     [{ ...claim(), root: 'abc' }, /root must be 16 lowercase hex characters, got "abc"/],
-    [{ ...claim(), vv: [{ origin: 3, seq: 1 }, { origin: 1, seq: 1 }] }, /vv\[1\]\.origin 1 must exceed vv\[0\]\.origin 3/],
-    [{ ...claim(), vv: [{ origin: 3, seq: 1 }, { origin: 3, seq: 2 }] }, /vv\[1\]\.origin 3 must exceed/],
-    [{ ...claim(), vv: [{ origin: 1, seq: -2 }] }, /vv\[0\]\.seq must be an integer/],
+    [{ ...claim(), session: 2 ** 32 }, /session must be an integer in 0\.\.4294967295/],
+    [{ ...claim(), vv: [{ origin: 3, from: 1, to: 1 }, { origin: 1, from: 1, to: 1 }] }, /interval 1 .*must come after interval 0/],
+    [{ ...claim(), vv: [{ origin: 3, from: 1, to: 4 }, { origin: 3, from: 5, to: 6 }] }, /interval 1 .*disjoint and not adjacent/],
+    [{ ...claim(), vv: [{ origin: 1, from: 0, to: 2 }] }, /interval 0 .*from must be a safe integer >= 1/],
+    [{ ...claim(), vv: [{ origin: 1, from: 3, to: 2 }] }, /interval 0 .*to must be a safe integer >= from/],
   ];
   for (const [d, message] of bad) {
     assert.throws(() => digestBytes(d), (e: unknown) => e instanceof RangeError && message.test(e.message));

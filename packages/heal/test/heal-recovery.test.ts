@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { forEachSeed } from '@heal/actors';
 import {
   assertLinearizable, assertSettledAndEqual, copyRecovery, createReplicaModule, SimCluster, startSimLoad,
-  type SimClusterOptions,
+  type KvWire, type SimClusterOptions,
 } from '@heal/kv';
 import { healRecovery } from '../src/index.js';
 
@@ -132,4 +132,48 @@ test('heal: a large descent selection is streamed by three replicas in parallel'
     assertLinearizable(c);
     assertSettledAndEqual(c, 5000);
   });
+});
+
+test('heal: with a cluster key, a digest whose kept flag or session was altered in flight is rejected', () => {
+  const KEY = '00112233445566778899aabbccddeeff';
+  for (const alter of ['kept', 'session'] as const) {
+    // A volatile joiner kept nothing: claiming it kept its records would skip almost the whole store.
+    const c = cluster(11, { medium: 'volatile', strategyOptions: { clusterKey: KEY } });
+    const send = c.sim.transmit.bind(c.sim);
+    c.sim.transmit = (from, to, msg) => {
+      if (msg.kind !== 'heal-join') return send(from, to, msg);
+      const forged = alter === 'kept' ? { ...msg, kept: true } : { ...msg, session: (msg['session'] as number) + 1 };
+      return send(from, to, forged);
+    };
+    c.sim.runFor(20);
+    c.crash(2);
+    c.sim.runFor(40);
+    c.restart(2);
+    c.sim.runFor(300);
+    assert.ok(!c.replica(2)?.full, `altered ${alter}: the joiner never serves`);
+    const rejected = c.liveReplicas().reduce((n, r) => n + (r.stats()['digestsRejected'] ?? 0), 0);
+    assert.ok(rejected > 0, `altered ${alter}: the Buddy rejected the digest`);
+  }
+});
+
+test('heal: a digest replayed after its session ended is refused', () => {
+  const c = cluster(12, { strategyOptions: { clusterKey: '00112233445566778899aabbccddeeff' } });
+  let captured: { from: number; to: number; msg: KvWire } | undefined;
+  const send = c.sim.transmit.bind(c.sim);
+  c.sim.transmit = (from, to, msg) => {
+    if (msg.kind === 'heal-join') captured ??= { from, to, msg };
+    return send(from, to, msg);
+  };
+  c.sim.runFor(20);
+  c.crash(2);
+  c.sim.runFor(40);
+  c.restart(2);
+  c.recover(2, 2000);
+  assert.ok(captured, 'the joiner sent its digest');
+  const buddy = c.replica(captured.to);
+  const served = buddy?.stats()['sessionsServed'];
+  send(captured.from, captured.to, captured.msg);
+  c.sim.runFor(20);
+  assert.equal(buddy?.stats()['digestsReplayed'], 1, 'the replay was refused');
+  assert.equal(buddy?.stats()['sessionsServed'], served, 'no session was opened for it');
 });

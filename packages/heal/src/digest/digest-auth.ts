@@ -1,24 +1,31 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { ORIGIN_MAX, VersionVector, type VvInterval } from '@heal/kv';
 import { assertNodeHash } from './bucket-digest.js';
-import { ORIGIN_MAX, type VvEntry } from './version-vector.js';
 
-/** What a joining replica's digest claims, and what its MAC covers. */
+/**
+ * What a joining replica's digest claims, and what its MAC covers: every field that decides
+ * how the Buddy serves it (buffer or descent, what it may skip) and which join it belongs to.
+ */
 export interface DigestClaim {
   readonly epoch: number;
   readonly replica: number;
   readonly incarnation: number;
+  /** The join session: a Buddy takes each (incarnation, session) once, so an old digest replayed is refused. */
+  readonly session: number;
+  /** Its medium kept records: the Buddy's buffer may then cover the gap (false: descent). */
+  readonly kept: boolean;
   /** Merkle root, as `BucketDigest.root()` prints it. */
   readonly root: string;
-  /** Ascending by origin, as `VersionVector.entries()` lists it. */
-  readonly vv: readonly VvEntry[];
+  /** The version vector, as `VersionVector.intervals()` lists it. */
+  readonly vv: readonly VvInterval[];
 }
 
 /** Leads the encoding so a MAC over a digest is never valid for another kind of message. */
-const DOMAIN_TAG = new TextEncoder().encode('heal-digest-v1');
+const DOMAIN_TAG = new TextEncoder().encode('heal-digest-v2');
 const MAC_PATTERN = /^[0-9a-f]{64}$/;
 const TWO_POW_32 = 0x1_0000_0000;
-const HEADER_BYTES = 8 + 4 + 8 + 8 + 4; // epoch, replica, incarnation, root, vv length
-const VV_ENTRY_BYTES = 4 + 8; // origin, seq
+const HEADER_BYTES = 8 + 4 + 8 + 4 + 1 + 8 + 4; // epoch, replica, incarnation, session, kept, root, vv length
+const VV_INTERVAL_BYTES = 4 + 8 + 8; // origin, from, to
 
 /** A digest was rejected because a cluster with a key could not authenticate it. */
 export class DigestAuthError extends Error {
@@ -52,29 +59,29 @@ export function digestBytes(d: DigestClaim): Uint8Array {
   checkUint(d.epoch, 'epoch', Number.MAX_SAFE_INTEGER);
   checkUint(d.replica, 'replica', ORIGIN_MAX);
   checkUint(d.incarnation, 'incarnation', Number.MAX_SAFE_INTEGER);
+  checkUint(d.session, 'session', 0xffff_ffff);
+  if (typeof d.kept !== 'boolean') throw new RangeError(`kept must be a boolean, got ${String(d.kept)}`);
   assertNodeHash(d.root, 'root');
-  const bytes = new Uint8Array(DOMAIN_TAG.length + HEADER_BYTES + d.vv.length * VV_ENTRY_BYTES);
+  // One encoding per vector (a reordered or overlapping list would sign the same claim twice).
+  VersionVector.fromIntervals(d.vv);
+  const bytes = new Uint8Array(DOMAIN_TAG.length + HEADER_BYTES + d.vv.length * VV_INTERVAL_BYTES);
   bytes.set(DOMAIN_TAG);
   const view = new DataView(bytes.buffer);
   let offset = DOMAIN_TAG.length;
   setUint64(view, offset, d.epoch);
   view.setUint32(offset + 8, d.replica);
   setUint64(view, offset + 12, d.incarnation);
-  bytes.set(Buffer.from(d.root, 'hex'), offset + 20);
-  view.setUint32(offset + 28, d.vv.length);
+  view.setUint32(offset + 20, d.session);
+  view.setUint8(offset + 24, d.kept ? 1 : 0);
+  bytes.set(Buffer.from(d.root, 'hex'), offset + 25);
+  view.setUint32(offset + 33, d.vv.length);
   offset += HEADER_BYTES;
-  d.vv.forEach(({ origin, seq }, i) => {
-    checkUint(origin, `vv[${i}].origin`, ORIGIN_MAX);
-    checkUint(seq, `vv[${i}].seq`, Number.MAX_SAFE_INTEGER);
-    // One encoding per vector: a reordered or repeated origin would sign the same claim twice.
-    if (i > 0 && origin <= d.vv[i - 1]!.origin) {
-      const previous = `vv[${i - 1}].origin ${d.vv[i - 1]!.origin}`;
-      throw new RangeError(`vv[${i}].origin ${origin} must exceed ${previous}`);
-    }
+  for (const { origin, from, to } of d.vv) {
     view.setUint32(offset, origin);
-    setUint64(view, offset + 4, seq);
-    offset += VV_ENTRY_BYTES;
-  });
+    setUint64(view, offset + 4, from);
+    setUint64(view, offset + 12, to);
+    offset += VV_INTERVAL_BYTES;
+  }
   return bytes;
 }
 

@@ -1,4 +1,3 @@
 export * from './bucket-digest.js';
 export * from './digest-auth.js';
 export * from './merkle-descent.js';
-export * from './version-vector.js';
