@@ -5,7 +5,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const roots = ['packages/actors', 'packages/pmem', 'packages/kv', 'packages/heal', 'bench', 'test'];
+const roots = ['packages/base', 'packages/actors', 'packages/pmem', 'packages/kv', 'packages/heal', 'bench', 'test'];
 
 function collect(dir, out) {
   let entries;

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Prng } from '@heal/base';
 import {
   createWorkload,
   fnvhash64,
@@ -19,19 +20,14 @@ import {
 const OPS = 200_000;
 const KEYS = 100_000;
 
-/** mulberry32: a tiny seeded uniform [0, 1) source, independent of the code under test. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+/** A seeded uniform [0, 1) source, as the load generators pass to `next`. */
+function seeded(seed: number): () => number {
+  const prng = new Prng(seed);
+  return () => prng.float();
 }
 
 function run(workload: Workload, ops: number, seed: number): WorkloadOp[] {
-  const random = mulberry32(seed);
+  const random = seeded(seed);
   return Array.from({ length: ops }, () => workload.next(random));
 }
 
@@ -126,7 +122,7 @@ describe('zipfian', () => {
 
   test('plain zipfian: rank 0 is hottest and the top 1% of ranks get over half', () => {
     const generator = new ZipfianGenerator(KEYS);
-    const random = mulberry32(1);
+    const random = seeded(1);
     const ranks = Array.from({ length: 100_000 }, () => generator.next(random));
     assert.deepEqual(hottest(ranks, KEYS, 1), [0]);
     // Expected zeta(1000) / zeta(100000), about 0.61.
@@ -136,7 +132,7 @@ describe('zipfian', () => {
 
   test('scrambled zipfian: the top 1% of keys get a large share, spread over the key space', () => {
     const generator = new ScrambledZipfianGenerator(KEYS);
-    const random = mulberry32(2);
+    const random = seeded(2);
     const keys = Array.from({ length: OPS }, () => generator.next(random));
     assert.ok(keys.every((k) => Number.isInteger(k) && k >= 0 && k < KEYS));
     // Ranks are drawn over 10^10 items, so the 1000 hottest keys hold about
@@ -258,7 +254,7 @@ describe('errors', () => {
 describe('WeightedChoice', () => {
   test('draws in proportion to the weights and never a zero weight', () => {
     const choice = new WeightedChoice([0, 1, 3, 0, 6], 'weights');
-    const random = mulberry32(4);
+    const random = seeded(4);
     const counts = [0, 0, 0, 0, 0];
     for (let i = 0; i < 100_000; i++) counts[choice.sample(random)]++;
     assert.equal(counts[0], 0);

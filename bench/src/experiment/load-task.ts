@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { attachEndpoint, Prng, type ActorId, type LoadTask } from '@heal/actors';
+import { attachEndpoint, type ActorId, type LoadTask } from '@heal/actors';
+import { Prng } from '@heal/base';
 import { healReplicaModule } from '@heal/heal';
 import { datasetKey, KvClient, type KvError, type KvWire } from '@heal/kv';
 import { newHistogram, record } from '../demo/histogram.js';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { attachEndpoint, Prng, type LoadTask } from '@heal/actors';
+import { attachEndpoint, type LoadTask } from '@heal/actors';
+import { Prng } from '@heal/base';
 import { KvClient, KvError, kvReplicaModule, type KvWire } from '@heal/kv';
 import { newHistogram, record } from '../demo/histogram.js';
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { Prng, type ActorContext, type ActorId, type Codec } from '@heal/actors';
+import type { ActorContext, ActorId, Codec } from '@heal/actors';
+import { Prng } from '@heal/base';
 import {
   kvReplicaModule, replicaConfigOf, THREAD_TIMING, type GetOkMsg, type KvStorage, type KvWire, type PersistencyModel, type Replica,
 } from '@heal/kv';

@@ -1,4 +1,5 @@
-import { byteStringOf, Prng, type ByteString } from '@heal/actors';
+import { byteStringOf, type ByteString } from '@heal/actors';
+import { Prng } from '@heal/base';
 import type { KvWire } from '@heal/kv';
 import { LoopbackCluster } from './loopback-cluster.js';
 

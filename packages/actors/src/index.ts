@@ -6,7 +6,6 @@ export * from './codec.js';
 export * from './codec-error.js';
 export * from './byte-string.js';
 export * as fields from './codec-fields.js';
-export * from './sim/prng.js';
 export * from './sim/trace.js';
 export * from './sim/network.js';
 export * from './sim/simulator.js';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CodecError, Prng } from '../src/index.js';
+import { Prng } from '@heal/base';
+import { CodecError } from '../src/index.js';
 import { testCodec, type TestMessage } from './fixtures/test-messages.js';
 
 const ITERATIONS = 200_000;

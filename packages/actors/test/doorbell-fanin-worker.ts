@@ -13,9 +13,10 @@
  * fails the run. Done once every ring delivered `records`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { Prng } from '@heal/base';
 import { Doorbell, SpscRing } from '../src/index.js';
 import { kFaninCtlSleeps, type FaninReport, type FaninWorkerData } from './doorbell-fanin-protocol.js';
-import { checkRecord, prng, readU32, recordLength, writeRecord } from './ring-records.js';
+import { checkRecord, readU32, recordLength, writeRecord } from './ring-records.js';
 
 /** Empty rounds before the consumer sleeps: small, so that it sleeps often. */
 const kSpinPolls = 16;
@@ -31,12 +32,12 @@ const rings = data.ringSabs.map((sab) => new SpscRing(sab, doorbell));
 
 function produce(): FaninReport {
   const ring = rings[data.index]!;
-  const next = prng(data.seed ^ Math.imul(data.index + 1, 0x2545f491));
+  const prng = new Prng(data.seed ^ Math.imul(data.index + 1, 0x2545f491));
   let sleepsSeen = Atomics.load(control, kFaninCtlSleeps);
   for (let seq = 0; seq < data.records; ) {
     Atomics.wait(control, kFaninCtlSleeps, sleepsSeen);
     sleepsSeen = Atomics.load(control, kFaninCtlSleeps);
-    for (let end = Math.min(data.records, seq + 1 + (next() % kMaxBurstRecords)); seq < end; ) {
+    for (let end = Math.min(data.records, seq + 1 + (prng.u32() % kMaxBurstRecords)); seq < end; ) {
       const length = recordLength(data.seed, seq, ring.maxRecordBytes);
       const at = ring.reserve(length);
       if (at < 0) {
@@ -61,13 +62,13 @@ function consume(): FaninReport {
     if (problem !== undefined) throw new Error(`seed=${data.seed} ring ${current}: ${problem}`);
     received[current]!++;
   };
-  const linger = prng(data.seed);
+  const linger = new Prng(data.seed);
   let sleeps = 0;
   const isEmpty = (): boolean => {
     Atomics.store(control, kFaninCtlSleeps, ++sleeps);
     Atomics.notify(control, kFaninCtlSleeps);
     const empty = rings.every((ring) => ring.isEmpty());
-    for (const until = performance.now() + (linger() % kMaxLingerUs) / 1000; performance.now() < until; );
+    for (const until = performance.now() + (linger.u32() % kMaxLingerUs) / 1000; performance.now() < until; );
     return empty;
   };
   for (let idle = 0; received.some((n) => n < data.records); ) {

@@ -15,17 +15,6 @@ export function mix32(x: number): number {
   return (x ^ (x >>> 16)) >>> 0;
 }
 
-/** A seeded PRNG of uint32 values (mulberry32). */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
-
 /**
  * Length of record `seq`: 70% small (12..64 bytes), 25% medium (65..576), 5% within 32 bytes of
  * `maxRecordBytes` (these force wraparound and full rings).

@@ -10,8 +10,9 @@
  * once it has `finalRecords` records of `finalEpoch`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { Prng } from '@heal/base';
 import { Doorbell, SpscRing } from '../src/index.js';
-import { checkRecord, prng, readU32, recordLength, writeRecord } from './ring-records.js';
+import { checkRecord, readU32, recordLength, writeRecord } from './ring-records.js';
 import { kCtlReceived, kCtlSleeps, type StressReport, type StressWorkerData } from './ring-stress-protocol.js';
 
 /** Empty polls before the consumer sleeps: small, so that it sleeps often. */
@@ -26,7 +27,7 @@ const control = new Int32Array(data.controlSab);
 const ring = new SpscRing(data.ringSab, new Doorbell(data.doorbellSab));
 
 function produce(): StressReport {
-  const next = prng(data.seed ^ Math.imul(data.epoch, 0x2545f491));
+  const prng = new Prng(data.seed ^ Math.imul(data.epoch, 0x2545f491));
   const max = ring.maxRecordBytes;
   let seq = 0;
   const send = (count: number, publishEvery: () => number): void => {
@@ -47,7 +48,7 @@ function produce(): StressReport {
     }
     ring.publish();
   };
-  send(data.streamRecords, () => 1 + (next() % kMaxBatchRecords));
+  send(data.streamRecords, () => 1 + (prng.u32() % kMaxBatchRecords));
   let sleepsSeen = Atomics.load(control, kCtlSleeps);
   for (let left = data.burstRecords; left > 0; ) {
     // Wait until the consumer has started a new sleep (futex on the sleep counter, then a short
@@ -58,7 +59,7 @@ function produce(): StressReport {
       else if (ring.doorbell.isSleeping()) break;
     }
     sleepsSeen = Atomics.load(control, kCtlSleeps);
-    const burst = Math.min(left, 1 + (next() % kMaxBurstRecords));
+    const burst = Math.min(left, 1 + (prng.u32() % kMaxBurstRecords));
     send(burst, () => burst);
     left -= burst;
   }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { Prng } from '@heal/base';
 import {
   Doorbell,
   kDoorbellSequenceIndex,
@@ -10,7 +11,7 @@ import {
   RingError,
   SpscRing,
 } from '../src/index.js';
-import { checkRecord, prng, readU32, recordLength, writeRecord } from './ring-records.js';
+import { checkRecord, readU32, recordLength, writeRecord } from './ring-records.js';
 
 /** Collects every visible record as a copy. */
 function drain(ring: SpscRing, max?: number): Uint8Array[] {
@@ -164,12 +165,12 @@ describe('SpscRing wraparound', () => {
 
   test('seeded random operations deliver exactly the written records, in order', () => {
     const seed = 20240611;
-    const next = prng(seed);
+    const prng = new Prng(seed);
     const ring = SpscRing.create(512);
     let written = 0;
     let read = 0;
     for (let step = 0; step < 60_000; step++) {
-      const action = next() % 10;
+      const action = prng.u32() % 10;
       if (action < 6) {
         const length = recordLength(seed, written, ring.maxRecordBytes);
         const at = ring.reserve(length);
@@ -183,7 +184,7 @@ describe('SpscRing wraparound', () => {
         ring.poll((bytes, offset, length) => {
           const problem = checkRecord(bytes, offset, length, seed, ring.maxRecordBytes, read++);
           assert.equal(problem, undefined, `seed=${seed} step=${step}: ${problem}`);
-        }, 1 + (next() % 8));
+        }, 1 + (prng.u32() % 8));
       }
     }
     ring.publish();

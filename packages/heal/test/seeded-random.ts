@@ -1,4 +1,4 @@
-import { Prng } from '@heal/actors';
+import { Prng } from '@heal/base';
 
 /** A seeded uniform [0, 1) generator (the simulator's), so a failing case replays from its seed. */
 export function seededRandom(seed: number): () => number {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Prng } from '@heal/actors';
+import { Prng } from '@heal/base';
 import { InFlightTable } from '../src/client/in-flight-table.js';
 
 interface Op {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Prng } from '@heal/actors';
+import { Prng } from '@heal/base';
 import { InvalidKeys, type InvalidListed } from '../src/protocol/invalid-keys.js';
 
 const record = (key: string): InvalidListed => ({ key, invalidSeq: 0 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Prng } from '@heal/actors';
+import { Prng } from '@heal/base';
 import { fnvKeyHash, RecordIndex, type KeyHash } from '../src/protocol/record-index.js';
 
 interface Rec {

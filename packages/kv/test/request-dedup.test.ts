@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Prng } from '@heal/actors';
+import { Prng } from '@heal/base';
 import { DEDUP_WINDOW_PER_CLIENT as W, RequestDedup } from '../src/protocol/request-dedup.js';
 
 test('a request is new once per client; ids out of order inside the window are still new', () => {

@@ -11,8 +11,8 @@
  * - Nothing else changes: no bit flips, no lost fenced lines (those are the corrupt-file tests).
  * The choices come from a seeded PRNG, so the same seed yields the same image.
  */
+import { Prng } from '@heal/base';
 import { LINE_BYTES } from './geometry.js';
-import { SeededRandom } from './prng.js';
 
 export type CrashMode = 'strict' | 'adversarial';
 
@@ -55,7 +55,7 @@ export function applyCrash(
     mode: options.mode, seed: options.seed,
     flushedKept: 0, flushedDropped: 0, flushedTorn: 0, dirtyKept: 0, dirtyDropped: 0, dirtyTorn: 0,
   };
-  const random = new SeededRandom(options.seed);
+  const random = new Prng(options.seed);
   const lines = flushed.length;
   for (let line = 0; line < lines; line++) {
     const base = line * WORDS_PER_LINE;
@@ -84,7 +84,7 @@ function sameLine(a: Int32Array, b: Int32Array, base: number): boolean {
 }
 
 /** Reverts a random subset of the line's 8-byte words (two Int32 each). */
-function tearLine(current: Int32Array, durable: Int32Array, base: number, random: SeededRandom): void {
+function tearLine(current: Int32Array, durable: Int32Array, base: number, random: Prng): void {
   for (let w = base; w < base + WORDS_PER_LINE; w += 2) {
     if (random.int(2) === 0) continue;
     current[w] = durable[w] as number;

@@ -11,7 +11,6 @@ export { META_BYTES_MIN, PMeta, type MetaValue } from './meta.js';
 export {
   PLOG_MAX_RECORD_BYTES_DEFAULT, PLog, type PLogOptions, type PLogRecord, type PLogRecovery,
 } from './plog.js';
-export { SeededRandom } from './prng.js';
 export {
   PTable, RecordState, type CorruptSlot, type PTableRecord, type PTableRecovery, type Timestamp,
 } from './ptable.js';

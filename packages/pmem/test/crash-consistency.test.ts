@@ -11,8 +11,9 @@
 import assert from 'node:assert/strict';
 import { unlinkSync } from 'node:fs';
 import { after, test } from 'node:test';
+import { Prng } from '@heal/base';
 import {
-  PLog, PmemRegion, PTable, SeededRandom, SimulatedCrash,
+  PLog, PmemRegion, PTable, SimulatedCrash,
   type ArmedCrashOptions, type PTableLayout, type PTableRecord,
 } from '../src/index.js';
 import { FAST, tempDir } from './helpers.js';
@@ -38,7 +39,7 @@ type TableOp =
 
 /** The seeded operation sequence; puts of new keys stop at capacity (the table would refuse). */
 function tableOps(seed: number): TableOp[] {
-  const random = new SeededRandom(seed);
+  const random = new Prng(seed);
   const live = new Set<string>();
   const ops: TableOp[] = [];
   for (let i = 0; ops.length < PTABLE_OPS; i++) {
@@ -154,7 +155,7 @@ test('PTable: a strict crash at every fence of seeded sequences loses no returne
 test('PTable: adversarial crashes at random flush/fence points keep every returned put intact', () => {
   for (let seed = 1; seed <= PTABLE_SEEDS; seed++) {
     const ops = tableOps(seed);
-    const random = new SeededRandom(seed * 1000);
+    const random = new Prng(seed * 1000);
     const eventsTotal = 3 * PTABLE_OPS * 2 + 2; // an upper bound; points past the end crash at the end
     for (let run = 0; run < ADVERSARIAL_RUNS_PER_SEED; run++) {
       const crash = { mode: 'adversarial' as const, seed: random.u32(), beforeEvent: random.int(eventsTotal) };
@@ -167,7 +168,7 @@ test('PTable: adversarial crashes at random flush/fence points keep every return
 });
 
 function logPayloads(seed: number): Buffer[] {
-  const random = new SeededRandom(seed);
+  const random = new Prng(seed);
   return Array.from({ length: PLOG_APPENDS }, (_, i) => Buffer.alloc(random.int(200), (i * 31 + seed) & 0xff));
 }
 
@@ -210,7 +211,7 @@ test('PLog: a crash at every fence (strict) and at random points (adversarial) k
     const path0 = tmp.file(`l${n++}`);
     const { fences } = runLog(path0, payloads, undefined);
     unlinkSync(path0);
-    const random = new SeededRandom(seed);
+    const random = new Prng(seed);
     const plans: ArmedCrashOptions[] = [];
     for (let k = 0; k <= fences; k++) plans.push({ mode: 'strict', seed: k, beforeFence: k });
     for (let r = 0; r < ADVERSARIAL_RUNS_PER_SEED; r++) plans.push({ mode: 'adversarial', seed: random.u32(), beforeEvent: random.int(2 * fences + 2) });

@@ -1,5 +1,5 @@
 import type { ActorId } from '../actor.js';
-import type { Prng } from './prng.js';
+import type { Prng } from '@heal/base';
 
 /**
  * The simulated network's fault model, per directed link:

@@ -12,7 +12,7 @@ import type {
 import { CodecError } from '../codec-error.js';
 import type { Cancellable, Endpoint } from '../endpoint.js';
 import { Network, type LinkModel } from './network.js';
-import { Prng } from './prng.js';
+import { Prng } from '@heal/base';
 import { Trace } from './trace.js';
 
 /** Upper bound on events one `run*` call may process: a livelocked scenario fails loudly. */

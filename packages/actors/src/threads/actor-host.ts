@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Actor, ActorContext, ActorId, ActorModule, Message, TimerId } from '../actor.js';
-import { Prng } from '../sim/prng.js';
+import { Prng } from '@heal/base';
 import { sharedClockMs } from './clock.js';
 import type { LinkDescriptor } from './links.js';
 import { TimerDeadlines } from './idle-slice.js';

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import type { History, Operation } from './history.js';
-import { Prng } from '@heal/actors';
+import { Prng } from '@heal/base';
 
 export interface SimulationOptions {
   readonly seed: number;

@@ -1,4 +1,4 @@
-import { Prng } from '@heal/actors';
+import { Prng } from '@heal/base';
 import { datasetKey } from '../storage/dataset.js';
 import type { SimCluster } from './sim-cluster.js';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Prng } from '@heal/actors';
+import { Prng } from '@heal/base';
 import { checkHistory, formatReport, simulateHistory, type GetOperation, type History, type Operation } from '../../src/index.js';
 import { referenceLinearizable } from './helpers.js';
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { forEachSeed, Prng } from '@heal/actors';
+import { forEachSeed } from '@heal/actors';
+import { Prng } from '@heal/base';
 import { SimCluster } from '../../src/index.js';
 import { startSimLoad } from '../../src/index.js';
 import { assertLinearizable, assertSettledAndEqual } from '../../src/index.js';

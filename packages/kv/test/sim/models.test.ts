@@ -15,7 +15,8 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { forEachSeed, Prng, utf8Text, type ActorId } from '@heal/actors';
+import { forEachSeed, utf8Text, type ActorId } from '@heal/actors';
+import { Prng } from '@heal/base';
 import {
   compareTs, KvClient, PERSISTENCY_MODELS, SimCluster, tsEquals, validateReplicaConfig, SIM_TIMING,
   type KeyRecord, type PersistencyModel, type Ts,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { LATENCY_OFF, SeededRandom, SimulatedCrash, type RegionOptions } from '@heal/pmem';
+import { Prng } from '@heal/base';
+import { LATENCY_OFF, SimulatedCrash, type RegionOptions } from '@heal/pmem';
 import { PmemStorage, StorageError, type KeyRecord, type PmemStorageOptions } from '../../src/index.js';
 import { assertSameRecords, rec, tempDir } from './helpers.js';
 
@@ -100,7 +101,7 @@ interface Model {
 }
 
 /** One random operation: a new write, a state change of the current write, a sync or a seq mark. */
-function randomOp(pm: PmemStorage, m: Model, random: SeededRandom): void {
+function randomOp(pm: PmemStorage, m: Model, random: Prng): void {
   const roll = random.int(10);
   const key = KEYS[random.int(KEYS.length)] as string;
   const current = m.pending.get(key) ?? m.synced.get(key);
@@ -149,7 +150,7 @@ function sameRecord(a: KeyRecord, b: KeyRecord): boolean {
 test('adversarial crashes at seeded points, inside sync and between operations: every synced record is intact, nothing torn is visible', () => {
   let crashesInSync = 0;
   for (let seed = 1; seed <= CRASH_SEEDS; seed++) {
-    const random = new SeededRandom(seed);
+    const random = new Prng(seed);
     const pm = new PmemStorage(newPath(), { ...SMALL, crashMode: 'adversarial' });
     const m: Model = { synced: new Map(), pending: new Map(), written: new Map(), version: 0, seq: 0 };
     for (let round = 0; round < ROUNDS_PER_SEED; round++) {
@@ -186,7 +187,7 @@ test('adversarial crashes at seeded points, inside sync and between operations: 
 test('a crash inside sync keeps a prefix of the writes since the last sync, in write order (Strict on pmem)', () => {
   let crashes = 0;
   for (let seed = 1; seed <= CRASH_SEEDS; seed++) {
-    const random = new SeededRandom(seed);
+    const random = new Prng(seed);
     const pm = new PmemStorage(newPath(), SMALL);
     const base = new Map<string, number>();
     for (const key of KEYS.slice(0, 4)) {

@@ -1,6 +1,7 @@
 /**
  * A small, fast, seedable PRNG (sfc32, seeded through splitmix32). Every random choice in the
- * simulator and in protocol code comes from one of these, so a run is a function of its seed.
+ * simulator, in protocol code and in pmem's crash images comes from one of these, so a run is a
+ * function of its seed.
  */
 export class Prng {
   #a: number;
