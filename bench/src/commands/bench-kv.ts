@@ -26,7 +26,7 @@ const KV_NOTES = [
   'every key written once before measuring. A row\'s first window starts after the warm-up (`warmupMs`; each',
   'thread\'s hot code is compiled in the background meanwhile), each later one after a ramp',
   '(`rampMs`); ops/s counts operations started in the window and answered by its end; latency from call to',
-  'answer, log-linear histogram (within 3%). CPU µs/op: CPU time of the whole process (replica threads, load',
+  'answer, HDR histogram (perf_hooks, within 0.1%). CPU µs/op: CPU time of the whole process (replica threads, load',
   'threads, V8\'s background threads) in the measured window per operation; it moves far less than ops/s with',
   'other load on a shared machine. With --runs N each row is the median of N windows measured one after the',
   'other on the same cluster (ops/s range: the slowest and the fastest). Replica share: the smallest and the',

@@ -48,7 +48,7 @@ const NOTES = [
   'cluster: the warm-up (`warmupMs`; every thread\'s hot code is compiled in the background meanwhile), then',
   '`repeat` windows one after the other, each later one after a ramp (`rampMs`); a row is the median of each',
   'metric over its windows. writes/s counts puts started in a window and answered by its end; latency from call',
-  'to answer (log-linear histogram, within 3%).',
+  'to answer (HDR histogram of perf_hooks, within 0.1%).',
   'Persisting = `write` to the medium, then `sync` (group commit):',
   'Synch syncs after each batch of handler calls before its ACKs go out (and the coordinator before completing);',
   `Strict and REnf sync every replica tick (${THREAD_TIMING.tickMs} ms); Event every ${EVENT_SYNC_TICKS} ticks; Scope only when a persistScope() asks`,

@@ -3,7 +3,7 @@ import { attachEndpoint, type ActorId, type LoadTask } from '@heal/actors';
 import { Prng } from '@heal/base';
 import { healReplicaModule } from '@heal/heal';
 import { datasetKey, KvClient, type KvError, type KvWire } from '@heal/kv';
-import { newHistogram, record } from '../demo/histogram.js';
+import { newLatencyHistogram, recordLatencyUs, type LatencyHistogram } from '../demo/histogram.js';
 import { createWorkload, type WorkloadName } from '../workloads/index.js';
 
 /** Slots of `ExperimentLoadParams.control` (an Int32Array over shared memory). */
@@ -63,8 +63,8 @@ export interface ExperimentLoadResult {
   /** Open loop: scheduled operations not issued because `window` were outstanding. */
   shed: number;
   /** Latency histograms in µs (see demo/histogram.ts) of operations issued in the steady window, and from the crash on. */
-  steadyLatencyUs: number[];
-  afterCrashLatencyUs: number[];
+  steadyLatencyUs: LatencyHistogram;
+  afterCrashLatencyUs: LatencyHistogram;
   crashWrites: CrashWrites;
 }
 
@@ -151,7 +151,7 @@ export default async function experimentLoad(task: LoadTask<ExperimentLoadParams
   };
   const r: ExperimentLoadResult = {
     completedPerBucket: [], failedPerBucket: [], beyondBuckets: 0, gets: 0, puts: 0, rmws: 0, failed: 0, timeouts: 0, shed: 0,
-    steadyLatencyUs: newHistogram(), afterCrashLatencyUs: newHistogram(), crashWrites: { keys: [], firstIssueMs: [], valueBytes: [] },
+    steadyLatencyUs: newLatencyHistogram(), afterCrashLatencyUs: newLatencyHistogram(), crashWrites: { keys: [], firstIssueMs: [], valueBytes: [] },
   };
   // At most one entry per dataset key: indices come from the workload, in [0, keys).
   const crashWrites = new Map<number, { firstIssueMs: number; valueBytes: number }>();
@@ -203,8 +203,8 @@ export default async function experimentLoad(task: LoadTask<ExperimentLoadParams
         else r.rmws++;
         const crashAt = marks[MARK_CRASH_AT] as number;
         const steadyFrom = marks[MARK_STEADY_FROM] as number;
-        if (crashAt > 0 && startMs >= crashAt) record(r.afterCrashLatencyUs, (nowMs - startMs) * 1000);
-        else if (steadyFrom > 0 && startMs >= steadyFrom) record(r.steadyLatencyUs, (nowMs - startMs) * 1000);
+        if (crashAt > 0 && startMs >= crashAt) recordLatencyUs(r.afterCrashLatencyUs, (nowMs - startMs) * 1000);
+        else if (steadyFrom > 0 && startMs >= steadyFrom) recordLatencyUs(r.steadyLatencyUs, (nowMs - startMs) * 1000);
       }
       done();
     };

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LoadGenerators, sharedClockMs, type ActorId } from '@heal/actors';
 import { HEAL_REPLICA_MODULE } from '@heal/heal';
 import { datasetKey, RECORD_WIRE_OVERHEAD_BYTES, ThreadCluster, type RecoveryReport } from '@heal/kv';
-import { merge, newHistogram, quantile } from '../demo/histogram.js';
+import { latencyPercentileUs, mergeLatencies } from '../demo/histogram.js';
 import { createWorkload } from '../workloads/index.js';
 import { BUCKET_MS, type ExperimentConfig } from './config.js';
 import {
@@ -289,12 +289,8 @@ function summarize(
   }
   let missedBytes = 0;
   for (const [key, valueBytes] of missed) missedBytes += Buffer.byteLength(datasetKey(key)) + valueBytes + RECORD_WIRE_OVERHEAD_BYTES;
-  const steadyLatency = newHistogram();
-  const afterCrashLatency = newHistogram();
-  for (const r of results) {
-    merge(steadyLatency, r.steadyLatencyUs);
-    merge(afterCrashLatency, r.afterCrashLatencyUs);
-  }
+  const steadyLatency = mergeLatencies(results.map((r) => r.steadyLatencyUs));
+  const afterCrashLatency = mergeLatencies(results.map((r) => r.afterCrashLatencyUs));
   const sum = (f: (r: ExperimentLoadResult) => number): number => results.reduce((a, r) => a + f(r), 0);
   const rel = (t: number): number => round(t - m.originMs);
   return {
@@ -314,8 +310,8 @@ function summarize(
     clusterStarts: setup.clusterStarts, startEpoch: setup.startEpoch,
     clusterStartMs: round(setup.clusterStartMs), workerStartMs: round(setup.workerStartMs),
     operations: sum((r) => r.gets + r.puts + r.rmws), failed: sum((r) => r.failed), timeouts: sum((r) => r.timeouts), shed: sum((r) => r.shed),
-    steadyP50Us: quantile(steadyLatency, 0.5), steadyP99Us: quantile(steadyLatency, 0.99),
-    afterCrashP99Us: quantile(afterCrashLatency, 0.99),
+    steadyP50Us: latencyPercentileUs(steadyLatency, 50), steadyP99Us: latencyPercentileUs(steadyLatency, 99),
+    afterCrashP99Us: latencyPercentileUs(afterCrashLatency, 99),
     marksMs: {
       steadyFromMs: rel(m.steadyFromMs), crashMs: rel(m.crashMs), restartCalledMs: rel(m.restartCalledMs),
       restartMs: rel(m.restartMs), servingReadsMs: rel(m.servingReadsMs), stopMs: rel(m.stopMs),

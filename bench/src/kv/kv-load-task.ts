@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { attachEndpoint, type LoadTask } from '@heal/actors';
 import { Prng } from '@heal/base';
 import { KvClient, KvError, kvReplicaModule, type KvWire } from '@heal/kv';
-import { newHistogram, record } from '../demo/histogram.js';
+import { newLatencyHistogram, recordLatencyUs, type LatencyHistogram } from '../demo/histogram.js';
 
 export interface KvLoadParams {
   replicas: number;
@@ -31,7 +31,7 @@ export interface KvLoadResult {
   /** Operations counted above, by the replica that served them. */
   opsByReplica: number[];
   /** Latency histogram in µs (see histogram.ts), of operations started in the window. */
-  latencyUs: number[];
+  latencyUs: LatencyHistogram;
 }
 
 /**
@@ -61,7 +61,7 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
   // Built once: a key string per operation would be the generator's largest allocation.
   const keys = Array.from({ length: p.keys }, (_, i) => `k${i}`);
   const result: KvLoadResult = {
-    ops: 0, reads: 0, writes: 0, errors: 0, opsByReplica: new Array<number>(p.replicas).fill(0), latencyUs: newHistogram(),
+    ops: 0, reads: 0, writes: 0, errors: 0, opsByReplica: new Array<number>(p.replicas).fill(0), latencyUs: newLatencyHistogram(),
   };
   try {
     if (p.preloadFrom !== undefined && p.preloadTo !== undefined) {
@@ -87,7 +87,7 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
               result.opsByReplica[replica]++;
               if (read) result.reads++;
               else result.writes++;
-              record(result.latencyUs, (endpoint.now() - startMs) * 1000);
+              recordLatencyUs(result.latencyUs, (endpoint.now() - startMs) * 1000);
             }
           }
           issue(replica);

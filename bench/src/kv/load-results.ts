@@ -1,4 +1,4 @@
-import { merge, newHistogram, quantile } from '../demo/histogram.js';
+import { latencyPercentileUs, mergeLatencies } from '../demo/histogram.js';
 import type { KvLoadResult } from './kv-load-task.js';
 
 /** The load generators' results added up: operation counts and latency percentiles. */
@@ -14,15 +14,14 @@ export interface LoadTotals {
 }
 
 export function totalLoad(results: readonly KvLoadResult[]): LoadTotals {
-  const latency = newHistogram();
+  const latency = mergeLatencies(results.map((r) => r.latencyUs));
   const totals = { ops: 0, reads: 0, writes: 0, errors: 0, opsByReplica: [] as number[] };
   for (const r of results) {
     r.opsByReplica.forEach((ops, replica) => { totals.opsByReplica[replica] = (totals.opsByReplica[replica] ?? 0) + ops; });
-    merge(latency, r.latencyUs);
     totals.ops += r.ops;
     totals.reads += r.reads;
     totals.writes += r.writes;
     totals.errors += r.errors;
   }
-  return { ...totals, p50Us: quantile(latency, 0.5), p99Us: quantile(latency, 0.99) };
+  return { ...totals, p50Us: latencyPercentileUs(latency, 50), p99Us: latencyPercentileUs(latency, 99) };
 }
