@@ -1,7 +1,28 @@
-import type { ParseArgsConfig } from 'node:util';
-
-export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 export type OptionValues = Record<string, string | boolean | undefined>;
+
+/** A default as `--help` shows it; a list is shown comma-separated. */
+export type OptionDefault = string | number | readonly (string | number)[];
+
+/**
+ * One option of a command: what parseArgs reads and what `--help` shows. Help is generated from
+ * these, so a default written here (or in the defaults object the table is built from) is the
+ * one the command uses and the one its help shows.
+ */
+export interface OptionDef {
+  readonly type: 'string' | 'boolean';
+  /** The value's name in help (`N`, `LIST`, `DIR`); a boolean flag has none. */
+  readonly arg?: string;
+  /** What it does; further lines continue under the first. Not the default: see `default`. */
+  readonly help: string | readonly string[];
+  /** The value used without the flag, shown as `(default X)`. */
+  readonly default?: OptionDefault;
+  /** The default under `--quick`, where it differs: shown as `(default X; --quick Y)`. */
+  readonly quick?: OptionDefault;
+  /** A heading (`sim only:`) shown before the first option of each section, in table order. */
+  readonly section?: string;
+}
+
+export type OptionTable = Readonly<Record<string, OptionDef>>;
 
 /**
  * One `heal` subcommand. Its name may have several words (`bench ring`); the dispatcher picks
@@ -10,9 +31,9 @@ export type OptionValues = Record<string, string | boolean | undefined>;
 export interface Command {
   readonly name: string;
   readonly summary: string;
-  /** Lines describing each option, shown by `heal <name> --help`. */
-  readonly usage: string;
-  readonly options: OptionSpec;
+  /** Lines shown above the options in `--help` (positional arguments, what the command runs). */
+  readonly about?: readonly string[];
+  readonly options: OptionTable;
   /** Whether the command takes positional arguments (e.g. a file); otherwise they are errors. */
   readonly positionals?: boolean;
   run(values: OptionValues, positionals: string[]): Promise<number>;

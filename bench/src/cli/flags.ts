@@ -21,9 +21,9 @@ export function intFlag(
 }
 
 /** Reads a comma-separated list of integers in [min, max]. */
-export function intList(values: OptionValues, name: string, fallback: number[], min: number, max: number): number[] {
+export function intList(values: OptionValues, name: string, fallback: readonly number[], min: number, max: number): number[] {
   const raw = values[name];
-  if (raw === undefined) return fallback;
+  if (raw === undefined) return [...fallback];
   return String(raw).split(',').map((item) => intFlag({ [name]: item.trim() }, name, 0, min, max));
 }
 
@@ -39,9 +39,9 @@ export function numberFlag(values: OptionValues, name: string, fallback: number,
 }
 
 /** Reads a comma-separated list of ratios in [0, 1]. */
-export function ratioList(values: OptionValues, name: string, fallback: number[]): number[] {
+export function ratioList(values: OptionValues, name: string, fallback: readonly number[]): number[] {
   const raw = values[name];
-  if (raw === undefined) return fallback;
+  if (raw === undefined) return [...fallback];
   return String(raw).split(',').map((item) => {
     const v = numberFlag({ [name]: item.trim() }, name, 0, 0);
     if (v > 1) throw new UsageError(`--${name}: each ratio must be in [0, 1], got ${item}`);

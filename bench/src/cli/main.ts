@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { COMMANDS } from '../commands/index.js';
 import { UsageError, type Command } from './command.js';
+import { commandHelp } from './help.js';
 
 const TOP_HELP = `heal: HEAL on worker threads, one entry point for every experiment.
 
@@ -11,10 +12,6 @@ Commands:
 ${COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`).join('\n')}
 
 Measuring commands take --json: exactly one JSON document on stdout, progress on stderr.`;
-
-function commandHelp(cmd: Command): string {
-  return `Usage: heal ${cmd.name} [options]${cmd.positionals ? ' <args>' : ''}\n\n${cmd.summary}\n\nOptions:\n${cmd.usage}\n  --help            show this help`;
-}
 
 /** Picks the command whose (multi-word) name is the longest prefix of argv. */
 function findCommand(argv: readonly string[]): { cmd: Command; rest: string[] } | undefined {
@@ -44,7 +41,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const { values, positionals } = parseArgs({
       args: rest,
-      options: { ...cmd.options, help: { type: 'boolean', short: 'h' } },
+      options: {
+        ...Object.fromEntries(Object.entries(cmd.options).map(([name, def]) => [name, { type: def.type }])),
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
       allowPositionals: cmd.positionals === true,
     });

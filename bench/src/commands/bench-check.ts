@@ -1,7 +1,7 @@
 import { checkHistory, parseHistory, serializeHistory, simulateHistory, type History } from '@heal/kv';
-import type { Command } from '../cli/command.js';
+import type { Command, OptionTable } from '../cli/command.js';
 import { intFlag } from '../cli/flags.js';
-import { markdownTable, publishReport } from '../report/document.js';
+import { BENCH_RESULTS_NAME, markdownTable, outputOptions, publishReport } from '../report/document.js';
 
 /** One row of `results`: field names are read by scripts, keep them stable. */
 export interface CheckBenchRow {
@@ -88,33 +88,24 @@ const NOTES = [
   '- The machine is shared with other work; figures are medians, and still noisy.',
 ].join('\n');
 
+const OPTIONS = {
+  operations: { type: 'string', arg: 'N', help: 'operations per history', default: 100_000 },
+  clients: { type: 'string', arg: 'N', help: 'concurrent clients', default: 16 },
+  keys: { type: 'string', arg: 'N', help: 'keys in the main history (a 1-key history is timed too)', default: 1000 },
+  repeats: { type: 'string', arg: 'N', help: 'timed runs per history', default: 5 },
+  seed: { type: 'string', arg: 'N', help: 'simulation seed', default: 1 },
+} as const satisfies OptionTable;
+
 export const benchCheckCommand: Command = {
   name: 'bench check',
   summary: 'time the linearizability checker on a simulated 100k-operation history',
-  usage: [
-    '  --json            print one JSON document on stdout (progress goes to stderr)',
-    '  --operations N    operations per history (default 100000)',
-    '  --clients N       concurrent clients (default 16)',
-    '  --keys N          keys in the main history (default 1000; a 1-key history is timed too)',
-    '  --repeats N       timed runs per history (default 5)',
-    '  --seed N          simulation seed (default 1)',
-    '  --out DIR         where check.json and check.md go (default bench/results)',
-  ].join('\n'),
-  options: {
-    json: { type: 'boolean' },
-    operations: { type: 'string' },
-    clients: { type: 'string' },
-    keys: { type: 'string' },
-    repeats: { type: 'string' },
-    seed: { type: 'string' },
-    out: { type: 'string' },
-  },
+  options: { ...OPTIONS, ...outputOptions('check.json and check.md', BENCH_RESULTS_NAME) },
   async run(values) {
-    const operations = intFlag(values, 'operations', 100_000, 1, 10_000_000);
-    const clients = intFlag(values, 'clients', 16, 1, 10_000);
-    const keys = intFlag(values, 'keys', 1000, 1, 10_000_000);
-    const repeats = intFlag(values, 'repeats', 5, 1, 100);
-    const seed = intFlag(values, 'seed', 1, 0);
+    const operations = intFlag(values, 'operations', OPTIONS.operations.default, 1, 10_000_000);
+    const clients = intFlag(values, 'clients', OPTIONS.clients.default, 1, 10_000);
+    const keys = intFlag(values, 'keys', OPTIONS.keys.default, 1, 10_000_000);
+    const repeats = intFlag(values, 'repeats', OPTIONS.repeats.default, 1, 100);
+    const seed = intFlag(values, 'seed', OPTIONS.seed.default, 0);
     const progress = (what: string): void => void process.stderr.write(`heal bench check: ${what}\n`);
     const shapes: Shape[] = [{ operations, clients, keys }];
     if (keys !== 1) shapes.push({ operations, clients, keys: 1 });

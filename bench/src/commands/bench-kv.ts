@@ -1,22 +1,30 @@
 import { availableParallelism } from 'node:os';
-import type { Command, OptionValues } from '../cli/command.js';
+import type { Command, OptionTable, OptionValues } from '../cli/command.js';
 import { intFlag, intList, ratioList } from '../cli/flags.js';
-import { formatNumber, markdownTable, publishReport } from '../report/document.js';
+import { BENCH_RESULTS_NAME, formatNumber, markdownTable, outputOptions, publishReport } from '../report/document.js';
 import type { KvBenchConfig, KvBenchRow } from '../kv/run-kv-bench.js';
-import { LOAD_OPTIONS, loadClientsFor, parseLoadConfig, STEADY_WARMUP_MS } from '../kv/load-config.js';
+import { loadClientsFor, loadOptions, parseLoadConfig, STEADY_WARMUP_MS, type LoadDefaults } from '../kv/load-config.js';
+
+const LOAD: LoadDefaults = {
+  keys: 100_000, valueBytes: 64, window: 512, warmupMs: STEADY_WARMUP_MS, durationMs: 3000, seed: 1,
+  keysMax: 10_000_000, valueBytesMax: 1 << 20,
+};
+const QUICK_LOAD: LoadDefaults = { ...LOAD, keys: 2000, warmupMs: 100, durationMs: 300 };
+
+const OPTIONS = {
+  replicas: { type: 'string', arg: 'LIST', help: 'replica counts', default: [3, 6] },
+  'read-ratios': { type: 'string', arg: 'LIST', help: 'read fractions', default: [0.95, 0.5] },
+  runs: { type: 'string', arg: 'N', help: 'measured windows per row, reported as their median', default: 1 },
+} as const satisfies OptionTable;
 
 function parseConfig(values: OptionValues): KvBenchConfig {
-  const quick = values['quick'] === true;
-  const replicas = intList(values, 'replicas', [3, 6], 1, 12);
+  const load = values['quick'] === true ? QUICK_LOAD : LOAD;
+  const replicas = intList(values, 'replicas', OPTIONS.replicas.default, 1, 12);
   return {
     replicas,
-    readRatios: ratioList(values, 'read-ratios', [0.95, 0.5]),
-    runs: intFlag(values, 'runs', 1, 1, 20),
-    ...parseLoadConfig(values, {
-      keys: quick ? 2000 : 100_000, keysMax: 10_000_000, valueBytesMax: 1 << 20,
-      clients: loadClientsFor(Math.max(...replicas), availableParallelism()),
-      window: 512, warmupMs: quick ? 100 : STEADY_WARMUP_MS, durationMs: quick ? 300 : 3000,
-    }),
+    readRatios: ratioList(values, 'read-ratios', OPTIONS['read-ratios'].default),
+    runs: intFlag(values, 'runs', OPTIONS.runs.default, 1, 20),
+    ...parseLoadConfig(values, { ...load, clients: loadClientsFor(Math.max(...replicas), availableParallelism()) }),
   };
 }
 
@@ -54,29 +62,7 @@ function table(rows: KvBenchRow[]): string {
 export const benchKvCommand: Command = {
   name: 'bench kv',
   summary: 'steady-state throughput and latency of the replicated store on worker threads',
-  usage: [
-    '  --replicas LIST     replica counts (default 3,6)',
-    '  --read-ratios LIST  read fractions (default 0.95,0.5)',
-    '  --keys N            keys, each written once before measuring (default 100000)',
-    '  --value-bytes N     value size (default 64)',
-    '  --clients N         piscina load generators, one client each (default: one per core the',
-    '                      largest replica count leaves free, at least 1)',
-    '  --window N          sessions per client, one operation in flight each, bound to the',
-    '                      replicas in turn (default 512)',
-    `  --warmup-ms N       load before a row's first window, not counted (default ${STEADY_WARMUP_MS})`,
-    '  --duration-ms N     measured (default 3000)',
-    '  --seed N            key choice seed (default 1)',
-    '  --runs N            measured windows per row, reported as their median (default 1)',
-    '  --quick             small and short (a smoke test)',
-    '  --out DIR           where kv.json and kv.md go (default bench/results)',
-    '  --json              print one JSON document on stdout (progress goes to stderr)',
-  ].join('\n'),
-  options: {
-    replicas: { type: 'string' },
-    'read-ratios': { type: 'string' },
-    runs: { type: 'string' },
-    ...LOAD_OPTIONS,
-  },
+  options: { ...OPTIONS, ...loadOptions(LOAD, QUICK_LOAD), ...outputOptions('kv.json and kv.md', BENCH_RESULTS_NAME) },
   async run(values) {
     const config = parseConfig(values);
     const { runKvBench } = await import('../kv/run-kv-bench.js');

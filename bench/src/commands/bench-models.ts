@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { EVENT_SYNC_TICKS, PERSISTENCY_MODELS, THREAD_TIMING, type PersistencyModel } from '@heal/kv';
-import type { Command, OptionValues } from '../cli/command.js';
+import type { Command, OptionTable, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { intFlag, intList } from '../cli/flags.js';
-import { markdownTable, publishReport } from '../report/document.js';
-import { LOAD_OPTIONS, parseLoadConfig, STEADY_WARMUP_MS } from '../kv/load-config.js';
+import { BENCH_RESULTS_NAME, markdownTable, outputOptions, publishReport } from '../report/document.js';
+import { loadOptions, parseLoadConfig, STEADY_WARMUP_MS, type LoadDefaults } from '../kv/load-config.js';
 import { DEFAULT_DATA_DIR, type ModelsBenchConfig, type ModelsBenchRow, type ModelsMedium } from '../models/run-models-bench.js';
 
 const MEDIA: readonly ModelsMedium[] = ['volatile', 'wal', 'pmem'];
@@ -19,17 +19,28 @@ function nameList<T extends string>(values: OptionValues, name: string, allowed:
   });
 }
 
+const LOAD: LoadDefaults & { clients: number } = {
+  keys: 1000, valueBytes: 64, clients: 2, window: 64, warmupMs: STEADY_WARMUP_MS, durationMs: 1500, seed: 1,
+  keysMax: 100_000, valueBytesMax: 512,
+};
+const QUICK_LOAD = { ...LOAD, keys: 200, warmupMs: 50, durationMs: 150 };
+
+const OPTIONS = {
+  models: { type: 'string', arg: 'LIST', help: 'persistency models', default: PERSISTENCY_MODELS },
+  media: { type: 'string', arg: 'LIST', help: 'storage media (pmem runs with its latency model off and on)', default: MEDIA },
+  replicas: { type: 'string', arg: 'LIST', help: 'replica counts', default: [3, 6], quick: [3] },
+  repeat: { type: 'string', arg: 'N', help: 'measured windows per configuration, rows are medians', default: 3, quick: 1 },
+  'data-dir': { type: 'string', arg: 'DIR', help: 'where the wal and pmem files go', default: 'the OS temp directory' },
+} as const satisfies OptionTable;
+
 function parseConfig(values: OptionValues): ModelsBenchConfig {
   const quick = values['quick'] === true;
   return {
-    models: nameList<PersistencyModel>(values, 'models', PERSISTENCY_MODELS),
-    media: nameList(values, 'media', MEDIA),
-    replicas: intList(values, 'replicas', quick ? [3] : [3, 6], 1, 12),
-    ...parseLoadConfig(values, {
-      keys: quick ? 200 : 1000, keysMax: 100_000, valueBytesMax: 512, clients: 2,
-      window: 64, warmupMs: quick ? 50 : STEADY_WARMUP_MS, durationMs: quick ? 150 : 1500,
-    }),
-    repeat: intFlag(values, 'repeat', quick ? 1 : 3, 1, 100),
+    models: nameList<PersistencyModel>(values, 'models', OPTIONS.models.default),
+    media: nameList(values, 'media', OPTIONS.media.default),
+    replicas: intList(values, 'replicas', quick ? OPTIONS.replicas.quick : OPTIONS.replicas.default, 1, 12),
+    ...parseLoadConfig(values, quick ? QUICK_LOAD : LOAD),
+    repeat: intFlag(values, 'repeat', quick ? OPTIONS.repeat.quick : OPTIONS.repeat.default, 1, 100),
     dataDir: typeof values['data-dir'] === 'string' ? resolve(values['data-dir']) : DEFAULT_DATA_DIR,
   };
 }
@@ -71,32 +82,7 @@ const NOTES = [
 export const benchModelsCommand: Command = {
   name: 'bench models',
   summary: 'write latency and throughput of each persistency model on each storage medium (worker threads)',
-  usage: [
-    '  --models LIST       persistency models (default synch,strict,renf,event,scope)',
-    '  --media LIST        storage media (default volatile,wal,pmem; pmem runs with its latency model off and on)',
-    '  --replicas LIST     replica counts (default 3,6)',
-    '  --keys N            keys written (default 1000)',
-    '  --value-bytes N     value size (default 64)',
-    '  --clients N         piscina load generators, one client each (default 2)',
-    '  --window N          sessions per client, one put in flight each, bound to the',
-    '                      replicas in turn (default 64)',
-    `  --warmup-ms N       load on each configuration's fresh cluster before its first window (default ${STEADY_WARMUP_MS})`,
-    '  --duration-ms N     measured, per window (default 1500)',
-    '  --seed N            key choice seed (default 1)',
-    '  --repeat N          measured windows per configuration, rows are medians (default 3)',
-    '  --data-dir DIR      where the wal and pmem files go (default the OS temp directory)',
-    '  --quick             small and short (a smoke test)',
-    '  --out DIR           where models.json and models.md go (default bench/results)',
-    '  --json              print one JSON document on stdout (progress goes to stderr)',
-  ].join('\n'),
-  options: {
-    models: { type: 'string' },
-    media: { type: 'string' },
-    replicas: { type: 'string' },
-    repeat: { type: 'string' },
-    'data-dir': { type: 'string' },
-    ...LOAD_OPTIONS,
-  },
+  options: { ...OPTIONS, ...loadOptions(LOAD, QUICK_LOAD), ...outputOptions('models.json and models.md', BENCH_RESULTS_NAME) },
   async run(values) {
     const config = parseConfig(values);
     const { runModelsBench } = await import('../models/run-models-bench.js');

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { Command } from '../cli/command.js';
-import { formatNumber, markdownTable, publishReport } from '../report/document.js';
+import type { Command, OptionTable } from '../cli/command.js';
+import { BENCH_RESULTS_NAME, formatNumber, markdownTable, outputOptions, publishReport } from '../report/document.js';
 import {
   fdatasyncCase, FULL, PERSIST_BYTES, persistCase, plogCase, ptableCases, QUICK, VALUE_BYTES,
   type PmemBenchRow, type Timing,
@@ -76,18 +76,11 @@ function notes(rows: readonly PmemBenchRow[], fs: string, timing: Timing): strin
 export const benchPmemCommand: Command = {
   name: 'bench pmem',
   summary: 'cost of persist (emulated, latency model, msync), PLog/PTable rates, vs append + fdatasync',
-  usage: [
-    '  --json            print one JSON document on stdout (progress goes to stderr)',
-    '  --quick           few, short iterations (a smoke test; figures are rough)',
-    '  --out DIR         where pmem.json and pmem.md go (default bench/results)',
-    '  --dir DIR         where the temporary region and WAL files go (default the OS temp dir)',
-  ].join('\n'),
   options: {
-    json: { type: 'boolean' },
-    quick: { type: 'boolean' },
-    out: { type: 'string' },
-    dir: { type: 'string' },
-  },
+    quick: { type: 'boolean', help: 'few, short iterations (a smoke test; figures are rough)' },
+    dir: { type: 'string', arg: 'DIR', help: 'where the temporary region and WAL files go', default: 'the OS temp dir' },
+    ...outputOptions('pmem.json and pmem.md', BENCH_RESULTS_NAME),
+  } satisfies OptionTable,
   async run(values) {
     const quick = values['quick'] === true;
     const timing = quick ? QUICK : FULL;

@@ -1,18 +1,30 @@
-import type { Command, OptionValues } from '../cli/command.js';
+import type { Command, OptionTable, OptionValues } from '../cli/command.js';
 import { intFlag, intList, ratioList } from '../cli/flags.js';
-import { markdownTable, publishReport } from '../report/document.js';
+import { BENCH_RESULTS_NAME, markdownTable, outputOptions, publishReport } from '../report/document.js';
 import type { ProtocolBenchConfig, ProtocolBenchRow } from '../protocol/run-protocol-bench.js';
+
+const OPTIONS = {
+  replicas: { type: 'string', arg: 'LIST', help: 'replica counts', default: [3, 6] },
+  'read-ratios': { type: 'string', arg: 'LIST', help: 'read fractions', default: [1, 0.95, 0.5, 0] },
+  keys: { type: 'string', arg: 'N', help: 'keys, each written once before measuring', default: 100_000, quick: 2000 },
+  'value-bytes': { type: 'string', arg: 'N', help: 'value size', default: 64 },
+  ops: { type: 'string', arg: 'N', help: 'operations measured per row, after as many not measured', default: 200_000, quick: 5000 },
+  batch: { type: 'string', arg: 'N', help: 'operations sent before each delivery round', default: 64 },
+  seed: { type: 'string', arg: 'N', help: 'key choice seed', default: 1 },
+  quick: { type: 'boolean', help: 'small and short (a smoke test)' },
+} as const satisfies OptionTable;
 
 function parseConfig(values: OptionValues): ProtocolBenchConfig {
   const quick = values['quick'] === true;
+  const o = OPTIONS;
   return {
-    replicas: intList(values, 'replicas', [3, 6], 1, 12),
-    readRatios: ratioList(values, 'read-ratios', [1, 0.95, 0.5, 0]),
-    keys: intFlag(values, 'keys', quick ? 2000 : 100_000, 1, 10_000_000),
-    valueBytes: intFlag(values, 'value-bytes', 64, 0, 1 << 20),
-    ops: intFlag(values, 'ops', quick ? 5000 : 200_000, 1, 100_000_000),
-    batch: intFlag(values, 'batch', 64, 1, 4096),
-    seed: intFlag(values, 'seed', 1, 0),
+    replicas: intList(values, 'replicas', o.replicas.default, 1, 12),
+    readRatios: ratioList(values, 'read-ratios', o['read-ratios'].default),
+    keys: intFlag(values, 'keys', quick ? o.keys.quick : o.keys.default, 1, 10_000_000),
+    valueBytes: intFlag(values, 'value-bytes', o['value-bytes'].default, 0, 1 << 20),
+    ops: intFlag(values, 'ops', quick ? o.ops.quick : o.ops.default, 1, 100_000_000),
+    batch: intFlag(values, 'batch', o.batch.default, 1, 4096),
+    seed: intFlag(values, 'seed', o.seed.default, 0),
   };
 }
 
@@ -36,30 +48,7 @@ function table(rows: ProtocolBenchRow[]): string {
 export const benchProtocolCommand: Command = {
   name: 'bench protocol',
   summary: 'CPU per operation of the replication protocol and its codec alone (every replica in one thread)',
-  usage: [
-    '  --replicas LIST     replica counts (default 3,6)',
-    '  --read-ratios LIST  read fractions (default 1,0.95,0.5,0)',
-    '  --keys N            keys, each written once before measuring (default 100000)',
-    '  --value-bytes N     value size (default 64)',
-    '  --ops N             operations measured per row, after as many not measured (default 200000)',
-    '  --batch N           operations sent before each delivery round (default 64)',
-    '  --seed N            key choice seed (default 1)',
-    '  --quick             small and short (a smoke test)',
-    '  --out DIR           where protocol.json and protocol.md go (default bench/results)',
-    '  --json              print one JSON document on stdout (progress goes to stderr)',
-  ].join('\n'),
-  options: {
-    replicas: { type: 'string' },
-    'read-ratios': { type: 'string' },
-    keys: { type: 'string' },
-    'value-bytes': { type: 'string' },
-    ops: { type: 'string' },
-    batch: { type: 'string' },
-    seed: { type: 'string' },
-    quick: { type: 'boolean' },
-    out: { type: 'string' },
-    json: { type: 'boolean' },
-  },
+  options: { ...OPTIONS, ...outputOptions('protocol.json and protocol.md', BENCH_RESULTS_NAME) },
   async run(values) {
     const config = parseConfig(values);
     const { runProtocolBench } = await import('../protocol/run-protocol-bench.js');

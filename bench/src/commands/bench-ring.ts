@@ -1,7 +1,7 @@
 import { Bench } from 'tinybench';
 import type { Command, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
-import { BENCH_RESULTS_DIR, formatNumber, makeDocument, markdownTable, writeReport } from '../report/document.js';
+import { BENCH_RESULTS_DIR, BENCH_RESULTS_NAME, formatNumber, makeDocument, markdownTable, outputOptions, writeReport } from '../report/document.js';
 import { startCase, type CaseSpec, type RunningCase } from '../ring/harness.js';
 import {
   DIRECTIONS,
@@ -161,15 +161,9 @@ function notes(rows: readonly RingBenchRow[], timing: Timing): string {
 export const benchRingCommand: Command = {
   name: 'bench ring',
   summary: 'message rates of the SharedArrayBuffer ring vs MessagePort postMessage vs comlink',
-  usage: [
-    '  --json            print one JSON document on stdout (one row per transport, size, direction)',
-    '  --quick           short runs (a smoke test; the numbers mean little)',
-    `  --out DIR         where ring.json and ring.md go (default ${BENCH_RESULTS_DIR})`,
-  ].join('\n'),
   options: {
-    json: { type: 'boolean' },
-    quick: { type: 'boolean' },
-    out: { type: 'string' },
+    quick: { type: 'boolean', help: 'short runs (a smoke test; the numbers mean little)' },
+    ...outputOptions('ring.json and ring.md', BENCH_RESULTS_NAME),
   },
   async run(values: OptionValues) {
     const quick = values['quick'] === true;

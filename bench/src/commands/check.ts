@@ -44,18 +44,15 @@ function toRow(r: CheckResult, elapsedMs: number): CheckRow {
 export const checkCommand: Command = {
   name: 'check',
   summary: 'check that a history file (JSON) is linearizable; exit 0 yes, 1 no, 2 invalid file',
-  usage: [
-    '  <history.json>    {"operations": [{"client", "op": "put"|"get", "key", "value", "call", "return"}, ...]}',
-    '  --json            print one JSON document on stdout instead of the report',
-    '  --timeout-ms N    give up after N ms: keys not decided are unknown (exit 3)',
-    '  --max-steps N     give up on a key after N search steps (deterministic; exit 3)',
-    '  (exit status)     0 linearizable, 1 not (the report names the smallest failing key),',
-    '                    2 invalid file or flags (the error says what and where), 3 undecided',
-  ].join('\n'),
+  about: [
+    '<history.json>: {"operations": [{"client", "op": "put"|"get", "key", "value", "call", "return"}, ...]}',
+    'Exit status: 0 linearizable, 1 not (the report names the smallest failing key),',
+    '2 invalid file or flags (the error says what and where), 3 undecided.',
+  ],
   options: {
-    json: { type: 'boolean' },
-    'timeout-ms': { type: 'string' },
-    'max-steps': { type: 'string' },
+    json: { type: 'boolean', help: 'print one JSON document on stdout instead of the report' },
+    'timeout-ms': { type: 'string', arg: 'N', help: 'give up after N ms: keys not decided are unknown (exit 3)' },
+    'max-steps': { type: 'string', arg: 'N', help: 'give up on a key after N search steps (deterministic; exit 3)' },
   },
   positionals: true,
   async run(values, positionals) {

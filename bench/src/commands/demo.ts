@@ -1,18 +1,17 @@
 import type { Command } from '../cli/command.js';
+import { outputOptions } from '../report/document.js';
+import { RESULTS_DIR_HELP } from '../report/results-dir.js';
 import { DEMO_EXPERIMENT } from '../experiment/config.js';
-import { EXPERIMENT_OPTIONS, experimentUsage, parseExperimentConfig } from '../experiment/options.js';
+import { experimentOptions, parseExperimentConfig } from '../experiment/options.js';
 
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'the recovery experiment on worker threads: one of 6 replicas crashed, recovered by each strategy',
-  usage: [
-    '  Runs `heal recover --runtime threads` with the quick-start defaults below and prints the',
-    '  side-by-side table; every flag of the experiment can change them.',
-    ...experimentUsage(DEMO_EXPERIMENT),
-    '  --out DIR               where demo.json, demo.md and throughput.svg go (default ./heal-results/<timestamp>/)',
-    '  --json                  print one JSON document on stdout instead of the table (progress goes to stderr)',
-  ].join('\n'),
-  options: { ...EXPERIMENT_OPTIONS, out: { type: 'string' }, json: { type: 'boolean' } },
+  about: [
+    'Runs `heal recover --runtime threads` with the quick-start defaults below and prints the',
+    'side-by-side table; every flag of the experiment can change them.',
+  ],
+  options: { ...experimentOptions(DEMO_EXPERIMENT), ...outputOptions('demo.json, demo.md and throughput.svg', RESULTS_DIR_HELP) },
   async run(values) {
     const config = parseExperimentConfig(values, DEMO_EXPERIMENT);
     // Loaded here, not at the top: `heal` must not import the thread runtime for other commands.

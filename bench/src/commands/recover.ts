@@ -2,48 +2,123 @@ import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { COMPARED_STRATEGIES, RUNNABLE_STRATEGIES } from '@heal/heal';
 import { PERSISTENCY_MODELS, type PersistencyModel } from '@heal/kv';
-import type { Command, OptionValues } from '../cli/command.js';
+import type { Command, OptionDef, OptionDefault, OptionTable, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { choiceFlag, intFlag, listFlag, numberFlag } from '../cli/flags.js';
-import { DEMO_EXPERIMENT } from '../experiment/config.js';
-import { EXPERIMENT_OPTIONS, parseExperimentConfig } from '../experiment/options.js';
-import { formatNumber, markdownTable, publishReport } from '../report/document.js';
+import { formatDefault } from '../cli/help.js';
+import { DEMO_EXPERIMENT, type ExperimentConfig } from '../experiment/config.js';
+import { experimentOptions, parseExperimentConfig } from '../experiment/options.js';
+import { BENCH_RESULTS_NAME, formatNumber, markdownTable, publishReport } from '../report/document.js';
+import { RESULTS_DIR_HELP } from '../report/results-dir.js';
 import type { RecoverConfig, RecoverRow } from '../recover/run-sim-recover.js';
 
 const MEDIA = ['volatile', 'wal', 'pmem'] as const;
-/** Flags only one runtime reads: given to the other, they are an error rather than silently ignored. */
-const SIM_ONLY = ['write-ratio', 'no-check'] as const;
-const THREADS_ONLY = ['workload', 'steady-ms', 'window', 'pmem-latency', 'suspicion-ms', 'client-timeout-ms', 'recovery-limit-ms'] as const;
+const RUNTIMES = ['sim', 'threads'] as const;
+const DEFAULT_RUNTIME = 'sim';
+const SIM_ONLY = 'sim only:';
+const THREADS_ONLY = 'threads only:';
+
+/** The simulator's defaults (`heal recover --runtime sim`). */
+export const SIM_RECOVER: Omit<RecoverConfig, 'runtime' | 'dataDir' | 'check'> = {
+  strategies: [...COMPARED_STRATEGIES], replicas: 6, keys: 1_000_000, valueBytes: 100, outageMs: 2000, model: 'synch',
+  medium: 'pmem', seed: 1, clients: 16, writeRatio: 0.5, warmupMs: 200, tailMs: 200, victim: 1, bufferBytes: 64 << 20,
+};
+
+/**
+ * `heal recover`'s options, for either runtime: `sim` holds the simulator's defaults, `threads`
+ * the experiment's; where they differ, help shows both. `outHelp` says where the files go.
+ */
+export function recoverOptions(sim: typeof SIM_RECOVER, threads: Omit<ExperimentConfig, 'dataDir'>, outHelp: string): OptionTable {
+  const x = experimentOptions(threads);
+  const both = (s: OptionDefault, t: OptionDefault): string => {
+    const [a, b] = [formatDefault(s), formatDefault(t)];
+    return a === b ? a : `${a} in sim, ${b} on threads`;
+  };
+  const threadsOnly = (def: OptionDef): OptionDef => ({ ...def, section: THREADS_ONLY });
+  return {
+    runtime: {
+      type: 'string', arg: RUNTIMES.join('|'), default: DEFAULT_RUNTIME, help: [
+        'deterministic simulator or worker threads (the recovery experiment, with',
+        'a workload, throughput in 10 ms buckets, degradation and a chart)',
+      ],
+    },
+    strategy: {
+      type: 'string', arg: 'LIST', default: both(sim.strategies, threads.strategies), help: [
+        RUNNABLE_STRATEGIES.join(','), '(leader-incremental-budget: its in-memory log bounded by --buffer-bytes,',
+        'not ZooKeeper\'s 500 commits)',
+      ],
+    },
+    replicas: { ...x.replicas, default: both(sim.replicas, threads.replicas) },
+    keys: { type: 'string', arg: 'N', help: 'dataset size', default: both(sim.keys, threads.keys) },
+    'value-bytes': { ...x['value-bytes'], default: both(sim.valueBytes, x['value-bytes'].default) },
+    'outage-ms': { type: 'string', arg: 'N', help: 'how long the replica stays down', default: both(sim.outageMs, threads.outageMs) },
+    model: { ...x.model, default: both(sim.model, threads.model) },
+    medium: { ...x.medium, default: both(sim.medium, threads.medium) },
+    seed: { type: 'string', arg: 'N', help: 'seed of the cluster and the load', default: both(sim.seed, threads.seed) },
+    clients: { type: 'string', arg: 'N', help: 'closed-loop clients (threads: one piscina thread each)', default: both(sim.clients, threads.clients) },
+    'warmup-ms': {
+      type: 'string', arg: 'N', help: 'load before the crash (sim); before the steady window (threads)', default: both(sim.warmupMs, threads.warmupMs),
+    },
+    'tail-ms': { type: 'string', arg: 'N', help: 'load after recovery', default: both(sim.tailMs, threads.tailMs) },
+    victim: { ...x.victim, default: both(sim.victim, threads.victim) },
+    'buffer-bytes': { ...x['buffer-bytes'], default: both(sim.bufferBytes, threads.bufferBytes) },
+    'data-dir': x['data-dir'],
+    out: { type: 'string', arg: 'DIR', help: outHelp, default: `${BENCH_RESULTS_NAME} in sim, ${RESULTS_DIR_HELP} on threads` },
+    json: { type: 'boolean', help: 'print one JSON document on stdout (progress goes to stderr)' },
+    'write-ratio': { type: 'string', arg: 'X', help: 'fraction of writes, uniform keys', default: sim.writeRatio, section: SIM_ONLY },
+    'no-check': { type: 'boolean', help: 'skip the linearizability check of the history', section: SIM_ONLY },
+    workload: threadsOnly(x.workload),
+    'steady-ms': threadsOnly(x['steady-ms']),
+    window: threadsOnly(x.window),
+    'target-rate': threadsOnly(x['target-rate']),
+    'pmem-latency': threadsOnly({ ...x['pmem-latency'], help: "pmem's Optane flush/fence latency model (sim: off)" }),
+    'suspicion-ms': threadsOnly(x['suspicion-ms']),
+    'client-timeout-ms': threadsOnly(x['client-timeout-ms']),
+    'recovery-limit-ms': threadsOnly(x['recovery-limit-ms']),
+  };
+}
+
+const OPTIONS = recoverOptions(SIM_RECOVER, DEMO_EXPERIMENT, 'where recover.json and recover.md go (threads: and throughput.svg)');
+
+/** The flags of one runtime's section: given to the other, they are an error rather than silently ignored. */
+function sectionFlags(section: string): string[] {
+  return Object.entries(OPTIONS).filter(([, def]) => def.section === section).map(([name]) => name);
+}
 
 function rejectFlags(values: OptionValues, flags: readonly string[], runtime: string, hint: string): void {
   const given = flags.find((f) => values[f] !== undefined);
   if (given !== undefined) throw new UsageError(`--${given} does not apply to --runtime ${runtime} (${hint})`);
 }
 
-/** The simulator's config (`heal recover --runtime sim`, `heal sweep`). */
-export function parseRecoverConfig(values: OptionValues): RecoverConfig {
-  const replicas = intFlag(values, 'replicas', 6, 3, 12);
+/** The runtime `--runtime` names. */
+export function runtimeOf(values: OptionValues): (typeof RUNTIMES)[number] {
+  return choiceFlag(values, 'runtime', RUNTIMES, DEFAULT_RUNTIME);
+}
+
+/** The simulator's config (`heal recover --runtime sim`, `heal sweep`) over defaults `d`. */
+export function parseRecoverConfig(values: OptionValues, d: typeof SIM_RECOVER = SIM_RECOVER): RecoverConfig {
+  const replicas = intFlag(values, 'replicas', d.replicas, 3, 12);
   const config: RecoverConfig = {
-    runtime: choiceFlag(values, 'runtime', ['sim', 'threads'] as const, 'sim'),
-    strategies: listFlag(values, 'strategy', RUNNABLE_STRATEGIES, COMPARED_STRATEGIES),
+    runtime: runtimeOf(values),
+    strategies: listFlag(values, 'strategy', RUNNABLE_STRATEGIES, d.strategies as (typeof RUNNABLE_STRATEGIES)[number][]),
     replicas,
-    keys: intFlag(values, 'keys', 1_000_000, 1, 10_000_000),
-    valueBytes: intFlag(values, 'value-bytes', 100, 1, 4096),
-    outageMs: numberFlag(values, 'outage-ms', 2000, 1),
-    model: choiceFlag<PersistencyModel>(values, 'model', PERSISTENCY_MODELS, 'synch'),
-    medium: choiceFlag(values, 'medium', MEDIA, 'pmem'),
-    seed: intFlag(values, 'seed', 1, 0, 2 ** 31),
-    clients: intFlag(values, 'clients', 16, 1, 256),
-    writeRatio: numberFlag(values, 'write-ratio', 0.5, 0),
-    warmupMs: numberFlag(values, 'warmup-ms', 200, 0),
-    tailMs: numberFlag(values, 'tail-ms', 200, 0),
-    victim: intFlag(values, 'victim', 1, 0, replicas - 1),
-    bufferBytes: intFlag(values, 'buffer-bytes', 64 << 20, 1024),
+    keys: intFlag(values, 'keys', d.keys, 1, 10_000_000),
+    valueBytes: intFlag(values, 'value-bytes', d.valueBytes, 1, 4096),
+    outageMs: numberFlag(values, 'outage-ms', d.outageMs, 1),
+    model: choiceFlag<PersistencyModel>(values, 'model', PERSISTENCY_MODELS, d.model),
+    medium: choiceFlag(values, 'medium', MEDIA, d.medium),
+    seed: intFlag(values, 'seed', d.seed, 0, 2 ** 31),
+    clients: intFlag(values, 'clients', d.clients, 1, 256),
+    writeRatio: numberFlag(values, 'write-ratio', d.writeRatio, 0),
+    warmupMs: numberFlag(values, 'warmup-ms', d.warmupMs, 0),
+    tailMs: numberFlag(values, 'tail-ms', d.tailMs, 0),
+    victim: intFlag(values, 'victim', Math.min(d.victim, replicas - 1), 0, replicas - 1),
+    bufferBytes: intFlag(values, 'buffer-bytes', d.bufferBytes, 1024),
     dataDir: typeof values['data-dir'] === 'string' ? resolve(values['data-dir']) : tmpdir(),
     check: values['no-check'] !== true,
   };
   if (config.writeRatio > 1) throw new UsageError(`--write-ratio must be in [0, 1], got ${config.writeRatio}`);
-  if (config.runtime === 'sim') rejectFlags(values, THREADS_ONLY, 'sim', 'the simulator runs a uniform load set by --write-ratio');
+  if (config.runtime === 'sim') rejectFlags(values, sectionFlags(THREADS_ONLY), 'sim', 'the simulator runs a uniform load set by --write-ratio');
   return config;
 }
 
@@ -75,50 +150,10 @@ function notes(config: RecoverConfig, rows: RecoverRow[]): string {
 export const recoverCommand: Command = {
   name: 'recover',
   summary: 'crash one replica, recover it with each strategy (same seed), compare latency, phases and bytes',
-  usage: [
-    '  --runtime sim|threads   deterministic simulator (default) or worker threads (the recovery experiment,',
-    '                          with a workload, throughput in 10 ms buckets, degradation and a chart)',
-    '  --strategy LIST         heal,full-copy,leader-incremental (default all three), or leader-incremental-budget',
-    '                          (its in-memory log bounded by --buffer-bytes, not ZooKeeper\'s 500 commits)',
-    '  --replicas N            3..12 (default 6)',
-    `  --keys N                dataset size (default 1000000 in sim, ${DEMO_EXPERIMENT.keys} on threads)`,
-    '  --value-bytes N         value size (default 100 in sim, the workload\'s on threads: taobench 150, ycsb 100)',
-    `  --outage-ms N           how long the replica stays down (default 2000 in sim, ${DEMO_EXPERIMENT.outageMs} on threads)`,
-    '  --model M               synch|strict|renf|event|scope (default synch)',
-    '  --medium M              volatile|wal|pmem (default pmem)',
-    '  --seed N                seed of the cluster and the load (default 1)',
-    `  --clients N             closed-loop clients (default 16 in sim, ${DEMO_EXPERIMENT.clients} on threads: one piscina thread each)`,
-    `  --warmup-ms N           load before the crash (sim, default 200); before the steady window (threads, default ${DEMO_EXPERIMENT.warmupMs})`,
-    `  --tail-ms N             load after recovery (default 200 in sim, ${DEMO_EXPERIMENT.tailMs} on threads)`,
-    '  --victim N              the replica that fails (default 1)',
-    '  --buffer-bytes N        every strategy\'s recovery buffer budget (default 64 MiB)',
-    '  --data-dir DIR          where the wal/pmem files go (default the OS temp directory)',
-    '  sim only:',
-    '  --write-ratio X         fraction of writes, uniform keys (default 0.5)',
-    '  --no-check              skip the linearizability check of the history',
-    '  threads only:',
-    `  --workload W            taobench|ycsb-a|ycsb-b|ycsb-c|ycsb-f (default ${DEMO_EXPERIMENT.workload})`,
-    `  --steady-ms N           the window before the crash that degradation compares with (default ${DEMO_EXPERIMENT.steadyMs})`,
-    `  --window N              operations in flight per client (default ${DEMO_EXPERIMENT.window})`,
-    `  --pmem-latency on|off   pmem's Optane flush/fence latency model (default ${DEMO_EXPERIMENT.pmemLatency ? 'on' : 'off'}; sim: off)`,
-    `  --suspicion-ms N        a replica silent this long is suspected (default ${DEMO_EXPERIMENT.suspicionMs})`,
-    `  --client-timeout-ms N   a client operation fails after this long (default ${DEMO_EXPERIMENT.clientTimeoutMs})`,
-    `  --recovery-limit-ms N   fail if the replica has not recovered after this long (default ${DEMO_EXPERIMENT.recoveryLimitMs})`,
-    '  --out DIR               where recover.json and recover.md go (default bench/results)',
-    '                          (threads: and throughput.svg; default ./heal-results/<timestamp>/)',
-    '  --json                  print one JSON document on stdout (progress goes to stderr)',
-  ].join('\n'),
-  options: {
-    runtime: { type: 'string' }, strategy: { type: 'string' }, replicas: { type: 'string' }, keys: { type: 'string' },
-    'value-bytes': { type: 'string' }, 'outage-ms': { type: 'string' }, model: { type: 'string' }, medium: { type: 'string' },
-    seed: { type: 'string' }, clients: { type: 'string' }, 'write-ratio': { type: 'string' }, 'warmup-ms': { type: 'string' },
-    'tail-ms': { type: 'string' }, victim: { type: 'string' }, 'buffer-bytes': { type: 'string' }, 'data-dir': { type: 'string' },
-    'no-check': { type: 'boolean' }, out: { type: 'string' }, json: { type: 'boolean' },
-    ...EXPERIMENT_OPTIONS,
-  },
+  options: OPTIONS,
   async run(values) {
-    if (choiceFlag(values, 'runtime', ['sim', 'threads'] as const, 'sim') === 'threads') {
-      rejectFlags(values, SIM_ONLY, 'threads', 'it runs --workload and checks no history');
+    if (runtimeOf(values) === 'threads') {
+      rejectFlags(values, sectionFlags(SIM_ONLY), 'threads', 'it runs --workload and checks no history');
       const config = parseExperimentConfig(values, DEMO_EXPERIMENT);
       const { runAndPublish } = await import('../experiment/publish.js');
       return runAndPublish({

@@ -1,15 +1,14 @@
 import { join } from 'node:path';
 import type { Command } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
-import { choiceFlag } from '../cli/flags.js';
 import { recoveryLatencyChart, writeChart } from '../report/charts.js';
 import { formatNumber, makeDocument, markdownTable, writeReport } from '../report/document.js';
 import type { RecoveryRowFields } from '../report/recovery-row.js';
-import { resultsDir } from '../report/results-dir.js';
+import { RESULTS_DIR_HELP, resultsDir } from '../report/results-dir.js';
 import { DEMO_EXPERIMENT } from '../experiment/config.js';
 import { experimentWorkload, parseExperimentConfig } from '../experiment/options.js';
 import { SWEEP_NAMES, SWEEPS, threadPoints } from '../sweep/sweeps.js';
-import { parseRecoverConfig, recoverCommand } from './recover.js';
+import { parseRecoverConfig, recoverOptions, runtimeOf, SIM_RECOVER } from './recover.js';
 
 interface SweepRow extends RecoveryRowFields {
   sweep: string;
@@ -17,27 +16,29 @@ interface SweepRow extends RecoveryRowFields {
   degradation?: number;
 }
 
-/** Threads sweeps run many experiments: shorter phases and a smaller dataset than the demo's. */
+/** Sweeps run many experiments: a smaller dataset than recover's, and shorter phases. */
+const SWEEP_SIM = { ...SIM_RECOVER, keys: 20_000, outageMs: 1000 };
 const SWEEP_EXPERIMENT = { ...DEMO_EXPERIMENT, keys: 20_000, warmupMs: 1500, steadyMs: 1000, tailMs: 500 };
 
 export const sweepCommand: Command = {
   name: 'sweep',
   summary: `recovery of every strategy across one dimension (${SWEEP_NAMES.join(', ')})`,
-  usage: [
-    `  heal sweep <name>      one of: ${SWEEPS.map((s) => `${s.name} (${s.summary})`).join(', ')}`,
-    '  Every point runs `heal recover` for each strategy on the same seed; the other flags are heal',
-    '  recover\'s, for either runtime (sweep defaults: simulator --keys 20000 --outage-ms 1000; threads --keys 20000,',
-    '  shorter warm-up, steady window and tail than the demo).',
-    recoverCommand.usage.replace('--out DIR               where recover.json and recover.md go (default bench/results)',
-      '--out DIR               where the results go (default ./heal-results/<timestamp>/)'),
-  ].join('\n'),
-  options: recoverCommand.options,
+  about: [
+    'heal sweep <name>, one of:',
+    ...SWEEPS.map((s) => `  ${s.name.padEnd(12)} ${s.summary}`),
+    'Every point runs `heal recover` for each strategy on the same seed; the flags are heal recover\'s,',
+    'for either runtime, with the sweep\'s own defaults below.',
+  ],
+  options: {
+    ...recoverOptions(SWEEP_SIM, SWEEP_EXPERIMENT, 'where the results go'),
+    out: { type: 'string', arg: 'DIR', help: 'where the results go', default: RESULTS_DIR_HELP },
+  },
   positionals: true,
   async run(values, positionals) {
     const [name, ...rest] = positionals;
     const sweep = SWEEPS.find((s) => s.name === name);
     if (!sweep || rest.length > 0) throw new UsageError(`heal sweep needs one sweep name: ${SWEEP_NAMES.join('|')}, got ${positionals.join(' ') || 'none'}`);
-    const threads = choiceFlag(values, 'runtime', ['sim', 'threads'] as const, 'sim') === 'threads';
+    const threads = runtimeOf(values) === 'threads';
     const rows: SweepRow[] = [];
     // Progress lines only for a person watching (a terminal); the results path is always printed.
     const say = process.stderr.isTTY ? (line: string): void => { process.stderr.write(line); } : (): void => {};
@@ -58,7 +59,7 @@ export const sweepCommand: Command = {
         for (const run of runs) rows.push({ sweep: sweep.name, x: point.x, ...run });
       }
     } else {
-      const config = parseRecoverConfig({ keys: '20000', 'outage-ms': '1000', ...values });
+      const config = parseRecoverConfig(values, SWEEP_SIM);
       base = { ...config };
       points = sweep.points(config.keys);
       const { runSimRecover } = await import('../recover/run-sim-recover.js');

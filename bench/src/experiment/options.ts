@@ -1,9 +1,11 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { PERSISTENCY_MODELS, type PersistencyModel } from '@heal/kv';
-import { UsageError, type OptionSpec, type OptionValues } from '../cli/command.js';
+import { UsageError, type OptionTable, type OptionValues } from '../cli/command.js';
 import { choiceFlag, intFlag, listFlag } from '../cli/flags.js';
-import { createWorkload, WORKLOAD_NAMES, type Workload, type WorkloadName } from '../workloads/index.js';
+import {
+  createWorkload, TAOBENCH_WORKLOAD_O, WORKLOAD_NAMES, YCSB_VALUE_BYTES, type Workload, type WorkloadName,
+} from '../workloads/index.js';
 import { EXPERIMENT_MEDIA, EXPERIMENT_STRATEGY_NAMES, type ExperimentConfig } from './config.js';
 
 const MAX_REPLICAS = 12;
@@ -13,43 +15,45 @@ const MAX_PHASE_MS = 600_000;
 /** Keys a 2-core machine with a few GiB can preload into 12 replicas' pmem tables. */
 const MAX_KEYS = 10_000_000;
 
-/** The recovery experiment's flags (`heal demo`, `heal recover --runtime threads`). */
-export const EXPERIMENT_OPTIONS: OptionSpec = {
-  strategy: { type: 'string' }, replicas: { type: 'string' }, workload: { type: 'string' }, keys: { type: 'string' },
-  'value-bytes': { type: 'string' }, model: { type: 'string' }, medium: { type: 'string' }, 'pmem-latency': { type: 'string' },
-  'warmup-ms': { type: 'string' }, 'steady-ms': { type: 'string' }, 'outage-ms': { type: 'string' }, 'tail-ms': { type: 'string' },
-  victim: { type: 'string' }, clients: { type: 'string' }, window: { type: 'string' }, 'target-rate': { type: 'string' }, 'client-timeout-ms': { type: 'string' }, 'suspicion-ms': { type: 'string' },
-  'buffer-bytes': { type: 'string' }, 'recovery-limit-ms': { type: 'string' }, seed: { type: 'string' }, 'data-dir': { type: 'string' },
-};
+/** The recovery experiment's flags (`heal demo`, `heal recover --runtime threads`), with its defaults `d`. */
+export function experimentOptions(d: Omit<ExperimentConfig, 'dataDir'>) {
+  return {
+    strategy: { type: 'string', arg: 'LIST', help: EXPERIMENT_STRATEGY_NAMES.join(','), default: d.strategies },
+    replicas: { type: 'string', arg: 'N', help: `3..${MAX_REPLICAS}`, default: d.replicas },
+    workload: { type: 'string', arg: 'W', help: WORKLOAD_NAMES.join('|'), default: d.workload },
+    keys: { type: 'string', arg: 'N', help: 'dataset size, preloaded on every replica', default: d.keys },
+    'value-bytes': { type: 'string', arg: 'N', help: 'value size', default: workloadValueBytes() },
+    model: { type: 'string', arg: 'M', help: PERSISTENCY_MODELS.join('|'), default: d.model },
+    medium: { type: 'string', arg: 'M', help: EXPERIMENT_MEDIA.join('|'), default: d.medium },
+    'pmem-latency': { type: 'string', arg: 'on|off', help: "pmem's Optane flush/fence latency model", default: d.pmemLatency ? 'on' : 'off' },
+    'warmup-ms': { type: 'string', arg: 'N', help: 'load before the steady window, not measured', default: d.warmupMs },
+    'steady-ms': { type: 'string', arg: 'N', help: 'the window before the crash that degradation compares with', default: d.steadyMs },
+    'outage-ms': {
+      type: 'string', arg: 'N', help: ['how long the replica stays down (longer than --suspicion-ms,', 'or it restarts before the others removed it)'],
+      default: d.outageMs,
+    },
+    'tail-ms': { type: 'string', arg: 'N', help: 'load after it serves reads again', default: d.tailMs },
+    victim: { type: 'string', arg: 'N', help: 'the replica that fails', default: d.victim },
+    clients: { type: 'string', arg: 'N', help: `closed-loop clients, one piscina thread each (1..${MAX_CLIENTS})`, default: d.clients },
+    window: { type: 'string', arg: 'N', help: 'operations in flight per client (open loop: at most)', default: d.window },
+    'target-rate': {
+      type: 'string', arg: 'N', help: [
+        'open loop: the clients issue N operations/s in all on a schedule, answered',
+        'or not (default: closed loop); latency counts from the scheduled time',
+      ],
+    },
+    'suspicion-ms': { type: 'string', arg: 'N', help: 'a replica silent this long is suspected', default: d.suspicionMs },
+    'client-timeout-ms': { type: 'string', arg: 'N', help: 'a client operation fails after this long', default: d.clientTimeoutMs },
+    'buffer-bytes': { type: 'string', arg: 'N', help: "every strategy's recovery buffer budget", default: d.bufferBytes },
+    'recovery-limit-ms': { type: 'string', arg: 'N', help: 'fail if a replica has not recovered after this long', default: d.recoveryLimitMs },
+    seed: { type: 'string', arg: 'N', help: 'seed of the cluster and the clients', default: d.seed },
+    'data-dir': { type: 'string', arg: 'DIR', help: 'where the wal/pmem files go', default: 'the OS temp directory' },
+  } as const satisfies OptionTable;
+}
 
-/** Help lines of the experiment's flags, with the given defaults. */
-export function experimentUsage(d: Omit<ExperimentConfig, 'dataDir'>): string[] {
-  return [
-    `  --strategy LIST         ${EXPERIMENT_STRATEGY_NAMES.join(',')} (default ${d.strategies.join(',')})`,
-    `  --replicas N            3..${MAX_REPLICAS} (default ${d.replicas})`,
-    `  --workload W            ${WORKLOAD_NAMES.join('|')} (default ${d.workload})`,
-    `  --keys N                dataset size, preloaded on every replica (default ${d.keys})`,
-    '  --value-bytes N         value size (default the workload\'s: taobench 150, ycsb 100)',
-    `  --model M               ${PERSISTENCY_MODELS.join('|')} (default ${d.model})`,
-    `  --medium M              ${EXPERIMENT_MEDIA.join('|')} (default ${d.medium})`,
-    `  --pmem-latency on|off   pmem's Optane flush/fence latency model (default ${d.pmemLatency ? 'on' : 'off'})`,
-    `  --warmup-ms N           load before the steady window, not measured (default ${d.warmupMs})`,
-    `  --steady-ms N           the window before the crash that degradation compares with (default ${d.steadyMs})`,
-    `  --outage-ms N           how long the replica stays down (default ${d.outageMs}; longer than --suspicion-ms,`,
-    '                          or it restarts before the others removed it)',
-    `  --tail-ms N             load after it serves reads again (default ${d.tailMs})`,
-    `  --victim N              the replica that fails (default ${d.victim})`,
-    `  --clients N             closed-loop clients, one piscina thread each (1..${MAX_CLIENTS}, default ${d.clients})`,
-    `  --window N              operations in flight per client (default ${d.window}; open loop: at most)`,
-    '  --target-rate N         open loop: the clients issue N operations/s in all on a schedule, answered',
-    '                          or not (default: closed loop); latency counts from the scheduled time',
-    `  --suspicion-ms N        a replica silent this long is suspected (default ${d.suspicionMs})`,
-    `  --client-timeout-ms N   a client operation fails after this long (default ${d.clientTimeoutMs})`,
-    `  --buffer-bytes N        every strategy's recovery buffer budget (default ${d.bufferBytes})`,
-    `  --recovery-limit-ms N   fail if a replica has not recovered after this long (default ${d.recoveryLimitMs})`,
-    `  --seed N                seed of the cluster and the clients (default ${d.seed})`,
-    '  --data-dir DIR          where the wal/pmem files go (default the OS temp directory)',
-  ];
+/** Each workload's own value size, as help shows the default of --value-bytes. */
+export function workloadValueBytes(): string {
+  return `the workload's: taobench ${TAOBENCH_WORKLOAD_O.valueBytes}, ycsb ${YCSB_VALUE_BYTES}`;
 }
 
 /** Reads the experiment's flags over `defaults`; errors name the bad flag. */

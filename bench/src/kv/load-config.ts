@@ -1,4 +1,4 @@
-import type { OptionSpec, OptionValues } from '../cli/command.js';
+import type { OptionTable, OptionValues } from '../cli/command.js';
 import { intFlag } from '../cli/flags.js';
 
 /** What every closed-loop load over a thread cluster takes (bench kv, bench models). */
@@ -48,41 +48,53 @@ export function windowLeadMs(config: LoadConfig, window: number): number {
   return window === 1 ? config.warmupMs : Math.min(config.warmupMs, config.rampMs);
 }
 
-/** The command-line options of a load (shared by bench kv and bench models). */
-export const LOAD_OPTIONS: OptionSpec = {
-  keys: { type: 'string' },
-  'value-bytes': { type: 'string' },
-  clients: { type: 'string' },
-  window: { type: 'string' },
-  'warmup-ms': { type: 'string' },
-  'duration-ms': { type: 'string' },
-  seed: { type: 'string' },
-  quick: { type: 'boolean' },
-  out: { type: 'string' },
-  json: { type: 'boolean' },
-};
-
-/** A command's defaults and bounds for its load options. */
+/** A command's defaults for its load options, and its bounds. */
 export interface LoadDefaults {
   keys: number;
-  clients: number;
-  keysMax: number;
-  valueBytesMax: number;
+  valueBytes: number;
+  /** Absent: one per core the largest replica count leaves free (`loadClientsFor`). */
+  clients?: number;
   window: number;
   warmupMs: number;
   durationMs: number;
+  seed: number;
+  keysMax: number;
+  valueBytesMax: number;
 }
 
-/** Reads the load options; `defaults` already reflect `--quick` where the command wants. */
-export function parseLoadConfig(values: OptionValues, defaults: LoadDefaults): LoadConfig {
+/**
+ * The command-line options of a load (shared by bench kv and bench models), with the command's
+ * defaults and its `--quick` ones.
+ */
+export function loadOptions(d: LoadDefaults, quick: LoadDefaults): OptionTable {
+  const clients = d.clients === undefined
+    ? { help: ['piscina load generators, one client each (default: one per core the', 'largest replica count leaves free, at least 1)'] }
+    : { help: 'piscina load generators, one client each', default: d.clients, quick: quick.clients ?? d.clients };
+  return {
+    keys: { type: 'string', arg: 'N', help: 'keys, each written once before measuring', default: d.keys, quick: quick.keys },
+    'value-bytes': { type: 'string', arg: 'N', help: 'value size', default: d.valueBytes, quick: quick.valueBytes },
+    clients: { type: 'string', arg: 'N', ...clients },
+    window: {
+      type: 'string', arg: 'N', help: ['sessions per client, one operation in flight each, bound to the', 'replicas in turn'],
+      default: d.window, quick: quick.window,
+    },
+    'warmup-ms': { type: 'string', arg: 'N', help: 'load before the first window on a cluster, not counted', default: d.warmupMs, quick: quick.warmupMs },
+    'duration-ms': { type: 'string', arg: 'N', help: 'measured, per window', default: d.durationMs, quick: quick.durationMs },
+    seed: { type: 'string', arg: 'N', help: 'key choice seed', default: d.seed, quick: quick.seed },
+    quick: { type: 'boolean', help: 'small and short (a smoke test)' },
+  };
+}
+
+/** Reads the load options over `defaults` (the command's, or its `--quick` ones, with a client count). */
+export function parseLoadConfig(values: OptionValues, defaults: LoadDefaults & { clients: number }): LoadConfig {
   return {
     keys: intFlag(values, 'keys', defaults.keys, 1, defaults.keysMax),
-    valueBytes: intFlag(values, 'value-bytes', 64, 0, defaults.valueBytesMax),
+    valueBytes: intFlag(values, 'value-bytes', defaults.valueBytes, 0, defaults.valueBytesMax),
     clients: intFlag(values, 'clients', defaults.clients, 1, MAX_LOAD_CLIENTS),
     window: intFlag(values, 'window', defaults.window, 1, 4096),
     warmupMs: intFlag(values, 'warmup-ms', defaults.warmupMs, 0, 60_000),
     rampMs: WINDOW_RAMP_MS,
     durationMs: intFlag(values, 'duration-ms', defaults.durationMs, 100, 600_000),
-    seed: intFlag(values, 'seed', 1, 0, 2 ** 31),
+    seed: intFlag(values, 'seed', defaults.seed, 0, 2 ** 31),
   };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { OptionTable } from '../cli/command.js';
 import { describeMachine, type Machine } from './machine.js';
 
 /** The one result format of every measuring subcommand (DESIGN section 6). */
@@ -21,6 +22,16 @@ export function makeDocument<Row extends object>(
 
 /** `bench/results`, found from this module's own location (bench/dist/src/report). */
 export const BENCH_RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../results');
+/** `BENCH_RESULTS_DIR` as help shows it. */
+export const BENCH_RESULTS_NAME = 'bench/results';
+
+/** The output options of a measuring command that writes `files` (e.g. `kv.json and kv.md`) into `dir`. */
+export function outputOptions(files: string, dir: string): OptionTable {
+  return {
+    out: { type: 'string', arg: 'DIR', help: `where ${files} go`, default: dir },
+    json: { type: 'boolean', help: 'print one JSON document on stdout (progress goes to stderr)' },
+  };
+}
 
 /** Renders rows as a Markdown table; columns in the given order. */
 export function markdownTable(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
