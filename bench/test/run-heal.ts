@@ -21,9 +21,18 @@ export function heal(...args: string[]): Promise<HealRun> {
 
 /** `heal` with these environment variables added to the test's own. */
 export function healWithEnv(env: Record<string, string>, ...args: string[]): Promise<HealRun> {
+  return spawnHeal(ROOT, env, args);
+}
+
+/** `heal` run from the directory `cwd` (where ./heal-results/ goes). */
+export function healIn(cwd: string, ...args: string[]): Promise<HealRun> {
+  return spawnHeal(cwd, {}, args);
+}
+
+function spawnHeal(cwd: string, env: Record<string, string>, args: readonly string[]): Promise<HealRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [HEAL, ...args], {
-      cwd: ROOT,
+      cwd,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: HEAL_RUN_TIMEOUT_MS,

@@ -20,6 +20,8 @@ export interface OptionDef {
   readonly quick?: OptionDefault;
   /** A heading (`sim only:`) shown before the first option of each section, in table order. */
   readonly section?: string;
+  /** Options that cannot be given with this one: rejected before the command starts. */
+  readonly excludes?: readonly string[];
 }
 
 export type OptionTable = Readonly<Record<string, OptionDef>>;

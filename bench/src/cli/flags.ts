@@ -1,4 +1,13 @@
-import { UsageError, type OptionValues } from './command.js';
+import { UsageError, type OptionTable, type OptionValues } from './command.js';
+
+/** Rejects two options given together where the table says one excludes the other. */
+export function checkExclusive(options: OptionTable, values: OptionValues): void {
+  for (const [name, def] of Object.entries(options)) {
+    if (values[name] === undefined) continue;
+    const other = def.excludes?.find((o) => values[o] !== undefined);
+    if (other !== undefined) throw new UsageError(`--${name} and --${other} cannot be given together`);
+  }
+}
 
 /** Reads an integer flag, with a named error when it is not one or out of range. */
 export function intFlag(

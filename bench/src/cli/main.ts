@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { COMMANDS } from '../commands/index.js';
 import { UsageError, type Command } from './command.js';
+import { checkExclusive } from './flags.js';
 import { commandHelp } from './help.js';
 
 const TOP_HELP = `heal: HEAL on worker threads, one entry point for every experiment.
@@ -52,6 +53,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(`${commandHelp(cmd)}\n`);
       return 0;
     }
+    checkExclusive(cmd.options, values);
     return await cmd.run(values, positionals);
   } catch (err) {
     if (err instanceof UsageError || isParseArgsError(err)) {

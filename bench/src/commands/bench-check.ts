@@ -1,7 +1,8 @@
 import { checkHistory, parseHistory, serializeHistory, simulateHistory, type History } from '@heal/kv';
 import type { Command, OptionTable } from '../cli/command.js';
 import { intFlag } from '../cli/flags.js';
-import { BENCH_RESULTS_NAME, markdownTable, outputOptions, publishReport } from '../report/document.js';
+import { markdownTable, publishReport } from '../report/document.js';
+import { outputOptions } from '../report/results-dir.js';
 
 /** One row of `results`: field names are read by scripts, keep them stable. */
 export interface CheckBenchRow {
@@ -99,7 +100,7 @@ const OPTIONS = {
 export const benchCheckCommand: Command = {
   name: 'bench check',
   summary: 'time the linearizability checker on a simulated 100k-operation history',
-  options: { ...OPTIONS, ...outputOptions('check.json and check.md', BENCH_RESULTS_NAME) },
+  options: { ...OPTIONS, ...outputOptions('check.json and check.md') },
   async run(values) {
     const operations = intFlag(values, 'operations', OPTIONS.operations.default, 1, 10_000_000);
     const clients = intFlag(values, 'clients', OPTIONS.clients.default, 1, 10_000);

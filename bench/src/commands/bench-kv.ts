@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import type { Command, OptionTable, OptionValues } from '../cli/command.js';
 import { intFlag, intList, ratioList } from '../cli/flags.js';
-import { BENCH_RESULTS_NAME, formatNumber, markdownTable, outputOptions, publishReport } from '../report/document.js';
+import { formatNumber, markdownTable, publishReport } from '../report/document.js';
+import { outputOptions } from '../report/results-dir.js';
 import type { KvBenchConfig, KvBenchRow } from '../kv/run-kv-bench.js';
 import { loadClientsFor, loadOptions, parseLoadConfig, STEADY_WARMUP_MS, type LoadDefaults } from '../kv/load-config.js';
 
@@ -62,7 +63,7 @@ function table(rows: KvBenchRow[]): string {
 export const benchKvCommand: Command = {
   name: 'bench kv',
   summary: 'steady-state throughput and latency of the replicated store on worker threads',
-  options: { ...OPTIONS, ...loadOptions(LOAD, QUICK_LOAD), ...outputOptions('kv.json and kv.md', BENCH_RESULTS_NAME) },
+  options: { ...OPTIONS, ...loadOptions(LOAD, QUICK_LOAD), ...outputOptions('kv.json and kv.md') },
   async run(values) {
     const config = parseConfig(values);
     const { runKvBench } = await import('../kv/run-kv-bench.js');

@@ -3,7 +3,8 @@ import { EVENT_SYNC_TICKS, PERSISTENCY_MODELS, THREAD_TIMING, type PersistencyMo
 import type { Command, OptionTable, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { intFlag, intList } from '../cli/flags.js';
-import { BENCH_RESULTS_NAME, markdownTable, outputOptions, publishReport } from '../report/document.js';
+import { markdownTable, publishReport } from '../report/document.js';
+import { outputOptions } from '../report/results-dir.js';
 import { loadOptions, parseLoadConfig, STEADY_WARMUP_MS, type LoadDefaults } from '../kv/load-config.js';
 import { DEFAULT_DATA_DIR, type ModelsBenchConfig, type ModelsBenchRow, type ModelsMedium } from '../models/run-models-bench.js';
 
@@ -82,7 +83,7 @@ const NOTES = [
 export const benchModelsCommand: Command = {
   name: 'bench models',
   summary: 'write latency and throughput of each persistency model on each storage medium (worker threads)',
-  options: { ...OPTIONS, ...loadOptions(LOAD, QUICK_LOAD), ...outputOptions('models.json and models.md', BENCH_RESULTS_NAME) },
+  options: { ...OPTIONS, ...loadOptions(LOAD, QUICK_LOAD), ...outputOptions('models.json and models.md') },
   async run(values) {
     const config = parseConfig(values);
     const { runModelsBench } = await import('../models/run-models-bench.js');

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command, OptionTable } from '../cli/command.js';
-import { BENCH_RESULTS_NAME, formatNumber, markdownTable, outputOptions, publishReport } from '../report/document.js';
+import { formatNumber, markdownTable, publishReport } from '../report/document.js';
+import { outputOptions } from '../report/results-dir.js';
 import {
   fdatasyncCase, FULL, PERSIST_BYTES, persistCase, plogCase, ptableCases, QUICK, VALUE_BYTES,
   type PmemBenchRow, type Timing,
@@ -79,7 +80,7 @@ export const benchPmemCommand: Command = {
   options: {
     quick: { type: 'boolean', help: 'few, short iterations (a smoke test; figures are rough)' },
     dir: { type: 'string', arg: 'DIR', help: 'where the temporary region and WAL files go', default: 'the OS temp dir' },
-    ...outputOptions('pmem.json and pmem.md', BENCH_RESULTS_NAME),
+    ...outputOptions('pmem.json and pmem.md'),
   } satisfies OptionTable,
   async run(values) {
     const quick = values['quick'] === true;

@@ -1,6 +1,7 @@
 import type { Command, OptionTable, OptionValues } from '../cli/command.js';
 import { intFlag, intList, ratioList } from '../cli/flags.js';
-import { BENCH_RESULTS_NAME, markdownTable, outputOptions, publishReport } from '../report/document.js';
+import { markdownTable, publishReport } from '../report/document.js';
+import { outputOptions } from '../report/results-dir.js';
 import type { ProtocolBenchConfig, ProtocolBenchRow } from '../protocol/run-protocol-bench.js';
 
 const OPTIONS = {
@@ -48,7 +49,7 @@ function table(rows: ProtocolBenchRow[]): string {
 export const benchProtocolCommand: Command = {
   name: 'bench protocol',
   summary: 'CPU per operation of the replication protocol and its codec alone (every replica in one thread)',
-  options: { ...OPTIONS, ...outputOptions('protocol.json and protocol.md', BENCH_RESULTS_NAME) },
+  options: { ...OPTIONS, ...outputOptions('protocol.json and protocol.md') },
   async run(values) {
     const config = parseConfig(values);
     const { runProtocolBench } = await import('../protocol/run-protocol-bench.js');

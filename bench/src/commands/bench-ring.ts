@@ -1,7 +1,8 @@
 import { Bench } from 'tinybench';
 import type { Command, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
-import { BENCH_RESULTS_DIR, BENCH_RESULTS_NAME, formatNumber, makeDocument, markdownTable, outputOptions, writeReport } from '../report/document.js';
+import { formatNumber, makeDocument, markdownTable, writeReport } from '../report/document.js';
+import { BENCH_RESULTS_DIR, outputOptions, resultsDir } from '../report/results-dir.js';
 import { startCase, type CaseSpec, type RunningCase } from '../ring/harness.js';
 import {
   DIRECTIONS,
@@ -163,7 +164,7 @@ export const benchRingCommand: Command = {
   summary: 'message rates of the SharedArrayBuffer ring vs MessagePort postMessage vs comlink',
   options: {
     quick: { type: 'boolean', help: 'short runs (a smoke test; the numbers mean little)' },
-    ...outputOptions('ring.json and ring.md', BENCH_RESULTS_NAME),
+    ...outputOptions('ring.json and ring.md'),
   },
   async run(values: OptionValues) {
     const quick = values['quick'] === true;
@@ -194,7 +195,7 @@ export const benchRingCommand: Command = {
     };
     const doc = makeDocument('bench ring', config, rows);
     const table = summaryTable(rows);
-    const paths = writeReport(typeof out === 'string' ? out : BENCH_RESULTS_DIR, 'ring', doc, 'Ring vs postMessage vs comlink message rates', table, notes(rows, timing));
+    const paths = writeReport(resultsDir(values, BENCH_RESULTS_DIR), 'ring', doc, 'Ring vs postMessage vs comlink message rates', table, notes(rows, timing));
     if (values['json'] === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     else process.stdout.write(`${table}\n\nwrote ${paths.json} and ${paths.md}\n`);
     return 0;

@@ -1,8 +1,7 @@
 import type { Command } from '../cli/command.js';
-import { outputOptions } from '../report/document.js';
-import { RESULTS_DIR_HELP } from '../report/results-dir.js';
 import { DEMO_EXPERIMENT } from '../experiment/config.js';
 import { experimentOptions, parseExperimentConfig } from '../experiment/options.js';
+import { BENCH_RESULTS_NAME, outputOptions } from '../report/results-dir.js';
 
 export const demoCommand: Command = {
   name: 'demo',
@@ -11,7 +10,7 @@ export const demoCommand: Command = {
     'Runs `heal recover --runtime threads` with the quick-start defaults below and prints the',
     'side-by-side table; every flag of the experiment can change them.',
   ],
-  options: { ...experimentOptions(DEMO_EXPERIMENT), ...outputOptions('demo.json, demo.md and throughput.svg', RESULTS_DIR_HELP) },
+  options: { ...experimentOptions(DEMO_EXPERIMENT), ...outputOptions('demo.json, demo.md and throughput.svg', `${BENCH_RESULTS_NAME}/demo/`) },
   async run(values) {
     const config = parseExperimentConfig(values, DEMO_EXPERIMENT);
     // Loaded here, not at the top: `heal` must not import the thread runtime for other commands.

@@ -8,8 +8,8 @@ import { choiceFlag, intFlag, listFlag, numberFlag } from '../cli/flags.js';
 import { formatDefault } from '../cli/help.js';
 import { DEMO_EXPERIMENT, type ExperimentConfig } from '../experiment/config.js';
 import { experimentOptions, parseExperimentConfig } from '../experiment/options.js';
-import { BENCH_RESULTS_NAME, formatNumber, markdownTable, publishReport } from '../report/document.js';
-import { RESULTS_DIR_HELP } from '../report/results-dir.js';
+import { formatNumber, markdownTable, publishReport } from '../report/document.js';
+import { BENCH_RESULTS_NAME, outputOptions } from '../report/results-dir.js';
 import type { RecoverConfig, RecoverRow } from '../recover/run-sim-recover.js';
 
 const MEDIA = ['volatile', 'wal', 'pmem'] as const;
@@ -26,9 +26,9 @@ export const SIM_RECOVER: Omit<RecoverConfig, 'runtime' | 'dataDir' | 'check'> =
 
 /**
  * `heal recover`'s options, for either runtime: `sim` holds the simulator's defaults, `threads`
- * the experiment's; where they differ, help shows both. `outHelp` says where the files go.
+ * the experiment's; where they differ, help shows both. `output` are its output options.
  */
-export function recoverOptions(sim: typeof SIM_RECOVER, threads: Omit<ExperimentConfig, 'dataDir'>, outHelp: string): OptionTable {
+export function recoverOptions(sim: typeof SIM_RECOVER, threads: Omit<ExperimentConfig, 'dataDir'>, output: OptionTable): OptionTable {
   const x = experimentOptions(threads);
   const both = (s: OptionDefault, t: OptionDefault): string => {
     const [a, b] = [formatDefault(s), formatDefault(t)];
@@ -63,8 +63,7 @@ export function recoverOptions(sim: typeof SIM_RECOVER, threads: Omit<Experiment
     victim: { ...x.victim, default: both(sim.victim, threads.victim) },
     'buffer-bytes': { ...x['buffer-bytes'], default: both(sim.bufferBytes, threads.bufferBytes) },
     'data-dir': x['data-dir'],
-    out: { type: 'string', arg: 'DIR', help: outHelp, default: `${BENCH_RESULTS_NAME} in sim, ${RESULTS_DIR_HELP} on threads` },
-    json: { type: 'boolean', help: 'print one JSON document on stdout (progress goes to stderr)' },
+    ...output,
     'write-ratio': { type: 'string', arg: 'X', help: 'fraction of writes, uniform keys', default: sim.writeRatio, section: SIM_ONLY },
     'no-check': { type: 'boolean', help: 'skip the linearizability check of the history', section: SIM_ONLY },
     workload: threadsOnly(x.workload),
@@ -78,7 +77,9 @@ export function recoverOptions(sim: typeof SIM_RECOVER, threads: Omit<Experiment
   };
 }
 
-const OPTIONS = recoverOptions(SIM_RECOVER, DEMO_EXPERIMENT, 'where recover.json and recover.md go (threads: and throughput.svg)');
+const OPTIONS = recoverOptions(SIM_RECOVER, DEMO_EXPERIMENT, outputOptions(
+  'recover.json and recover.md (threads: and throughput.svg)', `${BENCH_RESULTS_NAME}/ (threads: ${BENCH_RESULTS_NAME}/recover/)`,
+));
 
 /** The flags of one runtime's section: given to the other, they are an error rather than silently ignored. */
 function sectionFlags(section: string): string[] {

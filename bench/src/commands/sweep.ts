@@ -4,7 +4,7 @@ import { UsageError } from '../cli/command.js';
 import { recoveryLatencyChart, writeChart } from '../report/charts.js';
 import { formatNumber, makeDocument, markdownTable, writeReport } from '../report/document.js';
 import type { RecoveryRowFields } from '../report/recovery-row.js';
-import { RESULTS_DIR_HELP, resultsDir } from '../report/results-dir.js';
+import { BENCH_RESULTS_DIR, outputOptions, resultsDir } from '../report/results-dir.js';
 import { DEMO_EXPERIMENT } from '../experiment/config.js';
 import { experimentWorkload, parseExperimentConfig } from '../experiment/options.js';
 import { SWEEP_NAMES, SWEEPS, threadPoints } from '../sweep/sweeps.js';
@@ -30,8 +30,7 @@ export const sweepCommand: Command = {
     'for either runtime, with the sweep\'s own defaults below.',
   ],
   options: {
-    ...recoverOptions(SWEEP_SIM, SWEEP_EXPERIMENT, 'where the results go'),
-    out: { type: 'string', arg: 'DIR', help: 'where the results go', default: RESULTS_DIR_HELP },
+    ...recoverOptions(SWEEP_SIM, SWEEP_EXPERIMENT, outputOptions('sweep-<name>.json, .md and .svg')),
   },
   positionals: true,
   async run(values, positionals) {
@@ -70,7 +69,7 @@ export const sweepCommand: Command = {
         for (const run of runs) rows.push({ sweep: sweep.name, x: point.x, ...run });
       }
     }
-    const dir = resultsDir(values['out']);
+    const dir = resultsDir(values, BENCH_RESULTS_DIR);
     const doc = makeDocument(`sweep ${sweep.name}`, { ...base, sweep: sweep.name, points: points.map((p) => p.x) }, rows);
     const unit = threads ? 'ms' : 'virtual ms';
     const table = markdownTable(

@@ -1,7 +1,7 @@
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { machineLine } from '../report/document.js';
 import { describeMachine } from '../report/machine.js';
-import { resultsDir } from '../report/results-dir.js';
+import { BENCH_RESULTS_DIR, resultsDir } from '../report/results-dir.js';
 import type { ExperimentConfig } from './config.js';
 import { experimentWorkload } from './options.js';
 import { progressLine } from './progress.js';
@@ -19,7 +19,8 @@ export interface ExperimentInvocation {
 
 /**
  * Runs the experiment with a progress line on a terminal, writes `<command>.json`, `.md` and
- * `throughput.svg` under `--out` or `./heal-results/<timestamp>/`, and prints the document
+ * `throughput.svg` under `--out`, bench/results/<command>/ (`--publish`) or
+ * `./heal-results/<timestamp>/`, and prints the document
  * (`--json`) or the table, the published figures, the goals and the notes; then the path.
  */
 export async function runAndPublish(run: ExperimentInvocation): Promise<number> {
@@ -28,7 +29,7 @@ export async function runAndPublish(run: ExperimentInvocation): Promise<number> 
   const valueBytes = workload.datasetValueBytes(0);
   const progress = progressLine(run.command);
   const rows = compareToHeal(await runExperiment(config, progress.update).finally(progress.done));
-  const dir = resultsDir(run.values['out']);
+  const dir = resultsDir(run.values, join(BENCH_RESULTS_DIR, run.command));
   const table = `${experimentTable(rows)}\n\nPublished figures, for reference:\n\n${paperTable()}`;
   const machine = describeMachine();
   // Replica workers, load generators and the driver's thread.

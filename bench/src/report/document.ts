@@ -1,8 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { OptionTable } from '../cli/command.js';
+import { join } from 'node:path';
 import { describeMachine, type Machine } from './machine.js';
+import { BENCH_RESULTS_DIR, resultsDir } from './results-dir.js';
 
 /** The one result format of every measuring subcommand (DESIGN section 6). */
 export interface ResultDocument<Row extends object = Record<string, unknown>> {
@@ -20,18 +19,6 @@ export function makeDocument<Row extends object>(
   return { command, machine: describeMachine(), config, results };
 }
 
-/** `bench/results`, found from this module's own location (bench/dist/src/report). */
-export const BENCH_RESULTS_DIR = join(dirname(fileURLToPath(import.meta.url)), '../../../results');
-/** `BENCH_RESULTS_DIR` as help shows it. */
-export const BENCH_RESULTS_NAME = 'bench/results';
-
-/** The output options of a measuring command that writes `files` (e.g. `kv.json and kv.md`) into `dir`. */
-export function outputOptions(files: string, dir: string): OptionTable {
-  return {
-    out: { type: 'string', arg: 'DIR', help: `where ${files} go`, default: dir },
-    json: { type: 'boolean', help: 'print one JSON document on stdout (progress goes to stderr)' },
-  };
-}
 
 /** Renders rows as a Markdown table; columns in the given order. */
 export function markdownTable(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
@@ -98,12 +85,12 @@ export interface Report<Row extends object> {
 }
 
 /**
- * The common end of every measuring command: writes the JSON and Markdown report (to `--out`
- * or bench/results), prints the document on stdout with `--json` (else the table and notes),
+ * The common end of every measuring command: writes the JSON and Markdown report (to `--out`,
+ * bench/results with `--publish`, else ./heal-results/<timestamp>/), prints the document on stdout with `--json` (else the table and notes),
  * and says on stderr where the files went.
  */
 export function publishReport<Row extends object>(values: Record<string, unknown>, report: Report<Row>): number {
-  const outDir = typeof values['out'] === 'string' ? resolve(values['out']) : BENCH_RESULTS_DIR;
+  const outDir = resultsDir(values, BENCH_RESULTS_DIR);
   const doc = makeDocument(report.command, report.config, report.rows);
   const paths = writeReport(outDir, report.name, doc, report.title, report.table, report.notes);
   if (values['json'] === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
