@@ -5,6 +5,7 @@
  * The algorithm is from Gray et al., "Quickly generating billion-record synthetic databases"
  * (SIGMOD 1994). Randomness is passed in, so a seeded source replays the same sequence.
  */
+import { Fnv1a64 } from '@heal/base';
 
 /** YCSB's ZipfianGenerator.ZIPFIAN_CONSTANT. */
 export const ZIPFIAN_CONSTANT = 0.99;
@@ -116,38 +117,20 @@ export class ScrambledZipfianGenerator {
   }
 }
 
-/** Utils.FNV_OFFSET_BASIS_64 as four 16-bit limbs, least significant first. */
-const FNV_OFFSET_LIMBS: readonly [number, number, number, number] = [
-  0x2325, 0x8422, 0x9ce4, 0xcbf2,
-];
-/** Utils.FNV_PRIME_64 = 2^40 + 0x1b3. */
-const FNV_PRIME_LOW = 0x1b3;
 const WORD = 2 ** 32;
 
 /**
  * YCSB's Utils.fnvhash64 of a non-negative integer below 2^53: FNV-1a over its 8 little-endian
  * bytes, then Math.abs of the signed result. Returned as [high, low] 32-bit words, because
- * doubles cannot hold 64 bits. The multiply works on 16-bit limbs so every product is an
- * exact small integer: h * prime = h * 0x1b3 + (h << 40).
+ * doubles cannot hold 64 bits.
  */
 export function fnvhash64(value: number): [number, number] {
-  let [h0, h1, h2, h3] = FNV_OFFSET_LIMBS;
+  const h = new Fnv1a64();
   const valueLo = value >>> 0;
   const valueHi = Math.floor(value / WORD);
-  for (let i = 0; i < 8; i++) {
-    const octet = (i < 4 ? valueLo >>> (8 * i) : valueHi >>> (8 * (i - 4))) & 0xff;
-    h0 ^= octet;
-    const t0 = h0 * FNV_PRIME_LOW;
-    const t1 = h1 * FNV_PRIME_LOW + (t0 >>> 16);
-    const t2 = h2 * FNV_PRIME_LOW + (h0 << 8) + (t1 >>> 16);
-    const t3 = h3 * FNV_PRIME_LOW + (h1 << 8) + (t2 >>> 16);
-    h0 = t0 & 0xffff;
-    h1 = t1 & 0xffff;
-    h2 = t2 & 0xffff;
-    h3 = t3 & 0xffff;
-  }
-  let hi = ((h3 << 16) | h2) >>> 0;
-  let lo = ((h1 << 16) | h0) >>> 0;
+  for (let i = 0; i < 8; i++) h.add((i < 4 ? valueLo >>> (8 * i) : valueHi >>> (8 * (i - 4))) & 0xff);
+  let hi = h.hi;
+  let lo = h.lo;
   if (hi >= 2 ** 31) {
     // Two's-complement negation of the 64-bit value (Java's Math.abs on a negative long).
     lo = (WORD - lo) % WORD;

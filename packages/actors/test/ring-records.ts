@@ -5,14 +5,14 @@
  * a consumer can check order, loss, duplication, length and content without shared state.
  */
 
+import { fmix32, FNV1A_32_OFFSET, fnv1aStep } from '@heal/base';
+
 /** seq, epoch, checksum. */
 export const kRecordFieldsBytes = 12;
 
-/** A 32-bit integer hash (lowbias32). */
-export function mix32(x: number): number {
-  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
-  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
-  return (x ^ (x >>> 16)) >>> 0;
+/** A uint32 hash of an integer. */
+function mix32(x: number): number {
+  return fmix32(x) >>> 0;
 }
 
 /**
@@ -42,8 +42,7 @@ export function readU32(bytes: Uint8Array, at: number): number {
 }
 
 function finishChecksum(h: number, seq: number, epoch: number): number {
-  h = Math.imul(h ^ seq, 0x01000193);
-  return Math.imul(h ^ epoch, 0x01000193) >>> 0;
+  return fnv1aStep(fnv1aStep(h, seq), epoch) >>> 0;
 }
 
 /** Writes record (epoch, seq) of `length` bytes at `offset`. */
@@ -51,7 +50,7 @@ export function writeRecord(bytes: Uint8Array, offset: number, length: number, s
   writeU32(bytes, offset, seq);
   writeU32(bytes, offset + 4, epoch);
   let x = mix32(seed ^ Math.imul(seq, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) | 1;
-  let h = 0x811c9dc5;
+  let h = FNV1A_32_OFFSET;
   for (let i = kRecordFieldsBytes; i < length; i++) {
     if ((i & 3) === 0) {
       x ^= x << 13;
@@ -60,15 +59,15 @@ export function writeRecord(bytes: Uint8Array, offset: number, length: number, s
     }
     const b = (x >>> ((i & 3) << 3)) & 0xff;
     bytes[offset + i] = b;
-    h = Math.imul(h ^ b, 0x01000193);
+    h = fnv1aStep(h, b);
   }
   writeU32(bytes, offset + 8, finishChecksum(h, seq, epoch));
 }
 
 /** The checksum the record at `offset` should carry, computed from its bytes. */
 export function computeChecksum(bytes: Uint8Array, offset: number, length: number): number {
-  let h = 0x811c9dc5;
-  for (let i = kRecordFieldsBytes; i < length; i++) h = Math.imul(h ^ bytes[offset + i]!, 0x01000193);
+  let h = FNV1A_32_OFFSET;
+  for (let i = kRecordFieldsBytes; i < length; i++) h = fnv1aStep(h, bytes[offset + i]!);
   return finishChecksum(h, readU32(bytes, offset), readU32(bytes, offset + 4));
 }
 

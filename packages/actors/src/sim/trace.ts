@@ -1,3 +1,4 @@
+import { Fnv1a64 } from '@heal/base';
 import { CircularBuffer } from 'mnemonist';
 
 /**
@@ -6,8 +7,7 @@ import { CircularBuffer } from 'mnemonist';
  * the same hash.
  */
 export class Trace {
-  #lo = 0x84222325;
-  #hi = 0xcbf29ce4;
+  readonly #hash = new Fnv1a64();
   readonly #lines: CircularBuffer<string>;
   #count = 0;
 
@@ -17,18 +17,7 @@ export class Trace {
 
   add(line: string): void {
     this.#count++;
-    let lo = this.#lo;
-    let hi = this.#hi;
-    for (let i = 0; i < line.length; i++) {
-      lo ^= line.charCodeAt(i);
-      // Multiply the 64-bit state by the FNV prime 2^40 + 0x1b3, in 32-bit halves.
-      const loMul = lo * 0x1b3;
-      const carry = Math.floor(loMul / 0x100000000);
-      hi = (Math.imul(hi, 0x1b3) + Math.imul(lo, 0x100) + carry) >>> 0;
-      lo = loMul >>> 0;
-    }
-    this.#lo = lo;
-    this.#hi = hi;
+    this.#hash.addString(line);
     if (this.limit > 0) this.#lines.push(line);
   }
 
@@ -37,7 +26,7 @@ export class Trace {
   }
 
   hash(): string {
-    return this.#hi.toString(16).padStart(8, '0') + this.#lo.toString(16).padStart(8, '0');
+    return this.#hash.hex();
   }
 
   /** The most recent lines (at most `limit`). */

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { fmix32, fnv1a32, FNV1A_32_OFFSET, fnv1aStep, murmur3Step } from '@heal/base';
 import type { Ts } from '@heal/kv';
 
 /** Buckets of a replica's digest unless configured otherwise (a power of two). */
@@ -22,45 +23,15 @@ export function assertNodeHash(hash: string, field: string): void {
   }
 }
 
-// Hashes stay int32 (`| 0`, never `>>> 0`) between these functions: V8 boxes a returned number
-// outside the int32 range, which would allocate on every update. Uint32Array stores wrap them.
-
-/** One MurmurHash3 body step: folds the 32-bit word `k` into the running hash `h`. */
-function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
-  k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
-  h ^= k;
-  h = (h << 13) | (h >>> 19);
-  return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-/** MurmurHash3's finaliser: every input bit affects every output bit (FNV's low bits do not). */
-function avalanche(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
-
-const FNV_OFFSET = 0x811c9dc5 | 0;
-const FNV_PRIME = 0x01000193;
-
-/** FNV-1a over UTF-16 code units. */
-function fnv1a(key: string): number {
-  let h = FNV_OFFSET;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), FNV_PRIME);
-  return h;
-}
+// Hashes stay int32 between these functions (see @heal/base's hash.ts); Uint32Array stores wrap them.
 
 /** One lane of the 64-bit value of `(key, ts)`, from that lane's key hash. */
 function elementLane(keyHash: number, ts: Ts, seed: number): number {
-  let h = mix(seed, keyHash);
-  h = mix(h, ts.version | 0);
-  h = mix(h, Math.floor(ts.version / TWO_POW_32));
-  h = mix(h, ts.cid);
-  return avalanche(h);
+  let h = murmur3Step(seed, keyHash);
+  h = murmur3Step(h, ts.version | 0);
+  h = murmur3Step(h, Math.floor(ts.version / TWO_POW_32));
+  h = murmur3Step(h, ts.cid);
+  return fmix32(h);
 }
 
 /** Runs on every apply: `assert(cond, msg)` allocates its rest arguments, `assert.fail` does not. */
@@ -129,7 +100,7 @@ export class BucketDigest {
 
   /** The bucket of `key`. */
   bucketOf(key: string): number {
-    return avalanche(fnv1a(key)) & this.#mask;
+    return fmix32(fnv1a32(key)) & this.#mask;
   }
 
   /**
@@ -141,17 +112,17 @@ export class BucketDigest {
     if (before !== undefined && after !== undefined) {
       if (before.version === after.version && before.cid === after.cid) return;
     }
-    // The lanes' key hashes in one pass: FNV-1a as in fnv1a, and Murmur3 for lane 1, of another
-    // family so that a collision in one lane is not one in both.
-    let h0 = FNV_OFFSET;
+    // The lanes' key hashes in one pass: FNV-1a as in fnv1a32, and Murmur3 for lane 1, of
+    // another family so that a collision in one lane is not one in both.
+    let h0 = FNV1A_32_OFFSET;
     let h1 = LANE1_SEED;
     for (let i = 0; i < key.length; i++) {
       const unit = key.charCodeAt(i);
-      h0 = Math.imul(h0 ^ unit, FNV_PRIME);
-      h1 = mix(h1, unit);
+      h0 = fnv1aStep(h0, unit);
+      h1 = murmur3Step(h1, unit);
     }
-    h1 = avalanche(h1 ^ key.length);
-    const bucket = avalanche(h0) & this.#mask;
+    h1 = fmix32(h1 ^ key.length);
+    const bucket = fmix32(h0) & this.#mask;
     const leaf = this.#hashes[this.#hashes.length - 1]!;
     if (before !== undefined) {
       assertTs(before);
@@ -216,12 +187,12 @@ export class BucketDigest {
       this.#refresh(level + 1, child);
       const c0 = childHashes[2 * child]!;
       const c1 = childHashes[2 * child + 1]!;
-      lane0 = mix(mix(lane0, c0), c1);
-      lane1 = mix(mix(lane1, c1), c0);
+      lane0 = murmur3Step(murmur3Step(lane0, c0), c1);
+      lane1 = murmur3Step(murmur3Step(lane1, c1), c0);
     }
     const hashes = this.#hashes[level]!;
-    hashes[2 * index] = avalanche(lane0 ^ (end - first));
-    hashes[2 * index + 1] = avalanche(lane1 ^ (end - first));
+    hashes[2 * index] = fmix32(lane0 ^ (end - first));
+    hashes[2 * index + 1] = fmix32(lane1 ^ (end - first));
     dirty[index] = 0;
   }
 

@@ -3,6 +3,7 @@
  * over a slot table, tuples stored back to back in one pool. Exact: a hit means the same
  * tuple. Grows by doubling; owned by one search.
  */
+import { fmix32, murmur3Step } from '@heal/base';
 
 /** Bounds on the initial number of slots; the table doubles when 3/4 full. */
 const MEMO_MIN_SLOTS = 64;
@@ -88,16 +89,8 @@ export class TupleSet {
 /** A 32-bit hash of a tuple (murmur3-style mixing per element, then a finalizer). */
 export function hashTuple(key: Int32Array, len: number): number {
   let h = 0x9747b28c ^ len;
-  for (let k = 0; k < len; k++) {
-    let x = Math.imul(key[k] as number, 0xcc9e2d51);
-    x = (x << 15) | (x >>> 17);
-    h ^= Math.imul(x, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return h ^ (h >>> 16);
+  for (let k = 0; k < len; k++) h = murmur3Step(h, key[k] as number);
+  return fmix32(h);
 }
 
 function grow(a: Int32Array<ArrayBuffer>, length: number): Int32Array<ArrayBuffer> {

@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
+import { fmix32, fnv1a32 } from '@heal/base';
 
 /** A hash of a key's UTF-16 units: an int32, never 0 (0 marks an empty slot). */
 export type KeyHash = (key: string) => number;
 
 /** FNV-1a over the UTF-16 units, then murmur3's finalizer so that the low bits (the slot) mix well. */
 export const fnvKeyHash: KeyHash = (key) => {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  h ^= h >>> 16;
+  const h = fmix32(fnv1a32(key));
   return h === 0 ? 1 : h;
 };
 

@@ -1,4 +1,5 @@
 import { byteStringOf, type ByteString } from '@heal/actors';
+import { fmix32 } from '@heal/base';
 import type { KeyRecord } from './key-record.js';
 
 /**
@@ -41,10 +42,7 @@ export function validateDataset(spec: DatasetSpec): DatasetSpec {
 
 /** A 32-bit mix of the key index (splitmix-style), so sizes do not follow key order. */
 function mix32(index: number): number {
-  let h = (index ^ 0x9e3779b9) >>> 0;
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
+  return fmix32(index ^ 0x9e3779b9) >>> 0;
 }
 
 const totals = new WeakMap<DatasetSpec['valueSizes'], number>();
