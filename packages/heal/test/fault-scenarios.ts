@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Prng, type ActorId } from '@heal/actors';
+import type { ActorId } from '@heal/actors';
+import { Prng } from '@heal/base';
 import {
   assertLinearizable, assertSettledAndEqual, PERSISTENCY_MODELS, SimCluster, startSimLoad,
   type PersistencyModel, type Replica, type RecoveryOutcome, type SimClusterOptions, type WorkloadProgress,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Prng } from '@heal/actors';
+import { Prng } from '@heal/base';
 import { VersionVector, VV_INTERVALS_PER_ORIGIN_MAX, type VvInterval } from '../src/index.js';
 
 test('a vector covers exactly the writes added, in any order, as merged intervals', () => {

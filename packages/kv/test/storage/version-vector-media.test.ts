@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import type { CrashableStorage } from '@heal/actors';
-import { LATENCY_OFF, SeededRandom, SimulatedCrash } from '@heal/pmem';
+import { Prng } from '@heal/base';
+import { LATENCY_OFF, SimulatedCrash } from '@heal/pmem';
 import { MemoryStorage, PmemStorage, VersionVector, WalStorage, type KvStorage } from '../../src/index.js';
 import { rec, tempDir } from './helpers.js';
 
@@ -60,7 +61,7 @@ test('volatile: nothing is kept, the vector neither', () => {
 test('pmem: a crash inside a sync never keeps its vector without its records', () => {
   let struck = 0;
   for (let seed = 1; seed <= 40; seed++) {
-    const random = new SeededRandom(seed);
+    const random = new Prng(seed);
     const s = new PmemStorage(tmp.path(`c${n++}.pmem`), { layout: { capacity: 64 }, region: { latency: LATENCY_OFF } });
     s.write(rec('a', 0, 'valid'));
     s.sync(vvOf([1, 1]));
