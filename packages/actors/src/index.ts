@@ -1,20 +1,10 @@
-export * from './ring.js';
-export * from './doorbell.js';
-export * from './actor.js';
-export * from './endpoint.js';
-export * from './codec.js';
-export * from './codec-error.js';
-export * from './byte-string.js';
-export * as fields from './codec-fields.js';
-export * from './sim/trace.js';
-export * from './sim/network.js';
-export * from './sim/simulator.js';
-export * from './sim/replay.js';
-export * from './threads/links.js';
-export * from './threads/port.js';
-export * from './threads/runtime.js';
-export * from './threads/thread-endpoint.js';
-export * from './threads/clock.js';
-export type { ActorModuleRef } from './threads/module-ref.js';
-export type { HostStats } from './threads/actor-host.js';
-export * from './threads/load-generators.js';
+/**
+ * `@heal/actors`: everything, for embedders and tests. Code that runs in a worker or at startup
+ * imports the narrow entry point it needs instead (package.json `exports`): `core`, `rings`,
+ * `threads`, `load-generators`, `sim`.
+ */
+export * from './core.js';
+export * from './rings.js';
+export * from './threads.js';
+export * from './load-generators.js';
+export * from './sim.js';

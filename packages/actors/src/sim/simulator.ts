@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { Heap } from 'mnemonist';
+import { createRequire } from 'node:module';
+import type HeapModule from 'mnemonist/heap.js';
 import type {
   Actor,
   ActorContext,
@@ -14,6 +15,9 @@ import type { Cancellable, Endpoint } from '../endpoint.js';
 import { Network, type LinkModel } from './network.js';
 import { Prng } from '@heal/base';
 import { Trace } from './trace.js';
+
+// mnemonist's subpaths are CommonJS only; its ES root would load all of it (see trace.ts).
+const Heap = createRequire(import.meta.url)('mnemonist/heap.js') as typeof HeapModule.default;
 
 /** Upper bound on events one `run*` call may process: a livelocked scenario fails loudly. */
 export const MAX_EVENTS_PER_RUN = 50_000_000;

@@ -1,5 +1,12 @@
 import { Fnv1a64 } from '@heal/base';
-import { CircularBuffer } from 'mnemonist';
+import { createRequire } from 'node:module';
+// Its typings' default export stands for the CommonJS module; `.default` is the class.
+import type CircularBufferModule from 'mnemonist/circular-buffer.js';
+
+// mnemonist's subpaths are CommonJS only (a `require` condition); its ES root would load every
+// one of its ~50 structures (about 200 ms), so the one used here is required alone.
+const CircularBuffer = createRequire(import.meta.url)('mnemonist/circular-buffer.js') as typeof CircularBufferModule.default;
+type CircularBuffer<T> = CircularBufferModule.default<T>;
 
 /**
  * The record of a simulated run: a rolling 64-bit FNV-1a hash over every event line, plus the

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import assert from 'node:assert/strict';
 import type { Message } from '../actor.js';
 import { ActorHost } from './actor-host.js';
-import { exposeControl } from './comlink-node.js';
+import { exposeControl } from './control-worker.js';
 import type { LinkDescriptor } from './links.js';
 import { loadActorModule, type ActorModuleRef } from './module-ref.js';
 

@@ -5,7 +5,7 @@ import type { ActorId, Message } from '../actor.js';
 import type { Codec } from '../codec.js';
 import type { ActorControl, ActorWorkerData } from './actor-worker.js';
 import type { HostStats } from './actor-host.js';
-import { wrapControl } from './comlink-node.js';
+import { wrapControl } from './control-parent.js';
 import { Doorbell } from '../doorbell.js';
 import { buildMesh, DEFAULT_RING_BYTES, type LinkDescriptor } from './links.js';
 import { loadActorModule, type ActorModuleRef } from './module-ref.js';
