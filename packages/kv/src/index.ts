@@ -1,34 +1,11 @@
-export { HistoryError, parseHistory, serializeHistory, validateHistory } from './checker/history.js';
-export type { GetOperation, History, Operation, PutOperation } from './checker/history.js';
-export { HistoryRecorder, INITIAL_CLIENT, RECORDER_MAX_OPERATIONS } from './checker/recorder.js';
-export { checkHistory, isLinearizable } from './checker/linearizability.js';
-export type { CheckOptions, CheckResult, KeyFailure, Verdict } from './checker/linearizability.js';
-export { formatReport, formatFailure, showValue } from './checker/report.js';
-export { simulateHistory } from './checker/simulate.js';
-export type { SimulationOptions } from './checker/simulate.js';
-export * from './protocol/timestamp.js';
-export * from './protocol/view.js';
-export * from './protocol/timing.js';
-export * from './protocol/messages.js';
-export * from './protocol/recovery-strategy.js';
-export * from './protocol/replica.js';
-export * from './protocol/replica-module.js';
-export { MAX_WAITING_OPS, SEQ_RESERVE_BLOCK } from './protocol/replication.js';
-export * from './protocol/durability.js';
-export * from './storage/key-record.js';
-export * from './storage/dataset.js';
-export * from './storage/kv-storage.js';
-export * from './storage/memory-storage.js';
-export * from './storage/storage-error.js';
-export * from './storage/wal-storage.js';
-export * from './storage/pmem-storage.js';
-export { WAL_KEY_BYTES_MAX, WAL_VALUE_BYTES_MAX } from './storage/wal-format.js';
-export * from './recovery/copy-recovery.js';
-export * from './client/kv-client.js';
-export * from './cluster/verify.js';
-export * from './cluster/cluster-config.js';
-export * from './cluster/sim-cluster.js';
-export * from './cluster/sim-load.js';
-export * from './cluster/sim-checks.js';
-export * from './cluster/thread-cluster.js';
-export * from './protocol/version-vector.js';
+/**
+ * `@heal/kv`: everything, for embedders and tests. Code that runs in a worker or at startup
+ * imports the narrow entry point it needs instead (package.json `exports`): `replica`,
+ * `replica-module`, `client`, `threads`, `sim`, `checker`.
+ */
+export * from './replica.js';
+export * from './replica-module.js';
+export * from './client.js';
+export * from './threads.js';
+export * from './sim.js';
+export * from './checker.js';

@@ -1,4 +1,4 @@
-import { utf8ByteString, utf8Text, type ActorId, type ByteString, type Cancellable, type Endpoint } from '@heal/actors';
+import { utf8ByteString, utf8Text, type ActorId, type ByteString, type Cancellable, type Endpoint } from '@heal/actors/core';
 import type { HistoryRecorder } from '../checker/recorder.js';
 import { drainMap } from '../protocol/drain-map.js';
 import { getBatches } from '../protocol/get-batches.js';

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { Simulation, utf8Text, type ActorId, type LinkModel } from '@heal/actors';
+import { utf8Text, type ActorId } from '@heal/actors/core';
+import { Simulation, type LinkModel } from '@heal/actors/sim';
 import { HistoryRecorder } from '../checker/recorder.js';
 import { KvClient } from '../client/kv-client.js';
 import type { Replica, KvWire, ReplicaConfig } from '../protocol/replica.js';
-import { kvReplicaModule, type ReplicaModule } from '../protocol/replica-module.js';
+import type { ReplicaModule } from '../protocol/replica-module.js';
+import { kvReplicaModule } from '../replica-module.js';
 import { SIM_TIMING } from '../protocol/timing.js';
 import { replicaConfigOf, type ClusterReplicaOptions } from './cluster-config.js';
 import type { RecoveryReport } from '../protocol/recovery-strategy.js';

@@ -1,4 +1,6 @@
-import { ThreadRuntime, type ActorId, type ActorModuleRef, type HostStats, type LinkDescriptor } from '@heal/actors';
+import type { ActorId } from '@heal/actors/core';
+import type { LinkDescriptor } from '@heal/actors/rings';
+import { ThreadRuntime, type ActorModuleRef, type HostStats } from '@heal/actors/threads';
 import { KvClient } from '../client/kv-client.js';
 import type { RecoveryReport } from '../protocol/recovery-strategy.js';
 import type { KvWire, ReplicaConfig } from '../protocol/replica.js';
@@ -34,7 +36,7 @@ export function unflattenReport(strategy: string, stats: Record<string, number>)
 }
 
 /** kv's own replica module, for worker threads to import. */
-export const KV_REPLICA_MODULE: ActorModuleRef = { url: new URL('../protocol/replica-module.js', import.meta.url).href };
+export const KV_REPLICA_MODULE: ActorModuleRef = { url: new URL('../replica-module.js', import.meta.url).href };
 
 /**
  * A cluster of replicas, one worker thread each, on the ring mesh. Clients attach in this

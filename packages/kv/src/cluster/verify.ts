@@ -1,4 +1,4 @@
-import type { ActorId } from '@heal/actors';
+import type { ActorId } from '@heal/actors/core';
 import { formatTs, tsEquals } from '../protocol/timestamp.js';
 import type { KeyRecord } from '../storage/key-record.js';
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ActorId } from '@heal/actors';
+import type { ActorId } from '@heal/actors/core';
 import type { KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { MAX_PERSIST_ITEMS, type KeyTs, type KvMessage, type PersistScopeMsg } from './messages.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ActorId } from '@heal/actors';
+import type { ActorId } from '@heal/actors/core';
 
 /** A record that can be listed: `invalidSeq` is its live entry's number, 0 when it has none. */
 export interface InvalidListed {

@@ -1,4 +1,4 @@
-import { defineMessage, fields as f, type MessageDef, type MessageOf } from '@heal/actors';
+import { defineMessage, fields as f, type MessageDef, type MessageOf } from '@heal/actors/core';
 import { COLD_START_MESSAGES } from './cold-start-messages.js';
 
 /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ActorId } from '@heal/actors';
+import type { ActorId } from '@heal/actors/core';
 import type { KeyRecord } from '../storage/key-record.js';
 import {
   COLD_BATCH_MAX_BYTES, COLD_BATCH_MAX_ENTRIES, type ColdPullMsg, type ColdRecordsMsg,

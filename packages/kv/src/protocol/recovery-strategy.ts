@@ -1,4 +1,4 @@
-import type { ActorId, MessageDef } from '@heal/actors';
+import type { ActorId, MessageDef } from '@heal/actors/core';
 import type { KeyRecord } from '../storage/key-record.js';
 import type { StrategyMessage } from './messages.js';
 import type { Ts } from './timestamp.js';

@@ -1,8 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Codec, type ActorId, type ActorModule } from '@heal/actors';
+import { Codec, type ActorId, type ActorModule } from '@heal/actors/core';
 import { LATENCY_OFF } from '@heal/pmem';
-import { copyRecovery } from '../recovery/copy-recovery.js';
 import { MemoryStorage } from '../storage/memory-storage.js';
 import { validateDataset } from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';
@@ -115,7 +114,3 @@ export function createReplicaModule(strategies: readonly RecoveryStrategyFactory
     createStorage,
   };
 }
-
-/** Replicas with the built-in `copy` recovery (what `kv` alone provides). */
-export const kvReplicaModule: ReplicaModule = createReplicaModule([copyRecovery]);
-export default kvReplicaModule;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { Actor, ActorContext, ActorId, ByteString } from '@heal/actors';
+import type { Actor, ActorContext, ActorId, ByteString } from '@heal/actors/core';
 import type { KeyRecord } from '../storage/key-record.js';
 import { datasetIndex, datasetRecords, type DatasetSpec } from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ActorId, ByteString } from '@heal/actors';
+import type { ActorId, ByteString } from '@heal/actors/core';
 import type { KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { Durability, type HeldRecord, type PersistencyModel } from './durability.js';

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ActorId } from '@heal/actors';
+import type { ActorId } from '@heal/actors/core';
 
 /** Request ids remembered per client: the latest this many of its id space (a bitmap of 8 KiB). */
 export const DEDUP_WINDOW_PER_CLIENT = 1 << 16;

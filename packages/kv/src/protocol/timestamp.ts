@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import type { ActorId } from '@heal/actors';
+import type { ActorId } from '@heal/actors/core';
 
 /**
  * A write's logical timestamp `(version, coordinatorId)`, compared lexicographically

@@ -1,4 +1,4 @@
-import type { ActorId } from '@heal/actors';
+import type { ActorId } from '@heal/actors/core';
 
 /** A member of a view: a replica id and the incarnation that view admitted. */
 export interface Member {

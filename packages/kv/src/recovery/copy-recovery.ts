@@ -1,4 +1,4 @@
-import { defineMessage, fields as f, type ActorId, type MessageOf } from '@heal/actors';
+import { defineMessage, fields as f, type ActorId, type MessageOf } from '@heal/actors/core';
 import type { StrategyMessage } from '../protocol/messages.js';
 import type { RecoveryContext, RecoveryStrategy, RecoveryStrategyFactory } from '../protocol/recovery-strategy.js';
 import { isMember } from '../protocol/view.js';

@@ -1,4 +1,4 @@
-import { byteStringOf, type ByteString } from '@heal/actors';
+import { byteStringOf, type ByteString } from '@heal/actors/core';
 import { fmix32 } from '@heal/base';
 import type { KeyRecord } from './key-record.js';
 

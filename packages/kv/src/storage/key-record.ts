@@ -1,4 +1,4 @@
-import type { ActorId, ByteString } from '@heal/actors';
+import type { ActorId, ByteString } from '@heal/actors/core';
 import type { Ts } from '../protocol/timestamp.js';
 
 /** Per-key states of DESIGN section 4. */

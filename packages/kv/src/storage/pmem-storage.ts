@@ -25,7 +25,7 @@
 import assert from 'node:assert/strict';
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { byteStringOf, bytesOf, type CrashableStorage } from '@heal/actors';
+import { byteStringOf, bytesOf, type CrashableStorage } from '@heal/actors/core';
 import {
   LATENCY_OFF, PmemRegion, PTable, RecordState,
   type CrashMode, type CrashReport, type PTableLayout, type PTableRecord, type PTableRecovery, type RegionOptions,

@@ -2,7 +2,7 @@
  * Validation of a record at a durable medium's edge: every field in the range the media store,
  * or a StorageError naming the field.
  */
-import { isByteString } from '@heal/actors';
+import { isByteString } from '@heal/actors/core';
 import { KEY_STATES, type KeyRecord } from './key-record.js';
 import { storageErrors } from './storage-error.js';
 

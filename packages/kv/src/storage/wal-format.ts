@@ -27,7 +27,7 @@
  */
 import assert from 'node:assert/strict';
 import { crc32c } from '@heal/pmem';
-import type { ActorId } from '@heal/actors';
+import type { ActorId } from '@heal/actors/core';
 import { KEY_STATES, type KeyRecord, type KeyState } from './key-record.js';
 import { storageErrors } from './storage-error.js';
 

@@ -32,7 +32,7 @@ import {
   closeSync, existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { CrashableStorage } from '@heal/actors';
+import type { CrashableStorage } from '@heal/actors/core';
 import type { KeyRecord } from './key-record.js';
 import type { KvStorage } from './kv-storage.js';
 import { fsyncDir, readSnapshot, writeFully, writeSnapshot } from './checkpoint.js';

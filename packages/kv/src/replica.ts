@@ -1,0 +1,25 @@
+/**
+ * `@heal/kv/replica`: what a replica is made of, and all a replica worker loads from this
+ * package: the protocol (timestamps, views, messages, membership and replication inside
+ * `Replica`), the recovery-strategy interface with the built-in copy recovery, the storage media,
+ * and `createReplicaModule`. No clients, clusters, simulator or checker.
+ */
+export * from './protocol/timestamp.js';
+export * from './protocol/view.js';
+export * from './protocol/timing.js';
+export * from './protocol/messages.js';
+export * from './protocol/recovery-strategy.js';
+export * from './protocol/replica.js';
+export * from './protocol/replica-module.js';
+export { MAX_WAITING_OPS, SEQ_INCARNATION_STRIDE, SEQ_RESERVE_BLOCK } from './protocol/replication.js';
+export * from './protocol/version-vector.js';
+export * from './protocol/durability.js';
+export * from './storage/key-record.js';
+export * from './storage/dataset.js';
+export * from './storage/kv-storage.js';
+export * from './storage/memory-storage.js';
+export * from './storage/storage-error.js';
+export * from './storage/wal-storage.js';
+export * from './storage/pmem-storage.js';
+export { WAL_KEY_BYTES_MAX, WAL_VALUE_BYTES_MAX } from './storage/wal-format.js';
+export * from './recovery/copy-recovery.js';
