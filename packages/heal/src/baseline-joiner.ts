@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { ActorId } from '@heal/actors';
-import { incarnationOf, type RecoveryContext, type StrategyMessage, type View } from '@heal/kv';
+import type { ActorId } from '@heal/actors/core';
+import { incarnationOf, type RecoveryContext, type StrategyMessage, type View } from '@heal/kv/replica';
 import type { RecoveryMeter } from './recovery-meter.js';
 import {
   memberBackoffMs, NO_HINT, stallMs, toRecord, WINDOW_BATCHES,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { recordWireBytes, tsEquals, type KeyRecord, type Ts } from '@heal/kv';
+import { recordWireBytes, tsEquals, type KeyRecord, type Ts } from '@heal/kv/replica';
 import type { WireEntry } from './baseline-stream.js';
 
 interface LogEntry {

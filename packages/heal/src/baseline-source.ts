@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import type { ActorId } from '@heal/actors';
-import { incarnationOf, type RecoveryContext, type StrategyMessage, type View } from '@heal/kv';
+import type { ActorId } from '@heal/actors/core';
+import { incarnationOf, type RecoveryContext, type StrategyMessage, type View } from '@heal/kv/replica';
 import {
   MAX_SOURCE_SESSIONS, NO_HINT, stallMs, WINDOW_BATCHES,
   type AckMsg, type BaselineKinds, type BatchMark, type BatchMsg, type RejectReason, type RequestMsg, type SyncMode,

@@ -1,5 +1,5 @@
-import { defineMessage, fields as f, type ActorId, type ByteString, type MessageDef } from '@heal/actors';
-import { KEY_STATES, type KeyRecord, type Timing } from '@heal/kv';
+import { defineMessage, fields as f, type ActorId, type ByteString, type MessageDef } from '@heal/actors/core';
+import { KEY_STATES, type KeyRecord, type Timing } from '@heal/kv/replica';
 
 /**
  * What the two baselines (full-copy, leader-incremental) share: a session in which a source

@@ -1,9 +1,9 @@
-import type { ActorId } from '@heal/actors';
+import type { ActorId } from '@heal/actors/core';
 import {
   recordWireBytes,
   type KeyRecord, type RecoveryContext, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory,
   type StrategyMessage, type StrategyOptions, type View,
-} from '@heal/kv';
+} from '@heal/kv/replica';
 import { CatchUpJoiner } from './baseline-joiner.js';
 import { sourceCandidate } from './roles.js';
 import { admitsJoiner, StreamSource, type SessionBase, type SourceSession } from './baseline-source.js';

@@ -1,4 +1,4 @@
-import type { StrategyOptions } from '@heal/kv';
+import type { StrategyOptions } from '@heal/kv/replica';
 
 /**
  * Test-only breakages of HEAL (strategy option `testFault`), each one rule of DESIGN section 5

@@ -1,5 +1,5 @@
-import { defineMessage, fields as f, type MessageOf } from '@heal/actors';
-import { KEY_STATES, VV_INTERVALS_PER_ORIGIN_MAX, VV_ORIGINS_MAX } from '@heal/kv';
+import { defineMessage, fields as f, type MessageOf } from '@heal/actors/core';
+import { KEY_STATES, VV_INTERVALS_PER_ORIGIN_MAX, VV_ORIGINS_MAX } from '@heal/kv/replica';
 import { DESCENT_NODES_MAX } from './digest/merkle-descent.js';
 
 /** HEAL's own messages (type codes 110-129); every one carries the sender's epoch. */

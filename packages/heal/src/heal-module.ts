@@ -1,5 +1,12 @@
-import type { ActorModuleRef } from '@heal/actors';
-import { copyRecovery, createReplicaModule, type RecoveryStrategyFactory, type ReplicaModule } from '@heal/kv';
+/**
+ * `@heal/heal/replica-module`: the replica actor module with every recovery strategy, which each
+ * replica worker of a ThreadCluster imports by URL (HEAL_REPLICA_MODULE). It and the strategies
+ * import only `@heal/kv/replica` and `@heal/actors/core` of the other packages, so a replica
+ * worker loads no simulator, checker, cluster, client or load generator
+ * (test/integration/replica-worker-imports.test.ts checks it).
+ */
+import type { ActorModuleRef } from '@heal/actors/core';
+import { copyRecovery, createReplicaModule, type RecoveryStrategyFactory, type ReplicaModule } from '@heal/kv/replica';
 import { fullCopyRecovery } from './full-copy.js';
 import { healRecovery } from './heal-recovery.js';
 import { leaderIncrementalBudgetRecovery, leaderIncrementalRecovery } from './leader-incremental.js';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { fields as f, type ActorId } from '@heal/actors';
+import { fields as f, type ActorId } from '@heal/actors/core';
 import {
   incarnationOf, recordWireBytes, MAX_VIEW_MEMBERS,
   type KeyRecord, type RecoveryContext, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory,
   type StrategyMessage, type StrategyOptions, type View,
-} from '@heal/kv';
+} from '@heal/kv/replica';
 import { CatchUpJoiner } from './baseline-joiner.js';
 import { keeperOf, sourceCandidate } from './roles.js';
 import { CommitLog } from './baseline-log.js';

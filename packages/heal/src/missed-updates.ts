@@ -1,4 +1,4 @@
-import type { ActorId } from '@heal/actors';
+import type { ActorId } from '@heal/actors/core';
 
 /** Default byte bound of a Missed-updates buffer (and of every baseline's buffer: same budget). */
 export const RECOVERY_BUFFER_BYTES_DEFAULT = 64 << 20;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { Codec, type MessageDef, type MessageHeader } from '@heal/actors';
-import type { RecoveryContext, RecoveryReport, StrategyMessage } from '@heal/kv';
+import { Codec, type MessageDef, type MessageHeader } from '@heal/actors/core';
+import type { RecoveryContext, RecoveryReport, StrategyMessage } from '@heal/kv/replica';
 
 type Wire = { kind: string } & MessageHeader;
 /** One codec per strategy's message set: every replica (and every restart) meters with it. */

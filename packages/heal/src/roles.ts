@@ -1,5 +1,5 @@
-import type { ActorId } from '@heal/actors';
-import type { View } from '@heal/kv';
+import type { ActorId } from '@heal/actors/core';
+import type { View } from '@heal/kv/replica';
 
 /**
  * Who plays which recovery role in a view. Every replica computes the same answer from the same

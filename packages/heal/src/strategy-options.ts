@@ -1,4 +1,4 @@
-import type { StrategyOptions } from '@heal/kv';
+import type { StrategyOptions } from '@heal/kv/replica';
 
 /** Reads a strategy's options, each error naming the strategy, the option and the bad value. */
 export function readStrategyOptions(strategy: string, options: StrategyOptions) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { fmix32, fnv1a32, FNV1A_32_OFFSET, fnv1aStep, murmur3Step } from '@heal/base';
-import type { Ts } from '@heal/kv';
+import type { Ts } from '@heal/kv/replica';
 
 /** Buckets of a replica's digest unless configured otherwise (a power of two). */
 export const DIGEST_BUCKETS_DEFAULT = 4096;

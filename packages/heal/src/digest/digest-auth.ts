@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ORIGIN_MAX, VersionVector, type VvInterval } from '@heal/kv';
+import { ORIGIN_MAX, VersionVector, type VvInterval } from '@heal/kv/replica';
 import { assertNodeHash } from './bucket-digest.js';
 
 /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { compareTs, type Ts } from '@heal/kv';
+import { compareTs, type Ts } from '@heal/kv/replica';
 import { assertNodeHash, type BucketDigest } from './bucket-digest.js';
 
 /** Node hashes asked of the peer in one request; a level with more to compare takes several. */
