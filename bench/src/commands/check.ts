@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { HistoryError, checkHistory, formatReport, parseHistory, type CheckResult } from '@heal/kv';
+import { HistoryError, checkHistory, formatReport, parseHistory, type CheckResult } from '@heal/kv/checker';
 import type { Command } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { intFlag } from '../cli/flags.js';

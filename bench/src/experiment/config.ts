@@ -1,5 +1,5 @@
-import { COMPARED_STRATEGIES, RUNNABLE_STRATEGIES } from '@heal/heal';
-import type { PersistencyModel } from '@heal/kv';
+import { COMPARED_STRATEGIES, RUNNABLE_STRATEGIES } from '@heal/heal/replica-module';
+import type { PersistencyModel } from '@heal/kv/replica';
 import type { WorkloadName } from '../workloads/index.js';
 
 /** DESIGN section 6: throughput is counted in buckets of this many ms. */

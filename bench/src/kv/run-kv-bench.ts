@@ -1,5 +1,6 @@
-import { LoadGenerators, sharedClockMs } from '@heal/actors';
-import { ThreadCluster } from '@heal/kv';
+import { LoadGenerators } from '@heal/actors/load-generators';
+import { sharedClockMs } from '@heal/actors/rings';
+import { ThreadCluster } from '@heal/kv/threads';
 import { windowLeadMs, type LoadConfig } from './load-config.js';
 import { totalLoad } from './load-results.js';
 import type { KvLoadParams, KvLoadResult } from './kv-load-task.js';

@@ -1,8 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LoadGenerators, sharedClockMs } from '@heal/actors';
-import { ThreadCluster, type PersistencyModel } from '@heal/kv';
+import { LoadGenerators } from '@heal/actors/load-generators';
+import { sharedClockMs } from '@heal/actors/rings';
+import type { PersistencyModel } from '@heal/kv/replica';
+import { ThreadCluster } from '@heal/kv/threads';
 import { windowLeadMs, type LoadConfig } from '../kv/load-config.js';
 import { totalLoad } from '../kv/load-results.js';
 import type { KvLoadParams, KvLoadResult } from '../kv/kv-load-task.js';

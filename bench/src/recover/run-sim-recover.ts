@@ -1,9 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { healReplicaModule } from '@heal/heal';
-import {
-  checkHistory, formatReport, SimCluster, startSimLoad, type PersistencyModel, type ReplicaConfig,
-} from '@heal/kv';
+import { healReplicaModule } from '@heal/heal/replica-module';
+import { checkHistory, formatReport } from '@heal/kv/checker';
+import type { PersistencyModel, ReplicaConfig } from '@heal/kv/replica';
+import { SimCluster, startSimLoad } from '@heal/kv/sim';
 import type { RecoveryRowFields } from '../report/recovery-row.js';
 
 export interface RecoverConfig {

@@ -1,5 +1,5 @@
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { SpscRing } from '@heal/actors';
+import { SpscRing } from '@heal/actors/rings';
 import {
   bump,
   changed,

@@ -17,7 +17,7 @@
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { SpscRing } from '@heal/actors';
+import { SpscRing } from '@heal/actors/rings';
 import {
   bump,
   changed,

@@ -1,4 +1,4 @@
-import { PERSISTENCY_MODELS } from '@heal/kv';
+import { PERSISTENCY_MODELS } from '@heal/kv/replica';
 import type { ExperimentConfig } from '../experiment/config.js';
 import type { RecoverConfig } from '../recover/run-sim-recover.js';
 import { WORKLOAD_NAMES } from '../workloads/index.js';
