@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,10 +64,15 @@ for (const pkg of PACKAGES) {
     for (const path of ['package.json', 'dist/src/index.js', 'dist/src/index.d.ts']) {
       assert.ok(files.has(path), `${where} lacks ${path}`);
     }
-    const entry = manifest.exports['.'];
-    assert.ok(entry, `${dir}/package.json exports "."`);
-    for (const path of [entry.types, entry.default]) {
-      assert.ok(files.has(posix.normalize(path)), `${where} lacks ${path}, which its exports name`);
+    assert.ok(manifest.exports['.'], `${dir}/package.json exports "."`);
+    for (const [subpath, entry] of Object.entries(manifest.exports)) {
+      assert.deepEqual(Object.keys(entry), ['types', 'default'], `${dir}/package.json exports ${subpath}: types first, then default`);
+      for (const path of [entry.types, entry.default]) {
+        assert.ok(files.has(posix.normalize(path)), `${where} lacks ${path}, which its exports name (${subpath})`);
+      }
+      // Resolved as a user resolves it: by package name and subpath, through node_modules.
+      const specifier = subpath === '.' ? name : `${name}${subpath.slice(1)}`;
+      assert.equal(fileURLToPath(import.meta.resolve(specifier)), `${realpathSync(`${ROOT}/${dir}`)}/${posix.normalize(entry.default)}`, `${specifier} resolves to its exports' default`);
     }
     for (const path of files) {
       if (path === 'package.json') continue;
@@ -87,6 +92,11 @@ for (const pkg of PACKAGES) {
           assert.ok(files.has(target), `${where}: ${path} loads ${spec}, which the tarball lacks`);
         } else if (!spec.startsWith('node:') && !builtinModules.includes(spec)) {
           assert.ok(dependencies.has(packageName(spec)), `${where}: ${path} imports ${spec}, which is not among its dependencies`);
+          if (spec.startsWith('@heal/')) {
+            const target = JSON.parse(readFileSync(`${ROOT}/packages/${spec.split('/')[1]}/package.json`, 'utf8')) as Manifest;
+            const subpath = `.${spec.slice(packageName(spec).length)}`;
+            assert.ok(target.exports[subpath], `${where}: ${path} imports ${spec}, which ${packageName(spec)} does not export`);
+          }
         }
       }
     }
