@@ -55,6 +55,23 @@ interface Compiled {
   fields: CompiledFields;
 }
 
+/**
+ * Compiled field codecs by definition, shared by every Codec that has the definition (a replica
+ * module's codec and each recovery meter's hold the same ones): compiling is a cost at a worker's
+ * start, and the functions depend only on the definition. Bounded by the definitions a program
+ * declares; a WeakMap, so a definition dropped is dropped from it too.
+ */
+const compiledByDef = new WeakMap<MessageDef, CompiledFields>();
+
+function compiledFieldsOf(def: MessageDef): CompiledFields {
+  let fields = compiledByDef.get(def);
+  if (fields === undefined) {
+    fields = compileFields(def.kind, def.fields);
+    compiledByDef.set(def, fields);
+  }
+  return fields;
+}
+
 /** The codec of one protocol: the set of its message definitions. */
 export class Codec<M extends { kind: string } & MessageHeader> {
   readonly #byType = new Map<number, Compiled>();
@@ -64,7 +81,7 @@ export class Codec<M extends { kind: string } & MessageHeader> {
     for (const def of defs) {
       if (this.#byType.has(def.type)) throw new Error(`duplicate message type ${def.type} (${def.kind})`);
       if (this.#byKind.has(def.kind)) throw new Error(`duplicate message kind ${def.kind}`);
-      const compiled: Compiled = { def, fields: compileFields(def.kind, def.fields) };
+      const compiled: Compiled = { def, fields: compiledFieldsOf(def) };
       this.#byType.set(def.type, compiled);
       this.#byKind.set(def.kind, compiled);
     }
