@@ -4,5 +4,6 @@
  * `threads/actor-worker.js` and the actor module they are given (see module-ref.ts).
  */
 export * from './threads/runtime.js';
+export type { WorkerMarks } from './threads/actor-worker.js';
 export type { ActorModuleRef } from './threads/module-ref.js';
 export type { HostStats } from './threads/actor-host.js';

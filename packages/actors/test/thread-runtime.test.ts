@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LoadGenerators, ThreadRuntime, type ActorId, type ThreadEndpoint } from '../src/index.js';
+import { LoadGenerators, sharedClockMs, ThreadRuntime, type ActorId, type ThreadEndpoint } from '../src/index.js';
 import type { RelayConfig, RelayMessage } from './fixtures/relay-actor.js';
 import type { RelayLoadParams } from './fixtures/relay-load-task.js';
 
@@ -74,6 +74,22 @@ test('a crashed actor stops answering; after restart it answers again with fresh
     const stats = await runtime.stats(1);
     assert.equal(stats.actor['relayed'], 1, 'the new incarnation saw only the request after its restart');
     await assert.rejects(runtime.restart(1), /is running/);
+  } finally {
+    await runtime.shutdown();
+  }
+});
+
+test('restart resolves with when each step of the new worker\'s start ended, in order', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
+  const runtime = await start(1);
+  try {
+    await runtime.crash(2);
+    const before = sharedClockMs();
+    const s = await runtime.restart(2);
+    const after = sharedClockMs();
+    const marks = [before, s.spawnMs, s.scriptMs, s.importedMs, s.storageMs, s.startedMs, s.readyMs, after];
+    assert.deepEqual([...marks].sort((a, b) => a - b), marks, `marks out of order: ${JSON.stringify(s)}`);
+    assert.ok(s.importedMs > s.scriptMs, 'the actor module is imported after the worker script runs');
+    assert.deepEqual(await request(runtime.endpoint(ACTORS), 2, 1, 0), [2]);
   } finally {
     await runtime.shutdown();
   }

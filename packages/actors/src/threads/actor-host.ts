@@ -37,10 +37,14 @@ export class ActorHost<M extends Message, S, C> {
   #timersFired = 0;
   #loopDone: Promise<void> = Promise.resolve();
 
+  /** When `createStorage` returned (shared clock, ms): the actor's medium is open. */
+  readonly storageOpenedMs: number;
+
   constructor(links: LinkDescriptor, module: ActorModule<M, S, C>, config: C, seed: number, incarnation: number) {
     this.#port = new RingPort(links, module.codec);
     const self = links.self;
     const storage = module.createStorage ? module.createStorage(self, config) : (undefined as S);
+    this.storageOpenedMs = sharedClockMs();
     this.#actor = module.createActor(self, config);
     const prng = new Prng(seed);
     this.#ctx = {

@@ -3,13 +3,14 @@ import { Worker } from 'node:worker_threads';
 import type { Remote } from 'comlink';
 import type { ActorId, Message } from '../actor.js';
 import type { Codec } from '../codec.js';
-import type { ActorControl, ActorWorkerData } from './actor-worker.js';
+import type { ActorControl, ActorWorkerData, ReadyMessage, WorkerMarks } from './actor-worker.js';
 import type { HostStats } from './actor-host.js';
 import { wrapControl } from './control-parent.js';
 import { Doorbell } from '../doorbell.js';
 import { buildMesh, DEFAULT_RING_BYTES, type LinkDescriptor } from './links.js';
 import { loadActorModule, type ActorModuleRef } from './module-ref.js';
 import { ThreadEndpoint } from './thread-endpoint.js';
+import { sharedClockMs } from './clock.js';
 
 /** Most actors (plus endpoints) one runtime wires up: the mesh has n^2 rings. */
 export const MAX_THREAD_ACTORS = 64;
@@ -24,6 +25,17 @@ export interface ThreadRuntimeOptions<C> {
   config: C | ((self: ActorId) => C);
   ringBytes?: number;
   seed?: number;
+}
+
+/**
+ * How one actor's worker started, on the clock all threads share (ms): the runtime's marks
+ * around the worker's own. `readyMs - spawnMs` is the whole start.
+ */
+export interface WorkerStart extends WorkerMarks {
+  /** The runtime began to start the actor (just before it created the Worker). */
+  spawnMs: number;
+  /** The runtime received the worker's ready message. */
+  readyMs: number;
 }
 
 interface Running {
@@ -106,10 +118,13 @@ export class ThreadRuntime<M extends Message, C = unknown> {
     await running.worker.terminate();
   }
 
-  /** Starts a new incarnation of a stopped or crashed actor on the same links. */
-  async restart(id: ActorId): Promise<void> {
+  /**
+   * Starts a new incarnation of a stopped or crashed actor on the same links; resolves once its
+   * `start` ran, with how long each step of its worker's start took.
+   */
+  async restart(id: ActorId): Promise<WorkerStart> {
     assert(!this.#running.has(id), `restart: actor ${id} is running`);
-    await this.#spawn(id);
+    return this.#spawn(id);
   }
 
   async stats(id: ActorId): Promise<HostStats> {
@@ -139,7 +154,8 @@ export class ThreadRuntime<M extends Message, C = unknown> {
     return running;
   }
 
-  async #spawn(id: ActorId): Promise<void> {
+  async #spawn(id: ActorId): Promise<WorkerStart> {
+    const spawnMs = sharedClockMs();
     const config = this.#options.config;
     const incarnation = this.#incarnations[id] ?? 0;
     this.#incarnations[id] = incarnation + 1;
@@ -151,17 +167,18 @@ export class ThreadRuntime<M extends Message, C = unknown> {
       incarnation,
     };
     const worker = new Worker(new URL('./actor-worker.js', import.meta.url), { workerData: data });
-    await new Promise<void>((resolve, reject) => {
+    const marks = await new Promise<WorkerMarks>((resolve, reject) => {
       const onError = (err: Error): void => {
         reject(new Error(`actor ${id} failed to start: ${err.message}`, { cause: err }));
       };
       worker.once('error', onError);
       worker.once('message', (msg: unknown) => {
         worker.off('error', onError);
-        if ((msg as { heal?: string } | null)?.heal === 'ready') resolve();
+        if ((msg as Partial<ReadyMessage> | null)?.heal === 'ready') resolve((msg as ReadyMessage).marks);
         else reject(new Error(`actor ${id} sent ${JSON.stringify(msg)} before ready`));
       });
     });
+    const readyMs = sharedClockMs();
     worker.on('error', (err) => {
       process.stderr.write(`actor ${id} worker failed: ${err.stack ?? err.message}\n`);
     });
@@ -169,5 +186,6 @@ export class ThreadRuntime<M extends Message, C = unknown> {
       if (this.#running.get(id)?.worker === worker) this.#running.delete(id);
     });
     this.#running.set(id, { worker, control: wrapControl<ActorControl>(worker) });
+    return { spawnMs, ...marks, readyMs };
   }
 }

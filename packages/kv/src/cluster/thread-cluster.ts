@@ -1,6 +1,6 @@
 import type { ActorId } from '@heal/actors/core';
 import type { LinkDescriptor } from '@heal/actors/rings';
-import { ThreadRuntime, type ActorModuleRef, type HostStats } from '@heal/actors/threads';
+import { ThreadRuntime, type ActorModuleRef, type HostStats, type WorkerStart } from '@heal/actors/threads';
 import { KvClient } from '../client/kv-client.js';
 import type { RecoveryReport } from '../protocol/recovery-strategy.js';
 import type { KvWire, ReplicaConfig } from '../protocol/replica.js';
@@ -92,9 +92,11 @@ export class ThreadCluster {
 
   /**
    * Restarts replica `id` from what its medium kept; it recovers with the cluster's strategy
-   * (`options.strategy`, if given, must name it: every replica runs the same one).
+   * (`options.strategy`, if given, must name it: every replica runs the same one). Resolves
+   * once the replica's `start` ran in its new worker (its medium opened and loaded), with the
+   * times of each step of that worker's start.
    */
-  restart(id: ActorId, options: { strategy?: string } = {}): Promise<void> {
+  restart(id: ActorId, options: { strategy?: string } = {}): Promise<WorkerStart> {
     if (options.strategy !== undefined && options.strategy !== this.config.strategy) {
       throw new RangeError(`strategy ${options.strategy}: this cluster runs ${this.config.strategy} (every replica runs the same strategy; start a cluster with strategy ${options.strategy})`);
     }
