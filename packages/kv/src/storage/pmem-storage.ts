@@ -97,6 +97,10 @@ function writeOf(r: KeyRecord): PersistedWrite {
   return { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state: TO_CODE[r.state] };
 }
 
+function persistedWriteOf(r: PTableRecord): PersistedWrite {
+  return { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state: r.state };
+}
+
 /** The same write (ts and write number), whatever its state. */
 function sameWrite(w: PersistedWrite, r: KeyRecord): boolean {
   return w.version === r.ts.version && w.cid === r.ts.cid && w.origin === r.origin && w.seq === r.seq;
@@ -109,7 +113,12 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   #region!: PmemRegion;
   #table!: PTable;
   #open = false;
-  #persisted = new Map<string, PersistedWrite>();
+  /**
+   * The write each key of the table holds. Built by the first `load` while it reads the table
+   * anyway (or by the first write, if it comes first), not when the file is opened: reading every
+   * slot (checksum, key, value) once more is most of what opening cost besides PTable's own.
+   */
+  #persisted: Map<string, PersistedWrite> | undefined;
   /** Latest unsynced record per key; bounded by the table's capacity (checked in `write`). */
   #dirty = new Map<string, KeyRecord>();
   /** Unsynced new writes in write order (PMEM_ORDER_MAX: past it, `write` syncs first). */
@@ -153,7 +162,12 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   load(): Iterable<KeyRecord> {
     this.#assertOpen();
     const out = new Map<string, KeyRecord>();
-    for (const r of this.#table.entries()) out.set(r.key, this.#fromTable(r));
+    const persisted = this.#persisted === undefined ? new Map<string, PersistedWrite>() : undefined;
+    for (const r of this.#table.entries()) {
+      out.set(r.key, this.#fromTable(r));
+      persisted?.set(r.key, persistedWriteOf(r));
+    }
+    if (persisted !== undefined) this.#persisted = persisted;
     for (const r of this.#dirty.values()) out.set(r.key, { ...r });
     return [...out.values()];
   }
@@ -162,13 +176,14 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#assertOpen();
     const { keyMaxBytes, valueMaxBytes, capacity } = this.#table.layout;
     checkRecord(this.path, record, keyMaxBytes, valueMaxBytes);
-    const known = this.#persisted.has(record.key) || this.#dirty.has(record.key);
+    const persisted = this.#persistedWrites();
+    const known = persisted.has(record.key) || this.#dirty.has(record.key);
     if (!known && this.#table.size + this.#newKeys >= capacity) {
       throw storageErrors.full(this.path, `pmem table full: ${capacity} keys (record.key ${JSON.stringify(record.key)} is new)`);
     }
     if (!known) this.#newKeys++;
     const dirty = this.#dirty.get(record.key);
-    const latest = dirty ? writeOf(dirty) : this.#persisted.get(record.key);
+    const latest = dirty ? writeOf(dirty) : persisted.get(record.key);
     const copy = { ...record };
     if (!latest || !sameWrite(latest, record)) {
       if (this.#order.length >= PMEM_ORDER_MAX) this.sync();
@@ -190,7 +205,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#dirty.clear();
     this.#newKeys = 0;
     this.stats.syncs++;
-    assert.equal(this.#table.size, this.#persisted.size, 'the table holds every persisted key');
+    assert.equal(this.#table.size, this.#persistedWrites().size, 'the table holds every persisted key');
     if (versionVector) this.#writeMeta(this.#seqHighWater, versionVector.slice());
   }
 
@@ -215,7 +230,8 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   /** Takes `r` to the table: a put for a new write, a state update for a new state, or nothing. */
   #persist(r: KeyRecord): void {
     const state = TO_CODE[r.state];
-    const old = this.#persisted.get(r.key);
+    const persisted = this.#persistedWrites();
+    const old = persisted.get(r.key);
     if (old !== undefined && sameWrite(old, r)) {
       if (old.state === state) return;
       assert(this.#table.setState(r.key, state), `key ${r.key} is in the table`);
@@ -224,7 +240,15 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       this.#table.put({ key: r.key, ts: { version: r.ts.version, cid: r.ts.cid }, value: bytesOf(r.value), state, origin: r.origin, seq: r.seq });
       this.stats.puts++;
     }
-    this.#persisted.set(r.key, writeOf(r));
+    persisted.set(r.key, writeOf(r));
+  }
+
+  #persistedWrites(): Map<string, PersistedWrite> {
+    if (this.#persisted === undefined) {
+      this.#persisted = new Map();
+      for (const r of this.#table.entries()) this.#persisted.set(r.key, persistedWriteOf(r));
+    }
+    return this.#persisted;
   }
 
   loadSeqHighWater(): number {
@@ -283,10 +307,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     if (created) this.#createFile();
     this.#region = PmemRegion.open(this.path, this.#options.region ?? {});
     this.#table = PTable.open(this.#region);
-    this.#persisted = new Map();
-    for (const r of this.#table.entries()) {
-      this.#persisted.set(r.key, { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state: r.state });
-    }
+    this.#persisted = undefined;
     this.#dirty = new Map();
     this.#order = [];
     this.#newKeys = 0;
