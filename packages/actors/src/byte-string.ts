@@ -25,7 +25,9 @@ export function isByteString(value: unknown): value is ByteString {
 
 /** The byte string of `bytes` (a copy). */
 export function byteStringOf(bytes: Uint8Array): ByteString {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).latin1Slice(0, bytes.byteLength);
+  // A Buffer is read directly: wrapping it in another one costs as much as the slice.
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return buf.latin1Slice(0, bytes.byteLength);
 }
 
 /** The bytes of `value`, in a new Buffer. */
