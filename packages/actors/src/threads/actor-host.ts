@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Actor, ActorContext, ActorId, ActorModule, Message, TimerId } from '../actor.js';
 import { Prng } from '@heal/base';
 import { sharedClockMs } from './clock.js';
@@ -63,7 +64,7 @@ export class ActorHost<M extends Message, S, C> {
     };
   }
 
-  /** Discards what was queued while this actor was down, runs `start`, and begins the loop. */
+  /** Discards what was queued while this actor was down, runs `start`, and schedules the loop. */
   start(): void {
     assert(!this.#running, 'actor host started twice');
     this.#port.discardInbound();
@@ -71,7 +72,10 @@ export class ActorHost<M extends Message, S, C> {
     this.#actor.flush?.(this.#ctx);
     this.#port.flush();
     this.#running = true;
-    this.#loopDone = this.#loop();
+    // The first round runs on the event loop's next turn, not inside `start`: a round that finds
+    // nothing parks the thread (up to MAX_IDLE_SLICE_MS), and the worker must first expose its
+    // control plane and report that it started.
+    this.#loopDone = nextTurn().then(() => this.#loop());
   }
 
   /** Ends the loop after the current round and publishes what is pending. */
