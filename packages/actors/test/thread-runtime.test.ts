@@ -7,13 +7,14 @@ import type { RelayLoadParams } from './fixtures/relay-load-task.js';
 const ACTORS = 3;
 const moduleRef = { url: new URL('./fixtures/relay-actor.js', import.meta.url).href };
 
-function start(endpoints: number, beatMs = 0): Promise<ThreadRuntime<RelayMessage, RelayConfig>> {
+function start(endpoints: number, beatMs = 0, spareWorkers = true): Promise<ThreadRuntime<RelayMessage, RelayConfig>> {
   return ThreadRuntime.start<RelayMessage, RelayConfig>({
     module: moduleRef,
     actors: ACTORS,
     endpoints,
     config: { actors: ACTORS, beatMs },
     ringBytes: 1 << 16,
+    spareWorkers,
   });
 }
 
@@ -79,17 +80,38 @@ test('a crashed actor stops answering; after restart it answers again with fresh
   }
 });
 
-test('restart resolves with when each step of the new worker\'s start ended, in order', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
-  const runtime = await start(1);
+test('a cold restart resolves with when each step of the new worker\'s start ended, in order', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
+  const runtime = await start(1, 0, false);
   try {
     await runtime.crash(2);
     const before = sharedClockMs();
     const s = await runtime.restart(2);
     const after = sharedClockMs();
-    const marks = [before, s.spawnMs, s.scriptMs, s.importedMs, s.storageMs, s.startedMs, s.readyMs, after];
+    assert.equal(s.spare, false);
+    const marks = [before, s.requestedMs, s.spawnMs, s.scriptMs, s.importedMs, s.assignedMs, s.storageMs, s.startedMs, s.readyMs, after];
     assert.deepEqual([...marks].sort((a, b) => a - b), marks, `marks out of order: ${JSON.stringify(s)}`);
     assert.ok(s.importedMs > s.scriptMs, 'the actor module is imported after the worker script runs');
     assert.deepEqual(await request(runtime.endpoint(ACTORS), 2, 1, 0), [2]);
+  } finally {
+    await runtime.shutdown();
+  }
+});
+
+test('a crashed or stopped actor restarts on a spare worker booted while it was down', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
+  const runtime = await start(1);
+  try {
+    const client = runtime.endpoint(ACTORS);
+    for (const [i, down] of [(id: ActorId) => runtime.crash(id), (id: ActorId) => runtime.stop(id)].entries()) {
+      await down(2);
+      const s = await runtime.restart(2);
+      assert.equal(s.spare, true);
+      assert.ok(s.spawnMs < s.requestedMs, `the spare was created before the restart: ${JSON.stringify(s)}`);
+      const marks = [s.requestedMs, s.assignedMs, s.storageMs, s.startedMs, s.readyMs];
+      assert.deepEqual([...marks].sort((a, b) => a - b), marks, `marks out of order: ${JSON.stringify(s)}`);
+      assert.deepEqual(await request(client, 2, 10 + i, 1), [2, 0]);
+    }
+    const stats = await runtime.stats(2);
+    assert.equal(stats.actor['relayed'], 1, 'each spare ran a fresh incarnation');
   } finally {
     await runtime.shutdown();
   }

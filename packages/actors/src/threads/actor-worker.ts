@@ -1,8 +1,14 @@
 /**
- * Entry point of one actor's worker thread. workerData carries the actor's links, its module
- * reference, config and seed; the parent controls it over comlink (stop, stats). When the
- * actor's `start` has run, the worker posts `{heal: 'ready', marks}`: when each step of its
- * start ended, on the clock all threads share.
+ * Entry point of one actor's worker thread. workerData names the actor module, which the worker
+ * imports first; then it waits for its assignment (an ActorAssignment message: the actor's
+ * links, config, seed and incarnation), opens the actor's storage, runs its `start`, exposes
+ * its control plane (comlink: stop, stats) and posts `{heal: 'ready', marks}`, the times at
+ * which each step ended on the clock all threads share.
+ *
+ * The runtime posts the assignment right after creating the worker (a cold start), or later:
+ * a spare worker is created while its actor is down, boots and imports the module, and is
+ * assigned the actor when it restarts (see ThreadRuntimeOptions.spareWorkers). Either way it
+ * runs one incarnation of one actor.
  *
  * What this script loads is all a worker loads besides the actor module: a few files of this
  * package and comlink's `expose` (no simulator, no load generators, no thread runtime).
@@ -17,8 +23,12 @@ import type { LinkDescriptor } from './links.js';
 import { loadActorModule, type ActorModuleRef } from './module-ref.js';
 
 export interface ActorWorkerData {
-  links: LinkDescriptor;
   module: ActorModuleRef;
+}
+
+/** The one message a worker receives before its control plane: the actor it runs. */
+export interface ActorAssignment {
+  links: LinkDescriptor;
   config: unknown;
   seed: number;
   incarnation: number;
@@ -30,6 +40,8 @@ export interface WorkerMarks {
   scriptMs: number;
   /** The actor module is imported. */
   importedMs: number;
+  /** The assignment arrived. */
+  assignedMs: number;
   /** `createStorage` returned: the medium is open. */
   storageMs: number;
   /** `createActor` and the actor's `start` returned. */
@@ -49,17 +61,19 @@ export interface ActorControl {
 }
 
 const scriptMs = sharedClockMs();
-assert(parentPort, 'actor-worker must run in a worker thread');
-const data = workerData as ActorWorkerData;
-const module = await loadActorModule<Message, unknown, unknown>(data.module);
+const port = parentPort;
+assert(port, 'actor-worker must run in a worker thread');
+const module = await loadActorModule<Message, unknown, unknown>((workerData as ActorWorkerData).module);
 const importedMs = sharedClockMs();
-const host = new ActorHost(data.links, module, data.config, data.seed, data.incarnation);
+const assignment = await new Promise<ActorAssignment>((resolve) => port.once('message', resolve));
+const assignedMs = sharedClockMs();
+const host = new ActorHost(assignment.links, module, assignment.config, assignment.seed, assignment.incarnation);
 host.start();
 const startedMs = sharedClockMs();
 const control: ActorControl = {
   stop: () => host.stop(),
   stats: () => host.stats(),
 };
-exposeControl(control, parentPort);
-const ready: ReadyMessage = { heal: 'ready', marks: { scriptMs, importedMs, storageMs: host.storageOpenedMs, startedMs } };
-parentPort.postMessage(ready);
+exposeControl(control, port);
+const ready: ReadyMessage = { heal: 'ready', marks: { scriptMs, importedMs, assignedMs, storageMs: host.storageOpenedMs, startedMs } };
+port.postMessage(ready);

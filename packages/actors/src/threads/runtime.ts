@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Remote } from 'comlink';
 import type { ActorId, Message } from '../actor.js';
 import type { Codec } from '../codec.js';
-import type { ActorControl, ActorWorkerData, ReadyMessage, WorkerMarks } from './actor-worker.js';
+import type { ActorAssignment, ActorControl, ActorWorkerData, ReadyMessage, WorkerMarks } from './actor-worker.js';
 import type { HostStats } from './actor-host.js';
 import { wrapControl } from './control-parent.js';
 import { Doorbell } from '../doorbell.js';
@@ -25,22 +25,45 @@ export interface ThreadRuntimeOptions<C> {
   config: C | ((self: ActorId) => C);
   ringBytes?: number;
   seed?: number;
+  /**
+   * Boot a spare worker for an actor while it is down (default true): after `crash` or `stop`,
+   * a worker is created at once and imports the actor module, then waits; `restart` hands it
+   * the actor, so a restart costs opening the storage and `start`, not booting a thread and
+   * importing a module (the bulk of a cold start: see WorkerStart). A spare is never shared:
+   * it runs one incarnation of the actor it was booted for. An idle spare does not keep the
+   * process alive; `shutdown` ends it. false: every restart starts a new worker (cold).
+   */
+  spareWorkers?: boolean;
 }
 
 /**
  * How one actor's worker started, on the clock all threads share (ms): the runtime's marks
- * around the worker's own. `readyMs - spawnMs` is the whole start.
+ * around the worker's own. The start as its caller sees it is `readyMs - requestedMs`; for a
+ * cold start `spawnMs` is `requestedMs`, for a spare it is earlier (it booted while the actor
+ * was down) and `assignedMs - requestedMs` is all that is left of booting.
  */
 export interface WorkerStart extends WorkerMarks {
-  /** The runtime began to start the actor (just before it created the Worker). */
+  /** `restart` (or `start`, for the first incarnation) was called. */
+  requestedMs: number;
+  /** The worker was created. */
   spawnMs: number;
   /** The runtime received the worker's ready message. */
   readyMs: number;
+  /** Whether a spare worker, booted while the actor was down, runs this incarnation. */
+  spare: boolean;
 }
 
 interface Running {
   worker: Worker;
   control: Remote<ActorControl>;
+}
+
+/** A worker created for actor `id`, not yet assigned to it (or just assigned). */
+interface Booting {
+  worker: Worker;
+  spawnMs: number;
+  /** Settles with the worker's ready message, or rejects if it fails or exits before. */
+  ready: Promise<WorkerMarks>;
 }
 
 /**
@@ -57,6 +80,9 @@ export class ThreadRuntime<M extends Message, C = unknown> {
   readonly #running = new Map<ActorId, Running>();
   readonly #incarnations: number[];
   readonly #attached = new Set<ThreadEndpoint<M>>();
+  /** Spare workers by actor, at most one per actor that is down (see spareWorkers). */
+  readonly #spares = new Map<ActorId, Booting>();
+  #shuttingDown = false;
 
   private constructor(options: ThreadRuntimeOptions<C>, codec: Codec<M>) {
     const { actors, endpoints = 0, ringBytes = DEFAULT_RING_BYTES } = options;
@@ -80,7 +106,10 @@ export class ThreadRuntime<M extends Message, C = unknown> {
     }
     const module = await loadActorModule<M, unknown, C>(options.module);
     const runtime = new ThreadRuntime<M, C>(options, module.codec);
-    await Promise.all(Array.from({ length: actors }, (_, id) => runtime.#spawn(id)));
+    if (options.spareWorkers !== undefined && typeof options.spareWorkers !== 'boolean') {
+      throw new TypeError(`spareWorkers must be a boolean, got ${String(options.spareWorkers)}`);
+    }
+    await Promise.all(Array.from({ length: actors }, (_, id) => runtime.#assign(id, runtime.#boot(id), sharedClockMs(), false)));
     return runtime;
   }
 
@@ -107,6 +136,7 @@ export class ThreadRuntime<M extends Message, C = unknown> {
   async crash(id: ActorId): Promise<void> {
     const running = this.#take(id, 'crash');
     await running.worker.terminate();
+    this.#bootSpare(id);
   }
 
   /** Graceful stop: the actor finishes its current round and publishes what it sent. */
@@ -116,6 +146,7 @@ export class ThreadRuntime<M extends Message, C = unknown> {
     this.#wake(id);
     await stopped;
     await running.worker.terminate();
+    this.#bootSpare(id);
   }
 
   /**
@@ -123,8 +154,11 @@ export class ThreadRuntime<M extends Message, C = unknown> {
    * `start` ran, with how long each step of its worker's start took.
    */
   async restart(id: ActorId): Promise<WorkerStart> {
+    const requestedMs = sharedClockMs();
     assert(!this.#running.has(id), `restart: actor ${id} is running`);
-    return this.#spawn(id);
+    const spare = this.#spares.get(id);
+    this.#spares.delete(id);
+    return this.#assign(id, spare ?? this.#boot(id), requestedMs, spare !== undefined);
   }
 
   async stats(id: ActorId): Promise<HostStats> {
@@ -140,11 +174,15 @@ export class ThreadRuntime<M extends Message, C = unknown> {
     new Doorbell((this.#links[id] as LinkDescriptor).doorbell).ring();
   }
 
-  /** Stops every actor and closes endpoints made here. */
+  /** Stops every actor, ends the spare workers and closes endpoints made here. */
   async shutdown(): Promise<void> {
+    this.#shuttingDown = true;
     for (const endpoint of this.#attached) endpoint.close();
     this.#attached.clear();
     await Promise.all([...this.#running.keys()].map((id) => this.stop(id)));
+    const spares = [...this.#spares.values()];
+    this.#spares.clear();
+    await Promise.all(spares.map((spare) => spare.worker.terminate()));
   }
 
   #take(id: ActorId, what: string): Running {
@@ -154,30 +192,70 @@ export class ThreadRuntime<M extends Message, C = unknown> {
     return running;
   }
 
-  async #spawn(id: ActorId): Promise<WorkerStart> {
+  /**
+   * Creates a worker for actor `id`; it imports the actor module, then waits for its assignment.
+   * A failure before it is ready is kept in `ready` for whoever assigns it.
+   */
+  #boot(id: ActorId): Booting {
     const spawnMs = sharedClockMs();
+    const data: ActorWorkerData = { module: this.#options.module };
+    const worker = new Worker(new URL('./actor-worker.js', import.meta.url), { workerData: data });
+    const ready = new Promise<WorkerMarks>((resolve, reject) => {
+      const settle = (): void => {
+        worker.off('error', onError);
+        worker.off('exit', onExit);
+        worker.off('message', onMessage);
+      };
+      const onError = (err: Error): void => {
+        settle();
+        reject(new Error(`actor ${id} failed to start: ${err.message}`, { cause: err }));
+      };
+      const onExit = (code: number): void => {
+        settle();
+        reject(new Error(`actor ${id} failed to start: its worker exited with code ${code}`));
+      };
+      const onMessage = (msg: unknown): void => {
+        settle();
+        if ((msg as Partial<ReadyMessage> | null)?.heal === 'ready') resolve((msg as ReadyMessage).marks);
+        else reject(new Error(`actor ${id} sent ${JSON.stringify(msg)} before ready`));
+      };
+      worker.on('error', onError);
+      worker.on('exit', onExit);
+      worker.on('message', onMessage);
+    });
+    ready.catch(() => {}); // reported by #assign; a spare never assigned fails unseen
+    return { worker, spawnMs, ready };
+  }
+
+  /** Boots a spare for actor `id`, which just went down (see spareWorkers). */
+  #bootSpare(id: ActorId): void {
+    if (this.#options.spareWorkers === false || this.#shuttingDown || this.#spares.has(id) || this.#running.has(id)) return;
+    const spare = this.#boot(id);
+    spare.worker.unref(); // idle, it must not keep the process alive
+    this.#spares.set(id, spare);
+  }
+
+  /** Gives the next incarnation of actor `id` to `booting`; resolves once its `start` ran. */
+  async #assign(id: ActorId, booting: Booting, requestedMs: number, spare: boolean): Promise<WorkerStart> {
+    const { worker, spawnMs } = booting;
     const config = this.#options.config;
     const incarnation = this.#incarnations[id] ?? 0;
     this.#incarnations[id] = incarnation + 1;
-    const data: ActorWorkerData = {
+    const assignment: ActorAssignment = {
       links: this.#links[id] as LinkDescriptor,
-      module: this.#options.module,
       config: typeof config === 'function' ? (config as (self: ActorId) => C)(id) : config,
       seed: ((this.#options.seed ?? 1) * 0x9e3779b1 + id * 0x85ebca6b + incarnation) | 0,
       incarnation,
     };
-    const worker = new Worker(new URL('./actor-worker.js', import.meta.url), { workerData: data });
-    const marks = await new Promise<WorkerMarks>((resolve, reject) => {
-      const onError = (err: Error): void => {
-        reject(new Error(`actor ${id} failed to start: ${err.message}`, { cause: err }));
-      };
-      worker.once('error', onError);
-      worker.once('message', (msg: unknown) => {
-        worker.off('error', onError);
-        if ((msg as Partial<ReadyMessage> | null)?.heal === 'ready') resolve((msg as ReadyMessage).marks);
-        else reject(new Error(`actor ${id} sent ${JSON.stringify(msg)} before ready`));
-      });
-    });
+    worker.ref();
+    worker.postMessage(assignment);
+    let marks: WorkerMarks;
+    try {
+      marks = await booting.ready;
+    } catch (err) {
+      await worker.terminate();
+      throw err;
+    }
     const readyMs = sharedClockMs();
     worker.on('error', (err) => {
       process.stderr.write(`actor ${id} worker failed: ${err.stack ?? err.message}\n`);
@@ -186,6 +264,6 @@ export class ThreadRuntime<M extends Message, C = unknown> {
       if (this.#running.get(id)?.worker === worker) this.#running.delete(id);
     });
     this.#running.set(id, { worker, control: wrapControl<ActorControl>(worker) });
-    return { spawnMs, ...marks, readyMs };
+    return { requestedMs, spawnMs, ...marks, readyMs, spare };
   }
 }

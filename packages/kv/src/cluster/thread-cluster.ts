@@ -16,6 +16,8 @@ export interface ThreadClusterOptions extends ClusterReplicaOptions {
   ringBytes?: number;
   clientTimeoutMs?: number;
   seed?: number;
+  /** Boot a replica's next worker while it is down (default true; see ThreadRuntimeOptions). */
+  spareWorkers?: boolean;
 }
 
 /** The report a replica's stats carry once it recovered (keys `recovery.*`), or undefined. */
@@ -63,6 +65,7 @@ export class ThreadCluster {
       config,
       ...(options.ringBytes !== undefined ? { ringBytes: options.ringBytes } : {}),
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(options.spareWorkers !== undefined ? { spareWorkers: options.spareWorkers } : {}),
     });
     return new ThreadCluster(runtime, config, options.clientTimeoutMs ?? 4 * config.timing.suspicionMs);
   }
