@@ -7,6 +7,7 @@ import { benchCheckCommand } from './bench-check.js';
 import { benchKvCommand } from './bench-kv.js';
 import { benchModelsCommand } from './bench-models.js';
 import { benchProtocolCommand } from './bench-protocol.js';
+import { benchWorkerStartCommand } from './bench-worker-start.js';
 import { recoverCommand } from './recover.js';
 import { sweepCommand } from './sweep.js';
 
@@ -20,6 +21,7 @@ export const COMMANDS: readonly Command[] = [
   benchKvCommand,
   benchModelsCommand,
   benchProtocolCommand,
+  benchWorkerStartCommand,
   recoverCommand,
   sweepCommand,
 ];

@@ -1,0 +1,94 @@
+import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
+import type { Command, OptionValues } from '../cli/command.js';
+import { intFlag, intList, listFlag } from '../cli/flags.js';
+import { markdownTable, publishReport } from '../report/document.js';
+import {
+  WORKER_START_MEDIA, WORKER_START_MODES, type WorkerStartConfig, type WorkerStartRow,
+} from '../worker-start/config.js';
+
+function parseConfig(values: OptionValues): WorkerStartConfig {
+  const quick = values['quick'] === true;
+  return {
+    media: listFlag(values, 'media', WORKER_START_MEDIA, WORKER_START_MEDIA),
+    modes: listFlag(values, 'modes', WORKER_START_MODES, WORKER_START_MODES),
+    keys: intList(values, 'keys', quick ? [200] : [1000, 50_000], 0, 1_000_000),
+    valueBytes: intFlag(values, 'value-bytes', 64, 0, 1 << 16),
+    replicas: intFlag(values, 'replicas', 3, 3, 12),
+    restarts: intFlag(values, 'restarts', quick ? 2 : 7, 1, 100),
+    outageMs: intFlag(values, 'outage-ms', quick ? 300 : 1000, 0, 60_000),
+    seed: intFlag(values, 'seed', 1, 0),
+    dataDir: typeof values['data-dir'] === 'string' ? resolve(values['data-dir']) : tmpdir(),
+  };
+}
+
+const NOTES = [
+  'Each row: a fresh cluster of HEAL replicas on worker threads (every replica starting with `keys` dataset records',
+  'on its medium), then `restarts` times replica 1 is crashed, restarted `outageMs` later, and waited for until it',
+  'serves reads again. Worker start (`workerStartMs`, median, and p90) runs from the `restart()` call to the',
+  'replica\'s `start()` having returned in its new worker, the medium opened and loaded: the times are the worker\'s',
+  'own marks on the clock all threads share (ThreadRuntime\'s WorkerStart). The split, medians in ms:',
+  '- boot: the worker created to its script running; imports: the script to the replica module imported. With',
+  '  `spare` the runtime did both while the replica was down (right after the crash), off the restart\'s path; with',
+  '  `cold` (`spareWorkers: false`) the restart creates the worker and waits for both.',
+  '- assign: from the restart call (or the end of the imports, if later) to the worker receiving its replica.',
+  '- medium open: `createStorage` (volatile: nothing; wal: the snapshot and log replayed; pmem: the region mapped and',
+  '  PTable.open, which rebuilds its index from every slot).',
+  '- replica start: `createActor` and `start`, which loads what the medium kept into the replica (load: that part,',
+  '  from the replica\'s recovery report) and starts the recovery strategy.',
+  '- restart(): what the call took, to the runtime receiving the worker\'s ready message.',
+].join('\n');
+
+function table(rows: WorkerStartRow[]): string {
+  return markdownTable(
+    ['medium', 'keys', 'mode', 'restarts', 'worker start ms', 'p90 ms', 'boot', 'imports', 'assign', 'medium open', 'replica start', 'load', 'restart()'],
+    rows.map((r) => [
+      r.medium, r.keys, r.mode, r.restarts, r.workerStartMs, r.workerStartP90Ms, r.bootMs, r.importMs, r.assignMs,
+      r.mediumOpenMs, r.replicaStartMs, r.loadMs, r.restartCallMs,
+    ]),
+  );
+}
+
+export const benchWorkerStartCommand: Command = {
+  name: 'bench worker-start',
+  summary: 'how long a restarted replica\'s worker takes to run its replica, per medium, and where the time goes',
+  usage: [
+    `  --media LIST        ${WORKER_START_MEDIA.join(',')} (default all)`,
+    `  --modes LIST        ${WORKER_START_MODES.join(',')}: restart on a worker booted while the replica was down,`,
+    '                      or on a new one (default both)',
+    '  --keys LIST         dataset records on every replica\'s medium (default 1000,50000)',
+    '  --value-bytes N     dataset value size (default 64)',
+    '  --replicas N        replicas per cluster, at least 3 (default 3)',
+    '  --restarts N        crash-and-restart cycles per row (default 7)',
+    '  --outage-ms N       from each crash to its restart (default 1000)',
+    '  --seed N            cluster seed (default 1)',
+    '  --data-dir DIR      where the wal/pmem files go (default the OS temp directory)',
+    '  --quick             small and short (a smoke test)',
+    '  --out DIR           where worker-start.json and worker-start.md go (default bench/results)',
+    '  --json              print one JSON document on stdout (progress goes to stderr)',
+  ].join('\n'),
+  options: {
+    media: { type: 'string' },
+    modes: { type: 'string' },
+    keys: { type: 'string' },
+    'value-bytes': { type: 'string' },
+    replicas: { type: 'string' },
+    restarts: { type: 'string' },
+    'outage-ms': { type: 'string' },
+    seed: { type: 'string' },
+    'data-dir': { type: 'string' },
+    quick: { type: 'boolean' },
+    out: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  async run(values) {
+    const config = parseConfig(values);
+    // Loaded here, not at the top: `heal` must not import the thread runtime for other commands.
+    const { runWorkerStartBench } = await import('../worker-start/run-worker-start.js');
+    const rows = await runWorkerStartBench(config, (what) => process.stderr.write(`heal bench worker-start: ${what}\n`));
+    return publishReport(values, {
+      command: 'bench worker-start', name: 'worker-start', title: 'Replica worker start after a crash, per medium',
+      config: { ...config, strategy: 'heal', model: 'synch', runtime: 'threads' }, rows, table: table(rows), notes: NOTES,
+    });
+  },
+};
