@@ -4,13 +4,16 @@ import { UsageError, type Command } from './command.js';
 import { checkExclusive } from './flags.js';
 import { commandHelp } from './help.js';
 
+/** Command names are padded to the longest one, so the summaries line up. */
+const NAME_WIDTH = Math.max(...COMMANDS.map((c) => c.name.length));
+
 const TOP_HELP = `heal: HEAL on worker threads, one entry point for every experiment.
 
 Usage: heal <command> [options]
        heal <command> --help
 
 Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`).join('\n')}
+${COMMANDS.map((c) => `  ${c.name.padEnd(NAME_WIDTH)} ${c.summary}`).join('\n')}
 
 Measuring commands take --json: exactly one JSON document on stdout, progress on stderr.`;
 
