@@ -37,6 +37,12 @@ const NOTES = [
   '- replica start: `createActor` and `start`, which loads what the medium kept into the replica (load: that part,',
   '  from the replica\'s recovery report) and starts the recovery strategy.',
   '- restart(): what the call took, to the runtime receiving the worker\'s ready message.',
+  '',
+  'What grows with `keys`: a replica holds every record in memory, so a wal replica replays its snapshot and log',
+  'when it opens (medium open) and loads every record at start (load), both O(keys); a pmem replica\'s open is',
+  'PTable.open rebuilding its index from every slot, and its load reads every slot. A volatile replica keeps',
+  'nothing and loads nothing (its recovery copies the records, after the start measured here). The times are',
+  'those of a fresh thread\'s first run of that code, on a shared machine: compare rows of one run.',
 ].join('\n');
 
 function table(rows: WorkerStartRow[]): string {
