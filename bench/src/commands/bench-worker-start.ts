@@ -1,23 +1,40 @@
 import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
-import type { Command, OptionValues } from '../cli/command.js';
+import type { Command, OptionTable, OptionValues } from '../cli/command.js';
 import { intFlag, intList, listFlag } from '../cli/flags.js';
 import { markdownTable, publishReport } from '../report/document.js';
+import { outputOptions } from '../report/results-dir.js';
 import {
   WORKER_START_MEDIA, WORKER_START_MODES, type WorkerStartConfig, type WorkerStartRow,
 } from '../worker-start/config.js';
+
+const OPTIONS = {
+  media: { type: 'string', arg: 'LIST', help: 'media to start replicas on', default: WORKER_START_MEDIA },
+  modes: {
+    type: 'string', arg: 'LIST', default: WORKER_START_MODES,
+    help: ['restart on a worker booted while the replica was down (spare),', 'or on a new one (cold)'],
+  },
+  keys: { type: 'string', arg: 'LIST', help: "dataset records on every replica's medium", default: [1000, 50_000], quick: [200] },
+  'value-bytes': { type: 'string', arg: 'N', help: 'dataset value size', default: 64 },
+  replicas: { type: 'string', arg: 'N', help: 'replicas per cluster, at least 3', default: 3 },
+  restarts: { type: 'string', arg: 'N', help: 'crash-and-restart cycles per row', default: 7, quick: 2 },
+  'outage-ms': { type: 'string', arg: 'N', help: 'from each crash to its restart', default: 1000, quick: 300 },
+  seed: { type: 'string', arg: 'N', help: 'cluster seed', default: 1 },
+  'data-dir': { type: 'string', arg: 'DIR', help: 'where the wal/pmem files go', default: 'the OS temp directory' },
+  quick: { type: 'boolean', help: 'small and short (a smoke test)' },
+} as const satisfies OptionTable;
 
 function parseConfig(values: OptionValues): WorkerStartConfig {
   const quick = values['quick'] === true;
   return {
     media: listFlag(values, 'media', WORKER_START_MEDIA, WORKER_START_MEDIA),
     modes: listFlag(values, 'modes', WORKER_START_MODES, WORKER_START_MODES),
-    keys: intList(values, 'keys', quick ? [200] : [1000, 50_000], 0, 1_000_000),
-    valueBytes: intFlag(values, 'value-bytes', 64, 0, 1 << 16),
-    replicas: intFlag(values, 'replicas', 3, 3, 12),
-    restarts: intFlag(values, 'restarts', quick ? 2 : 7, 1, 100),
-    outageMs: intFlag(values, 'outage-ms', quick ? 300 : 1000, 0, 60_000),
-    seed: intFlag(values, 'seed', 1, 0),
+    keys: intList(values, 'keys', quick ? OPTIONS.keys.quick : OPTIONS.keys.default, 0, 1_000_000),
+    valueBytes: intFlag(values, 'value-bytes', OPTIONS['value-bytes'].default, 0, 1 << 16),
+    replicas: intFlag(values, 'replicas', OPTIONS.replicas.default, 3, 12),
+    restarts: intFlag(values, 'restarts', quick ? OPTIONS.restarts.quick : OPTIONS.restarts.default, 1, 100),
+    outageMs: intFlag(values, 'outage-ms', quick ? OPTIONS['outage-ms'].quick : OPTIONS['outage-ms'].default, 0, 60_000),
+    seed: intFlag(values, 'seed', OPTIONS.seed.default, 0),
     dataDir: typeof values['data-dir'] === 'string' ? resolve(values['data-dir']) : tmpdir(),
   };
 }
@@ -58,35 +75,7 @@ function table(rows: WorkerStartRow[]): string {
 export const benchWorkerStartCommand: Command = {
   name: 'bench worker-start',
   summary: 'how long a restarted replica\'s worker takes to run its replica, per medium, and where the time goes',
-  usage: [
-    `  --media LIST        ${WORKER_START_MEDIA.join(',')} (default all)`,
-    `  --modes LIST        ${WORKER_START_MODES.join(',')}: restart on a worker booted while the replica was down,`,
-    '                      or on a new one (default both)',
-    '  --keys LIST         dataset records on every replica\'s medium (default 1000,50000)',
-    '  --value-bytes N     dataset value size (default 64)',
-    '  --replicas N        replicas per cluster, at least 3 (default 3)',
-    '  --restarts N        crash-and-restart cycles per row (default 7)',
-    '  --outage-ms N       from each crash to its restart (default 1000)',
-    '  --seed N            cluster seed (default 1)',
-    '  --data-dir DIR      where the wal/pmem files go (default the OS temp directory)',
-    '  --quick             small and short (a smoke test)',
-    '  --out DIR           where worker-start.json and worker-start.md go (default bench/results)',
-    '  --json              print one JSON document on stdout (progress goes to stderr)',
-  ].join('\n'),
-  options: {
-    media: { type: 'string' },
-    modes: { type: 'string' },
-    keys: { type: 'string' },
-    'value-bytes': { type: 'string' },
-    replicas: { type: 'string' },
-    restarts: { type: 'string' },
-    'outage-ms': { type: 'string' },
-    seed: { type: 'string' },
-    'data-dir': { type: 'string' },
-    quick: { type: 'boolean' },
-    out: { type: 'string' },
-    json: { type: 'boolean' },
-  },
+  options: { ...OPTIONS, ...outputOptions('worker-start.json and worker-start.md') },
   async run(values) {
     const config = parseConfig(values);
     // Loaded here, not at the top: `heal` must not import the thread runtime for other commands.
