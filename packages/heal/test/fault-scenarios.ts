@@ -49,6 +49,11 @@ export interface ScenarioRun {
   recover(id: ActorId): RecoveryOutcome;
   /** Heals the network and cancels the cut-off still to come (a cold start needs every replica). */
   quietNetwork(): void;
+  /**
+   * quietNetwork, then runs until every live replica is a member of one view: before a second
+   * failure, so a replica cut off and back counts as no third (a majority of the view must live).
+   */
+  rejoinAll(): void;
   /** Clients issue nothing more (before a whole-cluster restart closes them). */
   stopLoad(): void;
   /** Starts the load again after a whole-cluster restart (the clients were replaced). */
@@ -151,6 +156,15 @@ export function runScenario(
       cuts = false;
       c.sim.network.heal();
     },
+    rejoinAll: () => {
+      run.quietNetwork();
+      const together = (): boolean => {
+        const live = c.liveReplicas();
+        const epoch = live[0]?.view.epoch;
+        return live.every((r) => r.admittedEpoch !== undefined && r.view.epoch === epoch && r.view.members.length === live.length);
+      };
+      assert.ok(c.sim.runUntil(together, 2000), 'every live replica is a member of one view');
+    },
     stopLoad: () => load.stop(),
     restartLoad: () => {
       load = startSimLoad(c, seed + 7919, loadOptions);
@@ -237,6 +251,7 @@ export const buddyMoves: Scenario = (run) => {
   const victim = pickVictim(run);
   c.crash(victim);
   c.sim.runFor(15 + prng.range(0, 10));
+  run.rejoinAll();
   const buddy = currentBuddy(run, victim);
   if (buddy !== undefined && c.replica(buddy)) {
     run.note('buddyFailed');

@@ -101,6 +101,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
   #reconciliation: Reconciliation | undefined;
   #startedMs = 0;
   #loadedMs = 0;
+  /** By replica id: when this replica last sent it anything. */
+  #lastSentMs!: Float64Array;
   /** A first start is admitted by the initial view (epoch 1). */
   #admittedEpoch = 1;
   readonly #leaseWaiters: { ref: ClientRef; key: string }[] = [];
@@ -170,6 +172,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
 
   start(ctx: ActorContext<KvWire, KvStorage>): void {
     this.#ctx = ctx;
+    this.#lastSentMs = new Float64Array(this.config.replicas).fill(-Infinity);
     const replica = this;
     const { timing } = this.config;
     this.#replication = new Replication({
@@ -180,7 +183,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       readWhileInvalid: this.config.faults?.readWhileInvalid === true,
       view: () => replica.#membership.view,
       now: () => replica.#ctx.now(),
-      send: (to, msg) => replica.#ctx.send(to, msg),
+      send: (to, msg) => replica.#send(to, msg),
       replyPut: (ref, ts) => replica.#ctx.send(ref.client, {
         kind: 'put-ok', epoch: 0, sender: replica.self, reqId: ref.reqId, version: ts.version, cid: ts.cid,
       }),
@@ -209,12 +212,20 @@ export class Replica implements Actor<KvWire, KvStorage> {
       persistEpoch: (epoch) => replica.#ctx.storage.saveEpoch(epoch),
       now: () => replica.#ctx.now(),
       random: () => replica.#ctx.random(),
-      send: (to, msg) => replica.#ctx.send(to, msg),
+      send: (to, msg) => replica.#send(to, msg),
+      lastSentMs: (to) => replica.#lastSentMs[to] as number,
       installed: (view, previous, wasAdmitted) => replica.#installed(view, previous, wasAdmitted),
       recovering: () => replica.#recovering,
     });
     this.#strategy.onStart?.(this.#recoveryContext());
-    ctx.setTimer(timing.tickMs, TICK_TAG);
+    // The first tick at once: a restarted replica asks to join without waiting a period.
+    ctx.setTimer(0, TICK_TAG);
+  }
+
+  /** Sends to a replica; heartbeats go only where nothing else went for a while. */
+  #send(to: ActorId, msg: KvWire): void {
+    this.#lastSentMs[to] = this.#ctx.now();
+    this.#ctx.send(to, msg);
   }
 
   /** What the medium kept; at a first start on an empty medium, the dataset (made durable). */
@@ -531,7 +542,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       self: this.self,
       timing: this.config.timing,
       now: () => replica.#ctx.now(),
-      send: (to, body) => replica.#ctx.send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
+      send: (to, body) => replica.#send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
       records: () => replica.#replication.records,
       install: (entry, from) => replica.#replication.installRecovered(entry, from),
     }, view);
@@ -569,7 +580,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       versionVector: this.#replication.durability.versionVector,
       now: () => ctx.now(),
       random: () => ctx.random(),
-      send: (to, body) => ctx.send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
+      send: (to, body) => replica.#send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
       records: () => replica.#replication.records,
       notDurable: () => replica.#notDurable(),
       installRecovered: (entry, from) => replica.#installRecovered(entry, from),

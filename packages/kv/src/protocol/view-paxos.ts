@@ -1,0 +1,242 @@
+import assert from 'node:assert/strict';
+import type { ActorId } from '@heal/actors/core';
+import type { AcceptMsg, AcceptedMsg, NackMsg, PrepareMsg, PromiseMsg } from './messages.js';
+import type { Timing } from './timing.js';
+import { isMember, majority, type Member, type View } from './view.js';
+
+interface Ballot {
+  round: number;
+  proposer: ActorId;
+}
+
+function compareBallot(a: Ballot, b: Ballot): number {
+  return a.round - b.round || a.proposer - b.proposer;
+}
+
+/** The value agreed per epoch: the next view's members and shadows. */
+export interface ViewValue {
+  members: Member[];
+  shadows: ActorId[];
+}
+
+interface Proposal {
+  target: number;
+  ballot: Ballot;
+  phase: 'prepare' | 'accept';
+  value: ViewValue;
+  promises: Map<ActorId, PromiseMsg>;
+  accepted: Set<ActorId>;
+  startedMs: number;
+}
+
+type PaxosBody =
+  | Omit<PrepareMsg, 'epoch' | 'sender'> | Omit<PromiseMsg, 'epoch' | 'sender'> | Omit<AcceptMsg, 'epoch' | 'sender'>
+  | Omit<AcceptedMsg, 'epoch' | 'sender'> | Omit<NackMsg, 'epoch' | 'sender'> | { kind: 'view-request' };
+
+export interface PaxosHost {
+  readonly self: ActorId;
+  readonly timing: Timing;
+  now(): number;
+  random(): number;
+  view(): View;
+  admitted(): boolean;
+  send(to: ActorId, body: PaxosBody): void;
+  /** Tells `to` this replica's view (`force`: even if it was told this epoch already). */
+  sendView(to: ActorId, force: boolean): void;
+  /** When this replica may vote for a view of `members` (the leases it granted to the dropped ended). */
+  voteAllowedAtMs(members: readonly Member[]): number;
+  /** A majority accepted `view`: install it and tell everyone. */
+  decided(view: View): void;
+}
+
+/**
+ * Views agreed by a single-decree Paxos per epoch among the members of the current view: the
+ * value for epoch e+1 is proposed, promised and accepted by members of view e, and decided by a
+ * majority of them. An acceptor defers its vote for a view that drops a lease holder until the
+ * leases it granted that holder ended (`voting` stops its grants meanwhile). Acceptor state is
+ * volatile: a restarted replica votes in no epoch before the one that re-admits it. Everything
+ * here moves on messages; a tick only retries a stalled proposal and a deferred vote.
+ *
+ * Owned by the replica's thread; `reset` at every view install.
+ */
+export class ViewPaxos {
+  #promised: Ballot | undefined;
+  #accepted: { ballot: Ballot; value: ViewValue } | undefined;
+  #deferredAccept: AcceptMsg | undefined;
+  #proposal: Proposal | undefined;
+  #nextProposalMs = 0;
+  #highestRoundSeen = 0;
+  readonly stats = { proposals: 0 };
+
+  constructor(readonly host: PaxosHost) {}
+
+  /** About to vote (a deferred accept) or voted for the next view: no lease may be granted. */
+  get voting(): boolean {
+    return this.#accepted !== undefined || this.#deferredAccept !== undefined;
+  }
+
+  /** A new view was installed: every ballot was about an older epoch. */
+  reset(): void {
+    this.#promised = undefined;
+    this.#accepted = undefined;
+    this.#deferredAccept = undefined;
+    this.#proposal = undefined;
+  }
+
+  /** Whether a proposal may start now (none under way within its timeout, no back-off). */
+  mayPropose(): boolean {
+    const now = this.host.now();
+    if (this.#proposal && now - this.#proposal.startedMs < this.host.timing.proposalTimeoutMs) return false;
+    return now >= this.#nextProposalMs;
+  }
+
+  /** Proposes `value` for the next epoch, or forgets a stalled proposal when there is none. */
+  propose(value: ViewValue | undefined): void {
+    if (!value) {
+      this.#proposal = undefined;
+      return;
+    }
+    const view = this.host.view();
+    const round = this.#highestRoundSeen + 1;
+    this.#highestRoundSeen = round;
+    this.#proposal = {
+      target: view.epoch + 1, ballot: { round, proposer: this.host.self }, phase: 'prepare', value,
+      promises: new Map(), accepted: new Set(), startedMs: this.host.now(),
+    };
+    this.stats.proposals++;
+    this.#toVoters({ kind: 'prepare', target: view.epoch + 1, round, proposer: this.host.self });
+  }
+
+  /** Casts a deferred vote once the leases it waited for ended. */
+  tick(): void {
+    const deferred = this.#deferredAccept;
+    if (deferred && this.host.now() >= this.host.voteAllowedAtMs(deferred.members)) {
+      this.#deferredAccept = undefined;
+      this.onAccept(deferred);
+    }
+  }
+
+  /** Sends to every member of the current view, this replica included (handled in place). */
+  #toVoters(body: Omit<PrepareMsg, 'epoch' | 'sender'> | Omit<AcceptMsg, 'epoch' | 'sender'>): void {
+    const view = this.host.view();
+    for (const m of view.members) {
+      if (m.id !== this.host.self) {
+        this.host.send(m.id, body);
+        continue;
+      }
+      const msg = { ...body, epoch: view.epoch, sender: this.host.self };
+      if (msg.kind === 'prepare') this.onPrepare(msg);
+      else this.onAccept(msg as AcceptMsg);
+    }
+  }
+
+  #reply(to: ActorId, body: Omit<PromiseMsg, 'epoch' | 'sender'> | Omit<AcceptedMsg, 'epoch' | 'sender'> | Omit<NackMsg, 'epoch' | 'sender'>): void {
+    if (to !== this.host.self) {
+      this.host.send(to, body);
+      return;
+    }
+    const msg = { ...body, epoch: this.host.view().epoch, sender: to };
+    if (msg.kind === 'promise') this.onPromise(msg as PromiseMsg);
+    else if (msg.kind === 'accepted') this.onAccepted(msg as AcceptedMsg);
+    else this.onNack(msg as NackMsg);
+  }
+
+  /** Checks a ballot message's target epoch; answers a stale proposer with this replica's view. */
+  #forCurrentTarget(msg: { target: number; sender: ActorId }): boolean {
+    if (!this.host.admitted()) return false;
+    const view = this.host.view();
+    if (msg.target <= view.epoch) {
+      this.host.sendView(msg.sender, false);
+      return false;
+    }
+    if (msg.target > view.epoch + 1) {
+      this.host.send(msg.sender, { kind: 'view-request' });
+      return false;
+    }
+    return isMember(view, msg.sender);
+  }
+
+  onPrepare(msg: PrepareMsg): void {
+    if (!this.#forCurrentTarget(msg)) return;
+    const ballot = { round: msg.round, proposer: msg.proposer };
+    this.#highestRoundSeen = Math.max(this.#highestRoundSeen, msg.round);
+    if (this.#promised && compareBallot(ballot, this.#promised) <= 0) {
+      this.#nack(msg, this.#promised);
+      return;
+    }
+    this.#promised = ballot;
+    const acc = this.#accepted;
+    this.#reply(msg.sender, {
+      kind: 'promise', target: msg.target, round: msg.round, proposer: msg.proposer,
+      hasAccepted: acc !== undefined, acceptedRound: acc?.ballot.round ?? 0, acceptedProposer: acc?.ballot.proposer ?? 0,
+      members: acc?.value.members ?? [], shadows: acc?.value.shadows ?? [],
+    });
+  }
+
+  #nack(msg: PrepareMsg | AcceptMsg, promised: Ballot): void {
+    this.#reply(msg.sender, {
+      kind: 'nack', target: msg.target, round: msg.round, proposer: msg.proposer,
+      promisedRound: promised.round, promisedProposer: promised.proposer,
+    });
+  }
+
+  #ours(msg: { target: number; round: number; proposer: ActorId; sender: ActorId }, phase: Proposal['phase']): Proposal | undefined {
+    const p = this.#proposal;
+    if (!p || p.phase !== phase || msg.target !== p.target || msg.round !== p.ballot.round) return undefined;
+    return msg.proposer === this.host.self && isMember(this.host.view(), msg.sender) ? p : undefined;
+  }
+
+  onPromise(msg: PromiseMsg): void {
+    const p = this.#ours(msg, 'prepare');
+    if (!p) return;
+    p.promises.set(msg.sender, msg);
+    if (p.promises.size < majority(this.host.view().members.length)) return;
+    // Paxos: adopt the value accepted under the highest ballot, if any.
+    let best: PromiseMsg | undefined;
+    for (const promise of p.promises.values()) {
+      if (!promise.hasAccepted) continue;
+      if (!best || compareBallot({ round: promise.acceptedRound, proposer: promise.acceptedProposer },
+        { round: best.acceptedRound, proposer: best.acceptedProposer }) > 0) best = promise;
+    }
+    if (best) p.value = { members: best.members, shadows: best.shadows };
+    p.phase = 'accept';
+    this.#toVoters({ kind: 'accept', target: p.target, round: p.ballot.round, proposer: this.host.self,
+      members: p.value.members, shadows: p.value.shadows });
+  }
+
+  onAccept(msg: AcceptMsg): void {
+    if (!this.#forCurrentTarget(msg)) return;
+    const ballot = { round: msg.round, proposer: msg.proposer };
+    if (this.#promised && compareBallot(ballot, this.#promised) < 0) {
+      this.#nack(msg, this.#promised);
+      return;
+    }
+    // Deferring stops lease grants at once; the vote itself waits for dropped holders' leases.
+    this.#promised = ballot;
+    if (this.host.now() < this.host.voteAllowedAtMs(msg.members)) {
+      this.#deferredAccept = msg;
+      return;
+    }
+    this.#accepted = { ballot, value: { members: msg.members, shadows: msg.shadows } };
+    this.#reply(msg.sender, { kind: 'accepted', target: msg.target, round: msg.round, proposer: msg.proposer });
+  }
+
+  onAccepted(msg: AcceptedMsg): void {
+    const p = this.#ours(msg, 'accept');
+    if (!p) return;
+    p.accepted.add(msg.sender);
+    if (p.accepted.size < majority(this.host.view().members.length)) return;
+    const decided: View = { epoch: p.target, members: p.value.members, shadows: p.value.shadows };
+    this.host.decided(decided);
+    assert(this.host.view().epoch === decided.epoch, `installed the view decided for epoch ${decided.epoch}`);
+  }
+
+  onNack(msg: NackMsg): void {
+    this.#highestRoundSeen = Math.max(this.#highestRoundSeen, msg.promisedRound);
+    const p = this.#proposal;
+    if (!p || msg.target !== p.target || msg.round !== p.ballot.round || msg.proposer !== this.host.self) return;
+    // Another proposer is ahead: back off for a random while, then retry with a higher round.
+    this.#proposal = undefined;
+    this.#nextProposalMs = this.host.now() + this.host.timing.proposalTimeoutMs * (0.5 + this.host.random());
+  }
+}
