@@ -1,3 +1,4 @@
+import { failureMs, viewChanges, viewInstalls } from '../src/experiment/view-timeline.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bucketSpan, degradation, meanOpsPerSec, sumBuckets } from '../src/experiment/metrics.js';
@@ -28,13 +29,31 @@ test('degradation is 1 - mean(recovery buckets) / mean(steady buckets), in ops/s
   assert.ok(Number.isNaN(degradation([0, 0], 0, 10, { fromMs: 0, toMs: 20 }, { fromMs: 0, toMs: 10 }).degradation));
 });
 
+test('the failure window runs from the crash to the first view without the victim; views in a window are counted', () => {
+  const stats = [
+    { 'view.0.epoch': 1, 'view.0.atMs': 5, 'view.0.membersLo': 0b111, 'view.0.membersHi': 0,
+      'view.1.epoch': 2, 'view.1.atMs': 130, 'view.1.membersLo': 0b101, 'view.1.membersHi': 0 },
+    { 'view.0.epoch': 2, 'view.0.atMs': 120, 'view.0.membersLo': 0b101, 'view.0.membersHi': 0,
+      'view.1.epoch': 3, 'view.1.atMs': 400, 'view.1.membersLo': 0b111, 'view.1.membersHi': 1 },
+  ];
+  const views = viewInstalls(stats);
+  assert.deepEqual(views, [
+    { epoch: 1, atMs: 5, members: [0, 1, 2] }, { epoch: 2, atMs: 120, members: [0, 2] }, { epoch: 3, atMs: 400, members: [0, 1, 2, 32] },
+  ]);
+  assert.equal(failureMs(views, 1, 100), 20, 'the earliest install of the first view without replica 1');
+  assert.equal(failureMs(views, 0, 100), null, 'no view dropped replica 0');
+  assert.equal(viewChanges(views, 0, 100), 1);
+  assert.equal(viewChanges(views, 10, 100), 0);
+});
+
 test('the load generators\' buckets add up', () => {
   assert.deepEqual(sumBuckets([[1, 2], [3, 4, 5], []]), [4, 6, 5]);
 });
 
 function run(strategy: string, recoveryMs: number, phasesMs: Record<string, number>, degradation: number): StrategyRun {
   return {
-    strategy, runtime: 'threads', recoveryMs, phasesMs, degradation, missedKeys: 1, missedWrites: 1, missedBytes: 100,
+    strategy, runtime: 'threads', failureMs: 50, outageDegradation: 0.1, steadyViewChanges: 0, peakSilenceMs: 10,
+    views: [{ epoch: 2, atMs: 51, members: [0, 2] }], recoveryMs, phasesMs, degradation, missedKeys: 1, missedWrites: 1, missedBytes: 100,
     bytesMoved: 100, entriesReceived: 1, entriesApplied: 1, counts: {}, steadyOpsPerSec: 1000, recoveryOpsPerSec: 900,
     lateOutageOpsPerSec: 1100, workerStartOpsPerSec: 700, phaseOpsPerSec: { load: 900 }, tailOpsPerSec: 1000, recoveryBuckets: 3, recoveryWindow: 'contained', clusterStarts: 1, startEpoch: 1, clusterStartMs: 10, workerStartMs: 10,
     operations: 10, failed: 0, timeouts: 0, shed: 0, steadyP50Us: 1, steadyP99Us: 2, afterCrashP99Us: 3,

@@ -1,5 +1,5 @@
 import { COMPARED_STRATEGIES, RUNNABLE_STRATEGIES } from '@heal/heal/replica-module';
-import type { PersistencyModel } from '@heal/kv/replica';
+import { THREAD_TIMING, type PersistencyModel } from '@heal/kv/replica';
 import type { WorkloadName } from '../workloads/index.js';
 
 /** DESIGN section 6: throughput is counted in buckets of this many ms. */
@@ -47,8 +47,8 @@ export interface ExperimentConfig {
    */
   targetOpsPerSec?: number;
   /**
-   * Silence after which a replica suspects another (the protocol's suspicionMs; the other
-   * timeouts are the thread runtime's defaults). It also bounds how long the others take to
+   * Silence after which a replica suspects another, at least (the protocol's suspicionMs; the
+   * other timeouts are the thread runtime's defaults). It bounds how long the others take to
    * notice the crash.
    */
   suspicionMs: number;
@@ -83,9 +83,7 @@ export const DEMO_EXPERIMENT: Omit<ExperimentConfig, 'dataDir'> = {
   victim: 1,
   clients: 2,
   window: 16,
-  // THREAD_TIMING's 400 ms lets a replica that finished writing its dataset suspect one still
-  // writing (views change while the cluster starts); 1500 ms does not, at 50k keys here.
-  suspicionMs: 1500,
+  suspicionMs: THREAD_TIMING.suspicionMs,
   clientTimeoutMs: 500,
   bufferBytes: 64 << 20,
   recoveryLimitMs: 300_000,

@@ -188,7 +188,9 @@ export default async function experimentLoad(task: LoadTask<ExperimentLoadParams
     const replica = chooser.pick(endpoint.now());
     const finish = (err: KvError | RangeError | undefined, _value?: string | null, servedBy?: ActorId): void => {
       const nowMs = endpoint.now();
-      const timedOut = err !== undefined && (err as KvError).code === 'timeout';
+      // No answer: it timed out, or its replica left the view first (its outcome is unknown).
+      const code = err === undefined ? undefined : (err as KvError).code;
+      const timedOut = code === 'timeout' || code === 'left-view';
       // Not serving (recovering, or not yet admitted: another replica answered) or timed out:
       // route around it, or every slot ends up queued behind it (closed loop).
       chooser.settled(replica, { ok: err === undefined, servedBy, timedOut }, nowMs);

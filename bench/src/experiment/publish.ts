@@ -5,7 +5,7 @@ import { BENCH_RESULTS_DIR, resultsDir } from '../report/results-dir.js';
 import type { ExperimentConfig } from './config.js';
 import { experimentWorkload } from './options.js';
 import { progressLine } from './progress.js';
-import { compareToHeal, experimentNotes, experimentTable, goalsSection, paperTable, writeExperiment } from './report.js';
+import { compareToHeal, experimentNotes, experimentTable, goalsSection, paperTable, timelineTable, writeExperiment } from './report.js';
 import { runExperiment } from './run-experiment.js';
 
 export interface ExperimentInvocation {
@@ -30,7 +30,7 @@ export async function runAndPublish(run: ExperimentInvocation): Promise<number> 
   const progress = progressLine(run.command);
   const rows = compareToHeal(await runExperiment(config, progress.update).finally(progress.done));
   const dir = resultsDir(run.values, join(BENCH_RESULTS_DIR, run.command));
-  const table = `${experimentTable(rows)}\n\nPublished figures, for reference:\n\n${paperTable()}`;
+  const table = `${timelineTable(rows)}\n\n${experimentTable(rows)}\n\nPublished figures, for reference:\n\n${paperTable()}`;
   const machine = describeMachine();
   // Replica workers, load generators and the driver's thread.
   const goals = goalsSection(rows, { threads: config.replicas + config.clients + 1, cpus: machine.cpus });

@@ -52,6 +52,21 @@ function phases(r: StrategyRun): string {
   return Object.entries(r.phasesMs).map(([k, v]) => `${k} ${formatNumber(v)}`).join(', ');
 }
 
+/**
+ * The whole failure timeline, as a client sees it (DESIGN section 6): the failure window until
+ * a view without the victim, the new worker's start, the recovery, and the throughput lost
+ * during the outage and during the recovery.
+ */
+export function timelineTable(rows: readonly StrategyRun[]): string {
+  return markdownTable(
+    ['strategy', 'failure ms', 'worker start ms', 'recovery ms', 'admission ms', 'outage degradation', 'degradation', 'steady view changes'],
+    rows.map((r) => [
+      r.strategy, r.failureMs ?? 'none', r.workerStartMs, r.recoveryMs, r.phasesMs['join'] ?? '-',
+      pct(r.outageDegradation), pct(r.degradation), r.steadyViewChanges,
+    ]),
+  );
+}
+
 /** The side-by-side table: latency with its phase split, degradation, missed updates, bytes, ratios. */
 export function experimentTable(rows: readonly ExperimentRow[]): string {
   return markdownTable(
@@ -180,7 +195,7 @@ export interface WrittenExperiment {
 /**
  * Writes `<name>.json` (the document), `<name>.md` (table, reference figures, goals, notes,
  * chart link) and `throughput.svg` (throughput over time, one panel per strategy, with the
- * crash, new worker thread, restart and serving-reads marks) into `dir`.
+ * crash, new worker thread, restart, serving-reads and view-install marks) into `dir`.
  */
 export async function writeExperiment(
   dir: string, name: string, command: string, title: string, config: Record<string, unknown>,
@@ -198,6 +213,7 @@ export async function writeExperiment(
       { strategy: r.strategy, label: 'new worker', tMs: r.marksMs.restartCalledMs },
       { strategy: r.strategy, label: 'restart', tMs: r.marksMs.restartMs },
       { strategy: r.strategy, label: 'serving reads', tMs: r.marksMs.servingReadsMs },
+      ...r.views.map((v) => ({ strategy: r.strategy, label: `view e${v.epoch}`, tMs: v.atMs })),
     ]),
   }));
   const doc = makeDocument(command, config, rows);

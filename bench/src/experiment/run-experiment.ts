@@ -13,6 +13,7 @@ import {
 } from './load-task.js';
 import { bucketSpan, degradation, meanOpsPerSec, sumBuckets, type Window } from './metrics.js';
 import type { RecoveryRowFields } from '../report/recovery-row.js';
+import { failureMs, viewChanges, viewInstalls, type ViewInstall } from './view-timeline.js';
 
 const TASK = new URL('./load-task.js', import.meta.url);
 /** A fresh cluster must be a single view with leases within this long (pmem formatting included). */
@@ -48,6 +49,19 @@ export interface RunMarks {
 /** One strategy's crash and recovery under load (DESIGN section 6 field names). */
 export interface StrategyRun extends RecoveryRowFields {
   runtime: 'threads';
+  /** From the crash to the first view installed without the victim (null: none was). */
+  failureMs: number | null;
+  /** 1 - mean(throughput from the crash to the restart) / steady, 10 ms buckets. */
+  outageDegradation: number;
+  /** Views installed during the warm-up and the steady window, with no fault: 0 expected. */
+  steadyViewChanges: number;
+  /**
+   * The longest recent silence any replica observed from another at the end (their failure
+   * detectors suspect after max(suspicionMs, 2 x this)): how much scheduling delay the run saw.
+   */
+  peakSilenceMs: number;
+  /** Every view installed from the load's launch on: epoch, first install (ms from the launch), members. */
+  views: ViewInstall[];
   degradation: number;
   steadyOpsPerSec: number;
   recoveryOpsPerSec: number;
@@ -196,7 +210,13 @@ async function runStrategy(
       Atomics.store(control, CONTROL_STOP, 1);
       const results = await load;
       const stopMs = sharedClockMs();
-      return summarize(strategy, report, results, missedWrites, { clusterStarts, startEpoch, clusterStartMs, workerStartMs: restartMs + (report.phasesMs['load'] ?? 0) - restartCalledMs }, {
+      const replicaStats = await Promise.all(Array.from({ length: config.replicas }, (_, id) => cluster.stats(id)));
+      const views = viewInstalls(replicaStats.map((s) => s.actor));
+      const peakSilenceMs = Math.max(...replicaStats.map((s) => s.actor['peakSilenceMs'] ?? 0));
+      return summarize(strategy, report, results, missedWrites, {
+        clusterStarts, startEpoch, clusterStartMs, workerStartMs: restartMs + (report.phasesMs['load'] ?? 0) - restartCalledMs,
+        views, victim: config.victim, peakSilenceMs,
+      }, {
         originMs, steadyFromMs, crashMs, restartCalledMs, restartMs, servingReadsMs, stopMs,
       });
     } finally {
@@ -274,11 +294,18 @@ async function recover(cluster: ThreadCluster, id: ActorId, limitMs: number, fai
 
 function summarize(
   strategy: string, report: RecoveryReport, results: readonly ExperimentLoadResult[],
-  missedWrites: number, setup: { clusterStarts: number; startEpoch: number; clusterStartMs: number; workerStartMs: number }, m: RunMarks,
+  missedWrites: number,
+  setup: {
+    clusterStarts: number; startEpoch: number; clusterStartMs: number; workerStartMs: number;
+    views: ViewInstall[]; victim: ActorId; peakSilenceMs: number;
+  },
+  m: RunMarks,
 ): StrategyRun {
   const perBucket = sumBuckets(results.map((r) => r.completedPerBucket));
   const steady: Window = { fromMs: m.steadyFromMs, toMs: m.crashMs };
   const d = degradation(perBucket, m.originMs, BUCKET_MS, steady, { fromMs: m.restartMs, toMs: m.servingReadsMs });
+  const outage = degradation(perBucket, m.originMs, BUCKET_MS, steady, { fromMs: m.crashMs, toMs: m.restartMs });
+  const failure = failureMs(setup.views, setup.victim, m.crashMs);
   const rate = (w: Window): number => meanOpsPerSec(perBucket, bucketSpan(w, m.originMs, BUCKET_MS), BUCKET_MS);
   // A key is missed when a put of it ended after the crash but began before the restart.
   const missed = new Map<number, number>();
@@ -295,6 +322,11 @@ function summarize(
   const rel = (t: number): number => round(t - m.originMs);
   return {
     strategy, runtime: 'threads',
+    failureMs: failure === null ? null : round(failure),
+    outageDegradation: round(outage.degradation, 4),
+    steadyViewChanges: viewChanges(setup.views, m.originMs, m.crashMs),
+    peakSilenceMs: round(setup.peakSilenceMs),
+    views: setup.views.filter((v) => v.atMs >= m.originMs).map((v) => ({ ...v, atMs: rel(v.atMs) })),
     recoveryMs: round(report.recoveryMs),
     phasesMs: Object.fromEntries(Object.entries(report.phasesMs).map(([k, v]) => [k, round(v)])),
     degradation: round(d.degradation, 4),

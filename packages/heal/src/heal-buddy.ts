@@ -174,7 +174,9 @@ export class HealBuddy {
 
   #onHandoff(ctx: RecoveryContext, msg: HealHandoffMsg): void {
     const buffer = this.#buffers.get(msg.failed);
-    if (buffer) {
+    // Sent in a view this replica has not installed: kept for it, even over a buffer closed
+    // meanwhile (the replica failed again before it recovered: that view reopens it).
+    if (buffer && msg.epoch <= ctx.view.epoch) {
       for (const item of msg.items) this.#takeHandoff(ctx, buffer, item.key);
       return;
     }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { FailureDetector, SILENCE_PEAK_HALF_LIFE_MS, SUSPICION_PEAK_FACTOR } from '../src/protocol/failure-detector.js';
+import { COUNTED_SILENCE_MAX_FLOORS, FailureDetector, SILENCE_PEAK_HALF_LIFE_MS, SUSPICION_PEAK_FACTOR } from '../src/protocol/failure-detector.js';
 
 const MEMBERS = [{ id: 0 }, { id: 1 }, { id: 2 }];
 
@@ -43,11 +43,14 @@ test('the timeout follows the longest recent silence, and forgets it with a half
   assert.ok(Math.abs(fd.timeoutMs(1, later) - 50) < 1e-9, 'after a half-life 2 x 20 ms is below the floor');
 });
 
-test('a silence past the timeout (a failure, or a restart speaking) does not raise it', () => {
+test('a long silence raises the timeout at most to a bound (a partition healed must not hide a later crash)', () => {
   const fd = new FailureDetector(3, 0, 50);
   heard(fd, 0, 100, 5);
-  fd.heard(1, 400); // 300 ms: it was down
-  assert.equal(fd.timeoutMs(1, 400), 50);
+  fd.heard(1, 300); // 200 ms: a stalled thread, say
+  assert.equal(fd.timeoutMs(1, 300), SUSPICION_PEAK_FACTOR * 200);
+  fd.heard(2, 5000);
+  fd.heard(2, 10_000); // seconds: counted as COUNTED_SILENCE_MAX_FLOORS floors
+  assert.equal(fd.timeoutMs(2, 10_000), SUSPICION_PEAK_FACTOR * COUNTED_SILENCE_MAX_FLOORS * 50);
 });
 
 test('a started clock gives grace and measures no silence', () => {

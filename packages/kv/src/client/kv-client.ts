@@ -2,12 +2,17 @@ import { utf8ByteString, utf8Text, type ActorId, type ByteString, type Cancellab
 import type { HistoryRecorder } from '../checker/recorder.js';
 import { drainMap } from '../protocol/drain-map.js';
 import { getBatches } from '../protocol/get-batches.js';
-import { MAX_PERSIST_ITEMS, type ClientReply, type GetItem, type GetOkItem, type KeyTs } from '../protocol/messages.js';
+import { MAX_PERSIST_ITEMS, type ClientReply, type GetItem, type GetOkItem, type KeyTs, type ViewInfoMsg } from '../protocol/messages.js';
 import type { KvWire } from '../protocol/replica.js';
 import { compareTs, type Ts } from '../protocol/timestamp.js';
 import { InFlightTable } from './in-flight-table.js';
 
-export type KvErrorCode = 'timeout' | 'busy' | 'not-serving' | 'closed';
+/**
+ * `timeout`: no answer in time; `left-view`: the replica it was sent to left the view before it
+ * answered (as with a timeout, a put may or may not have applied); `busy`: overloaded;
+ * `closed`: the client was closed.
+ */
+export type KvErrorCode = 'timeout' | 'left-view' | 'busy' | 'not-serving' | 'closed';
 
 /** A failed client operation; `code` says why. A timed-out put may or may not have applied. */
 export class KvError extends Error {
@@ -92,6 +97,13 @@ export class KvClient {
   #inRound = false;
   /** Reads issued in this round, by replica: one get each at the round's end. */
   readonly #roundGets = new Map<ActorId, GetItem[]>();
+  /** The newest view replicas told this client of: operations go to its full members. */
+  #viewEpoch = 0;
+  /**
+   * By replica id: 1 when the newest view known has it as a member (all, until a view is
+   * known). A ShadowReplica is one: it answers not-serving to reads and forwards writes.
+   */
+  readonly #members: Uint8Array;
 
   constructor(endpoint: Endpoint<KvWire>, options: KvClientOptions) {
     if (!Number.isInteger(options.replicas) || options.replicas < 1) {
@@ -100,6 +112,7 @@ export class KvClient {
     if (!(options.timeoutMs > 0)) throw new RangeError(`KvClient: timeoutMs must be positive, got ${options.timeoutMs}`);
     this.#endpoint = endpoint;
     this.#options = options;
+    this.#members = new Uint8Array(options.replicas).fill(1);
     this.#historyClient = options.historyClient ?? endpoint.self * 1_000_000;
     // Replicas drop a request id they have seen from this endpoint (duplicate delivery), so a
     // client that replaces another on the same endpoint starts above it: at its creation time in
@@ -107,7 +120,7 @@ export class KvClient {
     this.#nextReqId = Math.max(1, Math.floor(endpoint.now() * 1000));
     endpoint.onMessage((msg) => {
       this.#inRound = true;
-      this.#onReply(msg as ClientReply);
+      this.#onReply(msg as ClientReply | ViewInfoMsg);
     }, () => this.#endRound());
   }
 
@@ -210,10 +223,12 @@ export class KvClient {
     if (this.#inFlight.size >= MAX_IN_FLIGHT) {
       return done(new KvError('busy', `client ${this.self} has ${MAX_IN_FLIGHT} operations in flight`), null);
     }
-    const target = replica ?? this.#options.replica ?? this.self % this.#options.replicas;
-    if (!Number.isInteger(target) || target < 0 || target >= this.#options.replicas) {
-      return done(new RangeError(`replica must be in [0, ${this.#options.replicas - 1}], got ${target}`), null);
+    const asked = replica ?? this.#options.replica ?? this.self % this.#options.replicas;
+    if (!Number.isInteger(asked) || asked < 0 || asked >= this.#options.replicas) {
+      return done(new RangeError(`replica must be in [0, ${this.#options.replicas - 1}], got ${asked}`), null);
     }
+    // A replica the newest view does not have serves nothing: ask one that it has.
+    const target = this.#members[asked] === 1 ? asked : this.#memberAfter(asked);
     const reqId = this.#nextReqId++;
     const deadlineMs = this.#endpoint.now() + this.#options.timeoutMs;
     const op: InFlight = { reqId, key, kind, value, items, replica: target, tries: 0, done, deadlineMs, retry: undefined };
@@ -270,7 +285,44 @@ export class KvClient {
     op.done(undefined, item.found ? utf8Text(item.value) : null, servedBy);
   }
 
-  #onReply(msg: ClientReply): void {
+  /** The next member after `replica` in the newest view known (`replica` itself if none). */
+  #memberAfter(replica: ActorId): ActorId {
+    const n = this.#options.replicas;
+    for (let i = 1; i < n; i++) {
+      const next = (replica + i) % n;
+      if (this.#members[next] === 1) return next;
+    }
+    return replica;
+  }
+
+  /**
+   * A replica installed a view: operations in flight at a replica that left it are not waited
+   * for until their timeout. A read goes to a member at once (it had no effect); a put or
+   * a persistScope() fails with `left-view` (it may have applied, as after a timeout).
+   */
+  #onView(msg: ViewInfoMsg): void {
+    if (msg.epoch <= this.#viewEpoch) return;
+    this.#viewEpoch = msg.epoch;
+    this.#members.fill(0);
+    for (const m of msg.members) if (m.id < this.#options.replicas) this.#members[m.id] = 1;
+    const gone = (op: InFlight): boolean => !msg.members.some((m) => m.id === op.replica);
+    for (const op of this.#inFlight.takeWhere(gone)) {
+      op.retry?.cancel();
+      if (op.kind === 'get') {
+        op.replica = this.#memberAfter(op.replica);
+        this.#inFlight.add(op);
+        this.#send(op.reqId, op);
+      } else {
+        op.done(new KvError('left-view', `${op.kind} ${JSON.stringify(op.key)}: replica ${op.replica} left the view (epoch ${msg.epoch}) before it answered`), null);
+      }
+    }
+  }
+
+  #onReply(msg: ClientReply | ViewInfoMsg): void {
+    if (msg.kind === 'view') {
+      this.#onView(msg);
+      return;
+    }
     if (msg.kind === 'get-ok') {
       for (const item of msg.items) this.#onGetOk(item, msg.sender);
       return;

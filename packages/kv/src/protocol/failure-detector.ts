@@ -5,15 +5,20 @@ import type { ActorId } from '@heal/actors/core';
 export const SILENCE_PEAK_HALF_LIFE_MS = 10_000;
 /** A peer is suspected after this many times its longest recent silence (never before the floor). */
 export const SUSPICION_PEAK_FACTOR = 2;
+/**
+ * Silences are counted up to this many floors: a replica partitioned for seconds and back must
+ * not make its next crash take as long to notice.
+ */
+export const COUNTED_SILENCE_MAX_FLOORS = 8;
 
 /**
  * Failure detection of one replica (DESIGN section 4, Membership). A member is suspected once it
  * has been silent for longer than its timeout: the configured floor, or SUSPICION_PEAK_FACTOR
- * times the longest silence this replica recently observed from it (and not past its timeout
- * then), whichever is longer. On a loaded machine scheduling delays and GC pauses make gaps of
- * tens of milliseconds that are not failures; the timeout follows them. Silence only counts
- * while this replica hears the others: a replica whose own thread stalled hears nobody, and
- * suspects nobody for that.
+ * times the longest silence this replica recently observed from it, whichever is longer. On a
+ * loaded machine scheduling delays and GC pauses make gaps of tens of milliseconds that are not
+ * failures; the timeout follows them. Silence only counts while this replica hears the others:
+ * a replica whose own thread stalled hears nobody, and suspects nobody for that. The caller
+ * reports only messages the member sends as a member (not a restarted incarnation's).
  *
  * Owned by the replica's thread; times are the replica's clock.
  */
@@ -39,10 +44,9 @@ export class FailureDetector {
     if (!(from >= 0 && from < this.#lastHeard.length)) assert.fail(`heard from ${from}, not a replica of 0..${this.#lastHeard.length - 1}`);
     if (this.#measured[from] === 1) {
       const silenceMs = nowMs - (this.#lastHeard[from] as number);
-      // A silence past the timeout was a failure or a restart (a new incarnation speaking), not
-      // a delay to allow for: only shorter ones raise the timeout, which so follows load gradually.
-      if (silenceMs > this.#decayedPeak(from, nowMs) && silenceMs <= this.timeoutMs(from, nowMs)) {
-        this.#peakMs[from] = silenceMs;
+      const counted = Math.min(silenceMs, COUNTED_SILENCE_MAX_FLOORS * this.floorMs);
+      if (counted > this.#decayedPeak(from, nowMs)) {
+        this.#peakMs[from] = counted;
         this.#peakAtMs[from] = nowMs;
       }
     }

@@ -37,6 +37,18 @@ export interface MembershipHost {
 
 /** Joiners remembered before a view admits them. */
 const MAX_PENDING_JOINERS = 64;
+/**
+ * At start every member gets suspicionMs plus this many times this replica's own load before
+ * it may be suspected: replicas start at different times and a peer may load slower (writing a
+ * dataset of 50k keys took 0.3-1 s per replica with 9 threads on 2 cores).
+ */
+export const START_GRACE_LOADS = 5;
+/**
+ * A member admitted by a view may stay silent this many suspicion periods first: it has just
+ * loaded its medium and joins its recovery (a GC of what it loaded took over 100 ms here), and
+ * suspecting it costs a view change and a restarted recovery.
+ */
+export const ADMISSION_GRACE_SUSPICIONS = 5;
 /** Views whose install time stats report (the newest), for the failure timeline. */
 export const VIEW_HISTORY = 16;
 
@@ -97,9 +109,7 @@ export class Membership {
       this.#history.push({ epoch: this.#view.epoch, atMs: host.now(), members });
     }
     this.#detector = new FailureDetector(host.universe, host.self, host.timing.suspicionMs);
-    // Replicas start at slightly different times, and load as much as this one did (a dataset
-    // can take seconds): give everyone one more suspicion period plus twice this load.
-    const graceMs = host.now() + host.timing.suspicionMs + 2 * host.loadMs;
+    const graceMs = host.now() + host.timing.suspicionMs + START_GRACE_LOADS * host.loadMs;
     for (const m of members) this.#detector.startClock(m.id, graceMs);
     this.#leases = new Leases({ self: host.self, timing: host.timing, now: () => host.now(), send: (to, body) => this.#send(to, body) });
     this.#paxos = new ViewPaxos({
@@ -302,7 +312,10 @@ export class Membership {
     for (const [id, incarnation] of [...this.#full]) if (incarnationOf(view, id) !== incarnation) this.#full.delete(id);
     for (const m of view.members) {
       // A replica admitted now heard nobody while it waited: it starts every member's clock.
-      if (!wasAdmitted || incarnationOf(previous, m.id) !== m.incarnation) this.#detector.startClock(m.id, now);
+      if (!wasAdmitted) this.#detector.startClock(m.id, now);
+      else if (incarnationOf(previous, m.id) !== m.incarnation) {
+        this.#detector.startClock(m.id, now + (ADMISSION_GRACE_SUSPICIONS - 1) * this.host.timing.suspicionMs);
+      }
       if (this.#joiners.get(m.id) === m.incarnation) this.#joiners.delete(m.id);
     }
     this.host.installed(view, previous, wasAdmitted);

@@ -77,8 +77,19 @@ export interface ReplicaConfig {
 }
 
 const TICK_TAG = 1;
+/** Clients a replica tells of every view it installs (those that sent it requests), at most. */
+export const MAX_KNOWN_CLIENTS = 4096;
 const valueBytes = (item: GetOkItem): number => item.value.length;
 const KV_KINDS = new Set(KV_MESSAGES.map((d) => d.kind));
+/**
+ * Messages only an admitted replica sends: they show that the incarnation a view holds is
+ * alive. A restarted replica's join requests, view requests and recovery messages do not (its
+ * old incarnation must be suspected), and its recovery messages move no heartbeat.
+ */
+const LIVENESS_KINDS: ReadonlySet<string> = new Set([
+  'heartbeat', 'inv', 'ack', 'val', 'persisted', 'durable', 'persist-request', 'scope-sync', 'scope-ok',
+  'lease-request', 'lease-grant', 'prepare', 'promise', 'accept', 'accepted', 'nack', 'forward-put',
+]);
 
 function isKvMessage(msg: KvWire): msg is KvMessage {
   return KV_KINDS.has(msg.kind);
@@ -110,6 +121,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
   readonly #getReplies = new Map<ActorId, GetOkItem[]>();
   readonly #viewRequested = new Map<ActorId, number>();
   readonly #dedup = new RequestDedup();
+  /** Clients that sent this replica requests: each is told of every view installed here. */
+  readonly #clients = new Set<ActorId>();
   readonly #counters = {
     staleDropped: 0, futureDropped: 0, forwarded: 0, notServing: 0, recoveries: 0, duplicateRequests: 0, coldStarts: 0,
   };
@@ -245,11 +258,12 @@ export class Replica implements Actor<KvWire, KvStorage> {
   receive(msg: KvWire, ctx: ActorContext<KvWire, KvStorage>): void {
     this.#ctx = ctx;
     const fromReplica = msg.sender < this.config.replicas;
+    if (!fromReplica && this.#clients.size < MAX_KNOWN_CLIENTS) this.#clients.add(msg.sender);
     if (isColdStartMessage(msg)) {
       if (fromReplica) this.#onColdStart(msg);
       return;
     }
-    if (fromReplica) this.#membership.heard(msg.sender);
+    if (fromReplica && LIVENESS_KINDS.has(msg.kind)) this.#membership.heard(msg.sender);
     if (!isKvMessage(msg)) {
       this.#strategy.receive(this.#recoveryContext(), msg);
       return;
@@ -534,6 +548,16 @@ export class Replica implements Actor<KvWire, KvStorage> {
     }
     if (readmitted) this.#strategy.onAdmitted(ctx);
     if (coldStart) this.#startReconciliation(view);
+    if (admitted) this.#tellClients(view);
+  }
+
+  /**
+   * Clients learn each view from the replicas they use, so an operation waiting at a replica
+   * that left is redirected (a read) or given up (a write) at once, not after its timeout.
+   */
+  #tellClients(view: View): void {
+    const msg = { kind: 'view', epoch: view.epoch, sender: this.self, members: [...view.members], shadows: [...view.shadows] } as const;
+    for (const client of this.#clients) this.#ctx.send(client, msg);
   }
 
   #startReconciliation(view: View): void {
@@ -580,7 +604,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       versionVector: this.#replication.durability.versionVector,
       now: () => ctx.now(),
       random: () => ctx.random(),
-      send: (to, body) => replica.#send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
+      send: (to, body) => ctx.send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
       records: () => replica.#replication.records,
       notDurable: () => replica.#notDurable(),
       installRecovered: (entry, from) => replica.#installRecovered(entry, from),
