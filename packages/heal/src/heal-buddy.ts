@@ -117,14 +117,16 @@ export class HealBuddy {
       // `m` left (or restarted and is re-admitted in the same view): hand its Buddy what it may lack.
       const buddy = buddyOf(view, m.id);
       if (buddy === undefined) continue;
-      // Only a full member of the old view knows what was not at DP in it.
+      if (buddy === this.self && !isMember(view, m.id)) {
+        const buffer = this.#buffers.get(m.id);
+        if (buffer) buffer.reopen();
+        // Complete only if this replica recorded since `m` was last up to date: it was full
+        // here, and `m` was full too (a shadow removed mid-recovery lacks what came before).
+        else this.#openBuffer(m.id, wasFull && !ctx.recovering && !previous.shadows.includes(m.id));
+      }
+      // Only a full member of the old view knows what was not at DP in it (the Buddy too:
+      // its own writes in flight were applied before its buffer opened).
       if (wasFull && m.id !== this.self && !this.faults.omitHandoff) this.#handoff(ctx, m.id, buddy);
-      if (buddy !== this.self || isMember(view, m.id)) continue;
-      const buffer = this.#buffers.get(m.id);
-      if (buffer) buffer.reopen();
-      // Complete only if this replica recorded since `m` was last up to date: it was full
-      // here, and `m` was full too (a shadow removed mid-recovery lacks what came before).
-      else this.#openBuffer(m.id, wasFull && !ctx.recovering && !previous.shadows.includes(m.id));
     }
     for (const [failed, buffer] of [...this.#buffers]) {
       if (buddyOf(view, failed) !== this.self) this.#buffers.delete(failed);
