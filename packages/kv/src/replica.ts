@@ -14,6 +14,8 @@ export * from './protocol/replica-module.js';
 export { MAX_WAITING_OPS, SEQ_INCARNATION_STRIDE, SEQ_RESERVE_BLOCK } from './protocol/replication.js';
 export * from './protocol/version-vector.js';
 export * from './protocol/durability.js';
+export * from './protocol/dp-trackers.js';
+export * from './protocol/persist-scopes.js';
 export * from './storage/key-record.js';
 export * from './storage/dataset.js';
 export * from './storage/kv-storage.js';

@@ -2,13 +2,15 @@ import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
 import type { KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
-import { MAX_PERSIST_ITEMS, type KeyTs, type KvMessage, type PersistScopeMsg } from './messages.js';
+import { MAX_PERSIST_ITEMS, type KeyTs, type KvMessage } from './messages.js';
 import { drainMap } from './drain-map.js';
 import { compareTs, tsEquals, type Ts } from './timestamp.js';
 import { DATASET_TS } from '../storage/dataset.js';
 import type { Timing } from './timing.js';
 import type { View } from './view.js';
 import type { InvalidListed } from './invalid-keys.js';
+import { DpTrackers } from './dp-trackers.js';
+import { PersistScopes } from './persist-scopes.js';
 import { VersionVector } from './version-vector.js';
 
 /** The persistency models of DESIGN section 4 (all with Linearizable consistency). */
@@ -19,23 +21,6 @@ export const PERSISTENCY_MODELS: readonly PersistencyModel[] = ['synch', 'strict
 export const EVENT_SYNC_TICKS = 8;
 /** ACKs a Synch follower holds back until its next sync (one batch of handler calls). */
 export const MAX_DEFERRED_ACKS = 1 << 20;
-/** Persist-scope requests one replica coordinates at a time; past it: 'busy'. */
-export const MAX_OPEN_SCOPES = 4096;
-/** DP trackers examined for a persist-request retry per tick, so one tick's work stays bounded. */
-export const MAX_DP_RETRY_SCAN_PER_TICK = 4096;
-/**
- * Persist-request retries of one tracker back off: retransmitMs, then twice that, ... up to
- * 2^this times it. Under Scope most trackers wait for the next persistScope(), not for a lost
- * message, and must not flood the members meanwhile.
- */
-export const MAX_DP_RETRY_DOUBLINGS = 6;
-/** Scope-sync requests a replica holds until its next sync (answers owed to coordinators). */
-export const MAX_SCOPE_ANSWERS = 1 << 16;
-/**
- * Partially-persisted entries (and DP trackers) at one replica: at most one per key, so the
- * bound is the key count a medium can hold; checked.
- */
-export const MAX_DP_TRACKERS = 1 << 22;
 /**
  * Writes learned between two syncs that the next sync adds to the version vector; past it the
  * rest are not added (the vector claims less, never more).
@@ -61,37 +46,6 @@ export interface HeldRecord extends KeyRecord, InvalidListed {
   undurableListed: boolean;
 }
 
-/** Tracks one write, after its VP, until it (or a later ts of its key) reaches DP. */
-interface DpTracker {
-  readonly key: string;
-  readonly ts: Ts;
-  /** Members that durably hold ts or a later ts of the key (persist acks). */
-  readonly acks: Set<ActorId>;
-  /** When the write passed VP here (or was adopted). */
-  readonly vpMs: number;
-  /** Last persist-request sent for it; -Infinity: at the next tick. */
-  requestedMs: number;
-  /** Persist-requests sent so far (the retry interval doubles with each, up to a bound). */
-  retries: number;
-  /** This replica coordinated (or replayed) the write: it is on the Partially-persisted list. */
-  readonly coordinated: boolean;
-}
-
-/** A write on the Partially-persisted list: past VP, not yet at DP (for recovery and stats). */
-export interface PartiallyPersisted {
-  readonly key: string;
-  readonly ts: Ts;
-  readonly sinceMs: number;
-}
-
-interface OpenScope {
-  readonly client: ActorId;
-  readonly reqId: number;
-  readonly items: KeyTs[];
-  readonly oks: Set<ActorId>;
-  sentMs: number;
-}
-
 export interface DurabilityHost {
   readonly self: ActorId;
   readonly model: PersistencyModel;
@@ -111,12 +65,8 @@ export interface DurabilityStats {
   syncs: number;
   persistAcksSent: number;
   durableSent: number;
-  persistRequests: number;
-  scopesCompleted: number;
-  dpReached: number;
 }
 
-const NOBODY: ReadonlySet<ActorId> = new Set();
 const tsOf = (item: KeyTs): Ts => ({ version: item.version, cid: item.cid });
 
 /**
@@ -131,7 +81,7 @@ const tsOf = (item: KeyTs): Ts => ({ version: item.version, cid: item.cid });
  * sent (the runtime publishes them after `flush` returns).
  */
 export class Durability {
-  readonly stats: DurabilityStats = { syncs: 0, persistAcksSent: 0, durableSent: 0, persistRequests: 0, scopesCompleted: 0, dpReached: 0 };
+  readonly stats: DurabilityStats = { syncs: 0, persistAcksSent: 0, durableSent: 0 };
   /** Records written to the medium since the last sync, each once (its `dirty` flag says it is listed). */
   #dirty: HeldRecord[] = [];
   /** Members waiting for the persist ack of a dirty key. */
@@ -141,16 +91,15 @@ export class Durability {
   #syncing = false;
   /** DP reached by keys this replica holds no record of (yet): taken over by `held`. */
   readonly #durableUnheld = new Map<string, Ts>();
-  /** By key, ordered by last persist-request (oldest first). */
-  readonly #trackers = new Map<string, DpTracker>();
+  /** DP tracking of writes past VP (dp-trackers.ts). */
+  readonly trackers: DpTrackers;
   readonly #deferredAcks: { to: ActorId; record: HeldRecord; ts: Ts }[] = [];
   readonly #outPersisted = new Map<ActorId, KeyTs[]>();
   readonly #outRequests = new Map<ActorId, KeyTs[]>();
   #outDurable: KeyTs[] = [];
-  readonly #scopes = new Map<number, OpenScope>();
-  #scopeAnswers: { to: ActorId; scopeId: number; items: KeyTs[] }[] = [];
+  /** Scope: persistScope() coordination (persist-scopes.ts). */
+  readonly scopes: PersistScopes;
   #syncRequested = false;
-  #nextScopeId = 1;
   #ticks = 0;
   /** What this replica durably holds by write number (see VersionVector). */
   readonly versionVector: VersionVector;
@@ -160,6 +109,20 @@ export class Durability {
   #vvChanged = false;
 
   constructor(readonly host: DurabilityHost) {
+    this.trackers = new DpTrackers({
+      self: host.self, timing: host.timing, view: () => host.view(), now: () => host.now(),
+      persistedAtLeast: (key, ts, record) => this.persistedAtLeast(key, ts, record as HeldRecord | undefined),
+      isDurable: (key, ts, record) => this.isDurable(key, ts, record as HeldRecord | undefined),
+      reached: (key, ts, announce, record) => this.#markDurable(key, ts, announce, record as HeldRecord | undefined),
+      request: (to, item) => this.#queue(this.#outRequests, to, item),
+    });
+    this.scopes = new PersistScopes({
+      self: host.self, view: () => host.view(), now: () => host.now(), send: (to, msg) => host.send(to, msg),
+      persistedAtLeast: (key, ts) => this.persistedAtLeast(key, ts),
+      requestSync: () => {
+        this.#syncRequested = true;
+      },
+    });
     const stored = host.storage.loadVersionVector();
     try {
       this.versionVector = stored ? VersionVector.decode(stored) : new VersionVector();
@@ -262,70 +225,11 @@ export class Durability {
     this.#deferredAcks.push({ to, record, ts });
   }
 
-  // ---- DP tracking --------------------------------------------------------------------------
-
-  /**
-   * A write passed VP here; `acks` are the members known to have persisted it. `announce`:
-   * broadcast DURABLE if it is at DP already (false: the caller's VAL says so). `record`: the
-   * key's, when the caller has it at hand (saves a lookup).
-   */
-  track(
-    key: string, ts: Ts, acks: ReadonlySet<ActorId>, coordinated: boolean, announce = true, record = this.host.records.get(key),
-  ): void {
-    if (this.isDurable(key, ts, record)) return;
-    const existing = this.#trackers.size > 0 ? this.#trackers.get(key) : undefined;
-    if (existing && compareTs(existing.ts, ts) >= 0) return;
-    if (this.#persistedByAll(key, ts, acks, record)) {
-      // At DP already (Synch always is): a tracker would be inserted only to be deleted.
-      this.stats.dpReached++;
-      this.#markDurable(key, ts, announce, record);
-      return;
-    }
-    if (this.#trackers.size >= MAX_DP_TRACKERS) assert.fail(`more than ${MAX_DP_TRACKERS} writes wait for DP`);
-    const now = this.host.now();
-    const tracker: DpTracker = {
-      key, ts, acks: new Set(acks), vpMs: now, requestedMs: coordinated ? now : -Infinity, retries: 0, coordinated,
-    };
-    this.#trackers.delete(key);
-    this.#trackers.set(key, tracker);
-    this.#checkDurable(tracker, announce);
-  }
-
-  /** Tracks the DP of a Valid record nobody may be tracking (its coordinator left or restarted). */
-  adopt(key: string, ts: Ts): void {
-    if (!this.#trackers.has(key)) this.track(key, ts, NOBODY, false);
-  }
-
-  /** `from` durably holds `key` at `ts` or later. */
-  ackTracker(from: ActorId, key: string, ts: Ts): void {
-    if (this.#trackers.size === 0) return;
-    const tracker = this.#trackers.get(key);
-    if (!tracker || compareTs(tracker.ts, ts) > 0) return;
-    tracker.acks.add(from);
-    this.#checkDurable(tracker);
-  }
-
-  #checkDurable(tracker: DpTracker, announce = true): void {
-    if (!this.#persistedByAll(tracker.key, tracker.ts, tracker.acks)) return;
-    this.stats.dpReached++;
-    this.#markDurable(tracker.key, tracker.ts, announce);
-  }
-
-  /** Every member of the view persisted `ts` of `key` (or later): this one by its own medium, the others per `acks`. */
-  #persistedByAll(key: string, ts: Ts, acks: ReadonlySet<ActorId>, record = this.host.records.get(key)): boolean {
-    for (const m of this.host.view().members) {
-      const done = m.id === this.host.self ? this.persistedAtLeast(key, ts, record) : acks.has(m.id);
-      if (!done) return false;
-    }
-    return true;
-  }
+  // ---- DP ------------------------------------------------------------------------------------
 
   /** `record`: what `records` holds for `key`, when the caller has it at hand (saves a lookup). */
   #markDurable(key: string, ts: Ts, broadcast: boolean, record = this.host.records.get(key)): void {
-    if (this.#trackers.size > 0) {
-      const tracker = this.#trackers.get(key);
-      if (tracker && compareTs(tracker.ts, ts) <= 0) this.#trackers.delete(key);
-    }
+    this.trackers.reached(key, ts);
     if (this.isDurable(key, ts, record)) return;
     // The record's own ts object when it is the same write: a DURABLE's or VAL's copy would be
     // one more object per write and record that lives until the key is written again.
@@ -352,121 +256,23 @@ export class Durability {
     for (const item of items) this.notifyOnPersist(item.key, tsOf(item), from);
   }
 
-  /** The Partially-persisted list: writes this replica coordinated, past VP, not yet at DP. */
-  *partiallyPersisted(): IterableIterator<PartiallyPersisted> {
-    for (const t of this.#trackers.values()) {
-      if (t.coordinated) yield { key: t.key, ts: t.ts, sinceMs: t.vpMs };
-    }
-  }
-
-  partiallyPersistedStats(): { partiallyPersisted: number; partiallyPersistedOldestMs: number; dpTrackers: number } {
-    let count = 0;
-    let oldest = Infinity;
-    for (const t of this.#trackers.values()) {
-      if (!t.coordinated) continue;
-      count++;
-      oldest = Math.min(oldest, t.vpMs);
-    }
-    return {
-      partiallyPersisted: count,
-      partiallyPersistedOldestMs: count === 0 ? 0 : this.host.now() - oldest,
-      dpTrackers: this.#trackers.size,
-    };
-  }
-
-  // ---- Scope --------------------------------------------------------------------------------
-
-  /** Coordinates a client's persistScope(): false when too many are open (the caller says busy). */
-  persistScope(msg: PersistScopeMsg): boolean {
-    if (this.#scopes.size >= MAX_OPEN_SCOPES) return false;
-    const scopeId = this.#nextScopeId++;
-    this.#scopes.set(scopeId, { client: msg.sender, reqId: msg.reqId, items: msg.items, oks: new Set(), sentMs: this.host.now() });
-    this.#sendScope(scopeId, false);
-    return true;
-  }
-
-  #sendScope(scopeId: number, onlyMissing: boolean): void {
-    const scope = this.#scopes.get(scopeId);
-    assert(scope, `scope ${scopeId} is open`);
-    scope.sentMs = this.host.now();
-    const view = this.host.view();
-    for (const m of view.members) {
-      if (onlyMissing && scope.oks.has(m.id)) continue;
-      if (m.id === this.host.self) this.onScopeSync(m.id, scopeId, scope.items);
-      else this.host.send(m.id, { kind: 'scope-sync', epoch: view.epoch, sender: this.host.self, scopeId, items: scope.items });
-    }
-  }
-
-  /** Syncs in the next `flush`, then answers whether every item is persisted here. */
-  onScopeSync(from: ActorId, scopeId: number, items: KeyTs[]): void {
-    if (this.#scopeAnswers.length >= MAX_SCOPE_ANSWERS) return; // Dropped: the coordinator retries.
-    this.#syncRequested = true;
-    this.#scopeAnswers.push({ to: from, scopeId, items });
-  }
-
-  onScopeOk(from: ActorId, scopeId: number, ok: boolean): void {
-    const scope = this.#scopes.get(scopeId);
-    if (!scope || !ok) return; // Not yet: retried at the next tick.
-    scope.oks.add(from);
-    this.#checkScope(scopeId, scope);
-  }
-
-  #checkScope(scopeId: number, scope: OpenScope): void {
-    for (const m of this.host.view().members) if (!scope.oks.has(m.id)) return;
-    this.#scopes.delete(scopeId);
-    this.stats.scopesCompleted++;
-    this.host.send(scope.client, { kind: 'persist-scope-ok', epoch: 0, sender: this.host.self, reqId: scope.reqId });
-  }
-
   // ---- Time, views, batches -----------------------------------------------------------------
 
   tick(): void {
     this.#ticks++;
     const { model } = this.host;
     if (model === 'strict' || model === 'renf' || (this.#ticks % EVENT_SYNC_TICKS === 0 && model !== 'scope')) this.#sync();
-    const now = this.host.now();
-    const retryMs = this.host.timing.retransmitMs;
-    let scanned = 0;
-    const due: DpTracker[] = [];
-    for (const tracker of this.#trackers.values()) {
-      if (++scanned > MAX_DP_RETRY_SCAN_PER_TICK) break;
-      if (now - tracker.requestedMs >= retryMs * 2 ** Math.min(tracker.retries, MAX_DP_RETRY_DOUBLINGS)) due.push(tracker);
-    }
-    for (const tracker of due) this.#request(tracker);
-    for (const [scopeId, scope] of this.#scopes) if (now - scope.sentMs >= retryMs) this.#sendScope(scopeId, true);
-  }
-
-  /** Asks the members that have not acked for persist acks; moves the tracker to the end. */
-  #request(tracker: DpTracker): void {
-    tracker.requestedMs = this.host.now();
-    tracker.retries++;
-    this.#trackers.delete(tracker.key);
-    this.#trackers.set(tracker.key, tracker);
-    for (const m of this.host.view().members) {
-      if (m.id === this.host.self || tracker.acks.has(m.id)) continue;
-      this.stats.persistRequests++;
-      this.#queue(this.#outRequests, m.id, { key: tracker.key, ...tracker.ts });
-    }
+    this.trackers.tick();
+    this.scopes.tick(this.host.timing.retransmitMs);
   }
 
   /**
-   * A new view re-evaluates pending DPs: members that left no longer count, new members are
-   * asked to persist; Valid records whose coordinator left are adopted; open scopes re-checked.
+   * A new view re-evaluates pending DPs and adopts what nobody may track (see DpTrackers);
+   * open scopes may be complete. `candidates`: the records that may not be at DP.
    */
-  /** `candidates`: the records that may not be at DP (the others need no adoption). */
   viewInstalled(view: View, candidates: Iterable<KeyRecord>): void {
-    for (const tracker of [...this.#trackers.values()]) {
-      tracker.requestedMs = -Infinity;
-      tracker.retries = 0;
-      this.#checkDurable(tracker);
-    }
-    const members = new Set(view.members.map((m) => m.id));
-    for (const record of [...candidates]) {
-      if (record.state === 'valid' && !members.has(record.ts.cid) && !this.isDurable(record.key, record.ts)) {
-        this.adopt(record.key, record.ts);
-      }
-    }
-    for (const [scopeId, scope] of [...this.#scopes]) this.#checkScope(scopeId, scope);
+    this.trackers.viewInstalled(view, candidates);
+    this.scopes.viewInstalled();
   }
 
   /** End of a batch of handler calls: sync if the model needs it now, then send what follows. */
@@ -481,7 +287,7 @@ export class Durability {
     }
     this.#syncRequested = false;
     this.#sendDeferredAcks();
-    this.#answerScopes();
+    this.scopes.answer();
     this.#sendBatches('persisted', this.#outPersisted);
     this.#sendBatches('persist-request', this.#outRequests);
     if (this.#outDurable.length > 0) {
@@ -511,17 +317,6 @@ export class Durability {
       const { key } = record;
       const persisted = this.persistedAtLeast(key, ts, record);
       this.host.send(to, { kind: 'ack', epoch, sender: this.host.self, key, version: ts.version, cid: ts.cid, persisted });
-    }
-  }
-
-  #answerScopes(): void {
-    if (this.#scopeAnswers.length === 0) return;
-    const answers = this.#scopeAnswers;
-    this.#scopeAnswers = [];
-    for (const { to, scopeId, items } of answers) {
-      const ok = items.every((item) => this.persistedAtLeast(item.key, tsOf(item)));
-      if (to === this.host.self) this.onScopeOk(to, scopeId, ok);
-      else this.host.send(to, { kind: 'scope-ok', epoch: this.host.view().epoch, sender: this.host.self, scopeId, ok });
     }
   }
 

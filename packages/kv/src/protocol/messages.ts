@@ -149,3 +149,13 @@ export interface StrategyMessage {
 }
 
 export type KvMessage = ClientRequest | ClientReply | ForwardPutMsg | DataMessage | PersistMessage | MembershipMessage;
+
+/**
+ * Messages only an admitted replica sends: they show that the incarnation a view holds is
+ * alive. A restarted replica's join requests, view requests and recovery messages do not (its
+ * old incarnation must be suspected), and its recovery messages move no heartbeat.
+ */
+export const LIVENESS_KINDS: ReadonlySet<string> = new Set([
+  'heartbeat', 'inv', 'ack', 'val', 'persisted', 'durable', 'persist-request', 'scope-sync', 'scope-ok',
+  'lease-request', 'lease-grant', 'prepare', 'promise', 'accept', 'accepted', 'nack', 'forward-put',
+]);

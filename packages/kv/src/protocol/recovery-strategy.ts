@@ -114,3 +114,16 @@ export interface RecoveryStrategyFactory {
   readonly messages: readonly MessageDef[];
   create(self: ActorId, options: StrategyOptions): RecoveryStrategy;
 }
+
+/** A recovery report as numeric stats (threads read stats), `recovery.` keys; read back by unflattenReport (cluster/thread-cluster.ts). */
+export function recoveryReportStats(report: RecoveryReport | undefined): Record<string, number> {
+  if (!report) return {};
+  const out: Record<string, number> = {
+    'recovery.incarnation': report.incarnation, 'recovery.startedMs': report.startedMs, 'recovery.recoveryMs': report.recoveryMs,
+    'recovery.bytesMoved': report.bytesMoved, 'recovery.entriesReceived': report.entriesReceived,
+    'recovery.entriesApplied': report.entriesApplied,
+  };
+  for (const [k, v] of Object.entries(report.phasesMs)) out[`recovery.phase.${k}`] = v;
+  for (const [k, v] of Object.entries(report.counts)) out[`recovery.count.${k}`] = v;
+  return out;
+}

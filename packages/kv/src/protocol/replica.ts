@@ -1,113 +1,48 @@
 import assert from 'node:assert/strict';
-import type { Actor, ActorContext, ActorId, ByteString } from '@heal/actors/core';
+import type { Actor, ActorContext, ActorId } from '@heal/actors/core';
 import type { KeyRecord } from '../storage/key-record.js';
-import { datasetIndex, datasetRecords, type DatasetSpec } from '../storage/dataset.js';
+import { datasetIndex, datasetRecords } from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';
+import { ClientService } from './client-service.js';
 import { isColdStartMessage, type ColdStartMessage } from './cold-start-messages.js';
-import type { PartiallyPersisted, PersistencyModel } from './durability.js';
-import {
-  KV_MESSAGES, type ForwardPutMsg, type GetItem, type GetOkItem, type KvMessage,
-  type PersistMessage, type PutMsg, type StrategyMessage,
-} from './messages.js';
-import { drainMap } from './drain-map.js';
-import { getBatches } from './get-batches.js';
+import type { PartiallyPersisted } from './dp-trackers.js';
+import { KV_MESSAGES, LIVENESS_KINDS, type KvMessage, type PersistMessage, type StrategyMessage } from './messages.js';
 import { Membership } from './membership.js';
-import type { RecoveryContext, RecoveryReport, RecoveryStrategy, RecoveryStrategyFactory, StrategyOptions } from './recovery-strategy.js';
-import { MAX_WAITING_OPS, Replication, SEQ_INCARNATION_STRIDE, type ClientRef } from './replication.js';
+import { RecoveryHost } from './recovery-host.js';
+import { recoveryReportStats, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory } from './recovery-strategy.js';
+import { Replication, SEQ_INCARNATION_STRIDE } from './replication.js';
 import { Reconciliation } from './reconciliation.js';
-import { RequestDedup } from './request-dedup.js';
-import type { Timing } from './timing.js';
+import type { ReplicaConfig } from './replica-config.js';
+import { assertRoleChange, isRecovering, type ReplicaRole } from './replica-role.js';
 import { isColdStartView, isMember, type View } from './view.js';
 
-/** A recovery report as numeric stats (threads read stats), `recovery.` keys; see unflattenReport. */
-function flattenReport(report: RecoveryReport | undefined): Record<string, number> {
-  if (!report) return {};
-  const out: Record<string, number> = {
-    'recovery.incarnation': report.incarnation, 'recovery.startedMs': report.startedMs, 'recovery.recoveryMs': report.recoveryMs,
-    'recovery.bytesMoved': report.bytesMoved, 'recovery.entriesReceived': report.entriesReceived,
-    'recovery.entriesApplied': report.entriesApplied,
-  };
-  for (const [k, v] of Object.entries(report.phasesMs)) out[`recovery.phase.${k}`] = v;
-  for (const [k, v] of Object.entries(report.counts)) out[`recovery.count.${k}`] = v;
-  return out;
-}
+export type { ReplicaConfig } from './replica-config.js';
+export { MAX_KNOWN_CLIENTS } from './client-service.js';
 
 /** Every message a replica may receive: the protocol's and its recovery strategy's. */
 export type KvWire = KvMessage | StrategyMessage;
 
-export interface ReplicaConfig {
-  /** Replica ids are 0..replicas-1; ids above are clients. */
-  replicas: number;
-  timing: Timing;
-  /** Name of the recovery strategy (one the module was built with). */
-  strategy: string;
-  /** Parameters of the recovery strategy (each strategy documents and checks its own). */
-  strategyOptions?: StrategyOptions;
-  medium: 'volatile' | 'memory-durable' | 'wal' | 'pmem';
-  /** Persistency model (DESIGN section 4); default 'synch'. */
-  model?: PersistencyModel;
-  /**
-   * Directory of the file-backed media (`wal`, `pmem`), one entry per replica:
-   * `${dataDir}/replica-${id}.wal` (a directory) or `${dataDir}/replica-${id}.pmem`. Ignored
-   * by the memory media.
-   */
-  dataDir?: string;
-  /** Records a new `pmem` table holds (default PMEM_CAPACITY_DEFAULT); small ones format fast. */
-  pmemCapacity?: number;
-  /** Largest value a new `pmem` table holds (default PMEM_VALUE_BYTES_MAX_DEFAULT); sizes its slots. */
-  pmemValueBytesMax?: number;
-  /** `pmem` persist-cost model (Optane flush and fence latencies): default on, false turns it off. */
-  pmemLatency?: boolean;
-  /**
-   * `pmem`: keep the durable image a simulated power failure rewrites the file from (default
-   * true). The thread runtime never simulates one and turns it off: no copy of the file at open
-   * nor of the flushed lines at each fence.
-   */
-  pmemCrashSimulation?: boolean;
-  /**
-   * Initial contents: a replica at its first start whose medium is empty writes the dataset
-   * to it (a restarted one keeps what its medium kept).
-   */
-  dataset?: DatasetSpec;
-  /**
-   * Test-only fault injection, to prove the checker catches a broken protocol: reads served
-   * while a key is Invalid, or by a ShadowReplica (before its recovery finished).
-   */
-  faults?: { readWhileInvalid?: boolean; shadowServesReads?: boolean };
-}
-
 const TICK_TAG = 1;
-/** Clients a replica tells of every view it installs (those that sent it requests), at most. */
-export const MAX_KNOWN_CLIENTS = 4096;
-const valueBytes = (item: GetOkItem): number => item.value.length;
 const KV_KINDS = new Set(KV_MESSAGES.map((d) => d.kind));
-/**
- * Messages only an admitted replica sends: they show that the incarnation a view holds is
- * alive. A restarted replica's join requests, view requests and recovery messages do not (its
- * old incarnation must be suspected), and its recovery messages move no heartbeat.
- */
-const LIVENESS_KINDS: ReadonlySet<string> = new Set([
-  'heartbeat', 'inv', 'ack', 'val', 'persisted', 'durable', 'persist-request', 'scope-sync', 'scope-ok',
-  'lease-request', 'lease-grant', 'prepare', 'promise', 'accept', 'accepted', 'nack', 'forward-put',
-]);
-
 function isKvMessage(msg: KvWire): msg is KvMessage {
   return KV_KINDS.has(msg.kind);
 }
 
 /**
  * One replica of the store: an actor composed of membership (views, leases), the Hermes data
- * plane (replication), client request handling, and a recovery strategy. Roles: a full
- * replica serves reads under a lease and coordinates writes; a ShadowReplica (admitted, still
- * recovering) acks writes and forwards client writes; a joining replica (not in the view) only
- * asks to be admitted.
+ * plane (replication), client requests (client-service.ts) and a recovery strategy. What it
+ * does depends on its role (replica-role.ts): full, shadow (recovering through its strategy),
+ * reconciling (after a cold start) or joining (not a member). A view install or a finished
+ * recovery changes the role, and only through #becomeRole.
  */
 export class Replica implements Actor<KvWire, KvStorage> {
   #ctx!: ActorContext<KvWire, KvStorage>;
   #membership!: Membership;
   #replication!: Replication;
   #strategy!: RecoveryStrategy;
-  #recovering = false;
+  #clients!: ClientService;
+  #recovery!: RecoveryHost;
+  #role: ReplicaRole = 'joining';
   /** Set when a cold-start view admitted this incarnation (see reconciliation.ts). */
   #reconciliation: Reconciliation | undefined;
   #startedMs = 0;
@@ -116,16 +51,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
   #lastSentMs!: Float64Array;
   /** A first start is admitted by the initial view (epoch 1). */
   #admittedEpoch = 1;
-  readonly #leaseWaiters: { ref: ClientRef; key: string }[] = [];
-  /** Answers to reads by client, sent in `flush` (see MAX_GET_ITEMS). */
-  readonly #getReplies = new Map<ActorId, GetOkItem[]>();
   readonly #viewRequested = new Map<ActorId, number>();
-  readonly #dedup = new RequestDedup();
-  /** Clients that sent this replica requests: each is told of every view installed here. */
-  readonly #clients = new Set<ActorId>();
-  readonly #counters = {
-    staleDropped: 0, futureDropped: 0, forwarded: 0, notServing: 0, recoveries: 0, duplicateRequests: 0, coldStarts: 0,
-  };
+  readonly #counters = { staleDropped: 0, futureDropped: 0, recoveries: 0, coldStarts: 0 };
 
   constructor(
     readonly self: ActorId,
@@ -137,13 +64,18 @@ export class Replica implements Actor<KvWire, KvStorage> {
     return this.#membership.view;
   }
 
-  /** Whether this replica serves reads and coordinates writes (admitted, not recovering). */
-  get full(): boolean {
-    return this.#membership.admitted && !this.#recovering;
+  get role(): ReplicaRole {
+    return this.#role;
   }
 
+  /** Whether this replica serves reads and coordinates writes. */
+  get full(): boolean {
+    return this.#role === 'full';
+  }
+
+  /** A member still catching up (ShadowReplica, or reconciling after a cold start). */
   get recovering(): boolean {
-    return this.#recovering;
+    return isRecovering(this.#role);
   }
 
   /** 0 at first start; every restart increments it. */
@@ -197,16 +129,33 @@ export class Replica implements Actor<KvWire, KvStorage> {
       view: () => replica.#membership.view,
       now: () => replica.#ctx.now(),
       send: (to, msg) => replica.#send(to, msg),
-      replyPut: (ref, ts) => replica.#ctx.send(ref.client, {
-        kind: 'put-ok', epoch: 0, sender: replica.self, reqId: ref.reqId, version: ts.version, cid: ts.cid,
-      }),
-      replyGet: (ref, value) => replica.#queueGetReply(ref, value),
-      replyBusy: (ref) => replica.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'busy' }),
-      replyNotServing: (ref) => replica.#notServing(ref),
-      applied: (record, previous) => replica.#strategy.onApply?.(replica.#recoveryContext(), record, previous),
-      committed: (record) => replica.#strategy.onCommit?.(replica.#recoveryContext(), record),
+      replyPut: (ref, ts) => replica.#clients.replyPut(ref, ts),
+      replyGet: (ref, value) => replica.#clients.queueGetReply(ref, value),
+      replyBusy: (ref) => replica.#clients.replyBusy(ref),
+      replyNotServing: (ref) => replica.#clients.notServing(ref),
+      applied: (record, previous) => replica.#strategy.onApply?.(replica.#recovery.context(), record, previous),
+      committed: (record) => replica.#strategy.onCommit?.(replica.#recovery.context(), record),
+    });
+    this.#clients = new ClientService({
+      self: this.self,
+      role: () => replica.#role,
+      view: () => replica.#membership.view,
+      holdsLease: () => replica.#membership.holdsLease(),
+      suspects: (id) => replica.#membership.suspects(id),
+      replication: this.#replication,
+      send: (to, msg) => replica.#ctx.send(to, msg),
+      shadowServesReads: this.config.faults?.shadowServesReads === true,
     });
     this.#strategy = this.strategyFactory.create(this.self, this.config.strategyOptions ?? {});
+    this.#recovery = new RecoveryHost({
+      self: this.self, timing,
+      get startedMs() { return replica.#startedMs; },
+      get loadedMs() { return replica.#loadedMs; },
+      ctx: () => replica.#ctx, role: () => replica.#role,
+      get membership() { return replica.#membership; },
+      replication: this.#replication,
+      finished: () => replica.#becomeFull(),
+    });
     this.#startedMs = ctx.now();
     const { records, dataset } = this.#initialRecords(ctx);
     const spec = this.config.dataset;
@@ -228,9 +177,11 @@ export class Replica implements Actor<KvWire, KvStorage> {
       send: (to, msg) => replica.#send(to, msg),
       lastSentMs: (to) => replica.#lastSentMs[to] as number,
       installed: (view, previous, wasAdmitted) => replica.#installed(view, previous, wasAdmitted),
-      recovering: () => replica.#recovering,
+      recovering: () => isRecovering(replica.#role),
     });
-    this.#strategy.onStart?.(this.#recoveryContext());
+    // A first start on empty media is admitted by the initial view: full at once.
+    if (this.#membership.admitted) this.#role = 'full';
+    this.#strategy.onStart?.(this.#recovery.context());
     // The first tick at once: a restarted replica asks to join without waiting a period.
     ctx.setTimer(0, TICK_TAG);
   }
@@ -258,29 +209,28 @@ export class Replica implements Actor<KvWire, KvStorage> {
   receive(msg: KvWire, ctx: ActorContext<KvWire, KvStorage>): void {
     this.#ctx = ctx;
     const fromReplica = msg.sender < this.config.replicas;
-    if (!fromReplica && this.#clients.size < MAX_KNOWN_CLIENTS) this.#clients.add(msg.sender);
+    if (!fromReplica) this.#clients.heardFrom(msg.sender);
     if (isColdStartMessage(msg)) {
       if (fromReplica) this.#onColdStart(msg);
       return;
     }
     if (fromReplica && LIVENESS_KINDS.has(msg.kind)) this.#membership.heard(msg.sender);
     if (!isKvMessage(msg)) {
-      this.#strategy.receive(this.#recoveryContext(), msg);
+      this.#strategy.receive(this.#recovery.context(), msg);
       return;
     }
     switch (msg.kind) {
       case 'get':
-        this.#onGets(msg.sender, msg.items);
+        this.#clients.onGets(msg.sender, msg.items);
         return;
       case 'put':
-        this.#onPut(msg);
+        this.#clients.onPut(msg);
         return;
       case 'forward-put':
-        this.#onForwardPut(msg);
+        this.#clients.onForwardPut(msg);
         return;
       case 'persist-scope':
-        if (this.full) this.#replication.persistScope(msg);
-        else this.#notServing({ client: msg.sender, reqId: msg.reqId });
+        this.#clients.onPersistScope(msg);
         return;
       case 'persisted':
       case 'durable':
@@ -336,10 +286,10 @@ export class Replica implements Actor<KvWire, KvStorage> {
         durability.onPersistRequest(msg.sender, msg.items);
         return;
       case 'scope-sync':
-        durability.onScopeSync(msg.sender, msg.scopeId, msg.items);
+        durability.scopes.onSync(msg.sender, msg.scopeId, msg.items);
         return;
       case 'scope-ok':
-        durability.onScopeOk(msg.sender, msg.scopeId, msg.ok);
+        durability.scopes.onOk(msg.sender, msg.scopeId, msg.ok);
         return;
     }
   }
@@ -348,23 +298,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
   flush(ctx: ActorContext<KvWire, KvStorage>): void {
     this.#ctx = ctx;
     this.#replication.flush();
-    this.#sendGetReplies();
-  }
-
-  #queueGetReply(ref: ClientRef, value: ByteString | undefined): void {
-    const item: GetOkItem = { reqId: ref.reqId, found: value !== undefined, value: value ?? '' };
-    const queued = this.#getReplies.get(ref.client);
-    if (queued) queued.push(item);
-    else this.#getReplies.set(ref.client, [item]);
-  }
-
-  /** Each client's answered reads of this batch of handler calls, in get-oks of bounded size. */
-  #sendGetReplies(): void {
-    drainMap(this.#getReplies, (items, client) => {
-      for (const batch of getBatches(items, valueBytes)) {
-        this.#ctx.send(client, { kind: 'get-ok', epoch: 0, sender: this.self, items: batch });
-      }
-    });
+    this.#clients.sendGetReplies();
   }
 
   /**
@@ -372,22 +306,24 @@ export class Replica implements Actor<KvWire, KvStorage> {
    * one entry per key, the latest such write. Recovery reads it.
    */
   partiallyPersisted(): Iterable<PartiallyPersisted> {
-    return this.#replication.durability.partiallyPersisted();
+    return this.#replication.durability.trackers.partiallyPersisted();
   }
 
   /** What the last recovery of this replica did, once it serves reads (undefined before). */
   recoveryReport(): RecoveryReport | undefined {
-    return this.#recovering ? undefined : this.#strategy.report?.();
+    return isRecovering(this.#role) ? undefined : this.#strategy.report?.();
   }
 
   tick(tag: number, ctx: ActorContext<KvWire, KvStorage>): void {
     this.#ctx = ctx;
     if (tag !== TICK_TAG) throw new Error(`replica ${this.self}: unknown timer tag ${tag}`);
-    this.#membership.tick(this.#membership.admitted || (this.#strategy.readyToJoin?.(this.#recoveryContext()) ?? true));
-    if (this.#membership.admitted) this.#replication.tick(!this.#recovering);
-    if (this.#reconciliation?.pulling === true) this.#reconciliation.tick();
-    this.#strategy.tick(this.#recoveryContext());
-    this.#serveLeaseWaiters();
+    const role = this.#role;
+    this.#membership.tick(role !== 'joining' || (this.#strategy.readyToJoin?.(this.#recovery.context()) ?? true));
+    // Only a full replica replays keys left Invalid: a recovering one may still receive them.
+    if (role !== 'joining') this.#replication.tick(role === 'full');
+    if (role === 'reconciling') this.#reconciliation?.tick();
+    this.#strategy.tick(this.#recovery.context());
+    this.#clients.serveLeaseWaiters();
     ctx.setTimer(this.config.timing.tickMs, TICK_TAG);
   }
 
@@ -395,23 +331,26 @@ export class Replica implements Actor<KvWire, KvStorage> {
     const lease = this.#membership.leaseInfo();
     return {
       ...this.#counters,
+      ...this.#clients.stats,
       ...this.#replication.stats,
       ...this.#replication.durability.stats,
-      ...this.#replication.durability.partiallyPersistedStats(),
+      ...this.#replication.durability.trackers.partiallyPersistedStats(),
+      ...this.#replication.durability.trackers.stats,
+      ...this.#replication.durability.scopes.stats,
       ...this.#membership.stats,
       ...(this.#strategy.stats?.() ?? {}),
       ...(this.#reconciliation?.stats ?? {}),
       epoch: this.#membership.view.epoch,
       members: this.#membership.view.members.length,
       admitted: this.#membership.admitted ? 1 : 0,
-      recovering: this.#recovering ? 1 : 0,
+      recovering: isRecovering(this.#role) ? 1 : 0,
       holdsLease: lease.epoch === this.view.epoch && this.#ctx.now() < lease.untilMs ? 1 : 0,
       keys: this.#replication.records.size,
       pendingWrites: this.#replication.pendingWrites,
       ...this.#replication.timeouts(),
       invalidKeys: this.#replication.invalidKeys,
-      leaseWaiters: this.#leaseWaiters.length,
-      ...flattenReport(this.recoveryReport()),
+      leaseWaiters: this.#clients.leaseWaiters,
+      ...recoveryReportStats(this.recoveryReport()),
     };
   }
 
@@ -437,127 +376,42 @@ export class Replica implements Actor<KvWire, KvStorage> {
     return this.#membership.admitted && isMember(this.#membership.view, msg.sender);
   }
 
-  #reply(client: ActorId, body: Record<string, unknown> & { kind: string }): void {
-    this.#ctx.send(client, { ...body, epoch: 0, sender: this.self } as KvMessage);
-  }
-
-  #notServing(ref: ClientRef): void {
-    this.#counters.notServing++;
-    this.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'not-serving' });
-  }
-
-  /**
-   * A get message's reads. One lease check serves them all: no other message is handled while
-   * they are served, so they read what they would at the instant of the check, which lies
-   * between each one's call and return.
-   */
-  #onGets(client: ActorId, items: readonly GetItem[]): void {
-    const serving = this.full || (this.#recovering && this.config.faults?.shadowServesReads === true);
-    if (serving && this.#membership.holdsLease()) {
-      this.#replication.readAll(client, items);
-      return;
-    }
-    for (const { reqId, key } of items) {
-      const ref = { client, reqId };
-      if (!this.full) this.#notServing(ref);
-      else if (this.#leaseWaiters.length >= MAX_WAITING_OPS) this.#reply(client, { kind: 'client-error', reqId, reason: 'busy' });
-      else this.#leaseWaiters.push({ ref, key });
-    }
-  }
-
-  #serveLeaseWaiters(): void {
-    if (this.#leaseWaiters.length === 0) return;
-    if (!this.full) {
-      for (const { ref } of this.#leaseWaiters.splice(0)) this.#notServing(ref);
-      return;
-    }
-    if (!this.#membership.holdsLease()) return;
-    for (const { ref, key } of this.#leaseWaiters.splice(0)) this.#replication.read(ref, key);
-  }
-
-  /** A client request seen before at this replica is dropped: a put executes at most once here. */
-  #firstTime(ref: ClientRef): boolean {
-    if (this.#dedup.firstTime(ref.client, ref.reqId)) return true;
-    this.#counters.duplicateRequests++;
-    return false;
-  }
-
-  #onPut(msg: PutMsg): void {
-    const ref = { client: msg.sender, reqId: msg.reqId };
-    if (!this.#firstTime(ref)) return;
-    if (this.full) {
-      this.#replication.write(ref, msg.key, msg.value);
-      return;
-    }
-    // A ShadowReplica or joining replica hands the write to a full member.
-    const view = this.#membership.view;
-    const target = view.members.find(
-      (m) => m.id !== this.self && !view.shadows.includes(m.id) && !this.#membership.suspects(m.id),
-    );
-    if (!target) {
-      this.#notServing(ref);
-      return;
-    }
-    this.#counters.forwarded++;
-    this.#ctx.send(target.id, {
-      kind: 'forward-put', epoch: view.epoch, sender: this.self,
-      client: ref.client, reqId: ref.reqId, key: msg.key, value: msg.value,
-    });
-  }
-
-  #onForwardPut(msg: ForwardPutMsg): void {
-    const ref = { client: msg.client, reqId: msg.reqId };
-    if (!this.#firstTime(ref)) return;
-    if (this.full) this.#replication.write(ref, msg.key, msg.value);
-    else this.#notServing(ref);
-  }
-
   /** `wasAdmitted`: by the previous view (a first start on old media was not, though it is listed there). */
   #installed(view: View, previous: View, wasAdmitted: boolean): void {
     const admitted = this.#membership.admitted;
+    assert(!admitted || isMember(view, this.self), `replica ${this.self} is admitted by a view that lists it`);
+    assert.equal(wasAdmitted, this.#role !== 'joining', `replica ${this.self} was admitted iff it was not joining`);
+    const wasFull = this.#role === 'full';
     // Admitted by a cold start (every replica restarted): reconciles with every member instead
-    // of recovering from a full one (there is none).
+    // of recovering from a full one (there is none). Admitted otherwise, after a restart or a
+    // removal: a ShadowReplica until its recovery strategy finishes. A replica asks to join only
+    // once it installed a view without it, so admission always follows a view that did not
+    // admit it (a later view may still list it a shadow).
     const coldStart = admitted && !wasAdmitted && isColdStartView(view);
-    // Admitted after a restart or a removal: a ShadowReplica until its recovery strategy
-    // finishes. A replica asks to join only once it installed a view without it, so admission
-    // always follows a view that did not admit it (a later view may still list it a shadow).
     const readmitted = admitted && !coldStart && !wasAdmitted;
-    const wasFull = wasAdmitted && !this.#recovering;
     if (!admitted) {
-      this.#recovering = false;
+      if (this.#role !== 'joining') this.#becomeRole('joining');
       this.#reconciliation?.stopPulling();
-    }
-    if (admitted && !wasAdmitted) this.#admittedEpoch = view.epoch;
-    if (readmitted) {
-      this.#recovering = true;
-      this.#counters.recoveries++;
-    }
-    if (coldStart) {
-      this.#recovering = true;
-      this.#counters.coldStarts++;
+    } else if (!wasAdmitted) {
+      this.#admittedEpoch = view.epoch;
+      this.#becomeRole(coldStart ? 'reconciling' : 'shadow');
+      if (coldStart) this.#counters.coldStarts++;
+      else this.#counters.recoveries++;
     }
     // Installing the view re-evaluates DPs (a write may reach DP once a member is gone):
     // recovery wants what was not at DP in the old view, so that is taken first.
-    this.#undurableInPrevious = [...this.#replication.notDurable()];
-    this.#replication.viewInstalled(view, admitted && !this.#recovering, !admitted || readmitted || coldStart);
-    const ctx = this.#recoveryContext();
-    try {
-      this.#strategy.onViewInstalled(ctx, previous, wasFull);
-    } finally {
-      this.#undurableInPrevious = undefined;
-    }
+    const undurable = [...this.#replication.notDurable()];
+    this.#replication.viewInstalled(view, this.#role === 'full', !admitted || readmitted || coldStart);
+    const ctx = this.#recovery.context();
+    this.#recovery.duringViewInstall(undurable, () => this.#strategy.onViewInstalled(ctx, previous, wasFull));
     if (readmitted) this.#strategy.onAdmitted(ctx);
     if (coldStart) this.#startReconciliation(view);
-    if (admitted) this.#tellClients(view);
+    if (admitted) this.#clients.tellClients(view);
   }
 
-  /**
-   * Clients learn each view from the replicas they use, so an operation waiting at a replica
-   * that left is redirected (a read) or given up (a write) at once, not after its timeout.
-   */
-  #tellClients(view: View): void {
-    const msg = { kind: 'view', epoch: view.epoch, sender: this.self, members: [...view.members], shadows: [...view.shadows] } as const;
-    for (const client of this.#clients) this.#ctx.send(client, msg);
+  #becomeRole(to: ReplicaRole): void {
+    assertRoleChange(this.#role, to, this.self);
+    this.#role = to;
   }
 
   #startReconciliation(view: View): void {
@@ -576,76 +430,16 @@ export class Replica implements Actor<KvWire, KvStorage> {
 
   /** Pulled every member's records: every key is at the highest ts any medium kept, or later. */
   #finishColdStart(): void {
-    if (!this.#recovering || !this.#membership.admitted) return;
+    if (this.#role !== 'reconciling') return;
     // What it pulled is durable before it serves, as after any recovery.
     this.#replication.durability.syncNow();
     this.#becomeFull();
   }
 
-  /** A ShadowReplica becomes full: it finishes its own leftovers and tells the members now. */
+  /** A recovering replica becomes full: it finishes its own leftovers and tells the members now. */
   #becomeFull(): void {
-    this.#recovering = false;
+    this.#becomeRole('full');
     this.#replication.replayAllInvalid();
     this.#membership.heartbeat();
-  }
-
-  #recoveryContext(): RecoveryContext {
-    const replica = this;
-    const ctx = this.#ctx;
-    return {
-      self: this.self,
-      incarnation: ctx.incarnation,
-      startedMs: this.#startedMs,
-      loadedMs: this.#loadedMs,
-      view: this.#membership.view,
-      admitted: this.#membership.admitted,
-      timing: this.config.timing,
-      recovering: this.#recovering,
-      versionVector: this.#replication.durability.versionVector,
-      now: () => ctx.now(),
-      random: () => ctx.random(),
-      send: (to, body) => ctx.send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
-      records: () => replica.#replication.records,
-      notDurable: () => replica.#notDurable(),
-      installRecovered: (entry, from) => replica.#installRecovered(entry, from),
-      persistRecovered: () => replica.#persistRecovered(),
-      finishRecovery: () => replica.#finishRecovery(),
-    };
-  }
-
-  #undurableInPrevious: KeyRecord[] | undefined;
-  /** Records a recovery installed since its last persistRecovered (none when it serves). */
-  #unpersistedInstalls = 0;
-
-  *#notDurable(): IterableIterator<KeyRecord> {
-    const before = this.#undurableInPrevious;
-    if (!before) {
-      yield* this.#replication.notDurable();
-      return;
-    }
-    const seen = new Set<string>();
-    for (const record of [...before, ...this.#replication.notDurable()]) {
-      if (seen.has(record.key)) continue;
-      seen.add(record.key);
-      yield this.#replication.records.get(record.key) ?? record;
-    }
-  }
-
-  #installRecovered(entry: KeyRecord, from: ActorId): boolean {
-    const applied = this.#replication.installRecovered(entry, from);
-    if (applied) this.#unpersistedInstalls++;
-    return applied;
-  }
-
-  #persistRecovered(): void {
-    this.#replication.durability.syncNow();
-    this.#unpersistedInstalls = 0;
-  }
-
-  #finishRecovery(): void {
-    // A strategy never ends a cold start's reconciliation.
-    if (!this.#recovering || this.#reconciliation?.pulling === true) return;
-    assert.equal(this.#unpersistedInstalls, 0, `replica ${this.self}: what recovery installed is durable before it serves`);
-    this.#becomeFull();
   }
 }

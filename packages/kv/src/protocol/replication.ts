@@ -7,12 +7,15 @@ import type { AckMsg, GetItem, InvMsg, KvMessage, PersistScopeMsg, ValMsg } from
 import { compareTs, nextTs, tsEquals, ZERO_TS, type Ts } from './timestamp.js';
 import type { Timing } from './timing.js';
 import { AdaptiveTimeout } from './adaptive-timeout.js';
+import { Coordinator, type ClientRef, type CoordinatorStats } from './coordinator.js';
 import { InvalidKeys } from './invalid-keys.js';
 import { isMember, type View } from './view.js';
 import { RecordIndex } from './record-index.js';
+import { UndurableList } from './undurable-list.js';
+import { WaitingOps } from './waiting-ops.js';
 
-/** Client operations waiting at one replica (for a Valid key or a lease); past it: 'busy'. */
-export const MAX_WAITING_OPS = 100_000;
+export { MAX_WAITING_OPS } from './waiting-ops.js';
+
 /** Write numbers are reserved on the medium in blocks, so a restart never reuses one. */
 export const SEQ_RESERVE_BLOCK = 1024;
 /**
@@ -23,33 +26,7 @@ export const SEQ_RESERVE_BLOCK = 1024;
 export const SEQ_INCARNATION_STRIDE = 2 ** 32;
 /** Keys examined for replay per tick, so one tick's work stays bounded. */
 export const MAX_REPLAY_SCAN_PER_TICK = 4096;
-/** A write's INVs are sent again after the retransmit timeout, then twice that, ... up to 2^this times it. */
-export const MAX_RETRANSMIT_DOUBLINGS = 3;
-
-export interface ClientRef {
-  client: ActorId;
-  reqId: number;
-}
-
-/** A write this replica coordinates (its own, or a replay), waiting for ACKs. */
-interface PendingWrite {
-  readonly key: string;
-  /** The key's record here (a key keeps one record object: see Durability.held). */
-  readonly record: HeldRecord;
-  readonly ts: Ts;
-  readonly value: ByteString;
-  readonly origin: ActorId;
-  readonly seq: number;
-  /** Cleared when this replica was removed from the view meanwhile (see viewInstalled). */
-  client: ClientRef | undefined;
-  readonly acks: Set<ActorId>;
-  /** Members whose medium holds ts (or a later ts of the key): persist acks. */
-  readonly persisted: Set<ActorId>;
-  /** When the INVs went out first, and how often they were sent again since. */
-  readonly startedMs: number;
-  sentMs: number;
-  retransmits: number;
-}
+export { MAX_RETRANSMIT_DOUBLINGS, type ClientRef } from './coordinator.js';
 
 /** What the data plane needs from the replica around it. */
 export interface ReplicationHost {
@@ -77,14 +54,8 @@ export interface ReplicationHost {
   readonly readWhileInvalid: boolean;
 }
 
-export interface ReplicationStats {
-  writesStarted: number;
-  writesCompleted: number;
-  supersededCompleted: number;
-  replaysStarted: number;
-  replaysCompleted: number;
+export interface ReplicationStats extends CoordinatorStats {
   invsTaken: number;
-  retransmits: number;
   readsServed: number;
   readsWaited: number;
   /** REnf: reads that waited for the DP of a Valid value. */
@@ -100,31 +71,20 @@ export interface ReplicationStats {
  */
 export class Replication {
   readonly records = new RecordIndex<HeldRecord>();
-  /**
-   * Records that may not be at DP: each record at most once (`undurableListed`), a superset
-   * that notDurable() filters and prunes. A list, not a set of keys: every write takes its key
-   * off DP and back at each replica, and two lookups in a 100k-entry set cost more than a flag.
-   */
-  #mayBeUndurable: HeldRecord[] = [];
+  /** Records that may not be at DP (see UndurableList). */
+  readonly #undurable: UndurableList;
   readonly stats: ReplicationStats = {
     writesStarted: 0, writesCompleted: 0, supersededCompleted: 0, replaysStarted: 0, replaysCompleted: 0,
     invsTaken: 0, retransmits: 0, readsServed: 0, readsWaited: 0, readsWaitedDurable: 0, getValueBytes: 0,
   };
   readonly durability: Durability;
-  /** This replica's own writes (possibly superseded), by key: at most one per key. */
-  readonly #writes = new Map<string, PendingWrite>();
-  /** Replays this replica runs, by key. */
-  readonly #replays = new Map<string, PendingWrite>();
+  /** This replica's own writes and replays, waiting for ACKs. */
+  readonly #coordinator: Coordinator;
   /** Invalid keys at this replica: since when, and who sent the INV. */
   readonly #invalid = new InvalidKeys<HeldRecord>();
-  readonly #waitingReads = new Map<string, ClientRef[]>();
-  /** REnf: reads of a Valid key whose value is not at DP yet, and since when. */
-  readonly #waitingDurable = new Map<string, { sinceMs: number; refs: ClientRef[] }>();
-  readonly #waitingWrites = new Map<string, { ref: ClientRef; value: ByteString }[]>();
-  /** INVs to all ACKs of this replica's writes, and Invalid to Valid of keys it follows. */
-  readonly #ackLatency = new AdaptiveTimeout();
+  readonly #waiting = new WaitingOps();
+  /** Invalid to Valid of keys this replica follows (the replay timeout follows it). */
   readonly #validLatency = new AdaptiveTimeout();
-  #waiting = 0;
   #seq = 0;
   #seqReserved = 0;
 
@@ -142,6 +102,14 @@ export class Replication {
       persistAck: (from, key, ts) => replication.#persistAck(from, key, ts),
       durable: (key, record) => replication.#drainDurable(key, record),
     });
+    this.#undurable = new UndurableList(this.durability);
+    this.#coordinator = new Coordinator({
+      self: host.self, model: host.model, timing: host.timing, durability: this.durability, stats: this.stats,
+      view: () => host.view(), now: () => host.now(), send: (to, msg) => host.send(to, msg),
+      replyPut: (ref, ts) => host.replyPut(ref, ts), committed: (record) => host.committed(record),
+      validate: (record) => replication.#validate(record),
+      drainWaiting: (key, record) => replication.#drainWaiting(key, record),
+    });
   }
 
   /**
@@ -154,7 +122,7 @@ export class Replication {
       if (loaded.state !== 'valid') loaded.state = 'invalid';
       const held = this.durability.held(loaded, undefined, !isDatasetKey);
       this.records.set(held);
-      if (!isDatasetKey) this.#markMayBeUndurable(held);
+      if (!isDatasetKey) this.#undurable.add(held);
     }
     this.#seq = seqFloor;
     this.#seqReserved = seqFloor;
@@ -162,12 +130,12 @@ export class Replication {
 
   /** The retransmit and replay timeouts now (they follow the latencies observed here). */
   timeouts(): { retransmitAfterMs: number; replayAfterMs: number } {
-    const { retransmitMs, replayTimeoutMs } = this.host.timing;
-    return { retransmitAfterMs: this.#ackLatency.timeoutMs(retransmitMs), replayAfterMs: this.#validLatency.timeoutMs(replayTimeoutMs) };
+    const { replayTimeoutMs } = this.host.timing;
+    return { retransmitAfterMs: this.#coordinator.retransmitAfterMs(), replayAfterMs: this.#validLatency.timeoutMs(replayTimeoutMs) };
   }
 
   get pendingWrites(): number {
-    return this.#writes.size + this.#replays.size;
+    return this.#coordinator.pending;
   }
 
   get invalidKeys(): number {
@@ -189,17 +157,8 @@ export class Replication {
     this.host.storage.write(record);
     const valueChanged = previous === undefined || !tsEquals(previous, record.ts);
     this.durability.written(record, valueChanged);
-    if (!record.mayBeUndurable && (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts, record))) {
-      this.#markMayBeUndurable(record);
-    }
+    this.#undurable.changed(record);
     this.host.applied(record, previous);
-  }
-
-  #markMayBeUndurable(record: HeldRecord): void {
-    record.mayBeUndurable = true;
-    if (record.undurableListed) return;
-    record.undurableListed = true;
-    this.#mayBeUndurable.push(record);
   }
 
   /** The key's record, now holding `write` (see Durability.held); `current`: the key's record before. */
@@ -247,9 +206,7 @@ export class Replication {
         // REnf returns only durable values: wait for this one's DP (DURABLE comes within a bound).
         if (!this.#admitWaiter(ref)) return;
         this.stats.readsWaitedDurable++;
-        const waiting = this.#waitingDurable.get(key);
-        if (waiting) waiting.refs.push(ref);
-        else this.#waitingDurable.set(key, { sinceMs: this.host.now(), refs: [ref] });
+        this.#waiting.readDurable(key, ref, this.host.now());
         return;
       }
       this.stats.readsServed++;
@@ -258,52 +215,38 @@ export class Replication {
     }
     if (!this.#admitWaiter(ref)) return;
     this.stats.readsWaited++;
-    this.#queue(this.#waitingReads, key, ref);
+    this.#waiting.read(key, ref);
   }
 
   /** The DP of `key` advanced: REnf reads waiting on it are served (or wait on, if still not). */
   #drainDurable(key: string, record = this.records.get(key)): void {
-    if (record?.mayBeUndurable && record.state === 'valid' && this.durability.isDurable(key, record.ts, record)) {
-      record.mayBeUndurable = false;
-    }
-    if (this.#waitingDurable.size === 0) return;
-    const waiting = this.#waitingDurable.get(key);
-    if (!waiting || (record && record.state === 'valid' && !this.durability.isDurable(key, record.ts, record))) return;
-    this.#waitingDurable.delete(key);
-    this.#waiting -= waiting.refs.length;
-    for (const ref of waiting.refs) this.read(ref, key);
+    if (record) this.#undurable.durable(record);
+    if (!this.#waiting.anyForDp) return;
+    if (record && record.state === 'valid' && !this.durability.isDurable(key, record.ts, record)) return;
+    for (const ref of this.#waiting.takeDurableReads(key) ?? []) this.read(ref, key);
   }
 
   /** Scope model: a client's persistScope(), answered when every member persisted its writes. */
   persistScope(msg: PersistScopeMsg): void {
-    if (!this.durability.persistScope(msg)) this.host.replyBusy({ client: msg.sender, reqId: msg.reqId });
+    if (!this.durability.scopes.open(msg)) this.host.replyBusy({ client: msg.sender, reqId: msg.reqId });
   }
 
   /** Coordinates a client write: waits until the key is Valid here and no own write is pending. */
   write(ref: ClientRef, key: string, value: ByteString): void {
     const record = this.records.get(key);
-    const ready = (!record || record.state === 'valid') && !this.#writes.has(key) && !this.#waitingWrites.has(key);
+    const ready = (!record || record.state === 'valid') && !this.#coordinator.hasOwnWrite(key) && !this.#waiting.hasWrites(key);
     if (ready) {
       this.#startWrite(key, value, ref, record);
       return;
     }
     if (!this.#admitWaiter(ref)) return;
-    this.#queue(this.#waitingWrites, key, { ref, value });
+    this.#waiting.write(key, ref, value);
   }
 
   #admitWaiter(ref: ClientRef): boolean {
-    if (this.#waiting >= MAX_WAITING_OPS) {
-      this.host.replyBusy(ref);
-      return false;
-    }
-    this.#waiting++;
-    return true;
-  }
-
-  #queue<T>(map: Map<string, T[]>, key: string, item: T): void {
-    const list = map.get(key);
-    if (list) list.push(item);
-    else map.set(key, [item]);
+    if (this.#waiting.admit()) return true;
+    this.host.replyBusy(ref);
+    return false;
   }
 
   /** `current`: the key's record (the caller looked it up). */
@@ -314,28 +257,7 @@ export class Replication {
     const record = this.#hold({ key, ts, value, state: 'write', origin: this.host.self, seq: this.#nextSeq() }, current);
     this.durability.learned(record.origin, record.seq);
     this.#store(record, previous);
-    const write: PendingWrite = {
-      key, record, ts, value, origin: record.origin, seq: record.seq, client, acks: new Set(), persisted: new Set(),
-      startedMs: this.host.now(), sentMs: this.host.now(), retransmits: 0,
-    };
-    this.#writes.set(key, write);
-    this.stats.writesStarted++;
-    this.#sendInv(write);
-    this.#checkComplete(write);
-  }
-
-  #sendInv(write: PendingWrite, onlyMissing = false): void {
-    write.sentMs = this.host.now();
-    const view = this.host.view();
-    // One message object for every member: runtimes encode it and never mutate it.
-    const inv: InvMsg = {
-      kind: 'inv', epoch: view.epoch, sender: this.host.self, key: write.key, version: write.ts.version,
-      cid: write.ts.cid, value: write.value, origin: write.origin, seq: write.seq,
-    };
-    for (const m of view.members) {
-      if (m.id === this.host.self || (onlyMissing && write.acks.has(m.id))) continue;
-      this.host.send(m.id, inv);
-    }
+    this.#coordinator.startWrite(record, client);
   }
 
   // ---- Protocol messages --------------------------------------------------------------------
@@ -349,7 +271,7 @@ export class Replication {
       // Take the newer value; a local write or replay with a lower ts is superseded here.
       record = this.#hold({ key: msg.key, ts, value: msg.value, state: 'invalid', origin: msg.origin, seq: msg.seq }, record);
       this.#setInvalid(record, msg.sender);
-      if (this.#replays.size > 0) this.#replays.delete(msg.key);
+      this.#coordinator.dropReplay(msg.key);
       this.stats.invsTaken++;
       this.#store(record, previous);
     }
@@ -367,29 +289,13 @@ export class Replication {
   }
 
   onAck(msg: AckMsg): void {
-    if (!isMember(this.host.view(), msg.sender)) return;
-    this.#acked(this.#writes.get(msg.key), msg);
-    this.#acked(this.#replays.get(msg.key), msg);
-  }
-
-  #acked(pending: PendingWrite | undefined, msg: AckMsg): void {
-    if (!pending || pending.ts.version !== msg.version || pending.ts.cid !== msg.cid) return;
-    pending.acks.add(msg.sender);
-    if (msg.persisted) pending.persisted.add(msg.sender);
-    this.#checkComplete(pending);
+    this.#coordinator.onAck(msg);
   }
 
   /** `from` durably holds `key` at `ts` or later: for pending writes, then for DP trackers. */
   #persistAck(from: ActorId, key: string, ts: Ts): void {
-    if (this.#writes.size > 0) this.#persistAcked(this.#writes.get(key), from, ts);
-    if (this.#replays.size > 0) this.#persistAcked(this.#replays.get(key), from, ts);
-    this.durability.ackTracker(from, key, ts);
-  }
-
-  #persistAcked(pending: PendingWrite | undefined, from: ActorId, ts: Ts): void {
-    if (!pending || compareTs(pending.ts, ts) > 0) return;
-    pending.persisted.add(from);
-    if (this.host.model === 'synch') this.#checkComplete(pending);
+    this.#coordinator.persistAck(from, key, ts);
+    this.durability.trackers.ack(from, key, ts);
   }
 
   onVal(msg: ValMsg): void {
@@ -398,9 +304,7 @@ export class Replication {
     if (record && tsEquals(record.ts, ts) && record.state !== 'valid') {
       this.#validate(record);
       // A replayer finished our own write: its client completes (DESIGN section 4, Replay).
-      const own = this.#writes.get(msg.key);
-      if (own && tsEquals(own.ts, ts)) this.#finishWrite(own);
-      if (this.#replays.size > 0) this.#replays.delete(msg.key);
+      this.#coordinator.validated(msg.key, ts);
       this.#drainWaiting(msg.key, record);
     }
     // As a DURABLE would: whatever this replica holds of the key.
@@ -414,77 +318,14 @@ export class Replication {
     this.#store(record, record.ts);
   }
 
-  /**
-   * Complete once every other member of the current view acknowledged this ts (Synch: and
-   * every member, this one included, persisted it: DP = VP).
-   */
-  #checkComplete(pending: PendingWrite): void {
-    // Most calls come before the last ACK (acks holds current members other than this one only).
-    if (pending.acks.size < this.host.view().members.length - 1) return;
-    const synch = this.host.model === 'synch';
-    const self = this.host.self;
-    const { record } = pending;
-    if (synch && this.durability.persistedAtLeast(pending.key, pending.ts, record)) pending.persisted.add(self);
-    for (const m of this.host.view().members) {
-      if (m.id !== self && !pending.acks.has(m.id)) return;
-      if (synch && !pending.persisted.has(m.id)) return;
-    }
-    if (this.durability.persistedAtLeast(pending.key, pending.ts, record)) pending.persisted.add(self);
-    if (pending.retransmits === 0) this.#ackLatency.observe(this.host.now() - pending.startedMs);
-    const current = tsEquals(record.ts, pending.ts);
-    // Past VP: tracked until DP (the Partially-persisted list), unless it is there already. A
-    // DP reached here travels on the VAL below (one message per member instead of two).
-    this.durability.track(pending.key, pending.ts, pending.persisted, true, !current, record);
-    if (current) {
-      this.#validate(record);
-      this.#sendVal(pending, record);
-      this.host.committed(record);
-    }
-    if (this.#replays.get(pending.key) === pending) {
-      this.#replays.delete(pending.key);
-      this.stats.replaysCompleted++;
-    } else {
-      if (!current) this.stats.supersededCompleted++;
-      this.#finishWrite(pending);
-    }
-    this.#drainWaiting(pending.key, record);
-  }
-
-  #sendVal(pending: PendingWrite, record: HeldRecord): void {
-    const view = this.host.view();
-    const val: ValMsg = {
-      kind: 'val', epoch: view.epoch, sender: this.host.self, key: pending.key, version: pending.ts.version, cid: pending.ts.cid,
-      durable: this.durability.isDurable(pending.key, pending.ts, record),
-    };
-    for (const m of view.members) if (m.id !== this.host.self) this.host.send(m.id, val);
-  }
-
-  #finishWrite(write: PendingWrite): void {
-    assert(this.#writes.get(write.key) === write, 'finishing the pending own write of its key');
-    this.#writes.delete(write.key);
-    this.stats.writesCompleted++;
-    if (write.client) this.host.replyPut(write.client, write.ts);
-  }
-
   /** Serves the reads and starts the next write waiting on `key`, if it is Valid now; `record`: the key's. */
   #drainWaiting(key: string, record: HeldRecord | undefined): void {
-    if ((record && record.state !== 'valid') || (this.#waitingReads.size === 0 && this.#waitingWrites.size === 0)) return;
-    const reads = this.#waitingReads.get(key);
-    if (reads) {
-      this.#waitingReads.delete(key);
-      this.#waiting -= reads.length;
-      // Through `read` again: under REnf a Valid value that is not at DP still waits.
-      for (const ref of reads) this.read(ref, key);
-    }
-    const writes = this.#waitingWrites.get(key);
-    if (writes && !this.#writes.has(key)) {
-      const next = writes.shift();
-      if (writes.length === 0) this.#waitingWrites.delete(key);
-      if (next) {
-        this.#waiting--;
-        this.#startWrite(key, next.value, next.ref, record);
-      }
-    }
+    if ((record && record.state !== 'valid') || !this.#waiting.anyForValid) return;
+    // Through `read` again: under REnf a Valid value that is not at DP still waits.
+    for (const ref of this.#waiting.takeReads(key) ?? []) this.read(ref, key);
+    if (this.#coordinator.hasOwnWrite(key)) return;
+    const next = this.#waiting.takeWrite(key);
+    if (next) this.#startWrite(key, next.value, next.ref, record);
   }
 
   // ---- Time and views -----------------------------------------------------------------------
@@ -492,19 +333,11 @@ export class Replication {
   /** Retransmits unacknowledged INVs and replays keys left Invalid too long. */
   tick(canReplay: boolean): void {
     const now = this.host.now();
-    const { retransmitMs, replayTimeoutMs } = this.host.timing;
-    const resendMs = this.#ackLatency.timeoutMs(retransmitMs);
-    for (const pending of [...this.#writes.values(), ...this.#replays.values()]) {
-      if (now - pending.sentMs >= resendMs * 2 ** Math.min(pending.retransmits, MAX_RETRANSMIT_DOUBLINGS)) {
-        this.stats.retransmits++;
-        pending.retransmits++;
-        this.#sendInv(pending, true);
-      }
-    }
+    this.#coordinator.retransmit();
     this.durability.tick();
     this.#adoptWaitedDurable(now);
     if (!canReplay) return;
-    const waitMs = this.#validLatency.timeoutMs(replayTimeoutMs);
+    const waitMs = this.#validLatency.timeoutMs(this.host.timing.replayTimeoutMs);
     this.#invalid.visitOldest(MAX_REPLAY_SCAN_PER_TICK, (record, sinceMs) => {
       if (now - sinceMs < waitMs) return false;
       this.replay(record.key);
@@ -514,11 +347,9 @@ export class Replication {
 
   /** REnf reads waiting past a retransmit period track the DP themselves (nobody else may). */
   #adoptWaitedDurable(now: number): void {
-    let scanned = 0;
-    for (const [key, { sinceMs }] of this.#waitingDurable) {
-      if (++scanned > MAX_REPLAY_SCAN_PER_TICK || now - sinceMs < this.host.timing.retransmitMs) break;
+    for (const key of this.#waiting.durableSince(now - this.host.timing.retransmitMs, MAX_REPLAY_SCAN_PER_TICK)) {
       const record = this.records.get(key);
-      if (record?.state === 'valid') this.durability.adopt(key, record.ts);
+      if (record?.state === 'valid') this.durability.trackers.adopt(key, record.ts);
     }
   }
 
@@ -531,17 +362,10 @@ export class Replication {
   replay(key: string): void {
     const record = this.records.get(key);
     if (record) this.#invalid.remove(record);
-    if (!record || record.state !== 'invalid' || this.#replays.has(key)) return;
+    if (!record || record.state !== 'invalid' || this.#coordinator.isReplaying(key)) return;
     record.state = 'replay';
     this.#store(record, record.ts);
-    const pending: PendingWrite = {
-      key, record, ts: record.ts, value: record.value, origin: record.origin, seq: record.seq,
-      client: undefined, acks: new Set(), persisted: new Set(), startedMs: this.host.now(), sentMs: this.host.now(), retransmits: 0,
-    };
-    this.#replays.set(key, pending);
-    this.stats.replaysStarted++;
-    this.#sendInv(pending);
-    this.#checkComplete(pending);
+    this.#coordinator.startReplay(record);
   }
 
   /**
@@ -549,21 +373,11 @@ export class Replication {
    * to all members; keys whose INV sender left the view are replayed now.
    */
   viewInstalled(view: View, canReplay: boolean, removed: boolean): void {
-    if (removed) {
-      // This replica left the view (or was re-admitted after leaving): a write it started may
-      // have taken its ts from a stale value while others went on without it, so "superseded,
-      // linearized just before the superseding write" need not hold. Its client gets no answer
-      // (a timed-out put may or may not have applied); the write itself still finishes.
-      for (const write of this.#writes.values()) write.client = undefined;
-      this.#rejectWaiting();
-    }
-    for (const pending of [...this.#writes.values(), ...this.#replays.values()]) {
-      pending.acks.clear();
-      pending.retransmits++; // its latency includes the view change: not a sample
-      this.#sendInv(pending);
-    }
+    // Removed (or re-admitted after leaving): see Coordinator.viewInstalled.
+    if (removed) this.#rejectWaiting();
+    this.#coordinator.viewInstalled(removed);
     this.durability.viewInstalled(view, this.notDurable());
-    for (const pending of [...this.#writes.values(), ...this.#replays.values()]) this.#checkComplete(pending);
+    this.#coordinator.checkAll();
     if (!canReplay) return;
     for (const { record, from } of this.#invalid.entries()) {
       if (!isMember(view, from)) this.replay(record.key);
@@ -576,33 +390,12 @@ export class Replication {
    * is told `not-serving` and asks another replica.
    */
   #rejectWaiting(): void {
-    for (const refs of this.#waitingReads.values()) for (const ref of refs) this.host.replyNotServing(ref);
-    for (const { refs } of this.#waitingDurable.values()) for (const ref of refs) this.host.replyNotServing(ref);
-    for (const queued of this.#waitingWrites.values()) for (const { ref } of queued) this.host.replyNotServing(ref);
-    this.#waitingReads.clear();
-    this.#waitingDurable.clear();
-    this.#waitingWrites.clear();
-    this.#waiting = 0;
+    for (const ref of this.#waiting.takeAll()) this.host.replyNotServing(ref);
   }
 
-  /**
-   * Records whose write is not known to be at DP here: not Valid, or Valid without a DURABLE
-   * (or this replica's own DP) for its ts (DESIGN section 5: what a rejoining replica may have
-   * missed or lost). Walks only the records that changed since they were last known durable,
-   * and keeps only these listed.
-   */
+  /** Records whose write is not known to be at DP here (see UndurableList). */
   notDurable(): HeldRecord[] {
-    const kept: HeldRecord[] = [];
-    for (const record of this.#mayBeUndurable) {
-      if (record.mayBeUndurable && (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts, record))) {
-        kept.push(record);
-      } else {
-        record.mayBeUndurable = false;
-        record.undurableListed = false;
-      }
-    }
-    this.#mayBeUndurable = kept;
-    return [...kept];
+    return this.#undurable.notDurable();
   }
 
   /** Replays every Invalid key now (a recovered replica finishing its own leftovers). */
@@ -629,7 +422,7 @@ export class Replication {
     const previous = record?.ts;
     const installed = this.#hold({ key: entry.key, ts: entry.ts, value: entry.value, state: 'valid',
       origin: entry.origin, seq: entry.seq }, record);
-    this.#replays.delete(entry.key);
+    this.#coordinator.dropReplay(entry.key);
     if (entry.state === 'valid') this.#invalid.remove(installed);
     else this.#setInvalid(installed, from);
     this.#store(installed, previous);
