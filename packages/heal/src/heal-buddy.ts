@@ -1,25 +1,22 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
 import {
-  incarnationOf, isMember, recordWireBytes, VersionVector,
-  type KeyRecord, type RecoveryContext, type StrategyMessage, type Ts, type View,
+  incarnationOf, isMember, VersionVector, type RecoveryContext, type StrategyMessage, type Ts, type View,
 } from '@heal/kv/replica';
 import type { BucketDigest } from './digest/bucket-digest.js';
 import { DigestAuthError, verifyDigest } from './digest/digest-auth.js';
 import { keysInBuckets, MerkleDescent, newerAt } from './digest/merkle-descent.js';
 import {
-  HEAL_BATCH_MAX_BYTES, HEAL_BATCH_MAX_ENTRIES, HEAL_HANDOFF_MAX_ITEMS, HEAL_KEYS_MAX_ENTRIES,
-  type HealAssistMsg, type HealBatchAckMsg, type HealDoneMsg, type HealEndAckMsg, type HealEntry, type HealHandoffMsg,
+  HEAL_KEYS_MAX_ENTRIES,
+  type HealAssistMsg, type HealBatchAckMsg, type HealDoneMsg, type HealEndAckMsg, type HealHandoffMsg,
   type HealJoinMsg, type HealKeysMsg, type HealNodesMsg,
 } from './heal-messages.js';
-import { MissedUpdates } from './missed-updates.js';
+import { Handoffs } from './heal-handoff.js';
+import type { MissedUpdates } from './missed-updates.js';
+import { SelectionStream } from './heal-stream.js';
 import { buddyOf, descentHelpers } from './roles.js';
 import type { HealFaults } from './heal-faults.js';
 
-/** Batches in flight per replay stream. */
-export const HEAL_WINDOW_BATCHES = 8;
-/** Handoff items a Buddy keeps for a failure it has not seen yet (its view lags the sender's). */
-export const HEAL_EARLY_HANDOFF_MAX = 1 << 20;
 /** Joins kept for a view this replica has not installed yet (one per joiner). */
 export const HEAL_EARLY_JOINS_MAX = 64;
 /** A descent's selection of at least this many keys is streamed by several sources in parallel. */
@@ -52,13 +49,8 @@ interface ServingSession {
   chunks: Map<number, string[]> | undefined;
   /** What the Buddy asked each helper to stream, sent again while the joiner has not confirmed. */
   assists: { to: ActorId; msg: Omit<HealAssistMsg, 'epoch' | 'sender'> }[];
-  /** Selected keys, streamed in order; batch `b` covers `keys[starts[b]..starts[b+1])`. */
-  keys: string[];
-  starts: number[];
-  next: number;
-  acked: Set<number>;
-  ackedBelow: number;
-  ended: boolean;
+  /** The selected keys' stream, once they are known. */
+  stream: SelectionStream | undefined;
   vvSkipped: number;
   progressMs: number;
 }
@@ -74,10 +66,6 @@ interface ServingSession {
  * replica's thread.
  */
 export class HealBuddy {
-  readonly #buffers = new Map<ActorId, MissedUpdates>();
-  /** Handoffs that reached this replica before the view they were sent in: by failed replica. */
-  readonly #earlyHandoffs = new Map<ActorId, { epoch: number; keys: string[] }>();
-  #earlyHandoffItems = 0;
   readonly #earlyJoins = new Map<ActorId, HealJoinMsg>();
   readonly #serving = new Map<ActorId, ServingSession>();
   /** The last session served to the end per joiner: a resent heal-done is confirmed again, a resent assist ignored. */
@@ -90,118 +78,32 @@ export class HealBuddy {
     digestsRejected: 0, digestsReplayed: 0, sessionsAssisted: 0, keysRequestsResent: 0, assistsResent: 0, doneOksResent: 0,
   };
 
+  /** The Missed-updates buffers this replica keeps as a Buddy, and the handoffs into them. */
+  readonly handoffs: Handoffs;
+
   constructor(
     readonly self: ActorId,
     readonly digest: BucketDigest,
-    readonly bufferBytes: number,
+    bufferBytes: number,
     readonly clusterKey: Uint8Array | undefined,
     readonly faults: HealFaults,
-  ) {}
-
-  /** A record changed here: every open buffer records its key. */
-  applied(record: KeyRecord): void {
-    if (this.#buffers.size === 0) return;
-    const bytes = recordWireBytes(record);
-    for (const buffer of this.#buffers.values()) buffer.record(record.key, bytes);
+  ) {
+    this.handoffs = new Handoffs(self, bufferBytes, faults, this.stats);
   }
 
-  // ---- Views and handoffs -------------------------------------------------------------------
+  // ---- Views ---------------------------------------------------------------------------------
 
   /** `wasFull`: this replica was a full member of `previous`. */
   viewInstalled(ctx: RecoveryContext, previous: View, wasFull: boolean): void {
     const view = ctx.view;
     for (const [joiner, s] of [...this.#serving]) if (s.epoch !== view.epoch || !isMember(view, joiner)) this.#serving.delete(joiner);
     if (!ctx.admitted) return;
-    for (const m of previous.members) {
-      if (incarnationOf(view, m.id) === m.incarnation) continue;
-      // `m` left (or restarted and is re-admitted in the same view): hand its Buddy what it may lack.
-      const buddy = buddyOf(view, m.id);
-      if (buddy === undefined) continue;
-      if (buddy === this.self && !isMember(view, m.id)) {
-        const buffer = this.#buffers.get(m.id);
-        if (buffer) buffer.reopen();
-        // Complete only if this replica recorded since `m` was last up to date: it was full
-        // here, and `m` was full too (a shadow removed mid-recovery lacks what came before).
-        else this.#openBuffer(m.id, wasFull && !ctx.recovering && !previous.shadows.includes(m.id));
-      }
-      // Only a full member of the old view knows what was not at DP in it (the Buddy too:
-      // its own writes in flight were applied before its buffer opened).
-      if (wasFull && m.id !== this.self && !this.faults.omitHandoff) this.#handoff(ctx, m.id, buddy);
-    }
-    for (const [failed, buffer] of [...this.#buffers]) {
-      if (buddyOf(view, failed) !== this.self) this.#buffers.delete(failed);
-      else if (isMember(view, failed)) buffer.close();
-    }
-    for (const [failed, early] of [...this.#earlyHandoffs]) {
-      const buffer = this.#buffers.get(failed);
-      if (!buffer && early.epoch > view.epoch) continue;
-      this.#earlyHandoffs.delete(failed);
-      this.#earlyHandoffItems -= early.keys.length;
-      // Sent for a view this replica installed now or skipped: taken if it buffers for `failed`.
-      if (buffer) for (const key of early.keys) this.#takeHandoff(ctx, buffer, key);
-      else this.stats.handoffItemsDropped += early.keys.length;
-    }
-    assert(this.#earlyHandoffItems >= 0, 'early handoff items are counted exactly');
+    this.handoffs.viewInstalled(ctx, previous, wasFull);
     for (const [joiner, join] of [...this.#earlyJoins]) {
       if (join.epoch > view.epoch) continue;
       this.#earlyJoins.delete(joiner);
       if (join.epoch === view.epoch) this.#onJoin(ctx, join);
     }
-  }
-
-  #openBuffer(failed: ActorId, complete: boolean): void {
-    this.#buffers.set(failed, new MissedUpdates(failed, this.bufferBytes, complete));
-    this.stats.buffers++;
-  }
-
-  /** DESIGN section 5, step 2: every write held here that was not at DP goes to the Buddy. */
-  #handoff(ctx: RecoveryContext, failed: ActorId, buddy: ActorId): void {
-    const items: HealHandoffMsg['items'] = [];
-    const flush = (): void => {
-      this.stats.handoffItemsSent += items.length;
-      if (buddy === this.self) {
-        const buffer = this.#buffers.get(failed);
-        for (const item of items) if (buffer) this.#takeHandoff(ctx, buffer, item.key);
-      } else {
-        ctx.send(buddy, { kind: 'heal-handoff', failed, items: items.splice(0) });
-      }
-      items.length = 0;
-    };
-    for (const r of ctx.notDurable()) {
-      items.push({ key: r.key, version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq });
-      if (items.length === HEAL_HANDOFF_MAX_ITEMS) flush();
-    }
-    if (items.length > 0) flush();
-  }
-
-  #onHandoff(ctx: RecoveryContext, msg: HealHandoffMsg): void {
-    const buffer = this.#buffers.get(msg.failed);
-    // Sent in a view this replica has not installed: kept for it, even over a buffer closed
-    // meanwhile (the replica failed again before it recovered: that view reopens it).
-    if (buffer && msg.epoch <= ctx.view.epoch) {
-      for (const item of msg.items) this.#takeHandoff(ctx, buffer, item.key);
-      return;
-    }
-    if (msg.epoch <= ctx.view.epoch || this.#earlyHandoffItems + msg.items.length > HEAL_EARLY_HANDOFF_MAX) {
-      // Not this replica's failure to buffer (or no room left): the joiner then runs a descent.
-      this.stats.handoffItemsDropped += msg.items.length;
-      return;
-    }
-    // The handoff overtook the view change here: kept until that view is installed.
-    const early = this.#earlyHandoffs.get(msg.failed);
-    if (early) early.epoch = Math.max(early.epoch, msg.epoch);
-    const keys = early?.keys ?? [];
-    for (const item of msg.items) keys.push(item.key);
-    if (!early) this.#earlyHandoffs.set(msg.failed, { epoch: msg.epoch, keys });
-    this.#earlyHandoffItems += msg.items.length;
-    this.stats.handoffItemsEarly += msg.items.length;
-  }
-
-  #takeHandoff(ctx: RecoveryContext, buffer: MissedUpdates, key: string): void {
-    this.stats.handoffItemsTaken++;
-    // The Buddy holds this write or a newer one (or takes it from the re-sent INV, recorded then).
-    const record = ctx.records().get(key);
-    if (record) buffer.record(key, recordWireBytes(record));
   }
 
   // ---- A joiner's digest --------------------------------------------------------------------
@@ -219,7 +121,7 @@ export class HealBuddy {
     const existing = this.#serving.get(joiner);
     if (existing?.session === msg.session) {
       // The joiner did not hear the accept: the exchange goes on.
-      ctx.send(joiner, { kind: 'heal-accept', session: msg.session, mode: existing.mode, selected: existing.keys.length });
+      ctx.send(joiner, { kind: 'heal-accept', session: msg.session, mode: existing.mode, selected: existing.stream?.keys.length ?? 0 });
       return;
     }
     const last = this.#joins.get(joiner);
@@ -242,15 +144,14 @@ export class HealBuddy {
       return;
     }
     this.#joins.set(joiner, { incarnation: msg.incarnation, session: msg.session });
-    const buffer = this.#buffers.get(joiner);
+    const buffer = this.handoffs.buffer(joiner);
     const mode = buffer?.covers === true && msg.kept ? 'buffer' : 'descent';
     const s = this.#session(ctx, joiner, msg.session, msg.epoch, false, mode);
     this.stats.sessionsServed++;
     if (buffer && mode === 'buffer') {
       this.stats.sessionsBuffer++;
-      this.#selectFromBuffer(ctx, s, buffer, vv);
-      ctx.send(joiner, { kind: 'heal-accept', session: s.session, mode, selected: s.keys.length });
-      this.#pump(ctx, s);
+      this.#stream(ctx, s, this.#selectFromBuffer(ctx, s, buffer, vv));
+      ctx.send(joiner, { kind: 'heal-accept', session: s.session, mode, selected: s.stream?.keys.length ?? 0 });
       return;
     }
     this.stats.sessionsDescent++;
@@ -265,27 +166,37 @@ export class HealBuddy {
     const s: ServingSession = {
       joiner, session, epoch, helper, sources: 1, mode, phase: mode === 'buffer' || helper ? 'stream' : 'descent',
       descent: undefined, buckets: undefined, keysAttempt: 0, remote: new Map(), parts: new Set(), lastPart: undefined,
-      chunks: helper ? new Map() : undefined, assists: [], keys: [], starts: [], next: 0, acked: new Set(), ackedBelow: 0,
-      ended: false, vvSkipped: 0, progressMs: ctx.now(),
+      chunks: helper ? new Map() : undefined, assists: [], stream: undefined, vvSkipped: 0, progressMs: ctx.now(),
     };
     this.#serving.set(joiner, s);
     return s;
   }
 
   /** The buffer's keys, less those whose write here the joiner's vector proves it holds. */
-  #selectFromBuffer(ctx: RecoveryContext, s: ServingSession, buffer: MissedUpdates, vv: VersionVector): void {
+  #selectFromBuffer(ctx: RecoveryContext, s: ServingSession, buffer: MissedUpdates, vv: VersionVector): string[] {
     const records = ctx.records();
     const overclaim = this.faults.vvOverclaim;
+    const keys: string[] = [];
     for (const key of buffer.keyList()) {
       const record = records.get(key);
       if (!record) continue;
       const held = vv.covers(record.origin, record.seq) || (overclaim && vv.covers(record.origin, record.seq - 1));
       if (held) s.vvSkipped++;
-      else s.keys.push(key);
+      else keys.push(key);
     }
-    if (this.faults.skipSelected && s.keys.length > 0) s.keys.pop();
-    this.stats.selectedKeys += s.keys.length;
+    if (this.faults.skipSelected && keys.length > 0) keys.pop();
+    this.stats.selectedKeys += keys.length;
     this.stats.vvSkipped += s.vvSkipped;
+    return keys;
+  }
+
+  /** Starts streaming `keys` to the joiner of `s`. */
+  #stream(ctx: RecoveryContext, s: ServingSession, keys: string[]): void {
+    const sendEnd = (c: RecoveryContext, batches: number): void => c.send(s.joiner, {
+      kind: 'heal-end', session: s.session, mode: s.mode, batches, sources: s.sources, vvSkipped: s.vvSkipped,
+    });
+    s.stream = new SelectionStream(keys, s.joiner, s.session, sendEnd, this.stats);
+    s.stream.pump(ctx);
   }
 
   // ---- Merkle descent -----------------------------------------------------------------------
@@ -344,7 +255,6 @@ export class HealBuddy {
     const helpers = keys.length < HEAL_PARALLEL_MIN_KEYS ? [] : descentHelpers(view, this.self, s.joiner, HEAL_PARALLEL_SOURCES - 1);
     s.sources = helpers.length + 1;
     const slice = Math.ceil(keys.length / s.sources);
-    s.keys = keys.slice(0, slice);
     helpers.forEach((to, i) => {
       const part = keys.slice((i + 1) * slice, (i + 2) * slice);
       const chunks = Math.max(1, Math.ceil(part.length / HEAL_KEYS_MAX_ENTRIES));
@@ -356,7 +266,7 @@ export class HealBuddy {
       }
     });
     this.#sendAssists(ctx, s);
-    this.#pump(ctx, s);
+    this.#stream(ctx, s, keys.slice(0, slice));
   }
 
   #sendAssists(ctx: RecoveryContext, s: ServingSession): void {
@@ -377,50 +287,13 @@ export class HealBuddy {
     if (!s.chunks) return; // streaming already
     s.chunks.set(msg.chunk, msg.keys);
     if (s.chunks.size < msg.chunks) return;
-    for (let c = 0; c < msg.chunks; c++) s.keys.push(...(s.chunks.get(c) as string[]));
+    const keys: string[] = [];
+    for (let c = 0; c < msg.chunks; c++) keys.push(...(s.chunks.get(c) as string[]));
     s.chunks = undefined;
-    this.#pump(ctx, s);
+    this.#stream(ctx, s, keys);
   }
 
   // ---- Streaming ----------------------------------------------------------------------------
-
-  /** Streams the selection in batches, at most HEAL_WINDOW_BATCHES unacknowledged. */
-  #pump(ctx: RecoveryContext, s: ServingSession): void {
-    const keys = s.keys;
-    while (s.next < keys.length && s.starts.length - s.ackedBelow < HEAL_WINDOW_BATCHES) {
-      const batch = s.starts.length;
-      s.starts.push(s.next);
-      s.next = this.#sendBatch(ctx, s, batch, s.next, keys.length);
-    }
-    if (s.next >= keys.length && !s.ended) {
-      s.ended = true;
-      this.#sendEnd(ctx, s);
-    }
-  }
-
-  #sendEnd(ctx: RecoveryContext, s: ServingSession): void {
-    ctx.send(s.joiner, {
-      kind: 'heal-end', session: s.session, mode: s.mode, batches: s.starts.length, sources: s.sources, vvSkipped: s.vvSkipped,
-    });
-  }
-
-  /** Sends keys[from..) up to the batch bounds (or `end`); returns where it stopped. */
-  #sendBatch(ctx: RecoveryContext, s: ServingSession, batch: number, from: number, end: number): number {
-    const records = ctx.records();
-    const entries: HealEntry[] = [];
-    let bytes = 0;
-    let i = from;
-    while (i < end && entries.length < HEAL_BATCH_MAX_ENTRIES && bytes < HEAL_BATCH_MAX_BYTES) {
-      const record = records.get(s.keys[i++] as string);
-      if (!record) continue;
-      entries.push({ key: record.key, version: record.ts.version, cid: record.ts.cid, value: record.value,
-        state: record.state, origin: record.origin, seq: record.seq });
-      bytes += recordWireBytes(record);
-    }
-    this.stats.entriesStreamed += entries.length;
-    ctx.send(s.joiner, { kind: 'heal-batch', session: s.session, batch, entries });
-    return i;
-  }
 
   /** The session a joiner's message belongs to, if this replica still serves it. */
   #served(ctx: RecoveryContext, msg: { session: number; sender: ActorId }): ServingSession | undefined {
@@ -431,17 +304,13 @@ export class HealBuddy {
   }
 
   #onBatchAck(ctx: RecoveryContext, msg: HealBatchAckMsg): void {
-    const s = this.#served(ctx, msg);
-    if (!s) return;
-    s.acked.add(msg.batch);
-    while (s.acked.has(s.ackedBelow)) s.acked.delete(s.ackedBelow++);
-    this.#pump(ctx, s);
+    this.#served(ctx, msg)?.stream?.onAck(ctx, msg.batch);
   }
 
   /** A helper's stream is whole at the joiner. */
   #onEndAck(ctx: RecoveryContext, msg: HealEndAckMsg): void {
     const s = this.#served(ctx, msg);
-    if (!s?.helper || !s.ended) return;
+    if (!s?.helper || s.stream?.ended !== true) return;
     this.#serving.delete(s.joiner);
     this.#finished.set(s.joiner, s.session);
   }
@@ -455,9 +324,9 @@ export class HealBuddy {
       return;
     }
     const s = this.#served(ctx, msg);
-    if (!s || s.helper || !s.ended) return;
+    if (!s || s.helper || s.stream?.ended !== true) return;
     this.#serving.delete(s.joiner);
-    this.#buffers.delete(s.joiner);
+    this.handoffs.drop(s.joiner);
     this.#finished.set(s.joiner, s.session);
     ctx.send(s.joiner, { kind: 'heal-done-ok', session: s.session });
   }
@@ -467,7 +336,7 @@ export class HealBuddy {
   /** Handles the messages a Buddy or helper receives; false for any other kind. */
   receive(ctx: RecoveryContext, msg: StrategyMessage): boolean {
     switch (msg.kind) {
-      case 'heal-handoff': this.#onHandoff(ctx, msg as unknown as HealHandoffMsg); return true;
+      case 'heal-handoff': this.handoffs.onHandoff(ctx, msg as unknown as HealHandoffMsg); return true;
       case 'heal-join': this.#onJoin(ctx, msg as unknown as HealJoinMsg); return true;
       case 'heal-nodes': this.#onNodes(ctx, msg as unknown as HealNodesMsg); return true;
       case 'heal-keys': this.#onKeys(ctx, msg as unknown as HealKeysMsg); return true;
@@ -489,37 +358,16 @@ export class HealBuddy {
       else if (s.phase === 'keys') {
         this.stats.keysRequestsResent++;
         this.#requestKeys(ctx, s);
-      } else if (!s.chunks) this.#resend(ctx, s);
+      } else if (s.stream) this.#resend(ctx, s, s.stream);
     }
   }
 
   /** Re-sends every unacknowledged batch, the end, and (the Buddy) its helpers' assignments. */
-  #resend(ctx: RecoveryContext, s: ServingSession): void {
-    for (let b = s.ackedBelow; b < s.starts.length; b++) {
-      if (!s.acked.has(b)) this.#sendBatch(ctx, s, b, s.starts[b] as number, s.starts[b + 1] ?? s.keys.length);
-    }
-    if (!s.ended) return;
-    this.#sendEnd(ctx, s);
-    if (s.assists.length > 0 && s.ackedBelow === s.starts.length) {
+  #resend(ctx: RecoveryContext, s: ServingSession, stream: SelectionStream): void {
+    stream.resend(ctx);
+    if (stream.ended && stream.acked && s.assists.length > 0) {
       this.stats.assistsResent++;
       this.#sendAssists(ctx, s);
     }
-  }
-
-  bufferStats(): {
-    missedBufferKeys: number; missedBufferBytes: number; buffersOverflowed: number; bufferedFor: number; earlyHandoffItems: number;
-  } {
-    let keys = 0;
-    let bytes = 0;
-    let overflowed = 0;
-    for (const b of this.#buffers.values()) {
-      keys += b.keys;
-      bytes += b.bytes;
-      if (b.overflow) overflowed++;
-    }
-    return {
-      missedBufferKeys: keys, missedBufferBytes: bytes, buffersOverflowed: overflowed, bufferedFor: this.#buffers.size,
-      earlyHandoffItems: this.#earlyHandoffItems,
-    };
   }
 }

@@ -40,7 +40,7 @@ class HealRecovery implements RecoveryStrategy {
   onApply(_ctx: RecoveryContext, record: KeyRecord, previous: Ts | undefined): void {
     if (previous !== undefined && tsEquals(previous, record.ts)) return;
     this.#digest.update(record.key, previous, record.ts);
-    this.#buddy.applied(record);
+    this.#buddy.handoffs.applied(record);
   }
 
   onViewInstalled(ctx: RecoveryContext, previous: View, wasFull: boolean): void {
@@ -63,7 +63,7 @@ class HealRecovery implements RecoveryStrategy {
   }
 
   stats(): Record<string, number> {
-    return { ...this.#buddy.stats, ...this.#joiner.stats, ...this.#buddy.bufferStats() };
+    return { ...this.#buddy.stats, ...this.#joiner.stats, ...this.#buddy.handoffs.bufferStats() };
   }
 
   report(): RecoveryReport | undefined {

@@ -3,6 +3,8 @@ export * from './missed-updates.js';
 export * from './heal-messages.js';
 export * from './heal-recovery.js';
 export * from './heal-buddy.js';
+export * from './heal-stream.js';
+export * from './heal-handoff.js';
 export * from './heal-joiner.js';
 export * from './heal-faults.js';
 export * from './roles.js';
