@@ -9,7 +9,8 @@
  * value no get of the key reads is dropped too: taking effect could only hide other values.
  */
 import { validateHistory, type History, type Operation } from './history.js';
-import { searchRegister, type RegisterOps, type SearchBudget } from './register-search.js';
+import type { RegisterOps, SearchBudget } from './register-ops.js';
+import { searchRegister } from './register-search.js';
 
 export type Verdict = 'ok' | 'illegal' | 'unknown';
 

@@ -98,3 +98,14 @@ function grow(a: Int32Array<ArrayBuffer>, length: number): Int32Array<ArrayBuffe
   b.set(a);
   return b;
 }
+
+/** Inserts `x` into the sorted run key[from .. len); returns the new length. */
+export function insertSorted(key: Int32Array, from: number, len: number, x: number): number {
+  let i = len;
+  while (i > from && (key[i - 1] as number) > x) {
+    key[i] = key[i - 1] as number;
+    i--;
+  }
+  key[i] = x;
+  return len + 1;
+}

@@ -28,42 +28,10 @@
  * depends on it), canonicalised; the memo holds these tuples exactly (no hash-only equality).
  */
 import assert from 'node:assert/strict';
-import { TupleSet } from './memo.js';
-
-/** The prepared operations of one key, sorted by call. Values are interned: 0 is absent. */
-export interface RegisterOps {
-  /** Number of operations (pending gets and unread pending puts already dropped). */
-  readonly count: number;
-  readonly isPut: Uint8Array;
-  /** put: value written; get: value read (0 = absent). */
-  readonly valueId: Int32Array;
-  readonly call: Float64Array;
-  /** +Infinity for a pending put. */
-  readonly ret: Float64Array;
-}
-
-export interface SearchBudget {
-  /** Stop with `unknown` after this many steps. */
-  readonly maxSteps: number;
-  /** Checked every `BUDGET_CHECK_STEPS` steps; true stops with `unknown`. */
-  readonly expired: () => boolean;
-}
-
-export const BUDGET_CHECK_STEPS = 1024;
-
-export type SearchResult =
-  | { readonly verdict: 'ok'; readonly steps: number }
-  | { readonly verdict: 'unknown'; readonly steps: number }
-  | {
-      readonly verdict: 'illegal';
-      readonly steps: number;
-      /** Longest linearizable prefix found (operation indices in linearization order). */
-      readonly prefix: readonly number[];
-      /** The operation that had to be linearized next and could not be. */
-      readonly stuck: number;
-      /** Register state (value id, 0 absent) after the prefix. */
-      readonly stateAfterPrefix: number;
-    };
+import { DenseSet } from './dense-set.js';
+import { linearizationOrder } from './linearization-order.js';
+import { insertSorted, TupleSet } from './memo.js';
+import { BUDGET_CHECK_STEPS, type RegisterOps, type SearchBudget, type SearchResult } from './register-ops.js';
 
 /** The register state after a put whose value no remaining get reads. */
 const DEAD = -1;
@@ -73,37 +41,6 @@ const NO_CHOICES = Number.MAX_SAFE_INTEGER;
 /** Checks one register history. */
 export function searchRegister(ops: RegisterOps, budget: SearchBudget): SearchResult {
   return new Search(ops).run(budget);
-}
-
-/** A set of small integers in [0, capacity) with O(1) add, remove and has. */
-class DenseSet {
-  readonly items: Int32Array;
-  private readonly at: Int32Array;
-  size = 0;
-
-  constructor(capacity: number) {
-    this.items = new Int32Array(capacity);
-    this.at = new Int32Array(capacity).fill(-1);
-  }
-
-  has(x: number): boolean {
-    return (this.at[x] as number) >= 0;
-  }
-
-  add(x: number): void {
-    assert.ok(!this.has(x));
-    this.at[x] = this.size;
-    this.items[this.size++] = x;
-  }
-
-  remove(x: number): void {
-    const i = this.at[x] as number;
-    assert.ok(i >= 0);
-    const last = this.items[--this.size] as number;
-    this.items[i] = last;
-    this.at[last] = i;
-    this.at[x] = -1;
-  }
 }
 
 class Search {
@@ -504,44 +441,4 @@ class Search {
       }
     }
   }
-}
-
-/** Inserts `x` into the sorted run key[from .. len); returns the new length. */
-function insertSorted(key: Int32Array, from: number, len: number, x: number): number {
-  let i = len;
-  while (i > from && (key[i - 1] as number) > x) {
-    key[i] = key[i - 1] as number;
-    i--;
-  }
-  key[i] = x;
-  return len + 1;
-}
-
-/**
- * The linearization the stack stands for: a retro-placed dead put goes just before the latest
- * state-changing put under it in the stack (in stack order when several go there).
- */
-function linearizationOrder(stack: Int32Array, retro: Uint8Array, len: number, isPut: Uint8Array): number[] {
-  const before = new Map<number, number[]>(); // stack index of a put -> dead puts placed before it
-  let lastPut = -1;
-  for (let d = 0; d < len; d++) {
-    const op = stack[d] as number;
-    if (retro[d] === 1) {
-      assert.ok(lastPut >= 0, 'a retro-placed put follows a put');
-      const list = before.get(lastPut);
-      if (list === undefined) before.set(lastPut, [op]);
-      else list.push(op);
-    } else if (isPut[op] === 1) {
-      lastPut = d;
-    }
-  }
-  const out: number[] = [];
-  for (let d = 0; d < len; d++) {
-    if (retro[d] === 1) continue;
-    const list = before.get(d);
-    if (list !== undefined) out.push(...list);
-    out.push(stack[d] as number);
-  }
-  assert.equal(out.length, len);
-  return out;
 }
