@@ -44,6 +44,12 @@ export interface Actor<M extends Message = Message, S = unknown> {
    * goes out. An actor syncs its storage here and only then sends what must follow durability.
    */
   flush?(ctx: ActorContext<M, S>): void;
+  /**
+   * Optional: incarnation `incarnation` of actor `peer` ended, as the runtime saw (a worker that
+   * exited: a crashed process's connections reset, so its peers learn it at once). Failures that
+   * nobody sees (power loss, a hang, a partition) are never reported: only silence tells those.
+   */
+  peerDown?(peer: ActorId, incarnation: number, ctx: ActorContext<M, S>): void;
   /** Counters for the control plane's `stats()`. */
   stats?(): Record<string, number>;
 }

@@ -46,6 +46,29 @@ test('actors in worker threads relay a request around the mesh and answer the cl
   }
 });
 
+test('when an actor\'s worker exits, every other actor is told which incarnation ended', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
+  const runtime = await start(0);
+  try {
+    await runtime.crash(1);
+    // The runtime rang the others' doorbells; each reports at its next round.
+    const reported = async (id: ActorId, count: number): Promise<Record<string, number>> => {
+      let actor: Record<string, number> = {};
+      for (let i = 0; i < 10_000 && (actor['peersDown'] ?? 0) < count; i++) {
+        actor = (await runtime.stats(id)).actor;
+        await new Promise((r) => setImmediate(r));
+      }
+      return actor;
+    };
+    for (const id of [0, 2]) assert.deepEqual(await reported(id, 1), { relayed: 0, beats: 0, beatsSeen: 0, peersDown: 1, lastDown: 1000 });
+    await runtime.restart(1);
+    assert.equal((await runtime.stats(1)).actor['peersDown'], 0, 'a new incarnation is not told of ends before it started');
+    await runtime.stop(1);
+    assert.equal((await reported(0, 2))['lastDown'], 1001, 'a stop ends an incarnation too');
+  } finally {
+    await runtime.shutdown();
+  }
+});
+
 test('timers fire through the context in worker threads', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
   const runtime = await start(0, 1);
   try {

@@ -38,6 +38,7 @@ export interface SimulationOptions<M extends Message, S, C> {
 type Event =
   | { at: number; seq: number; type: 'deliver'; from: ActorId; to: ActorId; bytes: Uint8Array }
   | { at: number; seq: number; type: 'timer'; to: ActorId; incarnation: number; id: TimerId; tag: number }
+  | { at: number; seq: number; type: 'down'; from: ActorId; to: ActorId; incarnation: number }
   | { at: number; seq: number; type: 'call'; label: string; fn: () => void };
 
 interface Slot<M extends Message, S> {
@@ -153,10 +154,16 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     this.at(this.#nowMs + delayMs, label, fn);
   }
 
-  /** Crashes `id`: its volatile state and timers are gone; its storage is told (if it can be). */
-  crash(id: ActorId): void {
+  /**
+   * Crashes `id`: its volatile state and timers are gone; its storage is told (if it can be).
+   * `reset`: a process crash whose connections reset, so each live actor it can reach learns of
+   * it (`Actor.peerDown`) one network delay later, as a thread runtime's actors do at once.
+   * Without it (a power loss, the default) only silence tells.
+   */
+  crash(id: ActorId, options: { reset?: boolean } = {}): void {
     const slot = this.#slot(id);
     assert(slot.actor !== undefined, `crash: actor ${id} is already down`);
+    if (options.reset === true) this.#resetLinks(id, slot.incarnation);
     slot.actor = undefined;
     slot.incarnation++;
     slot.liveTimers.clear();
@@ -185,6 +192,9 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
         break;
       case 'timer':
         this.#fire(event.to, event.incarnation, event.id, event.tag);
+        break;
+      case 'down':
+        this.#peerDown(event.from, event.to, event.incarnation);
         break;
       case 'call':
         this.trace.add(`${this.#nowMs.toFixed(4)} call ${event.label}`);
@@ -313,6 +323,22 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     this.stats.delivered++;
     this.trace.add(`${this.#nowMs.toFixed(4)} deliver ${from}->${to} ${msg.kind}`);
     this.#handle(to, (ctx) => actor.receive(msg, ctx));
+  }
+
+  /** Tells every other actor, over the network (a reset can be lost or cut off too), that `id` ended. */
+  #resetLinks(id: ActorId, incarnation: number): void {
+    for (let to = 0; to < this.#actorCount; to++) {
+      if (to === id || !this.network.connected(id, to)) continue;
+      const at = this.network.deliveries(id, to, this.#nowMs, this.#prng)[0];
+      if (at !== undefined) this.#push({ at, seq: 0, type: 'down', from: id, to, incarnation });
+    }
+  }
+
+  #peerDown(from: ActorId, to: ActorId, incarnation: number): void {
+    const actor = this.#slot(to).actor;
+    if (!actor || !this.network.connected(from, to)) return;
+    this.trace.add(`${this.#nowMs.toFixed(4)} down ${from}->${to} incarnation ${incarnation}`);
+    this.#handle(to, (ctx) => actor.peerDown?.(from, incarnation, ctx));
   }
 
   #fire(to: ActorId, incarnation: number, id: TimerId, tag: number): void {

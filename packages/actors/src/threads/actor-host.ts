@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Actor, ActorContext, ActorId, ActorModule, Message, TimerId } from '../actor.js';
 import { Prng } from '@heal/base';
 import { sharedClockMs } from './clock.js';
+import { DownBoard, type DownBoardReader } from './down-board.js';
 import type { LinkDescriptor } from './links.js';
 import { TimerDeadlines } from './idle-slice.js';
 import { RingPort, type PortStats } from './port.js';
@@ -17,6 +18,8 @@ export interface HostStats extends PortStats {
   /** Rounds that found nothing; after each the thread parks until a doorbell or a timer. */
   parks: number;
   timersFired: number;
+  /** Ended peer incarnations reported to the actor (see DownBoard). */
+  peersDown: number;
   actor: Record<string, number>;
 }
 
@@ -36,13 +39,19 @@ export class ActorHost<M extends Message, S, C> {
   #rounds = 0;
   #parks = 0;
   #timersFired = 0;
+  #peersDown = 0;
+  readonly #downBoard: DownBoardReader | undefined;
   #loopDone: Promise<void> = Promise.resolve();
 
   /** When `createStorage` returned (shared clock, ms): the actor's medium is open. */
   readonly storageOpenedMs: number;
 
-  constructor(links: LinkDescriptor, module: ActorModule<M, S, C>, config: C, seed: number, incarnation: number) {
+  constructor(
+    links: LinkDescriptor, module: ActorModule<M, S, C>, config: C, seed: number, incarnation: number, downBoard?: SharedArrayBuffer,
+  ) {
     this.#port = new RingPort(links, module.codec);
+    // What ended before this incarnation started is no news to it.
+    this.#downBoard = downBoard ? new DownBoard(downBoard).reader() : undefined;
     const self = links.self;
     const storage = module.createStorage ? module.createStorage(self, config) : (undefined as S);
     this.storageOpenedMs = sharedClockMs();
@@ -97,6 +106,7 @@ export class ActorHost<M extends Message, S, C> {
       rounds: this.#rounds,
       parks: this.#parks,
       timersFired: this.#timersFired,
+      peersDown: this.#peersDown,
       actor: this.#actor.stats?.() ?? {},
     };
   }
@@ -123,8 +133,14 @@ export class ActorHost<M extends Message, S, C> {
       this.#handled++;
       this.#actor.receive(msg, this.#ctx);
     };
+    const peerDown = (peer: ActorId, incarnation: number): void => {
+      this.#peersDown++;
+      this.#actor.peerDown?.(peer, incarnation, this.#ctx);
+    };
     await serveLoop(this.#port, this.#deadlines, () => this.#running, () => {
-      const n = this.#port.poll(deliver);
+      const down = this.#peersDown;
+      this.#downBoard?.poll(peerDown);
+      const n = this.#port.poll(deliver) + this.#peersDown - down;
       // Handlers, then the actor's batch hook (Actor.flush: e.g. a storage sync), then publish.
       if (n > 0) {
         this.#rounds++;

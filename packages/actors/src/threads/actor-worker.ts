@@ -32,6 +32,8 @@ export interface ActorAssignment {
   config: unknown;
   seed: number;
   incarnation: number;
+  /** The runtime's DownBoard (see down-board.ts). */
+  downBoard: SharedArrayBuffer;
 }
 
 /** When each step of a worker's start ended (shared clock, ms); see WorkerStart. */
@@ -67,7 +69,7 @@ const module = await loadActorModule<Message, unknown, unknown>((workerData as A
 const importedMs = sharedClockMs();
 const assignment = await new Promise<ActorAssignment>((resolve) => port.once('message', resolve));
 const assignedMs = sharedClockMs();
-const host = new ActorHost(assignment.links, module, assignment.config, assignment.seed, assignment.incarnation);
+const host = new ActorHost(assignment.links, module, assignment.config, assignment.seed, assignment.incarnation, assignment.downBoard);
 host.start();
 const startedMs = sharedClockMs();
 const control: ActorControl = {

@@ -7,6 +7,7 @@ import type { ActorAssignment, ActorControl, ActorWorkerData, ReadyMessage, Work
 import type { HostStats } from './actor-host.js';
 import { wrapControl } from './control-parent.js';
 import { Doorbell } from '../doorbell.js';
+import { DownBoard } from './down-board.js';
 import { buildMesh, DEFAULT_RING_BYTES, type LinkDescriptor } from './links.js';
 import { loadActorModule, type ActorModuleRef } from './module-ref.js';
 import { ThreadEndpoint } from './thread-endpoint.js';
@@ -82,6 +83,8 @@ export class ThreadRuntime<M extends Message, C = unknown> {
   readonly #attached = new Set<ThreadEndpoint<M>>();
   /** Spare workers by actor, at most one per actor that is down (see spareWorkers). */
   readonly #spares = new Map<ActorId, Booting>();
+  /** Which incarnations ended: read by every actor's host (see DownBoard). */
+  readonly #downBoard: DownBoard;
   #shuttingDown = false;
 
   private constructor(options: ThreadRuntimeOptions<C>, codec: Codec<M>) {
@@ -92,6 +95,7 @@ export class ThreadRuntime<M extends Message, C = unknown> {
     this.#options = options;
     this.#links = buildMesh(actors, endpoints, ringBytes);
     this.#incarnations = new Array<number>(actors).fill(0);
+    this.#downBoard = DownBoard.create(actors);
   }
 
   /** Builds the mesh and starts every actor; resolves when all have run `start`. */
@@ -246,6 +250,7 @@ export class ThreadRuntime<M extends Message, C = unknown> {
       config: typeof config === 'function' ? (config as (self: ActorId) => C)(id) : config,
       seed: ((this.#options.seed ?? 1) * 0x9e3779b1 + id * 0x85ebca6b + incarnation) | 0,
       incarnation,
+      downBoard: this.#downBoard.sab,
     };
     worker.ref();
     worker.postMessage(assignment);
@@ -262,6 +267,9 @@ export class ThreadRuntime<M extends Message, C = unknown> {
     });
     worker.on('exit', () => {
       if (this.#running.get(id)?.worker === worker) this.#running.delete(id);
+      // However it ended (crash, stop, or an error), the other actors learn it now.
+      this.#downBoard.ended(id, incarnation);
+      for (const peer of this.#running.keys()) this.#wake(peer);
     });
     this.#running.set(id, { worker, control: wrapControl<ActorControl>(worker) });
     return { requestedMs, spawnMs, ...marks, readyMs, spare };
