@@ -110,9 +110,13 @@ export function runScenario(
   const { model, medium } = COMBOS[seed % COMBOS.length] as (typeof COMBOS)[number];
   const network = networkOf(seed);
   const dir = mkdtempSync(join(TMP, 'heal-faults-'));
+  // Half the crashes reset their links (the survivors learn at once, as on threads), half are
+  // power losses found by silence; drawn apart from the scenario's own choices.
+  const resets = new Prng(seed ^ 0x5e7);
   const clusterOptions: SimClusterOptions = {
     seed, replicas: REPLICAS, clients: CLIENTS, module: healReplicaModule, strategy: options.strategy ?? 'heal',
     model, medium, dataDir: dir, pmemCapacity: 256, pmemLatency: false, dataset: DATASET,
+    crashResets: () => resets.int(2) === 0,
     ...(options.fault === 'shadow-serves-read' ? { faults: { shadowServesReads: true } } : {}),
     ...(options.fault && options.fault !== 'shadow-serves-read' ? { strategyOptions: { testFault: options.fault } } : {}),
     ...(network === 'lossy' ? { network: { lossRate: 0.02 } } : {}),

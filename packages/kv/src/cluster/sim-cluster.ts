@@ -36,6 +36,11 @@ export interface SimClusterOptions extends ClusterReplicaOptions {
   clientTimeoutMs?: number;
   /** Record every client operation for the linearizability checker (default true). */
   history?: boolean;
+  /**
+   * Whether a crash without an explicit `reset` resets its links (its peers learn of it, as on
+   * threads) or is a power loss (only silence tells): asked at every such crash (default: never).
+   */
+  crashResets?: (id: ActorId) => boolean;
 }
 
 /**
@@ -52,12 +57,14 @@ export class SimCluster {
   readonly config: ReplicaConfig;
   #lastTick = 0;
   readonly #outages = new Map<ActorId, Outage>();
+  readonly #crashResets: ((id: ActorId) => boolean) | undefined;
 
   constructor(options: SimClusterOptions) {
     const { seed, replicas, clients } = options;
     const config = replicaConfigOf(replicas, SIM_TIMING, options);
     this.config = config;
     this.replicas = replicas;
+    this.#crashResets = options.crashResets;
     this.sim = new Simulation({
       seed,
       module: options.module ?? kvReplicaModule,
@@ -105,9 +112,12 @@ export class SimCluster {
     return out;
   }
 
-  /** Crashes replica `id`; what it misses until its restart is measured for its recovery report. */
-  crash(id: ActorId): void {
-    this.sim.crash(id);
+  /**
+   * Crashes replica `id`; what it misses until its restart is measured for its recovery report.
+   * `reset`: its peers learn of the crash (see Simulation.crash); otherwise only its silence tells.
+   */
+  crash(id: ActorId, options: { reset?: boolean } = {}): void {
+    this.sim.crash(id, { reset: options.reset ?? this.#crashResets?.(id) ?? false });
     this.#outages.set(id, { writesBefore: this.#writesStarted(), missed: undefined });
   }
 

@@ -97,11 +97,15 @@ export class Leases {
     }
   }
 
-  /** When this replica may vote for a view of `members`: once the leases it granted to the dropped ended. */
-  voteAllowedAtMs(view: View, members: readonly Member[]): number {
+  /**
+   * When this replica may vote for a view of `members`: once the leases it granted to the
+   * dropped ended. A dropped incarnation the runtime saw end (`ended`: by member) serves no more
+   * reads, so its lease is not waited for.
+   */
+  voteAllowedAtMs(view: View, members: readonly Member[], ended: ReadonlyMap<ActorId, number>): number {
     let at = -Infinity;
     for (const m of view.members) {
-      if (members.some((n) => n.id === m.id)) continue;
+      if (members.some((n) => n.id === m.id) || ended.get(m.id) === m.incarnation) continue;
       at = Math.max(at, (this.#grantedUntil.get(m.id) ?? -Infinity) + this.host.timing.driftMs);
     }
     return at;

@@ -82,13 +82,15 @@ export class Membership {
   readonly #paxos: ViewPaxos;
   readonly #coldStart: ColdStart;
   readonly #joiners = new Map<ActorId, number>();
+  /** By member: its incarnation in the view that the runtime saw end (see peerDown). */
+  readonly #ended = new Map<ActorId, number>();
   /** Members whose heartbeats said they finished recovering, by the incarnation that said it. */
   readonly #full = new Map<ActorId, number>();
   #lastHeartbeatMs = -Infinity;
   #lastJoinMs = -Infinity;
   readonly #viewSentTo = new Map<ActorId, number>();
   readonly #history: InstalledView[] = [];
-  readonly #stats = { viewsInstalled: 0, staleViewReplies: 0 };
+  readonly #stats = { viewsInstalled: 0, staleViewReplies: 0, peersDown: 0 };
 
   constructor(readonly host: MembershipHost) {
     const members = Array.from({ length: host.universe }, (_, id) => ({ id, incarnation: 0 }));
@@ -116,7 +118,7 @@ export class Membership {
       self: host.self, timing: host.timing, now: () => host.now(), random: () => host.random(),
       view: () => this.#view, admitted: () => this.#admitted,
       send: (to, body) => this.#send(to, body), sendView: (to, force) => this.sendView(to, force),
-      voteAllowedAtMs: (members) => this.#leases.voteAllowedAtMs(this.#view, members),
+      voteAllowedAtMs: (members) => this.#leases.voteAllowedAtMs(this.#view, members, this.#ended),
       decided: (view) => this.#decided(view),
     });
   }
@@ -156,12 +158,25 @@ export class Membership {
   }
 
   /**
+   * The runtime saw incarnation `incarnation` of `peer` end (Actor.peerDown): if the view holds
+   * it, it is suspected now, whatever its silence so far, and the proposer removes it at once.
+   */
+  peerDown(peer: ActorId, incarnation: number): void {
+    if (peer === this.host.self || incarnationOf(this.#view, peer) !== incarnation) return;
+    this.#ended.set(peer, incarnation);
+    this.#stats.peersDown++;
+    if (this.#admitted) this.#maybePropose();
+  }
+
+  /**
    * Silent past its timeout (see FailureDetector), or restarted: a member asking to join under
    * a new incarnation is not the incarnation the view holds (its messages prove nothing about it).
    */
   suspects(id: ActorId): boolean {
+    const incarnation = incarnationOf(this.#view, id);
     const joining = this.#joiners.get(id);
-    if (joining !== undefined && joining !== incarnationOf(this.#view, id)) return true;
+    if (joining !== undefined && joining !== incarnation) return true;
+    if (incarnation !== undefined && this.#ended.get(id) === incarnation) return true;
     return this.#detector.suspects(id, this.host.now(), this.#view.members);
   }
 
@@ -310,6 +325,7 @@ export class Membership {
     this.#paxos.reset();
     this.#leases.viewInstalled(previous, view, wasAdmitted, this.#admitted);
     for (const [id, incarnation] of [...this.#full]) if (incarnationOf(view, id) !== incarnation) this.#full.delete(id);
+    for (const [id, incarnation] of [...this.#ended]) if (incarnationOf(view, id) !== incarnation) this.#ended.delete(id);
     for (const m of view.members) {
       // A replica admitted now heard nobody while it waited: it starts every member's clock.
       if (!wasAdmitted) this.#detector.startClock(m.id, now);

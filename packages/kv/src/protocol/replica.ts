@@ -186,9 +186,12 @@ export class Replica implements Actor<KvWire, KvStorage> {
     ctx.setTimer(0, TICK_TAG);
   }
 
-  /** Sends to a replica; heartbeats go only where nothing else went for a while. */
+  /**
+   * Sends to a replica. Heartbeats go only where no other message the receiver counts as a sign
+   * of life (LIVENESS_KINDS) went for a while: a stream of view answers says nothing there.
+   */
   #send(to: ActorId, msg: KvWire): void {
-    this.#lastSentMs[to] = this.#ctx.now();
+    if (LIVENESS_KINDS.has(msg.kind)) this.#lastSentMs[to] = this.#ctx.now();
     this.#ctx.send(to, msg);
   }
 
@@ -292,6 +295,11 @@ export class Replica implements Actor<KvWire, KvStorage> {
         durability.scopes.onOk(msg.sender, msg.scopeId, msg.ok);
         return;
     }
+  }
+
+  peerDown(peer: ActorId, incarnation: number, ctx: ActorContext<KvWire, KvStorage>): void {
+    this.#ctx = ctx;
+    if (peer < this.config.replicas) this.#membership.peerDown(peer, incarnation);
   }
 
   /** After a batch of handlers: syncs as the model says, then sends what must follow it. */

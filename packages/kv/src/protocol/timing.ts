@@ -39,18 +39,19 @@ export const SIM_TIMING: Timing = {
 };
 
 /**
- * For worker threads on a loaded 2-core machine. A failed member holds up every write until a
- * view removes it, and the view waits for its lease to end, so suspicion and leases are short:
- * a crash is noticed and removed within about suspicionMs + 2 ticks (issue 22: under 100 ms).
- * Scheduling delays and GC pauses of tens of ms are not failures: the failure detector raises a
- * member's timeout above suspicionMs when its messages come with longer gaps. A heartbeat goes
- * only to a member that heard nothing else from this replica for heartbeatMs; every tick wakes
- * a parked thread (about 100 us of CPU here), so an idle cluster pays for the short tick.
+ * For worker threads on a loaded 2-core machine. A crashed replica's worker exits and the
+ * runtime tells the others at once (Actor.peerDown): it is removed within a few ticks, and its
+ * lease is not waited for. Silence finds the failures nobody sees (a hang, a partition): GC
+ * pauses and scheduling delays of a thread among more busy threads than cores reach a few
+ * hundred ms here, so the floor is well above a tick and the failure detector raises a member's
+ * timeout further when its messages come with longer gaps. A heartbeat goes only to a member
+ * that heard nothing else from this replica for heartbeatMs; every tick wakes a parked thread
+ * (about 100 us of CPU here), so an idle cluster pays for the short tick.
  */
 export const THREAD_TIMING: Timing = {
   tickMs: 5,
   heartbeatMs: 10,
-  suspicionMs: 60,
+  suspicionMs: 200,
   leaseMs: 60,
   leaseRenewMs: 20,
   driftMs: 2,

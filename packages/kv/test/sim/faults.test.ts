@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachSeed, type ActorId } from '@heal/actors';
-import { SimCluster, type SimClusterOptions } from '../../src/index.js';
+import { SIM_TIMING, SimCluster, type SimClusterOptions } from '../../src/index.js';
 import { startSimLoad, type WorkloadOptions, type WorkloadProgress } from '../../src/index.js';
 import { assertLinearizable, assertSettledAndEqual } from '../../src/index.js';
 
@@ -35,6 +35,24 @@ test('follower crash: the survivors drop it from the view and keep serving', asy
     cluster.sim.runFor(2 + (seed % 10));
     cluster.crash(4);
   });
+});
+
+test('a crash the runtime reports is removed in a few ms, without its silence or lease waited for', async (t) => {
+  const removalMs = { reset: [] as number[], silent: [] as number[] };
+  await run(t, { replicas: 5, clients: 4 }, LOAD, (cluster, _progress, seed) => {
+    cluster.sim.runFor(2 + (seed % 10));
+    const victim = seed % 5;
+    const reset = seed % 2 === 0;
+    const crashedAt = cluster.sim.now;
+    cluster.crash(victim, { reset });
+    const removed = (): boolean => cluster.liveReplicas().every((r) => !r.view.members.some((m) => m.id === victim));
+    assert.ok(cluster.sim.runUntil(removed, 1000), `replica ${victim} is removed`);
+    (reset ? removalMs.reset : removalMs.silent).push(cluster.sim.now - crashedAt);
+    assert.equal(cluster.liveReplicas().reduce((n, r) => n + (r.stats()['peersDown'] ?? 0), 0), reset ? 4 : 0);
+  });
+  const { suspicionMs, leaseMs } = SIM_TIMING;
+  assert.ok(Math.max(...removalMs.reset) < Math.min(suspicionMs, leaseMs), `reported crashes removed within ${Math.max(...removalMs.reset)} ms`);
+  assert.ok(Math.min(...removalMs.silent) >= suspicionMs, 'a silent crash is removed only once suspected');
 });
 
 test('coordinator crash mid-write: replay finishes its write', async (t) => {
