@@ -20,7 +20,7 @@ export interface Sweep {
 const MEDIA = ['volatile', 'wal', 'pmem'] as const;
 const same = <T extends object>(change: T): { sim: T; threads: T } => ({ sim: change, threads: change });
 
-/** The sweeps of issue 7: each one command, every point running every strategy on the same seed. */
+/** The recovery sweeps: each one command, every point running every strategy on the same seed. */
 export const SWEEPS: readonly Sweep[] = [
   {
     name: 'models', summary: 'persistency model x storage medium', xLabel: 'model / medium',
