@@ -2,9 +2,8 @@ import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
 import {
   incarnationOf, isMember, recordWireBytes, VersionVector,
-  type KeyRecord, type RecoveryContext, type StrategyMessage, type Ts, type View,
+  type BucketDigest, type KeyRecord, type RecoveryContext, type StrategyMessage, type Ts, type View,
 } from '@heal/kv/replica';
-import type { BucketDigest } from './digest/bucket-digest.js';
 import { DigestAuthError, verifyDigest } from './digest/digest-auth.js';
 import { keysInBuckets, MerkleDescent, newerAt } from './digest/merkle-descent.js';
 import {

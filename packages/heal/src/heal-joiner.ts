@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
-import { isMember, type KeyRecord, type RecoveryContext, type StrategyMessage } from '@heal/kv/replica';
-import type { BucketDigest } from './digest/bucket-digest.js';
+import {
+  isMember, type BucketDigest, type KeyRecord, type RecoveryContext, type StrategyMessage,
+} from '@heal/kv/replica';
 import { signDigest } from './digest/digest-auth.js';
 import { keysInBuckets } from './digest/merkle-descent.js';
 import { buddyOf } from './roles.js';

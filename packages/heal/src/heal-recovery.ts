@@ -1,10 +1,9 @@
 import type { ActorId } from '@heal/actors/core';
 import {
-  tsEquals,
+  BucketDigest, tsEquals,
   type KeyRecord, type RecoveryContext, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory,
   type StrategyMessage, type StrategyOptions, type Ts, type View,
 } from '@heal/kv/replica';
-import { BucketDigest } from './digest/bucket-digest.js';
 import { HealBuddy } from './heal-buddy.js';
 import { healFaults } from './heal-faults.js';
 import { HealJoiner } from './heal-joiner.js';
