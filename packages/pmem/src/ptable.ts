@@ -52,6 +52,7 @@
  * a probe visits at most `indexEntries` entries.
  */
 import assert from 'node:assert/strict';
+import { endianness } from 'node:os';
 import { fmix32, fnv1a32 } from '@heal/base';
 import { crc32cUpdate } from './checksum.js';
 import { CorruptionError, PmemError, pmemErrors } from './errors.js';
@@ -147,6 +148,10 @@ const U32 = 2 ** 32;
 const EMPTY = 0;
 const INTENT_CRC_BYTES = J_CRC_OFFSET - J_INTENT_OFFSET;
 const JOURNAL_COUNTERS_BYTES = J_INTENT_OFFSET;
+
+// The bitmap and the sums are read through typed arrays over the region, whose words the
+// table writes little-endian (DataView): the host must be little-endian too.
+assert.equal(endianness(), 'LE', 'PTable reads its little-endian words through typed arrays');
 
 /** The index's hash of a key: FNV-1a over its UTF-16 units, mixed; a u32. */
 function keyHashOf(key: string): number {
@@ -359,6 +364,25 @@ export class PTable {
   }
 
   /**
+   * The records whose fingerprint bucket is in `buckets`, in slot order, as `entries` yields
+   * them; the other slots cost one word read each (their key and value are not decoded).
+   */
+  *entriesInBuckets(buckets: ReadonlySet<number>): IterableIterator<PTableRecord> {
+    const { slotCount, fingerprintBuckets } = this.layout;
+    if (fingerprintBuckets === 0) throw pmemErrors.argument(this.region.path, 'entriesInBuckets', 'a table with fingerprint sums', 'fingerprintBuckets 0');
+    if (buckets.size === 0) return;
+    for (let slot = 0; slot < slotCount; slot++) {
+      const base = this.slotBase(slot);
+      if (this.dv.getUint16(base, true) !== TAG_COMMITTED || !buckets.has(this.dv.getUint32(base + FP_BUCKET_OFFSET, true))) continue;
+      if (this.slotProblem(base) !== undefined) {
+        this.reportCorrupt(slot, base);
+        continue;
+      }
+      yield this.readSlot(slot);
+    }
+  }
+
+  /**
    * The records whose state is not Valid, found through the bitmap: O(slotCount / 32) words
    * plus one check per set bit (records failing their checks are skipped and reported).
    */
@@ -376,9 +400,8 @@ export class PTable {
   /** Per bucket, the sums of its records' fingerprint lanes: `[lane0, lane1]` at `2 * bucket`. */
   fingerprintSums(): Uint32Array {
     const { fingerprintBuckets, sumsOffset } = this.layout;
-    const sums = new Uint32Array(2 * fingerprintBuckets);
-    for (let i = 0; i < sums.length; i++) sums[i] = this.dv.getUint32(sumsOffset + 4 * i, true);
-    return sums;
+    // One copy of the area (a restart reads it: no loop per word); the host is little-endian (asserted).
+    return new Uint32Array(this.view.buffer, this.view.byteOffset + sumsOffset, 2 * fingerprintBuckets).slice();
   }
 
   /** Slots found failing their checks since the table was opened (at open, by reads, by iteration). */

@@ -152,6 +152,9 @@ test('fingerprint sums follow puts, updates and deletes, and bad fingerprints ar
   assert.throws(() => table.put({ ...rec('d', 1), fingerprint: fp(0, -1, 0) }), /fingerprint.lane0/);
   assert.throws(() => newTable().table.put({ ...rec('d', 1), fingerprint: fp(0, 0, 0) }), /fingerprint must be absent/);
   assert.throws(() => PTable.bytesFor({ ...LAYOUT, fingerprintBuckets: 3 }), /fingerprintBuckets must be 0 or a power of two/);
+  assert.deepEqual([...table.entriesInBuckets(new Set([1]))].map((r) => r.key).sort(), ['a', 'b']);
+  assert.deepEqual([...table.entriesInBuckets(new Set([0, 2, 3]))], []);
+  assert.throws(() => [...newTable().table.entriesInBuckets(new Set([0]))], /entriesInBuckets must be a table with fingerprint sums/);
   region.close();
   const again = reopen(path);
   assert.deepEqual([...again.fingerprintSums()], [0, 0, 12, 8, 0, 0, 0, 0]);
