@@ -172,7 +172,7 @@ export class SimCluster {
     const kept = new Map<string, KeyRecord>();
     for (let id = 0; id < this.replicas; id++) {
       assert(!this.sim.isUp(id), `replica ${id} is up: only the media of replicas that are down are stable`);
-      for (const record of this.sim.storage(id).load()) {
+      for (const record of this.sim.storage(id).records()) {
         const have = kept.get(record.key);
         if (!have || compareTs(record.ts, have.ts) > 0) kept.set(record.key, record);
       }

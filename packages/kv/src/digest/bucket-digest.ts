@@ -263,3 +263,10 @@ export class BucketDigest {
     }
   }
 }
+
+/** The bucket lanes of the default-shaped digest of `pairs` (a medium that computes it from its records). */
+export function digestLanesOf(pairs: Iterable<{ readonly key: string; readonly ts: Ts }>): Uint32Array {
+  const digest = new BucketDigest();
+  for (const { key, ts } of pairs) digest.update(key, undefined, ts);
+  return digest.bucketLanes();
+}
