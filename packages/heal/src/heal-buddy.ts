@@ -329,7 +329,8 @@ export class HealBuddy {
 
   /** The descent is done: exactly the keys of the differing buckets this replica holds newer. */
   #select(ctx: RecoveryContext, s: ServingSession): void {
-    const local = keysInBuckets(ctx.records().values(), this.digest, new Set(s.buckets));
+    const buckets = new Set(s.buckets);
+    const local = keysInBuckets(ctx.recordsInBuckets(buckets), this.digest, buckets);
     const keys = newerAt(local, s.remote);
     s.remote = new Map();
     s.phase = 'stream';

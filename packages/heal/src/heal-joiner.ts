@@ -162,7 +162,8 @@ export class HealJoiner {
     const j = this.#current(ctx, msg);
     if (!j) return;
     this.#accepted(ctx, j);
-    const held = keysInBuckets(ctx.records().values(), this.digest, new Set(msg.buckets));
+    const buckets = new Set(msg.buckets);
+    const held = keysInBuckets(ctx.recordsInBuckets(buckets), this.digest, buckets);
     let part = 0;
     let entries: HealKeysMsg['entries'] = [];
     const send = (last: boolean): void => {

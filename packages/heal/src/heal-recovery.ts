@@ -32,7 +32,10 @@ class HealRecovery implements RecoveryStrategy {
   }
 
   onStart(ctx: RecoveryContext): void {
-    for (const record of ctx.records().values()) this.#digest.update(record.key, undefined, record.ts);
+    // The medium's digest of what it kept (pmem: sums kept with every put): no scan at restart.
+    const lanes = ctx.loadedDigest();
+    if (lanes) this.#digest.assignBucketLanes(lanes);
+    else for (const record of ctx.records().values()) this.#digest.update(record.key, undefined, record.ts);
     this.#joiner.started(ctx);
   }
 

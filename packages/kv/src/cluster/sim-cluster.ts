@@ -126,8 +126,11 @@ export class SimCluster {
     if (!outage || !restarted || !full) return;
     let missedKeys = 0;
     let missedBytes = 0;
+    // What it loaded is what its medium kept; asked of the medium, not of the replica's
+    // records, where a lookup would hold the record (see HeldRecords) and change the run.
+    const kept = this.sim.storage(id);
     for (const [key, record] of full.records) {
-      const had = restarted.records.get(key);
+      const had = kept.get(key);
       if (had === undefined || compareTs(record.ts, had.ts) > 0) {
         missedKeys++;
         missedBytes += recordWireBytes(record);

@@ -32,6 +32,13 @@ function flattenReport(report: RecoveryReport | undefined): Record<string, numbe
   return out;
 }
 
+/** What opening the medium found and cost, as stats (`medium.` keys). */
+function mediumReport(report: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(report)) out[`medium.${k}`] = v;
+  return out;
+}
+
 /** Every message a replica may receive: the protocol's and its recovery strategy's. */
 export type KvWire = KvMessage | StrategyMessage;
 
@@ -101,6 +108,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
   #reconciliation: Reconciliation | undefined;
   #startedMs = 0;
   #loadedMs = 0;
+  /** The bucket lanes of the digest the medium kept of the records loaded at start (see RecoveryContext). */
+  #loadedDigest: Uint32Array | undefined;
   /** A first start is admitted by the initial view (epoch 1). */
   #admittedEpoch = 1;
   readonly #leaseWaiters: { ref: ClientRef; key: string }[] = [];
@@ -192,12 +201,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
     });
     this.#strategy = this.strategyFactory.create(this.self, this.config.strategyOptions ?? {});
     this.#startedMs = ctx.now();
-    const { records, dataset } = this.#initialRecords(ctx);
-    const spec = this.config.dataset;
-    const isDatasetKey = dataset && spec ? (key: string) => datasetIndex(spec, key) !== undefined : undefined;
-    // Above every write number this replica handed out before (see SEQ_INCARNATION_STRIDE).
-    const seqFloor = Math.max(ctx.storage.loadSeqHighWater(), ctx.incarnation * SEQ_INCARNATION_STRIDE);
-    this.#replication.load(records, seqFloor, isDatasetKey);
+    this.#load(ctx);
     this.#loadedMs = ctx.now();
     this.#membership = new Membership({
       self: this.self,
@@ -214,21 +218,35 @@ export class Replica implements Actor<KvWire, KvStorage> {
       recovering: () => replica.#recovering,
     });
     this.#strategy.onStart?.(this.#recoveryContext());
+    this.#loadedDigest = undefined; // read by onStart only (32 KiB)
     ctx.setTimer(timing.tickMs, TICK_TAG);
   }
 
-  /** What the medium kept; at a first start on an empty medium, the dataset (made durable). */
-  #initialRecords(ctx: ActorContext<KvWire, KvStorage>): { records: Iterable<KeyRecord>; dataset: boolean } {
-    const kept = [...ctx.storage.load()];
-    const dataset = this.config.dataset;
-    if (ctx.incarnation > 0 || kept.length > 0 || !dataset || dataset.keys === 0) return { records: kept, dataset: false };
-    const records: KeyRecord[] = [];
-    for (const record of datasetRecords(dataset)) {
-      ctx.storage.write(record);
-      records.push(record);
+  /**
+   * Loads what the medium kept, in place (nothing per record: see Replication.load), and the
+   * digest it kept of it. At a first start on an empty medium, the dataset is written to it and
+   * made durable first; a medium that keeps nothing (volatile) leaves it held in memory, and no
+   * digest (the strategy computes one from the records).
+   */
+  #load(ctx: ActorContext<KvWire, KvStorage>): void {
+    const storage = ctx.storage;
+    // Above every write number this replica handed out before (see SEQ_INCARNATION_STRIDE).
+    const seqFloor = Math.max(storage.loadSeqHighWater(), ctx.incarnation * SEQ_INCARNATION_STRIDE);
+    const spec = this.config.dataset;
+    if (ctx.incarnation > 0 || storage.size > 0 || !spec || spec.keys === 0) {
+      this.#replication.load(storage, seqFloor);
+      this.#loadedDigest = storage.loadDigest();
+      return;
     }
-    ctx.storage.sync();
-    return { records, dataset: true };
+    for (const record of datasetRecords(spec)) storage.write(record);
+    storage.sync();
+    const isDatasetKey = (key: string): boolean => datasetIndex(spec, key) !== undefined;
+    if (storage.size === spec.keys) {
+      this.#replication.load(storage, seqFloor, isDatasetKey);
+      this.#loadedDigest = storage.loadDigest();
+    } else {
+      this.#replication.loadRecords(datasetRecords(spec), seqFloor, isDatasetKey);
+    }
   }
 
   receive(msg: KvWire, ctx: ActorContext<KvWire, KvStorage>): void {
@@ -382,10 +400,13 @@ export class Replica implements Actor<KvWire, KvStorage> {
       recovering: this.#recovering ? 1 : 0,
       holdsLease: lease.epoch === this.view.epoch && this.#ctx.now() < lease.untilMs ? 1 : 0,
       keys: this.#replication.records.size,
+      // Loaded at a restart and not touched since: on the medium only (see HeldRecords).
+      coldKeys: this.#replication.records.coldSize,
       pendingWrites: this.#replication.pendingWrites,
       ...this.#replication.timeouts(),
       invalidKeys: this.#replication.invalidKeys,
       leaseWaiters: this.#leaseWaiters.length,
+      ...mediumReport(this.#ctx.storage.openReport()),
       ...flattenReport(this.recoveryReport()),
     };
   }
@@ -571,6 +592,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
       random: () => ctx.random(),
       send: (to, body) => ctx.send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
       records: () => replica.#replication.records,
+      recordsInBuckets: (buckets) => replica.#replication.records.inBuckets(buckets),
+      loadedDigest: () => replica.#loadedDigest?.slice(),
       notDurable: () => replica.#notDurable(),
       installRecovered: (entry, from) => replica.#installRecovered(entry, from),
       persistRecovered: () => replica.#persistRecovered(),
@@ -586,14 +609,16 @@ export class Replica implements Actor<KvWire, KvStorage> {
     const before = this.#undurableInPrevious;
     if (!before) {
       yield* this.#replication.notDurable();
-      return;
+    } else {
+      const seen = new Set<string>();
+      for (const record of [...before, ...this.#replication.notDurable()]) {
+        if (seen.has(record.key)) continue;
+        seen.add(record.key);
+        yield this.#replication.records.get(record.key) ?? record;
+      }
     }
-    const seen = new Set<string>();
-    for (const record of [...before, ...this.#replication.notDurable()]) {
-      if (seen.has(record.key)) continue;
-      seen.add(record.key);
-      yield this.#replication.records.get(record.key) ?? record;
-    }
+    // Loaded at a restart and not touched since: read from the medium, disjoint from the above.
+    yield* this.#replication.coldNotDurable();
   }
 
   #installRecovered(entry: KeyRecord, from: ActorId): boolean {

@@ -20,8 +20,6 @@ import type { KeyRecord } from './key-record.js';
  */
 export interface KvStorage {
   readonly medium: string;
-  /** Records the medium kept, read once when a replica (re)starts; fresh objects. */
-  load(): Iterable<KeyRecord>;
   /** Keys the medium holds a record of (written, synced or not; volatile: none). */
   readonly size: number;
   /** The latest record of `key` the medium holds, as a fresh object, or undefined. */

@@ -20,10 +20,6 @@ export class MemoryStorage implements KvStorage {
     this.medium = durable ? 'memory-durable' : 'volatile';
   }
 
-  load(): Iterable<KeyRecord> {
-    return [...this.records()];
-  }
-
   get size(): number {
     return this.#records.size;
   }

@@ -174,10 +174,6 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     return this.#dirty.size;
   }
 
-  load(): Iterable<KeyRecord> {
-    return [...this.records()];
-  }
-
   get size(): number {
     this.#assertOpen();
     return this.#table.size + this.#newKeys.size;

@@ -153,10 +153,6 @@ export class WalStorage implements KvStorage, CrashableStorage {
     return this.#batchBytes;
   }
 
-  load(): Iterable<KeyRecord> {
-    return [...this.records()];
-  }
-
   get size(): number {
     return this.#latest.size;
   }

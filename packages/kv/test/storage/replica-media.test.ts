@@ -51,7 +51,6 @@ type Durable = KvStorage & CrashableStorage;
 function syncEveryWrite(inner: Durable): Durable {
   return {
     medium: inner.medium,
-    load: () => inner.load(),
     get size() {
       return inner.size;
     },
