@@ -171,6 +171,11 @@ export class PTable {
   private nextCommitSeq: number;
   private readonly stateScratch = new Uint8Array(1);
   private readonly corruptSlots = new Map<number, CorruptSlot>();
+  /**
+   * The slots whose bits open left set, until a put or setState may set another: every
+   * not-Valid record is among them meanwhile (bits only get cleared).
+   */
+  private bitsAtOpen: number[] | undefined;
   /** The last `probe`'s first free entry (empty or tombstone) on the key's chain, or -1. */
   private probeFree = -1;
 
@@ -269,6 +274,7 @@ export class PTable {
       throw new CorruptionError(this.region.path, base, `PTable slot ${slot} is on the free stack but its valid word is not zero`);
     }
     const seq = this.nextCommitSeq++;
+    this.bitsAtOpen = undefined;
     const [bucket, lane0, lane1] = this.sumsAfterPut(record.fingerprint, prevSlot);
     const insert = prevSlot === NO_SLOT;
     const intent: Intent = {
@@ -314,6 +320,7 @@ export class PTable {
     const base = this.slotBase(slot);
     this.verifySlot(slot, base);
     const valid = state === RecordState.Valid;
+    this.bitsAtOpen = undefined;
     if (!valid && this.setBit(slot, true)) this.region.fence();
     this.writeWord(base, state, this.bodyBytes(base));
     this.region.persist(base, WORD_BYTES);
@@ -388,12 +395,15 @@ export class PTable {
    */
   notValid(): PTableRecord[] {
     const out: PTableRecord[] = [];
-    this.forEachBit((slot) => {
+    const visit = (slot: number): void => {
       const base = this.slotBase(slot);
       if (slot >= this.layout.slotCount || this.dv.getUint16(base, true) !== TAG_COMMITTED || this.dv.getUint8(base + STATE_OFFSET) === RecordState.Valid) return;
       if (this.slotProblem(base) !== undefined) this.reportCorrupt(slot, base);
       else out.push(this.readSlot(slot));
-    });
+    };
+    // Right after open (a restart reads them then): the slots open left set, no second pass.
+    if (this.bitsAtOpen !== undefined) this.bitsAtOpen.forEach(visit);
+    else this.forEachBit(visit);
     return out;
   }
 
@@ -882,15 +892,21 @@ export class PTable {
   private cleanBitmap(): { notValid: number; staleBits: number } {
     let notValid = 0;
     const stale: number[] = [];
+    const kept: number[] = [];
     this.forEachBit((slot) => {
       const base = this.slotBase(slot);
       const committed = slot < this.layout.slotCount && this.dv.getUint16(base, true) === TAG_COMMITTED;
-      if (!committed || this.dv.getUint8(base + STATE_OFFSET) === RecordState.Valid) stale.push(slot);
-      else if (this.slotProblem(base) !== undefined) this.reportCorrupt(slot, base);
+      if (!committed || this.dv.getUint8(base + STATE_OFFSET) === RecordState.Valid) {
+        stale.push(slot);
+        return;
+      }
+      kept.push(slot);
+      if (this.slotProblem(base) !== undefined) this.reportCorrupt(slot, base);
       else notValid++;
     });
     for (const slot of stale) this.setBit(slot, false);
     if (stale.length > 0) this.region.fence();
+    this.bitsAtOpen = kept;
     return { notValid, staleBits: stale.length };
   }
 }

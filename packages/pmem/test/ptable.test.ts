@@ -133,7 +133,14 @@ test('the not-Valid records are listed from the bitmap, before and after a reope
   const again = reopen(path);
   assert.deepEqual(keys(again), ['c:3']);
   assert.equal(again.recovery.notValid, 1);
-  again.assertInvariants();
+  again.setState('a', RecordState.Write); // what open found changes: each change is seen
+  assert.deepEqual(keys(again), ['a:2', 'c:3']);
+  const reopened = reopen(path);
+  reopened.put(rec('d', 1, 'x', RecordState.Invalid));
+  assert.deepEqual(keys(reopened), ['a:2', 'c:3', 'd:0']);
+  reopened.setState('c', RecordState.Valid);
+  assert.deepEqual(keys(reopened), ['a:2', 'd:0']);
+  reopened.assertInvariants();
 });
 
 test('fingerprint sums follow puts, updates and deletes, and bad fingerprints are refused', () => {
