@@ -17,7 +17,7 @@ import { tempDir } from './helpers.js';
 
 const tmp = tempDir('in-place');
 after(() => tmp.cleanup());
-const SEEDS = 3;
+const SEEDS = 2;
 const DATASET = { keys: 200, valueSizes: { bytes: [16], weights: [1] } };
 
 interface Observed {
