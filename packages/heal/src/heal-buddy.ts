@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
 import {
-  incarnationOf, isMember, VersionVector, type RecoveryContext, type StrategyMessage, type Ts, type View,
+  incarnationOf, isMember, VersionVector,
+  type BucketDigest, type RecoveryContext, type StrategyMessage, type Ts, type View,
 } from '@heal/kv/replica';
-import type { BucketDigest } from './digest/bucket-digest.js';
 import { DigestAuthError, verifyDigest } from './digest/digest-auth.js';
 import { keysInBuckets, MerkleDescent, newerAt } from './digest/merkle-descent.js';
 import {
@@ -245,7 +245,8 @@ export class HealBuddy {
 
   /** The descent is done: exactly the keys of the differing buckets this replica holds newer. */
   #select(ctx: RecoveryContext, s: ServingSession): void {
-    const local = keysInBuckets(ctx.records().values(), this.digest, new Set(s.buckets));
+    const buckets = new Set(s.buckets);
+    const local = keysInBuckets(ctx.recordsInBuckets(buckets), this.digest, buckets);
     const keys = newerAt(local, s.remote);
     s.remote = new Map();
     s.phase = 'stream';

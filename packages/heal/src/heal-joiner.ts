@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
-import { isMember, type KeyRecord, type RecoveryContext, type StrategyMessage } from '@heal/kv/replica';
-import type { BucketDigest } from './digest/bucket-digest.js';
+import {
+  isMember, type BucketDigest, type KeyRecord, type RecoveryContext, type StrategyMessage,
+} from '@heal/kv/replica';
 import { signDigest } from './digest/digest-auth.js';
 import { keysInBuckets } from './digest/merkle-descent.js';
 import { buddyOf } from './roles.js';
@@ -161,7 +162,8 @@ export class HealJoiner {
     const j = this.#current(ctx, msg);
     if (!j) return;
     this.#accepted(ctx, j);
-    const held = keysInBuckets(ctx.records().values(), this.digest, new Set(msg.buckets));
+    const buckets = new Set(msg.buckets);
+    const held = keysInBuckets(ctx.recordsInBuckets(buckets), this.digest, buckets);
     let part = 0;
     let entries: HealKeysMsg['entries'] = [];
     const send = (last: boolean): void => {

@@ -1,10 +1,9 @@
 import type { ActorId } from '@heal/actors/core';
 import {
-  tsEquals,
+  BucketDigest, tsEquals,
   type KeyRecord, type RecoveryContext, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory,
   type StrategyMessage, type StrategyOptions, type Ts, type View,
 } from '@heal/kv/replica';
-import { BucketDigest } from './digest/bucket-digest.js';
 import { HealBuddy } from './heal-buddy.js';
 import { healFaults } from './heal-faults.js';
 import { HealJoiner } from './heal-joiner.js';
@@ -33,7 +32,10 @@ class HealRecovery implements RecoveryStrategy {
   }
 
   onStart(ctx: RecoveryContext): void {
-    for (const record of ctx.records().values()) this.#digest.update(record.key, undefined, record.ts);
+    // The medium's digest of what it kept (pmem: sums kept with every put): no scan at restart.
+    const lanes = ctx.loadedDigest();
+    if (lanes) this.#digest.assignBucketLanes(lanes);
+    else for (const record of ctx.records().values()) this.#digest.update(record.key, undefined, record.ts);
     this.#joiner.started(ctx);
   }
 

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Ts } from '@heal/kv';
-import { BucketDigest } from '../src/digest/bucket-digest.js';
+import { BucketDigest, type Ts } from '@heal/kv';
 import { DESCENT_NODES_MAX, keysInBuckets, MerkleDescent, newerAt } from '../src/digest/merkle-descent.js';
 import { seededRandom as prng } from './seeded-random.js';
 

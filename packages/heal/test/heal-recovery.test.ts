@@ -84,6 +84,29 @@ test('heal on pmem: the restarted replica keeps its medium and gets only what it
   });
 });
 
+test('heal on pmem: a restarted replica joins with the digest its medium kept, so a descent with nothing missed finds no bucket', async (t) => {
+  await forEachSeed(t, import.meta.url, 4, (seed) => {
+    const dir = mkdtempSync(join(tmpdir(), 'heal-pmem-digest-'));
+    try {
+      const c = cluster(seed, { medium: 'pmem', dataDir: dir, pmemCapacity: 512, pmemLatency: false });
+      c.sim.runFor(20);
+      c.crash(2);
+      c.sim.runFor(60);
+      c.crash(3); // its Buddy: the next one has no buffer for it and runs a descent
+      c.sim.runFor(60);
+      c.restart(2);
+      const outcome = c.recover(2, 2000);
+      assert.equal(outcome.counts['descentSessions'], 1, JSON.stringify(outcome));
+      assert.equal(outcome.entriesReceived, 0, JSON.stringify(outcome));
+      // Equal roots: no node or key request reached it (a wrong digest draws requests for every bucket).
+      assert.ok(outcome.bytesMoved < 500, `moved ${outcome.bytesMoved} bytes`);
+      assertSettledAndEqual(c, 5000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 test('heal: with a cluster key, a digest signed with another key is rejected and the replica never serves reads', () => {
   const KEY = '00112233445566778899aabbccddeeff';
   const FORGER = 'ffeeddccbbaa99887766554433221100';

@@ -13,6 +13,7 @@ export * from './protocol/replica.js';
 export * from './protocol/replica-module.js';
 export { MAX_WAITING_OPS, SEQ_INCARNATION_STRIDE, SEQ_RESERVE_BLOCK } from './protocol/replication.js';
 export * from './protocol/version-vector.js';
+export * from './digest/bucket-digest.js';
 export * from './protocol/durability.js';
 export * from './protocol/dp-trackers.js';
 export * from './protocol/persist-scopes.js';

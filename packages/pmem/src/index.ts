@@ -12,9 +12,10 @@ export {
   PLOG_MAX_RECORD_BYTES_DEFAULT, PLog, type PLogOptions, type PLogRecord, type PLogRecovery,
 } from './plog.js';
 export {
-  PTable, RecordState, type CorruptSlot, type PTableRecord, type PTableRecovery, type Timestamp,
+  PTable, RecordState,
+  type CorruptSlot, type Fingerprint, type PTableHead, type PTableRecord, type PTableRecovery, type Timestamp,
 } from './ptable.js';
-export { SPARE_SLOTS, type PTableLayout, type ResolvedLayout } from './ptable-layout.js';
+export { FINGERPRINT_BUCKETS_MAX, SPARE_SLOTS, type PTableLayout, type ResolvedLayout } from './ptable-layout.js';
 export {
   DURABILITIES, PmemRegion, SimulatedCrash,
   type ArmedCrashOptions, type Durability, type RegionOptions, type RegionStats,

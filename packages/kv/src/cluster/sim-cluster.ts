@@ -136,8 +136,11 @@ export class SimCluster {
     if (!outage || !restarted || !full) return;
     let missedKeys = 0;
     let missedBytes = 0;
+    // What it loaded is what its medium kept; asked of the medium, not of the replica's
+    // records, where a lookup would hold the record (see HeldRecords) and change the run.
+    const kept = this.sim.storage(id);
     for (const [key, record] of full.records) {
-      const had = restarted.records.get(key);
+      const had = kept.get(key);
       if (had === undefined || compareTs(record.ts, had.ts) > 0) {
         missedKeys++;
         missedBytes += recordWireBytes(record);
@@ -182,7 +185,7 @@ export class SimCluster {
     const kept = new Map<string, KeyRecord>();
     for (let id = 0; id < this.replicas; id++) {
       assert(!this.sim.isUp(id), `replica ${id} is up: only the media of replicas that are down are stable`);
-      for (const record of this.sim.storage(id).load()) {
+      for (const record of this.sim.storage(id).records()) {
         const have = kept.get(record.key);
         if (!have || compareTs(record.ts, have.ts) > 0) kept.set(record.key, record);
       }

@@ -51,7 +51,8 @@ export interface DurabilityHost {
   readonly model: PersistencyModel;
   readonly timing: Timing;
   readonly storage: KvStorage;
-  readonly records: ReadonlyMap<string, HeldRecord>;
+  /** The replica's records by key (a lookup may hold a record the medium kept: see HeldRecords). */
+  readonly records: { get(key: string): HeldRecord | undefined };
   view(): View;
   now(): number;
   send(to: ActorId, msg: KvMessage): void;

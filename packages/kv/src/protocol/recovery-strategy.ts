@@ -26,8 +26,22 @@ export interface RecoveryContext {
   random(): number;
   /** Sends a strategy message; epoch and sender are filled in. */
   send(to: ActorId, msg: { kind: string; [field: string]: unknown }): void;
-  /** This replica's records (live: read what is needed during the call). */
+  /**
+   * This replica's records (live: read what is needed during the call). After a restart from a
+   * medium that keeps them, those not touched yet are read from it: iterating reads them all.
+   */
   records(): ReadonlyMap<string, KeyRecord>;
+  /**
+   * The records whose keys fall in `buckets` of a default-shaped BucketDigest (a descent's
+   * differing buckets): `records()` filtered, without reading the others from the medium.
+   */
+  recordsInBuckets(buckets: ReadonlySet<number>): Iterable<KeyRecord>;
+  /**
+   * During `onStart`: the digest the medium kept of the records this replica started with, as
+   * the bucket lanes of a default BucketDigest (`assignBucketLanes`), so that it need not read
+   * them all; undefined when the medium keeps none (then compute it from `records()`).
+   */
+  loadedDigest(): Uint32Array | undefined;
   /**
    * Records whose write is not known to be at DP here (not Valid, pending, or tracked for DP).
    * During onViewInstalled, also those that were not at DP in the previous view (installing a

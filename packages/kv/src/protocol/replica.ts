@@ -19,6 +19,13 @@ import { isColdStartView, isMember, type View } from './view.js';
 export type { ReplicaConfig } from './replica-config.js';
 export { MAX_KNOWN_CLIENTS } from './client-service.js';
 
+/** What opening the medium found and cost, as stats (`medium.` keys). */
+function mediumReport(report: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(report)) out[`medium.${k}`] = v;
+  return out;
+}
+
 /** Every message a replica may receive: the protocol's and its recovery strategy's. */
 export type KvWire = KvMessage | StrategyMessage;
 
@@ -157,12 +164,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       finished: () => replica.#becomeFull(),
     });
     this.#startedMs = ctx.now();
-    const { records, dataset } = this.#initialRecords(ctx);
-    const spec = this.config.dataset;
-    const isDatasetKey = dataset && spec ? (key: string) => datasetIndex(spec, key) !== undefined : undefined;
-    // Above every write number this replica handed out before (see SEQ_INCARNATION_STRIDE).
-    const seqFloor = Math.max(ctx.storage.loadSeqHighWater(), ctx.incarnation * SEQ_INCARNATION_STRIDE);
-    this.#replication.load(records, seqFloor, isDatasetKey);
+    this.#load(ctx);
     this.#loadedMs = ctx.now();
     this.#membership = new Membership({
       self: this.self,
@@ -182,6 +184,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
     // A first start on empty media is admitted by the initial view: full at once.
     if (this.#membership.admitted) this.#role = 'full';
     this.#strategy.onStart?.(this.#recovery.context());
+    this.#recovery.loadedDigest = undefined; // read by onStart only (32 KiB)
     // The first tick at once: a restarted replica asks to join without waiting a period.
     ctx.setTimer(0, TICK_TAG);
   }
@@ -195,18 +198,31 @@ export class Replica implements Actor<KvWire, KvStorage> {
     this.#ctx.send(to, msg);
   }
 
-  /** What the medium kept; at a first start on an empty medium, the dataset (made durable). */
-  #initialRecords(ctx: ActorContext<KvWire, KvStorage>): { records: Iterable<KeyRecord>; dataset: boolean } {
-    const kept = [...ctx.storage.load()];
-    const dataset = this.config.dataset;
-    if (ctx.incarnation > 0 || kept.length > 0 || !dataset || dataset.keys === 0) return { records: kept, dataset: false };
-    const records: KeyRecord[] = [];
-    for (const record of datasetRecords(dataset)) {
-      ctx.storage.write(record);
-      records.push(record);
+  /**
+   * Loads what the medium kept, in place (nothing per record: see Replication.load), and the
+   * digest it kept of it. At a first start on an empty medium, the dataset is written to it and
+   * made durable first; a medium that keeps nothing (volatile) leaves it held in memory, and no
+   * digest (the strategy computes one from the records).
+   */
+  #load(ctx: ActorContext<KvWire, KvStorage>): void {
+    const storage = ctx.storage;
+    // Above every write number this replica handed out before (see SEQ_INCARNATION_STRIDE).
+    const seqFloor = Math.max(storage.loadSeqHighWater(), ctx.incarnation * SEQ_INCARNATION_STRIDE);
+    const spec = this.config.dataset;
+    if (ctx.incarnation > 0 || storage.size > 0 || !spec || spec.keys === 0) {
+      this.#replication.load(storage, seqFloor);
+      this.#recovery.loadedDigest = storage.loadDigest();
+      return;
     }
-    ctx.storage.sync();
-    return { records, dataset: true };
+    for (const record of datasetRecords(spec)) storage.write(record);
+    storage.sync();
+    const isDatasetKey = (key: string): boolean => datasetIndex(spec, key) !== undefined;
+    if (storage.size === spec.keys) {
+      this.#replication.load(storage, seqFloor, isDatasetKey);
+      this.#recovery.loadedDigest = storage.loadDigest();
+    } else {
+      this.#replication.loadRecords(datasetRecords(spec), seqFloor, isDatasetKey);
+    }
   }
 
   receive(msg: KvWire, ctx: ActorContext<KvWire, KvStorage>): void {
@@ -354,10 +370,13 @@ export class Replica implements Actor<KvWire, KvStorage> {
       recovering: isRecovering(this.#role) ? 1 : 0,
       holdsLease: lease.epoch === this.view.epoch && this.#ctx.now() < lease.untilMs ? 1 : 0,
       keys: this.#replication.records.size,
+      // Loaded at a restart and not touched since: on the medium only (see HeldRecords).
+      coldKeys: this.#replication.records.coldSize,
       pendingWrites: this.#replication.pendingWrites,
       ...this.#replication.timeouts(),
       invalidKeys: this.#replication.invalidKeys,
       leaseWaiters: this.#clients.leaseWaiters,
+      ...mediumReport(this.#ctx.storage.openReport()),
       ...recoveryReportStats(this.recoveryReport()),
     };
   }

@@ -10,7 +10,7 @@ import { AdaptiveTimeout } from './adaptive-timeout.js';
 import { Coordinator, type ClientRef, type CoordinatorStats } from './coordinator.js';
 import { InvalidKeys } from './invalid-keys.js';
 import { isMember, type View } from './view.js';
-import { RecordIndex } from './record-index.js';
+import { HeldRecords } from './held-records.js';
 import { UndurableList } from './undurable-list.js';
 import { WaitingOps } from './waiting-ops.js';
 
@@ -70,7 +70,12 @@ export interface ReplicationStats extends CoordinatorStats {
  * replay of keys left Invalid, and local reads of Valid keys.
  */
 export class Replication {
-  readonly records = new RecordIndex<HeldRecord>();
+  readonly records = new HeldRecords();
+  /**
+   * The records loaded from the medium at this start are not known at DP here (a restart lost
+   * what this replica knew of their DP); false when they are a dataset every replica holds.
+   */
+  #loadedUndurable = false;
   /** Records that may not be at DP (see UndurableList). */
   readonly #undurable: UndurableList;
   readonly stats: ReplicationStats = {
@@ -113,19 +118,40 @@ export class Replication {
   }
 
   /**
-   * Loads what the medium kept: records not Valid come back Invalid (DESIGN section 4,
-   * Restart). `isDatasetKey`: they are a dataset every replica starts from, at DP everywhere.
+   * Loads what the medium kept (DESIGN section 4, Restart), in place: its records stay on it
+   * and are held on first touch (see HeldRecords), except those not Valid, which the medium
+   * lists (pmem: from its bitmap) and which come back Invalid now, to be replayed. Nothing else
+   * is read per record. `isDatasetKey`: they are a dataset every replica starts from, at DP
+   * everywhere.
    */
-  load(records: Iterable<KeyRecord>, seqFloor: number, isDatasetKey?: (key: string) => boolean): void {
-    if (isDatasetKey) this.durability.loadedDataset(isDatasetKey);
-    for (const loaded of records) {
-      if (loaded.state !== 'valid') loaded.state = 'invalid';
-      const held = this.durability.held(loaded, undefined, !isDatasetKey);
-      this.records.set(held);
-      if (!isDatasetKey) this.#undurable.add(held);
-    }
+  load(storage: KvStorage, seqFloor: number, isDatasetKey?: (key: string) => boolean): void {
+    const notValid = storage.notValid();
+    this.#loadedFrom(isDatasetKey);
+    this.records.attach(storage, storage.size - notValid.length, (record) => this.#materialize(record));
+    for (const record of notValid) this.records.set(this.#materialize(record));
     this.#seq = seqFloor;
     this.#seqReserved = seqFloor;
+  }
+
+  /** Holds `records` in memory now: a dataset generated in place (its medium keeps nothing). */
+  loadRecords(records: Iterable<KeyRecord>, seqFloor: number, isDatasetKey: (key: string) => boolean): void {
+    this.#loadedFrom(isDatasetKey);
+    for (const record of records) this.records.set(this.#materialize(record));
+    this.#seq = seqFloor;
+    this.#seqReserved = seqFloor;
+  }
+
+  #loadedFrom(isDatasetKey: ((key: string) => boolean) | undefined): void {
+    if (isDatasetKey) this.durability.loadedDataset(isDatasetKey);
+    this.#loadedUndurable = isDatasetKey === undefined;
+  }
+
+  /** The record to hold for one the medium kept: not Valid comes back Invalid. */
+  #materialize(loaded: KeyRecord): HeldRecord {
+    if (loaded.state !== 'valid') loaded.state = 'invalid';
+    const held = this.durability.held(loaded, undefined, this.#loadedUndurable);
+    if (this.#loadedUndurable) this.#undurable.add(held);
+    return held;
   }
 
   /** The retransmit and replay timeouts now (they follow the latencies observed here). */
@@ -376,6 +402,8 @@ export class Replication {
     // Removed (or re-admitted after leaving): see Coordinator.viewInstalled.
     if (removed) this.#rejectWaiting();
     this.#coordinator.viewInstalled(removed);
+    // Not the cold records: reading them all at every view change would stall this replica
+    // O(keys) long, and they need no adoption here (see coldNotDurable).
     this.durability.viewInstalled(view, this.notDurable());
     this.#coordinator.checkAll();
     if (!canReplay) return;
@@ -399,8 +427,24 @@ export class Replication {
   }
 
   /** Replays every Invalid key now (a recovered replica finishing its own leftovers). */
+  /**
+   * The records loaded at a restart and never touched since (still only on the medium): not
+   * known at DP here, as any record loaded at a restart, so a recovery hand-off counts them (see
+   * `notDurable`). Read from the medium: each call reads them all.
+   * A view change does not adopt them (adoption only tracks a DP nobody may be tracking, for
+   * liveness): each replica that took such a write and does not know it durable adopts it when
+   * its coordinator leaves, and a read that waits here for its DP adopts it (#adoptWaitedDurable).
+   */
+  coldNotDurable(): Iterable<KeyRecord> {
+    return this.#loadedUndurable ? this.records.cold() : [];
+  }
+
+  /**
+   * Replays every Invalid key now (a recovered replica finishing its own leftovers). Only held
+   * records can be Invalid: those loaded not Valid were held at load.
+   */
   replayAllInvalid(): void {
-    for (const record of this.records.values()) {
+    for (const record of this.records.held()) {
       if (record.state === 'invalid') this.replay(record.key);
     }
   }

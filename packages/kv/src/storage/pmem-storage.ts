@@ -1,6 +1,9 @@
 /**
  * The `pmem` medium (DESIGN section 4, "Storage media"): one `PTable` in one `PmemRegion` file;
- * the seq high-water mark lives in the table's metadata area.
+ * the seq high-water mark and the version vector live in the table's metadata area. The table
+ * is the store: `get`, `records`, `size` and `notValid` read it in place, and opening the file
+ * costs O(metadata) (PTable keeps its index, count and not-Valid bitmap in the region), so a
+ * replica restarting from it loads nothing per record.
  *
  * - `write` records the change: no persist. A new write (not only a new state of the write the
  *   key holds) is also appended to the write order. `sync` puts every write of that order in
@@ -10,7 +13,14 @@
  * - So a crash during `sync` leaves each key at a record it was written with, never torn (the
  *   PTable protocol), and the writes that survive are a prefix of the writes since the previous
  *   sync, in write order (Strict's promise: a key rewritten before the sync is put twice).
- * - `saveSeqHighWater` is durable when it returns (one metadata update).
+ * - The digest of the table (DESIGN section 5, Digests): every put carries its (key, ts)'s
+ *   BucketDigest element as the record's fingerprint, and PTable keeps per bucket the sums of
+ *   its records' fingerprints, each put's sums made durable by the same fences that finish the
+ *   put and redone with it after a crash. So the sums are exactly the digest's bucket lanes of
+ *   what the table holds, after any crash, and `loadDigest` reads them without a scan (they
+ *   never lag the records: no checkpoint, no journal of puts to replay).
+ * - `saveSeqHighWater` is durable when it returns (one metadata update); the version vector is
+ *   persisted by `sync` after the records it covers.
  * - The file is created atomically (formatted under a temporary name, then renamed), so a crash
  *   while creating it never leaves a half-formatted table behind.
  *
@@ -28,8 +38,10 @@ import { dirname } from 'node:path';
 import { byteStringOf, bytesOf, type CrashableStorage } from '@heal/actors/core';
 import {
   LATENCY_OFF, PmemRegion, PTable, RecordState,
-  type CrashMode, type CrashReport, type PTableLayout, type PTableRecord, type PTableRecovery, type RegionOptions,
+  type CrashMode, type CrashReport, type PTableHead, type PTableLayout, type PTableRecord, type PTableRecovery,
+  type RegionOptions,
 } from '@heal/pmem';
+import { BucketDigest, DIGEST_BUCKETS_DEFAULT } from '../digest/bucket-digest.js';
 import { fsyncDir } from './checkpoint.js';
 import type { KeyRecord, KeyState } from './key-record.js';
 import type { KvStorage } from './kv-storage.js';
@@ -44,6 +56,8 @@ export const PMEM_KEY_BYTES_MAX_DEFAULT = 64;
 export const PMEM_VALUE_BYTES_MAX_DEFAULT = 512;
 /** Unsynced writes kept in write order; one more makes `write` sync first. */
 export const PMEM_ORDER_MAX = 1 << 16;
+/** Writes the table holds, cached by key to tell a new write from a state change; past it, cleared. */
+export const PMEM_HEADS_CACHED_MAX = 1 << 16;
 /** The replica's persisted epoch is in the file `${path}${PMEM_EPOCH_SUFFIX}` (see epoch-file.ts). */
 export const PMEM_EPOCH_SUFFIX = '.epoch';
 /**
@@ -97,7 +111,7 @@ function writeOf(r: KeyRecord): PersistedWrite {
   return { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state: TO_CODE[r.state] };
 }
 
-function persistedWriteOf(r: PTableRecord): PersistedWrite {
+function persistedWriteOf(r: PTableHead): PersistedWrite {
   return { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state: r.state };
 }
 
@@ -114,17 +128,18 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   #table!: PTable;
   #open = false;
   /**
-   * The write each key of the table holds. Built by the first `load` while it reads the table
-   * anyway (or by the first write, if it comes first), not when the file is opened: reading every
-   * slot (checksum, key, value) once more is most of what opening cost besides PTable's own.
+   * Writes the table holds, by key, for keys written since it was opened (a cache: the table
+   * is read on a miss; at most PMEM_HEADS_CACHED_MAX, then cleared).
    */
-  #persisted: Map<string, PersistedWrite> | undefined;
+  #persisted = new Map<string, PersistedWrite>();
   /** Latest unsynced record per key; bounded by the table's capacity (checked in `write`). */
   #dirty = new Map<string, KeyRecord>();
   /** Unsynced new writes in write order (PMEM_ORDER_MAX: past it, `write` syncs first). */
   #order: KeyRecord[] = [];
   /** Dirty keys the table does not hold yet. */
-  #newKeys = 0;
+  #newKeys = new Set<string>();
+  /** Computes each put's fingerprint: its (key, ts)'s digest element (holds no pairs). */
+  readonly #elements = new BucketDigest();
   #seqHighWater = 0;
   /** The version vector the last sync that carried one persisted. */
   #versionVector: Uint8Array | undefined;
@@ -159,31 +174,75 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     return this.#dirty.size;
   }
 
-  load(): Iterable<KeyRecord> {
+  get size(): number {
     this.#assertOpen();
-    const out = new Map<string, KeyRecord>();
-    const persisted = this.#persisted === undefined ? new Map<string, PersistedWrite>() : undefined;
+    return this.#table.size + this.#newKeys.size;
+  }
+
+  get(key: string): KeyRecord | undefined {
+    this.#assertOpen();
+    const dirty = this.#dirty.get(key);
+    if (dirty !== undefined) return { ...dirty };
+    const r = this.#table.get(key);
+    return r === undefined ? undefined : this.#fromTable(r);
+  }
+
+  *records(): IterableIterator<KeyRecord> {
+    this.#assertOpen();
     for (const r of this.#table.entries()) {
-      out.set(r.key, this.#fromTable(r));
-      persisted?.set(r.key, persistedWriteOf(r));
+      const dirty = this.#dirty.get(r.key);
+      yield dirty !== undefined ? { ...dirty } : this.#fromTable(r);
     }
-    if (persisted !== undefined) this.#persisted = persisted;
-    for (const r of this.#dirty.values()) out.set(r.key, { ...r });
-    return [...out.values()];
+    for (const key of [...this.#newKeys]) {
+      const dirty = this.#dirty.get(key);
+      if (dirty !== undefined) yield { ...dirty };
+    }
+  }
+
+  /** The table finds them by the fingerprint bucket each slot stores (the key's digest bucket). */
+  *recordsInBuckets(buckets: ReadonlySet<number>): IterableIterator<KeyRecord> {
+    this.#assertOpen();
+    for (const r of this.#table.entriesInBuckets(buckets)) {
+      const dirty = this.#dirty.get(r.key);
+      yield dirty !== undefined ? { ...dirty } : this.#fromTable(r);
+    }
+    for (const key of [...this.#newKeys]) {
+      const dirty = this.#dirty.get(key);
+      if (dirty !== undefined && buckets.has(this.#elements.bucketOf(key))) yield { ...dirty };
+    }
+  }
+
+  notValid(): KeyRecord[] {
+    this.#assertOpen();
+    const out = this.#table.notValid().filter((r) => !this.#dirty.has(r.key)).map((r) => this.#fromTable(r));
+    for (const r of this.#dirty.values()) if (r.state !== 'valid') out.push({ ...r });
+    return out;
+  }
+
+  /** The table's fingerprint sums: the digest's bucket lanes of the synced records. */
+  loadDigest(): Uint32Array {
+    this.#assertOpen();
+    assert.equal(this.#dirty.size, 0, 'loadDigest describes synced records: sync first');
+    return this.#table.fingerprintSums();
+  }
+
+  openReport(): Readonly<Record<string, number>> {
+    const r = this.#recovery;
+    return { records: r.records, notValid: r.notValid, staleBits: r.staleBits, corrupt: r.corrupt.length };
   }
 
   write(record: KeyRecord): void {
     this.#assertOpen();
     const { keyMaxBytes, valueMaxBytes, capacity } = this.#table.layout;
     checkRecord(this.path, record, keyMaxBytes, valueMaxBytes);
-    const persisted = this.#persistedWrites();
-    const known = persisted.has(record.key) || this.#dirty.has(record.key);
-    if (!known && this.#table.size + this.#newKeys >= capacity) {
-      throw storageErrors.full(this.path, `pmem table full: ${capacity} keys (record.key ${JSON.stringify(record.key)} is new)`);
-    }
-    if (!known) this.#newKeys++;
     const dirty = this.#dirty.get(record.key);
-    const latest = dirty ? writeOf(dirty) : persisted.get(record.key);
+    const latest = dirty !== undefined ? writeOf(dirty) : this.#persistedWrite(record.key);
+    if (latest === undefined && !this.#newKeys.has(record.key)) {
+      if (this.#table.size + this.#newKeys.size >= capacity) {
+        throw storageErrors.full(this.path, `pmem table full: ${capacity} keys (record.key ${JSON.stringify(record.key)} is new)`);
+      }
+      this.#newKeys.add(record.key);
+    }
     const copy = { ...record };
     if (!latest || !sameWrite(latest, record)) {
       if (this.#order.length >= PMEM_ORDER_MAX) this.sync();
@@ -203,9 +262,8 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#order = [];
     for (const r of this.#dirty.values()) this.#persist(r);
     this.#dirty.clear();
-    this.#newKeys = 0;
+    this.#newKeys.clear();
     this.stats.syncs++;
-    assert.equal(this.#table.size, this.#persistedWrites().size, 'the table holds every persisted key');
     if (versionVector) this.#writeMeta(this.#seqHighWater, versionVector.slice());
   }
 
@@ -230,25 +288,33 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   /** Takes `r` to the table: a put for a new write, a state update for a new state, or nothing. */
   #persist(r: KeyRecord): void {
     const state = TO_CODE[r.state];
-    const persisted = this.#persistedWrites();
-    const old = persisted.get(r.key);
+    const old = this.#persistedWrite(r.key);
     if (old !== undefined && sameWrite(old, r)) {
       if (old.state === state) return;
       assert(this.#table.setState(r.key, state), `key ${r.key} is in the table`);
       this.stats.stateUpdates++;
     } else {
-      this.#table.put({ key: r.key, ts: { version: r.ts.version, cid: r.ts.cid }, value: bytesOf(r.value), state, origin: r.origin, seq: r.seq });
+      const ts = { version: r.ts.version, cid: r.ts.cid };
+      this.#table.put({
+        key: r.key, ts, value: bytesOf(r.value), state, origin: r.origin, seq: r.seq, fingerprint: this.#elements.element(r.key, ts),
+      });
       this.stats.puts++;
     }
-    persisted.set(r.key, writeOf(r));
+    if (this.#persisted.size >= PMEM_HEADS_CACHED_MAX) this.#persisted.clear();
+    this.#persisted.set(r.key, writeOf(r));
   }
 
-  #persistedWrites(): Map<string, PersistedWrite> {
-    if (this.#persisted === undefined) {
-      this.#persisted = new Map();
-      for (const r of this.#table.entries()) this.#persisted.set(r.key, persistedWriteOf(r));
+  /** The write the table holds for `key` (cached), or undefined. */
+  #persistedWrite(key: string): PersistedWrite | undefined {
+    let w = this.#persisted.get(key);
+    if (w === undefined) {
+      const head = this.#table.head(key);
+      if (head === undefined) return undefined;
+      w = persistedWriteOf(head);
+      if (this.#persisted.size >= PMEM_HEADS_CACHED_MAX) this.#persisted.clear();
+      this.#persisted.set(key, w);
     }
-    return this.#persisted;
+    return w;
   }
 
   loadSeqHighWater(): number {
@@ -307,10 +373,14 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     if (created) this.#createFile();
     this.#region = PmemRegion.open(this.path, this.#options.region ?? {});
     this.#table = PTable.open(this.#region);
-    this.#persisted = undefined;
+    const buckets = this.#table.layout.fingerprintBuckets;
+    if (buckets !== DIGEST_BUCKETS_DEFAULT) {
+      throw storageErrors.corrupt(this.path, 0, `pmem table keeps fingerprint sums in ${buckets} buckets, not the digest's ${DIGEST_BUCKETS_DEFAULT}: not a kv table`);
+    }
+    this.#persisted = new Map();
     this.#dirty = new Map();
     this.#order = [];
-    this.#newKeys = 0;
+    this.#newKeys = new Set();
     this.#readMeta();
     this.#recovery = { ...this.#table.recovery, created, crash };
     this.#open = true;
@@ -340,6 +410,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       keyMaxBytes: this.#options.layout?.keyMaxBytes ?? PMEM_KEY_BYTES_MAX_DEFAULT,
       valueMaxBytes: this.#options.layout?.valueMaxBytes ?? PMEM_VALUE_BYTES_MAX_DEFAULT,
       metaBytes: this.#options.layout?.metaBytes ?? PMEM_META_BYTES,
+      fingerprintBuckets: DIGEST_BUCKETS_DEFAULT,
     };
     const temp = `${this.path}.tmp`;
     rmSync(temp, { force: true });

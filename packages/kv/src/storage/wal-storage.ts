@@ -11,9 +11,11 @@
  *   (checkpoint.ts), starts the next segment and deletes the old one, so replay is bounded.
  * - `saveSeqHighWater` is durable when it returns (it commits the batch with its SEQ frame): a
  *   restart must never hand out a write number that another replica may have seen.
- * - Opening replays snapshot + segments. A torn tail of the last segment is reported in
- *   `recovery.tornTail` and truncated, never applied; anything else that fails a check is a
- *   StorageError naming the file and offset.
+ * - Opening replays snapshot + segments into memory (the checkpoint, then the log tail since
+ *   it: `recovery` reports each one's time) and summarizes what they built (the digest of the
+ *   records and the keys not Valid: `loadDigest`, `notValid`). A torn tail of the last segment
+ *   is reported in `recovery.tornTail` and truncated, never applied; anything else that fails a
+ *   check is a StorageError naming the file and offset.
  *
  * Directory: `snapshot` (optional), `snapshot.tmp` (a checkpoint cut short; removed on open),
  * `segment-<12 digits>.log`, numbered from 1, contiguous from the snapshot's `nextSegment`.
@@ -33,6 +35,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { CrashableStorage } from '@heal/actors/core';
+import { BucketDigest } from '../digest/bucket-digest.js';
 import type { KeyRecord } from './key-record.js';
 import type { KvStorage } from './kv-storage.js';
 import { fsyncDir, readSnapshot, writeFully, writeSnapshot } from './checkpoint.js';
@@ -65,11 +68,17 @@ export interface WalOptions {
   readonly checkpointLogRecords?: number;
 }
 
-/** What opening the directory found. */
+/** What opening the directory found, and what each part of it took. */
 export interface WalRecovery {
   snapshotRecords: number;
   segmentsReplayed: number;
   framesReplayed: number;
+  /** Reading and checking the snapshot (the checkpoint). */
+  snapshotMs: number;
+  /** Replaying the segments written since the snapshot (the log tail). */
+  logMs: number;
+  /** The pass over what they built: the digest of the records and the keys not Valid. */
+  summaryMs: number;
   /** Files of an interrupted checkpoint, removed. */
   staleFilesRemoved: string[];
   /** The torn end of the last segment, truncated away; undefined if it ended cleanly. */
@@ -119,6 +128,8 @@ export class WalStorage implements KvStorage, CrashableStorage {
   #logBytes = 0;
   #logFrames = 0;
   #recovery!: WalRecovery;
+  /** The digest's bucket lanes and the keys not Valid of `#latest`, as of open; dropped by a write. */
+  #summary: { lanes: Uint32Array; notValid: string[] } | undefined;
   readonly #epoch: EpochFile;
 
   /** Opens (creating it if needed) the wal in directory `dir` and replays it. */
@@ -142,9 +153,56 @@ export class WalStorage implements KvStorage, CrashableStorage {
     return this.#batchBytes;
   }
 
-  load(): Iterable<KeyRecord> {
+  get size(): number {
+    return this.#latest.size;
+  }
+
+  get(key: string): KeyRecord | undefined {
     this.#assertOpen();
-    return [...this.#latest.values()].map((r) => ({ ...r, ts: { ...r.ts } }));
+    const r = this.#latest.get(key);
+    return r === undefined ? undefined : { ...r, ts: { ...r.ts } };
+  }
+
+  *records(): IterableIterator<KeyRecord> {
+    this.#assertOpen();
+    for (const r of this.#latest.values()) yield { ...r, ts: { ...r.ts } };
+  }
+
+  *recordsInBuckets(buckets: ReadonlySet<number>): IterableIterator<KeyRecord> {
+    this.#assertOpen();
+    const digest = new BucketDigest();
+    for (const r of this.#latest.values()) if (buckets.has(digest.bucketOf(r.key))) yield { ...r, ts: { ...r.ts } };
+  }
+
+  notValid(): KeyRecord[] {
+    this.#assertOpen();
+    return this.#summarized().notValid.map((key) => ({ ...this.#latest.get(key) as KeyRecord }));
+  }
+
+  /** Built by the replay at open (recomputed if written since: a first start writing its dataset). */
+  loadDigest(): Uint32Array {
+    this.#assertOpen();
+    return this.#summarized().lanes.slice();
+  }
+
+  openReport(): Readonly<Record<string, number>> {
+    const r = this.#recovery;
+    return {
+      snapshotRecords: r.snapshotRecords, snapshotMs: r.snapshotMs, logFrames: r.framesReplayed, logMs: r.logMs, summaryMs: r.summaryMs,
+    };
+  }
+
+  #summarized(): { lanes: Uint32Array; notValid: string[] } {
+    if (this.#summary === undefined) {
+      const digest = new BucketDigest();
+      const notValid: string[] = [];
+      for (const r of this.#latest.values()) {
+        digest.update(r.key, undefined, r.ts);
+        if (r.state !== 'valid') notValid.push(r.key);
+      }
+      this.#summary = { lanes: digest.bucketLanes(), notValid };
+    }
+    return this.#summary;
   }
 
   write(record: KeyRecord): void {
@@ -155,6 +213,7 @@ export class WalStorage implements KvStorage, CrashableStorage {
     this.#batchFrames++;
     // Shallow: the replica replaces ts and value objects, it never mutates them.
     this.#latest.set(record.key, { ...record });
+    this.#summary = undefined;
     if (this.#batchBytes >= WAL_BATCH_BYTES_MAX) this.sync();
   }
 
@@ -315,18 +374,26 @@ export class WalStorage implements KvStorage, CrashableStorage {
       stale.push(WAL_SNAPSHOT_TEMP_FILE);
     }
     const snapshotPath = join(this.dir, WAL_SNAPSHOT_FILE);
+    // Measured for reports only (openReport); nothing the replica decides depends on them.
+    const startedMs = performance.now();
     const snapshot = existsSync(snapshotPath) ? readSnapshot(snapshotPath) : undefined;
     this.#latest = snapshot?.records ?? new Map();
     this.#seqHighWater = snapshot?.seqHighWater ?? 0;
     this.#versionVector = snapshot?.versionVector;
     const first = snapshot?.nextSegment ?? FIRST_SEGMENT;
     const live = this.#liveSegments(first, stale);
+    const snapshotMs = performance.now() - startedMs;
     this.#recovery = {
       snapshotRecords: this.#latest.size, segmentsReplayed: live.length, framesReplayed: 0,
-      staleFilesRemoved: stale, tornTail: undefined,
+      snapshotMs, logMs: 0, summaryMs: 0, staleFilesRemoved: stale, tornTail: undefined,
     };
     live.forEach((n, i) => this.#replaySegment(n, i === live.length - 1));
     if (live.length === 0) this.#createSegment(first);
+    const replayedMs = performance.now();
+    this.#recovery.logMs = replayedMs - startedMs - snapshotMs;
+    this.#summary = undefined;
+    this.#summarized();
+    this.#recovery.summaryMs = performance.now() - replayedMs;
     this.#state = 'open';
   }
 

@@ -184,7 +184,7 @@ for (const model of PERSISTENCY_MODELS) {
         const victim = seed % REPLICAS;
         c.sim.runFor(new Prng(seed).range(3, 40));
         c.crash(victim);
-        const kept = [...c.sim.storage(victim).load()];
+        const kept = [...c.sim.storage(victim).records()];
         // Model promises are about durable media; a volatile one keeps nothing at all.
         if (medium === 'volatile') assert.equal(kept.length, 0, 'a volatile medium keeps nothing');
         else checkKept(model, kept, log, `replica ${victim}`);
@@ -206,7 +206,7 @@ for (const model of PERSISTENCY_MODELS) {
         const log = drive(c, seed, model);
         c.sim.runFor(new Prng(seed).range(3, 40));
         for (let id = 0; id < REPLICAS; id++) c.crash(id);
-        for (let id = 0; id < REPLICAS; id++) lost += checkKept(model, [...c.sim.storage(id).load()], log, `replica ${id}`);
+        for (let id = 0; id < REPLICAS; id++) lost += checkKept(model, [...c.sim.storage(id).records()], log, `replica ${id}`);
         assertLinearizable(c);
         closeAll(c, join(root, `power-${model}-${medium}-${seed}`));
       });
@@ -223,7 +223,7 @@ for (const model of PERSISTENCY_MODELS) {
         const epochBefore = Math.max(...c.liveReplicas().map((r) => r.view.epoch));
         c.powerFailure();
         before.stopped = true;
-        for (let id = 0; id < REPLICAS; id++) checkKept(model, [...c.sim.storage(id).load()], before, `replica ${id}`);
+        for (let id = 0; id < REPLICAS; id++) checkKept(model, [...c.sim.storage(id).records()], before, `replica ${id}`);
         assertLinearizable(c);
         // Power comes back later: what was on the wire is gone.
         c.sim.runFor(RESTART_AFTER_MS);
