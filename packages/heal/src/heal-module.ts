@@ -6,8 +6,9 @@
  * (test/integration/replica-worker-imports.test.ts checks it).
  */
 import type { ActorModuleRef } from '@heal/actors/core';
-import { copyRecovery, createReplicaModule, type RecoveryStrategyFactory, type ReplicaModule } from '@heal/kv/replica';
-import { fullCopyRecovery } from './full-copy.js';
+import {
+  copyRecovery, createReplicaModule, fullCopyRecovery, type RecoveryStrategyFactory, type ReplicaModule,
+} from '@heal/kv/replica';
 import { healRecovery } from './heal-recovery.js';
 import { leaderIncrementalBudgetRecovery, leaderIncrementalRecovery } from './leader-incremental.js';
 
