@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
 import type { StrategyMessage } from '../protocol/messages.js';
 import type { RecoveryContext } from '../protocol/recovery-strategy.js';
-import { incarnationOf, isFullMember, type View } from '../protocol/view.js';
+import { incarnationOf, isColdStartView, isFullMember, type View } from '../protocol/view.js';
 import {
   memberBackoffMs, NO_HINT, stallMs, toRecord, WINDOW_BATCHES,
   type BatchMark, type CatchUpBatchMsg, type CatchUpKinds, type CatchUpRejectMsg, type SyncMode,
@@ -88,6 +88,15 @@ export class CatchUpJoiner {
   viewInstalled(ctx: RecoveryContext, previous: View): void {
     // Removed while alive: it misses writes from now on, so it catches up again before rejoining.
     if (incarnationOf(previous, ctx.self) === ctx.incarnation && !ctx.admitted) this.#begin(ctx);
+    // Admitted by a cold start (every replica restarted): the replica reconciles with every
+    // member instead, and there is no full member to catch up from. A session still open would
+    // stream to a replica that is full by the time its final marker comes.
+    else if (ctx.admitted && isColdStartView(ctx.view)) this.#stop();
+  }
+
+  #stop(): void {
+    this.#needed = false;
+    this.#session = undefined;
   }
 
   admitted(ctx: RecoveryContext): void {
