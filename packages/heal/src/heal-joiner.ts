@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
 import {
-  isMember, type BucketDigest, type KeyRecord, type RecoveryContext, type StrategyMessage,
+  isMember, type BucketDigest, type KeyRecord, type RecoveryContext, type RecoveryMeter, type StrategyMessage,
 } from '@heal/kv/replica';
 import { signDigest } from './digest/digest-auth.js';
 import { keysInBuckets } from './digest/merkle-descent.js';
@@ -11,7 +11,6 @@ import {
   type HealAcceptMsg, type HealBatchMsg, type HealDoneOkMsg, type HealEndMsg, type HealKeysMsg, type HealKeysRequestMsg,
   type HealNodesRequestMsg, type HealRejectMsg,
 } from './heal-messages.js';
-import type { RecoveryMeter } from './recovery-meter.js';
 
 /**
  * A join that hears nothing for this many retransmit periods starts over with a new session

@@ -1,6 +1,6 @@
 import type { ActorId } from '@heal/actors/core';
 import {
-  BucketDigest, tsEquals,
+  BucketDigest, readStrategyOptions, RECOVERY_BUFFER_BYTES_DEFAULT, RecoveryMeter, tsEquals,
   type KeyRecord, type RecoveryContext, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory,
   type StrategyMessage, type StrategyOptions, type Ts, type View,
 } from '@heal/kv/replica';
@@ -8,9 +8,6 @@ import { HealBuddy } from './heal-buddy.js';
 import { healFaults } from './heal-faults.js';
 import { HealJoiner } from './heal-joiner.js';
 import { HEAL_MESSAGES } from './heal-messages.js';
-import { RECOVERY_BUFFER_BYTES_DEFAULT } from './missed-updates.js';
-import { RecoveryMeter } from './recovery-meter.js';
-import { readStrategyOptions } from './strategy-options.js';
 
 /**
  * HEAL (DESIGN section 5) at one replica. Every replica may play both roles: the Buddy (or a

@@ -1,8 +1,5 @@
 import type { ActorId } from '@heal/actors/core';
 
-/** Default byte bound of a Missed-updates buffer (and of every baseline's buffer: same budget). */
-export const RECOVERY_BUFFER_BYTES_DEFAULT = 64 << 20;
-
 /**
  * The Buddy's Missed-updates buffer for one failed replica (DESIGN section 5): the latest
  * write per key it took since the failure. Only keys and sizes are kept: the Buddy's own

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachSeed } from '@heal/actors';
 import {
-  assertLinearizable, assertSettledAndEqual, copyRecovery, createReplicaModule, SimCluster, startSimLoad,
+  assertLinearizable, assertSettledAndEqual, createReplicaModule, fullCopyRecovery, SimCluster, startSimLoad,
   type KvWire, type SimClusterOptions,
 } from '@heal/kv';
 import { healRecovery } from '../src/index.js';
 
-const MODULE = createReplicaModule([healRecovery, copyRecovery]);
+const MODULE = createReplicaModule([healRecovery, fullCopyRecovery]);
 const DATASET = { keys: 300, valueSizes: { bytes: [24, 40], weights: [1, 1] } };
 const SEEDS = 30;
 

@@ -167,12 +167,12 @@ function closeAll(c: SimCluster, dataDir: string): void {
 }
 
 test('the replica config names a bad persistency model and bad pmem options', () => {
-  const base = { replicas: 3, timing: SIM_TIMING, strategy: 'copy', medium: 'volatile' } as const;
-  assert.throws(() => validateReplicaConfig({ ...base, model: 'lazy' as never }, ['copy']),
+  const base = { replicas: 3, timing: SIM_TIMING, strategy: 'full-copy', medium: 'volatile' } as const;
+  assert.throws(() => validateReplicaConfig({ ...base, model: 'lazy' as never }, ['full-copy']),
     /model must be synch\|strict\|renf\|event\|scope, got lazy/);
-  for (const model of PERSISTENCY_MODELS) validateReplicaConfig({ ...base, model }, ['copy']);
-  assert.throws(() => validateReplicaConfig({ ...base, pmemCapacity: 0 }, ['copy']), /pmemCapacity must be a positive integer, got 0/);
-  assert.throws(() => validateReplicaConfig({ ...base, pmemLatency: 'yes' as never }, ['copy']), /pmemLatency must be a boolean, got yes/);
+  for (const model of PERSISTENCY_MODELS) validateReplicaConfig({ ...base, model }, ['full-copy']);
+  assert.throws(() => validateReplicaConfig({ ...base, pmemCapacity: 0 }, ['full-copy']), /pmemCapacity must be a positive integer, got 0/);
+  assert.throws(() => validateReplicaConfig({ ...base, pmemLatency: 'yes' as never }, ['full-copy']), /pmemLatency must be a boolean, got yes/);
 });
 
 for (const model of PERSISTENCY_MODELS) {

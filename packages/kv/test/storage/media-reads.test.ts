@@ -15,7 +15,7 @@ after(() => tmp.cleanup());
 test('every medium reads in place what it holds, written and synced or not: get, size, records in buckets, not Valid', () => {
   const digest = new BucketDigest();
   for (const medium of ['memory-durable', 'wal', 'pmem'] as const) {
-    const storage = createStorage(0, { replicas: 1, timing: SIM_TIMING, strategy: 'copy', medium, dataDir: join(tmp.dir, `reads-${medium}`), pmemCapacity: 64 });
+    const storage = createStorage(0, { replicas: 1, timing: SIM_TIMING, strategy: 'full-copy', medium, dataDir: join(tmp.dir, `reads-${medium}`), pmemCapacity: 64 });
     for (let i = 0; i < 30; i++) storage.write(rec(`k${i}`, i));
     storage.sync();
     for (let i = 20; i < 40; i++) storage.write(rec(`k${i}`, 100 + i)); // 20..29 rewritten, 30..39 new: unsynced

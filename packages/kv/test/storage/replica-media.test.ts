@@ -16,18 +16,18 @@ after(() => tmp.cleanup());
 /** Seeds per medium and variant: each run creates real files, so the count stays small. */
 const SEEDS = 4;
 
-const base: ReplicaConfig = { replicas: 3, timing: SIM_TIMING, strategy: 'copy', medium: 'volatile' };
+const base: ReplicaConfig = { replicas: 3, timing: SIM_TIMING, strategy: 'full-copy', medium: 'volatile' };
 
 test('the replica config names what is wrong with medium and dataDir', () => {
-  assert.throws(() => validateReplicaConfig({ ...base, medium: 'disk' as never }, ['copy']),
+  assert.throws(() => validateReplicaConfig({ ...base, medium: 'disk' as never }, ['full-copy']),
     /medium must be volatile\|memory-durable\|wal\|pmem, got disk/);
-  assert.throws(() => validateReplicaConfig({ ...base, medium: 'wal' }, ['copy']),
+  assert.throws(() => validateReplicaConfig({ ...base, medium: 'wal' }, ['full-copy']),
     /dataDir must be a non-empty directory path for medium wal, got undefined/);
-  assert.throws(() => validateReplicaConfig({ ...base, medium: 'pmem', dataDir: '' }, ['copy']),
+  assert.throws(() => validateReplicaConfig({ ...base, medium: 'pmem', dataDir: '' }, ['full-copy']),
     /dataDir must be a non-empty directory path for medium pmem/);
   assert.throws(() => createStorage(0, { ...base, medium: 'pmem' }), /dataDir must be/);
-  validateReplicaConfig({ ...base, medium: 'wal', dataDir: tmp.dir }, ['copy']);
-  validateReplicaConfig({ ...base, medium: 'memory-durable', dataDir: tmp.dir }, ['copy']);
+  validateReplicaConfig({ ...base, medium: 'wal', dataDir: tmp.dir }, ['full-copy']);
+  validateReplicaConfig({ ...base, medium: 'memory-durable', dataDir: tmp.dir }, ['full-copy']);
 });
 
 test('createStorage builds each medium, file-backed ones at dataDir/replica-<id>.<medium>', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { forEachSeed, type ActorId } from '@heal/actors';
 import {
-  assertLinearizable, assertSettledAndEqual, copyRecovery, createReplicaModule, digestLanesOf, SimCluster, startSimLoad,
+  assertLinearizable, assertSettledAndEqual, fullCopyRecovery, createReplicaModule, digestLanesOf, SimCluster, startSimLoad,
   type RecoveryContext, type RecoveryStrategy, type RecoveryStrategyFactory,
 } from '../../src/index.js';
 import { HeldRecords } from '../../src/protocol/held-records.js';
@@ -39,10 +39,10 @@ function observing(observed: Observed): RecoveryStrategyFactory {
     observed.heldNotValid += held.length;
   };
   return {
-    name: copyRecovery.name,
-    messages: copyRecovery.messages,
+    name: fullCopyRecovery.name,
+    messages: fullCopyRecovery.messages,
     create: (self, options) => {
-      const inner = copyRecovery.create(self, options);
+      const inner = fullCopyRecovery.create(self, options);
       return new Proxy(inner, {
         get(target, prop, receiver): unknown {
           if (prop === 'onStart') {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { Codec, type MessageDef, type MessageHeader } from '@heal/actors/core';
-import type { RecoveryContext, RecoveryReport, StrategyMessage } from '@heal/kv/replica';
+import type { StrategyMessage } from '../protocol/messages.js';
+import type { RecoveryContext, RecoveryReport } from '../protocol/recovery-strategy.js';
 
 type Wire = { kind: string } & MessageHeader;
 /** One codec per strategy's message set: every replica (and every restart) meters with it. */

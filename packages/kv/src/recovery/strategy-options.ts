@@ -1,4 +1,10 @@
-import type { StrategyOptions } from '@heal/kv/replica';
+import type { StrategyOptions } from '../protocol/recovery-strategy.js';
+
+/**
+ * Default byte bound of what a source keeps for a recovering replica: HEAL's Missed-updates
+ * buffer, the full copy's donor records, leader-incremental's log (one budget for all).
+ */
+export const RECOVERY_BUFFER_BYTES_DEFAULT = 64 << 20;
 
 /** Reads a strategy's options, each error naming the strategy, the option and the bad value. */
 export function readStrategyOptions(strategy: string, options: StrategyOptions) {
