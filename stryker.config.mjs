@@ -34,7 +34,11 @@ export default {
     // until a suite catches it, up to 60 seeds of every scenario, so its time under a mutant has
     // no useful bound) and recovery-matrix.test.js (strategies x models x media, ~20 s at one
     // seed, whose cells the fault suites also run).
+    // The unit tests come first (a file that fails stops the mutant's run, and these take
+    // milliseconds).
     testFiles: [
+      'packages/kv/dist/test/{dp-trackers,persist-scopes,durability}.test.js',
+      'packages/heal/dist/test/heal-handoff.test.js',
       'packages/heal/dist/test/!(broken-heal|recovery-matrix).test.js',
       'packages/kv/dist/test/sim/*.test.js',
     ],
