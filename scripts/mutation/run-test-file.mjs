@@ -41,7 +41,11 @@ if (file === undefined) {
   process.exit(2);
 }
 const seeds = SEEDS[basename(file)];
-if (process.env.HEAL_SEEDS === undefined && seeds !== undefined) process.env.HEAL_SEEDS = String(seeds);
+if (process.env.HEAL_SEEDS === undefined && process.env.HEAL_SEED === undefined && seeds !== undefined) {
+  // One seed: HEAL_SEED=1 runs seed 1 alone (the suites then draw no random seed either).
+  if (seeds === 1) process.env.HEAL_SEED = '1';
+  else process.env.HEAL_SEEDS = String(seeds);
+}
 
 // Both through the builtins' CommonJS objects, then synced into their ESM named exports, which the
 // tests and @heal/actors' forEachSeed import.
