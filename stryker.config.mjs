@@ -38,7 +38,7 @@ export default {
     // milliseconds).
     testFiles: [
       'packages/kv/dist/test/{dp-trackers,persist-scopes,durability}.test.js',
-      'packages/heal/dist/test/{heal-handoff,heal-stream,heal-session}.test.js',
+      'packages/heal/dist/test/{heal-handoff,heal-stream,heal-session,heal-options}.test.js',
       'packages/heal/dist/test/!(broken-heal|recovery-matrix).test.js',
       'packages/kv/dist/test/sim/*.test.js',
     ],
