@@ -106,6 +106,18 @@ test('persist acks bring a write to DP once every member of the view holds it or
   assert.equal(trackers.partiallyPersistedStats().dpTrackers, 0);
 });
 
+test('an ack of an older ts than the tracked write is not an ack of it', () => {
+  const host = new Host(3);
+  const trackers = new DpTrackers(host);
+  host.persisted.set('a', ts(5));
+  trackers.track('a', ts(5), acks(), true);
+  trackers.ack(1, 'a', ts(4));
+  trackers.ack(2, 'a', ts(5));
+  assert.equal(host.reachedCalls.length, 0, 'member 1 holds only ts 4: not at DP');
+  trackers.ack(1, 'a', ts(5));
+  assert.equal(host.reachedCalls.length, 1);
+});
+
 test('every member acked but this replica has not persisted yet: no DP', () => {
   const host = new Host(3);
   const trackers = new DpTrackers(host);

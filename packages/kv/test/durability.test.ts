@@ -10,7 +10,7 @@ import type { View } from '../src/protocol/view.js';
 import { SIM_TIMING } from '../src/protocol/timing.js';
 import { VersionVector } from '../src/protocol/version-vector.js';
 import {
-  Durability, EVENT_SYNC_TICKS, type DurabilityHost, type HeldRecord, type PersistencyModel,
+  Durability, EVENT_SYNC_TICKS, MAX_DEFERRED_ACKS, MAX_LEARNED_WRITES, type DurabilityHost, type HeldRecord, type PersistencyModel,
 } from '../src/protocol/durability.js';
 
 /**
@@ -27,6 +27,7 @@ class Host implements DurabilityHost {
   readonly durables: { key: string; record: HeldRecord | undefined }[] = [];
   readonly syncs: (Uint8Array | undefined)[] = [];
   members = [0, 1, 2];
+  nowMs = 0;
   /** Called on every persist ack (a test may start a write from it, as a replica does). */
   onAck: (key: string) => void = () => {};
   readonly storage: KvStorage;
@@ -45,7 +46,7 @@ class Host implements DurabilityHost {
     return { epoch: 2, members: this.members.map((id) => ({ id, incarnation: 0 })), shadows: [] };
   }
   now(): number {
-    return 0;
+    return this.nowMs;
   }
   send(to: ActorId, msg: KvMessage): void {
     this.sent.push({ to, msg });
@@ -311,4 +312,114 @@ test('persist acks and DURABLEs go out in messages of at most MAX_PERSIST_ITEMS 
     `1 durable ${MAX_PERSIST_ITEMS}`, '1 durable 1', `2 durable ${MAX_PERSIST_ITEMS}`, '2 durable 1',
   ]);
   assert.equal(d.stats.durableSent, n);
+});
+
+test('a sync writes the version vector only when it changed: not at the first sync, not for a write number 0', () => {
+  const { host, d } = setup('strict');
+  d.learned(2, 0);
+  write(host, d, 'a', 1);
+  d.tick();
+  assert.deepEqual(host.syncs, [undefined]);
+});
+
+test('at most MAX_LEARNED_WRITES writes learned between two syncs are added to the vector; the rest are not claimed', () => {
+  const { host, d } = setup('strict');
+  for (let seq = 1; seq <= MAX_LEARNED_WRITES + 1; seq++) d.learned(1, seq);
+  write(host, d, 'a', 1);
+  d.tick();
+  assert.equal(d.versionVector.covers(1, MAX_LEARNED_WRITES), true);
+  assert.equal(d.versionVector.covers(1, MAX_LEARNED_WRITES + 1), false);
+  d.learned(1, MAX_LEARNED_WRITES + 1);
+  d.tick();
+  assert.equal(d.versionVector.covers(1, MAX_LEARNED_WRITES + 1), true, 'room again after the sync');
+});
+
+test('a write already at DP here is not tracked again', () => {
+  const { host, d } = setup('strict');
+  write(host, d, 'a', 1);
+  d.onDurable([{ key: 'a', ...ts(1) }]);
+  d.trackers.track('a', ts(1), new Set(), true);
+  assert.equal(d.trackers.partiallyPersistedStats().dpTrackers, 0);
+});
+
+test('persist scopes run on the host clock: an unanswered scope-sync is sent again after retransmitMs', () => {
+  const { host, d } = setup('scope');
+  host.nowMs = 50;
+  assert.equal(d.scopes.open({ kind: 'persist-scope', epoch: 0, sender: 9, reqId: 1, items: [] }), true);
+  assert.deepEqual(host.take(), ['1 scope-sync', '2 scope-sync']);
+  host.nowMs = 50 + SIM_TIMING.retransmitMs - 1;
+  d.tick();
+  assert.deepEqual(host.take(), []);
+  host.nowMs = 50 + SIM_TIMING.retransmitMs;
+  d.tick();
+  assert.deepEqual(host.take(), ['1 scope-sync', '2 scope-sync']);
+});
+
+test('a bad version vector error keeps the decoder\'s error as its cause', () => {
+  assert.throws(() => setup('strict', new Uint8Array([1, 2, 3])), (err: Error) => err instanceof RangeError && err.cause instanceof Error);
+});
+
+test('a record written twice before a sync is synced, and acked, once', () => {
+  const { host, d } = setup('strict');
+  const rec = write(host, d, 'a', 1);
+  d.written(rec, false);
+  d.tick();
+  assert.deepEqual(host.acks, ['0:a@1']);
+});
+
+test('a persist waiter on a record that is neither persisted nor dirty breaks an invariant: it throws', () => {
+  const { host, d } = setup('strict');
+  const record: KeyRecord = { key: 'a', ts: ts(1), value: 'v', state: 'valid', origin: 1, seq: 1 };
+  host.records.set('a', d.held(record, undefined)); // never written: not on the dirty list
+  assert.throws(() => d.notifyOnPersist('a', ts(1), 1), /key a holds an unpersisted ts, so it is dirty/);
+});
+
+test('at most MAX_DEFERRED_ACKS ACKs are held back', () => {
+  const { host, d } = setup('synch');
+  const rec = write(host, d, 'a', 1);
+  for (let i = 0; i < MAX_DEFERRED_ACKS; i++) d.deferAck(1, rec, ts(1));
+  assert.throws(() => d.deferAck(1, rec, ts(1)), new RegExp(`more than ${MAX_DEFERRED_ACKS} ACKs held back`));
+});
+
+test('exactly MAX_PERSIST_ITEMS items go in one message', () => {
+  const { host, d } = setup('strict');
+  for (let i = 0; i < MAX_PERSIST_ITEMS; i++) write(host, d, `k${i}`, 1);
+  d.tick();
+  d.onPersistRequest(1, Array.from({ length: MAX_PERSIST_ITEMS }, (_, i) => ({ key: `k${i}`, ...ts(1) })));
+  d.flush();
+  assert.deepEqual(host.take().map((m) => m.split(' ').slice(0, 2).join(' ')), ['1 persisted']);
+});
+
+test('a persist ack of a sync does not start another sync inside it', () => {
+  const { host, d } = setup('strict');
+  write(host, d, 'a', 1);
+  host.onAck = () => {
+    write(host, d, 'b', 1);
+    d.syncNow();
+  };
+  assert.throws(() => d.tick(), /a sync is not re-entered from its own persist acks/);
+});
+
+test('Synch: after a sync, a write that changed only a state waits for the next value change or ACK', () => {
+  const { host, d } = setup('synch');
+  write(host, d, 'a', 1);
+  d.flush();
+  assert.equal(host.syncs.length, 1);
+  write(host, d, 'b', 1, false);
+  d.flush();
+  assert.equal(host.syncs.length, 1);
+});
+
+test('no persist ack to itself, and persist requests are not counted as persist acks', () => {
+  const { host, d } = setup('strict');
+  write(host, d, 'a', 1);
+  d.tick();
+  d.notifyOnPersist('a', ts(1), 0);
+  d.flush();
+  assert.deepEqual(host.take(), []);
+  d.trackers.track('a', ts(1), new Set(), false);
+  d.trackers.tick();
+  d.flush();
+  assert.deepEqual(host.take(), ['1 persist-request a@1', '2 persist-request a@1']);
+  assert.equal(d.stats.persistAcksSent, 0);
 });
