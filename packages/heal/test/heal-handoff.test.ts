@@ -220,3 +220,50 @@ test('buffer stats count overflowed buffers', () => {
   h.applied(record('a', 'x'.repeat(50)));
   assert.deepEqual(h.bufferStats(), { missedBufferKeys: 0, missedBufferBytes: 0, buffersOverflowed: 2, bufferedFor: 2, earlyHandoffItems: 0 });
 });
+
+test('no Buddy (every other member a shadow), or nothing to hand over: no handoff message', () => {
+  const h = new Handoffs(0, 1000, NO_FAULTS, newStats());
+  const noBuddy = context(0, view(2, [0, 2], [0, 2]), [record('a')]);
+  h.viewInstalled(noBuddy.ctx, view(1, [0, 1, 2]), true);
+  assert.deepEqual(noBuddy.sent, []);
+  const nothing = context(0, view(2, [0, 2, 3]), []);
+  new Handoffs(0, 1000, NO_FAULTS, newStats()).viewInstalled(nothing.ctx, view(1, [0, 1, 2, 3]), true);
+  assert.deepEqual(nothing.sent, [], 'no writes without DP: no empty handoff');
+});
+
+test('a handoff of a later view for a failure whose buffer is closed waits for that view, which reopens the buffer', () => {
+  const h = new Handoffs(2, 1000, NO_FAULTS, newStats());
+  const held = [record('a'), record('b')];
+  h.viewInstalled(context(2, view(2, [0, 2, 3]), [], held).ctx, view(1, [0, 1, 2, 3]), true);
+  const readmit: View = { epoch: 3, members: [{ id: 0, incarnation: 0 }, { id: 1, incarnation: 1 }, { id: 2, incarnation: 0 }, { id: 3, incarnation: 0 }], shadows: [1] };
+  h.viewInstalled(context(2, readmit, [], held).ctx, view(2, [0, 2, 3]), true);
+  const buffer = h.buffer(1);
+  assert.ok(buffer && !buffer.open);
+  // 1 fails again; a handoff of view 4 arrives before view 4 is installed here
+  const at3 = context(2, readmit, [], held);
+  h.onHandoff(at3.ctx, { kind: 'heal-handoff', epoch: 4, sender: 0, failed: 1, items: [{ key: 'a', version: 1, cid: 0, origin: 0, seq: 1 }] });
+  assert.equal(buffer.keys, 0, 'not taken into the closed buffer');
+  h.viewInstalled(context(2, view(4, [0, 2, 3]), [], held).ctx, readmit, true);
+  assert.equal(h.buffer(1), buffer);
+  assert.deepEqual([...buffer.keyList()], ['a'], 'taken once view 4 reopened the buffer');
+});
+
+test('early handoffs of one failure, in any order, wait for the latest view they were sent in', () => {
+  // 1 fails twice in views this replica skips: handoffs of views 3 and 5 (5 first, or 3 first)
+  for (const epochs of [[3, 5], [5, 3]]) {
+    const stats = newStats();
+    const h = new Handoffs(2, 1000, NO_FAULTS, stats);
+    const held = [record('a'), record('b')];
+    const v2 = view(2, [0, 1, 2]);
+    const at = context(2, v2, [], held);
+    epochs.forEach((epoch, i) => h.onHandoff(at.ctx, {
+      kind: 'heal-handoff', epoch, sender: 0, failed: 1, items: [{ key: i === 0 ? 'a' : 'b', version: 1, cid: 0, origin: 0, seq: 1 }],
+    }));
+    // view 4 still has 1: the handoffs of view 5 are not for it yet
+    h.viewInstalled(context(2, view(4, [0, 1, 2]), [], held).ctx, v2, true);
+    assert.equal(h.bufferStats().earlyHandoffItems, 2, `${epochs}: kept`);
+    h.viewInstalled(context(2, view(5, [0, 2]), [], held).ctx, view(4, [0, 1, 2]), true);
+    assert.deepEqual([...(h.buffer(1)?.keyList() ?? [])].sort(), ['a', 'b'], `${epochs}: taken`);
+    assert.equal(stats.handoffItemsDropped, 0);
+  }
+});

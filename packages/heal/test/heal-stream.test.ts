@@ -113,3 +113,11 @@ test('an empty selection ends at once with no batch', () => {
   assert.deepEqual([batches.length, ends], [0, [0]]);
   assert.equal(stream.acked, true);
 });
+
+test('a batch whose entries reach exactly HEAL_BATCH_MAX_BYTES ends there', () => {
+  const valueBytes = HEAL_BATCH_MAX_BYTES / 2 - recordWireBytes(record('a', 0));
+  const { ctx, stream, batches } = setup(['a', 'b', 'c'], [record('a', valueBytes), record('b', valueBytes), record('c', 1)]);
+  assert.equal(recordWireBytes(record('a', valueBytes)) * 2, HEAL_BATCH_MAX_BYTES);
+  stream.pump(ctx);
+  assert.deepEqual(batches.map((b) => b.keys), [['a', 'b'], ['c']]);
+});
