@@ -17,11 +17,6 @@ export function readStrategyOptions(strategy: string, options: StrategyOptions) 
       if (v === undefined) return fallback;
       return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : bad(name, 'a positive integer');
     },
-    fraction(name: string, fallback: number): number {
-      const v = options[name];
-      if (v === undefined) return fallback;
-      return typeof v === 'number' && v > 0 && v <= 1 ? v : bad(name, 'a number in (0, 1]');
-    },
     /** A MAC key given as hex (at least 16 bytes); undefined when the cluster has none. */
     hexKey(name: string): Uint8Array | undefined {
       const v = options[name];
