@@ -43,7 +43,7 @@ function toRow(r: CheckResult, elapsedMs: number): CheckRow {
 
 export const checkCommand: Command = {
   name: 'check',
-  summary: 'check that a history file (JSON) is linearizable; exit 0 yes, 1 no, 2 invalid file',
+  summary: 'check that a history file (JSON) is linearizable; exit 0 yes, 1 no, 2 invalid, 3 undecided',
   about: [
     '<history.json>: {"operations": [{"client", "op": "put"|"get", "key", "value", "call", "return"}, ...]}',
     'Exit status: 0 linearizable, 1 not (the report names the smallest failing key),',
