@@ -46,7 +46,7 @@ export interface RunMarks {
   stopMs: number;
 }
 
-/** One strategy's crash and recovery under load (DESIGN section 6 field names). */
+/** One strategy's crash and recovery under load (the field names of recovery-row.ts). */
 export interface StrategyRun extends RecoveryRowFields {
   runtime: 'threads';
   /** From the crash to the first view installed without the victim (null: none was). */

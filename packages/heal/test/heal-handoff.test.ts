@@ -8,7 +8,7 @@ import { MissedUpdates } from '../src/missed-updates.js';
 import { buddyOf, descentHelpers, keeperOf } from '../src/roles.js';
 import { healFaults } from '../src/heal-faults.js';
 
-/** Unit tests of the Buddy's handoffs and buffers (DESIGN section 5, steps 1-3) and of the roles. */
+/** Unit tests of the Buddy's handoffs and buffers (ARCHITECTURE.md §6, HEAL steps 1-3) and of the roles. */
 
 const view = (epoch: number, ids: ActorId[], shadows: ActorId[] = []): View =>
   ({ epoch, members: ids.map((id) => ({ id, incarnation: 0 })), shadows });

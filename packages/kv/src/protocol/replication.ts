@@ -65,7 +65,7 @@ export interface ReplicationStats extends CoordinatorStats {
 }
 
 /**
- * The Hermes data plane of one replica (DESIGN section 4): per-key Valid/Invalid/Write/Replay,
+ * The Hermes data plane of one replica (ARCHITECTURE.md §3): per-key Valid/Invalid/Write/Replay,
  * INV/ACK/VAL, completion at ACKs from every member of the current view, superseded writes,
  * replay of keys left Invalid, and local reads of Valid keys.
  */
@@ -118,7 +118,7 @@ export class Replication {
   }
 
   /**
-   * Loads what the medium kept (DESIGN section 4, Restart), in place: its records stay on it
+   * Loads what the medium kept (ARCHITECTURE.md §5, media), in place: its records stay on it
    * and are held on first touch (see HeldRecords), except those not Valid, which the medium
    * lists (pmem: from its bitmap) and which come back Invalid now, to be replayed. Nothing else
    * is read per record. `isDatasetKey`: they are a dataset every replica starts from, at DP
@@ -329,7 +329,7 @@ export class Replication {
     const record = this.records.get(msg.key);
     if (record && tsEquals(record.ts, ts) && record.state !== 'valid') {
       this.#validate(record);
-      // A replayer finished our own write: its client completes (DESIGN section 4, Replay).
+      // A replayer finished our own write: its client completes (ARCHITECTURE.md §3, replay).
       this.#coordinator.validated(msg.key, ts);
       this.#drainWaiting(msg.key, record);
     }

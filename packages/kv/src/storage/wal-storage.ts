@@ -1,5 +1,5 @@
 /**
- * The `wal` medium (DESIGN section 4, "Storage media"): an append-only log of checksummed
+ * The `wal` medium (ARCHITECTURE.md §5, media): an append-only log of checksummed
  * frames (wal-format.ts) in a directory of its own, with group commit and checkpoints.
  *
  * - `write` encodes the record into the in-memory batch: no I/O. `sync` appends the batch to
