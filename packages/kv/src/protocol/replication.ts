@@ -94,7 +94,6 @@ export class Replication {
   #seqReserved = 0;
 
   constructor(readonly host: ReplicationHost) {
-    const replication = this;
     this.durability = new Durability({
       self: host.self,
       model: host.model,
@@ -104,16 +103,16 @@ export class Replication {
       view: () => host.view(),
       now: () => host.now(),
       send: (to, msg) => host.send(to, msg),
-      persistAck: (from, key, ts) => replication.#persistAck(from, key, ts),
-      durable: (key, record) => replication.#drainDurable(key, record),
+      persistAck: (from, key, ts) => this.#persistAck(from, key, ts),
+      durable: (key, record) => this.#drainDurable(key, record),
     });
     this.#undurable = new UndurableList(this.durability);
     this.#coordinator = new Coordinator({
       self: host.self, model: host.model, timing: host.timing, durability: this.durability, stats: this.stats,
       view: () => host.view(), now: () => host.now(), send: (to, msg) => host.send(to, msg),
       replyPut: (ref, ts) => host.replyPut(ref, ts), committed: (record) => host.committed(record),
-      validate: (record) => replication.#validate(record),
-      drainWaiting: (key, record) => replication.#drainWaiting(key, record),
+      validate: (record) => this.#validate(record),
+      drainWaiting: (key, record) => this.#drainWaiting(key, record),
     });
   }
 
@@ -213,7 +212,7 @@ export class Replication {
    * stored key, value), and independent chains overlap when taken side by side.
    */
   readAll(client: ActorId, items: readonly GetItem[]): void {
-    const records: (HeldRecord | undefined)[] = new Array(items.length);
+    const records = new Array<HeldRecord | undefined>(items.length);
     this.records.getAll(items, records);
     // Counted (a stat), which also keeps the compiler from dropping these loads as unused.
     let bytes = 0;

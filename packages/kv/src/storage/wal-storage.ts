@@ -377,7 +377,7 @@ export class WalStorage implements KvStorage, CrashableStorage {
     // Measured for reports only (openReport); nothing the replica decides depends on them.
     const startedMs = performance.now();
     const snapshot = existsSync(snapshotPath) ? readSnapshot(snapshotPath) : undefined;
-    this.#latest = snapshot?.records ?? new Map();
+    this.#latest = snapshot?.records ?? new Map<string, KeyRecord>();
     this.#seqHighWater = snapshot?.seqHighWater ?? 0;
     this.#versionVector = snapshot?.versionVector;
     const first = snapshot?.nextSegment ?? FIRST_SEGMENT;
