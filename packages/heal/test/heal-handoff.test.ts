@@ -261,9 +261,9 @@ test('early handoffs of one failure, in any order, wait for the latest view they
     }));
     // view 4 still has 1: the handoffs of view 5 are not for it yet
     h.viewInstalled(context(2, view(4, [0, 1, 2]), [], held).ctx, v2, true);
-    assert.equal(h.bufferStats().earlyHandoffItems, 2, `${epochs}: kept`);
+    assert.equal(h.bufferStats().earlyHandoffItems, 2, `${epochs.join(',')}: kept`);
     h.viewInstalled(context(2, view(5, [0, 2]), [], held).ctx, view(4, [0, 1, 2]), true);
-    assert.deepEqual([...(h.buffer(1)?.keyList() ?? [])].sort(), ['a', 'b'], `${epochs}: taken`);
+    assert.deepEqual([...(h.buffer(1)?.keyList() ?? [])].sort(), ['a', 'b'], `${epochs.join(',')}: taken`);
     assert.equal(stats.handoffItemsDropped, 0);
   }
 });
