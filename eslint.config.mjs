@@ -2,6 +2,7 @@
 // of typescript-eslint's recommendedTypeChecked, on the types of each package's tsconfig.
 // JavaScript (scripts, config files, the `heal` bin shim): ESLint's recommended rules.
 // Layout is Prettier's job (.prettierrc.json, `prettier --check`), so no stylistic rules here.
+import { fileURLToPath } from 'node:url';
 import js from '@eslint/js';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -25,7 +26,8 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         projectService: true,
-        tsconfigRootDir: import.meta.dirname,
+        // import.meta.dirname needs Node 20.11; engines says >=20.
+        tsconfigRootDir: fileURLToPath(new URL('.', import.meta.url)),
       },
     },
     rules: {
