@@ -39,7 +39,7 @@ test('heal bench worker-start --json reports, per medium and mode, the worker st
       }
       assert.ok((row['restartCallMs'] as number) >= (row['workerStartMs'] as number) - 1, `restart() ends after the start: ${where}`);
     }
-    assert.deepEqual(JSON.parse(readFileSync(join(out, 'worker-start.json'), 'utf8')).results, doc.results);
+    assert.deepEqual((JSON.parse(readFileSync(join(out, 'worker-start.json'), 'utf8')) as typeof doc).results, doc.results);
     const md = readFileSync(join(out, 'worker-start.md'), 'utf8');
     assert.match(md, /^Machine: \d+ CPUs \(.+\), [\d.]+ GiB, Node v\d+/m, 'the report states the machine');
     assert.match(md, /\| medium \| keys \| mode \| restarts \| worker start ms \| p90 ms \| boot \| imports \| assign \| medium open \| snapshot \| log tail \| replica start \| load \| restart\(\) \|/);

@@ -55,7 +55,7 @@ export const checkCommand: Command = {
     'max-steps': { type: 'string', arg: 'N', help: 'give up on a key after N search steps (deterministic; exit 3)' },
   },
   positionals: true,
-  async run(values, positionals) {
+  run(values, positionals) {
     if (positionals.length !== 1) throw new UsageError(`expected one history file, got ${positionals.length} arguments`);
     const file = positionals[0] as string;
     const timeoutMs = values['timeout-ms'] === undefined ? undefined : intFlag(values, 'timeout-ms', 0, 0);

@@ -85,7 +85,7 @@ export const sweepCommand: Command = {
       title: `Recovery latency by ${sweep.xLabel} (${threads ? 'worker threads' : 'simulator, virtual ms'})`, xLabel: sweep.xLabel,
       points: rows.map((r) => ({ x: r.x, strategy: r.strategy, recoveryMs: Math.max(r.recoveryMs, 0.001) })),
     }));
-    const notes = `Chart: ![recovery latency](sweep-${sweep.name}.svg). Each point: one crash-and-recover run per strategy, same seed, ${threads ? 'on worker threads (the recovery experiment: degradation as DESIGN section 6 defines it)' : 'in the deterministic simulator (virtual ms, no degradation: the simulator charges no CPU)'}; see \`heal recover --help\` for what each column means.`;
+    const notes = `Chart: ![recovery latency](sweep-${sweep.name}.svg). Each point: one crash-and-recover run per strategy, same seed, ${threads ? 'on worker threads (the recovery experiment: degradation as `heal demo` reports it)' : 'in the deterministic simulator (virtual ms, no degradation: the simulator charges no CPU)'}; see \`heal recover --help\` for what each column means.`;
     const paths = writeReport(dir, `sweep-${sweep.name}`, doc, `Sweep: ${sweep.summary}`, table, notes);
     if (values['json'] === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     else process.stdout.write(`${table}\n`);

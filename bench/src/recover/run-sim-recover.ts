@@ -29,7 +29,7 @@ export interface RecoverConfig {
   check: boolean;
 }
 
-/** One crash-and-recover run (DESIGN section 6 field names). */
+/** One crash-and-recover run (the field names of recovery-row.ts). */
 export interface RecoverRow extends RecoveryRowFields {
   runtime: 'sim';
   operations: number;

@@ -56,7 +56,7 @@ interface ServingSession {
 }
 
 /**
- * The Buddy's side of HEAL (DESIGN section 5): the view that removes a failed replica names a
+ * The Buddy's side of HEAL (ARCHITECTURE.md §6 Recovery): the view that removes a failed replica names a
  * Buddy; every full member hands it the writes that were not at DP; it records what the failed
  * replica misses in a Missed-updates buffer; when the replica rejoins as a ShadowReplica it
  * checks the digest, selects from the buffer what the version vector does not prove held, or

@@ -38,7 +38,7 @@ interface JoinSession {
 }
 
 /**
- * The ShadowReplica's side of HEAL (DESIGN section 5, steps 3-6): once admitted it sends its
+ * The ShadowReplica's side of HEAL (ARCHITECTURE.md §6, HEAL steps 4-8): once admitted it sends its
  * Buddy its digest (Merkle root, whether its medium kept records, version vector, under the
  * cluster's MAC), answers the descent, installs the streamed entries (newer only), makes them
  * durable, and confirms with the Buddy before it serves reads. A join restarts in every newer

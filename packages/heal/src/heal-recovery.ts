@@ -10,7 +10,7 @@ import { HealJoiner } from './heal-joiner.js';
 import { HEAL_MESSAGES } from './heal-messages.js';
 
 /**
- * HEAL (DESIGN section 5) at one replica. Every replica may play both roles: the Buddy (or a
+ * HEAL (ARCHITECTURE.md §6) at one replica. Every replica may play both roles: the Buddy (or a
  * helper) of a failed replica (heal-buddy.ts) and, after its own restart, the ShadowReplica
  * that joins it (heal-joiner.ts). Both read the replica's digest, kept here on every apply.
  */

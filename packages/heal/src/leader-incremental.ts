@@ -10,7 +10,7 @@ import { CommitLog } from './baseline-log.js';
 import { keeperOf } from './roles.js';
 
 /**
- * `leader-incremental` (DESIGN section 5, Baselines), modelled on ZooKeeper's follower sync
+ * `leader-incremental` (ARCHITECTURE.md §6 Recovery), modelled on ZooKeeper's follower sync
  * (LearnerHandler.syncFollower). The keeper, the lowest-id full member of the view, numbers
  * the writes in the order they become Valid there (writes still go through any coordinator)
  * and, at the view that removes a replica it knows in sync, records that replica's resume
@@ -32,7 +32,7 @@ export const COMMIT_LOG_COUNT_DEFAULT = 500;
 export const SNAPSHOT_SIZE_FACTOR_DEFAULT = 0.33;
 
 export interface LeaderIncrementalOptions {
-  /** Bound on the keeper's retained log (the shared budget of DESIGN section 5). */
+  /** Bound on the keeper's retained log (the budget every strategy shares). */
   readonly bufferBytes: number;
   /** Newest log entries standing for ZooKeeper's in-memory committed log. */
   readonly commitLogCount: number;
@@ -347,8 +347,8 @@ export const leaderIncrementalRecovery: RecoveryStrategyFactory = {
 };
 
 /**
- * The same keeper with the shared budget in place of ZooKeeper's 500 entries (DESIGN section 5
- * runs both): its in-memory log holds as many commits as `bufferBytes` allows, so a DIFF never
+ * The same keeper with the shared budget in place of ZooKeeper's 500 entries (the benchmarks
+ * run both): its in-memory log holds as many commits as `bufferBytes` allows, so a DIFF never
  * needs the snapshot-size test while the gap is retained.
  */
 export const leaderIncrementalBudgetRecovery: RecoveryStrategyFactory = {

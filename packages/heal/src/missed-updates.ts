@@ -1,7 +1,7 @@
 import type { ActorId } from '@heal/actors/core';
 
 /**
- * The Buddy's Missed-updates buffer for one failed replica (DESIGN section 5): the latest
+ * The Buddy's Missed-updates buffer for one failed replica (ARCHITECTURE.md §6, HEAL step 3): the latest
  * write per key it took since the failure. Only keys and sizes are kept: the Buddy's own
  * record of a key is that latest entry (it takes every write), so selection reads it there.
  * Bounded in bytes; past the bound it overflows, forgets its keys and cannot cover the gap

@@ -9,7 +9,7 @@ import { isFullMember, type View } from '@heal/kv/replica';
  */
 
 /**
- * HEAL's Buddy of `failed` (DESIGN section 5, step 1): the next full member after it, in id
+ * HEAL's Buddy of `failed` (ARCHITECTURE.md §6, HEAL step 1): the next full member after it, in id
  * order, wrapping around.
  */
 export function buddyOf(view: View, failed: ActorId): ActorId | undefined {

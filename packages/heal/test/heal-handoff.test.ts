@@ -8,7 +8,7 @@ import { MissedUpdates } from '../src/missed-updates.js';
 import { buddyOf, descentHelpers, keeperOf } from '../src/roles.js';
 import { healFaults } from '../src/heal-faults.js';
 
-/** Unit tests of the Buddy's handoffs and buffers (DESIGN section 5, steps 1-3) and of the roles. */
+/** Unit tests of the Buddy's handoffs and buffers (ARCHITECTURE.md §6, HEAL steps 1-3) and of the roles. */
 
 const view = (epoch: number, ids: ActorId[], shadows: ActorId[] = []): View =>
   ({ epoch, members: ids.map((id) => ({ id, incarnation: 0 })), shadows });
@@ -261,9 +261,9 @@ test('early handoffs of one failure, in any order, wait for the latest view they
     }));
     // view 4 still has 1: the handoffs of view 5 are not for it yet
     h.viewInstalled(context(2, view(4, [0, 1, 2]), [], held).ctx, v2, true);
-    assert.equal(h.bufferStats().earlyHandoffItems, 2, `${epochs}: kept`);
+    assert.equal(h.bufferStats().earlyHandoffItems, 2, `${epochs.join(',')}: kept`);
     h.viewInstalled(context(2, view(5, [0, 2]), [], held).ctx, view(4, [0, 1, 2]), true);
-    assert.deepEqual([...(h.buffer(1)?.keyList() ?? [])].sort(), ['a', 'b'], `${epochs}: taken`);
+    assert.deepEqual([...(h.buffer(1)?.keyList() ?? [])].sort(), ['a', 'b'], `${epochs.join(',')}: taken`);
     assert.equal(stats.handoffItemsDropped, 0);
   }
 });

@@ -10,7 +10,7 @@ import { HEAL_JOIN_STALL_RETRANSMITS, HealJoiner } from '../src/heal-joiner.js';
 import { HEAL_MESSAGES } from '../src/heal-messages.js';
 
 /**
- * One HEAL recovery between the Buddy's and the joiner's state machines (DESIGN section 5),
+ * One HEAL recovery between the Buddy's and the joiner's state machines (ARCHITECTURE.md §6),
  * without the replicas around them: four nodes hold records, digests and a HealBuddy and
  * HealJoiner each, and a network delivers their messages in order (or drops or repeats the ones
  * a test names). The replicas' side (applying a record, the version vector, persistRecovered,

@@ -4,7 +4,7 @@ import { recordWireBytes, type KeyRecord, type RecoveryContext } from '@heal/kv/
 import { HEAL_BATCH_MAX_BYTES, HEAL_BATCH_MAX_ENTRIES, type HealEntry } from '../src/heal-messages.js';
 import { HEAL_WINDOW_BATCHES, SelectionStream } from '../src/heal-stream.js';
 
-/** Unit tests of a source's stream of selected keys to a joiner (DESIGN section 5, step 5). */
+/** Unit tests of a source's stream of selected keys to a joiner (ARCHITECTURE.md §6, HEAL step 7). */
 
 const JOINER = 4;
 const SESSION = 9;

@@ -1,4 +1,4 @@
-/** @heal/pmem: emulated persistent memory (DESIGN section 3). */
+/** @heal/pmem: emulated persistent memory (ARCHITECTURE.md §5 Durability, media). */
 export { crc32c, crc32cUpdate } from './checksum.js';
 export { type CrashMode, type CrashOptions, type CrashReport } from './crash.js';
 export { CorruptionError, PmemError, type PmemErrorCode } from './errors.js';

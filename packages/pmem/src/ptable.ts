@@ -1,7 +1,7 @@
 /**
  * `PTable`: a fixed-capacity table of versioned records `(key, ts, value, state, origin, seq)` on
  * a region, and a small atomically updated metadata area (`writeMeta`/`readMeta`). The table is
- * the store, not a copy of it (DESIGN section 3): its key index, its free slots, its record
+ * the store, not a copy of it (ARCHITECTURE.md §5 Durability): its key index, its free slots, its record
  * count, a bitmap of the records that may not be Valid and (optionally) per-bucket sums of the
  * records' fingerprints live in the region (layout in ptable-layout.ts). So `open` costs
  * O(metadata): the header, the metadata area, one journal line and the bitmap, never a slot.

@@ -58,7 +58,7 @@ function hex8(word: number): string {
 }
 
 /**
- * The digest of one replica's store (DESIGN section 5, Digests): the keys are split into buckets,
+ * The digest of one replica's store (ARCHITECTURE.md §6, HEAL step 4): the keys are split into buckets,
  * each bucket keeps a hash of its set of `(key, ts)` pairs, and a Merkle tree with `fanout`
  * children per node sits over the buckets (level 0 is the root, the last level the buckets).
  *

@@ -62,7 +62,7 @@ interface InstalledView {
 type Body = Record<string, unknown> & { kind: string };
 
 /**
- * Membership of one replica (DESIGN section 4): failure detection (failure-detector.ts), read
+ * Membership of one replica (ARCHITECTURE.md §4): failure detection (failure-detector.ts), read
  * leases (leases.ts), views agreed by a single-decree Paxos per epoch among the members of the
  * previous view (view-paxos.ts), admission of restarted replicas under a new incarnation, and
  * the cold start of the whole cluster (cold-start.ts). Proposals move on messages: a join

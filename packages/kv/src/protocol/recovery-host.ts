@@ -28,8 +28,8 @@ export interface RecoveryHostReplica {
 /**
  * What a replica shows its recovery strategy (RecoveryContext), and the rules it keeps for it:
  * during a view install the strategy sees what was not at DP in the previous view too, and a
- * recovering replica serves only once everything recovery installed is on its medium (DESIGN
- * section 5, step 6: the strategy asks for that sync before it confirms with its source).
+ * recovering replica serves only once everything recovery installed is on its medium (ARCHITECTURE.md
+ * §6, HEAL step 8: the strategy asks for that sync before it confirms with its source).
  * Owned by the replica's thread.
  */
 export class RecoveryHost {

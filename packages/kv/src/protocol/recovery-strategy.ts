@@ -65,7 +65,7 @@ export interface RecoveryContext {
 }
 
 /**
- * A recovery strategy plugs into every replica (DESIGN section 1: `kv` defines this, `heal`
+ * A recovery strategy plugs into every replica (ARCHITECTURE.md §1: `kv` defines this, `heal`
  * implements it). The replica calls the hooks; the strategy owns its messages (type codes 100+).
  */
 export interface RecoveryStrategy {
@@ -100,7 +100,7 @@ export interface RecoveryStrategy {
 }
 
 /**
- * What one recovery did, measured at the recovering replica (DESIGN section 6): phase
+ * What one recovery did, measured at the recovering replica (ARCHITECTURE.md §6): phase
  * durations in milliseconds from its restart (load local state, join/start-to-ack, replay,
  * finalize; strategies name their own phases) and what reached it.
  */

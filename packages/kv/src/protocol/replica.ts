@@ -125,6 +125,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
   start(ctx: ActorContext<KvWire, KvStorage>): void {
     this.#ctx = ctx;
     this.#lastSentMs = new Float64Array(this.config.replicas).fill(-Infinity);
+    // The recovery host's getters run with `this` bound to the host object, not the replica.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- see above
     const replica = this;
     const { timing } = this.config;
     this.#replication = new Replication({
@@ -442,14 +444,13 @@ export class Replica implements Actor<KvWire, KvStorage> {
   }
 
   #startReconciliation(view: View): void {
-    const replica = this;
     this.#reconciliation = new Reconciliation({
       self: this.self,
       timing: this.config.timing,
-      now: () => replica.#ctx.now(),
-      send: (to, body) => replica.#send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
-      records: () => replica.#replication.records,
-      install: (entry, from) => replica.#replication.installRecovered(entry, from),
+      now: () => this.#ctx.now(),
+      send: (to, body) => this.#send(to, { ...body, epoch: this.#membership.view.epoch, sender: this.self } as KvWire),
+      records: () => this.#replication.records,
+      install: (entry, from) => this.#replication.installRecovered(entry, from),
     }, view);
     // A cluster of one has nobody to pull from.
     if (!this.#reconciliation.pulling) this.#finishColdStart();

@@ -65,7 +65,7 @@ export interface ReplicationStats extends CoordinatorStats {
 }
 
 /**
- * The Hermes data plane of one replica (DESIGN section 4): per-key Valid/Invalid/Write/Replay,
+ * The Hermes data plane of one replica (ARCHITECTURE.md §3): per-key Valid/Invalid/Write/Replay,
  * INV/ACK/VAL, completion at ACKs from every member of the current view, superseded writes,
  * replay of keys left Invalid, and local reads of Valid keys.
  */
@@ -94,7 +94,6 @@ export class Replication {
   #seqReserved = 0;
 
   constructor(readonly host: ReplicationHost) {
-    const replication = this;
     this.durability = new Durability({
       self: host.self,
       model: host.model,
@@ -104,21 +103,21 @@ export class Replication {
       view: () => host.view(),
       now: () => host.now(),
       send: (to, msg) => host.send(to, msg),
-      persistAck: (from, key, ts) => replication.#persistAck(from, key, ts),
-      durable: (key, record) => replication.#drainDurable(key, record),
+      persistAck: (from, key, ts) => this.#persistAck(from, key, ts),
+      durable: (key, record) => this.#drainDurable(key, record),
     });
     this.#undurable = new UndurableList(this.durability);
     this.#coordinator = new Coordinator({
       self: host.self, model: host.model, timing: host.timing, durability: this.durability, stats: this.stats,
       view: () => host.view(), now: () => host.now(), send: (to, msg) => host.send(to, msg),
       replyPut: (ref, ts) => host.replyPut(ref, ts), committed: (record) => host.committed(record),
-      validate: (record) => replication.#validate(record),
-      drainWaiting: (key, record) => replication.#drainWaiting(key, record),
+      validate: (record) => this.#validate(record),
+      drainWaiting: (key, record) => this.#drainWaiting(key, record),
     });
   }
 
   /**
-   * Loads what the medium kept (DESIGN section 4, Restart), in place: its records stay on it
+   * Loads what the medium kept (ARCHITECTURE.md §5, media), in place: its records stay on it
    * and are held on first touch (see HeldRecords), except those not Valid, which the medium
    * lists (pmem: from its bitmap) and which come back Invalid now, to be replayed. Nothing else
    * is read per record. `isDatasetKey`: they are a dataset every replica starts from, at DP
@@ -213,7 +212,7 @@ export class Replication {
    * stored key, value), and independent chains overlap when taken side by side.
    */
   readAll(client: ActorId, items: readonly GetItem[]): void {
-    const records: (HeldRecord | undefined)[] = new Array(items.length);
+    const records = new Array<HeldRecord | undefined>(items.length);
     this.records.getAll(items, records);
     // Counted (a stat), which also keeps the compiler from dropping these loads as unused.
     let bytes = 0;
@@ -329,7 +328,7 @@ export class Replication {
     const record = this.records.get(msg.key);
     if (record && tsEquals(record.ts, ts) && record.state !== 'valid') {
       this.#validate(record);
-      // A replayer finished our own write: its client completes (DESIGN section 4, Replay).
+      // A replayer finished our own write: its client completes (ARCHITECTURE.md §3, replay).
       this.#coordinator.validated(msg.key, ts);
       this.#drainWaiting(msg.key, record);
     }

@@ -10,7 +10,7 @@ import { admitsJoiner, type SessionBase, type SourceSession } from './catch-up-s
 import { readStrategyOptions, RECOVERY_BUFFER_BYTES_DEFAULT } from './strategy-options.js';
 
 /**
- * `full-copy` (DESIGN section 5, Baselines), kv's built-in recovery: conventional leaderless
+ * `full-copy` (ARCHITECTURE.md §6, full-copy), kv's built-in recovery: conventional leaderless
  * recovery. The restarted replica holds back its join and asks one full member, the donor,
  * for its whole store. The donor streams it, then the keys it took meanwhile (a catch-up tail
  * of their current records), then every write it takes, until its view admits the joiner;

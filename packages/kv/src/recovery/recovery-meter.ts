@@ -8,8 +8,8 @@ type Wire = { kind: string } & MessageHeader;
 const codecs = new WeakMap<readonly MessageDef[], Codec<Wire>>();
 
 /**
- * Measures one recovery at the recovering replica, the same way for every strategy (DESIGN
- * section 6): phases as consecutive intervals from its restart (`load` first, then the
+ * Measures one recovery at the recovering replica, the same way for every strategy (ARCHITECTURE.md
+ * §6): phases as consecutive intervals from its restart (`load` first, then the
  * strategy's own, the last ending when it serves reads), and the wire bytes of every recovery
  * message it receives (its own codec's size of the message, header included).
  */

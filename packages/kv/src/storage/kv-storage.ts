@@ -1,7 +1,7 @@
 import type { KeyRecord } from './key-record.js';
 
 /**
- * The storage medium behind a replica (DESIGN section 4, "Storage media"). The replica tells
+ * The storage medium behind a replica (ARCHITECTURE.md §5, media). The replica tells
  * the medium every change; what the medium keeps across a crash is the medium's business,
  * within this contract:
  * - `write` is cheap and synchronous; it need not be durable until the next `sync`.

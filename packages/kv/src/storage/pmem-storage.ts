@@ -1,5 +1,5 @@
 /**
- * The `pmem` medium (DESIGN section 4, "Storage media"): one `PTable` in one `PmemRegion` file;
+ * The `pmem` medium (ARCHITECTURE.md §5, media): one `PTable` in one `PmemRegion` file;
  * the seq high-water mark and the version vector live in the table's metadata area. The table
  * is the store: `get`, `records`, `size` and `notValid` read it in place, and opening the file
  * costs O(metadata) (PTable keeps its index, count and not-Valid bitmap in the region), so a
@@ -13,7 +13,7 @@
  * - So a crash during `sync` leaves each key at a record it was written with, never torn (the
  *   PTable protocol), and the writes that survive are a prefix of the writes since the previous
  *   sync, in write order (Strict's promise: a key rewritten before the sync is put twice).
- * - The digest of the table (DESIGN section 5, Digests): every put carries its (key, ts)'s
+ * - The digest of the table (ARCHITECTURE.md §6, HEAL step 4): every put carries its (key, ts)'s
  *   BucketDigest element as the record's fingerprint, and PTable keeps per bucket the sums of
  *   its records' fingerprints, each put's sums made durable by the same fences that finish the
  *   put and redone with it after a crash. So the sums are exactly the digest's bucket lanes of

@@ -1,5 +1,5 @@
 /**
- * The `wal` medium (DESIGN section 4, "Storage media"): an append-only log of checksummed
+ * The `wal` medium (ARCHITECTURE.md §5, media): an append-only log of checksummed
  * frames (wal-format.ts) in a directory of its own, with group commit and checkpoints.
  *
  * - `write` encodes the record into the in-memory batch: no I/O. `sync` appends the batch to
@@ -377,7 +377,7 @@ export class WalStorage implements KvStorage, CrashableStorage {
     // Measured for reports only (openReport); nothing the replica decides depends on them.
     const startedMs = performance.now();
     const snapshot = existsSync(snapshotPath) ? readSnapshot(snapshotPath) : undefined;
-    this.#latest = snapshot?.records ?? new Map();
+    this.#latest = snapshot?.records ?? new Map<string, KeyRecord>();
     this.#seqHighWater = snapshot?.seqHighWater ?? 0;
     this.#versionVector = snapshot?.versionVector;
     const first = snapshot?.nextSegment ?? FIRST_SEGMENT;

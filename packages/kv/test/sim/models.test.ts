@@ -1,5 +1,5 @@
 /**
- * The persistency models (DESIGN section 4) on every medium, in the simulator: a replica crashes
+ * The persistency models (ARCHITECTURE.md §5) on every medium, in the simulator: a replica crashes
  * (or every replica loses power) at a seeded random point, and what its medium kept is checked
  * against the model's promise. Histories stay linearizable in every case.
  *

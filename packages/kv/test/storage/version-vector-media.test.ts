@@ -7,7 +7,7 @@ import { MemoryStorage, PmemStorage, VersionVector, WalStorage, type KvStorage }
 import { rec, tempDir } from './helpers.js';
 
 /**
- * The version vector lives on the medium (DESIGN section 5): a sync persists it after the
+ * The version vector lives on the medium (ARCHITECTURE.md §5): a sync persists it after the
  * records it covers, so a crash keeps the vector of the last completed sync that carried one,
  * never one newer than the records.
  */
