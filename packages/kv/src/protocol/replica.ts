@@ -10,11 +10,12 @@ import { KV_MESSAGES, LIVENESS_KINDS, type KvMessage, type PersistMessage, type 
 import { Membership } from './membership.js';
 import { RecoveryHost } from './recovery-host.js';
 import { recoveryReportStats, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory } from './recovery-strategy.js';
-import { Replication, SEQ_INCARNATION_STRIDE } from './replication.js';
+import { Replication } from './replication.js';
 import { Reconciliation } from './reconciliation.js';
 import type { ReplicaConfig } from './replica-config.js';
 import { assertRoleChange, isRecovering, type ReplicaRole } from './replica-role.js';
 import { isColdStartView, isMember, type View } from './view.js';
+import { seqFloor } from './write-numbers.js';
 
 export type { ReplicaConfig } from './replica-config.js';
 export { MAX_KNOWN_CLIENTS } from './client-service.js';
@@ -206,11 +207,10 @@ export class Replica implements Actor<KvWire, KvStorage> {
    */
   #load(ctx: ActorContext<KvWire, KvStorage>): void {
     const storage = ctx.storage;
-    // Above every write number this replica handed out before (see SEQ_INCARNATION_STRIDE).
-    const seqFloor = Math.max(storage.loadSeqHighWater(), ctx.incarnation * SEQ_INCARNATION_STRIDE);
+    const floor = seqFloor(storage, ctx.incarnation);
     const spec = this.config.dataset;
     if (ctx.incarnation > 0 || storage.size > 0 || !spec || spec.keys === 0) {
-      this.#replication.load(storage, seqFloor);
+      this.#replication.load(storage, floor);
       this.#recovery.loadedDigest = storage.loadDigest();
       return;
     }
@@ -218,10 +218,10 @@ export class Replica implements Actor<KvWire, KvStorage> {
     storage.sync();
     const isDatasetKey = (key: string): boolean => datasetIndex(spec, key) !== undefined;
     if (storage.size === spec.keys) {
-      this.#replication.load(storage, seqFloor, isDatasetKey);
+      this.#replication.load(storage, floor, isDatasetKey);
       this.#recovery.loadedDigest = storage.loadDigest();
     } else {
-      this.#replication.loadRecords(datasetRecords(spec), seqFloor, isDatasetKey);
+      this.#replication.loadRecords(datasetRecords(spec), floor, isDatasetKey);
     }
   }
 
