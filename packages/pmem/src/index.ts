@@ -11,10 +11,9 @@ export { META_BYTES_MIN, PMeta, type MetaValue } from './meta.js';
 export {
   PLOG_MAX_RECORD_BYTES_DEFAULT, PLog, type PLogOptions, type PLogRecord, type PLogRecovery,
 } from './plog.js';
-export {
-  PTable, RecordState,
-  type CorruptSlot, type Fingerprint, type PTableHead, type PTableRecord, type PTableRecovery, type Timestamp,
-} from './ptable.js';
+export { PTable, type PTableRecovery } from './ptable.js';
+export { RecordState, type Fingerprint, type PTableHead, type PTableRecord, type Timestamp } from './ptable-record.js';
+export { type CorruptSlot } from './ptable-slots.js';
 export { FINGERPRINT_BUCKETS_MAX, SPARE_SLOTS, type PTableLayout, type ResolvedLayout } from './ptable-layout.js';
 export {
   DURABILITIES, PmemRegion, SimulatedCrash,

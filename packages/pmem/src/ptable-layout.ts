@@ -26,7 +26,7 @@
  *
  * Fingerprint sums: per bucket, u32 lane 0 | u32 lane 1 (each the sum mod 2^32 of the lanes of
  * the records in the bucket). Bitmap: bit `s & 31` of u32 word `s >> 5` is set for every slot whose
- * record is not Valid, and maybe for a few others (see ptable.ts).
+ * record is not Valid, and maybe for a few others (see ptable-bitmap.ts).
  * Stack: u32 slot numbers; entries below `top` are the free slots, the last one is used next.
  * Key index: `indexEntries` (a power of two, at least twice the slots) 8-byte entries, each one
  * atomic store: 0 u32 slot + 1 (0 empty, TOMBSTONE deleted) | 4 u32 keyHash. Linear probing.
@@ -86,6 +86,17 @@ export const TOMBSTONE = 0xffffffff;
 /** Index entries per slot at least: probe chains stay short. */
 export const INDEX_ENTRIES_PER_SLOT_MIN = 2;
 export const FP_SUM_BYTES = 8;
+export const U32 = 2 ** 32;
+
+/** A u53 field: lo u32, then hi u32, little-endian. */
+export function readU53(dv: DataView, offset: number): number {
+  return dv.getUint32(offset, true) + dv.getUint32(offset + 4, true) * U32;
+}
+
+export function writeU53(dv: DataView, offset: number, v: number): void {
+  dv.setUint32(offset, v % U32, true);
+  dv.setUint32(offset + 4, Math.floor(v / U32), true);
+}
 
 /** Slots beyond `capacity`, so an update of a full table always finds a slot to write. */
 export const SPARE_SLOTS = 1;

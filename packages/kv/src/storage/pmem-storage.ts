@@ -20,9 +20,9 @@
  *   what the table holds, after any crash, and `loadDigest` reads them without a scan (they
  *   never lag the records: no checkpoint, no journal of puts to replay).
  * - `saveSeqHighWater` is durable when it returns (one metadata update); the version vector is
- *   persisted by `sync` after the records it covers.
+ *   persisted by `sync` after the records it covers (the payload: pmem-meta.ts).
  * - The file is created atomically (formatted under a temporary name, then renamed), so a crash
- *   while creating it never leaves a half-formatted table behind.
+ *   while creating it never leaves a half-formatted table behind (pmem-format.ts).
  *
  * Fault model of `crash(seed)` (the simulator's power failure): `region.crash({mode, seed})`
  * with the configured mode (`adversarial` by default: unfenced and dirty lines may survive,
@@ -33,50 +33,35 @@
  * Owned by one thread (the replica's), like its region.
  */
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { byteStringOf, bytesOf, type CrashableStorage } from '@heal/actors/core';
+import { existsSync } from 'node:fs';
+import { bytesOf, type CrashableStorage } from '@heal/actors/core';
 import {
-  LATENCY_OFF, PmemRegion, PTable, RecordState,
-  type CrashMode, type CrashReport, type PTableHead, type PTableLayout, type PTableRecord, type PTableRecovery,
+  PmemRegion, PTable, type CrashMode, type CrashReport, type PTableLayout, type PTableRecord, type PTableRecovery,
   type RegionOptions,
 } from '@heal/pmem';
 import { BucketDigest, DIGEST_BUCKETS_DEFAULT } from '../digest/bucket-digest.js';
-import { fsyncDir } from './checkpoint.js';
-import type { KeyRecord, KeyState } from './key-record.js';
+import type { KeyRecord } from './key-record.js';
 import type { KvStorage } from './kv-storage.js';
 import { EpochFile } from './epoch-file.js';
+import { formatPmemFile } from './pmem-format.js';
+import { decodePmemMeta, encodePmemMeta } from './pmem-meta.js';
+import {
+  keyRecordOf, persistedWriteOf, sameWrite, stateCode, writeOf, type PersistedWrite,
+} from './pmem-records.js';
 import { checkRecord } from './record-check.js';
-import { VV_ENCODED_BYTES_MAX } from '../protocol/version-vector.js';
 import { storageErrors } from './storage-error.js';
 
-/** Layout of a new table (an existing file keeps the layout it was formatted with). */
-export const PMEM_CAPACITY_DEFAULT = 16_384;
-export const PMEM_KEY_BYTES_MAX_DEFAULT = 64;
-export const PMEM_VALUE_BYTES_MAX_DEFAULT = 512;
+export {
+  PMEM_CAPACITY_DEFAULT, PMEM_KEY_BYTES_MAX_DEFAULT, PMEM_VALUE_BYTES_MAX_DEFAULT,
+} from './pmem-format.js';
+export { PMEM_META_BYTES } from './pmem-meta.js';
+
 /** Unsynced writes kept in write order; one more makes `write` sync first. */
 export const PMEM_ORDER_MAX = 1 << 16;
 /** Writes the table holds, cached by key to tell a new write from a state change; past it, cleared. */
 export const PMEM_HEADS_CACHED_MAX = 1 << 16;
 /** The replica's persisted epoch is in the file `${path}${PMEM_EPOCH_SUFFIX}` (see epoch-file.ts). */
 export const PMEM_EPOCH_SUFFIX = '.epoch';
-/**
- * Metadata payload: u32 magic | u32 version | u53 seq high-water mark (lo, hi) | u32 vv bytes |
- * the version vector persisted by the last sync that carried one (version 1 has no vv).
- */
-const META_MAGIC = 0x4d564b48; // 'HKVM' little-endian
-const META_VERSION = 2;
-const META_V1_PAYLOAD_BYTES = 16;
-const META_FIXED_BYTES = 20;
-/** A new table's metadata area: two copies, each room for the largest version vector. */
-export const PMEM_META_BYTES = 2 * Math.ceil((16 + META_FIXED_BYTES + VV_ENCODED_BYTES_MAX) / 64) * 64;
-const U32 = 2 ** 32;
-
-const TO_CODE: Record<KeyState, number> = {
-  valid: RecordState.Valid, invalid: RecordState.Invalid, write: RecordState.Write, replay: RecordState.Replay,
-};
-const FROM_CODE = new Map(Object.entries(TO_CODE).map(([s, c]) => [c, s as KeyState]));
-
 export interface PmemStorageOptions {
   /** Used only when the file is created. */
   readonly layout?: Partial<PTableLayout>;
@@ -96,28 +81,6 @@ export interface PmemStats {
   syncs: number;
   puts: number;
   stateUpdates: number;
-}
-
-/** The write a table slot holds, to tell a new write from a state change of the same one. */
-interface PersistedWrite {
-  version: number;
-  cid: number;
-  origin: number;
-  seq: number;
-  state: number;
-}
-
-function writeOf(r: KeyRecord): PersistedWrite {
-  return { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state: TO_CODE[r.state] };
-}
-
-function persistedWriteOf(r: PTableHead): PersistedWrite {
-  return { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state: r.state };
-}
-
-/** The same write (ts and write number), whatever its state. */
-function sameWrite(w: PersistedWrite, r: KeyRecord): boolean {
-  return w.version === r.ts.version && w.cid === r.ts.cid && w.origin === r.origin && w.seq === r.seq;
 }
 
 export class PmemStorage implements KvStorage, CrashableStorage {
@@ -272,22 +235,14 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   }
 
   #writeMeta(seqHighWater: number, versionVector: Uint8Array | undefined): void {
-    const vv = versionVector ?? new Uint8Array(0);
-    const payload = Buffer.alloc(META_FIXED_BYTES + vv.length);
-    payload.writeUInt32LE(META_MAGIC, 0);
-    payload.writeUInt32LE(META_VERSION, 4);
-    payload.writeUInt32LE(seqHighWater % U32, 8);
-    payload.writeUInt32LE(Math.floor(seqHighWater / U32), 12);
-    payload.writeUInt32LE(vv.length, 16);
-    payload.set(vv, META_FIXED_BYTES);
-    this.#table.writeMeta(payload);
+    this.#table.writeMeta(encodePmemMeta(seqHighWater, versionVector));
     this.#seqHighWater = seqHighWater;
     this.#versionVector = versionVector;
   }
 
   /** Takes `r` to the table: a put for a new write, a state update for a new state, or nothing. */
   #persist(r: KeyRecord): void {
-    const state = TO_CODE[r.state];
+    const state = stateCode(r.state);
     const old = this.#persistedWrite(r.key);
     if (old !== undefined && sameWrite(old, r)) {
       if (old.state === state) return;
@@ -361,16 +316,12 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   }
 
   #fromTable(r: PTableRecord): KeyRecord {
-    const state = FROM_CODE.get(r.state);
-    if (state === undefined) {
-      throw storageErrors.corrupt(this.path, this.#table.layout.slotsOffset, `key ${JSON.stringify(r.key)} has state code ${r.state}, not one of ${[...FROM_CODE.keys()].join(',')}`);
-    }
-    return { key: r.key, ts: r.ts, value: byteStringOf(r.value), state, origin: r.origin, seq: r.seq };
+    return keyRecordOf(this.path, this.#table.layout.slotsOffset, r);
   }
 
   #openFile(crash: CrashReport | undefined): void {
     const created = !existsSync(this.path);
-    if (created) this.#createFile();
+    if (created) formatPmemFile(this.path, this.#options.layout, this.#options.region);
     this.#region = PmemRegion.open(this.path, this.#options.region ?? {});
     this.#table = PTable.open(this.#region);
     const buckets = this.#table.layout.fingerprintBuckets;
@@ -392,38 +343,8 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#versionVector = undefined;
     const meta = this.#table.readMeta();
     if (meta === undefined) return;
-    const b = meta.bytes;
-    const version = b.length >= 8 ? b.readUInt32LE(4) : 0;
-    const fits = version === 1 ? b.length === META_V1_PAYLOAD_BYTES
-      : version === META_VERSION && b.length >= META_FIXED_BYTES && b.length === META_FIXED_BYTES + b.readUInt32LE(16);
-    if (b.readUInt32LE(0) !== META_MAGIC || !fits) {
-      throw storageErrors.corrupt(this.path, this.#table.layout.metaOffset, `metadata is not a kv seq high-water mark and version vector (${b.length} bytes, magic 0x${b.length >= 4 ? b.readUInt32LE(0).toString(16) : '?'}, version ${version})`);
-    }
-    this.#seqHighWater = b.readUInt32LE(8) + b.readUInt32LE(12) * U32;
-    if (version === META_VERSION && b.length > META_FIXED_BYTES) this.#versionVector = Uint8Array.prototype.slice.call(b, META_FIXED_BYTES);
-  }
-
-  /** Formats a table under a temporary name, makes it durable, and renames it into place. */
-  #createFile(): void {
-    const layout: PTableLayout = {
-      capacity: this.#options.layout?.capacity ?? PMEM_CAPACITY_DEFAULT,
-      keyMaxBytes: this.#options.layout?.keyMaxBytes ?? PMEM_KEY_BYTES_MAX_DEFAULT,
-      valueMaxBytes: this.#options.layout?.valueMaxBytes ?? PMEM_VALUE_BYTES_MAX_DEFAULT,
-      metaBytes: this.#options.layout?.metaBytes ?? PMEM_META_BYTES,
-      fingerprintBuckets: DIGEST_BUCKETS_DEFAULT,
-    };
-    const temp = `${this.path}.tmp`;
-    rmSync(temp, { force: true });
-    const region = PmemRegion.create(temp, PTable.bytesFor(layout), { ...this.#options.region, latency: LATENCY_OFF });
-    PTable.format(region, layout); // formatting is setup, not measured: no latency model
-    region.close();
-    const fd = openSync(temp, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, this.path);
-    fsyncDir(dirname(this.path));
+    const decoded = decodePmemMeta(this.path, this.#table.layout.metaOffset, meta.bytes);
+    this.#seqHighWater = decoded.seqHighWater;
+    this.#versionVector = decoded.versionVector;
   }
 }
