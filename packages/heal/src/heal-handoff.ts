@@ -142,7 +142,7 @@ export class Handoffs {
     this.stats.handoffItemsTaken++;
     // The Buddy holds this write or a newer one (or takes it from the re-sent INV, recorded then).
     const record = ctx.records().get(key);
-    if (record) buffer.record(key, recordWireBytes(record));
+    if (record) buffer.take(key, recordWireBytes(record));
   }
 
   bufferStats(): {

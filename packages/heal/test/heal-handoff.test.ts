@@ -248,6 +248,29 @@ test('a handoff of a later view for a failure whose buffer is closed waits for t
   assert.deepEqual([...buffer.keyList()], ['a'], 'taken once view 4 reopened the buffer');
 });
 
+test('a replica that fails mid-recovery and is re-admitted in the same view: its closed buffer takes the handoffs', () => {
+  const stats = newStats();
+  const h = new Handoffs(2, 1000, NO_FAULTS, stats);
+  const held = [record('a'), record('b'), record('c')];
+  h.viewInstalled(context(2, view(2, [0, 2, 3]), [], held).ctx, view(1, [0, 1, 2, 3]), true);
+  const readmit: View = { epoch: 3, members: [{ id: 0, incarnation: 0 }, { id: 1, incarnation: 1 }, { id: 2, incarnation: 0 }, { id: 3, incarnation: 0 }], shadows: [1] };
+  h.viewInstalled(context(2, readmit, [], held).ctx, view(2, [0, 2, 3]), true);
+  const buffer = h.buffer(1);
+  assert.ok(buffer && !buffer.open);
+  // Incarnation 1 took 'a' and 'b' as a shadow, held them in memory only, and crashed; view 4
+  // admits incarnation 2 at once. The Buddy's own write not at DP ('a') and another member's
+  // handoff ('b') must reach the buffer its recovery will select from.
+  const again: View = { epoch: 4, members: readmit.members.map((m) => (m.id === 1 ? { id: 1, incarnation: 2 } : m)), shadows: [1] };
+  const at = context(2, again, [record('a')], held);
+  h.viewInstalled(at.ctx, readmit, true);
+  assert.equal(h.buffer(1), buffer, 'the same buffer: what incarnation 2 lacks includes the first gap');
+  h.onHandoff(at.ctx, { kind: 'heal-handoff', epoch: 4, sender: 0, failed: 1, items: [{ key: 'b', version: 1, cid: 0, origin: 0, seq: 1 }] });
+  assert.deepEqual([...buffer.keyList()].sort(), ['a', 'b']);
+  assert.equal(buffer.open, false, 'writes applied from now on reach the member itself');
+  h.applied(record('c'));
+  assert.deepEqual([...buffer.keyList()].sort(), ['a', 'b']);
+});
+
 test('early handoffs of one failure, in any order, wait for the latest view they were sent in', () => {
   // 1 fails twice in views this replica skips: handoffs of views 3 and 5 (5 first, or 3 first)
   for (const epochs of [[3, 5], [5, 3]]) {
