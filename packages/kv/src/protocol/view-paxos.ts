@@ -61,7 +61,7 @@ export interface PaxosHost {
  */
 export class ViewPaxos {
   #promised: Ballot | undefined;
-  #accepted: { ballot: Ballot; value: ViewValue } | undefined;
+  #accepted: { ballot: Ballot; value: ViewValue; atMs: number } | undefined;
   #deferredAccept: AcceptMsg | undefined;
   #proposal: Proposal | undefined;
   #nextProposalMs = 0;
@@ -107,12 +107,23 @@ export class ViewPaxos {
     this.#toVoters({ kind: 'prepare', target: view.epoch + 1, round, proposer: this.host.self });
   }
 
-  /** Casts a deferred vote once the leases it waited for ended. */
+  /**
+   * Casts a deferred vote once the leases it waited for ended. A vote cast a proposal timeout
+   * ago with no view decided since is finished here: its proposer may have given up (the view it
+   * proposed no longer wanted, say a cut-off member back), and an acceptor that voted grants no
+   * lease until the epoch is decided, so every read would stall. Proposing the voted value runs
+   * Paxos for the epoch again: phase 1 adopts whatever value a majority may have chosen.
+   */
   tick(): void {
     const deferred = this.#deferredAccept;
     if (deferred && this.host.now() >= this.host.voteAllowedAtMs(deferred.members)) {
       this.#deferredAccept = undefined;
       this.onAccept(deferred);
+    }
+    const voted = this.#accepted;
+    if (voted && this.host.now() - voted.atMs >= this.host.timing.proposalTimeoutMs && this.mayPropose()) {
+      voted.atMs = this.host.now();
+      this.propose(voted.value);
     }
   }
 
@@ -217,7 +228,7 @@ export class ViewPaxos {
       this.#deferredAccept = msg;
       return;
     }
-    this.#accepted = { ballot, value: { members: msg.members, shadows: msg.shadows } };
+    this.#accepted = { ballot, value: { members: msg.members, shadows: msg.shadows }, atMs: this.host.now() };
     this.#reply(msg.sender, { kind: 'accepted', target: msg.target, round: msg.round, proposer: msg.proposer });
   }
 

@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ActorId } from '@heal/actors';
+import type { AcceptMsg, AcceptedMsg, NackMsg, PrepareMsg, PromiseMsg } from '../src/protocol/messages.js';
+import { SIM_TIMING } from '../src/protocol/timing.js';
+import type { View } from '../src/protocol/view.js';
+import { ViewPaxos, type ViewValue } from '../src/protocol/view-paxos.js';
+
+/**
+ * ViewPaxos between three acceptors on a network the test drives by hand: each message is
+ * delivered, or dropped, when the test says so.
+ */
+type Wire = { kind: string; epoch: number; sender: ActorId; [field: string]: unknown };
+
+class Node {
+  readonly paxos: ViewPaxos;
+  view: View;
+  constructor(readonly id: ActorId, readonly net: Net, view: View) {
+    this.view = view;
+    this.paxos = new ViewPaxos({
+      self: id, timing: SIM_TIMING, now: () => net.nowMs, random: () => 0.5, view: () => this.view, admitted: () => true,
+      send: (to, body) => net.queue.push({ to, msg: { ...body, epoch: this.view.epoch, sender: id } as Wire }),
+      sendView: () => {},
+      voteAllowedAtMs: () => -Infinity,
+      decided: (v) => {
+        this.view = v;
+        this.paxos.reset();
+        net.decided.push({ by: id, view: v });
+      },
+    });
+  }
+
+  receive(msg: Wire): void {
+    switch (msg.kind) {
+      case 'prepare': return this.paxos.onPrepare(msg as unknown as PrepareMsg);
+      case 'promise': return this.paxos.onPromise(msg as unknown as PromiseMsg);
+      case 'accept': return this.paxos.onAccept(msg as unknown as AcceptMsg);
+      case 'accepted': return this.paxos.onAccepted(msg as unknown as AcceptedMsg);
+      case 'nack': return this.paxos.onNack(msg as unknown as NackMsg);
+    }
+  }
+}
+
+class Net {
+  nowMs = 0;
+  readonly queue: { to: ActorId; msg: Wire }[] = [];
+  readonly decided: { by: ActorId; view: View }[] = [];
+  nodes: Node[] = [];
+  /** Delivers queued messages (and those they cause) that `pass` lets through; drops the rest. */
+  run(pass: (to: ActorId, msg: Wire) => boolean = () => true): void {
+    while (this.queue.length > 0) {
+      const { to, msg } = this.queue.shift() as { to: ActorId; msg: Wire };
+      if (pass(to, msg)) this.nodes[to]?.receive(msg);
+    }
+  }
+}
+
+const members = (ids: ActorId[]) => ids.map((id) => ({ id, incarnation: 0 }));
+
+test('a vote whose proposer gave up is finished by the voter: the epoch is decided and leases may be granted again', () => {
+  const net = new Net();
+  const view: View = { epoch: 1, members: members([0, 1, 2]), shadows: [] };
+  net.nodes = [0, 1, 2].map((id) => new Node(id, net, view));
+  const [n0, n1] = net.nodes as [Node, Node, Node];
+  // 0 proposes a view without 2; 0 and 1 accept it, but 1's answer is lost and 0 then proposes
+  // nothing more (2 turned out alive: the view it wanted is no longer wanted).
+  const without2: ViewValue = { members: members([0, 1]), shadows: [] };
+  n0.paxos.propose(without2);
+  net.run((to, msg) => !(msg.kind === 'accept' && to === 2) && !(msg.kind === 'accepted' && to === 0));
+  assert.equal(n1.paxos.voting, true, '1 voted for epoch 2');
+  n0.paxos.propose(undefined);
+  net.nowMs += SIM_TIMING.proposalTimeoutMs - 1;
+  n1.paxos.tick();
+  net.run();
+  assert.equal(net.decided.length, 0, 'within the proposal timeout the voter waits for its proposer');
+  net.nowMs += 1;
+  n1.paxos.tick();
+  net.run();
+  assert.ok(net.decided.length > 0, 'the voter completes the epoch');
+  for (const { view: v } of net.decided) assert.deepEqual([v.epoch, v.members], [2, without2.members], 'the value voted for');
+  assert.equal(n1.paxos.voting, false);
+});
