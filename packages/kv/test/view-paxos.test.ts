@@ -80,3 +80,32 @@ test('a vote whose proposer gave up is finished by the voter: the epoch is decid
   for (const { view: v } of net.decided) assert.deepEqual([v.epoch, v.members], [2, without2.members], 'the value voted for');
   assert.equal(n1.paxos.voting, false);
 });
+
+test('a proposal that would drop members who promised keeps them: a promise is a sign of life', () => {
+  const net = new Net();
+  const view: View = { epoch: 3, members: members([0, 1, 2, 3, 4]), shadows: [3] };
+  net.nodes = [0, 1, 2, 3, 4].map((id) => new Node(id, net, view));
+  // 3, a shadow cut off for a while, suspects 0, 1 and 2 and proposes a view of 3 and 4 alone;
+  // the cut heals; 0 and 1 promise (with 3 itself, a majority), 2's promise is lost.
+  (net.nodes[3] as Node).paxos.propose({ members: members([3, 4]), shadows: [3] });
+  net.run((_to, msg) => !(msg.kind === 'promise' && msg.sender === 2));
+  assert.ok(net.decided.length > 0);
+  for (const { view: v } of net.decided) {
+    assert.deepEqual([v.epoch, v.members, v.shadows], [4, members([0, 1, 3, 4]), [3]], 'the members that promised stay');
+  }
+});
+
+test('a value an acceptor voted for is adopted as it is, even if it drops a promiser', () => {
+  const net = new Net();
+  const view: View = { epoch: 1, members: members([0, 1, 2]), shadows: [] };
+  net.nodes = [0, 1, 2].map((id) => new Node(id, net, view));
+  const without2: ViewValue = { members: members([0, 1]), shadows: [] };
+  // 1 proposes without 2 and only 0 votes; then 2 proposes the same epoch: 0's vote may be part
+  // of a chosen value, so 2 must propose it (Paxos), though 2 promised itself.
+  (net.nodes[1] as Node).paxos.propose(without2);
+  net.run((to, msg) => !(msg.kind === 'accept' && to !== 0) && !(msg.kind === 'accepted'));
+  (net.nodes[2] as Node).paxos.propose({ members: [...view.members], shadows: [] });
+  net.run();
+  assert.ok(net.decided.length > 0);
+  for (const { view: v } of net.decided) assert.deepEqual(v.members, without2.members);
+});

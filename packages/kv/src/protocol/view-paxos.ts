@@ -13,6 +13,27 @@ function compareBallot(a: Ballot, b: Ballot): number {
   return a.round - b.round || a.proposer - b.proposer;
 }
 
+/**
+ * `value` with every member of `view` that promised put back if it dropped it: a promise is a
+ * sign of life, fresher than the suspicion the value was built on (a proposer cut off for a
+ * while suspects everyone, and would otherwise drop the live majority that just answered it).
+ * Only a value no acceptor voted for may be changed so (Paxos phase 2 is free then).
+ */
+function keepingPromisers(value: ViewValue, view: View, promisers: Iterable<ActorId>): ViewValue {
+  const members = [...value.members];
+  const shadows = [...value.shadows];
+  for (const id of promisers) {
+    const m = view.members.find((x) => x.id === id);
+    if (!m || members.some((x) => x.id === id)) continue;
+    members.push(m);
+    if (view.shadows.includes(id)) shadows.push(id);
+  }
+  if (members.length === value.members.length) return value;
+  members.sort((a, b) => a.id - b.id);
+  shadows.sort((a, b) => a - b);
+  return { members, shadows };
+}
+
 /** The value agreed per epoch: the next view's members and shadows. */
 export interface ViewValue {
   members: Member[];
@@ -210,6 +231,7 @@ export class ViewPaxos {
         { round: best.acceptedRound, proposer: best.acceptedProposer }) > 0) best = promise;
     }
     if (best) p.value = { members: best.members, shadows: best.shadows };
+    else p.value = keepingPromisers(p.value, this.host.view(), p.promises.keys());
     p.phase = 'accept';
     this.#toVoters({ kind: 'accept', target: p.target, round: p.ballot.round, proposer: this.host.self,
       members: p.value.members, shadows: p.value.shadows });
