@@ -109,3 +109,19 @@ test('a value an acceptor voted for is adopted as it is, even if it drops a prom
   assert.ok(net.decided.length > 0);
   for (const { view: v } of net.decided) assert.deepEqual(v.members, without2.members);
 });
+
+test('a prepare delivered again after its accept is promised again, and the proposal decides', () => {
+  const net = new Net();
+  const view: View = { epoch: 1, members: members([0, 1, 2, 3, 4]), shadows: [] };
+  net.nodes = [0, 1, 2, 3, 4].map((id) => new Node(id, net, view));
+  let prepareTo1: Wire | undefined;
+  (net.nodes[0] as Node).paxos.propose({ members: members([0, 1, 2, 3]), shadows: [] });
+  net.run((to, msg) => {
+    if (to === 1 && msg.kind === 'prepare') prepareTo1 = msg;
+    // The network repeats the prepare to 1 after the accept: a nack here would end the proposal.
+    if (to === 1 && msg.kind === 'accept' && prepareTo1) net.queue.unshift({ to: 1, msg: prepareTo1 });
+    return true;
+  });
+  assert.equal(net.decided.length, 1);
+  assert.deepEqual((net.decided[0] as { view: View }).view.members, members([0, 1, 2, 3]));
+});

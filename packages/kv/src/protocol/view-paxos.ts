@@ -192,7 +192,9 @@ export class ViewPaxos {
     if (!this.#forCurrentTarget(msg)) return;
     const ballot = { round: msg.round, proposer: msg.proposer };
     this.#highestRoundSeen = Math.max(this.#highestRoundSeen, msg.round);
-    if (this.#promised && compareBallot(ballot, this.#promised) <= 0) {
+    // The same ballot again (a prepare delivered twice, or after its accept) is promised again:
+    // a nack would read to its proposer as a higher ballot and end its proposal.
+    if (this.#promised && compareBallot(ballot, this.#promised) < 0) {
       this.#nack(msg, this.#promised);
       return;
     }
@@ -268,6 +270,7 @@ export class ViewPaxos {
     this.#highestRoundSeen = Math.max(this.#highestRoundSeen, msg.promisedRound);
     const p = this.#proposal;
     if (!p || msg.target !== p.target || msg.round !== p.ballot.round || msg.proposer !== this.host.self) return;
+    if (compareBallot({ round: msg.promisedRound, proposer: msg.promisedProposer }, p.ballot) <= 0) return;
     // Another proposer is ahead: back off for a random while, then retry with a higher round.
     this.#proposal = undefined;
     this.#nextProposalMs = this.host.now() + this.host.timing.proposalTimeoutMs * (0.5 + this.host.random());
