@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { utf8Text, type ActorId } from '@heal/actors/core';
-import { Simulation, type LinkModel } from '@heal/actors/sim';
+import { Simulation, type CpuOptions, type LinkModel, type NicModel } from '@heal/actors/sim';
 import { HistoryRecorder } from '../checker/recorder.js';
 import { KvClient } from '../client/kv-client.js';
 import type { Replica, KvWire, ReplicaConfig } from '../protocol/replica.js';
@@ -33,6 +33,10 @@ export interface SimClusterOptions extends ClusterReplicaOptions {
   clients: number;
   module?: ReplicaModule;
   network?: Partial<LinkModel>;
+  /** The simulator's CPU model (@heal/actors cpu.ts); off by default (handlers take no time). */
+  cpu?: CpuOptions;
+  /** Every replica's and client's NIC (@heal/actors nic.ts); unlimited by default. */
+  nic?: Partial<NicModel>;
   clientTimeoutMs?: number;
   /** Record every client operation for the linearizability checker (default true). */
   history?: boolean;
@@ -72,6 +76,8 @@ export class SimCluster {
       endpoints: clients,
       config,
       ...(options.network ? { network: options.network } : {}),
+      ...(options.cpu ? { cpu: options.cpu } : {}),
+      ...(options.nic ? { nic: options.nic } : {}),
     });
     const dataset = options.dataset;
     const initial = dataset && ((key: string): string | undefined => {
