@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   Codec, defineMessage, fields as f, FREE_COSTS, Simulation,
-  type Actor, type ActorContext, type ActorId, type ActorModule, type CostModel, type CpuOptions, type MessageOf,
+  type Actor, type ActorContext, type ActorId, type ActorModule, type CostModel, type CpuMeter, type CpuOptions, type MessageOf,
 } from '../src/index.js';
 import { relayModule, type RelayMessage } from './fixtures/relay-actor.js';
 
@@ -141,10 +141,10 @@ const RELAY_COSTS: CostModel = {
   jobMs: (_id, woke) => (woke ? 0.02 : 0),
 };
 
-function relayTrace(seed: number, costs: CostModel, nic = {}): [string, number] {
+function relayTrace(seed: number, costs: CostModel, nic = {}, meter?: CpuMeter): [string, number] {
   const sim = new Simulation<RelayMessage, { starts: number }, { actors: number; beatMs: number }>({
     seed, module: relayModule, actors: 4, endpoints: 1, config: { actors: 4, beatMs: 5 },
-    cpu: { costs, hosts: [{ cores: 2, ids: [0, 1, 2, 3] }] }, nic,
+    cpu: { costs, hosts: [{ cores: 2, ids: [0, 1, 2, 3] }], ...(meter ? { meter } : {}) }, nic,
   });
   const client = sim.endpoint(4);
   let replies = 0;
@@ -168,4 +168,23 @@ test('with the CPU and bandwidth models the same seed and costs give the same tr
   assert.notEqual(relayTrace(8, RELAY_COSTS, nic)[0], a, 'another seed');
   assert.notEqual(relayTrace(7, { ...RELAY_COSTS, tickMs: () => 0.06 }, nic)[0], a, 'other costs');
   assert.notEqual(relayTrace(7, RELAY_COSTS)[0], a, 'no bandwidth limit');
+});
+
+test('a meter sees every handler and encode a job runs, and the trace is the one without it', () => {
+  // A made-up clock: each reading is 1000 ns after the last (the simulator never reads it).
+  let clockNs = 0;
+  const seen = new Map<string, number>();
+  const meter: CpuMeter = {
+    nowNs: () => (clockNs += 1000),
+    handled: (_id, work, kind, bytes, ns) => {
+      assert.ok(ns > 0 && bytes >= 0, `${work} ${kind}: ${ns} ns, ${bytes} bytes`);
+      const key = kind === '' ? work : `${work} ${kind}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    },
+  };
+  const plain = relayTrace(7, RELAY_COSTS);
+  assert.deepEqual(relayTrace(7, RELAY_COSTS, {}, meter), plain);
+  for (const work of ['receive request', 'encode request', 'tick', 'start', 'round']) {
+    assert.ok((seen.get(work) ?? 0) > 0, `${work} metered: ${JSON.stringify([...seen])}`);
+  }
 });

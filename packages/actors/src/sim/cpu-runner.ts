@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { Actor, ActorContext, ActorId, Message, TimerId } from '../actor.js';
-import { CpuScheduler, type CostModel, type CpuJob, type CpuOptions, type SliceEnd } from './cpu.js';
+import { CpuScheduler, type CostModel, type CpuJob, type CpuMeter, type CpuOptions, type MeteredWork, type SliceEnd } from './cpu.js';
 import type { SimEndpoint } from './sim-endpoint.js';
 
 /** What waits in an actor's (or endpoint's) inbox for its CPU. */
@@ -62,6 +62,7 @@ export interface CpuHost<M extends Message, S> {
 export class CpuRunner<M extends Message, S> {
   readonly scheduler: CpuScheduler;
   readonly #costs: CostModel;
+  readonly #meter: CpuMeter | undefined;
   readonly #inboxes = new Map<ActorId, Inbox<M>>();
   #current: JobRun<M> | undefined;
   /** Messages dropped because their receiver's inbox was full. */
@@ -69,6 +70,7 @@ export class CpuRunner<M extends Message, S> {
 
   constructor(options: CpuOptions, readonly host: CpuHost<M, S>) {
     this.#costs = options.costs;
+    this.#meter = options.meter;
     this.scheduler = new CpuScheduler(options, (atMs, slice) => host.schedule(atMs, slice));
   }
 
@@ -109,8 +111,19 @@ export class CpuRunner<M extends Message, S> {
     return true;
   }
 
+  /** Encodes a message a handler sends (timed when a meter is installed). */
+  #encode(id: ActorId, msg: M): Uint8Array {
+    const meter = this.#meter;
+    if (!meter) return this.host.encode(msg);
+    const t0 = meter.nowNs();
+    const bytes = this.host.encode(msg);
+    meter.handled(id, 'encode', msg.kind, bytes.length, meter.nowNs() - t0);
+    return bytes;
+  }
+
   /** An endpoint's send: part of its running job, or a job of its own. */
-  endpointSend(from: ActorId, to: ActorId, msg: M, bytes: Uint8Array, nowMs: number): void {
+  endpointSend(from: ActorId, to: ActorId, msg: M, nowMs: number): void {
+    const bytes = this.#encode(from, msg);
     const run = this.#current;
     if (run && run.id === from) {
       run.chargedMs += this.#costs.sendMs(from, msg.kind, bytes.length);
@@ -143,11 +156,11 @@ export class CpuRunner<M extends Message, S> {
     this.#withJob(run, () => {
       const incarnation = this.host.incarnation(id);
       const ctx = this.#actorContext(run);
-      body(ctx);
+      this.#metered(id, 'start', '', 0, () => body(ctx));
       const actor = this.host.actor(id);
       if (actor?.flush && this.host.incarnation(id) === incarnation) {
         run.chargedMs += this.#costs.flushMs(id);
-        actor.flush(ctx);
+        this.#metered(id, 'flush', '', 0, () => actor.flush?.(ctx));
       }
     });
     this.scheduler.submit({ id, execute: () => run.chargedMs, done: (atMs) => this.#done(id, token, run, atMs) }, nowMs);
@@ -177,6 +190,18 @@ export class CpuRunner<M extends Message, S> {
       },
     };
     this.scheduler.submit(job, nowMs);
+  }
+
+  /** Runs one handler, timed when a meter is installed. */
+  #metered(id: ActorId, work: MeteredWork, kind: string, bytes: number, body: () => void): void {
+    const meter = this.#meter;
+    if (!meter) {
+      body();
+      return;
+    }
+    const t0 = meter.nowNs();
+    body();
+    meter.handled(id, work, kind, bytes, meter.nowNs() - t0);
   }
 
   #withJob<T>(run: JobRun<M>, body: () => T): T {
@@ -210,7 +235,7 @@ export class CpuRunner<M extends Message, S> {
 
   #actorContext(run: JobRun<M>): ActorContext<M, S> {
     return this.host.context(run.id, () => run.startMs + run.chargedMs, (to, msg) => {
-      const bytes = this.host.encode(msg);
+      const bytes = this.#encode(run.id, msg);
       run.chargedMs += this.#costs.sendMs(run.id, msg.kind, bytes.length);
       run.outbox.push([to, msg, bytes]);
     });
@@ -229,7 +254,7 @@ export class CpuRunner<M extends Message, S> {
       this.#take(inbox);
       if (first.incarnation === incarnation && this.host.takeTimer(id, incarnation, first.timer)) {
         run.chargedMs += this.#costs.tickMs(id, first.tag);
-        actor.tick(first.tag, ctx);
+        this.#metered(id, 'tick', '', 0, () => actor.tick(first.tag, ctx));
         handled++;
       }
     } else {
@@ -239,16 +264,16 @@ export class CpuRunner<M extends Message, S> {
         this.#take(inbox);
         if (item.type === 'msg') {
           run.chargedMs += this.#costs.receiveMs(id, item.msg.kind, item.bytes);
-          actor.receive(item.msg, ctx);
+          this.#metered(id, 'receive', item.msg.kind, item.bytes, () => actor.receive(item.msg, ctx));
         } else if (item.type === 'down') {
-          actor.peerDown?.(item.from, item.incarnation, ctx);
+          this.#metered(id, 'down', '', 0, () => actor.peerDown?.(item.from, item.incarnation, ctx));
         }
         handled++;
       }
     }
     if (handled > 0 && actor.flush && this.host.incarnation(id) === incarnation) {
       run.chargedMs += this.#costs.flushMs(id);
-      actor.flush(ctx);
+      this.#metered(id, 'flush', '', 0, () => actor.flush?.(ctx));
     }
     return handled;
   }
@@ -261,13 +286,13 @@ export class CpuRunner<M extends Message, S> {
       const item = this.#take(inbox);
       if (item.type === 'msg') {
         run.chargedMs += this.#costs.receiveMs(run.id, item.msg.kind, item.bytes);
-        ep.handle(item.msg);
+        this.#metered(run.id, 'receive', item.msg.kind, item.bytes, () => ep.handle(item.msg));
       } else if (item.type === 'send') {
         run.chargedMs += this.#costs.sendMs(run.id, item.msg.kind, item.bytes.length);
         run.outbox.push([item.to, item.msg, item.bytes]);
       }
     }
-    ep.endRound();
+    this.#metered(run.id, 'round', '', 0, () => ep.endRound());
     return handled;
   }
 }

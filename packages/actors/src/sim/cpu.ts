@@ -54,6 +54,25 @@ export interface CpuOptions {
   readonly cores?: number;
   /** Longest a core runs one job while others wait (default DEFAULT_SLICE_MS). */
   readonly sliceMs?: number;
+  /** Calibration only: times every handler the jobs run on a real clock (`heal calibrate`). */
+  readonly meter?: CpuMeter;
+}
+
+/** What a meter is told a handler was. */
+export type MeteredWork = 'receive' | 'tick' | 'start' | 'flush' | 'down' | 'round' | 'encode';
+
+/**
+ * Measures the real code a simulation runs: the simulator calls `handled` after each handler
+ * of a job with its duration on `nowNs`'s clock (a real one, e.g. process.hrtime). The
+ * simulator's own behaviour never depends on it: the trace is the same with or without one.
+ */
+export interface CpuMeter {
+  nowNs(): number;
+  /**
+   * `kind` and `bytes`: the message's (receive, encode); `''` and 0 otherwise. `round`: an
+   * endpoint's round end. `encode`: a send inside a handler (reported before that handler).
+   */
+  handled(id: ActorId, work: MeteredWork, kind: string, bytes: number, ns: number): void;
 }
 
 /** Linux CFS's minimum granularity is about 0.75-3 ms; a job that long yields to waiting ones. */

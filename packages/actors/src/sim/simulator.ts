@@ -248,10 +248,9 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
   /** Sends from an actor or an endpoint through the network model (encode now, decode at delivery). */
   transmit(from: ActorId, to: ActorId, msg: M): void {
     assert(msg.sender === from, `message ${msg.kind} from ${from} claims sender ${msg.sender}`);
-    const bytes = this.#module.codec.encode(msg);
     // CPU model: an endpoint's send costs its CPU and leaves when the job that sends it ends.
-    if (this.#cpu && this.#endpoints.has(from)) this.#cpu.endpointSend(from, to, msg, bytes, this.#nowMs);
-    else this.#release(from, to, msg, bytes);
+    if (this.#cpu && this.#endpoints.has(from)) this.#cpu.endpointSend(from, to, msg, this.#nowMs);
+    else this.#release(from, to, msg, this.#module.codec.encode(msg));
   }
 
   #release(from: ActorId, to: ActorId, msg: M, bytes: Uint8Array): void {
