@@ -64,7 +64,7 @@ export interface ExperimentConfig {
 }
 
 /**
- * The quick-start scenario (issue 7): 6 replicas, TAOBench-like, pmem with the latency model,
+ * The quick-start scenario: 6 replicas, TAOBench-like, pmem with the latency model,
  * Synch; sized to take about a minute for the three strategies on a 2-core machine. The outage
  * outlasts the suspicion timeout and the view change that removes the failed replica.
  */

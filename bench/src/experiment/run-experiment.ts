@@ -44,7 +44,7 @@ export interface ExperimentProgress {
 }
 
 /**
- * The recovery experiment on worker threads (issue 7): per strategy, a fresh cluster with the
+ * The recovery experiment on worker threads: per strategy, a fresh cluster with the
  * dataset preloaded, the workload run closed-loop by piscina load generators, one replica
  * crashed after the steady window, restarted after the outage, recovered, then a tail. Same
  * seed, dataset and workload for every strategy; strategies run one after the other.
