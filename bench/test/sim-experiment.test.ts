@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scaleProfile } from '../src/calibrate/validate.js';
-import { DEFAULT_PROFILE_PATH, loadCostProfile } from '../src/sim/cost-profiles.js';
+import { DEFAULT_PROFILE_NAME, loadCostProfile } from '../src/sim/cost-profiles.js';
 import { runSimExperiment, type SimRun } from '../src/sim/run-sim-experiment.js';
 import { SIM_EXPERIMENT, SIM_MODEL, type SimExperimentConfig } from '../src/sim/sim-config.js';
 import { heal } from './run-heal.js';
@@ -33,7 +33,7 @@ test('heal recover --runtime sim reports the threads\' fields in virtual time an
     const doc = JSON.parse(run.stdout) as { config: { runtime: string; costProfile: { name: string; path: string } }; results: SimRun[] };
     const profile = loadCostProfile('default').profile;
     assert.equal(doc.config.runtime, 'sim');
-    assert.deepEqual([doc.config.costProfile.name, doc.config.costProfile.path], [profile.name, DEFAULT_PROFILE_PATH]);
+    assert.deepEqual([doc.config.costProfile.name, doc.config.costProfile.path], [profile.name, DEFAULT_PROFILE_NAME]);
     assert.deepEqual(doc.results.map((r) => r.strategy), ['heal', 'full-copy']);
     for (const r of doc.results) {
       const where = JSON.stringify({ ...r, opsPerBucket: undefined });

@@ -6,6 +6,7 @@ import type { Command, OptionTable, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { intFlag, listFlag } from '../cli/flags.js';
 import { DEMO_EXPERIMENT, EXPERIMENT_STRATEGY_NAMES, type ExperimentConfig } from '../experiment/config.js';
+import type { StrategyRun } from '../experiment/summarize.js';
 import { formatNumber, markdownTable, publishReport } from '../report/document.js';
 import { describeMachine } from '../report/machine.js';
 import { BENCH_RESULTS_DIR, outputOptions, resultsDir } from '../report/results-dir.js';
@@ -96,7 +97,7 @@ async function runCalibration(values: OptionValues): Promise<number> {
 }
 
 /** One thread run of the experiment, with the cores' worth of CPU the process used in its steady windows. */
-async function runThreads(config: ExperimentConfig): Promise<{ rows: import('../experiment/summarize.js').StrategyRun[]; cores: number }> {
+async function runThreads(config: ExperimentConfig): Promise<{ rows: StrategyRun[]; cores: number }> {
   const { runExperiment } = await import('../experiment/run-experiment.js');
   const { median } = await import('../calibrate/fit.js');
   const cpuUs = (): number => {
@@ -128,12 +129,13 @@ async function runValidation(values: OptionValues): Promise<number> {
   };
   const threadRuns = intFlag(values, 'threads-runs', quick ? o['threads-runs'].quick : o['threads-runs'].default, 1, 20);
   const { validate, BAR_RATIO } = await import('../calibrate/validate.js');
+  const { profileSummary } = await import('../sim/sim-report.js');
   const result = await validate(config, profile, threadRuns, runThreads, say);
   const pct = (v: number | null): string => (v === null ? '-' : formatNumber(v));
   return publishReport(values, {
     command: 'calibrate --validate', name: 'validate', title: `The simulator against threads: ${profile.profile.name}`,
     config: {
-      ...config, threadRuns, costProfile: { name: profile.profile.name, path: profile.path, measuredAt: profile.profile.measuredAt },
+      ...config, threadRuns, costProfile: profileSummary(profile),
       threadCores: result.threadCores, loadAvg: result.loadAvg, threadsWallSec: result.threadsWallSec, simWallSec: result.simWallSec,
     },
     rows: result.rows,

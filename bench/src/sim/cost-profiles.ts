@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { validateCostProfile, type CostProfile } from '@heal/kv/sim';
 
@@ -9,6 +9,15 @@ export const PROFILES_DIR = join(dirname(fileURLToPath(import.meta.url)), '../..
 export const DEFAULT_PROFILE_PATH = join(PROFILES_DIR, 'default.json');
 /** `bench/profiles/default.json` as help shows it. */
 export const DEFAULT_PROFILE_NAME = 'bench/profiles/default.json';
+
+/** The repository's root (bench/profiles is two levels below it). */
+const REPO_ROOT = join(PROFILES_DIR, '../..');
+
+/** A profile's path as reports show it: relative to the repository when it is inside it. */
+export function profileShownPath(path: string): string {
+  const inRepo = relative(REPO_ROOT, path);
+  return inRepo.startsWith('..') || isAbsolute(inRepo) ? path : inRepo;
+}
 
 /** A profile and where it came from, as reports name it. */
 export interface LoadedProfile {

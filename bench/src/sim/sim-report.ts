@@ -6,7 +6,7 @@ import { BENCH_RESULTS_DIR, resultsDir } from '../report/results-dir.js';
 import { experimentWorkload } from '../experiment/options.js';
 import { progressLine } from '../experiment/progress.js';
 import { compareToHeal, experimentTable, paperTable, timelineTable, writeExperiment, type ExperimentRow } from '../experiment/report.js';
-import type { LoadedProfile } from './cost-profiles.js';
+import { profileShownPath, type LoadedProfile } from './cost-profiles.js';
 import { runSimExperiment, type SimRun } from './run-sim-experiment.js';
 import type { SimExperimentConfig, SimModelConfig } from './sim-config.js';
 
@@ -22,7 +22,7 @@ export interface SimInvocation {
 export function profileSummary(profile: LoadedProfile | undefined): Record<string, unknown> {
   if (!profile) return { name: 'none' };
   const p = profile.profile;
-  return { name: p.name, path: profile.path, measuredAt: p.measuredAt, machine: p.machine };
+  return { name: p.name, path: profileShownPath(profile.path), measuredAt: p.measuredAt, machine: p.machine };
 }
 
 /** The machines the simulator models, in words. */
