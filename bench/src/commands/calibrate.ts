@@ -35,6 +35,10 @@ const OPTIONS = {
   ),
 } as const satisfies OptionTable;
 
+/** Flags of a calibration, and of a validation: given to the other, they are an error. */
+const CALIBRATION_FLAGS = ['runs', 'name'] as const;
+const VALIDATION_FLAGS = ['cost-profile', 'strategy', 'keys', 'threads-runs', 'seed'] as const;
+
 const say = (line: string): void => {
   process.stderr.write(`heal calibrate: ${line}\n`);
 };
@@ -166,6 +170,9 @@ export const calibrateCommand: Command = {
   ],
   options: OPTIONS,
   async run(values) {
-    return values['validate'] === true ? runValidation(values) : runCalibration(values);
+    const validating = values['validate'] === true;
+    const misplaced = (validating ? CALIBRATION_FLAGS : VALIDATION_FLAGS).find((f) => values[f] !== undefined);
+    if (misplaced !== undefined) throw new UsageError(`--${misplaced} ${validating ? 'does not apply to --validate' : 'applies only to --validate'}`);
+    return validating ? runValidation(values) : runCalibration(values);
   },
 };
