@@ -4,6 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fitLinear, Samples } from '../src/calibrate/fit.js';
+import { fitJobOverhead, withJobNs } from '../src/calibrate/job-overhead.js';
+import type { ThreadRun } from '../src/calibrate/validate.js';
+import { DEMO_EXPERIMENT, type ExperimentConfig } from '../src/experiment/config.js';
+import type { StrategyRun } from '../src/experiment/summarize.js';
+import { runSimExperiment } from '../src/sim/run-sim-experiment.js';
+import { SIM_MODEL } from '../src/sim/sim-config.js';
 import { loadCostProfile } from '../src/sim/cost-profiles.js';
 import { heal } from './run-heal.js';
 
@@ -56,5 +62,27 @@ test('heal calibrate --quick writes a cost profile the simulator loads, with the
     assert.ok(doc.results.some((r) => r.party === 'replica' && r.cost === 'receive get'), 'the report lists the costs');
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('the thread runtime\'s cost per job is fitted so that the simulator spends what threads spent per operation', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'heal-job-overhead-'));
+  try {
+    const config: ExperimentConfig = {
+      ...DEMO_EXPERIMENT, strategies: ['heal'], replicas: 3, keys: 600, warmupMs: 100, steadyMs: 200, suspicionMs: 300,
+      outageMs: 400, tailMs: 100, dataDir: dir,
+    };
+    // A made-up thread run: 1.5 cores' worth of CPU for 15,000 ops/s is 100 us per operation.
+    const threads: ThreadRun = { rows: [{ steadyOpsPerSec: 15_000 } as StrategyRun], cores: 1.5 };
+    const profile = loadCostProfile('default').profile;
+    const fit = await fitJobOverhead(profile, config, () => Promise.resolve(threads), () => {});
+    assert.equal(fit.threadsNsPerOp, 100_000);
+    assert.ok(fit.jobNs > 0 && fit.handlersNsPerOp < 100_000, JSON.stringify(fit));
+    const sim = { ...config, ...SIM_MODEL, sharedCores: 2, link: 'loopback' as const, costProfile: '', check: false };
+    const [run] = runSimExperiment(sim, { profile: withJobNs(profile, fit.jobNs), path: 'fitted' });
+    const nsPerOp = (run!.cpuBusyMs.reduce((a, b) => a + b, 0) * 1e6) / run!.operations;
+    assert.ok(Math.abs(nsPerOp / 100_000 - 1) < 0.1, `the fitted profile charges ${nsPerOp} ns per operation`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

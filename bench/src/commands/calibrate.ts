@@ -57,6 +57,7 @@ function profileRows(p: CostProfile): { party: string; cost: string; ns: number;
     for (const [kind, c] of Object.entries(party.receive)) rows.push({ party: who, cost: `receive ${kind}`, ...c });
     rows.push({ party: who, cost: 'receive (other kinds)', ...party.receiveDefault }, { party: who, cost: 'send (encode)', ...party.send });
     rows.push({ party: who, cost: 'tick', ns: party.tickNs, nsPerByte: 0 }, { party: who, cost: 'flush / round end', ns: party.flushNs, nsPerByte: 0 });
+    rows.push({ party: who, cost: 'job (thread runtime, fitted)', ns: party.jobNs, nsPerByte: 0 });
   }
   rows.push({ party: 'replica', cost: 'start (fixed)', ns: p.replica.startNs, nsPerByte: 0 });
   for (const [s, ns] of Object.entries(p.replica.loadRecordNs)) rows.push({ party: 'replica', cost: `state per loaded record (${s})`, ns, nsPerByte: 0 });
@@ -80,7 +81,21 @@ async function runCalibration(values: OptionValues): Promise<number> {
     startRecords: quick ? [2000, 8000] : [10_000, 40_000],
   };
   const started = performance.now();
-  const profile = calibrate(plan, say);
+  const measured = calibrate(plan, say);
+  const { fitJobOverhead, withJobNs } = await import('../calibrate/job-overhead.js');
+  const overheadScenario: ExperimentConfig = {
+    ...DEMO_EXPERIMENT, dataDir: tmpdir(), strategies: ['heal'], keys: quick ? 2000 : 20_000,
+    warmupMs: quick ? 500 : 2000, steadyMs: quick ? 500 : 2000, outageMs: quick ? 600 : 1000, tailMs: quick ? 200 : 500,
+  };
+  const overhead = await fitJobOverhead(measured, overheadScenario, runThreads, say);
+  const profile = {
+    ...withJobNs(measured, overhead.jobNs),
+    method: `${measured.method} Jobs: the thread runtime's cost per job beyond its handlers (rings, parking and waking threads), ` +
+      `fitted so that the simulator with every actor on 2 shared cores spends what worker threads spent per operation in the steady ` +
+      `window of the same scenario (heal, ${overheadScenario.keys} keys, ${overheadScenario.workload}): ${overhead.threadsNsPerOp} ns of CPU per ` +
+      `operation on threads (${overhead.threadCores} cores' worth, ${overhead.threadOpsPerSec} ops/s), ${overhead.handlersNsPerOp} ns of handlers, ` +
+      `codec and media, ${overhead.jobsPerOp} jobs per operation.`,
+  };
   const publish = values['publish'] === true;
   const dir = resultsDir(values, BENCH_RESULTS_DIR);
   const profilePath = publish ? DEFAULT_PROFILE_PATH : join(dir, 'cost-profile.json');
@@ -90,7 +105,7 @@ async function runCalibration(values: OptionValues): Promise<number> {
   const wallSec = Math.round((performance.now() - started) / 1000);
   return publishReport(values, {
     command: 'calibrate', name: 'calibrate', title: `Cost profile ${profile.name}`,
-    config: { ...plan, dataDir: undefined, profile: publish ? DEFAULT_PROFILE_NAME : profilePath, wallSec }, rows,
+    config: { ...plan, dataDir: undefined, profile: publish ? DEFAULT_PROFILE_NAME : profilePath, wallSec, jobOverhead: overhead }, rows,
     table: markdownTable(['party', 'cost', 'ns', 'ns per byte'], rows.map((r) => [r.party, r.cost, formatNumber(r.ns), r.nsPerByte === 0 ? '-' : formatNumber(r.nsPerByte)])),
     notes: [
       `Profile: ${relative(process.cwd(), profilePath) || profilePath} (${wallSec} s to measure). Method: ${profile.method}`,
@@ -165,7 +180,8 @@ export const calibrateCommand: Command = {
   about: [
     'Runs the real replica handlers with the codec (in the simulator, every handler timed), a replica\'s start,',
     'and each storage medium\'s operations on this machine, and writes a cost profile: what the simulator\'s',
-    'CPU model charges (heal recover --runtime sim --cost-profile FILE). --validate runs one scenario on',
+    'CPU model charges (heal recover --runtime sim --cost-profile FILE); the thread runtime\'s own cost per job',
+    'is fitted to a short run on worker threads. --validate runs one scenario on',
     'threads and in the simulator and prints rows {metric, threads, sim, ratio}.',
   ],
   options: OPTIONS,

@@ -23,6 +23,8 @@ export interface SimRun extends StrategyRun {
   replicasEqual: boolean;
   /** CPU time each replica, then each client, was charged over the run (virtual ms; empty without a CPU model). */
   cpuBusyMs: number[];
+  /** Jobs each replica, then each client, ran (empty without a CPU model). */
+  cpuJobs: number[];
   /** Simulator events the run took, and its wall-clock seconds. */
   events: number;
   wallSec: number;
@@ -191,6 +193,7 @@ function runStrategy(
     return {
       ...row, linearizable, replicasEqual: true,
       cpuBusyMs: sim.cpuModel ? ids.map((id) => Math.round(sim.cpuStats(id).busyMs * 1000) / 1000) : [],
+      cpuJobs: sim.cpuModel ? ids.map((id) => sim.cpuStats(id).jobs) : [],
       events: sim.stats.events, wallSec: Math.round((performance.now() - wallStart) / 100) / 10,
     };
   } finally {
