@@ -77,3 +77,14 @@ test('the same seed and cost profile give the same run; a slower machine serves 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('open-loop clients in the simulator issue on their schedule in virtual time', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'heal-sim-open-'));
+  try {
+    const [run] = runSimExperiment({ ...tinyConfig(dir), targetOpsPerSec: 20_000 }, loadCostProfile('default'));
+    assert.ok(run !== undefined && Math.abs(run.steadyOpsPerSec - 20_000) <= 200, `steady ${run?.steadyOpsPerSec} ops/s`);
+    assert.equal(run.failed, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
