@@ -4,6 +4,7 @@ import { healReplicaModule } from '@heal/heal/replica-module';
 import type { KeyRecord, KvStorage, KvWire, ReplicaModule } from '@heal/kv/replica';
 import { runSimExperiment } from '../sim/run-sim-experiment.js';
 import type { SimExperimentConfig } from '../sim/sim-config.js';
+import { nowNs } from './clock.js';
 import { fitLinear, Samples, type LinearFit } from './fit.js';
 
 /**
@@ -15,8 +16,6 @@ export const CALIBRATION_COSTS: CostModel = {
   receiveMs: () => 0.003, sendMs: () => 0.001, tickMs: () => 0.01, startMs: () => 0, flushMs: () => 0.001, jobMs: () => 0.001,
 };
 
-/** A real clock for the meter: nanoseconds from process.hrtime (the simulator reads no clock). */
-const nowNs = (): number => Number(process.hrtime.bigint());
 
 /** Per message kind, a handler's samples. */
 type ByKind = Map<string, Samples>;

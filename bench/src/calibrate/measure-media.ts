@@ -7,14 +7,8 @@ import {
   type KeyRecord, type KvStorage, type KvWire, type ReplicaConfig,
 } from '@heal/kv/replica';
 import type { MediumCosts } from '@heal/kv/sim';
+import { cpuNs, nowNs } from './clock.js';
 import { fitAcrossRuns, fitLinear, median, roundFit, Samples, type LinearFit } from './fit.js';
-
-const nowNs = (): number => Number(process.hrtime.bigint());
-/** CPU time of this process (user + system) in ns: for operations long enough to be preempted. */
-const cpuNs = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) * 1000;
-};
 
 /** The media a profile holds costs for (memory-durable: a test medium, charged like volatile's writes). */
 export const CALIBRATED_MEDIA = ['volatile', 'memory-durable', 'wal', 'pmem'] as const;

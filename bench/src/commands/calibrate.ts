@@ -119,16 +119,13 @@ async function runCalibration(values: OptionValues): Promise<number> {
 async function runThreads(config: ExperimentConfig): Promise<{ rows: StrategyRun[]; cores: number }> {
   const { runExperiment } = await import('../experiment/run-experiment.js');
   const { median } = await import('../calibrate/fit.js');
-  const cpuUs = (): number => {
-    const u = process.cpuUsage();
-    return u.user + u.system;
-  };
-  let mark: { cpuUs: number; wallMs: number } | undefined;
+  const { cpuNs } = await import('../calibrate/clock.js');
+  let mark: { cpuNs: number; wallMs: number } | undefined;
   const used: number[] = [];
   const rows = await runExperiment(config, (p) => {
-    if (p.stage === 'steady') mark = { cpuUs: cpuUs(), wallMs: performance.now() };
+    if (p.stage === 'steady') mark = { cpuNs: cpuNs(), wallMs: performance.now() };
     else if (p.stage === 'outage' && mark) {
-      used.push((cpuUs() - mark.cpuUs) / ((performance.now() - mark.wallMs) * 1000));
+      used.push((cpuNs() - mark.cpuNs) / ((performance.now() - mark.wallMs) * 1e6));
       mark = undefined;
     }
   });
