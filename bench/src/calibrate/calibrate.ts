@@ -77,7 +77,7 @@ const meanOf = (runs: readonly HandlerRun[], pick: (r: HandlerRun) => HandlerRun
 
 /**
  * `heal calibrate`: measures on this machine what the real handlers (with the codec), the
- * replica's start and the media cost, and returns the cost profile (DESIGN section 8). Every
+ * replica's start and the media cost, and returns the cost profile. Every
  * figure is a median over `plan.runs` runs; within a run a cost is fitted through the median
  * times of its sizes (fit.ts), so preemptions on a shared machine count for nothing.
  */

@@ -107,7 +107,7 @@ export const recoverCommand: Command = {
   about: [
     'The recovery experiment: per strategy a fresh cluster, the dataset, the workload, one replica crashed',
     'after the steady window, restarted after the outage; throughput in 10 ms buckets, failureMs,',
-    'recoveryMs with phases, degradation and outageDegradation (DESIGN section 6) in either runtime.',
+    'recoveryMs with phases, degradation and outageDegradation, in either runtime.',
   ],
   options: OPTIONS,
   async run(values) {

@@ -98,7 +98,7 @@ export const sweepCommand: Command = {
     }));
     const notes = [
       `Chart: ![recovery latency](sweep-${sweep.name}.svg). Each point: one crash-and-recover run per strategy, same seed, ` +
-        `${runtime === 'threads' ? 'on worker threads' : 'in the deterministic simulator'} (the recovery experiment: the fields DESIGN section 6 defines); ` +
+        `${runtime === 'threads' ? 'on worker threads' : 'in the deterministic simulator'} (the recovery experiment: the fields heal recover reports); ` +
         `see \`heal recover --help\`. ${wallSec} s wall-clock in all.`,
       ...(sweep.reference ?? []),
     ];

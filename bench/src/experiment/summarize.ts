@@ -7,7 +7,7 @@ import { BUCKET_MS } from './config.js';
 import { bucketSpan, degradation, meanOpsPerSec, sumBuckets, type Window } from './metrics.js';
 import { failureMs, viewChanges, type ViewInstall } from './view-timeline.js';
 
-/** A run's results, as either runtime measures them (DESIGN section 6). */
+/** A run's results, as either runtime measures them. */
 
 /** Times of one run on the runtime's clock (threads: the shared clock; the simulator: virtual ms). */
 export interface RunMarks {
@@ -24,7 +24,7 @@ export interface RunMarks {
   stopMs: number;
 }
 
-/** One strategy's crash and recovery under load (DESIGN section 6 field names). */
+/** One strategy's crash and recovery under load (the field names of recovery-row.ts). */
 export interface StrategyRun extends RecoveryRowFields {
   runtime: 'threads' | 'sim';
   /** From the crash to the first view installed without the victim (null: none was). */

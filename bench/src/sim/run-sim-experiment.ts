@@ -52,7 +52,7 @@ const HISTORY_CLIENTS_PER_LOAD_CLIENT = 1_000_000;
  * steady window, restart it after the outage, run until it serves reads, then a tail. With a
  * cost profile every handler, storage operation and message costs what it costs on the machine
  * the profile was measured on (the CPU and bandwidth models), so every number is virtual time
- * that means what the same number means on threads (DESIGN section 6).
+ * that means what the same number means on threads.
  */
 export function runSimExperiment(
   config: SimExperimentConfig, profile: LoadedProfile | undefined, progress: (p: ExperimentProgress) => void = () => {},

@@ -4,7 +4,7 @@ import { choiceFlag, intFlag } from '../cli/flags.js';
 import { DEMO_EXPERIMENT, type ExperimentConfig } from '../experiment/config.js';
 import { DEFAULT_PROFILE_NAME } from './cost-profiles.js';
 
-/** How the simulator models the machines the experiment runs on (DESIGN section 8). */
+/** How the simulator models the machines the experiment runs on. */
 export interface SimModelConfig {
   /** `default`, a cost profile file (`heal calibrate`), or `none`: no CPU model, handlers take no time. */
   costProfile: string;

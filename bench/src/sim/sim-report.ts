@@ -55,7 +55,7 @@ export function simNotes(config: SimExperimentConfig, profile: LoadedProfile | u
       `Replica ${config.victim} crashes after ${formatNumber(config.warmupMs)} ms of warm-up and a ${formatNumber(config.steadyMs)} ms steady window, ` +
       `stays down ${formatNumber(config.outageMs)} ms, restarts, recovers; then ${formatNumber(config.tailMs)} ms more load.`,
     '',
-    '- Fields as on threads (DESIGN section 6): failureMs from the crash to the first view without the victim; recoveryMs from the restarted replica\'s start to serving reads, phases consecutive; ' +
+    '- Fields as on threads: failureMs from the crash to the first view without the victim; recoveryMs from the restarted replica\'s start to serving reads, phases consecutive; ' +
       'workerStartMs from the restart call to the medium loaded (the model\'s start cost plus the load phase); degradation = 1 - mean(throughput during recovery) / mean(steady throughput) and ' +
       'outageDegradation = 1 - mean(throughput from crash to restart) / steady, in 10 ms buckets of virtual time.',
     `- Every run: the history ${config.check ? 'checked linearizable' : 'not checked (--no-check)'}; the replicas verified equal after the load stopped and they settled.`,

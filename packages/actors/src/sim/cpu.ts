@@ -37,7 +37,7 @@ export interface HostSpec {
 }
 
 /**
- * The simulator's CPU model (DESIGN section 8, "Each replica on its own CPU, in simulation").
+ * The simulator's CPU model (docs/ARCHITECTURE.md, "The simulator").
  * - Every actor and endpoint runs on a host; one not placed on any gets a host of its own with
  *   `cores` cores (so by default each has one core to itself).
  * - An actor runs one job at a time: a job is a batch of handlers (the messages waiting for it,

@@ -39,7 +39,7 @@ export interface PartyCosts {
 
 /**
  * A cost profile (`heal calibrate`): what the real handlers, codec and media cost on the machine
- * it was measured on. The simulator's CPU model charges from it (DESIGN section 8).
+ * it was measured on. The simulator's CPU model charges from it.
  */
 export interface CostProfile {
   format: typeof COST_PROFILE_FORMAT;
