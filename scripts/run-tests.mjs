@@ -3,7 +3,7 @@
 // runner. Node 20's `--test` takes no globs, so the files are listed here.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 const roots = ['packages/base', 'packages/actors', 'packages/pmem', 'packages/kv', 'packages/heal', 'bench', 'test'];
 
@@ -30,11 +30,37 @@ if (files.length === 0) {
 // The suite takes a few minutes; a hang (a worker thread kept alive, say) must fail CI well
 // before its limit instead of using all of it.
 const SUITE_TIMEOUT_MS = 25 * 60 * 1000;
-const extra = process.argv.slice(2);
-const result = spawnSync(process.execPath, ['--test', ...extra, ...files], {
+const extra = process.argv.slice(2).filter((arg) => arg !== '--lint');
+const withLint = process.argv.includes('--lint');
+
+/** Runs `command` to its end; resolves with its exit status and its output, kept for later. */
+function run(command, args, options) {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, options);
+    let output = '';
+    child.stdout?.on('data', (chunk) => (output += chunk));
+    child.stderr?.on('data', (chunk) => (output += chunk));
+    child.on('error', (err) => resolve({ status: 1, output: `${output}${err.message}\n` }));
+    child.on('close', (status, signal) => resolve({ status: status ?? 1, signal, output }));
+  });
+}
+
+// The lint (`npm run lint`) runs beside the tests, not before them: the runner takes test files
+// one at a time, so on a machine with two cores the lint takes the other one. Its output is
+// printed after the tests', whole.
+const lint = withLint ? run('npm', ['run', '--silent', 'lint'], { stdio: ['ignore', 'pipe', 'pipe'] }) : undefined;
+const tests = run(process.execPath, ['--test', ...extra, ...files], {
   stdio: 'inherit',
   timeout: SUITE_TIMEOUT_MS,
   killSignal: 'SIGKILL',
 });
-if (result.error) console.error(`run-tests: ${result.error.message} (suite limit ${SUITE_TIMEOUT_MS / 60000} min)`);
-process.exit(result.status ?? 1);
+const testResult = await tests;
+if (testResult.signal) console.error(`run-tests: tests ended by ${testResult.signal} (suite limit ${SUITE_TIMEOUT_MS / 60000} min)`);
+let status = testResult.status;
+if (lint) {
+  const lintResult = await lint;
+  process.stdout.write(lintResult.output);
+  console.log(lintResult.status === 0 ? '# lint: ESLint and the Prettier check pass' : '# lint: FAILED (npm run lint)');
+  if (lintResult.status !== 0) status = status || lintResult.status;
+}
+process.exit(status);

@@ -40,14 +40,14 @@ test('heal bench kv --json prints one document with the issue\'s row fields and 
     assert.equal(byReplica.length, 3);
     assert.ok(byReplica.every((ops) => ops > 0), `every replica served its sessions: ${byReplica.join(',')}`);
     const counted = byReplica.reduce((a, b) => a + b, 0);
-    assert.ok(Math.abs(counted / 0.3 - (row['opsPerSec'] as number)) <= 4, `${counted} operations in 300 ms against ${row['opsPerSec']} ops/s`);
+    assert.ok(Math.abs(counted / 0.3 - (row['opsPerSec'] as number)) <= 4, `${counted} operations in 300 ms against ${row['opsPerSec'] as number} ops/s`);
     const windows = [...run.stderr.matchAll(/3 replicas, 95% reads, run \d\/3: (\d+) ops\/s/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
     assert.equal(windows.length, 3, 'one progress line per measured window');
     assert.deepEqual([row['opsPerSecMin'], row['opsPerSec'], row['opsPerSecMax']], windows, 'the row is the median window, with the extremes');
     // Threads do real work for every operation: some CPU per operation, and not absurdly much.
     const cpu = row['cpuUsPerOp'] as number;
     assert.ok(cpu > 0 && cpu < 100_000, `cpuUsPerOp ${cpu}`);
-    assert.deepEqual(JSON.parse(readFileSync(join(out, 'kv.json'), 'utf8')).results, doc.results);
+    assert.deepEqual((JSON.parse(readFileSync(join(out, 'kv.json'), 'utf8')) as typeof doc).results, doc.results);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

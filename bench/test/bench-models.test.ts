@@ -27,7 +27,7 @@ test('heal bench models --json prints one document with a row per model x medium
       assert.ok((row['p99Us'] as number) >= (row['p50Us'] as number));
     }
     assert.deepEqual(doc.results.filter((r) => r['medium'] === 'pmem').map((r) => r['latencyModel']), [false, false, true, true]);
-    assert.deepEqual(JSON.parse(readFileSync(join(out, 'models.json'), 'utf8')).results, doc.results);
+    assert.deepEqual((JSON.parse(readFileSync(join(out, 'models.json'), 'utf8')) as typeof doc).results, doc.results);
     assert.match(readFileSync(join(out, 'models.md'), 'utf8'), /\| synch \| pmem \| on \| 3 \|/);
   } finally {
     rmSync(out, { recursive: true, force: true });

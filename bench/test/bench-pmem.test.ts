@@ -34,7 +34,7 @@ test('heal bench pmem --quick --json prints one document with every row shape, a
     }
     const wal = doc.results.find((r) => r['op'] === 'fdatasync-append' && r['bytes'] === 64);
     assert.ok(wal !== undefined && (wal['nsPerOp'] as number) > 0);
-    assert.deepEqual(JSON.parse(readFileSync(join(out, 'pmem.json'), 'utf8')).results, doc.results);
+    assert.deepEqual((JSON.parse(readFileSync(join(out, 'pmem.json'), 'utf8')) as typeof doc).results, doc.results);
     assert.match(readFileSync(join(out, 'pmem.md'), 'utf8'), /\| fdatasync-append \| 64 \|/);
   } finally {
     rmSync(out, { recursive: true, force: true });

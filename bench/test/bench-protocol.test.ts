@@ -29,7 +29,7 @@ test('heal bench protocol --json reports CPU and messages per operation, and a w
     }
     // Reads only: one get per replica and batch (the batch's reads spread over the replicas).
     assert.ok((doc.results[0]?.['messagesPerOp'] as number) < 0.1, 'reads are batched into gets');
-    assert.deepEqual(JSON.parse(readFileSync(join(out, 'protocol.json'), 'utf8')).results, doc.results);
+    assert.deepEqual((JSON.parse(readFileSync(join(out, 'protocol.json'), 'utf8')) as typeof doc).results, doc.results);
     assert.match(readFileSync(join(out, 'protocol.md'), 'utf8'), /\| replicas \| reads \| keys \| value bytes \| ops \| CPU µs\/op \| messages\/op \|/);
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -28,7 +28,7 @@ test('heal bench ring --quick --json prints one row per transport, size and dire
       assert.ok([32, 256, 4096].includes(r['bytes'] as number), String(r['bytes']));
       assert.ok(['one-way', 'round-trip'].includes(r['direction'] as string), String(r['direction']));
       assert.ok(typeof r['msgsPerSec'] === 'number' && r['msgsPerSec'] > 0, `msgsPerSec of ${JSON.stringify(r)}`);
-      cases.add(`${r['transport']} ${r['bytes']} ${r['direction']}`);
+      cases.add(`${String(r['transport'])} ${String(r['bytes'])} ${String(r['direction'])}`);
     }
     assert.equal(cases.size, 18, 'no case twice');
     assert.deepEqual(JSON.parse(readFileSync(join(out, 'ring.json'), 'utf8')), doc);

@@ -58,7 +58,7 @@ test('heal calibrate --quick writes a cost profile the simulator loads, with the
     assert.ok(typeof profile.machine['cpus'] === 'number' && typeof profile.machine['cpuModel'] === 'string', JSON.stringify(profile.machine));
     for (const kind of ['get', 'put', 'inv', 'ack']) assert.ok((profile.replica.receive[kind]?.ns ?? 0) > 0, `a replica's ${kind} costs something`);
     assert.ok((profile.client.receive['get-ok']?.ns ?? 0) > 0, 'a client\'s get-ok costs something');
-    for (const medium of ['wal', 'pmem'] as const) assert.ok((profile.media[medium]?.load.ns ?? 0) > 0, `loading a ${medium} record costs something`);
+    for (const medium of ['wal', 'pmem'] as const) assert.ok((profile.media[medium]?.read.ns ?? 0) > 0, `reading a ${medium} record costs something`);
     assert.ok(doc.results.some((r) => r.party === 'replica' && r.cost === 'receive get'), 'the report lists the costs');
   } finally {
     rmSync(out, { recursive: true, force: true });

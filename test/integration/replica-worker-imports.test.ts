@@ -13,7 +13,7 @@ const PRELOAD = fileURLToPath(new URL('./fixtures/load-log-preload.js', import.m
 const DRIVER = fileURLToPath(new URL('./fixtures/replica-worker-driver.js', import.meta.url));
 
 /**
- * What a replica worker must never load: the code it does not run (DESIGN section 2: a worker
+ * What a replica worker must never load: the code it does not run (ARCHITECTURE.md §1: a worker
  * imports the actor module and the worker script, nothing of the driver's side).
  */
 const FORBIDDEN: readonly { what: string; pattern: RegExp }[] = [

@@ -85,7 +85,7 @@ export function calibrate(plan: CalibrationPlan, progress: (what: string) => voi
   mkdirSync(plan.dataDir, { recursive: true });
   const root = mkdtempSync(join(plan.dataDir, 'heal-calibrate-'));
   try {
-    progress('media: open and load, write, sync, saves');
+    progress('media: open, reads in place, write, sync, saves');
     const media = measureMedia(root, plan.media, (what) => progress(`media: ${what}`));
     progress('replica start per record, per strategy');
     const start = measureStart(plan.strategies, plan.startRecords, plan.media.runs);
@@ -107,9 +107,9 @@ export function calibrate(plan: CalibrationPlan, progress: (what: string) => voi
         '(one size, or size quantiles), less the clock\'s own cost. ' +
         'Handlers: the recovery experiment in the simulator (6 replicas, 2 clients; TAOBench with every strategy, YCSB A with heal), each handler timed with ' +
         'process.hrtime less the storage and encoding inside it; receive = handler + decode of its kind; send = encode. Media: per operation, in batches (write), ' +
-        `after 1-256 writes (sync), ${plan.media.loadRecords.join(' and ')} records (open and load, CPU time); pmem with its latency model ${plan.media.pmemLatency ? 'on' : 'off'}, ` +
+        `after 1-256 writes (sync), ${plan.media.loadRecords.join(' and ')} records (open, then a get of every record, CPU time); pmem with its latency model ${plan.media.pmemLatency ? 'on' : 'off'}, ` +
         `crash simulation off, as on threads. Replica start: ${plan.startRecords.join(' and ')} records, CPU time less the medium's.`,
-      replica: { ...replica, startNs: start.startNs, loadRecordNs: start.loadRecordNs },
+      replica: { ...replica, startNs: start.startNs, startRecordNs: start.startRecordNs },
       client,
       media,
     };

@@ -1,11 +1,12 @@
 import type { ActorId, Codec } from '@heal/actors/core';
 import type { CostModel, CpuMeter, MeteredWork } from '@heal/actors/sim';
 import { healReplicaModule } from '@heal/heal/replica-module';
-import type { KeyRecord, KvStorage, KvWire, ReplicaModule } from '@heal/kv/replica';
+import type { KvStorage, KvWire, ReplicaModule } from '@heal/kv/replica';
 import { runSimExperiment } from '../sim/run-sim-experiment.js';
 import type { SimExperimentConfig } from '../sim/sim-config.js';
 import { nowNs } from './clock.js';
 import { fitLinear, Samples, type LinearFit } from './fit.js';
+import { timedStorage } from './timed-storage.js';
 
 /**
  * What the calibration runs charge (virtual time only: the meter measures the real code): flat
@@ -92,45 +93,10 @@ class Recorder {
 
   /** A medium whose every operation is timed and counted inside its replica's handler. */
   wrapStorage(self: ActorId, inner: KvStorage): KvStorage {
-    const timed = <T>(fn: () => T): T => {
-      const t0 = nowNs();
-      const out = fn();
-      const ns = nowNs() - t0;
+    return timedStorage(inner, nowNs, (ns) => {
       this.#addInside(self, ns);
       this.run.storageNs += ns;
-      return out;
-    };
-    const recorder = this;
-    return {
-      medium: inner.medium,
-      load: () => {
-        const records = timed(() => inner.load());
-        return {
-          *[Symbol.iterator]() {
-            const it = records[Symbol.iterator]();
-            for (;;) {
-              const t0 = nowNs();
-              const next = it.next();
-              const ns = nowNs() - t0;
-              recorder.#addInside(self, ns);
-              recorder.run.storageNs += ns;
-              if (next.done === true) return;
-              yield next.value as KeyRecord;
-            }
-          },
-        };
-      },
-      write: (record) => timed(() => inner.write(record)),
-      sync: (vv) => timed(() => inner.sync(vv)),
-      loadVersionVector: () => timed(() => inner.loadVersionVector()),
-      loadSeqHighWater: () => timed(() => inner.loadSeqHighWater()),
-      saveSeqHighWater: (seq) => timed(() => inner.saveSeqHighWater(seq)),
-      loadEpoch: () => timed(() => inner.loadEpoch()),
-      saveEpoch: (epoch) => timed(() => inner.saveEpoch(epoch)),
-      close: () => inner.close(),
-      ...(typeof (inner as Partial<{ crash(seed: number): void }>).crash === 'function'
-        ? { crash: (seed: number) => (inner as unknown as { crash(seed: number): void }).crash(seed) } : {}),
-    } as KvStorage;
+    });
   }
 
   /** The replica module with its codec's decode timed (at delivery, outside any handler). */

@@ -9,13 +9,14 @@ import {
 import type { MediumCosts } from '@heal/kv/sim';
 import { cpuNs, nowNs } from './clock.js';
 import { fitAcrossRuns, fitLinear, median, roundFit, Samples, type LinearFit } from './fit.js';
+import { timedStorage } from './timed-storage.js';
 
 /** The media a profile holds costs for (memory-durable: a test medium, charged like volatile's writes). */
 export const CALIBRATED_MEDIA = ['volatile', 'memory-durable', 'wal', 'pmem'] as const;
 export type CalibratedMedium = (typeof CALIBRATED_MEDIA)[number];
 
 export interface MediaPlan {
-  /** Dataset sizes the open-and-load fit uses (two or more). */
+  /** Dataset sizes the open fit and the reads use (two or more). */
   loadRecords: readonly number[];
   /** Writes timed per value size. */
   writes: number;
@@ -50,7 +51,7 @@ interface MediumRun {
   write: LinearFit;
   sync: LinearFit;
   saveNs: number;
-  openLoad: LinearFit;
+  openRead: OpenRead;
 }
 
 function measureOnce(medium: CalibratedMedium, root: string, plan: MediaPlan, run: number): MediumRun {
@@ -91,18 +92,30 @@ function measureOnce(medium: CalibratedMedium, root: string, plan: MediaPlan, ru
       saves.push(nowNs() - t0);
     }
     storage.close();
-    return { write: fitLinear(writes), sync: fitLinear(syncs), saveNs: median(saves), openLoad: measureOpenLoad(medium, root, plan, run) };
+    return { write: fitLinear(writes), sync: fitLinear(syncs), saveNs: median(saves), openRead: measureOpenRead(medium, root, plan, run) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Opening a medium holding n records and loading them, in CPU time, for each size of the plan. */
-function measureOpenLoad(medium: CalibratedMedium, root: string, plan: MediaPlan, run: number): LinearFit {
-  const samples = new Samples();
-  if (medium === 'volatile') return { ns: 0, nsPerByte: 0, samples: 0 };
+/** Opening a medium and reading its records in place, in CPU time. */
+interface OpenRead {
+  /** Opening a medium of n records (`ns` fixed, `nsPerByte`: per record held). */
+  open: LinearFit;
+  /** A `get` of one record of it, as a replica reads a cold one (`ns`), median over the sizes. */
+  readNs: number;
+}
+
+/**
+ * Opening a medium holding n records, as a replica's start does (open, count, list what is not
+ * Valid, the digest it keeps), then a `get` of each record, in CPU time, for each size of the plan.
+ */
+function measureOpenRead(medium: CalibratedMedium, root: string, plan: MediaPlan, run: number): OpenRead {
+  const opens = new Samples();
+  const reads: number[] = [];
+  if (medium === 'volatile') return { open: { ns: 0, nsPerByte: 0, samples: 0 }, readNs: 0 };
   for (const n of plan.loadRecords) {
-    const dir = mkdtempSync(join(root, `${medium}-load-${run}-`));
+    const dir = mkdtempSync(join(root, `${medium}-open-${run}-`));
     try {
       const cfg = config(medium, dir, n + 4096, plan);
       const value = 'l'.repeat(LOAD_VALUE_BYTES);
@@ -117,16 +130,20 @@ function measureOpenLoad(medium: CalibratedMedium, root: string, plan: MediaPlan
       for (let rep = 0; rep < 2; rep++) {
         const t0 = cpuNs();
         const storage = medium === 'memory-durable' ? filled : createStorage(0, cfg);
-        let count = 0;
-        for (const _ of storage.load()) count++;
-        samples.add(count, cpuNs() - t0);
+        const held = storage.size - storage.notValid().length;
+        storage.loadDigest();
+        const t1 = cpuNs();
+        opens.add(held, t1 - t0);
+        let found = 0;
+        for (let i = 0; i < n; i++) if (storage.get(datasetKey(i)) !== undefined) found++;
+        reads.push((cpuNs() - t1) / Math.max(1, found));
         if (medium !== 'memory-durable') storage.close();
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  return fitLinear(samples);
+  return { open: fitLinear(opens), readNs: median(reads) };
 }
 
 /** Each medium's costs on this machine: medians over `plan.runs` runs of each measurement. */
@@ -136,11 +153,11 @@ export function measureMedia(root: string, plan: MediaPlan, progress: (what: str
     progress(`medium ${medium}`);
     const runs = Array.from({ length: plan.runs }, (_, run) => measureOnce(medium, root, plan, run));
     const sync = fitAcrossRuns(runs.map((r) => r.sync));
-    const openLoad = fitAcrossRuns(runs.map((r) => r.openLoad));
+    const open = fitAcrossRuns(runs.map((r) => r.openRead.open));
     out[medium] = {
-      openNs: Math.round(openLoad.ns),
-      // The per-record slope: opening and reading grow with the records, both charged as they are read.
-      load: { ns: Math.round(openLoad.nsPerByte * 10) / 10, nsPerByte: 0 },
+      openNs: Math.round(Math.max(0, open.ns)),
+      openNsPerRecord: Math.round(Math.max(0, open.nsPerByte) * 10) / 10,
+      read: { ns: Math.round(median(runs.map((r) => r.openRead.readNs)) * 10) / 10, nsPerByte: 0 },
       write: roundFit(fitAcrossRuns(runs.map((r) => r.write))),
       sync: { ns: Math.round(sync.ns), nsPerRecord: Math.round(sync.nsPerByte * 10) / 10, nsPerByte: 0 },
       saveNs: Math.round(median(runs.map((r) => r.saveNs))),
@@ -152,15 +169,15 @@ export function measureMedia(root: string, plan: MediaPlan, progress: (what: str
 /** A replica's start from a medium of n records: its fixed cost and its cost per record, per strategy. */
 export interface StartCosts {
   startNs: number;
-  loadRecordNs: Record<string, number>;
+  startRecordNs: Record<string, number>;
 }
 
 const noop = (): void => {};
 
 /**
  * Starts a real replica (the heal module, each strategy) on a memory-durable medium holding n
- * dataset records, as a restart does, and times `start` less the medium's own time: what
- * building the replica's state (records, indexes, the strategy's digests) costs per record.
+ * dataset records, as a restart does, and times `start` less the medium's own time: what the
+ * replica's start does per record on its medium (it reads them in place as they are touched).
  */
 export function measureStart(strategies: readonly string[], sizes: readonly number[], runs: number): StartCosts {
   const perStrategy: Record<string, number> = {};
@@ -173,22 +190,14 @@ export function measureStart(strategies: readonly string[], sizes: readonly numb
         const medium = new MemoryStorage(true);
         const value = 'v'.repeat(LOAD_VALUE_BYTES);
         for (let i = 0; i < n; i++) medium.write(record(i, value, i + 1));
+        medium.sync();
         const config: ReplicaConfig = { replicas: 6, timing: THREAD_TIMING, strategy, medium: 'memory-durable' };
         let storageNs = 0;
-        const timedLoad: KvStorage = {
-          medium: medium.medium,
-          load: () => {
-            const t0 = cpuNs();
-            const records = [...medium.load()];
-            storageNs += cpuNs() - t0;
-            return records;
-          },
-          write: (r) => medium.write(r), sync: (vv) => medium.sync(vv), loadVersionVector: () => medium.loadVersionVector(),
-          loadSeqHighWater: () => medium.loadSeqHighWater(), saveSeqHighWater: (s) => medium.saveSeqHighWater(s),
-          loadEpoch: () => medium.loadEpoch(), saveEpoch: (e) => medium.saveEpoch(e), close: () => medium.close(),
-        };
+        const timed = timedStorage(medium, cpuNs, (ns) => {
+          storageNs += ns;
+        });
         const ctx: ActorContext<KvWire, KvStorage> = {
-          self: 0, incarnation: 1, storage: timedLoad, now: () => 0, random: () => 0.5,
+          self: 0, incarnation: 1, storage: timed, now: () => 0, random: () => 0.5,
           send: noop, setTimer: () => 0, cancelTimer: noop,
         };
         const actor = healReplicaModule.createActor(0, config);
@@ -199,8 +208,8 @@ export function measureStart(strategies: readonly string[], sizes: readonly numb
       fits.push(fitLinear(samples));
     }
     const fit = fitAcrossRuns(fits);
-    perStrategy[strategy] = Math.round(fit.nsPerByte * 10) / 10;
+    perStrategy[strategy] = Math.round(Math.max(0, fit.nsPerByte) * 10) / 10;
     fixed.push(fit.ns);
   }
-  return { startNs: Math.round(median(fixed)), loadRecordNs: perStrategy };
+  return { startNs: Math.round(Math.max(0, median(fixed))), startRecordNs: perStrategy };
 }

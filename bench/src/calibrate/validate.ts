@@ -49,7 +49,7 @@ const scaleParty = <P extends PartyCosts>(p: P, f: number): P => ({
   tickNs: p.tickNs * f, flushNs: p.flushNs * f, jobNs: p.jobNs * f, wakeNs: p.wakeNs * f,
 });
 const scaleMedium = (m: MediumCosts, f: number): MediumCosts => ({
-  openNs: m.openNs * f, load: scaleCost(m.load, f), write: scaleCost(m.write, f),
+  openNs: m.openNs * f, openNsPerRecord: m.openNsPerRecord * f, read: scaleCost(m.read, f), write: scaleCost(m.write, f),
   sync: { ns: m.sync.ns * f, nsPerRecord: m.sync.nsPerRecord * f, nsPerByte: m.sync.nsPerByte * f }, saveNs: m.saveNs * f,
 });
 
@@ -64,7 +64,7 @@ export function scaleProfile(loaded: LoadedProfile, factor: number): LoadedProfi
     ...p,
     name: `${p.name} x${factor.toFixed(2)}`,
     replica: { ...scaleParty(p.replica, factor), startNs: p.replica.startNs * factor,
-      loadRecordNs: Object.fromEntries(Object.entries(p.replica.loadRecordNs).map(([k, v]) => [k, v * factor])) },
+      startRecordNs: Object.fromEntries(Object.entries(p.replica.startRecordNs).map(([k, v]) => [k, v * factor])) },
     client: scaleParty(p.client, factor),
     media: Object.fromEntries(Object.entries(p.media).map(([k, m]) => [k, scaleMedium(m, factor)])),
   };

@@ -38,7 +38,8 @@ export interface Command {
   readonly options: OptionTable;
   /** Whether the command takes positional arguments (e.g. a file); otherwise they are errors. */
   readonly positionals?: boolean;
-  run(values: OptionValues, positionals: string[]): Promise<number>;
+  /** A command that does all its work synchronously returns the code directly. */
+  run(values: OptionValues, positionals: string[]): number | Promise<number>;
 }
 
 /** A command-line mistake: printed as `heal: <message>` with exit status 2. */

@@ -101,7 +101,7 @@ export const benchCheckCommand: Command = {
   name: 'bench check',
   summary: 'time the linearizability checker on a simulated 100k-operation history',
   options: { ...OPTIONS, ...outputOptions('check.json and check.md') },
-  async run(values) {
+  run(values) {
     const operations = intFlag(values, 'operations', OPTIONS.operations.default, 1, 10_000_000);
     const clients = intFlag(values, 'clients', OPTIONS.clients.default, 1, 10_000);
     const keys = intFlag(values, 'keys', OPTIONS.keys.default, 1, 10_000_000);

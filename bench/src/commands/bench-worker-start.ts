@@ -49,25 +49,30 @@ const NOTES = [
   '  `spare` the runtime did both while the replica was down (right after the crash), off the restart\'s path; with',
   '  `cold` (`spareWorkers: false`) the restart creates the worker and waits for both.',
   '- assign: from the restart call (or the end of the imports, if later) to the worker receiving its replica.',
-  '- medium open: `createStorage` (volatile: nothing; wal: the snapshot and log replayed; pmem: the region mapped and',
-  '  PTable.open, which rebuilds its index from every slot).',
+  '- medium open: `createStorage` (volatile: nothing; wal: its checkpoint (snapshot) read and its log tail replayed,',
+  '  split in the next two columns, then one pass for the digest and the not-Valid keys; pmem: the region mapped',
+  '  and PTable.open, which reads its metadata, one journal line and its not-Valid bitmap, never a slot).',
   '- replica start: `createActor` and `start`, which loads what the medium kept into the replica (load: that part,',
-  '  from the replica\'s recovery report) and starts the recovery strategy.',
+  '  from the replica\'s recovery report) and starts the recovery strategy (HEAL takes the digest the medium kept).',
   '- restart(): what the call took, to the runtime receiving the worker\'s ready message.',
   '',
-  'What grows with `keys`: a replica holds every record in memory, so a wal replica replays its snapshot and log',
-  'when it opens (medium open) and loads every record at start (load), both O(keys); a pmem replica\'s open is',
-  'PTable.open rebuilding its index from every slot, and its load reads every slot. A volatile replica keeps',
-  'nothing and loads nothing (its recovery copies the records, after the start measured here). The times are',
-  'those of a fresh thread\'s first run of that code, on a shared machine: compare rows of one run.',
+  'What grows with `keys`: records stay on a durable medium and a restarted replica holds only those it touches, so',
+  'its load reads the not-Valid records the medium lists and the digest it kept, nothing per record. A wal replica',
+  'replays its snapshot and log when it opens, O(keys); a pmem replica\'s open is O(metadata) (its bitmap is one',
+  'bit per slot). A volatile replica keeps nothing and loads nothing (its recovery copies the records, after the',
+  'start measured here). The times are those of a fresh thread\'s first run of that code, on a shared machine:',
+  'compare rows of one run.',
 ].join('\n');
 
 function table(rows: WorkerStartRow[]): string {
   return markdownTable(
-    ['medium', 'keys', 'mode', 'restarts', 'worker start ms', 'p90 ms', 'boot', 'imports', 'assign', 'medium open', 'replica start', 'load', 'restart()'],
+    [
+      'medium', 'keys', 'mode', 'restarts', 'worker start ms', 'p90 ms', 'boot', 'imports', 'assign', 'medium open',
+      'snapshot', 'log tail', 'replica start', 'load', 'restart()',
+    ],
     rows.map((r) => [
       r.medium, r.keys, r.mode, r.restarts, r.workerStartMs, r.workerStartP90Ms, r.bootMs, r.importMs, r.assignMs,
-      r.mediumOpenMs, r.replicaStartMs, r.loadMs, r.restartCallMs,
+      r.mediumOpenMs, r.snapshotMs ?? '-', r.logTailMs ?? '-', r.replicaStartMs, r.loadMs, r.restartCallMs,
     ]),
   );
 }

@@ -60,9 +60,10 @@ function profileRows(p: CostProfile): { party: string; cost: string; ns: number;
     rows.push({ party: who, cost: 'job (thread runtime, fitted)', ns: party.jobNs, nsPerByte: 0 });
   }
   rows.push({ party: 'replica', cost: 'start (fixed)', ns: p.replica.startNs, nsPerByte: 0 });
-  for (const [s, ns] of Object.entries(p.replica.loadRecordNs)) rows.push({ party: 'replica', cost: `state per loaded record (${s})`, ns, nsPerByte: 0 });
+  for (const [s, ns] of Object.entries(p.replica.startRecordNs)) rows.push({ party: 'replica', cost: `start per record on the medium (${s})`, ns, nsPerByte: 0 });
   for (const [medium, m] of Object.entries(p.media)) {
-    rows.push({ party: medium, cost: 'open', ns: m.openNs, nsPerByte: 0 }, { party: medium, cost: 'load per record', ...m.load });
+    rows.push({ party: medium, cost: 'open', ns: m.openNs, nsPerByte: 0 }, { party: medium, cost: 'open per record held', ns: m.openNsPerRecord, nsPerByte: 0 });
+    rows.push({ party: medium, cost: 'read per record (in place)', ...m.read });
     rows.push({ party: medium, cost: 'write', ...m.write }, { party: medium, cost: 'sync', ns: m.sync.ns, nsPerByte: 0 });
     rows.push({ party: medium, cost: 'sync per record written', ns: m.sync.nsPerRecord, nsPerByte: 0 }, { party: medium, cost: 'save (epoch, seq mark)', ns: m.saveNs, nsPerByte: 0 });
   }

@@ -43,7 +43,7 @@ function toRow(r: CheckResult, elapsedMs: number): CheckRow {
 
 export const checkCommand: Command = {
   name: 'check',
-  summary: 'check that a history file (JSON) is linearizable; exit 0 yes, 1 no, 2 invalid file',
+  summary: 'check that a history file (JSON) is linearizable; exit 0 yes, 1 no, 2 invalid, 3 undecided',
   about: [
     '<history.json>: {"operations": [{"client", "op": "put"|"get", "key", "value", "call", "return"}, ...]}',
     'Exit status: 0 linearizable, 1 not (the report names the smallest failing key),',
@@ -55,7 +55,7 @@ export const checkCommand: Command = {
     'max-steps': { type: 'string', arg: 'N', help: 'give up on a key after N search steps (deterministic; exit 3)' },
   },
   positionals: true,
-  async run(values, positionals) {
+  run(values, positionals) {
     if (positionals.length !== 1) throw new UsageError(`expected one history file, got ${positionals.length} arguments`);
     const file = positionals[0] as string;
     const timeoutMs = values['timeout-ms'] === undefined ? undefined : intFlag(values, 'timeout-ms', 0, 0);

@@ -2,12 +2,12 @@ import { COMPARED_STRATEGIES, RUNNABLE_STRATEGIES } from '@heal/heal/replica-mod
 import { THREAD_TIMING, type PersistencyModel } from '@heal/kv/replica';
 import type { WorkloadName } from '../workloads/index.js';
 
-/** DESIGN section 6: throughput is counted in buckets of this many ms. */
+/** Throughput is counted in buckets of this many ms. */
 export const BUCKET_MS = 10;
 
 /** The strategies the experiment compares, HEAL first (ratios are against it). */
 export const EXPERIMENT_STRATEGIES = COMPARED_STRATEGIES;
-/** What `--strategy` may name: also leader-incremental with the shared budget (DESIGN section 5). */
+/** What `--strategy` may name: also leader-incremental with the shared budget. */
 export const EXPERIMENT_STRATEGY_NAMES = RUNNABLE_STRATEGIES;
 
 export const EXPERIMENT_MEDIA = ['volatile', 'wal', 'pmem'] as const;
@@ -54,7 +54,7 @@ export interface ExperimentConfig {
   suspicionMs: number;
   /** A client operation without an answer after this long fails (and its replica is avoided for a while). */
   clientTimeoutMs: number;
-  /** Byte budget of every strategy's recovery buffer (the same for all, DESIGN section 5). */
+  /** Byte budget of every strategy's recovery buffer (the same for all). */
   bufferBytes: number;
   /** The run fails if the victim does not serve reads this long after its restart. */
   recoveryLimitMs: number;

@@ -61,7 +61,7 @@ export interface Degradation {
 }
 
 /**
- * Throughput degradation exactly as DESIGN section 6 defines it: `1 - mean(throughput during
+ * Throughput degradation as every report defines it: `1 - mean(throughput during
  * recovery) / mean(throughput in the steady window before the failure)`, over 10 ms buckets
  * of the same run; during recovery = from the restart to serving reads.
  */

@@ -53,7 +53,7 @@ function phases(r: StrategyRun): string {
 }
 
 /**
- * The whole failure timeline, as a client sees it (DESIGN section 6): the failure window until
+ * The whole failure timeline, as a client sees it (the demo's report): the failure window until
  * a view without the victim, the new worker's start, the recovery, and the throughput lost
  * during the outage and during the recovery.
  */
@@ -161,7 +161,7 @@ export function experimentNotes(config: ExperimentConfig, rows: readonly Experim
     '- missedKeys: distinct keys with a client put that ended (answered or failed) after the crash and began before the restart, so the restarted replica could not have it from its medium; ' +
       `missedBytes: their size as recovery moves them (key + value + 21 B); missedWrites: writes the live replicas started (writesStarted) from the crash to the restart.`,
     '- bytesMoved: wire bytes (header included) of every recovery message the recovering replica received; entriesApplied (JSON): received entries newer than what it had.',
-    '- Baselines run as built (DESIGN section 5), with the same recovery buffer budget as HEAL ' +
+    '- Baselines run as built (docs/ARCHITECTURE.md §6), with the same recovery buffer budget as HEAL ' +
       `(${formatNumber(config.bufferBytes)} B); leader-incremental keeps ZooKeeper's default commitLogCount (500) and snapshotSizeFactor (0.33).`,
     '- Clients avoid a replica for 200 ms after it timed out an operation or was not serving (another replica answered for it), then probe it one request at a time until it answers itself.',
   ];

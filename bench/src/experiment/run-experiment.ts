@@ -93,7 +93,7 @@ async function runStrategy(
     const originMs = sharedClockMs();
     const plannedMs = TASKS_START_LIMIT_MS + config.warmupMs + config.steadyMs + config.outageMs +
       READY_LIMIT_MS + config.recoveryLimitMs + config.tailMs + 2 * config.clientTimeoutMs;
-    let loadError: unknown;
+    let loadError: Error | undefined;
     const load = pool().run(cluster.runtime, clients, (id) => ({
       replicas: config.replicas, workload: config.workload, keys: config.keys,
       ...(config.valueBytes !== undefined ? { valueBytes: config.valueBytes } : {}),
@@ -103,7 +103,7 @@ async function runStrategy(
       originMs, bucketMs: BUCKET_MS, maxBuckets: Math.ceil(plannedMs / BUCKET_MS),
       control: control.buffer as SharedArrayBuffer, marks: marks.buffer as SharedArrayBuffer,
     }));
-    load.catch((err: unknown) => { loadError = err; });
+    load.catch((err: unknown) => { loadError = err instanceof Error ? err : new Error(String(err)); });
     /** Waits `ms`, failing early (instead of measuring nothing) if a load generator failed. */
     const wait = async (ms: number): Promise<void> => {
       const until = sharedClockMs() + ms;
@@ -213,7 +213,7 @@ async function writesStarted(cluster: ThreadCluster, replicas: readonly ActorId[
 }
 
 /** cluster.recover, failing early if a load generator failed meanwhile. */
-async function recover(cluster: ThreadCluster, id: ActorId, limitMs: number, failure: () => unknown): Promise<RecoveryReport> {
+async function recover(cluster: ThreadCluster, id: ActorId, limitMs: number, failure: () => Error | undefined): Promise<RecoveryReport> {
   const recovered = cluster.recover(id, limitMs);
   for (;;) {
     const done = await Promise.race([recovered, sleep(50).then(() => undefined)]);

@@ -34,7 +34,7 @@ export function viewInstalls(stats: readonly Record<string, number>[]): ViewInst
   return [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch);
 }
 
-/** DESIGN section 6's failure window: from the crash to the first view installed without the victim. */
+/** The reports' failure window: from the crash to the first view installed without the victim. */
 export function failureMs(views: readonly ViewInstall[], victim: ActorId, crashMs: number): number | null {
   const removal = views.find((v) => v.atMs >= crashMs && !v.members.includes(victim));
   return removal === undefined ? null : removal.atMs - crashMs;

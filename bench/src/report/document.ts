@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describeMachine, type Machine } from './machine.js';
 import { BENCH_RESULTS_DIR, resultsDir } from './results-dir.js';
 
-/** The one result format of every measuring subcommand (DESIGN section 6). */
+/** The one result format of every measuring subcommand (bench/results/README.md). */
 export interface ResultDocument<Row extends object = Record<string, unknown>> {
   command: string;
   machine: Machine;

@@ -1,6 +1,6 @@
 import os from 'node:os';
 
-/** The machine a measurement ran on, as DESIGN section 6 names its fields. */
+/** The machine a measurement ran on, as every report's `machine` names its fields. */
 export interface Machine {
   cpus: number;
   cpuModel: string;

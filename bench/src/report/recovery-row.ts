@@ -1,6 +1,6 @@
 /**
- * The fields every recovery run reports, in either runtime (DESIGN section 6 names: tools read
- * them, so they are defined once).
+ * The fields every recovery run reports, in either runtime (tools read these
+ * names, so they are defined once; bench/results/README.md lists the reports).
  */
 export interface RecoveryRowFields {
   strategy: string;

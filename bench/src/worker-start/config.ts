@@ -42,6 +42,9 @@ export interface WorkerStartRow {
   replicaStartMs: number;
   /** The replica's load phase: what the medium kept, read into the replica (its recovery report's `load`). */
   loadMs: number;
+  /** wal: the medium's open split into reading its checkpoint (snapshot) and replaying its log tail. */
+  snapshotMs?: number;
+  logTailMs?: number;
   /** What `restart()` took: the restart call to the runtime receiving the worker's ready message. */
   restartCallMs: number;
   /** Every restart's workerStartMs, in order. */

@@ -20,7 +20,8 @@ export function quantile(values: readonly number[], q: number): number {
   return sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
 }
 
-const round = (ms: number): number => Math.round(ms * 10) / 10;
+/** To 0.01 ms: an in-place load takes a fraction of a millisecond. */
+const round = (ms: number): number => Math.round(ms * 100) / 100;
 
 /**
  * For each dataset size, medium and mode: a fresh cluster of HEAL replicas on worker threads,
@@ -58,13 +59,14 @@ async function measureRow(
   });
   try {
     await cluster.ready(READY_LIMIT_MS);
-    const starts: { start: WorkerStart; loadMs: number }[] = [];
+    const starts: Restart[] = [];
     for (let i = 0; i < config.restarts; i++) {
       await cluster.crash(VICTIM);
       await sleep(config.outageMs);
       const start = await cluster.restart(VICTIM);
       const report = await cluster.recover(VICTIM, READY_LIMIT_MS);
-      starts.push({ start, loadMs: report.phasesMs['load'] ?? 0 });
+      const { actor } = await cluster.stats(VICTIM);
+      starts.push({ start, loadMs: report.phasesMs['load'] ?? 0, snapshotMs: actor['medium.snapshotMs'], logTailMs: actor['medium.logMs'] });
       progress(`restart ${i + 1}/${config.restarts}: ${round(start.startedMs - start.requestedMs)} ms`);
     }
     return summarize(medium, keys, mode, starts);
@@ -73,10 +75,22 @@ async function measureRow(
   }
 }
 
-function summarize(
-  medium: WorkerStartMedium, keys: number, mode: WorkerStartMode, starts: readonly { start: WorkerStart; loadMs: number }[],
-): WorkerStartRow {
+/** One restart: the worker's marks, the replica's load phase, and (wal) its medium's open split. */
+interface Restart {
+  start: WorkerStart;
+  loadMs: number;
+  snapshotMs: number | undefined;
+  logTailMs: number | undefined;
+}
+
+function summarize(medium: WorkerStartMedium, keys: number, mode: WorkerStartMode, starts: readonly Restart[]): WorkerStartRow {
   const median = (f: (s: WorkerStart, loadMs: number) => number): number => round(quantile(starts.map((s) => f(s.start, s.loadMs)), 0.5));
+  const split = (f: (s: Restart) => number | undefined): number | undefined => {
+    const values = starts.map(f);
+    return values.every((v) => v !== undefined) ? round(quantile(values as number[], 0.5)) : undefined;
+  };
+  const snapshotMs = split((s) => s.snapshotMs);
+  const logTailMs = split((s) => s.logTailMs);
   const workerStartsMs = starts.map(({ start: s }) => round(s.startedMs - s.requestedMs));
   return {
     medium, keys, mode, restarts: starts.length,
@@ -88,6 +102,8 @@ function summarize(
     mediumOpenMs: median((s) => s.storageMs - s.assignedMs),
     replicaStartMs: median((s) => s.startedMs - s.storageMs),
     loadMs: median((_, loadMs) => loadMs),
+    ...(snapshotMs !== undefined ? { snapshotMs } : {}),
+    ...(logTailMs !== undefined ? { logTailMs } : {}),
     restartCallMs: median((s) => s.readyMs - s.requestedMs),
     workerStartsMs,
   };

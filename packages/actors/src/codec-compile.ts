@@ -37,15 +37,20 @@ export function compileFields(kind: string, fields: FieldMap): CompiledFields {
     ${entries.map((_, i) => `const v${i} = F${i}.read(r, P${i});`).join('\n    ')}
     return { kind, epoch, sender${entries.map(([name], i) => `, ${JSON.stringify(name)}: v${i}`).join('')} };
   }`;
-  const factory = new Function(...params, `"use strict"; return { size: ${size}, write: ${write}, read: ${read} };`);
-  return factory(...args) as CompiledFields;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the definition's names only (see above)
+  const factory = new Function(...params, `"use strict"; return { size: ${size}, write: ${write}, read: ${read} };`) as (
+    ...fieldsAndPaths: unknown[]
+  ) => CompiledFields;
+  return factory(...args);
 }
 
 /** A struct field's codecs: `path` names the struct in errors (see `compileStruct`). */
 export interface CompiledStruct {
-  size(value: object, path: string): number;
-  write(w: Writer, value: object, path: string): void;
-  read(r: Reader, path: string): object;
+  // Function properties, not methods: the generated functions use no `this`, so a Field may
+  // take them as its own methods.
+  readonly size: (value: object, path: string) => number;
+  readonly write: (w: Writer, value: object, path: string) => void;
+  readonly read: (r: Reader, path: string) => object;
 }
 
 /**
@@ -80,6 +85,9 @@ export function compileStruct(
     return { ${entries.map(([name], i) => `${JSON.stringify(name)}: v${i}`).join(', ')} };`)}
   }`;
   const params = entries.map((_, i) => `F${i}`);
-  const factory = new Function(...params, 'N', 'named', 'notObject', `"use strict"; return { size: ${size}, write: ${write}, read: ${read} };`);
-  return factory(...entries.map(([, field]) => field), names, named, notObject) as CompiledStruct;
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the definition's names only (see compileFields)
+  const factory = new Function(...params, 'N', 'named', 'notObject', `"use strict"; return { size: ${size}, write: ${write}, read: ${read} };`) as (
+    ...fieldsAndHelpers: unknown[]
+  ) => CompiledStruct;
+  return factory(...entries.map(([, field]) => field), names, named, notObject);
 }

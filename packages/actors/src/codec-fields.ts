@@ -1,7 +1,9 @@
-import { isUtf8 } from 'node:buffer';
 import { compileStruct } from './codec-compile.js';
-import { isByteString, type ByteString } from './byte-string.js';
 import { CodecError } from './codec-error.js';
+import { MAX_LIST_ITEMS, readLength, type Reader, type Writer } from './codec-cursors.js';
+
+export { MAX_BYTES_BYTES, MAX_LIST_ITEMS, MAX_STRING_BYTES, Reader, Writer } from './codec-cursors.js';
+export { byteString, string } from './codec-strings.js';
 
 /**
  * Field codecs: each knows its encoded size, writes itself, and reads itself back with
@@ -14,80 +16,6 @@ export interface Field<T> {
   size(value: T, path: string): number;
   write(w: Writer, value: T, path: string): void;
   read(r: Reader, path: string): T;
-}
-
-/** Bounds on decoded collections, so a corrupt length cannot make us allocate gigabytes. */
-export const MAX_STRING_BYTES = 1 << 20;
-export const MAX_BYTES_BYTES = 16 << 20;
-export const MAX_LIST_ITEMS = 1 << 20;
-
-interface Views {
-  view: DataView;
-  buffer: Buffer;
-}
-
-/**
- * DataView and Buffer over a byte array, made once per array: the thread runtime encodes and
- * decodes millions of records in the same ring, so a view per record would be pure garbage.
- */
-const viewCache = new WeakMap<Uint8Array, Views>();
-
-/** Arrays at least this large (rings, batch buffers) get cached views; small records do not. */
-const CACHE_VIEWS_MIN_BYTES = 4096;
-
-/** The last array looked up: a thread encodes and decodes in the same few rings, in runs. */
-let lastBytes: Uint8Array | undefined;
-let lastViews: Views | undefined;
-
-function viewsOf(bytes: Uint8Array): Views {
-  if (bytes === lastBytes) return lastViews as Views;
-  const cached = viewCache.get(bytes);
-  if (cached) {
-    lastBytes = bytes;
-    lastViews = cached;
-    return cached;
-  }
-  const views = {
-    view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-    buffer: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-  };
-  if (bytes.byteLength >= CACHE_VIEWS_MIN_BYTES) viewCache.set(bytes, views);
-  return views;
-}
-
-/** Writes into a byte range; every write is bounds-checked by the size computed before. */
-export class Writer {
-  readonly view: DataView;
-  readonly buffer: Buffer;
-  constructor(
-    readonly bytes: Uint8Array,
-    public offset: number,
-  ) {
-    ({ view: this.view, buffer: this.buffer } = viewsOf(bytes));
-  }
-}
-
-/** Reads from `[offset, end)`; running past `end` is a CodecError naming the field. */
-export class Reader {
-  readonly view: DataView;
-  readonly buffer: Buffer;
-  constructor(
-    readonly bytes: Uint8Array,
-    public offset: number,
-    public end: number,
-    public message: string,
-  ) {
-    ({ view: this.view, buffer: this.buffer } = viewsOf(bytes));
-  }
-
-  need(n: number, path: string): number {
-    const at = this.offset;
-    if (n > this.end - at) {
-      throw new CodecError(this.message, path, `truncated: needs ${n} bytes at offset ${at}, ${this.end - at} left`);
-    }
-    this.offset = at + n;
-    return at;
-  }
 }
 
 function checkInt(value: unknown, min: number, max: number, path: string, message = 'encode'): number {
@@ -204,118 +132,6 @@ export function enumOf<const T extends string>(...values: T[]): Field<T> {
     },
   };
 }
-
-function readLength(r: Reader, path: string, max: number, what: string): number {
-  const n = r.view.getUint32(r.need(4, path), true);
-  if (n > max) throw new CodecError(r.message, path, `${what} ${n} exceeds the bound ${max}`);
-  return n;
-}
-
-/**
- * Strings up to this length that are all ASCII are measured and copied in JS: keys are short,
- * and for them a call into Buffer's native UTF-8 code costs more than the loop.
- */
-const SHORT_STRING_CHARS = 64;
-
-/** True when `value` is short and every char is ASCII (then its UTF-8 bytes are its chars). */
-function isShortAscii(value: string): boolean {
-  if (value.length > SHORT_STRING_CHARS) return false;
-  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) >= 0x80) return false;
-  return true;
-}
-
-/**
- * ASCII strings up to this length are decoded with one String.fromCharCode call: keys are
- * short, and Buffer's latin1 decoding is a native call that costs twice as much for them.
- * Longer ones would need concatenation, which makes cons strings a Map lookup must flatten.
- */
-const SHORT_DECODE_CHARS = 8;
-
-const fromCharCode = String.fromCharCode;
-
-/** The string of bytes[at, at + n), one char per byte, 0 <= n <= SHORT_DECODE_CHARS. */
-function shortByteString(b: Uint8Array, at: number, n: number): string {
-  switch (n) {
-    case 0: return '';
-    case 1: return fromCharCode(b[at] as number);
-    case 2: return fromCharCode(b[at] as number, b[at + 1] as number);
-    case 3: return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number);
-    case 4: return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number);
-    case 5: return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number, b[at + 4] as number);
-    case 6:
-      return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number, b[at + 4] as number,
-        b[at + 5] as number);
-    case 7:
-      return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number, b[at + 4] as number,
-        b[at + 5] as number, b[at + 6] as number);
-    default:
-      return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number, b[at + 4] as number,
-        b[at + 5] as number, b[at + 6] as number, b[at + 7] as number);
-  }
-}
-
-/** A UTF-8 string with a u32 byte length; invalid UTF-8 is rejected. */
-export const string = (): Field<string> => ({
-  kind: 'string',
-  size(value, path) {
-    if (typeof value !== 'string') throw new CodecError('encode', path, `must be a string`);
-    return 4 + (isShortAscii(value) ? value.length : Buffer.byteLength(value, 'utf8'));
-  },
-  write(w, value, path) {
-    const start = w.offset + 4;
-    if (isShortAscii(value)) {
-      const bytes = w.bytes;
-      for (let i = 0; i < value.length; i++) bytes[start + i] = value.charCodeAt(i);
-      w.view.setUint32(w.offset, value.length, true);
-      w.offset = start + value.length;
-      return;
-    }
-    const n = w.buffer.write(value, start, 'utf8');
-    if (n > MAX_STRING_BYTES) throw new CodecError('encode', path, `string of ${n} bytes exceeds ${MAX_STRING_BYTES}`);
-    w.view.setUint32(w.offset, n, true);
-    w.offset = start + n;
-  },
-  read(r, path) {
-    const n = readLength(r, path, MAX_STRING_BYTES, 'string length');
-    const at = r.need(n, path);
-    const bytes = r.bytes;
-    let ascii = true;
-    for (let i = at; i < at + n; i++) {
-      if ((bytes[i] as number) >= 0x80) {
-        ascii = false;
-        break;
-      }
-    }
-    if (ascii) return n <= SHORT_DECODE_CHARS ? shortByteString(bytes, at, n) : r.buffer.toString('latin1', at, at + n);
-    if (!isUtf8(bytes.subarray(at, at + n))) throw new CodecError(r.message, path, `string is not valid UTF-8`);
-    return r.buffer.toString('utf8', at, at + n);
-  },
-});
-
-/**
- * Opaque bytes with a u32 length, held as a byte string (see byte-string.ts): decoding copies
- * them out of the (shared) source into one string.
- */
-export const byteString = (): Field<ByteString> => ({
-  kind: 'byteString',
-  size(value, path) {
-    if (!isByteString(value)) throw new CodecError('encode', path, `must be a string of chars 0..255`);
-    if (value.length > MAX_BYTES_BYTES) {
-      throw new CodecError('encode', path, `${value.length} bytes exceed ${MAX_BYTES_BYTES}`);
-    }
-    return 4 + value.length;
-  },
-  write(w, value) {
-    w.view.setUint32(w.offset, value.length, true);
-    w.buffer.latin1Write(value, w.offset + 4);
-    w.offset += 4 + value.length;
-  },
-  read(r, path) {
-    const n = readLength(r, path, MAX_BYTES_BYTES, 'byte length');
-    const at = r.need(n, path);
-    return n <= SHORT_DECODE_CHARS ? shortByteString(r.bytes, at, n) : r.buffer.latin1Slice(at, at + n);
-  },
-});
 
 /**
  * A nested field's error, named from its parent: children are called with the parent's path

@@ -23,5 +23,6 @@ export interface Endpoint<M extends Message = Message> {
   now(): number;
   /** Runs `fn` after `delayMs` on the runtime's clock. */
   schedule(delayMs: number, fn: () => void): Cancellable;
-  close(): void;
+  /** Stops receiving. On threads the promise resolves once the receive loop has ended. */
+  close(): void | Promise<void>;
 }

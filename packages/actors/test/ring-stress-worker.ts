@@ -66,7 +66,7 @@ function produce(): StressReport {
   return { role: 'producer', epochs: [{ epoch: data.epoch, records: seq }], sleeps: 0, lateWakes: 0, stats: ring.stats() };
 }
 
-async function consume(): Promise<StressReport> {
+function consume(): StressReport {
   const max = ring.maxRecordBytes;
   const epochs: { epoch: number; records: number }[] = [];
   let epoch = -1;
@@ -113,7 +113,7 @@ async function consume(): Promise<StressReport> {
 }
 
 try {
-  const report = data.role === 'producer' ? produce() : await consume();
+  const report = data.role === 'producer' ? produce() : consume();
   parentPort?.postMessage({ ok: true, report });
 } catch (err) {
   parentPort?.postMessage({ ok: false, error: (err as Error).stack ?? String(err) });

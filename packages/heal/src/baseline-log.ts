@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { recordWireBytes, tsEquals, type KeyRecord, type Ts } from '@heal/kv/replica';
-import type { WireEntry } from './baseline-stream.js';
+import { recordWireBytes, tsEquals, type KeyRecord, type Ts, type WireEntry } from '@heal/kv/replica';
 
 interface LogEntry {
   readonly entry: WireEntry;

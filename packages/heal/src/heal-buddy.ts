@@ -1,68 +1,33 @@
-import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
 import {
-  incarnationOf, isMember, VersionVector, type RecoveryContext, type StrategyMessage, type Ts, type View,
+  incarnationOf, isMember, VersionVector,
+  type BucketDigest, type RecoveryContext, type StrategyMessage, type View,
 } from '@heal/kv/replica';
-import type { BucketDigest } from './digest/bucket-digest.js';
 import { DigestAuthError, verifyDigest } from './digest/digest-auth.js';
-import { keysInBuckets, MerkleDescent, newerAt } from './digest/merkle-descent.js';
-import {
-  HEAL_KEYS_MAX_ENTRIES,
-  type HealAssistMsg, type HealBatchAckMsg, type HealDoneMsg, type HealEndAckMsg, type HealHandoffMsg,
-  type HealJoinMsg, type HealKeysMsg, type HealNodesMsg,
+import { MerkleDescent } from './digest/merkle-descent.js';
+import { BuddyDescent } from './heal-descent.js';
+import type {
+  HealAssistMsg, HealBatchAckMsg, HealDoneMsg, HealEndAckMsg, HealHandoffMsg, HealJoinMsg, HealKeysMsg, HealNodesMsg,
 } from './heal-messages.js';
 import { Handoffs } from './heal-handoff.js';
+import { sendAssists, servingSession, type ServingSession } from './heal-serving.js';
 import type { MissedUpdates } from './missed-updates.js';
 import { SelectionStream } from './heal-stream.js';
-import { buddyOf, descentHelpers } from './roles.js';
+import { buddyOf } from './roles.js';
 import type { HealFaults } from './heal-faults.js';
+
+export { HEAL_DESCENT_KEYS_MAX, HEAL_PARALLEL_MIN_KEYS, HEAL_PARALLEL_SOURCES } from './heal-descent.js';
 
 /** Joins kept for a view this replica has not installed yet (one per joiner). */
 export const HEAL_EARLY_JOINS_MAX = 64;
-/** A descent's selection of at least this many keys is streamed by several sources in parallel. */
-export const HEAL_PARALLEL_MIN_KEYS = 1024;
-/** Sources streaming one joiner's descent keys (the Buddy included). */
-export const HEAL_PARALLEL_SOURCES = 3;
-/** Keys of the joiner's differing buckets the Buddy collects during a descent. */
-export const HEAL_DESCENT_KEYS_MAX = 50_000_000;
-
-/** One joiner served by this replica: as its Buddy, or as a helper streaming part of a descent's keys. */
-interface ServingSession {
-  readonly joiner: ActorId;
-  readonly session: number;
-  readonly epoch: number;
-  readonly helper: boolean;
-  /** Streams in all (this one included). */
-  sources: number;
-  mode: 'buffer' | 'descent';
-  /** descent: comparing trees; keys: gathering the joiner's keys of the differing buckets; stream. */
-  phase: 'descent' | 'keys' | 'stream';
-  descent: MerkleDescent | undefined;
-  buckets: number[] | undefined;
-  /** The keys request being answered: parts of older ones are dropped. */
-  keysAttempt: number;
-  /** The joiner's `(key, ts)` of the differing buckets, gathered part by part. */
-  remote: Map<string, Ts>;
-  parts: Set<number>;
-  lastPart: number | undefined;
-  /** A helper's keys arrive in chunks. */
-  chunks: Map<number, string[]> | undefined;
-  /** What the Buddy asked each helper to stream, sent again while the joiner has not confirmed. */
-  assists: { to: ActorId; msg: Omit<HealAssistMsg, 'epoch' | 'sender'> }[];
-  /** The selected keys' stream, once they are known. */
-  stream: SelectionStream | undefined;
-  vvSkipped: number;
-  progressMs: number;
-}
-
 /**
- * The Buddy's side of HEAL (DESIGN section 5): the view that removes a failed replica names a
+ * The Buddy's side of HEAL (ARCHITECTURE.md §6 Recovery): the view that removes a failed replica names a
  * Buddy; every full member hands it the writes that were not at DP; it records what the failed
  * replica misses in a Missed-updates buffer; when the replica rejoins as a ShadowReplica it
  * checks the digest, selects from the buffer what the version vector does not prove held, or
- * finds the differing keys by Merkle descent (streamed in parallel with helpers when many),
- * streams them, and drops the buffer once the joiner confirms. Every step that waits for the
- * joiner resends on its own (a lost message never restarts the recovery). Owned by the
+ * finds the differing keys by Merkle descent (heal-descent.ts; streamed in parallel with helpers
+ * when many), streams them, and drops the buffer once the joiner confirms. Every step that waits
+ * for the joiner resends on its own (a lost message never restarts the recovery). Owned by the
  * replica's thread.
  */
 export class HealBuddy {
@@ -80,6 +45,7 @@ export class HealBuddy {
 
   /** The Missed-updates buffers this replica keeps as a Buddy, and the handoffs into them. */
   readonly handoffs: Handoffs;
+  readonly #descent: BuddyDescent;
 
   constructor(
     readonly self: ActorId,
@@ -89,6 +55,7 @@ export class HealBuddy {
     readonly faults: HealFaults,
   ) {
     this.handoffs = new Handoffs(self, bufferBytes, faults, this.stats);
+    this.#descent = new BuddyDescent({ self, digest, faults, stats: this.stats, stream: (ctx, s, keys) => this.#stream(ctx, s, keys) });
   }
 
   // ---- Views ---------------------------------------------------------------------------------
@@ -157,17 +124,13 @@ export class HealBuddy {
     this.stats.sessionsDescent++;
     s.descent = descent;
     ctx.send(joiner, { kind: 'heal-accept', session: s.session, mode, selected: 0 });
-    this.#descend(ctx, s);
+    this.#descent.descend(ctx, s);
   }
 
   #session(
     ctx: RecoveryContext, joiner: ActorId, session: number, epoch: number, helper: boolean, mode: 'buffer' | 'descent',
   ): ServingSession {
-    const s: ServingSession = {
-      joiner, session, epoch, helper, sources: 1, mode, phase: mode === 'buffer' || helper ? 'stream' : 'descent',
-      descent: undefined, buckets: undefined, keysAttempt: 0, remote: new Map(), parts: new Set(), lastPart: undefined,
-      chunks: helper ? new Map() : undefined, assists: [], stream: undefined, vvSkipped: 0, progressMs: ctx.now(),
-    };
+    const s = servingSession(ctx, joiner, session, epoch, helper, mode);
     this.#serving.set(joiner, s);
     return s;
   }
@@ -199,78 +162,16 @@ export class HealBuddy {
     s.stream.pump(ctx);
   }
 
-  // ---- Merkle descent -----------------------------------------------------------------------
-
-  #descend(ctx: RecoveryContext, s: ServingSession): void {
-    const descent = s.descent as MerkleDescent;
-    const request = descent.next();
-    if (request) {
-      ctx.send(s.joiner, { kind: 'heal-nodes-request', session: s.session, level: request.level, indices: request.indices });
-      return;
-    }
-    this.stats.descentRounds += descent.rounds;
-    s.buckets = descent.differingBuckets;
-    if (this.faults.descentSkipsBucket && s.buckets.length > 0) s.buckets.shift();
-    if (s.buckets.length === 0) {
-      this.#select(ctx, s);
-      return;
-    }
-    s.phase = 'keys';
-    this.#requestKeys(ctx, s);
-  }
-
-  #requestKeys(ctx: RecoveryContext, s: ServingSession): void {
-    s.keysAttempt++;
-    s.remote.clear();
-    s.parts.clear();
-    s.lastPart = undefined;
-    ctx.send(s.joiner, { kind: 'heal-keys-request', session: s.session, attempt: s.keysAttempt, buckets: s.buckets as number[] });
-  }
+  // ---- Merkle descent and its helpers ---------------------------------------------------------
 
   #onNodes(ctx: RecoveryContext, msg: HealNodesMsg): void {
     const s = this.#served(ctx, msg);
-    if (s?.phase !== 'descent' || !s.descent) return;
-    if (s.descent.onRemote(msg.level, msg.indices, msg.hashes)) this.#descend(ctx, s);
+    if (s) this.#descent.onNodes(ctx, s, msg);
   }
 
   #onKeys(ctx: RecoveryContext, msg: HealKeysMsg): void {
     const s = this.#served(ctx, msg);
-    if (s?.phase !== 'keys' || msg.attempt !== s.keysAttempt || s.parts.has(msg.part)) return;
-    s.parts.add(msg.part);
-    if (msg.last) s.lastPart = msg.part;
-    assert(s.remote.size + msg.entries.length <= HEAL_DESCENT_KEYS_MAX, `descent of joiner ${s.joiner} collects over ${HEAL_DESCENT_KEYS_MAX} keys`);
-    for (const e of msg.entries) s.remote.set(e.key, { version: e.version, cid: e.cid });
-    if (s.lastPart !== undefined && s.parts.size === s.lastPart + 1) this.#select(ctx, s);
-  }
-
-  /** The descent is done: exactly the keys of the differing buckets this replica holds newer. */
-  #select(ctx: RecoveryContext, s: ServingSession): void {
-    const local = keysInBuckets(ctx.records().values(), this.digest, new Set(s.buckets));
-    const keys = newerAt(local, s.remote);
-    s.remote = new Map();
-    s.phase = 'stream';
-    this.stats.selectedKeys += keys.length;
-    // Large selections are streamed by several full members in parallel, a slice each.
-    const view = ctx.view;
-    const helpers = keys.length < HEAL_PARALLEL_MIN_KEYS ? [] : descentHelpers(view, this.self, s.joiner, HEAL_PARALLEL_SOURCES - 1);
-    s.sources = helpers.length + 1;
-    const slice = Math.ceil(keys.length / s.sources);
-    helpers.forEach((to, i) => {
-      const part = keys.slice((i + 1) * slice, (i + 2) * slice);
-      const chunks = Math.max(1, Math.ceil(part.length / HEAL_KEYS_MAX_ENTRIES));
-      for (let c = 0; c < chunks; c++) {
-        s.assists.push({ to, msg: {
-          kind: 'heal-assist', session: s.session, joiner: s.joiner, incarnation: incarnationOf(view, s.joiner) ?? 0,
-          sources: s.sources, chunk: c, chunks, keys: part.slice(c * HEAL_KEYS_MAX_ENTRIES, (c + 1) * HEAL_KEYS_MAX_ENTRIES),
-        } });
-      }
-    });
-    this.#sendAssists(ctx, s);
-    this.#stream(ctx, s, keys.slice(0, slice));
-  }
-
-  #sendAssists(ctx: RecoveryContext, s: ServingSession): void {
-    for (const { to, msg } of s.assists) ctx.send(to, msg);
+    if (s) this.#descent.onKeys(ctx, s, msg);
   }
 
   /** A helper's share of a descent's keys: streamed to the joiner like the Buddy's own. */
@@ -354,10 +255,10 @@ export class HealBuddy {
     for (const s of this.#serving.values()) {
       if (now - s.progressMs <= ctx.timing.retransmitMs) continue;
       s.progressMs = now;
-      if (s.phase === 'descent') this.#descend(ctx, s);
+      if (s.phase === 'descent') this.#descent.descend(ctx, s);
       else if (s.phase === 'keys') {
         this.stats.keysRequestsResent++;
-        this.#requestKeys(ctx, s);
+        this.#descent.requestKeys(ctx, s);
       } else if (s.stream) this.#resend(ctx, s, s.stream);
     }
   }
@@ -367,7 +268,7 @@ export class HealBuddy {
     stream.resend(ctx);
     if (stream.ended && stream.acked && s.assists.length > 0) {
       this.stats.assistsResent++;
-      this.#sendAssists(ctx, s);
+      sendAssists(ctx, s);
     }
   }
 }

@@ -1,7 +1,7 @@
 import type { StrategyOptions } from '@heal/kv/replica';
 
 /**
- * Test-only breakages of HEAL (strategy option `testFault`), each one rule of DESIGN section 5
+ * Test-only breakages of HEAL (strategy option `testFault`), each one rule of HEAL
  * left out, to prove the simulation suites catch a broken recovery. Never set outside tests.
  */
 export interface HealFaults {

@@ -19,7 +19,7 @@ export interface HandoffStats {
 }
 
 /**
- * DESIGN section 5, steps 1-3: when a view removes a replica, every full member hands its Buddy
+ * ARCHITECTURE.md §6, HEAL steps 1-3: when a view removes a replica, every full member hands its Buddy
  * the writes that were not at DP, and the Buddy records in a Missed-updates buffer every key that
  * changes until the replica has recovered. Handoffs that overtake the view change are kept until
  * it is installed. Owned by the replica's thread.
@@ -95,7 +95,7 @@ export class Handoffs {
     this.stats.buffers++;
   }
 
-  /** DESIGN section 5, step 2: every write held here that was not at DP goes to the Buddy. */
+  /** HEAL step 2 (ARCHITECTURE.md §6): every write held here that was not at DP goes to the Buddy. */
   #handoff(ctx: RecoveryContext, failed: ActorId, buddy: ActorId): void {
     const items: HealHandoffMsg['items'] = [];
     const flush = (): void => {
@@ -142,7 +142,7 @@ export class Handoffs {
     this.stats.handoffItemsTaken++;
     // The Buddy holds this write or a newer one (or takes it from the re-sent INV, recorded then).
     const record = ctx.records().get(key);
-    if (record) buffer.record(key, recordWireBytes(record));
+    if (record) buffer.take(key, recordWireBytes(record));
   }
 
   bufferStats(): {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
-import { isMember, type KeyRecord, type RecoveryContext, type StrategyMessage } from '@heal/kv/replica';
-import type { BucketDigest } from './digest/bucket-digest.js';
+import {
+  isMember, type BucketDigest, type KeyRecord, type RecoveryContext, type RecoveryMeter, type StrategyMessage,
+} from '@heal/kv/replica';
 import { signDigest } from './digest/digest-auth.js';
 import { keysInBuckets } from './digest/merkle-descent.js';
 import { buddyOf } from './roles.js';
@@ -10,7 +11,6 @@ import {
   type HealAcceptMsg, type HealBatchMsg, type HealDoneOkMsg, type HealEndMsg, type HealKeysMsg, type HealKeysRequestMsg,
   type HealNodesRequestMsg, type HealRejectMsg,
 } from './heal-messages.js';
-import type { RecoveryMeter } from './recovery-meter.js';
 
 /**
  * A join that hears nothing for this many retransmit periods starts over with a new session
@@ -38,7 +38,7 @@ interface JoinSession {
 }
 
 /**
- * The ShadowReplica's side of HEAL (DESIGN section 5, steps 3-6): once admitted it sends its
+ * The ShadowReplica's side of HEAL (ARCHITECTURE.md §6, HEAL steps 4-8): once admitted it sends its
  * Buddy its digest (Merkle root, whether its medium kept records, version vector, under the
  * cluster's MAC), answers the descent, installs the streamed entries (newer only), makes them
  * durable, and confirms with the Buddy before it serves reads. A join restarts in every newer
@@ -161,7 +161,8 @@ export class HealJoiner {
     const j = this.#current(ctx, msg);
     if (!j) return;
     this.#accepted(ctx, j);
-    const held = keysInBuckets(ctx.records().values(), this.digest, new Set(msg.buckets));
+    const buckets = new Set(msg.buckets);
+    const held = keysInBuckets(ctx.recordsInBuckets(buckets), this.digest, buckets);
     let part = 0;
     let entries: HealKeysMsg['entries'] = [];
     const send = (last: boolean): void => {

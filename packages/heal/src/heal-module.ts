@@ -6,19 +6,21 @@
  * (test/integration/replica-worker-imports.test.ts checks it).
  */
 import type { ActorModuleRef } from '@heal/actors/core';
-import { copyRecovery, createReplicaModule, type RecoveryStrategyFactory, type ReplicaModule } from '@heal/kv/replica';
-import { fullCopyRecovery } from './full-copy.js';
+import { createReplicaModule, fullCopyRecovery, type RecoveryStrategyFactory, type ReplicaModule } from '@heal/kv/replica';
 import { healRecovery } from './heal-recovery.js';
 import { leaderIncrementalBudgetRecovery, leaderIncrementalRecovery } from './leader-incremental.js';
 
-/** Every strategy a cluster may run, side by side in one framework (DESIGN section 5). */
+/**
+ * Every strategy a cluster may run, side by side in one framework (ARCHITECTURE.md §6);
+ * `full-copy` is kv's built-in recovery.
+ */
 export const RECOVERY_STRATEGIES: readonly RecoveryStrategyFactory[] = [
-  healRecovery, fullCopyRecovery, leaderIncrementalRecovery, leaderIncrementalBudgetRecovery, copyRecovery,
+  healRecovery, fullCopyRecovery, leaderIncrementalRecovery, leaderIncrementalBudgetRecovery,
 ];
 
 /** The strategies `heal recover` and the demo compare by default. */
 export const COMPARED_STRATEGIES = ['heal', 'full-copy', 'leader-incremental'] as const;
-/** Every strategy a run may name (leader-incremental also with the shared budget, DESIGN section 5). */
+/** Every strategy a run may name (leader-incremental also with the shared budget, ARCHITECTURE.md §6). */
 export const RUNNABLE_STRATEGIES = [...COMPARED_STRATEGIES, 'leader-incremental-budget'] as const;
 
 /** Replicas with every recovery strategy (the default export, for worker threads to import). */

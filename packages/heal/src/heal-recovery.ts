@@ -1,20 +1,16 @@
 import type { ActorId } from '@heal/actors/core';
 import {
-  tsEquals,
+  BucketDigest, readStrategyOptions, RECOVERY_BUFFER_BYTES_DEFAULT, RecoveryMeter, tsEquals,
   type KeyRecord, type RecoveryContext, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory,
   type StrategyMessage, type StrategyOptions, type Ts, type View,
 } from '@heal/kv/replica';
-import { BucketDigest } from './digest/bucket-digest.js';
 import { HealBuddy } from './heal-buddy.js';
 import { healFaults } from './heal-faults.js';
 import { HealJoiner } from './heal-joiner.js';
 import { HEAL_MESSAGES } from './heal-messages.js';
-import { RECOVERY_BUFFER_BYTES_DEFAULT } from './missed-updates.js';
-import { RecoveryMeter } from './recovery-meter.js';
-import { readStrategyOptions } from './strategy-options.js';
 
 /**
- * HEAL (DESIGN section 5) at one replica. Every replica may play both roles: the Buddy (or a
+ * HEAL (ARCHITECTURE.md §6) at one replica. Every replica may play both roles: the Buddy (or a
  * helper) of a failed replica (heal-buddy.ts) and, after its own restart, the ShadowReplica
  * that joins it (heal-joiner.ts). Both read the replica's digest, kept here on every apply.
  */
@@ -33,7 +29,10 @@ class HealRecovery implements RecoveryStrategy {
   }
 
   onStart(ctx: RecoveryContext): void {
-    for (const record of ctx.records().values()) this.#digest.update(record.key, undefined, record.ts);
+    // The medium's digest of what it kept (pmem: sums kept with every put): no scan at restart.
+    const lanes = ctx.loadedDigest();
+    if (lanes) this.#digest.assignBucketLanes(lanes);
+    else for (const record of ctx.records().values()) this.#digest.update(record.key, undefined, record.ts);
     this.#joiner.started(ctx);
   }
 

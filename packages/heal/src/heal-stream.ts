@@ -6,7 +6,7 @@ import { HEAL_BATCH_MAX_BYTES, HEAL_BATCH_MAX_ENTRIES, type HealEntry } from './
 export const HEAL_WINDOW_BATCHES = 8;
 
 /**
- * One source's stream of selected keys to a joiner (DESIGN section 5, step 5): the keys' current
+ * One source's stream of selected keys to a joiner (ARCHITECTURE.md §6, HEAL step 7): the keys' current
  * records here, in numbered batches of bounded size, at most HEAL_WINDOW_BATCHES unacknowledged,
  * then an end naming the batch count. A record is read when its batch is made, so the joiner
  * gets the newest value (a key gone meanwhile is skipped). Owned by the source's thread.

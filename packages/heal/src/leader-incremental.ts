@@ -1,24 +1,16 @@
 import assert from 'node:assert/strict';
 import { fields as f, type ActorId } from '@heal/actors/core';
 import {
-  incarnationOf, recordWireBytes, MAX_VIEW_MEMBERS,
-  type KeyRecord, type RecoveryContext, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory,
-  type StrategyMessage, type StrategyOptions, type View,
+  admitsJoiner, BATCH_MAX_BYTES, BATCH_MAX_ENTRIES, catchUpMessages, CatchUpRecovery, incarnationOf, MAX_VIEW_MEMBERS,
+  readStrategyOptions, RECOVERY_BUFFER_BYTES_DEFAULT, recordWireBytes, sourceCandidate, toEntry,
+  type BatchMark, type CatchUpRequestMsg, type KeyRecord, type RecoveryContext, type RecoveryStrategyFactory, type RejectReason,
+  type SessionBase, type SourceSession, type StrategyOptions, type SyncMode, type View, type WireEntry,
 } from '@heal/kv/replica';
-import { CatchUpJoiner } from './baseline-joiner.js';
-import { keeperOf, sourceCandidate } from './roles.js';
 import { CommitLog } from './baseline-log.js';
-import { admitsJoiner, StreamSource, type SessionBase, type SourceSession } from './baseline-source.js';
-import {
-  baselineMessages, BATCH_MAX_BYTES, BATCH_MAX_ENTRIES, toEntry,
-  type BatchMark, type RejectReason, type RequestMsg, type SyncMode, type WireEntry,
-} from './baseline-stream.js';
-import { RECOVERY_BUFFER_BYTES_DEFAULT } from './missed-updates.js';
-import { RecoveryMeter } from './recovery-meter.js';
-import { readStrategyOptions } from './strategy-options.js';
+import { keeperOf } from './roles.js';
 
 /**
- * `leader-incremental` (DESIGN section 5, Baselines), modelled on ZooKeeper's follower sync
+ * `leader-incremental` (ARCHITECTURE.md §6 Recovery), modelled on ZooKeeper's follower sync
  * (LearnerHandler.syncFollower). The keeper, the lowest-id full member of the view, numbers
  * the writes in the order they become Valid there (writes still go through any coordinator)
  * and, at the view that removes a replica it knows in sync, records that replica's resume
@@ -33,14 +25,14 @@ import { readStrategyOptions } from './strategy-options.js';
  * outstanding writes), and ends with a final marker. A full member that is not the keeper
  * names the keeper it knows; asked again as a fallback (no keeper answers), it serves a SNAP.
  */
-export const LEADER_INCREMENTAL = baselineMessages(140, 'li', { keptKeys: f.u53(), fallback: f.bool() });
+export const LEADER_INCREMENTAL = catchUpMessages(140, 'li', { keptKeys: f.u53(), fallback: f.bool() });
 
 /** ZooKeeper's defaults: zookeeper.commitLogCount and zookeeper.snapshotSizeFactor. */
 export const COMMIT_LOG_COUNT_DEFAULT = 500;
 export const SNAPSHOT_SIZE_FACTOR_DEFAULT = 0.33;
 
 export interface LeaderIncrementalOptions {
-  /** Bound on the keeper's retained log (the shared budget of DESIGN section 5). */
+  /** Bound on the keeper's retained log (the budget every strategy shares). */
   readonly bufferBytes: number;
   /** Newest log entries standing for ZooKeeper's in-memory committed log. */
   readonly commitLogCount: number;
@@ -82,10 +74,7 @@ interface SyncSession extends SourceSession {
   outstandingAt: number;
 }
 
-class LeaderIncrementalRecovery implements RecoveryStrategy {
-  readonly #meter: RecoveryMeter;
-  readonly #joiner: CatchUpJoiner;
-  readonly #source: StreamSource<SyncSession>;
+class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
   readonly #log = new CommitLog();
   #keeper = false;
   /** Per removed replica, the last position it is known to hold (or a later ts of each key). */
@@ -97,11 +86,8 @@ class LeaderIncrementalRecovery implements RecoveryStrategy {
     liSnapsTooLarge: 0, liOverflows: 0, liResumesRecorded: 0, liResumesUncovered: 0,
   };
 
-  constructor(readonly name: string, readonly self: ActorId, readonly options: LeaderIncrementalOptions) {
-    this.#meter = new RecoveryMeter(name, LEADER_INCREMENTAL.messages);
-    this.#joiner = new CatchUpJoiner({
-      kinds: LEADER_INCREMENTAL.kinds,
-      meter: this.#meter,
+  constructor(name: string, readonly self: ActorId, readonly options: LeaderIncrementalOptions) {
+    super(name, LEADER_INCREMENTAL, {
       basePhase: undefined,
       syncedPhase: 'sync',
       entryCounts: { base: 'snapEntries', 'catch-up': 'entries', synced: 'entries', forward: 'entries', final: 'entries' },
@@ -109,42 +95,29 @@ class LeaderIncrementalRecovery implements RecoveryStrategy {
       source: (ctx, attempt) => sourceCandidate(ctx.view, ctx.self, attempt),
       requestFields: (state) => ({ keptKeys: state.keptKeys, fallback: state.fallback }),
     });
-    this.#source = new StreamSource<SyncSession>({
-      kinds: LEADER_INCREMENTAL.kinds,
-      open: (ctx, msg, base) => this.#open(ctx, msg, base),
-      hint: (ctx) => {
-        const keeper = keeperOf(ctx.view);
-        return keeper === ctx.self ? undefined : keeper;
-      },
-      fill: (ctx, s) => this.#fill(ctx, s),
-      closed: (s, done) => this.#closed(s, done),
-    });
   }
 
-  onStart(ctx: RecoveryContext): void {
+  protected override hint(ctx: RecoveryContext): ActorId | undefined {
+    const keeper = keeperOf(ctx.view);
+    return keeper === ctx.self ? undefined : keeper;
+  }
+
+  override onStart(ctx: RecoveryContext): void {
     // At a first start every replica holds the same dataset: the keeper knows them all in sync.
     if (ctx.incarnation === 0) this.#updateRole(ctx, ctx.view.members);
-    this.#joiner.start(ctx);
+    super.onStart(ctx);
   }
 
-  readyToJoin(): boolean {
-    return this.#joiner.readyToJoin();
-  }
-
-  onAdmitted(ctx: RecoveryContext): void {
-    this.#joiner.admitted(ctx);
-  }
-
-  onViewInstalled(ctx: RecoveryContext, previous: View): void {
-    this.#joiner.viewInstalled(ctx, previous);
+  override onViewInstalled(ctx: RecoveryContext, previous: View): void {
+    this.joiner.viewInstalled(ctx, previous);
     if (this.#keeper) this.#recordRemovals(ctx, previous);
     // Like ZooKeeper's new leader syncing followers from their last zxid: the full members of the
     // view hold what this replica holds, so they are in sync at the start of its log.
     this.#updateRole(ctx, ctx.view.members.filter((m) => !ctx.view.shadows.includes(m.id)));
-    for (const s of [...this.#source.sessions.values()]) {
-      if (s.admitPos === undefined && admitsJoiner(ctx.view, s) && !this.#admitted(ctx, s)) this.#source.abort(ctx, s, 'overflow');
+    for (const s of [...this.source.sessions.values()]) {
+      if (s.admitPos === undefined && admitsJoiner(ctx.view, s) && !this.#admitted(ctx, s)) this.source.abort(ctx, s, 'overflow');
     }
-    this.#source.viewInstalled(ctx);
+    this.source.viewInstalled(ctx);
     this.#stopLogging();
   }
 
@@ -193,7 +166,7 @@ class LeaderIncrementalRecovery implements RecoveryStrategy {
 
   /** The keeper logs; so does any source while a session reads its log. */
   #logging(): boolean {
-    return this.#keeper || this.#source.sessions.size > 0;
+    return this.#keeper || this.source.sessions.size > 0;
   }
 
   #stopLogging(): void {
@@ -205,18 +178,18 @@ class LeaderIncrementalRecovery implements RecoveryStrategy {
     if (record.state !== 'valid' || !this.#logging()) return;
     this.#log.append(record);
     this.#stats.liLogTruncated += this.#log.truncate(this.options.bufferBytes);
-    for (const s of [...this.#source.sessions.values()]) {
+    for (const s of [...this.source.sessions.values()]) {
       const needsLog = s.admitPos === undefined || s.cursor <= s.admitPos;
       if (needsLog && s.cursor < this.#log.firstPos) {
         // The log moved past what this session still has to send: it starts over.
         this.#stats.liOverflows++;
-        this.#source.abort(ctx, s, 'overflow');
-      } else this.#source.pump(ctx, s);
+        this.source.abort(ctx, s, 'overflow');
+      } else this.source.pump(ctx, s);
     }
     this.#stopLogging();
   }
 
-  #open(ctx: RecoveryContext, msg: RequestMsg, base: SessionBase): SyncSession | RejectReason {
+  protected override open(ctx: RecoveryContext, msg: CatchUpRequestMsg, base: SessionBase): SyncSession | RejectReason {
     const fallback = msg['fallback'] === true;
     if (!this.#keeper && !fallback) return 'not-source';
     const from = this.#keeper ? this.#diffFrom(ctx, msg) : undefined;
@@ -253,7 +226,7 @@ class LeaderIncrementalRecovery implements RecoveryStrategy {
    * ZooKeeper's choice: the first position of a DIFF, or undefined for a SNAP. No resume
    * position (the keeper changed, or never knew the joiner in sync) or an empty medium: SNAP.
    */
-  #diffFrom(ctx: RecoveryContext, msg: RequestMsg): number | undefined {
+  #diffFrom(ctx: RecoveryContext, msg: CatchUpRequestMsg): number | undefined {
     const resume = this.#resume.get(msg.sender);
     if (resume === undefined || msg['keptKeys'] === 0) {
       this.#stats.liSnapsNoResume++;
@@ -276,7 +249,7 @@ class LeaderIncrementalRecovery implements RecoveryStrategy {
     return undefined;
   }
 
-  #fill(ctx: RecoveryContext, s: SyncSession): { mark: BatchMark; entries: WireEntry[] } | undefined {
+  protected override fill(ctx: RecoveryContext, s: SyncSession): { mark: BatchMark; entries: WireEntry[] } | undefined {
     if (s.snap) {
       const entries = this.#snapBatch(s);
       if (entries.length > 0) return { mark: 'base', entries };
@@ -338,7 +311,7 @@ class LeaderIncrementalRecovery implements RecoveryStrategy {
     return entries;
   }
 
-  #closed(s: SyncSession, done: boolean): void {
+  protected override closed(s: SyncSession, done: boolean): void {
     // In sync from the keeper's point of view: a later removal records a resume position.
     if (done && this.#keeper) {
       this.#inSync.set(s.joiner, s.incarnation);
@@ -347,31 +320,11 @@ class LeaderIncrementalRecovery implements RecoveryStrategy {
     this.#stopLogging();
   }
 
-  receive(ctx: RecoveryContext, msg: StrategyMessage): void {
-    this.#meter.received(msg);
-    if (!this.#joiner.receive(ctx, msg)) this.#source.receive(ctx, msg);
-  }
-
-  tick(ctx: RecoveryContext): void {
-    this.#joiner.tick(ctx);
-    this.#source.tick(ctx);
-  }
-
   stats(): Record<string, number> {
-    const j = this.#joiner.stats;
-    const s = this.#source.stats;
     return {
       ...this.#stats, liKeeper: this.#keeper ? 1 : 0, liLogEntries: this.#log.length, liLogBytes: this.#log.bytes,
-      liLogPosition: this.#log.last, liResumes: this.#resume.size,
-      liSessions: j.sessions, liRejects: j.rejects, liStalls: j.stalls, liBatchesApplied: j.batchesApplied,
-      liEntriesApplied: j.entriesApplied, liStaleBatches: j.staleBatches,
-      liSessionsServed: s.sessionsOpened, liSessionsDone: s.sessionsDone, liSessionsDropped: s.sessionsDropped,
-      liRejectsSent: s.rejectsSent, liBatchesSent: s.batchesSent, liEntriesSent: s.entriesSent, liBatchesResent: s.batchesResent,
+      liLogPosition: this.#log.last, liResumes: this.#resume.size, ...this.catchUpStats('li'),
     };
-  }
-
-  report(): RecoveryReport | undefined {
-    return this.#meter.report();
   }
 }
 
@@ -394,8 +347,8 @@ export const leaderIncrementalRecovery: RecoveryStrategyFactory = {
 };
 
 /**
- * The same keeper with the shared budget in place of ZooKeeper's 500 entries (DESIGN section 5
- * runs both): its in-memory log holds as many commits as `bufferBytes` allows, so a DIFF never
+ * The same keeper with the shared budget in place of ZooKeeper's 500 entries (the benchmarks
+ * run both): its in-memory log holds as many commits as `bufferBytes` allows, so a DIFF never
  * needs the snapshot-size test while the gap is retained.
  */
 export const leaderIncrementalBudgetRecovery: RecoveryStrategyFactory = {

@@ -1,10 +1,7 @@
 import type { ActorId } from '@heal/actors/core';
 
-/** Default byte bound of a Missed-updates buffer (and of every baseline's buffer: same budget). */
-export const RECOVERY_BUFFER_BYTES_DEFAULT = 64 << 20;
-
 /**
- * The Buddy's Missed-updates buffer for one failed replica (DESIGN section 5): the latest
+ * The Buddy's Missed-updates buffer for one failed replica (ARCHITECTURE.md §6, HEAL step 3): the latest
  * write per key it took since the failure. Only keys and sizes are kept: the Buddy's own
  * record of a key is that latest entry (it takes every write), so selection reads it there.
  * Bounded in bytes; past the bound it overflows, forgets its keys and cannot cover the gap
@@ -44,8 +41,23 @@ export class MissedUpdates {
     return this.complete && !this.#overflow;
   }
 
+  /** A write applied at the Buddy: recorded while the buffer is open. */
   record(key: string, bytes: number): void {
-    if (!this.#open || this.#overflow) return;
+    if (this.#open) this.#put(key, bytes);
+  }
+
+  /**
+   * A write handed off (HEAL step 2): one of the view before, not at DP, which the failed
+   * replica may lack. Recorded even when closed: a replica that failed again mid-recovery and is
+   * re-admitted in the same view keeps this buffer closed, yet lacks what its last incarnation
+   * held only in memory.
+   */
+  take(key: string, bytes: number): void {
+    this.#put(key, bytes);
+  }
+
+  #put(key: string, bytes: number): void {
+    if (this.#overflow) return;
     const before = this.#sizes.get(key) ?? 0;
     if (this.#bytes - before + bytes > this.boundBytes) {
       this.#overflow = true;

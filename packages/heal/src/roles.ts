@@ -1,25 +1,22 @@
 import type { ActorId } from '@heal/actors/core';
-import type { View } from '@heal/kv/replica';
+import { isFullMember, type View } from '@heal/kv/replica';
 
 /**
  * Who plays which recovery role in a view. Every replica computes the same answer from the same
  * view. A role that serves a recovering replica goes to a full member: one the view does not
- * name a shadow (a view lists every member it does not know to have finished recovering).
+ * name a shadow (a view lists every member it does not know to have finished recovering). The
+ * catch-up strategies' source order is kv's sourceCandidate.
  */
 
-function isFull(view: View, id: ActorId): boolean {
-  return view.shadows.indexOf(id) < 0;
-}
-
 /**
- * HEAL's Buddy of `failed` (DESIGN section 5, step 1): the next full member after it, in id
+ * HEAL's Buddy of `failed` (ARCHITECTURE.md §6, HEAL step 1): the next full member after it, in id
  * order, wrapping around.
  */
 export function buddyOf(view: View, failed: ActorId): ActorId | undefined {
   let first: ActorId | undefined;
   let next: ActorId | undefined;
   for (const m of view.members) {
-    if (m.id === failed || !isFull(view, m.id)) continue;
+    if (m.id === failed || !isFullMember(view, m.id)) continue;
     if (first === undefined || m.id < first) first = m.id;
     if (m.id > failed && (next === undefined || m.id < next)) next = m.id;
   }
@@ -28,23 +25,13 @@ export function buddyOf(view: View, failed: ActorId): ActorId | undefined {
 
 /** Full members other than `buddy` and `joiner` that stream a descent's keys beside the Buddy, at most `count`. */
 export function descentHelpers(view: View, buddy: ActorId, joiner: ActorId, count: number): ActorId[] {
-  return view.members.map((m) => m.id).filter((id) => id !== buddy && id !== joiner && isFull(view, id)).slice(0, count);
+  return view.members.map((m) => m.id).filter((id) => id !== buddy && id !== joiner && isFullMember(view, id)).slice(0, count);
 }
 
 /** leader-incremental's keeper: the lowest-id full member. */
 export function keeperOf(view: View): ActorId | undefined {
   let keeper: ActorId | undefined;
-  for (const m of view.members) if (isFull(view, m.id) && (keeper === undefined || m.id < keeper)) keeper = m.id;
+  for (const m of view.members) if (isFullMember(view, m.id) && (keeper === undefined || m.id < keeper)) keeper = m.id;
   return keeper;
 }
 
-/**
- * The source a baseline's recovering replica asks at `attempt`: the full members of its view in
- * turn, lowest id first (the view may be stale while the replica is not admitted; a candidate
- * that cannot serve says so, and a silent one is passed over after a stall).
- */
-export function sourceCandidate(view: View, self: ActorId, attempt: number): ActorId | undefined {
-  const ids = view.members.filter((m) => m.id !== self && isFull(view, m.id)).map((m) => m.id);
-  ids.sort((a, b) => a - b);
-  return ids.length === 0 ? undefined : ids[attempt % ids.length];
-}

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BucketDigest } from '../src/digest/bucket-digest.js';
+import { BucketDigest } from '@heal/kv';
 import {
   DigestAuthError,
   digestBytes,

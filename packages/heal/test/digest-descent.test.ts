@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Ts } from '@heal/kv';
-import { BucketDigest } from '../src/digest/bucket-digest.js';
+import { BucketDigest, type Ts } from '@heal/kv';
 import { DESCENT_NODES_MAX, keysInBuckets, MerkleDescent, newerAt } from '../src/digest/merkle-descent.js';
 import { seededRandom as prng } from './seeded-random.js';
 
@@ -57,10 +56,10 @@ function divergedStores(random: () => number, size: number, k: number) {
     const newer = random() < 0.5
       ? { version: older.version + 1, cid: 0 }
       : { version: older.version, cid: older.cid + 1 };
-    if (change === 'remote lacks') (local.set(key, older), remote.delete(key));
-    if (change === 'local lacks') (remote.set(key, older), local.delete(key));
-    if (change === 'local newer') (local.set(key, newer), remote.set(key, older));
-    if (change === 'remote newer') (remote.set(key, newer), local.set(key, older));
+    if (change === 'remote lacks') { local.set(key, older); remote.delete(key); }
+    if (change === 'local lacks') { remote.set(key, older); local.delete(key); }
+    if (change === 'local newer') { local.set(key, newer); remote.set(key, older); }
+    if (change === 'remote newer') { remote.set(key, newer); local.set(key, older); }
     changed.set(key, change);
   }
   return { local, remote, changed };

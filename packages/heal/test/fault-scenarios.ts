@@ -11,7 +11,7 @@ import {
 import { buddyOf, healReplicaModule, type HealTestFault } from '../src/index.js';
 
 /**
- * The recovery fault scenarios of DESIGN section 8, run in the simulator on every persistency
+ * The recovery fault scenarios of ARCHITECTURE.md §7, run in the simulator on every persistency
  * model x medium and under network faults, each checked the same way: the history is
  * linearizable, and once settled every replica holds the same records (`verify`). A seed picks
  * the model x medium (in turn), the network (reliable, lossy, duplicating and reordering, or a

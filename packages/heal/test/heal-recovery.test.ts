@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachSeed } from '@heal/actors';
 import {
-  assertLinearizable, assertSettledAndEqual, copyRecovery, createReplicaModule, SimCluster, startSimLoad,
+  assertLinearizable, assertSettledAndEqual, createReplicaModule, fullCopyRecovery, SimCluster, startSimLoad,
   type KvWire, type SimClusterOptions,
 } from '@heal/kv';
 import { healRecovery } from '../src/index.js';
 
-const MODULE = createReplicaModule([healRecovery, copyRecovery]);
+const MODULE = createReplicaModule([healRecovery, fullCopyRecovery]);
 const DATASET = { keys: 300, valueSizes: { bytes: [24, 40], weights: [1, 1] } };
 const SEEDS = 30;
 
@@ -77,6 +77,29 @@ test('heal on pmem: the restarted replica keeps its medium and gets only what it
       assert.equal(outcome.counts['bufferSessions'], 1, JSON.stringify(outcome));
       assert.ok(outcome.entriesReceived < DATASET.keys, `received ${outcome.entriesReceived} of ${DATASET.keys}`);
       assertLinearizable(c);
+      assertSettledAndEqual(c, 5000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test('heal on pmem: a restarted replica joins with the digest its medium kept, so a descent with nothing missed finds no bucket', async (t) => {
+  await forEachSeed(t, import.meta.url, 4, (seed) => {
+    const dir = mkdtempSync(join(tmpdir(), 'heal-pmem-digest-'));
+    try {
+      const c = cluster(seed, { medium: 'pmem', dataDir: dir, pmemCapacity: 512, pmemLatency: false });
+      c.sim.runFor(20);
+      c.crash(2);
+      c.sim.runFor(60);
+      c.crash(3); // its Buddy: the next one has no buffer for it and runs a descent
+      c.sim.runFor(60);
+      c.restart(2);
+      const outcome = c.recover(2, 2000);
+      assert.equal(outcome.counts['descentSessions'], 1, JSON.stringify(outcome));
+      assert.equal(outcome.entriesReceived, 0, JSON.stringify(outcome));
+      // Equal roots: no node or key request reached it (a wrong digest draws requests for every bucket).
+      assert.ok(outcome.bytesMoved < 500, `moved ${outcome.bytesMoved} bytes`);
       assertSettledAndEqual(c, 5000);
     } finally {
       rmSync(dir, { recursive: true, force: true });

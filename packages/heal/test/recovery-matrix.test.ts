@@ -11,7 +11,7 @@ import {
 import { buddyOf, COMPARED_STRATEGIES, healReplicaModule } from '../src/index.js';
 
 /**
- * DESIGN section 8 for recovery: every strategy x model x medium, a replica crashed and
+ * The recovery suites (ARCHITECTURE.md §7): every strategy x model x medium, a replica crashed and
  * rejoined under load; and the faults recovery must survive. Every run: the history is
  * linearizable (with a minority down no model may lose a completed write, and clients read
  * from the recovered replica too) and, after quiescence, every replica holds the same data.

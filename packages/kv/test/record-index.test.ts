@@ -34,7 +34,7 @@ function againstMap(hash: KeyHash, steps: number, keys: number, seed: number): v
       assert.equal(index.has(copyOf(key)), map.has(key), `has ${key} at step ${step}`);
     } else {
       const items = Array.from({ length: prng.int(150) }, () => ({ key: copyOf(randomKey(prng, keys)) }));
-      const out: (Rec | undefined)[] = new Array(items.length);
+      const out = new Array<Rec | undefined>(items.length);
       index.getAll(items, out);
       assert.deepEqual(out, items.map(({ key }) => map.get(key)), `getAll at step ${step}`);
     }

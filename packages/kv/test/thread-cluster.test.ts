@@ -33,7 +33,7 @@ test('replicas in worker threads serve puts and gets, survive a crash, and recov
     assert.equal(await c.get('key199'), 'value199');
     const stats = (await cluster.stats(2)).actor;
     assert.equal(stats['recoveries'], 1);
-    assert.ok((stats['copyEntriesApplied'] ?? 0) >= 202, `copied ${stats['copyEntriesApplied']} entries`);
+    assert.ok((stats['fcEntriesApplied'] ?? 0) >= 202, `copied ${stats['fcEntriesApplied']} entries`);
   } finally {
     await cluster.shutdown();
   }

@@ -1,23 +1,144 @@
-import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ActorId } from '@heal/actors';
+import type { AcceptMsg, AcceptedMsg, NackMsg, PrepareMsg, PromiseMsg } from '../src/protocol/messages.js';
 import { SIM_TIMING } from '../src/protocol/timing.js';
 import type { View } from '../src/protocol/view.js';
-import { ViewPaxos, type PaxosHost } from '../src/protocol/view-paxos.js';
+import { ViewPaxos, type PaxosHost, type ViewValue } from '../src/protocol/view-paxos.js';
+
+/**
+ * ViewPaxos between three acceptors on a network the test drives by hand: each message is
+ * delivered, or dropped, when the test says so.
+ */
+type Wire = { kind: string; epoch: number; sender: ActorId; [field: string]: unknown };
+
+class Node {
+  readonly paxos: ViewPaxos;
+  view: View;
+  constructor(readonly id: ActorId, readonly net: Net, view: View) {
+    this.view = view;
+    this.paxos = new ViewPaxos({
+      self: id, timing: SIM_TIMING, now: () => net.nowMs, random: () => 0.5, view: () => this.view, admitted: () => true,
+      send: (to, body) => net.queue.push({ to, msg: { ...body, epoch: this.view.epoch, sender: id } as Wire }),
+      sendView: () => {},
+      voteAllowedAtMs: () => -Infinity,
+      decided: (v) => {
+        this.view = v;
+        this.paxos.reset();
+        net.decided.push({ by: id, view: v });
+      },
+    });
+  }
+
+  receive(msg: Wire): void {
+    switch (msg.kind) {
+      case 'prepare': return this.paxos.onPrepare(msg as unknown as PrepareMsg);
+      case 'promise': return this.paxos.onPromise(msg as unknown as PromiseMsg);
+      case 'accept': return this.paxos.onAccept(msg as unknown as AcceptMsg);
+      case 'accepted': return this.paxos.onAccepted(msg as unknown as AcceptedMsg);
+      case 'nack': return this.paxos.onNack(msg as unknown as NackMsg);
+    }
+  }
+}
+
+class Net {
+  nowMs = 0;
+  readonly queue: { to: ActorId; msg: Wire }[] = [];
+  readonly decided: { by: ActorId; view: View }[] = [];
+  nodes: Node[] = [];
+  /** Delivers queued messages (and those they cause) that `pass` lets through; drops the rest. */
+  run(pass: (to: ActorId, msg: Wire) => boolean = () => true): void {
+    while (this.queue.length > 0) {
+      const { to, msg } = this.queue.shift() as { to: ActorId; msg: Wire };
+      if (pass(to, msg)) this.nodes[to]?.receive(msg);
+    }
+  }
+}
+
+const members = (ids: ActorId[]) => ids.map((id) => ({ id, incarnation: 0 }));
+
+test('a vote whose proposer gave up is finished by the voter: the epoch is decided and leases may be granted again', () => {
+  const net = new Net();
+  const view: View = { epoch: 1, members: members([0, 1, 2]), shadows: [] };
+  net.nodes = [0, 1, 2].map((id) => new Node(id, net, view));
+  const [n0, n1] = net.nodes as [Node, Node, Node];
+  // 0 proposes a view without 2; 0 and 1 accept it, but 1's answer is lost and 0 then proposes
+  // nothing more (2 turned out alive: the view it wanted is no longer wanted).
+  const without2: ViewValue = { members: members([0, 1]), shadows: [] };
+  n0.paxos.propose(without2);
+  net.run((to, msg) => !(msg.kind === 'accept' && to === 2) && !(msg.kind === 'accepted' && to === 0));
+  assert.equal(n1.paxos.voting, true, '1 voted for epoch 2');
+  n0.paxos.propose(undefined);
+  net.nowMs += SIM_TIMING.proposalTimeoutMs - 1;
+  n1.paxos.tick();
+  net.run();
+  assert.equal(net.decided.length, 0, 'within the proposal timeout the voter waits for its proposer');
+  net.nowMs += 1;
+  n1.paxos.tick();
+  net.run();
+  assert.ok(net.decided.length > 0, 'the voter completes the epoch');
+  for (const { view: v } of net.decided) assert.deepEqual([v.epoch, v.members], [2, without2.members], 'the value voted for');
+  assert.equal(n1.paxos.voting, false);
+});
+
+test('a proposal that would drop members who promised keeps them: a promise is a sign of life', () => {
+  const net = new Net();
+  const view: View = { epoch: 3, members: members([0, 1, 2, 3, 4]), shadows: [3] };
+  net.nodes = [0, 1, 2, 3, 4].map((id) => new Node(id, net, view));
+  // 3, a shadow cut off for a while, suspects 0, 1 and 2 and proposes a view of 3 and 4 alone;
+  // the cut heals; 0 and 1 promise (with 3 itself, a majority), 2's promise is lost.
+  (net.nodes[3] as Node).paxos.propose({ members: members([3, 4]), shadows: [3] });
+  net.run((_to, msg) => !(msg.kind === 'promise' && msg.sender === 2));
+  assert.ok(net.decided.length > 0);
+  for (const { view: v } of net.decided) {
+    assert.deepEqual([v.epoch, v.members, v.shadows], [4, members([0, 1, 3, 4]), [3]], 'the members that promised stay');
+  }
+});
+
+test('a value an acceptor voted for is adopted as it is, even if it drops a promiser', () => {
+  const net = new Net();
+  const view: View = { epoch: 1, members: members([0, 1, 2]), shadows: [] };
+  net.nodes = [0, 1, 2].map((id) => new Node(id, net, view));
+  const without2: ViewValue = { members: members([0, 1]), shadows: [] };
+  // 1 proposes without 2 and only 0 votes; then 2 proposes the same epoch: 0's vote may be part
+  // of a chosen value, so 2 must propose it (Paxos), though 2 promised itself.
+  (net.nodes[1] as Node).paxos.propose(without2);
+  net.run((to, msg) => !(msg.kind === 'accept' && to !== 0) && !(msg.kind === 'accepted'));
+  (net.nodes[2] as Node).paxos.propose({ members: [...view.members], shadows: [] });
+  net.run();
+  assert.ok(net.decided.length > 0);
+  for (const { view: v } of net.decided) assert.deepEqual(v.members, without2.members);
+});
+
+test('a prepare delivered again after its accept is promised again, and the proposal decides', () => {
+  const net = new Net();
+  const view: View = { epoch: 1, members: members([0, 1, 2, 3, 4]), shadows: [] };
+  net.nodes = [0, 1, 2, 3, 4].map((id) => new Node(id, net, view));
+  let prepareTo1: Wire | undefined;
+  (net.nodes[0] as Node).paxos.propose({ members: members([0, 1, 2, 3]), shadows: [] });
+  net.run((to, msg) => {
+    if (to === 1 && msg.kind === 'prepare') prepareTo1 = msg;
+    // The network repeats the prepare to 1 after the accept: a nack here would end the proposal.
+    if (to === 1 && msg.kind === 'accept' && prepareTo1) net.queue.unshift({ to: 1, msg: prepareTo1 });
+    return true;
+  });
+  assert.equal(net.decided.length, 1);
+  assert.deepEqual((net.decided[0] as { view: View }).view.members, members([0, 1, 2, 3]));
+});
 
 test('a one-member view decides the next change inside its own install (a joiner was waiting)', () => {
   const alone = [{ id: 0, incarnation: 1 }];
   let view: View = { epoch: 1, members: [...alone, { id: 2, incarnation: 1 }], shadows: [] };
   const installed: number[] = [];
-  let paxos: ViewPaxos | undefined;
   const host: PaxosHost = {
     self: 0, timing: SIM_TIMING, now: () => 0, random: () => 0.5, view: () => view, admitted: () => true,
     send: (to, body) => {
-      // Replica 2 promises and accepts at once (it is about to be removed).
-      const p = paxos as ViewPaxos;
+      // Replica 2 promises and accepts at once; it voted for a view without itself before (a
+      // value voted for is adopted as it is, though it drops a promiser), so 0 is left alone.
       const reply = { epoch: view.epoch, sender: to, target: 2, round: 1, proposer: 0 };
       if (body.kind === 'prepare') {
-        p.onPromise({ ...reply, kind: 'promise', hasAccepted: false, acceptedRound: 0, acceptedProposer: 0, members: [], shadows: [] });
-      } else if (body.kind === 'accept') p.onAccepted({ ...reply, kind: 'accepted' });
+        paxos.onPromise({ ...reply, kind: 'promise', hasAccepted: true, acceptedRound: 1, acceptedProposer: 0, members: alone, shadows: [] });
+      } else if (body.kind === 'accept') paxos.onAccepted({ ...reply, kind: 'accepted' });
     },
     sendView: () => {},
     voteAllowedAtMs: () => 0,
@@ -25,11 +146,11 @@ test('a one-member view decides the next change inside its own install (a joiner
       // As Membership installs: reset, then the change that waited (replica 1 rejoins) goes on.
       view = v;
       installed.push(v.epoch);
-      paxos?.reset();
-      if (v.epoch === 2) paxos?.propose({ members: [...alone, { id: 1, incarnation: 2 }], shadows: [] });
+      paxos.reset();
+      if (v.epoch === 2) paxos.propose({ members: [...alone, { id: 1, incarnation: 2 }], shadows: [] });
     },
   };
-  paxos = new ViewPaxos(host);
+  const paxos = new ViewPaxos(host);
   paxos.propose({ members: alone, shadows: [] });
   assert.deepEqual(installed, [2, 3], 'epoch 2 (replica 0 alone), then epoch 3 decided by replica 0 alone, within it');
   assert.deepEqual(view.members.map((m) => m.id), [0, 1]);

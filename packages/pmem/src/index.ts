@@ -1,4 +1,4 @@
-/** @heal/pmem: emulated persistent memory (DESIGN section 3). */
+/** @heal/pmem: emulated persistent memory (ARCHITECTURE.md §5 Durability, media). */
 export { crc32c, crc32cUpdate } from './checksum.js';
 export { type CrashMode, type CrashOptions, type CrashReport } from './crash.js';
 export { CorruptionError, PmemError, type PmemErrorCode } from './errors.js';
@@ -11,10 +11,10 @@ export { META_BYTES_MIN, PMeta, type MetaValue } from './meta.js';
 export {
   PLOG_MAX_RECORD_BYTES_DEFAULT, PLog, type PLogOptions, type PLogRecord, type PLogRecovery,
 } from './plog.js';
-export {
-  PTable, RecordState, type CorruptSlot, type PTableRecord, type PTableRecovery, type Timestamp,
-} from './ptable.js';
-export { SPARE_SLOTS, type PTableLayout, type ResolvedLayout } from './ptable-layout.js';
+export { PTable, type PTableRecovery } from './ptable.js';
+export { RecordState, type Fingerprint, type PTableHead, type PTableRecord, type Timestamp } from './ptable-record.js';
+export { type CorruptSlot } from './ptable-slots.js';
+export { FINGERPRINT_BUCKETS_MAX, SPARE_SLOTS, type PTableLayout, type ResolvedLayout } from './ptable-layout.js';
 export {
   DURABILITIES, PmemRegion, SimulatedCrash,
   type ArmedCrashOptions, type Durability, type RegionOptions, type RegionStats,

@@ -1,9 +1,12 @@
 /**
  * Crash-consistency suite. Seeded random operation sequences run against PTable and PLog; a
- * crash is injected at every fence (strict) and at random flush/fence points (adversarial,
- * with a random crash seed); the file is reopened and checked against a model:
+ * crash is injected at every fence (strict), at every flush/fence point (adversarial, a few
+ * sequences) and at random ones (adversarial, with a random crash seed); the file is reopened
+ * and checked against a model:
  * - every operation that returned is reflected (records present and intact);
  * - the one operation in flight may be visible or not, but never half (no torn record);
+ * - PTable's persistent index, count, not-Valid bitmap and fingerprint sums agree with what
+ *   `get` returns (the full scan of `verify`, and the sums recomputed from the records);
  * - recovery reports no corruption (crashes alone never corrupt), and the invariants hold;
  * - the recovered structure keeps working (one more operation, then a clean reopen).
  * A failure message carries `seed=... crash=...`, which replays the run.
@@ -13,8 +16,8 @@ import { unlinkSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { Prng } from '@heal/base';
 import {
-  PLog, PmemRegion, PTable, SimulatedCrash,
-  type ArmedCrashOptions, type PTableLayout, type PTableRecord,
+  CorruptionError, PLog, PmemRegion, PTable, RecordState, SimulatedCrash,
+  type ArmedCrashOptions, type Fingerprint, type PTableLayout, type PTableRecord,
 } from '../src/index.js';
 import { FAST, tempDir } from './helpers.js';
 
@@ -28,8 +31,26 @@ const PTABLE_OPS = 50;
 const PLOG_SEEDS = 6;
 const PLOG_APPENDS = 30;
 const ADVERSARIAL_RUNS_PER_SEED = 150;
-const LAYOUT: PTableLayout = { capacity: 6, keyMaxBytes: 8, valueMaxBytes: 100, metaBytes: 256 };
+/** Sequences crashed (adversarially) at every flush and fence, one crash seed per point. */
+const EVERY_EVENT_SEEDS = 2;
+const FINGERPRINT_BUCKETS = 4;
+const LAYOUT: PTableLayout = { capacity: 6, keyMaxBytes: 8, valueMaxBytes: 100, metaBytes: 256, fingerprintBuckets: FINGERPRINT_BUCKETS };
 const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+
+/** The test's fingerprint of a record: a bucket by key, lanes from the ts (wrapping past 2^32). */
+function fingerprint(key: string, ts: { version: number; cid: number }): Fingerprint {
+  return { bucket: key.charCodeAt(0) % FINGERPRINT_BUCKETS, lane0: (ts.version * 0x9e3779b1 + ts.cid) >>> 0, lane1: (ts.version ^ (ts.cid << 8)) >>> 0 };
+}
+
+function expectedSums(records: readonly PTableRecord[]): number[] {
+  const sums = new Uint32Array(2 * FINGERPRINT_BUCKETS);
+  for (const r of records) {
+    const fp = fingerprint(r.key, r.ts);
+    sums[2 * fp.bucket] = (sums[2 * fp.bucket] as number) + fp.lane0;
+    sums[2 * fp.bucket + 1] = (sums[2 * fp.bucket + 1] as number) + fp.lane1;
+  }
+  return [...sums];
+}
 
 type TableOp =
   | { kind: 'put'; record: PTableRecord }
@@ -49,7 +70,8 @@ function tableOps(seed: number): TableOp[] {
       if (!live.has(key) && live.size >= LAYOUT.capacity) continue;
       live.add(key);
       const value = Buffer.alloc(random.int(LAYOUT.valueMaxBytes + 1), i & 0xff);
-      ops.push({ kind: 'put', record: { key, ts: { version: i, cid: random.int(4) }, value, state: random.int(4), origin: random.int(3), seq: i * 7 } });
+      const ts = { version: i, cid: random.int(4) };
+      ops.push({ kind: 'put', record: { key, ts, value, state: random.int(4), origin: random.int(3), seq: i * 7, fingerprint: fingerprint(key, ts) } });
     } else if (roll < 8) {
       ops.push({ kind: 'setState', key, state: random.int(4) });
     } else if (roll < 9) {
@@ -86,12 +108,20 @@ function applyToTable(table: PTable, op: TableOp): void {
   else table.writeMeta(op.bytes);
 }
 
+interface TableRun {
+  done: TableModel;
+  inFlight: TableModel | undefined;
+  /** Fences and flush/fence events the ops made (-1 when the crash struck first). */
+  fences: number;
+  events: number;
+}
+
 /** Runs the ops, crashing as armed; returns the model before and after the op in flight. */
-function runTable(path: string, ops: TableOp[], crash: ArmedCrashOptions | undefined): { done: TableModel; inFlight: TableModel | undefined; fences: number } {
+function runTable(path: string, ops: TableOp[], crash: ArmedCrashOptions | undefined): TableRun {
   const region = PmemRegion.create(path, PTable.bytesFor(LAYOUT), FAST);
   PTable.format(region, LAYOUT);
   const table = PTable.open(region);
-  const fencesBefore = region.stats().fences;
+  const before = region.stats();
   if (crash !== undefined) region.armCrash(crash);
   const done: TableModel = { records: new Map(), meta: undefined };
   for (const op of ops) {
@@ -101,35 +131,45 @@ function runTable(path: string, ops: TableOp[], crash: ArmedCrashOptions | undef
       applyToTable(table, op);
     } catch (err) {
       if (!(err instanceof SimulatedCrash)) throw err;
-      return { done, inFlight: next, fences: -1 };
+      return { done, inFlight: next, fences: -1, events: -1 };
     }
     applyToModel(done, op);
   }
-  const fences = region.stats().fences - fencesBefore;
+  const after = region.stats();
   if (crash !== undefined) region.crash(crash); // the armed point lay past the end: crash now
-  return { done, inFlight: undefined, fences };
+  return { done, inFlight: undefined, fences: after.fences - before.fences, events: after.events - before.events };
 }
 
+/** Same fields as a record read back (`get` does not return the fingerprint). */
 function sameRecord(a: PTableRecord | undefined, b: PTableRecord | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.key === b.key && a.ts.version === b.ts.version && a.ts.cid === b.ts.cid && a.state === b.state &&
     a.origin === b.origin && a.seq === b.seq && Buffer.from(a.value).equals(Buffer.from(b.value));
 }
 
-/** The recovered table must equal `done` or `inFlight` key by key (each key independently). */
+/**
+ * The recovered table must equal `done` or `inFlight` key by key (each key independently), and
+ * its count, not-Valid list and fingerprint sums must be those of the records it returns.
+ */
 function checkTable(path: string, done: TableModel, inFlight: TableModel | undefined, where: string): void {
   const table = PTable.open(PmemRegion.open(path, FAST));
   assert.deepEqual(table.recovery.corrupt, [], `${where}: a crash alone reported corruption`);
-  table.assertInvariants();
+  assert.deepEqual(table.verify(), [], `${where}: a crash alone corrupted a record`);
   const allowed = inFlight === undefined ? [done] : [done, inFlight];
+  const present: PTableRecord[] = [];
   for (const key of KEYS) {
     const got = table.get(key);
     assert.ok(allowed.some((m) => sameRecord(got, m.records.get(key))), `${where}: key ${key} is ${JSON.stringify(got)}, expected ${allowed.map((m) => JSON.stringify(m.records.get(key))).join(' or ')}`);
+    if (got !== undefined) present.push(got);
   }
+  assert.equal(table.size, present.length, `${where}: the count`);
+  assert.deepEqual(table.notValid().map((r) => r.key).sort(), present.filter((r) => r.state !== RecordState.Valid).map((r) => r.key), `${where}: the not-Valid list`);
+  assert.deepEqual([...table.fingerprintSums()], expectedSums(present), `${where}: the fingerprint sums`);
   const meta = table.readMeta()?.bytes;
   assert.ok(allowed.some((m) => (m.meta === undefined ? meta === undefined : meta?.equals(m.meta) === true)), `${where}: metadata`);
-  const extra = { key: 'z', ts: { version: 1, cid: 1 }, value: Buffer.from('after'), state: 1, origin: 1, seq: 1 };
-  const spare = [...table.keys()].length < LAYOUT.capacity;
+  const ts = { version: 1, cid: 1 };
+  const extra = { key: 'z', ts, value: Buffer.from('after'), state: 1, origin: 1, seq: 1, fingerprint: fingerprint('z', ts) };
+  const spare = table.size < LAYOUT.capacity;
   if (spare) table.put(extra);
   const again = PTable.open(PmemRegion.open(path, FAST));
   again.assertInvariants();
@@ -155,13 +195,32 @@ test('PTable: a strict crash at every fence of seeded sequences loses no returne
 test('PTable: adversarial crashes at random flush/fence points keep every returned put intact', () => {
   for (let seed = 1; seed <= PTABLE_SEEDS; seed++) {
     const ops = tableOps(seed);
+    const path0 = tmp.file(`t${n++}`);
+    const { events } = runTable(path0, ops, undefined);
+    unlinkSync(path0);
     const random = new Prng(seed * 1000);
-    const eventsTotal = 3 * PTABLE_OPS * 2 + 2; // an upper bound; points past the end crash at the end
     for (let run = 0; run < ADVERSARIAL_RUNS_PER_SEED; run++) {
-      const crash = { mode: 'adversarial' as const, seed: random.u32(), beforeEvent: random.int(eventsTotal) };
+      const crash = { mode: 'adversarial' as const, seed: random.u32(), beforeEvent: random.int(events + 1) };
       const path = tmp.file(`t${n++}`);
       const { done, inFlight } = runTable(path, ops, crash);
       checkTable(path, done, inFlight, `seed=${seed} crash=adversarial:${crash.seed} beforeEvent=${crash.beforeEvent}`);
+      unlinkSync(path);
+    }
+  }
+});
+
+test('PTable: an adversarial crash at every flush and fence of put, setState and delete keeps the index whole', () => {
+  for (let seed = 1; seed <= EVERY_EVENT_SEEDS; seed++) {
+    const ops = tableOps(100 + seed);
+    const path0 = tmp.file(`t${n++}`);
+    const { events } = runTable(path0, ops, undefined);
+    unlinkSync(path0);
+    assert.ok(events > 5 * PTABLE_OPS, `seed=${seed}: ${events} events`);
+    for (let k = 0; k <= events; k++) {
+      const crash = { mode: 'adversarial' as const, seed: k, beforeEvent: k };
+      const path = tmp.file(`t${n++}`);
+      const { done, inFlight } = runTable(path, ops, crash);
+      checkTable(path, done, inFlight, `seed=${100 + seed} crash=adversarial:${k} beforeEvent=${k}`);
       unlinkSync(path);
     }
   }
@@ -224,29 +283,34 @@ test('PLog: a crash at every fence (strict) and at random points (adversarial) k
   }
 });
 
-test('the checks can fail: a commit without a fence between body and valid word is caught', () => {
-  // The correct slot image comes from a real put into table A. The broken protocol copies that
-  // image into table B's free slot and persists body and valid word with one flush + fence; a
-  // crash before that fence may keep the valid word's line and drop a body line.
-  const record = { key: 'a', ts: { version: 1, cid: 1 }, value: Buffer.alloc(100, 1), state: 1, origin: 0, seq: 1 };
+test('the checks can fail: a put whose steps share one fence is caught', () => {
+  // The correct image of a put comes from a real put into table A. The broken protocol copies
+  // every line it changed into table B and persists them all with one flush + fence; a crash
+  // before that fence may keep the valid word's line or the index entry and drop a body line.
+  const ts = { version: 1, cid: 1 };
+  const record = { key: 'a', ts, value: Buffer.alloc(100, 1), state: 1, origin: 0, seq: 1, fingerprint: fingerprint('a', ts) };
   let caught = 0;
   for (let seed = 0; seed < 20; seed++) {
     const pathA = tmp.file(`good${n++}`);
     const a = PmemRegion.create(pathA, PTable.bytesFor(LAYOUT), FAST);
     PTable.format(a, LAYOUT);
-    const tableA = PTable.open(a);
-    tableA.put(record);
-    const { slotsOffset, slotBytes } = tableA.layout;
-    const image = Buffer.from(a.view.subarray(slotsOffset, slotsOffset + slotBytes));
+    PTable.open(a).put(record);
     const pathB = tmp.file(`broken${n++}`);
     const b = PmemRegion.create(pathB, PTable.bytesFor(LAYOUT), FAST);
     PTable.format(b, LAYOUT);
     b.armCrash({ mode: 'adversarial', seed, beforeEvent: 1 });
-    b.view.set(image, slotsOffset);
-    assert.throws(() => b.persist(slotsOffset, slotBytes), SimulatedCrash);
-    if (PTable.open(PmemRegion.open(pathB, FAST)).recovery.corrupt.length > 0) caught++;
+    b.view.set(a.view);
+    assert.throws(() => b.persist(0, b.sizeBytes), SimulatedCrash);
+    try {
+      const table = PTable.open(PmemRegion.open(pathB, FAST));
+      table.get('a');
+      if (table.verify().length > 0) caught++;
+    } catch (err) {
+      if (!(err instanceof CorruptionError || err instanceof assert.AssertionError)) throw err;
+      caught++;
+    }
     unlinkSync(pathA);
     unlinkSync(pathB);
   }
-  assert.ok(caught > 0, 'some crash images show a committed word over a partial body');
+  assert.ok(caught > 0, 'some crash images show a committed record over a partial body, or a broken index');
 });

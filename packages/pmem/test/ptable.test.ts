@@ -39,7 +39,7 @@ test('put, get, update, setState and delete; a reopen sees the same table', () =
   assert.deepEqual(table.get('a'), rec('a', 2, 'a-two'));
   region.close();
   const again = reopen(path);
-  assert.deepEqual(again.recovery, { records: 2, freeSlots: 7, corrupt: [], duplicatesFreed: 0 });
+  assert.deepEqual(again.recovery, { records: 2, freeSlots: 7, intent: 'delete', notValid: 1, staleBits: 0, corrupt: [] });
   assert.deepEqual(again.get('a'), rec('a', 2, 'a-two'));
   assert.deepEqual(again.get('b'), rec('b', 1, 'héllo', RecordState.Write));
   assert.equal(again.get('c'), undefined);
@@ -81,43 +81,122 @@ test('a full table refuses a new key but still updates existing ones', () => {
   table.assertInvariants();
 });
 
-test('a crash between committing the new version and freeing the old leaves both; recovery keeps the newer', () => {
+test('a crash after a put committed and before its last step: open finishes the put', () => {
   const { path, region, table } = newTable();
   table.put(rec('a', 1));
-  region.armCrash({ mode: 'strict', seed: 1, beforeFence: 2 }); // fences: body, valid word, free old
+  region.armCrash({ mode: 'strict', seed: 1, beforeFence: 2 }); // fences: body + intent, valid word, last step
   assert.throws(() => table.put(rec('a', 2)), SimulatedCrash);
   const again = reopen(path);
-  assert.equal(again.recovery.duplicatesFreed, 1);
+  assert.equal(again.recovery.intent, 'put');
   assert.deepEqual(again.get('a'), rec('a', 2));
+  assert.equal(again.size, 1);
+  again.assertInvariants();
+});
+
+test('a crash before a put committed leaves the old version and the slot free', () => {
+  const { path, region, table } = newTable();
+  table.put(rec('a', 1));
+  region.armCrash({ mode: 'strict', seed: 1, beforeFence: 1 });
+  assert.throws(() => table.put(rec('a', 2, 'v2', RecordState.Write)), SimulatedCrash);
+  const again = reopen(path);
+  assert.equal(again.recovery.intent, 'uncommitted');
+  assert.equal(again.recovery.staleBits, 1, 'the bit P1 set for the new slot is cleared');
+  assert.deepEqual(again.get('a'), rec('a', 1));
+  again.assertInvariants();
+});
+
+test('open reads no slot but the last put\'s: a table whose every record is garbled opens, and reads refuse them', () => {
+  const { path, region, table } = newTable();
+  for (let i = 0; i < 6; i++) table.put(rec(`k${i}`, i));
+  const { slotsOffset, slotCount, slotBytes } = table.layout;
+  for (let slot = 0; slot < slotCount; slot++) region.view[slotsOffset + slot * slotBytes + 40] ^= 0x10; // valueBytes
+  region.close();
+  const again = reopen(path);
+  const last = { slot: 5, offset: slotsOffset + 5 * slotBytes, reason: 'record checksum mismatch' };
+  assert.deepEqual(again.recovery, { records: 6, freeSlots: 3, intent: 'put', notValid: 0, staleBits: 0, corrupt: [last] });
+  assert.throws(() => again.get('k3'), CorruptionError);
+  assert.deepEqual([...again.entries()], [], 'iteration skips what fails its checks');
+  assert.equal(again.corrupt.length, 6);
+});
+
+test('the not-Valid records are listed from the bitmap, before and after a reopen', () => {
+  const { path, region, table } = newTable();
+  table.put(rec('a', 1, 'x', RecordState.Write));
+  table.put(rec('b', 1, 'x', RecordState.Invalid));
+  table.put(rec('c', 1));
+  table.setState('a', RecordState.Valid);
+  table.setState('c', RecordState.Replay);
+  table.put(rec('b', 2, 'y'));
+  const keys = (t: PTable): string[] => t.notValid().map((r) => `${r.key}:${r.state}`).sort();
+  assert.deepEqual(keys(table), ['c:3']);
+  region.close();
+  const again = reopen(path);
+  assert.deepEqual(keys(again), ['c:3']);
+  assert.equal(again.recovery.notValid, 1);
+  again.setState('a', RecordState.Write); // what open found changes: each change is seen
+  assert.deepEqual(keys(again), ['a:2', 'c:3']);
+  const reopened = reopen(path);
+  reopened.put(rec('d', 1, 'x', RecordState.Invalid));
+  assert.deepEqual(keys(reopened), ['a:2', 'c:3', 'd:0']);
+  reopened.setState('c', RecordState.Valid);
+  assert.deepEqual(keys(reopened), ['a:2', 'd:0']);
+  reopened.assertInvariants();
+});
+
+test('fingerprint sums follow puts, updates and deletes, and bad fingerprints are refused', () => {
+  const layout = { ...LAYOUT, fingerprintBuckets: 4 };
+  const { path, region, table } = newTable(layout);
+  const fp = (bucket: number, lane0: number, lane1: number) => ({ bucket, lane0, lane1 });
+  table.put({ ...rec('a', 1), fingerprint: fp(1, 0xffffffff, 5) });
+  table.put({ ...rec('b', 1), fingerprint: fp(1, 2, 7) });
+  table.put({ ...rec('a', 2), fingerprint: fp(1, 10, 1) });
+  table.put({ ...rec('c', 1), fingerprint: fp(3, 4, 4) });
+  table.delete('c');
+  assert.deepEqual([...table.fingerprintSums()], [0, 0, 12, 8, 0, 0, 0, 0]);
+  assert.throws(() => table.put(rec('d', 1)), /fingerprint must be present/);
+  assert.throws(() => table.put({ ...rec('a', 3), fingerprint: fp(2, 0, 0) }), /fingerprint.bucket must be 1, the bucket of the key's current record/);
+  assert.throws(() => table.put({ ...rec('d', 1), fingerprint: fp(4, 0, 0) }), /fingerprint.bucket must be an integer in \[0, 4\)/);
+  assert.throws(() => table.put({ ...rec('d', 1), fingerprint: fp(0, -1, 0) }), /fingerprint.lane0/);
+  assert.throws(() => newTable().table.put({ ...rec('d', 1), fingerprint: fp(0, 0, 0) }), /fingerprint must be absent/);
+  assert.throws(() => PTable.bytesFor({ ...LAYOUT, fingerprintBuckets: 3 }), /fingerprintBuckets must be 0 or a power of two/);
+  assert.deepEqual([...table.entriesInBuckets(new Set([1]))].map((r) => r.key).sort(), ['a', 'b']);
+  assert.deepEqual([...table.entriesInBuckets(new Set([0, 2, 3]))], []);
+  assert.throws(() => [...newTable().table.entriesInBuckets(new Set([0]))], /entriesInBuckets must be a table with fingerprint sums/);
+  region.close();
+  const again = reopen(path);
+  assert.deepEqual([...again.fingerprintSums()], [0, 0, 12, 8, 0, 0, 0, 0]);
+  again.assertInvariants();
 });
 
 test('a record failing its checksum is reported with slot and offset, and never returned', () => {
   const { path, region, table } = newTable();
   table.put(rec('a', 1, 'alpha'));
   table.put(rec('b', 1, 'beta'));
-  const slotB = table.layout.slotsOffset + table.layout.slotBytes; // free list hands out slot 0 then 1
-  assert.equal(region.view.toString('utf8', slotB + 48, slotB + 49), 'b');
-  region.view[slotB + 50] ^= 0x20; // a value byte of 'b'
-  assert.throws(() => table.get('b'), (e: CorruptionError) => e instanceof CorruptionError && e.offset === slotB && /checksum/.test(e.message));
+  const slotB = table.layout.slotsOffset + table.layout.slotBytes; // the free stack hands out slot 0 then 1
+  assert.equal(region.view.toString('utf8', slotB + 56, slotB + 57), 'b');
+  region.view[slotB + 58] ^= 0x20; // a value byte of 'b'
+  const isReported = (e: CorruptionError): boolean => e instanceof CorruptionError && e.offset === slotB && /checksum/.test(e.message);
+  assert.throws(() => table.get('b'), isReported);
+  assert.deepEqual(table.corrupt, [{ slot: 1, offset: slotB, reason: 'record checksum mismatch' }]);
   region.close();
   const again = reopen(path);
-  assert.deepEqual(again.recovery.corrupt, [{ slot: 1, offset: slotB, reason: 'record checksum mismatch' }]);
-  assert.equal(again.get('b'), undefined);
+  assert.throws(() => again.get('b'), isReported);
+  assert.deepEqual(again.verify(), [{ slot: 1, offset: slotB, reason: 'record checksum mismatch' }]);
+  assert.deepEqual([...again.keys()], ['a']);
   assert.deepEqual(again.get('a'), rec('a', 1, 'alpha'));
-  again.put(rec('b', 2, 'new')); // the quarantined slot is not reused
+  again.put(rec('b', 2, 'new')); // a new version replaces the corrupt one
   assert.equal(again.get('b')?.ts.version, 2);
-  again.assertInvariants();
+  assert.deepEqual(again.verify(), []);
 });
 
 test('a flipped valid-word tag and a flipped state are both reported', () => {
-  const { path, region, table } = newTable();
+  const { region, table } = newTable();
   table.put(rec('a', 1));
   table.put(rec('b', 1));
   const s0 = table.layout.slotsOffset;
   region.view[s0] ^= 0x01; // tag of slot 0
   region.view[s0 + table.layout.slotBytes + 2] ^= 0x02; // state of slot 1
-  region.close();
-  const reasons = reopen(path).recovery.corrupt.map((c) => c.reason);
+  const reasons = table.verify().map((c) => c.reason);
   assert.deepEqual(reasons, ['valid word tag 0xc0a0 is not 0xc0a1', 'record checksum mismatch']);
 });
 

@@ -181,8 +181,9 @@ export class ThreadRuntime<M extends Message, C = unknown> {
   /** Stops every actor, ends the spare workers and closes endpoints made here. */
   async shutdown(): Promise<void> {
     this.#shuttingDown = true;
-    for (const endpoint of this.#attached) endpoint.close();
+    const attached = [...this.#attached];
     this.#attached.clear();
+    await Promise.all(attached.map((endpoint) => endpoint.close()));
     await Promise.all([...this.#running.keys()].map((id) => this.stop(id)));
     const spares = [...this.#spares.values()];
     this.#spares.clear();

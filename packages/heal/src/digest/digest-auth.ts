@@ -1,6 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { ORIGIN_MAX, VersionVector, type VvInterval } from '@heal/kv/replica';
-import { assertNodeHash } from './bucket-digest.js';
+import { assertNodeHash, ORIGIN_MAX, VersionVector, type VvInterval } from '@heal/kv/replica';
 
 /**
  * What a joining replica's digest claims, and what its MAC covers: every field that decides

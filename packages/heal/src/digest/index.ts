@@ -1,3 +1,2 @@
-export * from './bucket-digest.js';
 export * from './digest-auth.js';
 export * from './merkle-descent.js';

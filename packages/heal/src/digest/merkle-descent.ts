@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { compareTs, type Ts } from '@heal/kv/replica';
-import { assertNodeHash, type BucketDigest } from './bucket-digest.js';
+import { assertNodeHash, compareTs, type BucketDigest, type Ts } from '@heal/kv/replica';
 
 /** Node hashes asked of the peer in one request; a level with more to compare takes several. */
 export const DESCENT_NODES_MAX = 4096;

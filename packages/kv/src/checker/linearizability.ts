@@ -1,5 +1,5 @@
 /**
- * The linearizability checker (DESIGN section 4). Linearizability is local, so the history is
+ * The linearizability checker (ARCHITECTURE.md §7). Linearizability is local, so the history is
  * split per key and each key (an independent register, initially absent) is checked on its own
  * by `searchRegister`. Keys are checked smallest first; the report names the smallest failing
  * key. Results are `ok | illegal | unknown` (budget exhausted), as in Porcupine.

@@ -29,6 +29,7 @@
  */
 import assert from 'node:assert/strict';
 import { DenseSet } from './dense-set.js';
+import { EventList } from './event-list.js';
 import { linearizationOrder } from './linearization-order.js';
 import { insertSorted, TupleSet } from './memo.js';
 import { BUDGET_CHECK_STEPS, type RegisterOps, type SearchBudget, type SearchResult } from './register-ops.js';
@@ -45,14 +46,8 @@ export function searchRegister(ops: RegisterOps, budget: SearchBudget): SearchRe
 
 class Search {
   private readonly m: number;
-  /** Node ids: 0 head, 1..2c events, `tail` = 2c + 1 (c completed operations). */
-  private readonly tail: number;
-  private readonly next: Int32Array;
-  private readonly prev: Int32Array;
-  private readonly nodeOp: Int32Array;
-  private readonly nodeIsRet: Uint8Array;
-  private readonly callNode: Int32Array;
-  private readonly retNode: Int32Array;
+  /** The completed operations' events still in the list (not lifted). */
+  private readonly list: EventList;
   private readonly isPending: Uint8Array;
   /** Node of the first return left in the list (`tail` when none). */
   private curF: number;
@@ -110,13 +105,7 @@ class Search {
       completed += 1 - (this.isPending[i] as number);
       maxValue = Math.max(maxValue, ops.valueId[i] as number);
     }
-    this.tail = 2 * completed + 1;
-    this.next = new Int32Array(this.tail + 1);
-    this.prev = new Int32Array(this.tail + 1);
-    this.nodeOp = new Int32Array(this.tail + 1).fill(-1);
-    this.nodeIsRet = new Uint8Array(this.tail + 1);
-    this.callNode = new Int32Array(m).fill(-1);
-    this.retNode = new Int32Array(m).fill(this.tail + 1);
+    this.list = new EventList(ops, this.isPending, completed);
     this.s = new DenseSet(m);
     this.wanted = new Int32Array(maxValue + 1);
     this.readsLeft = new Int32Array(maxValue + 1);
@@ -137,9 +126,8 @@ class Search {
     this.stackRetro = new Uint8Array(m);
     this.best = new Int32Array(m);
     this.bestRetro = new Uint8Array(m);
-    this.buildList();
-    this.curF = this.firstReturnFrom(this.next[0] as number);
-    this.bestStuck = this.curF === this.tail ? -1 : (this.nodeOp[this.curF] as number);
+    this.curF = this.list.firstReturnFrom(this.list.next[0] as number);
+    this.bestStuck = this.curF === this.list.tail ? -1 : (this.list.nodeOp[this.curF] as number);
   }
 
   private buildTokens(): Int32Array {
@@ -156,38 +144,6 @@ class Search {
       fill[v] = (fill[v] as number) + 1;
     }
     return tokens;
-  }
-
-  private buildList(): void {
-    const { m, ops } = this;
-    for (let i = 1; i < m; i++) assert.ok((ops.call[i - 1] as number) <= (ops.call[i] as number), 'operations sorted by call');
-    const done = Array.from({ length: m }, (_, i) => i).filter((i) => this.isPending[i] === 0);
-    const byRet = [...done].sort((a, b) => (ops.ret[a] as number) - (ops.ret[b] as number) || a - b);
-    let node = 1;
-    let c = 0;
-    for (const r of byRet) {
-      const t = ops.ret[r] as number;
-      while (c < done.length && (ops.call[done[c] as number] as number) <= t) this.place(node++, done[c++] as number, 0);
-      this.place(node++, r, 1);
-    }
-    assert.equal(c, done.length);
-    assert.equal(node, this.tail);
-    for (let n = 0; n <= this.tail; n++) {
-      this.next[n] = n + 1;
-      this.prev[n] = n - 1;
-    }
-  }
-
-  private place(node: number, op: number, isRet: 0 | 1): void {
-    this.nodeOp[node] = op;
-    this.nodeIsRet[node] = isRet;
-    if (isRet === 1) this.retNode[op] = node;
-    else this.callNode[op] = node;
-  }
-
-  private firstReturnFrom(n: number): number {
-    while (n !== this.tail && this.nodeIsRet[n] === 0) n = this.next[n] as number;
-    return n;
   }
 
   private countRead(v: number, delta: 1 | -1): void {
@@ -213,17 +169,13 @@ class Search {
       this.useToken(v, 1);
       return oldF;
     }
-    const { next, prev } = this;
-    const c = this.callNode[op] as number;
-    const r = this.retNode[op] as number;
-    next[prev[c] as number] = next[c] as number;
-    prev[next[c] as number] = prev[c] as number;
-    next[prev[r] as number] = next[r] as number;
-    prev[next[r] as number] = prev[r] as number;
+    const list = this.list;
+    const r = list.retNode[op] as number;
+    list.unlink(op);
     if (this.ops.isPut[op] === 0) this.countRead(v, -1);
     if (r === oldF) {
-      this.curF = this.firstReturnFrom(next[r] as number);
-      for (let x = oldF + 1; x < this.curF; x++) if (this.nodeIsRet[x] === 1) this.s.remove(this.nodeOp[x] as number);
+      this.curF = list.firstReturnFrom(list.next[r] as number);
+      for (let x = oldF + 1; x < this.curF; x++) if (list.nodeIsRet[x] === 1) this.s.remove(list.nodeOp[x] as number);
     } else {
       this.s.add(op);
     }
@@ -237,20 +189,15 @@ class Search {
       this.useToken(v, -1);
       return;
     }
+    const list = this.list;
     if (this.curF !== oldF) {
-      for (let x = oldF + 1; x < this.curF; x++) if (this.nodeIsRet[x] === 1) this.s.add(this.nodeOp[x] as number);
+      for (let x = oldF + 1; x < this.curF; x++) if (list.nodeIsRet[x] === 1) this.s.add(list.nodeOp[x] as number);
       this.curF = oldF;
     } else {
       this.s.remove(op);
     }
     if (this.ops.isPut[op] === 0) this.countRead(v, 1);
-    const { next, prev } = this;
-    const c = this.callNode[op] as number;
-    const r = this.retNode[op] as number;
-    next[prev[r] as number] = r;
-    prev[next[r] as number] = r;
-    next[prev[c] as number] = c;
-    prev[next[c] as number] = c;
+    list.relink(op);
   }
 
   /**
@@ -258,7 +205,8 @@ class Search {
    * completed put called before `putF` (see the header).
    */
   private forcedMove(putF: number): number {
-    const { next, nodeOp, ops } = this;
+    const { ops } = this;
+    const { next, nodeOp } = this.list;
     const f = this.curF;
     for (let n = next[0] as number; n !== f; n = next[n] as number) {
       const o = nodeOp[n] as number;
@@ -280,7 +228,8 @@ class Search {
    * recomputes it and resumes at the next index.
    */
   private orderPuts(out: Int32Array): number {
-    const { next, nodeOp, ops } = this;
+    const { ops } = this;
+    const { next, nodeOp, retNode } = this.list;
     const stamp = ++this.stamp;
     const f = this.curF;
     const fOp = nodeOp[f] as number;
@@ -301,8 +250,8 @@ class Search {
         const o = nodeOp[n] as number;
         if (ops.isPut[o] === 0) continue;
         const v = ops.valueId[o] as number;
-        if (this.readsLeft[v] === 0 && this.retNode[o] !== f) continue;
-        const t = v === fWants ? 0 : this.wanted[v] === stamp ? 1 : this.retNode[o] === f ? 2 : 3;
+        if (this.readsLeft[v] === 0 && retNode[o] !== f) continue;
+        const t = v === fWants ? 0 : this.wanted[v] === stamp ? 1 : retNode[o] === f ? 2 : 3;
         if (t === tier) out[len++] = o;
       }
       for (let k = 0; tier < 2 && k < tokenCount; k++) {
@@ -346,9 +295,10 @@ class Search {
    * those are all in the list: the node after the last such call stands for every equal putF.
    */
   private canonicalPutF(putF: number): number {
+    const { next, nodeOp, tail } = this.list;
     let last = -1;
-    for (let n = this.next[0] as number; n < putF && n !== this.tail; n = this.next[n] as number) {
-      if (this.ops.isPut[this.nodeOp[n] as number] === 1) last = n;
+    for (let n = next[0] as number; n < putF && n !== tail; n = next[n] as number) {
+      if (this.ops.isPut[nodeOp[n] as number] === 1) last = n;
     }
     return last < 0 ? -1 : last + 1;
   }
@@ -393,7 +343,7 @@ class Search {
     }
     this.bestLen = this.depth;
     this.agree = this.depth;
-    this.bestStuck = this.curF === this.tail ? -1 : (this.nodeOp[this.curF] as number);
+    this.bestStuck = this.curF === this.list.tail ? -1 : (this.list.nodeOp[this.curF] as number);
     this.bestReal = this.real;
   }
 
@@ -421,7 +371,7 @@ class Search {
         if (this.steps >= budget.maxSteps || budget.expired()) return { verdict: 'unknown', steps: this.steps };
       }
       if (resume < 0) {
-        if (this.curF === this.tail) return { verdict: 'ok', steps: this.steps };
+        if (this.curF === this.list.tail) return { verdict: 'ok', steps: this.steps };
         const forced = this.forcedMove(this.depth === 0 ? -1 : (this.stackPutF[this.depth - 1] as number));
         if (forced >= 0 && this.tryLift(forced, -1)) continue;
         // A forced move into a configuration seen before: this one fails too.

@@ -2,28 +2,13 @@ import { utf8ByteString, utf8Text, type ActorId, type ByteString, type Cancellab
 import type { HistoryRecorder } from '../checker/recorder.js';
 import { drainMap } from '../protocol/drain-map.js';
 import { getBatches } from '../protocol/get-batches.js';
-import { MAX_PERSIST_ITEMS, type ClientReply, type GetItem, type GetOkItem, type KeyTs, type ViewInfoMsg } from '../protocol/messages.js';
+import type { ClientReply, GetItem, GetOkItem, KeyTs, ViewInfoMsg } from '../protocol/messages.js';
 import type { KvWire } from '../protocol/replica.js';
-import { compareTs, type Ts } from '../protocol/timestamp.js';
+import type { Ts } from '../protocol/timestamp.js';
 import { InFlightTable } from './in-flight-table.js';
-
-/**
- * `timeout`: no answer in time; `left-view`: the replica it was sent to left the view before it
- * answered (as with a timeout, a put may or may not have applied); `busy`: overloaded;
- * `closed`: the client was closed.
- */
-export type KvErrorCode = 'timeout' | 'left-view' | 'busy' | 'not-serving' | 'closed';
-
-/** A failed client operation; `code` says why. A timed-out put may or may not have applied. */
-export class KvError extends Error {
-  override readonly name = 'KvError';
-  constructor(
-    readonly code: KvErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+import { KnownView } from './known-view.js';
+import { KvError } from './kv-error.js';
+import { ScopeWrites } from './scope-writes.js';
 
 export interface KvClientOptions {
   /** Replica ids are 0..replicas-1. */
@@ -91,19 +76,14 @@ export class KvClient {
   #historyClient: number;
   #closed = false;
   #sweep: Cancellable | undefined;
-  /** The session's completed puts since the last persistScope() call: latest ts per key. */
-  readonly #scope = new Map<string, Ts>();
+  /** The session's completed puts since the last persistScope() call. */
+  readonly #scope: ScopeWrites;
   /** Inside the endpoint's handling of a batch of replies: reads issued now wait for its end. */
   #inRound = false;
   /** Reads issued in this round, by replica: one get each at the round's end. */
   readonly #roundGets = new Map<ActorId, GetItem[]>();
-  /** The newest view replicas told this client of: operations go to its full members. */
-  #viewEpoch = 0;
-  /**
-   * By replica id: 1 when the newest view known has it as a member (all, until a view is
-   * known). A ShadowReplica is one: it answers not-serving to reads and forwards writes.
-   */
-  readonly #members: Uint8Array;
+  /** The newest view replicas told this client of: operations go to its members. */
+  readonly #view: KnownView;
 
   constructor(endpoint: Endpoint<KvWire>, options: KvClientOptions) {
     if (!Number.isInteger(options.replicas) || options.replicas < 1) {
@@ -112,7 +92,8 @@ export class KvClient {
     if (!(options.timeoutMs > 0)) throw new RangeError(`KvClient: timeoutMs must be positive, got ${options.timeoutMs}`);
     this.#endpoint = endpoint;
     this.#options = options;
-    this.#members = new Uint8Array(options.replicas).fill(1);
+    this.#view = new KnownView(options.replicas);
+    this.#scope = new ScopeWrites(options.scope !== false);
     this.#historyClient = options.historyClient ?? endpoint.self * 1_000_000;
     // Replicas drop a request id they have seen from this endpoint (duplicate delivery), so a
     // client that replaces another on the same endpoint starts above it: at its creation time in
@@ -147,7 +128,7 @@ export class KvClient {
 
   /** This session's completed puts not yet covered by a persistScope() call (latest ts per key). */
   get scopeWrites(): ReadonlyMap<string, Ts> {
-    return this.#scope;
+    return this.#scope.writes;
   }
 
   /**
@@ -162,28 +143,19 @@ export class KvClient {
   /** Callback form of persistScope (`done` runs synchronously, as with `submit`). */
   submitPersistScope(done: (err: KvError | RangeError | undefined) => void, replica?: ActorId): void {
     if (this.#options.scope === false) return done(new RangeError('KvClient: persistScope() needs the client option scope (it was created with scope: false)'));
-    const items: KeyTs[] = [...this.#scope].map(([key, ts]) => ({ key, ...ts }));
-    this.#scope.clear();
-    const chunks: KeyTs[][] = [];
-    for (let i = 0; i < items.length; i += MAX_PERSIST_ITEMS) chunks.push(items.slice(i, i + MAX_PERSIST_ITEMS));
+    const chunks = this.#scope.take();
     let open = chunks.length;
     let failed = false;
     if (open === 0) return done(undefined);
     for (const chunk of chunks) {
       this.#start('scope', '', '', replica, (err) => {
         if (err) {
-          for (const item of chunk) this.#noteScope(item.key, item);
+          for (const item of chunk) this.#scope.note(item.key, item);
           if (!failed) done(err);
           failed = true;
         } else if (--open === 0 && !failed) done(undefined);
       }, chunk);
     }
-  }
-
-  #noteScope(key: string, ts: Ts): void {
-    if (this.#options.scope === false) return;
-    const known = this.#scope.get(key);
-    if (!known || compareTs(known, ts) < 0) this.#scope.set(key, { version: ts.version, cid: ts.cid });
   }
 
   /**
@@ -228,7 +200,7 @@ export class KvClient {
       return done(new RangeError(`replica must be in [0, ${this.#options.replicas - 1}], got ${asked}`), null);
     }
     // A replica the newest view does not have serves nothing: ask one that it has.
-    const target = this.#members[asked] === 1 ? asked : this.#memberAfter(asked);
+    const target = this.#view.isMember(asked) ? asked : this.#view.memberAfter(asked);
     const reqId = this.#nextReqId++;
     const deadlineMs = this.#endpoint.now() + this.#options.timeoutMs;
     const op: InFlight = { reqId, key, kind, value, items, replica: target, tries: 0, done, deadlineMs, retry: undefined };
@@ -285,31 +257,18 @@ export class KvClient {
     op.done(undefined, item.found ? utf8Text(item.value) : null, servedBy);
   }
 
-  /** The next member after `replica` in the newest view known (`replica` itself if none). */
-  #memberAfter(replica: ActorId): ActorId {
-    const n = this.#options.replicas;
-    for (let i = 1; i < n; i++) {
-      const next = (replica + i) % n;
-      if (this.#members[next] === 1) return next;
-    }
-    return replica;
-  }
-
   /**
    * A replica installed a view: operations in flight at a replica that left it are not waited
    * for until their timeout. A read goes to a member at once (it had no effect); a put or
    * a persistScope() fails with `left-view` (it may have applied, as after a timeout).
    */
   #onView(msg: ViewInfoMsg): void {
-    if (msg.epoch <= this.#viewEpoch) return;
-    this.#viewEpoch = msg.epoch;
-    this.#members.fill(0);
-    for (const m of msg.members) if (m.id < this.#options.replicas) this.#members[m.id] = 1;
+    if (!this.#view.install(msg)) return;
     const gone = (op: InFlight): boolean => !msg.members.some((m) => m.id === op.replica);
     for (const op of this.#inFlight.takeWhere(gone)) {
       op.retry?.cancel();
       if (op.kind === 'get') {
-        op.replica = this.#memberAfter(op.replica);
+        op.replica = this.#view.memberAfter(op.replica);
         this.#inFlight.add(op);
         this.#send(op.reqId, op);
       } else {
@@ -340,7 +299,7 @@ export class KvClient {
     op.retry?.cancel();
     switch (msg.kind) {
       case 'put-ok':
-        this.#noteScope(op.key, msg);
+        this.#scope.note(op.key, msg);
         op.done(undefined, null, msg.sender);
         break;
       case 'persist-scope-ok':

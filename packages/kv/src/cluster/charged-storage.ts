@@ -13,21 +13,27 @@ export function recordBytes(record: Pick<KeyRecord, 'key' | 'value'>): number {
 /**
  * A medium whose every operation costs CPU time in the simulator's CPU model: it does what the
  * medium it wraps does, and charges the running job of its replica per operation and per byte
- * (MediumCosts), a sync also per record and byte written since the last one. A load charges
- * the medium's open, then each record as it is read, with what building the replica's state
- * from it costs (`loadRecordNs`, measured per strategy). The wrapped medium is untouched: the
- * simulator installs this around it (SimCluster with a cost profile). Charges outside one of
- * its replica's jobs (a test reading the medium) are ignored by the simulator.
+ * (MediumCosts), a sync also per record and byte written since the last one. A start opens the
+ * medium: its first operation after the medium was made (or crashed) charges the open, per
+ * record the medium holds (`openNsPerRecord`: what the medium does per record when it opens, a
+ * wal's replay) and what the replica's start does per record (`startRecordNs`). Records are
+ * then read in place, as the replica touches them: each record `get`, `records`,
+ * `recordsInBuckets` or `notValid` returns is charged as read (`read`), when it is returned.
+ * The wrapped medium is untouched: the simulator installs this around it (SimCluster with a
+ * cost profile). Charges outside one of its replica's jobs (a test reading the medium) are
+ * ignored by the simulator.
  */
 export class ChargedStorage implements KvStorage, CrashableStorage {
   readonly medium: string;
   #unsyncedRecords = 0;
   #unsyncedBytes = 0;
+  /** The medium was opened since it was made or crashed (its open was charged). */
+  #opened = false;
 
   constructor(
     readonly inner: KvStorage,
     readonly costs: MediumCosts,
-    readonly loadRecordNs: number,
+    readonly startRecordNs: number,
     readonly charge: (ms: number) => void,
     readonly charging: ChargeSwitch,
   ) {
@@ -38,23 +44,59 @@ export class ChargedStorage implements KvStorage, CrashableStorage {
     if (this.charging.on && ns > 0) this.charge(ns / NS_PER_MS);
   }
 
-  load(): Iterable<KeyRecord> {
-    this.#charge(this.costs.openNs);
-    const records = this.inner.load();
-    const { ns, nsPerByte } = this.costs.load;
-    const perRecordNs = ns + this.loadRecordNs;
-    const charge = (ms: number): void => this.#charge(ms);
-    return {
-      *[Symbol.iterator]() {
-        for (const record of records) {
-          charge(perRecordNs + nsPerByte * recordBytes(record));
-          yield record;
-        }
-      },
-    };
+  /** The first operation of a start opens the medium. */
+  #open(): void {
+    if (this.#opened) return;
+    this.#opened = true;
+    this.#charge(this.costs.openNs + (this.costs.openNsPerRecord + this.startRecordNs) * this.inner.size);
+  }
+
+  #read(record: KeyRecord): KeyRecord {
+    this.#charge(this.costs.read.ns + this.costs.read.nsPerByte * recordBytes(record));
+    return record;
+  }
+
+  *#readAll(records: Iterable<KeyRecord>): IterableIterator<KeyRecord> {
+    for (const record of records) yield this.#read(record);
+  }
+
+  get size(): number {
+    this.#open();
+    return this.inner.size;
+  }
+
+  get(key: string): KeyRecord | undefined {
+    this.#open();
+    const record = this.inner.get(key);
+    return record === undefined ? undefined : this.#read(record);
+  }
+
+  records(): IterableIterator<KeyRecord> {
+    this.#open();
+    return this.#readAll(this.inner.records());
+  }
+
+  recordsInBuckets(buckets: ReadonlySet<number>): IterableIterator<KeyRecord> {
+    this.#open();
+    return this.#readAll(this.inner.recordsInBuckets(buckets));
+  }
+
+  notValid(): KeyRecord[] {
+    this.#open();
+    return this.inner.notValid().map((record) => this.#read(record));
+  }
+
+  loadDigest(): Uint32Array | undefined {
+    this.#open();
+    return this.inner.loadDigest();
+  }
+
+  openReport(): Readonly<Record<string, number>> {
+    return this.inner.openReport();
   }
 
   write(record: KeyRecord): void {
+    this.#open();
     const bytes = recordBytes(record);
     this.#charge(this.costs.write.ns + this.costs.write.nsPerByte * bytes);
     this.#unsyncedRecords++;
@@ -63,6 +105,7 @@ export class ChargedStorage implements KvStorage, CrashableStorage {
   }
 
   sync(versionVector?: Uint8Array): void {
+    this.#open();
     const { ns, nsPerRecord, nsPerByte } = this.costs.sync;
     this.#charge(ns + nsPerRecord * this.#unsyncedRecords + nsPerByte * this.#unsyncedBytes);
     this.#unsyncedRecords = 0;
@@ -71,23 +114,28 @@ export class ChargedStorage implements KvStorage, CrashableStorage {
   }
 
   loadVersionVector(): Uint8Array | undefined {
+    this.#open();
     return this.inner.loadVersionVector();
   }
 
   loadSeqHighWater(): number {
+    this.#open();
     return this.inner.loadSeqHighWater();
   }
 
   saveSeqHighWater(seq: number): void {
+    this.#open();
     this.#charge(this.costs.saveNs);
     this.inner.saveSeqHighWater(seq);
   }
 
   loadEpoch(): number {
+    this.#open();
     return this.inner.loadEpoch();
   }
 
   saveEpoch(epoch: number): void {
+    this.#open();
     this.#charge(this.costs.saveNs);
     this.inner.saveEpoch(epoch);
   }
@@ -100,6 +148,7 @@ export class ChargedStorage implements KvStorage, CrashableStorage {
   crash(seed: number): void {
     this.#unsyncedRecords = 0;
     this.#unsyncedBytes = 0;
+    this.#opened = false;
     const inner = this.inner as Partial<CrashableStorage>;
     if (typeof inner.crash === 'function') inner.crash(seed);
   }

@@ -3,7 +3,7 @@ import type { Timing } from '../protocol/timing.js';
 
 /** What every replica of a cluster runs with, in either runtime (see ReplicaConfig). */
 export interface ClusterReplicaOptions {
-  /** Recovery strategy (default 'copy'); the module must have it. */
+  /** Recovery strategy (default 'full-copy', kv's built-in); the module must have it. */
   strategy?: string;
   strategyOptions?: ReplicaConfig['strategyOptions'];
   /** Storage medium (default 'volatile'). */
@@ -28,7 +28,7 @@ const PASSED_AS_GIVEN = ['strategyOptions', 'dataDir', 'model', 'pmemCapacity', 
 /** The replicas' config: the runtime's timing under the given one, defaults, and what was given. */
 export function replicaConfigOf(replicas: number, timing: Timing, options: ClusterReplicaOptions): ReplicaConfig {
   const config: ReplicaConfig = {
-    replicas, timing: { ...timing, ...options.timing }, strategy: options.strategy ?? 'copy', medium: options.medium ?? 'volatile',
+    replicas, timing: { ...timing, ...options.timing }, strategy: options.strategy ?? 'full-copy', medium: options.medium ?? 'volatile',
   };
   for (const key of PASSED_AS_GIVEN) {
     if (options[key] !== undefined) Object.assign(config, { [key]: options[key] });

@@ -9,10 +9,18 @@ export interface LinearCost {
 
 /** What a storage medium's operations cost on the CPU that runs them (charged-storage.ts). */
 export interface MediumCosts {
-  /** Opening the medium at a restart (mapping the file, reading its header, checking it). */
+  /** Opening the medium at a (re)start (mapping the file, reading its header, checking it). */
   openNs: number;
-  /** Reading one record at load: per record and per byte of key and value. */
-  load: LinearCost;
+  /**
+   * What opening adds per record the medium holds (wal: replaying its log; memory-durable:
+   * computing its digest; pmem: nothing, it opens in O(metadata)).
+   */
+  openNsPerRecord: number;
+  /**
+   * Reading one record from the medium, where it is read in place (a `get` of a key not held in
+   * memory yet, each record a scan returns): per record and per byte of key and value.
+   */
+  read: LinearCost;
   /** Telling the medium one record changed: per call and per byte of key and value. */
   write: LinearCost;
   /** A sync: per call, plus per record and per byte written since the previous one. */
@@ -53,15 +61,18 @@ export interface CostProfile {
   replica: PartyCosts & {
     /** A restart's fixed cost before the replica runs (a worker's start, besides the medium). */
     startNs: number;
-    /** Building the replica's state (records, indexes, digests) from one loaded record, by strategy. */
-    loadRecordNs: Record<string, number>;
+    /**
+     * What a replica's start does per record on its medium, beyond the medium's own work, by
+     * strategy (records are read in place as they are touched: near nothing).
+     */
+    startRecordNs: Record<string, number>;
   };
   client: PartyCosts;
   /** By medium name (`volatile`, `memory-durable`, `wal`, `pmem`). */
   media: Record<string, MediumCosts>;
 }
 
-export const COST_PROFILE_FORMAT = 'heal-cost-profile/1';
+export const COST_PROFILE_FORMAT = 'heal-cost-profile/2';
 
 const NS_PER_MS = 1e6;
 
@@ -128,15 +139,16 @@ export function validateCostProfile(value: unknown, source: string): CostProfile
   }
   const replica = obj(p['replica'], 'replica');
   num(replica, 'startNs', 'replica');
-  const perStrategy = obj(replica['loadRecordNs'], 'replica.loadRecordNs');
-  for (const strategy of Object.keys(perStrategy)) num(perStrategy, strategy, 'replica.loadRecordNs');
+  const perStrategy = obj(replica['startRecordNs'], 'replica.startRecordNs');
+  for (const strategy of Object.keys(perStrategy)) num(perStrategy, strategy, 'replica.startRecordNs');
   const media = obj(p['media'], 'media');
   for (const [name, m] of Object.entries(media)) {
     const path = `media.${name}`;
     const medium = obj(m, path);
     num(medium, 'openNs', path);
+    num(medium, 'openNsPerRecord', path);
     num(medium, 'saveNs', path);
-    lin(medium['load'], `${path}.load`);
+    lin(medium['read'], `${path}.read`);
     lin(medium['write'], `${path}.write`);
     const sync = obj(medium['sync'], `${path}.sync`);
     for (const key of ['ns', 'nsPerRecord', 'nsPerByte']) num(sync, key, `${path}.sync`);

@@ -119,7 +119,7 @@ export class SimCluster {
   #module(module: ReplicaModule, options: SimClusterOptions): ReplicaModule {
     const profile = options.cpu?.profile;
     const wrap = options.wrapStorage;
-    const create = module.createStorage;
+    const create = module.createStorage?.bind(module);
     if ((!profile && !wrap) || !create) return module;
     return {
       ...module,
@@ -129,9 +129,9 @@ export class SimCluster {
         if (!profile) return storage;
         const costs = profile.media[config.medium];
         if (!costs) throw new RangeError(`cost profile ${profile.name} has no costs for medium ${config.medium} (it has ${Object.keys(profile.media).join(', ')})`);
-        const perStrategy = profile.replica.loadRecordNs;
-        const loadRecordNs = perStrategy[config.strategy] ?? Math.max(0, ...Object.values(perStrategy));
-        return new ChargedStorage(storage, costs, loadRecordNs, (ms) => this.sim.charge(self, ms), this.charging);
+        const perStrategy = profile.replica.startRecordNs;
+        const startRecordNs = perStrategy[config.strategy] ?? Math.max(0, ...Object.values(perStrategy));
+        return new ChargedStorage(storage, costs, startRecordNs, (ms) => this.sim.charge(self, ms), this.charging);
       },
     };
   }
@@ -187,8 +187,11 @@ export class SimCluster {
     if (!outage || !restarted || !full) return;
     let missedKeys = 0;
     let missedBytes = 0;
+    // What it loaded is what its medium kept; asked of the medium, not of the replica's
+    // records, where a lookup would hold the record (see HeldRecords) and change the run.
+    const kept = this.sim.storage(id);
     for (const [key, record] of full.records) {
-      const had = restarted.records.get(key);
+      const had = kept.get(key);
       if (had === undefined || compareTs(record.ts, had.ts) > 0) {
         missedKeys++;
         missedBytes += recordWireBytes(record);
@@ -233,7 +236,7 @@ export class SimCluster {
     const kept = new Map<string, KeyRecord>();
     for (let id = 0; id < this.replicas; id++) {
       assert(!this.sim.isUp(id), `replica ${id} is up: only the media of replicas that are down are stable`);
-      for (const record of this.sim.storage(id).load()) {
+      for (const record of this.sim.storage(id).records()) {
         const have = kept.get(record.key);
         if (!have || compareTs(record.ts, have.ts) > 0) kept.set(record.key, record);
       }

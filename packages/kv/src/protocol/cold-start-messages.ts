@@ -2,7 +2,7 @@ import { defineMessage, fields as f, type MessageDef, type MessageOf } from '@he
 import { KEY_STATES } from '../storage/key-record.js';
 
 /**
- * Messages of a cold start of the whole cluster (DESIGN section 4, Membership; membership.ts
+ * Messages of a cold start of the whole cluster (ARCHITECTURE.md §4, Cold start; membership.ts
  * and reconciliation.ts): every replica restarted, none is admitted, and replica
  * COLD_START_COORDINATOR forms a view of all of them; then they reconcile their records.
  */

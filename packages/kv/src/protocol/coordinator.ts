@@ -65,7 +65,7 @@ export interface CoordinatorHost {
 }
 
 /**
- * The coordinator side of the Hermes data plane (DESIGN section 4): this replica's own writes
+ * The coordinator side of the Hermes data plane (ARCHITECTURE.md §3): this replica's own writes
  * (at most one per key) and its replays, each sent as INV to every member of the current view
  * and complete at ACKs from every other member (Synch: and persisted by every member: DP = VP).
  * A completed write whose ts is still the key's makes the key Valid and sends VAL; one

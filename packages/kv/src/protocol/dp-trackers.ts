@@ -59,7 +59,7 @@ export interface DpTrackersHost {
 const NOBODY: ReadonlySet<ActorId> = new Set();
 
 /**
- * DP tracking of one replica (DESIGN section 4): a write past VP is tracked until every member
+ * DP tracking of one replica (ARCHITECTURE.md §5): a write past VP is tracked until every member
  * of the current view persisted it (or a later ts of its key), as its persist acks say; members
  * that have not acked are asked again with a back-off. A view change re-evaluates every tracker
  * against the new members, and adopts the Valid records whose coordinator left (nobody else

@@ -13,7 +13,7 @@ import { DpTrackers } from './dp-trackers.js';
 import { PersistScopes } from './persist-scopes.js';
 import { VersionVector } from './version-vector.js';
 
-/** The persistency models of DESIGN section 4 (all with Linearizable consistency). */
+/** The persistency models of ARCHITECTURE.md §5 (all with Linearizable consistency). */
 export type PersistencyModel = 'synch' | 'strict' | 'renf' | 'event' | 'scope';
 export const PERSISTENCY_MODELS: readonly PersistencyModel[] = ['synch', 'strict', 'renf', 'event', 'scope'];
 
@@ -51,7 +51,8 @@ export interface DurabilityHost {
   readonly model: PersistencyModel;
   readonly timing: Timing;
   readonly storage: KvStorage;
-  readonly records: ReadonlyMap<string, HeldRecord>;
+  /** The replica's records by key (a lookup may hold a record the medium kept: see HeldRecords). */
+  readonly records: { get(key: string): HeldRecord | undefined };
   view(): View;
   now(): number;
   send(to: ActorId, msg: KvMessage): void;
@@ -70,7 +71,7 @@ export interface DurabilityStats {
 const tsOf = (item: KeyTs): Ts => ({ version: item.version, cid: item.cid });
 
 /**
- * Persistence and durable progress of one replica (DESIGN section 4, "Persistency models").
+ * Persistence and durable progress of one replica (ARCHITECTURE.md §5, "Persistency models").
  * Owned by the replica's thread. Every record change is `write`n to the medium at once; this
  * decides when to `sync` (Synch: in `flush`, before the held-back ACKs go out; Strict and REnf:
  * every tick, so a replica persists in the order it took values; Event: every EVENT_SYNC_TICKS

@@ -12,7 +12,7 @@ export const SUSPICION_PEAK_FACTOR = 2;
 export const COUNTED_SILENCE_MAX_FLOORS = 8;
 
 /**
- * Failure detection of one replica (DESIGN section 4, Membership). A member is suspected once it
+ * Failure detection of one replica (ARCHITECTURE.md §4). A member is suspected once it
  * has been silent for longer than its timeout: the configured floor, or SUSPICION_PEAK_FACTOR
  * times the longest silence this replica recently observed from it, whichever is longer. On a
  * loaded machine scheduling delays and GC pauses make gaps of tens of milliseconds that are not

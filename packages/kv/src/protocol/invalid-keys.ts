@@ -12,7 +12,7 @@ const COMPACT_SLACK = 1024;
 
 /**
  * The keys left Invalid at a replica, oldest first, each with since when and who sent its INV
- * (DESIGN section 4, Replay). A FIFO of parallel arrays whose entries the records point back
+ * (ARCHITECTURE.md §3, replay). A FIFO of parallel arrays whose entries the records point back
  * to, instead of a Map by key: every INV adds a key and every VAL removes it, and a Map paid a
  * hash lookup, an entry object and table churn for each. A removed or re-added key leaves a
  * stale entry behind; the head skips stale entries and a rebuild drops them once they outnumber

@@ -21,7 +21,7 @@ export interface LeaseHost {
 }
 
 /**
- * Read leases of one replica (DESIGN section 4, Leases), both sides. As holder it serves reads
+ * Read leases of one replica (ARCHITECTURE.md §4, Leases), both sides. As holder it serves reads
  * only under a lease from a majority of its view, bound to the epoch and counted from when it
  * sent the request. As grantor it records when each lease it granted ends on its own clock; its
  * vote for a view that drops a holder waits for that end plus the maximum clock drift

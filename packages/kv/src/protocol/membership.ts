@@ -6,9 +6,10 @@ import { ColdStart } from './cold-start.js';
 import { FailureDetector } from './failure-detector.js';
 import { Leases } from './leases.js';
 import type { Timing } from './timing.js';
-import { ViewPaxos, type ViewValue } from './view-paxos.js';
-import { incarnationOf, isColdStartView, isMember, sameMembers, type Member, type View } from './view.js';
-
+import { ViewHistory } from './view-history.js';
+import { ViewPaxos } from './view-paxos.js';
+import { desiredView, isProposer } from './view-proposal.js';
+import { incarnationOf, isMember, type Member, type View } from './view.js';
 
 /** What membership needs from the replica hosting it. */
 export interface MembershipHost {
@@ -49,23 +50,13 @@ export const START_GRACE_LOADS = 5;
  * suspecting it costs a view change and a restarted recovery.
  */
 export const ADMISSION_GRACE_SUSPICIONS = 5;
-/** Views whose install time stats report (the newest), for the failure timeline. */
-export const VIEW_HISTORY = 16;
-
-/** A view as installed here, and when (this replica's clock). */
-interface InstalledView {
-  readonly epoch: number;
-  readonly atMs: number;
-  readonly members: readonly Member[];
-}
-
 type Body = Record<string, unknown> & { kind: string };
 
 /**
- * Membership of one replica (DESIGN section 4): failure detection (failure-detector.ts), read
+ * Membership of one replica (ARCHITECTURE.md §4): failure detection (failure-detector.ts), read
  * leases (leases.ts), views agreed by a single-decree Paxos per epoch among the members of the
- * previous view (view-paxos.ts), admission of restarted replicas under a new incarnation, and
- * the cold start of the whole cluster (cold-start.ts). Proposals move on messages: a join
+ * previous view (view-paxos.ts; the view proposed: view-proposal.ts), admission of restarted
+ * replicas under a new incarnation, and the cold start of the whole cluster (cold-start.ts). Proposals move on messages: a join
  * request is proposed at once, and a suspicion as soon as a tick sees it.
  *
  * The lowest-id member a replica does not suspect proposes; the others vote. A view keeps a
@@ -89,7 +80,7 @@ export class Membership {
   #lastHeartbeatMs = -Infinity;
   #lastJoinMs = -Infinity;
   readonly #viewSentTo = new Map<ActorId, number>();
-  readonly #history: InstalledView[] = [];
+  readonly #history = new ViewHistory();
   readonly #stats = { viewsInstalled: 0, staleViewReplies: 0, peersDown: 0 };
 
   constructor(readonly host: MembershipHost) {
@@ -108,7 +99,7 @@ export class Membership {
       // The initial view is installed too: a later process on these media must see one was.
       host.persistEpoch(this.#view.epoch);
       this.#coldStart.persisted(this.#view.epoch);
-      this.#history.push({ epoch: this.#view.epoch, atMs: host.now(), members });
+      this.#history.installed(this.#view.epoch, host.now(), members);
     }
     this.#detector = new FailureDetector(host.universe, host.self, host.timing.suspicionMs);
     const graceMs = host.now() + host.timing.suspicionMs + START_GRACE_LOADS * host.loadMs;
@@ -133,19 +124,11 @@ export class Membership {
   }
 
   get stats(): Record<string, number> {
-    const out: Record<string, number> = {
+    return {
       ...this.#stats, ...this.#paxos.stats, ...this.#leases.stats, ...this.#coldStart.stats,
       peakSilenceMs: this.#detector.peakSilenceMs(this.host.now()),
+      ...this.#history.stats(),
     };
-    // The newest installs: epoch, time, and members as a bitmask (ids 0..63 in two words).
-    this.#history.forEach((v, i) => {
-      let lo = 0;
-      let hi = 0;
-      for (const m of v.members) if (m.id < 32) lo += 2 ** m.id;
-      else hi += 2 ** (m.id - 32);
-      Object.assign(out, { [`view.${i}.epoch`]: v.epoch, [`view.${i}.atMs`]: v.atMs, [`view.${i}.membersLo`]: lo, [`view.${i}.membersHi`]: hi });
-    });
-    return out;
   }
 
   /** Reads are allowed only under a majority lease for the current epoch. */
@@ -318,8 +301,7 @@ export class Membership {
     this.#view = view;
     this.#stats.viewsInstalled++;
     const now = this.host.now();
-    this.#history.push({ epoch: view.epoch, atMs: now, members: view.members });
-    if (this.#history.length > VIEW_HISTORY) this.#history.shift();
+    this.#history.installed(view.epoch, now, view.members);
     const wasAdmitted = this.#admitted;
     this.#admitted = incarnationOf(view, this.host.self) === this.host.incarnation;
     this.#paxos.reset();
@@ -353,46 +335,12 @@ export class Membership {
     this.#maybePropose();
   }
 
-  /**
-   * The view this replica would propose next, or undefined when the current one is right. Its
-   * shadows are the joiners it admits and the current shadows not known to have finished (a
-   * change of shadows alone is no reason for a view change: the list is only conservative).
-   */
-  #desired(): ViewValue | undefined {
-    const members: Member[] = [];
-    const shadows: ActorId[] = [];
-    for (const m of this.#view.members) {
-      const joining = this.#joiners.get(m.id);
-      if (joining !== undefined && joining !== m.incarnation) continue; // re-admitted below
-      if (m.id !== this.host.self && this.suspects(m.id)) continue;
-      members.push(m);
-      if (this.#view.shadows.includes(m.id) && !this.#knownFull(m)) shadows.push(m.id);
-    }
-    for (const [id, incarnation] of this.#joiners) {
-      members.push({ id, incarnation });
-      shadows.push(id);
-    }
-    members.sort((a, b) => a.id - b.id);
-    shadows.sort((a, b) => a - b);
-    if (sameMembers(members, this.#view.members)) return undefined;
-    // No full member left to recover from: such a view would look like a cold start without
-    // being one (nobody reconciled). It waits for a full member instead.
-    if (isColdStartView({ epoch: 0, members, shadows })) return undefined;
-    return { members, shadows };
-  }
-
-  /** The lowest-id member this replica does not suspect proposes; others only vote. */
-  #isProposer(): boolean {
-    for (const m of this.#view.members) {
-      if (m.id === this.host.self) return true;
-      if (!this.suspects(m.id)) return false;
-    }
-    return false;
-  }
-
   #maybePropose(): void {
-    if (!this.#paxos.mayPropose() || !this.#isProposer()) return;
-    this.#paxos.propose(this.#desired());
+    const suspects = (id: ActorId): boolean => this.suspects(id);
+    if (!this.#paxos.mayPropose() || !isProposer(this.#view, this.host.self, suspects)) return;
+    this.#paxos.propose(desiredView({
+      self: this.host.self, view: this.#view, joiners: this.#joiners, suspects, knownFull: (m) => this.#knownFull(m),
+    }));
   }
 
   /** Leases this replica holds, and whether it is about to vote or voted (no grants), for stats and tests. */

@@ -57,7 +57,7 @@ export const Ack = defineMessage(11, 'ack', { key: f.string(), ...ts, persisted:
 /** `durable`: this ts is at DP too (Synch reaches DP with VP), so no DURABLE follows for it. */
 export const Val = defineMessage(12, 'val', { key: f.string(), ...ts, durable: f.bool() });
 
-// Durable progress (DESIGN section 4, persistency models).
+// Durable progress (ARCHITECTURE.md §5, persistency models).
 /** Persist acks: the sender durably holds each key at this ts or a later one. */
 export const Persisted = defineMessage(13, 'persisted', { items: keyTs });
 /** Each write reached DP: every member of the current view persisted it or a later ts. */

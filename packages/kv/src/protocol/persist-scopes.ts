@@ -31,7 +31,7 @@ export interface PersistScopesHost {
 const tsOf = (item: KeyTs): Ts => ({ version: item.version, cid: item.cid });
 
 /**
- * The Scope model's persistScope() (DESIGN section 4): the replica a client asks coordinates
+ * The Scope model's persistScope() (ARCHITECTURE.md §5): the replica a client asks coordinates
  * it, sending every member the session's `(key, ts)` items; each member syncs in its next
  * flush and answers whether it holds each item (or a later ts of its key); the call completes
  * once every member of the current view said yes. Lost answers are asked for again each tick.

@@ -43,6 +43,13 @@ export class RecordIndex<R extends { readonly key: string }> implements Readonly
     return this.#entries.length;
   }
 
+  /** The record added `index`-th (0 first): records keep their place, so this is a live cursor. */
+  at(index: number): R {
+    const record = this.#entries[index];
+    if (record === undefined) assert.fail(`RecordIndex: no record at ${index} of ${this.#entries.length}`);
+    return record;
+  }
+
   get(key: string): R | undefined {
     const index = this.#indexOf(key, this.#hash(key));
     return index < 0 ? undefined : this.#entries[index];

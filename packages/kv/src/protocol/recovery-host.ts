@@ -28,8 +28,8 @@ export interface RecoveryHostReplica {
 /**
  * What a replica shows its recovery strategy (RecoveryContext), and the rules it keeps for it:
  * during a view install the strategy sees what was not at DP in the previous view too, and a
- * recovering replica serves only once everything recovery installed is on its medium (DESIGN
- * section 5, step 6: the strategy asks for that sync before it confirms with its source).
+ * recovering replica serves only once everything recovery installed is on its medium (ARCHITECTURE.md
+ * §6, HEAL step 8: the strategy asks for that sync before it confirms with its source).
  * Owned by the replica's thread.
  */
 export class RecoveryHost {
@@ -37,6 +37,8 @@ export class RecoveryHost {
   #undurableInPrevious: KeyRecord[] | undefined;
   /** Records a recovery installed since its last persistRecovered (none when it serves). */
   #unpersistedInstalls = 0;
+  /** The bucket lanes of the digest the medium kept of the records loaded at start, until the strategy's onStart read them. */
+  loadedDigest: Uint32Array | undefined;
 
   constructor(readonly replica: RecoveryHostReplica) {}
 
@@ -67,6 +69,8 @@ export class RecoveryHost {
       random: () => ctx.random(),
       send: (to, body) => ctx.send(to, { ...body, epoch: r.membership.view.epoch, sender: r.self } as Wire),
       records: () => r.replication.records,
+      recordsInBuckets: (buckets) => r.replication.records.inBuckets(buckets),
+      loadedDigest: () => this.loadedDigest?.slice(),
       notDurable: () => this.#notDurable(),
       installRecovered: (entry, from) => this.#installRecovered(entry, from),
       persistRecovered: () => this.#persistRecovered(),
@@ -79,14 +83,16 @@ export class RecoveryHost {
     const before = this.#undurableInPrevious;
     if (!before) {
       yield* replication.notDurable();
-      return;
+    } else {
+      const seen = new Set<string>();
+      for (const record of [...before, ...replication.notDurable()]) {
+        if (seen.has(record.key)) continue;
+        seen.add(record.key);
+        yield replication.records.get(record.key) ?? record;
+      }
     }
-    const seen = new Set<string>();
-    for (const record of [...before, ...replication.notDurable()]) {
-      if (seen.has(record.key)) continue;
-      seen.add(record.key);
-      yield replication.records.get(record.key) ?? record;
-    }
+    // Loaded at a restart and not touched since: read from the medium, disjoint from the above.
+    yield* replication.coldNotDurable();
   }
 
   #installRecovered(entry: KeyRecord, from: ActorId): boolean {

@@ -26,8 +26,22 @@ export interface RecoveryContext {
   random(): number;
   /** Sends a strategy message; epoch and sender are filled in. */
   send(to: ActorId, msg: { kind: string; [field: string]: unknown }): void;
-  /** This replica's records (live: read what is needed during the call). */
+  /**
+   * This replica's records (live: read what is needed during the call). After a restart from a
+   * medium that keeps them, those not touched yet are read from it: iterating reads them all.
+   */
   records(): ReadonlyMap<string, KeyRecord>;
+  /**
+   * The records whose keys fall in `buckets` of a default-shaped BucketDigest (a descent's
+   * differing buckets): `records()` filtered, without reading the others from the medium.
+   */
+  recordsInBuckets(buckets: ReadonlySet<number>): Iterable<KeyRecord>;
+  /**
+   * During `onStart`: the digest the medium kept of the records this replica started with, as
+   * the bucket lanes of a default BucketDigest (`assignBucketLanes`), so that it need not read
+   * them all; undefined when the medium keeps none (then compute it from `records()`).
+   */
+  loadedDigest(): Uint32Array | undefined;
   /**
    * Records whose write is not known to be at DP here (not Valid, pending, or tracked for DP).
    * During onViewInstalled, also those that were not at DP in the previous view (installing a
@@ -51,7 +65,7 @@ export interface RecoveryContext {
 }
 
 /**
- * A recovery strategy plugs into every replica (DESIGN section 1: `kv` defines this, `heal`
+ * A recovery strategy plugs into every replica (ARCHITECTURE.md §1: `kv` defines this, `heal`
  * implements it). The replica calls the hooks; the strategy owns its messages (type codes 100+).
  */
 export interface RecoveryStrategy {
@@ -86,7 +100,7 @@ export interface RecoveryStrategy {
 }
 
 /**
- * What one recovery did, measured at the recovering replica (DESIGN section 6): phase
+ * What one recovery did, measured at the recovering replica (ARCHITECTURE.md §6): phase
  * durations in milliseconds from its restart (load local state, join/start-to-ack, replay,
  * finalize; strategies name their own phases) and what reached it.
  */

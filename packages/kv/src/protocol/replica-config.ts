@@ -13,7 +13,7 @@ export interface ReplicaConfig {
   /** Parameters of the recovery strategy (each strategy documents and checks its own). */
   strategyOptions?: StrategyOptions;
   medium: 'volatile' | 'memory-durable' | 'wal' | 'pmem';
-  /** Persistency model (DESIGN section 4); default 'synch'. */
+  /** Persistency model (ARCHITECTURE.md §5); default 'synch'. */
   model?: PersistencyModel;
   /**
    * Directory of the file-backed media (`wal`, `pmem`), one entry per replica:

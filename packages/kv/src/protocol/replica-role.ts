@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 
 /**
- * What a replica is to its cluster (DESIGN section 4), and so what it does:
+ * What a replica is to its cluster (ARCHITECTURE.md §4), and so what it does:
  * - `full`: a member that serves reads under a lease, coordinates writes and replays;
  * - `shadow`: a ShadowReplica, admitted after a restart or a removal and recovering through its
  *   strategy: it takes and acks every INV, answers reads not-serving and forwards writes;

@@ -1,18 +1,21 @@
 import assert from 'node:assert/strict';
 import type { Actor, ActorContext, ActorId } from '@heal/actors/core';
 import type { KeyRecord } from '../storage/key-record.js';
-import { datasetIndex, datasetRecords } from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { ClientService } from './client-service.js';
 import { isColdStartMessage, type ColdStartMessage } from './cold-start-messages.js';
 import type { PartiallyPersisted } from './dp-trackers.js';
-import { KV_MESSAGES, LIVENESS_KINDS, type KvMessage, type PersistMessage, type StrategyMessage } from './messages.js';
+import { EpochGate } from './epoch-gate.js';
+import { KV_MESSAGES, LIVENESS_KINDS, type KvMessage, type StrategyMessage } from './messages.js';
+import { loadMedium } from './medium-load.js';
 import { Membership } from './membership.js';
+import { receivePersistMessage } from './persist-messages.js';
 import { RecoveryHost } from './recovery-host.js';
-import { recoveryReportStats, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory } from './recovery-strategy.js';
-import { Replication, SEQ_INCARNATION_STRIDE } from './replication.js';
+import type { RecoveryReport, RecoveryStrategy, RecoveryStrategyFactory } from './recovery-strategy.js';
+import { Replication } from './replication.js';
 import { Reconciliation } from './reconciliation.js';
 import type { ReplicaConfig } from './replica-config.js';
+import { replicaStats } from './replica-stats.js';
 import { assertRoleChange, isRecovering, type ReplicaRole } from './replica-role.js';
 import { isColdStartView, isMember, type View } from './view.js';
 
@@ -42,6 +45,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
   #strategy!: RecoveryStrategy;
   #clients!: ClientService;
   #recovery!: RecoveryHost;
+  #epochs!: EpochGate;
   #role: ReplicaRole = 'joining';
   /** Set when a cold-start view admitted this incarnation (see reconciliation.ts). */
   #reconciliation: Reconciliation | undefined;
@@ -51,8 +55,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
   #lastSentMs!: Float64Array;
   /** A first start is admitted by the initial view (epoch 1). */
   #admittedEpoch = 1;
-  readonly #viewRequested = new Map<ActorId, number>();
-  readonly #counters = { staleDropped: 0, futureDropped: 0, recoveries: 0, coldStarts: 0 };
+  readonly #counters = { recoveries: 0, coldStarts: 0 };
 
   constructor(
     readonly self: ActorId,
@@ -118,6 +121,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
   start(ctx: ActorContext<KvWire, KvStorage>): void {
     this.#ctx = ctx;
     this.#lastSentMs = new Float64Array(this.config.replicas).fill(-Infinity);
+    // The recovery host's getters run with `this` bound to the host object, not the replica.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- see above
     const replica = this;
     const { timing } = this.config;
     this.#replication = new Replication({
@@ -157,12 +162,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       finished: () => replica.#becomeFull(),
     });
     this.#startedMs = ctx.now();
-    const { records, dataset } = this.#initialRecords(ctx);
-    const spec = this.config.dataset;
-    const isDatasetKey = dataset && spec ? (key: string) => datasetIndex(spec, key) !== undefined : undefined;
-    // Above every write number this replica handed out before (see SEQ_INCARNATION_STRIDE).
-    const seqFloor = Math.max(ctx.storage.loadSeqHighWater(), ctx.incarnation * SEQ_INCARNATION_STRIDE);
-    this.#replication.load(records, seqFloor, isDatasetKey);
+    this.#recovery.loadedDigest = loadMedium(ctx.storage, ctx.incarnation, this.config.dataset, this.#replication);
     this.#loadedMs = ctx.now();
     this.#membership = new Membership({
       self: this.self,
@@ -179,9 +179,11 @@ export class Replica implements Actor<KvWire, KvStorage> {
       installed: (view, previous, wasAdmitted) => replica.#installed(view, previous, wasAdmitted),
       recovering: () => isRecovering(replica.#role),
     });
+    this.#epochs = new EpochGate(this.self, this.#membership, (to, msg) => replica.#ctx.send(to, msg));
     // A first start on empty media is admitted by the initial view: full at once.
     if (this.#membership.admitted) this.#role = 'full';
     this.#strategy.onStart?.(this.#recovery.context());
+    this.#recovery.loadedDigest = undefined; // read by onStart only (32 KiB)
     // The first tick at once: a restarted replica asks to join without waiting a period.
     ctx.setTimer(0, TICK_TAG);
   }
@@ -193,20 +195,6 @@ export class Replica implements Actor<KvWire, KvStorage> {
   #send(to: ActorId, msg: KvWire): void {
     if (LIVENESS_KINDS.has(msg.kind)) this.#lastSentMs[to] = this.#ctx.now();
     this.#ctx.send(to, msg);
-  }
-
-  /** What the medium kept; at a first start on an empty medium, the dataset (made durable). */
-  #initialRecords(ctx: ActorContext<KvWire, KvStorage>): { records: Iterable<KeyRecord>; dataset: boolean } {
-    const kept = [...ctx.storage.load()];
-    const dataset = this.config.dataset;
-    if (ctx.incarnation > 0 || kept.length > 0 || !dataset || dataset.keys === 0) return { records: kept, dataset: false };
-    const records: KeyRecord[] = [];
-    for (const record of datasetRecords(dataset)) {
-      ctx.storage.write(record);
-      records.push(record);
-    }
-    ctx.storage.sync();
-    return { records, dataset: true };
   }
 
   receive(msg: KvWire, ctx: ActorContext<KvWire, KvStorage>): void {
@@ -240,18 +228,18 @@ export class Replica implements Actor<KvWire, KvStorage> {
       case 'persist-request':
       case 'scope-sync':
       case 'scope-ok':
-        if (this.#current(msg)) this.#onPersistMessage(msg);
+        if (this.#epochs.current(msg)) receivePersistMessage(this.#replication.durability, msg);
         return;
       case 'inv':
       case 'ack':
       case 'val':
-        if (!this.#current(msg)) return;
+        if (!this.#epochs.current(msg)) return;
         if (msg.kind === 'inv') this.#replication.onInv(msg);
         else if (msg.kind === 'ack') this.#replication.onAck(msg);
         else this.#replication.onVal(msg);
         return;
       case 'heartbeat':
-        if (this.#current(msg)) this.#membership.onHeartbeat(msg);
+        if (this.#epochs.current(msg)) this.#membership.onHeartbeat(msg);
         return;
       default:
         this.#membership.receive(msg);
@@ -273,27 +261,6 @@ export class Replica implements Actor<KvWire, KvStorage> {
         // holds, so they must not keep it from being suspected (a restarted replica whose
         // strategy holds its join back stays silent until the view drops its old incarnation).
         this.#membership.receiveColdStart(msg);
-    }
-  }
-
-  #onPersistMessage(msg: PersistMessage): void {
-    const durability = this.#replication.durability;
-    switch (msg.kind) {
-      case 'persisted':
-        durability.onPersisted(msg.sender, msg.items);
-        return;
-      case 'durable':
-        durability.onDurable(msg.items);
-        return;
-      case 'persist-request':
-        durability.onPersistRequest(msg.sender, msg.items);
-        return;
-      case 'scope-sync':
-        durability.scopes.onSync(msg.sender, msg.scopeId, msg.items);
-        return;
-      case 'scope-ok':
-        durability.scopes.onOk(msg.sender, msg.scopeId, msg.ok);
-        return;
     }
   }
 
@@ -336,52 +303,18 @@ export class Replica implements Actor<KvWire, KvStorage> {
   }
 
   stats(): Record<string, number> {
-    const lease = this.#membership.leaseInfo();
-    return {
-      ...this.#counters,
-      ...this.#clients.stats,
-      ...this.#replication.stats,
-      ...this.#replication.durability.stats,
-      ...this.#replication.durability.trackers.partiallyPersistedStats(),
-      ...this.#replication.durability.trackers.stats,
-      ...this.#replication.durability.scopes.stats,
-      ...this.#membership.stats,
-      ...(this.#strategy.stats?.() ?? {}),
-      ...(this.#reconciliation?.stats ?? {}),
-      epoch: this.#membership.view.epoch,
-      members: this.#membership.view.members.length,
-      admitted: this.#membership.admitted ? 1 : 0,
-      recovering: isRecovering(this.#role) ? 1 : 0,
-      holdsLease: lease.epoch === this.view.epoch && this.#ctx.now() < lease.untilMs ? 1 : 0,
-      keys: this.#replication.records.size,
-      pendingWrites: this.#replication.pendingWrites,
-      ...this.#replication.timeouts(),
-      invalidKeys: this.#replication.invalidKeys,
-      leaseWaiters: this.#clients.leaseWaiters,
-      ...recoveryReportStats(this.recoveryReport()),
-    };
-  }
-
-  /**
-   * Epoch check for data-plane messages: an older epoch is dropped and its sender told our
-   * view; a newer one is dropped and its view fetched (the sender retransmits).
-   */
-  #current(msg: KvMessage): boolean {
-    const epoch = this.#membership.view.epoch;
-    if (msg.epoch < epoch) {
-      this.#counters.staleDropped++;
-      this.#membership.sendView(msg.sender, false);
-      return false;
-    }
-    if (msg.epoch > epoch) {
-      this.#counters.futureDropped++;
-      if (this.#viewRequested.get(msg.sender) !== msg.epoch) {
-        this.#viewRequested.set(msg.sender, msg.epoch);
-        this.#ctx.send(msg.sender, { kind: 'view-request', epoch, sender: this.self });
-      }
-      return false;
-    }
-    return this.#membership.admitted && isMember(this.#membership.view, msg.sender);
+    return replicaStats({
+      counters: { ...this.#epochs.stats, ...this.#counters },
+      clients: this.#clients,
+      replication: this.#replication,
+      membership: this.#membership,
+      strategy: this.#strategy,
+      reconciliation: this.#reconciliation,
+      recovering: isRecovering(this.#role),
+      nowMs: this.#ctx.now(),
+      storage: this.#ctx.storage,
+      recoveryReport: () => this.recoveryReport(),
+    });
   }
 
   /** `wasAdmitted`: by the previous view (a first start on old media was not, though it is listed there). */
@@ -423,14 +356,13 @@ export class Replica implements Actor<KvWire, KvStorage> {
   }
 
   #startReconciliation(view: View): void {
-    const replica = this;
     this.#reconciliation = new Reconciliation({
       self: this.self,
       timing: this.config.timing,
-      now: () => replica.#ctx.now(),
-      send: (to, body) => replica.#send(to, { ...body, epoch: replica.#membership.view.epoch, sender: replica.self } as KvWire),
-      records: () => replica.#replication.records,
-      install: (entry, from) => replica.#replication.installRecovered(entry, from),
+      now: () => this.#ctx.now(),
+      send: (to, body) => this.#send(to, { ...body, epoch: this.#membership.view.epoch, sender: this.self } as KvWire),
+      records: () => this.#replication.records,
+      install: (entry, from) => this.#replication.installRecovered(entry, from),
     }, view);
     // A cluster of one has nobody to pull from.
     if (!this.#reconciliation.pulling) this.#finishColdStart();

@@ -2,75 +2,35 @@ import assert from 'node:assert/strict';
 import type { ActorId, ByteString } from '@heal/actors/core';
 import type { KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
-import { Durability, type HeldRecord, type PersistencyModel } from './durability.js';
-import type { AckMsg, GetItem, InvMsg, KvMessage, PersistScopeMsg, ValMsg } from './messages.js';
+import { Durability, type HeldRecord } from './durability.js';
+import type { AckMsg, GetItem, InvMsg, PersistScopeMsg, ValMsg } from './messages.js';
 import { compareTs, nextTs, tsEquals, ZERO_TS, type Ts } from './timestamp.js';
-import type { Timing } from './timing.js';
 import { AdaptiveTimeout } from './adaptive-timeout.js';
-import { Coordinator, type ClientRef, type CoordinatorStats } from './coordinator.js';
+import { Coordinator, type ClientRef } from './coordinator.js';
 import { InvalidKeys } from './invalid-keys.js';
 import { isMember, type View } from './view.js';
-import { RecordIndex } from './record-index.js';
+import { HeldRecords } from './held-records.js';
+import { LoadedRecords } from './loaded-records.js';
+import { LocalReads } from './local-reads.js';
+import type { ReplicationHost, ReplicationStats } from './replication-host.js';
 import { UndurableList } from './undurable-list.js';
 import { WaitingOps } from './waiting-ops.js';
+import { WriteNumbers } from './write-numbers.js';
 
 export { MAX_WAITING_OPS } from './waiting-ops.js';
 
-/** Write numbers are reserved on the medium in blocks, so a restart never reuses one. */
-export const SEQ_RESERVE_BLOCK = 1024;
-/**
- * Incarnation `i` numbers its writes from at least `i` times this: a medium that keeps no
- * high-water mark (volatile) must not hand out a write number of an earlier life, which other
- * replicas' version vectors may already cover. An incarnation makes fewer writes than this.
- */
-export const SEQ_INCARNATION_STRIDE = 2 ** 32;
 /** Keys examined for replay per tick, so one tick's work stays bounded. */
 export const MAX_REPLAY_SCAN_PER_TICK = 4096;
 export { MAX_RETRANSMIT_DOUBLINGS, type ClientRef } from './coordinator.js';
 
-/** What the data plane needs from the replica around it. */
-export interface ReplicationHost {
-  readonly self: ActorId;
-  readonly timing: Timing;
-  readonly storage: KvStorage;
-  readonly model: PersistencyModel;
-  view(): View;
-  now(): number;
-  send(to: ActorId, msg: KvMessage): void;
-  /** The write completed with timestamp `ts`. */
-  replyPut(ref: ClientRef, ts: Ts): void;
-  replyGet(ref: ClientRef, value: ByteString | undefined): void;
-  replyBusy(ref: ClientRef): void;
-  /** The operation was not started here and never will be: the client should ask another replica. */
-  replyNotServing(ref: ClientRef): void;
-  /**
-   * A record changed here (a value taken, validated, or installed by recovery); `previous` is
-   * the key's ts before (the same ts for a state change).
-   */
-  applied(record: KeyRecord, previous: Ts | undefined): void;
-  /** A write this replica coordinated became Valid. */
-  committed(record: KeyRecord): void;
-  /** Test-only fault injection: serve reads of keys that are not Valid. */
-  readonly readWhileInvalid: boolean;
-}
-
-export interface ReplicationStats extends CoordinatorStats {
-  invsTaken: number;
-  readsServed: number;
-  readsWaited: number;
-  /** REnf: reads that waited for the DP of a Valid value. */
-  readsWaitedDurable: number;
-  /** Bytes of the values that get messages found here (served at once or after waiting). */
-  getValueBytes: number;
-}
-
 /**
- * The Hermes data plane of one replica (DESIGN section 4): per-key Valid/Invalid/Write/Replay,
+ * The Hermes data plane of one replica (ARCHITECTURE.md §3): per-key Valid/Invalid/Write/Replay,
  * INV/ACK/VAL, completion at ACKs from every member of the current view, superseded writes,
- * replay of keys left Invalid, and local reads of Valid keys.
+ * replay of keys left Invalid, and local reads of Valid keys (local-reads.ts). What a start
+ * loaded: loaded-records.ts; write numbers: write-numbers.ts.
  */
 export class Replication {
-  readonly records = new RecordIndex<HeldRecord>();
+  readonly records = new HeldRecords();
   /** Records that may not be at DP (see UndurableList). */
   readonly #undurable: UndurableList;
   readonly stats: ReplicationStats = {
@@ -85,11 +45,11 @@ export class Replication {
   readonly #waiting = new WaitingOps();
   /** Invalid to Valid of keys this replica follows (the replay timeout follows it). */
   readonly #validLatency = new AdaptiveTimeout();
-  #seq = 0;
-  #seqReserved = 0;
+  readonly #reads: LocalReads;
+  readonly #loaded: LoadedRecords;
+  readonly #seq: WriteNumbers;
 
   constructor(readonly host: ReplicationHost) {
-    const replication = this;
     this.durability = new Durability({
       self: host.self,
       model: host.model,
@@ -99,33 +59,35 @@ export class Replication {
       view: () => host.view(),
       now: () => host.now(),
       send: (to, msg) => host.send(to, msg),
-      persistAck: (from, key, ts) => replication.#persistAck(from, key, ts),
-      durable: (key, record) => replication.#drainDurable(key, record),
+      persistAck: (from, key, ts) => this.#persistAck(from, key, ts),
+      durable: (key, record) => this.#drainDurable(key, record),
     });
     this.#undurable = new UndurableList(this.durability);
     this.#coordinator = new Coordinator({
       self: host.self, model: host.model, timing: host.timing, durability: this.durability, stats: this.stats,
       view: () => host.view(), now: () => host.now(), send: (to, msg) => host.send(to, msg),
       replyPut: (ref, ts) => host.replyPut(ref, ts), committed: (record) => host.committed(record),
-      validate: (record) => replication.#validate(record),
-      drainWaiting: (key, record) => replication.#drainWaiting(key, record),
+      validate: (record) => this.#validate(record),
+      drainWaiting: (key, record) => this.#drainWaiting(key, record),
     });
+    this.#reads = new LocalReads({
+      host, records: this.records, durability: this.durability, waiting: this.#waiting, stats: this.stats,
+      admitWaiter: (ref) => this.#admitWaiter(ref),
+    });
+    this.#loaded = new LoadedRecords(this.records, this.durability, this.#undurable);
+    this.#seq = new WriteNumbers(host.storage);
   }
 
-  /**
-   * Loads what the medium kept: records not Valid come back Invalid (DESIGN section 4,
-   * Restart). `isDatasetKey`: they are a dataset every replica starts from, at DP everywhere.
-   */
-  load(records: Iterable<KeyRecord>, seqFloor: number, isDatasetKey?: (key: string) => boolean): void {
-    if (isDatasetKey) this.durability.loadedDataset(isDatasetKey);
-    for (const loaded of records) {
-      if (loaded.state !== 'valid') loaded.state = 'invalid';
-      const held = this.durability.held(loaded, undefined, !isDatasetKey);
-      this.records.set(held);
-      if (!isDatasetKey) this.#undurable.add(held);
-    }
-    this.#seq = seqFloor;
-    this.#seqReserved = seqFloor;
+  /** Loads what the medium kept (see LoadedRecords.load); write numbers start above `seqFloor`. */
+  load(storage: KvStorage, seqFloor: number, isDatasetKey?: (key: string) => boolean): void {
+    this.#loaded.load(storage, isDatasetKey);
+    this.#seq.startAbove(seqFloor);
+  }
+
+  /** Holds `records` in memory now: a dataset generated in place (its medium keeps nothing). */
+  loadRecords(records: Iterable<KeyRecord>, seqFloor: number, isDatasetKey: (key: string) => boolean): void {
+    this.#loaded.loadRecords(records, isDatasetKey);
+    this.#seq.startAbove(seqFloor);
   }
 
   /** The retransmit and replay timeouts now (they follow the latencies observed here). */
@@ -140,16 +102,6 @@ export class Replication {
 
   get invalidKeys(): number {
     return this.#invalid.size;
-  }
-
-  #nextSeq(): number {
-    this.#seq++;
-    assert(Number.isSafeInteger(this.#seq), 'write numbers stay safe integers');
-    if (this.#seq > this.#seqReserved) {
-      this.#seqReserved = this.#seq + SEQ_RESERVE_BLOCK - 1;
-      this.host.storage.saveSeqHighWater(this.#seqReserved);
-    }
-    return this.#seq;
   }
 
   /** Writes the record to the medium; `previous` is the key's ts before this change. */
@@ -176,54 +128,20 @@ export class Replication {
 
   // ---- Client operations ----------------------------------------------------------------------
 
-  /** Serves a read locally if the key is Valid (or absent); otherwise it waits for Valid. */
+  /** Serves a read here if the key is Valid (or absent); else it waits for Valid (LocalReads). */
   read(ref: ClientRef, key: string): void {
-    this.#read(ref, key, this.records.get(key));
+    this.#reads.read(ref, key);
   }
 
-  /**
-   * Reads of one get message, as `read` each. Every key is looked up, then every value's length
-   * read, before any is served: each step is a chain of dependent cache misses (slot, record,
-   * stored key, value), and independent chains overlap when taken side by side.
-   */
+  /** Reads of one get message, as `read` each. */
   readAll(client: ActorId, items: readonly GetItem[]): void {
-    const records: (HeldRecord | undefined)[] = new Array(items.length);
-    this.records.getAll(items, records);
-    // Counted (a stat), which also keeps the compiler from dropping these loads as unused.
-    let bytes = 0;
-    for (let i = 0; i < items.length; i++) bytes += records[i]?.value.length ?? 0;
-    this.stats.getValueBytes += bytes;
-    for (let i = 0; i < items.length; i++) {
-      const { reqId, key } = items[i] as GetItem;
-      this.#read({ client, reqId }, key, records[i]);
-    }
+    this.#reads.readAll(client, items);
   }
 
-  /** `record`: the key's. */
-  #read(ref: ClientRef, key: string, record: HeldRecord | undefined): void {
-    if (!record || record.state === 'valid' || this.host.readWhileInvalid) {
-      if (record && this.host.model === 'renf' && !this.durability.isDurable(key, record.ts, record)) {
-        // REnf returns only durable values: wait for this one's DP (DURABLE comes within a bound).
-        if (!this.#admitWaiter(ref)) return;
-        this.stats.readsWaitedDurable++;
-        this.#waiting.readDurable(key, ref, this.host.now());
-        return;
-      }
-      this.stats.readsServed++;
-      this.host.replyGet(ref, record?.value);
-      return;
-    }
-    if (!this.#admitWaiter(ref)) return;
-    this.stats.readsWaited++;
-    this.#waiting.read(key, ref);
-  }
-
-  /** The DP of `key` advanced: REnf reads waiting on it are served (or wait on, if still not). */
+  /** The DP of `key` advanced. */
   #drainDurable(key: string, record = this.records.get(key)): void {
     if (record) this.#undurable.durable(record);
-    if (!this.#waiting.anyForDp) return;
-    if (record && record.state === 'valid' && !this.durability.isDurable(key, record.ts, record)) return;
-    for (const ref of this.#waiting.takeDurableReads(key) ?? []) this.read(ref, key);
+    this.#reads.drainDurable(key, record);
   }
 
   /** Scope model: a client's persistScope(), answered when every member persisted its writes. */
@@ -254,7 +172,7 @@ export class Replication {
     if (current && current.state !== 'valid') assert.fail(`a write starts only on a Valid key (${key} is ${current.state})`);
     const previous = current?.ts;
     const ts = nextTs(previous ?? ZERO_TS, this.host.self);
-    const record = this.#hold({ key, ts, value, state: 'write', origin: this.host.self, seq: this.#nextSeq() }, current);
+    const record = this.#hold({ key, ts, value, state: 'write', origin: this.host.self, seq: this.#seq.next() }, current);
     this.durability.learned(record.origin, record.seq);
     this.#store(record, previous);
     this.#coordinator.startWrite(record, client);
@@ -303,7 +221,7 @@ export class Replication {
     const record = this.records.get(msg.key);
     if (record && tsEquals(record.ts, ts) && record.state !== 'valid') {
       this.#validate(record);
-      // A replayer finished our own write: its client completes (DESIGN section 4, Replay).
+      // A replayer finished our own write: its client completes (ARCHITECTURE.md §3, replay).
       this.#coordinator.validated(msg.key, ts);
       this.#drainWaiting(msg.key, record);
     }
@@ -321,8 +239,7 @@ export class Replication {
   /** Serves the reads and starts the next write waiting on `key`, if it is Valid now; `record`: the key's. */
   #drainWaiting(key: string, record: HeldRecord | undefined): void {
     if ((record && record.state !== 'valid') || !this.#waiting.anyForValid) return;
-    // Through `read` again: under REnf a Valid value that is not at DP still waits.
-    for (const ref of this.#waiting.takeReads(key) ?? []) this.read(ref, key);
+    this.#reads.drainValid(key);
     if (this.#coordinator.hasOwnWrite(key)) return;
     const next = this.#waiting.takeWrite(key);
     if (next) this.#startWrite(key, next.value, next.ref, record);
@@ -335,7 +252,7 @@ export class Replication {
     const now = this.host.now();
     this.#coordinator.retransmit();
     this.durability.tick();
-    this.#adoptWaitedDurable(now);
+    this.#reads.adoptWaitedDurable(now, MAX_REPLAY_SCAN_PER_TICK);
     if (!canReplay) return;
     const waitMs = this.#validLatency.timeoutMs(this.host.timing.replayTimeoutMs);
     this.#invalid.visitOldest(MAX_REPLAY_SCAN_PER_TICK, (record, sinceMs) => {
@@ -343,14 +260,6 @@ export class Replication {
       this.replay(record.key);
       return true;
     });
-  }
-
-  /** REnf reads waiting past a retransmit period track the DP themselves (nobody else may). */
-  #adoptWaitedDurable(now: number): void {
-    for (const key of this.#waiting.durableSince(now - this.host.timing.retransmitMs, MAX_REPLAY_SCAN_PER_TICK)) {
-      const record = this.records.get(key);
-      if (record?.state === 'valid') this.durability.trackers.adopt(key, record.ts);
-    }
   }
 
   /** End of a batch of handler calls (Actor.flush): persistence and what must follow it. */
@@ -376,6 +285,8 @@ export class Replication {
     // Removed (or re-admitted after leaving): see Coordinator.viewInstalled.
     if (removed) this.#rejectWaiting();
     this.#coordinator.viewInstalled(removed);
+    // Not the cold records: reading them all at every view change would stall this replica
+    // O(keys) long, and they need no adoption here (see coldNotDurable).
     this.durability.viewInstalled(view, this.notDurable());
     this.#coordinator.checkAll();
     if (!canReplay) return;
@@ -398,9 +309,17 @@ export class Replication {
     return this.#undurable.notDurable();
   }
 
-  /** Replays every Invalid key now (a recovered replica finishing its own leftovers). */
+  /** The records loaded at a restart and never touched since (see LoadedRecords). */
+  coldNotDurable(): Iterable<KeyRecord> {
+    return this.#loaded.coldNotDurable();
+  }
+
+  /**
+   * Replays every Invalid key now (a recovered replica finishing its own leftovers). Only held
+   * records can be Invalid: those loaded not Valid were held at load.
+   */
   replayAllInvalid(): void {
-    for (const record of this.records.values()) {
+    for (const record of this.records.held()) {
       if (record.state === 'invalid') this.replay(record.key);
     }
   }

@@ -3,7 +3,7 @@ import type { ActorId } from '@heal/actors/core';
 
 /**
  * A write's logical timestamp `(version, coordinatorId)`, compared lexicographically
- * (DESIGN section 4). The absent key has ZERO_TS; the first write to a key is `(1, c)`.
+ * (ARCHITECTURE.md §3 Replication). The absent key has ZERO_TS; the first write to a key is `(1, c)`.
  */
 export interface Ts {
   readonly version: number;

@@ -1,7 +1,7 @@
 import type { Durability, HeldRecord } from './durability.js';
 
 /**
- * The records that may not be at DP at one replica (DESIGN section 5: what a replica that left
+ * The records that may not be at DP at one replica (ARCHITECTURE.md §6: what a replica that left
  * may have missed or lost; a Buddy gets them as handoffs). A superset: each record at most once
  * (`undurableListed`), filtered and pruned when read. A list, not a set of keys: every write
  * takes its key off DP and back at each replica, and two lookups in a 100k-entry set cost more

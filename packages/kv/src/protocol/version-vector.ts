@@ -36,7 +36,7 @@ function checkInterval(iv: VvInterval, position: number, previous: VvInterval | 
 }
 
 /**
- * What a replica durably holds, by write number (DESIGN section 5, Digests): it covers write
+ * What a replica durably holds, by write number (ARCHITECTURE.md §5, The version vector): it covers write
  * `(origin, seq)` only when that write is durable here, or this replica durably holds a higher
  * ts of the write's key. A Buddy skips exactly the buffer entries the joiner's vector covers,
  * so a vector must never claim more than that.

@@ -13,6 +13,27 @@ function compareBallot(a: Ballot, b: Ballot): number {
   return a.round - b.round || a.proposer - b.proposer;
 }
 
+/**
+ * `value` with every member of `view` that promised put back if it dropped it: a promise is a
+ * sign of life, fresher than the suspicion the value was built on (a proposer cut off for a
+ * while suspects everyone, and would otherwise drop the live majority that just answered it).
+ * Only a value no acceptor voted for may be changed so (Paxos phase 2 is free then).
+ */
+function keepingPromisers(value: ViewValue, view: View, promisers: Iterable<ActorId>): ViewValue {
+  const members = [...value.members];
+  const shadows = [...value.shadows];
+  for (const id of promisers) {
+    const m = view.members.find((x) => x.id === id);
+    if (!m || members.some((x) => x.id === id)) continue;
+    members.push(m);
+    if (view.shadows.includes(id)) shadows.push(id);
+  }
+  if (members.length === value.members.length) return value;
+  members.sort((a, b) => a.id - b.id);
+  shadows.sort((a, b) => a - b);
+  return { members, shadows };
+}
+
 /** The value agreed per epoch: the next view's members and shadows. */
 export interface ViewValue {
   members: Member[];
@@ -61,7 +82,7 @@ export interface PaxosHost {
  */
 export class ViewPaxos {
   #promised: Ballot | undefined;
-  #accepted: { ballot: Ballot; value: ViewValue } | undefined;
+  #accepted: { ballot: Ballot; value: ViewValue; atMs: number } | undefined;
   #deferredAccept: AcceptMsg | undefined;
   #proposal: Proposal | undefined;
   #nextProposalMs = 0;
@@ -107,12 +128,23 @@ export class ViewPaxos {
     this.#toVoters({ kind: 'prepare', target: view.epoch + 1, round, proposer: this.host.self });
   }
 
-  /** Casts a deferred vote once the leases it waited for ended. */
+  /**
+   * Casts a deferred vote once the leases it waited for ended. A vote cast a proposal timeout
+   * ago with no view decided since is finished here: its proposer may have given up (the view it
+   * proposed no longer wanted, say a cut-off member back), and an acceptor that voted grants no
+   * lease until the epoch is decided, so every read would stall. Proposing the voted value runs
+   * Paxos for the epoch again: phase 1 adopts whatever value a majority may have chosen.
+   */
   tick(): void {
     const deferred = this.#deferredAccept;
     if (deferred && this.host.now() >= this.host.voteAllowedAtMs(deferred.members)) {
       this.#deferredAccept = undefined;
       this.onAccept(deferred);
+    }
+    const voted = this.#accepted;
+    if (voted && this.host.now() - voted.atMs >= this.host.timing.proposalTimeoutMs && this.mayPropose()) {
+      voted.atMs = this.host.now();
+      this.propose(voted.value);
     }
   }
 
@@ -160,7 +192,9 @@ export class ViewPaxos {
     if (!this.#forCurrentTarget(msg)) return;
     const ballot = { round: msg.round, proposer: msg.proposer };
     this.#highestRoundSeen = Math.max(this.#highestRoundSeen, msg.round);
-    if (this.#promised && compareBallot(ballot, this.#promised) <= 0) {
+    // The same ballot again (a prepare delivered twice, or after its accept) is promised again:
+    // a nack would read to its proposer as a higher ballot and end its proposal.
+    if (this.#promised && compareBallot(ballot, this.#promised) < 0) {
       this.#nack(msg, this.#promised);
       return;
     }
@@ -199,6 +233,7 @@ export class ViewPaxos {
         { round: best.acceptedRound, proposer: best.acceptedProposer }) > 0) best = promise;
     }
     if (best) p.value = { members: best.members, shadows: best.shadows };
+    else p.value = keepingPromisers(p.value, this.host.view(), p.promises.keys());
     p.phase = 'accept';
     this.#toVoters({ kind: 'accept', target: p.target, round: p.ballot.round, proposer: this.host.self,
       members: p.value.members, shadows: p.value.shadows });
@@ -217,7 +252,7 @@ export class ViewPaxos {
       this.#deferredAccept = msg;
       return;
     }
-    this.#accepted = { ballot, value: { members: msg.members, shadows: msg.shadows } };
+    this.#accepted = { ballot, value: { members: msg.members, shadows: msg.shadows }, atMs: this.host.now() };
     this.#reply(msg.sender, { kind: 'accepted', target: msg.target, round: msg.round, proposer: msg.proposer });
   }
 
@@ -236,6 +271,7 @@ export class ViewPaxos {
     this.#highestRoundSeen = Math.max(this.#highestRoundSeen, msg.promisedRound);
     const p = this.#proposal;
     if (!p || msg.target !== p.target || msg.round !== p.ballot.round || msg.proposer !== this.host.self) return;
+    if (compareBallot({ round: msg.promisedRound, proposer: msg.promisedProposer }, p.ballot) <= 0) return;
     // Another proposer is ahead: back off for a random while, then retry with a higher round.
     this.#proposal = undefined;
     this.#nextProposalMs = this.host.now() + this.host.timing.proposalTimeoutMs * (0.5 + this.host.random());

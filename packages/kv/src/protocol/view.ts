@@ -28,6 +28,11 @@ export function isMember(view: View, id: ActorId): boolean {
   return view.members.some((m) => m.id === id);
 }
 
+/** A member `view` does not name a shadow: one that may serve a recovering replica. */
+export function isFullMember(view: View, id: ActorId): boolean {
+  return isMember(view, id) && !view.shadows.includes(id);
+}
+
 /**
  * A cold-start view: formed after every replica restarted, it names every member a shadow
  * (each reconciles its records with all the others before it serves). A view decided by Paxos

@@ -5,7 +5,7 @@ import type { ClientRef } from './replication.js';
 export const MAX_WAITING_OPS = 100_000;
 
 /**
- * Client operations parked at one replica until their key allows them (DESIGN section 4): reads
+ * Client operations parked at one replica until their key allows them (ARCHITECTURE.md §3): reads
  * of a key that is not Valid, REnf reads of a Valid value not at DP yet, and writes of a key that
  * is not Valid or has a write of this replica pending (one write per key at a time, in arrival
  * order). Bounded in all by MAX_WAITING_OPS. Owned by the replica's thread (part of Replication).

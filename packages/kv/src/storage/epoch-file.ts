@@ -1,6 +1,6 @@
 /**
- * The epoch of the last view a replica installed, in a small file next to its medium (DESIGN
- * section 4, Membership): a cold start of the whole cluster takes an epoch above every one any
+ * The epoch of the last view a replica installed, in a small file next to its medium (ARCHITECTURE.md
+ * §4, Cold start): a cold start of the whole cluster takes an epoch above every one any
  * replica persisted, so no epoch is ever reused. Format, little-endian, EPOCH_FILE_BYTES bytes:
  *   0 u32 magic | 4 u32 format version | 8 u32 epoch lo | 12 u32 epoch hi | 16 u32 crc32c(0..16)
  * A save writes a temporary file, fdatasyncs it, renames it over the file and fsyncs the

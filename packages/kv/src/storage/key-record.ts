@@ -1,7 +1,7 @@
 import type { ActorId, ByteString } from '@heal/actors/core';
 import type { Ts } from '../protocol/timestamp.js';
 
-/** Per-key states of DESIGN section 4. */
+/** Per-key states (ARCHITECTURE.md §3, key states). */
 export type KeyState = 'valid' | 'invalid' | 'write' | 'replay';
 export const KEY_STATES: readonly KeyState[] = ['valid', 'invalid', 'write', 'replay'];
 
@@ -22,7 +22,7 @@ export interface KeyRecord {
 /** Fixed bytes of a record on the wire besides key and value: version, cid, state, origin, seq. */
 export const RECORD_WIRE_OVERHEAD_BYTES = 21;
 
-/** Size of a record as recovery moves it (DESIGN section 6: missed and moved bytes use it). */
+/** Size of a record as recovery moves it (the reports' missed and moved bytes use it). */
 export function recordWireBytes(record: Pick<KeyRecord, 'key' | 'value'>): number {
   return utf8Length(record.key) + record.value.length + RECORD_WIRE_OVERHEAD_BYTES;
 }

@@ -1,3 +1,4 @@
+import { BucketDigest, digestLanesOf } from '../digest/bucket-digest.js';
 import type { KeyRecord } from './key-record.js';
 import type { KvStorage } from './kv-storage.js';
 
@@ -5,7 +6,8 @@ import type { KvStorage } from './kv-storage.js';
  * Records in memory. Volatile (the default) keeps nothing: the replica's working set is all
  * there is, and a crash loses it. `durable: true` keeps every record, the seq high-water
  * mark and the epoch across a crash, as an ideal synchronous durable medium would, which lets
- * tests exercise restart paths before the real media exist.
+ * tests exercise restart paths before the real media exist (its `notValid` and `loadDigest`
+ * scan its map: it is not measured).
  */
 export class MemoryStorage implements KvStorage {
   readonly medium: string;
@@ -18,8 +20,34 @@ export class MemoryStorage implements KvStorage {
     this.medium = durable ? 'memory-durable' : 'volatile';
   }
 
-  load(): Iterable<KeyRecord> {
-    return [...this.#records.values()].map((r) => ({ ...r }));
+  get size(): number {
+    return this.#records.size;
+  }
+
+  get(key: string): KeyRecord | undefined {
+    const record = this.#records.get(key);
+    return record === undefined ? undefined : { ...record };
+  }
+
+  *records(): IterableIterator<KeyRecord> {
+    for (const record of this.#records.values()) yield { ...record };
+  }
+
+  *recordsInBuckets(buckets: ReadonlySet<number>): IterableIterator<KeyRecord> {
+    const digest = new BucketDigest();
+    for (const record of this.#records.values()) if (buckets.has(digest.bucketOf(record.key))) yield { ...record };
+  }
+
+  notValid(): KeyRecord[] {
+    return [...this.#records.values()].filter((r) => r.state !== 'valid').map((r) => ({ ...r }));
+  }
+
+  loadDigest(): Uint32Array | undefined {
+    return this.durable ? digestLanesOf(this.#records.values()) : undefined;
+  }
+
+  openReport(): Readonly<Record<string, number>> {
+    return {};
   }
 
   write(record: KeyRecord): void {

@@ -1,6 +1,9 @@
 /**
- * The `pmem` medium (DESIGN section 4, "Storage media"): one `PTable` in one `PmemRegion` file;
- * the seq high-water mark lives in the table's metadata area.
+ * The `pmem` medium (ARCHITECTURE.md §5, media): one `PTable` in one `PmemRegion` file;
+ * the seq high-water mark and the version vector live in the table's metadata area. The table
+ * is the store: `get`, `records`, `size` and `notValid` read it in place, and opening the file
+ * costs O(metadata) (PTable keeps its index, count and not-Valid bitmap in the region), so a
+ * replica restarting from it loads nothing per record.
  *
  * - `write` records the change: no persist. A new write (not only a new state of the write the
  *   key holds) is also appended to the write order. `sync` puts every write of that order in
@@ -10,9 +13,16 @@
  * - So a crash during `sync` leaves each key at a record it was written with, never torn (the
  *   PTable protocol), and the writes that survive are a prefix of the writes since the previous
  *   sync, in write order (Strict's promise: a key rewritten before the sync is put twice).
- * - `saveSeqHighWater` is durable when it returns (one metadata update).
+ * - The digest of the table (ARCHITECTURE.md §6, HEAL step 4): every put carries its (key, ts)'s
+ *   BucketDigest element as the record's fingerprint, and PTable keeps per bucket the sums of
+ *   its records' fingerprints, each put's sums made durable by the same fences that finish the
+ *   put and redone with it after a crash. So the sums are exactly the digest's bucket lanes of
+ *   what the table holds, after any crash, and `loadDigest` reads them without a scan (they
+ *   never lag the records: no checkpoint, no journal of puts to replay).
+ * - `saveSeqHighWater` is durable when it returns (one metadata update); the version vector is
+ *   persisted by `sync` after the records it covers (the payload: pmem-meta.ts).
  * - The file is created atomically (formatted under a temporary name, then renamed), so a crash
- *   while creating it never leaves a half-formatted table behind.
+ *   while creating it never leaves a half-formatted table behind (pmem-format.ts).
  *
  * Fault model of `crash(seed)` (the simulator's power failure): `region.crash({mode, seed})`
  * with the configured mode (`adversarial` by default: unfenced and dirty lines may survive,
@@ -23,46 +33,35 @@
  * Owned by one thread (the replica's), like its region.
  */
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { byteStringOf, bytesOf, type CrashableStorage } from '@heal/actors/core';
+import { existsSync } from 'node:fs';
+import { bytesOf, type CrashableStorage } from '@heal/actors/core';
 import {
-  LATENCY_OFF, PmemRegion, PTable, RecordState,
-  type CrashMode, type CrashReport, type PTableLayout, type PTableRecord, type PTableRecovery, type RegionOptions,
+  PmemRegion, PTable, type CrashMode, type CrashReport, type PTableLayout, type PTableRecord, type PTableRecovery,
+  type RegionOptions,
 } from '@heal/pmem';
-import { fsyncDir } from './checkpoint.js';
-import type { KeyRecord, KeyState } from './key-record.js';
+import { BucketDigest, DIGEST_BUCKETS_DEFAULT } from '../digest/bucket-digest.js';
+import type { KeyRecord } from './key-record.js';
 import type { KvStorage } from './kv-storage.js';
 import { EpochFile } from './epoch-file.js';
+import { formatPmemFile } from './pmem-format.js';
+import { decodePmemMeta, encodePmemMeta } from './pmem-meta.js';
+import {
+  keyRecordOf, persistedWriteOf, sameWrite, stateCode, writeOf, type PersistedWrite,
+} from './pmem-records.js';
 import { checkRecord } from './record-check.js';
-import { VV_ENCODED_BYTES_MAX } from '../protocol/version-vector.js';
 import { storageErrors } from './storage-error.js';
 
-/** Layout of a new table (an existing file keeps the layout it was formatted with). */
-export const PMEM_CAPACITY_DEFAULT = 16_384;
-export const PMEM_KEY_BYTES_MAX_DEFAULT = 64;
-export const PMEM_VALUE_BYTES_MAX_DEFAULT = 512;
+export {
+  PMEM_CAPACITY_DEFAULT, PMEM_KEY_BYTES_MAX_DEFAULT, PMEM_VALUE_BYTES_MAX_DEFAULT,
+} from './pmem-format.js';
+export { PMEM_META_BYTES } from './pmem-meta.js';
+
 /** Unsynced writes kept in write order; one more makes `write` sync first. */
 export const PMEM_ORDER_MAX = 1 << 16;
+/** Writes the table holds, cached by key to tell a new write from a state change; past it, cleared. */
+export const PMEM_HEADS_CACHED_MAX = 1 << 16;
 /** The replica's persisted epoch is in the file `${path}${PMEM_EPOCH_SUFFIX}` (see epoch-file.ts). */
 export const PMEM_EPOCH_SUFFIX = '.epoch';
-/**
- * Metadata payload: u32 magic | u32 version | u53 seq high-water mark (lo, hi) | u32 vv bytes |
- * the version vector persisted by the last sync that carried one (version 1 has no vv).
- */
-const META_MAGIC = 0x4d564b48; // 'HKVM' little-endian
-const META_VERSION = 2;
-const META_V1_PAYLOAD_BYTES = 16;
-const META_FIXED_BYTES = 20;
-/** A new table's metadata area: two copies, each room for the largest version vector. */
-export const PMEM_META_BYTES = 2 * Math.ceil((16 + META_FIXED_BYTES + VV_ENCODED_BYTES_MAX) / 64) * 64;
-const U32 = 2 ** 32;
-
-const TO_CODE: Record<KeyState, number> = {
-  valid: RecordState.Valid, invalid: RecordState.Invalid, write: RecordState.Write, replay: RecordState.Replay,
-};
-const FROM_CODE = new Map(Object.entries(TO_CODE).map(([s, c]) => [c, s as KeyState]));
-
 export interface PmemStorageOptions {
   /** Used only when the file is created. */
   readonly layout?: Partial<PTableLayout>;
@@ -84,28 +83,6 @@ export interface PmemStats {
   stateUpdates: number;
 }
 
-/** The write a table slot holds, to tell a new write from a state change of the same one. */
-interface PersistedWrite {
-  version: number;
-  cid: number;
-  origin: number;
-  seq: number;
-  state: number;
-}
-
-function writeOf(r: KeyRecord): PersistedWrite {
-  return { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state: TO_CODE[r.state] };
-}
-
-function persistedWriteOf(r: PTableRecord): PersistedWrite {
-  return { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state: r.state };
-}
-
-/** The same write (ts and write number), whatever its state. */
-function sameWrite(w: PersistedWrite, r: KeyRecord): boolean {
-  return w.version === r.ts.version && w.cid === r.ts.cid && w.origin === r.origin && w.seq === r.seq;
-}
-
 export class PmemStorage implements KvStorage, CrashableStorage {
   readonly medium = 'pmem';
   readonly stats: PmemStats = { syncs: 0, puts: 0, stateUpdates: 0 };
@@ -114,17 +91,18 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   #table!: PTable;
   #open = false;
   /**
-   * The write each key of the table holds. Built by the first `load` while it reads the table
-   * anyway (or by the first write, if it comes first), not when the file is opened: reading every
-   * slot (checksum, key, value) once more is most of what opening cost besides PTable's own.
+   * Writes the table holds, by key, for keys written since it was opened (a cache: the table
+   * is read on a miss; at most PMEM_HEADS_CACHED_MAX, then cleared).
    */
-  #persisted: Map<string, PersistedWrite> | undefined;
+  #persisted = new Map<string, PersistedWrite>();
   /** Latest unsynced record per key; bounded by the table's capacity (checked in `write`). */
   #dirty = new Map<string, KeyRecord>();
   /** Unsynced new writes in write order (PMEM_ORDER_MAX: past it, `write` syncs first). */
   #order: KeyRecord[] = [];
   /** Dirty keys the table does not hold yet. */
-  #newKeys = 0;
+  #newKeys = new Set<string>();
+  /** Computes each put's fingerprint: its (key, ts)'s digest element (holds no pairs). */
+  readonly #elements = new BucketDigest();
   #seqHighWater = 0;
   /** The version vector the last sync that carried one persisted. */
   #versionVector: Uint8Array | undefined;
@@ -159,31 +137,75 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     return this.#dirty.size;
   }
 
-  load(): Iterable<KeyRecord> {
+  get size(): number {
     this.#assertOpen();
-    const out = new Map<string, KeyRecord>();
-    const persisted = this.#persisted === undefined ? new Map<string, PersistedWrite>() : undefined;
+    return this.#table.size + this.#newKeys.size;
+  }
+
+  get(key: string): KeyRecord | undefined {
+    this.#assertOpen();
+    const dirty = this.#dirty.get(key);
+    if (dirty !== undefined) return { ...dirty };
+    const r = this.#table.get(key);
+    return r === undefined ? undefined : this.#fromTable(r);
+  }
+
+  *records(): IterableIterator<KeyRecord> {
+    this.#assertOpen();
     for (const r of this.#table.entries()) {
-      out.set(r.key, this.#fromTable(r));
-      persisted?.set(r.key, persistedWriteOf(r));
+      const dirty = this.#dirty.get(r.key);
+      yield dirty !== undefined ? { ...dirty } : this.#fromTable(r);
     }
-    if (persisted !== undefined) this.#persisted = persisted;
-    for (const r of this.#dirty.values()) out.set(r.key, { ...r });
-    return [...out.values()];
+    for (const key of [...this.#newKeys]) {
+      const dirty = this.#dirty.get(key);
+      if (dirty !== undefined) yield { ...dirty };
+    }
+  }
+
+  /** The table finds them by the fingerprint bucket each slot stores (the key's digest bucket). */
+  *recordsInBuckets(buckets: ReadonlySet<number>): IterableIterator<KeyRecord> {
+    this.#assertOpen();
+    for (const r of this.#table.entriesInBuckets(buckets)) {
+      const dirty = this.#dirty.get(r.key);
+      yield dirty !== undefined ? { ...dirty } : this.#fromTable(r);
+    }
+    for (const key of [...this.#newKeys]) {
+      const dirty = this.#dirty.get(key);
+      if (dirty !== undefined && buckets.has(this.#elements.bucketOf(key))) yield { ...dirty };
+    }
+  }
+
+  notValid(): KeyRecord[] {
+    this.#assertOpen();
+    const out = this.#table.notValid().filter((r) => !this.#dirty.has(r.key)).map((r) => this.#fromTable(r));
+    for (const r of this.#dirty.values()) if (r.state !== 'valid') out.push({ ...r });
+    return out;
+  }
+
+  /** The table's fingerprint sums: the digest's bucket lanes of the synced records. */
+  loadDigest(): Uint32Array {
+    this.#assertOpen();
+    assert.equal(this.#dirty.size, 0, 'loadDigest describes synced records: sync first');
+    return this.#table.fingerprintSums();
+  }
+
+  openReport(): Readonly<Record<string, number>> {
+    const r = this.#recovery;
+    return { records: r.records, notValid: r.notValid, staleBits: r.staleBits, corrupt: r.corrupt.length };
   }
 
   write(record: KeyRecord): void {
     this.#assertOpen();
     const { keyMaxBytes, valueMaxBytes, capacity } = this.#table.layout;
     checkRecord(this.path, record, keyMaxBytes, valueMaxBytes);
-    const persisted = this.#persistedWrites();
-    const known = persisted.has(record.key) || this.#dirty.has(record.key);
-    if (!known && this.#table.size + this.#newKeys >= capacity) {
-      throw storageErrors.full(this.path, `pmem table full: ${capacity} keys (record.key ${JSON.stringify(record.key)} is new)`);
-    }
-    if (!known) this.#newKeys++;
     const dirty = this.#dirty.get(record.key);
-    const latest = dirty ? writeOf(dirty) : persisted.get(record.key);
+    const latest = dirty !== undefined ? writeOf(dirty) : this.#persistedWrite(record.key);
+    if (latest === undefined && !this.#newKeys.has(record.key)) {
+      if (this.#table.size + this.#newKeys.size >= capacity) {
+        throw storageErrors.full(this.path, `pmem table full: ${capacity} keys (record.key ${JSON.stringify(record.key)} is new)`);
+      }
+      this.#newKeys.add(record.key);
+    }
     const copy = { ...record };
     if (!latest || !sameWrite(latest, record)) {
       if (this.#order.length >= PMEM_ORDER_MAX) this.sync();
@@ -203,9 +225,8 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#order = [];
     for (const r of this.#dirty.values()) this.#persist(r);
     this.#dirty.clear();
-    this.#newKeys = 0;
+    this.#newKeys.clear();
     this.stats.syncs++;
-    assert.equal(this.#table.size, this.#persistedWrites().size, 'the table holds every persisted key');
     if (versionVector) this.#writeMeta(this.#seqHighWater, versionVector.slice());
   }
 
@@ -214,41 +235,41 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   }
 
   #writeMeta(seqHighWater: number, versionVector: Uint8Array | undefined): void {
-    const vv = versionVector ?? new Uint8Array(0);
-    const payload = Buffer.alloc(META_FIXED_BYTES + vv.length);
-    payload.writeUInt32LE(META_MAGIC, 0);
-    payload.writeUInt32LE(META_VERSION, 4);
-    payload.writeUInt32LE(seqHighWater % U32, 8);
-    payload.writeUInt32LE(Math.floor(seqHighWater / U32), 12);
-    payload.writeUInt32LE(vv.length, 16);
-    payload.set(vv, META_FIXED_BYTES);
-    this.#table.writeMeta(payload);
+    this.#table.writeMeta(encodePmemMeta(seqHighWater, versionVector));
     this.#seqHighWater = seqHighWater;
     this.#versionVector = versionVector;
   }
 
   /** Takes `r` to the table: a put for a new write, a state update for a new state, or nothing. */
   #persist(r: KeyRecord): void {
-    const state = TO_CODE[r.state];
-    const persisted = this.#persistedWrites();
-    const old = persisted.get(r.key);
+    const state = stateCode(r.state);
+    const old = this.#persistedWrite(r.key);
     if (old !== undefined && sameWrite(old, r)) {
       if (old.state === state) return;
       assert(this.#table.setState(r.key, state), `key ${r.key} is in the table`);
       this.stats.stateUpdates++;
     } else {
-      this.#table.put({ key: r.key, ts: { version: r.ts.version, cid: r.ts.cid }, value: bytesOf(r.value), state, origin: r.origin, seq: r.seq });
+      const ts = { version: r.ts.version, cid: r.ts.cid };
+      this.#table.put({
+        key: r.key, ts, value: bytesOf(r.value), state, origin: r.origin, seq: r.seq, fingerprint: this.#elements.element(r.key, ts),
+      });
       this.stats.puts++;
     }
-    persisted.set(r.key, writeOf(r));
+    if (this.#persisted.size >= PMEM_HEADS_CACHED_MAX) this.#persisted.clear();
+    this.#persisted.set(r.key, writeOf(r));
   }
 
-  #persistedWrites(): Map<string, PersistedWrite> {
-    if (this.#persisted === undefined) {
-      this.#persisted = new Map();
-      for (const r of this.#table.entries()) this.#persisted.set(r.key, persistedWriteOf(r));
+  /** The write the table holds for `key` (cached), or undefined. */
+  #persistedWrite(key: string): PersistedWrite | undefined {
+    let w = this.#persisted.get(key);
+    if (w === undefined) {
+      const head = this.#table.head(key);
+      if (head === undefined) return undefined;
+      w = persistedWriteOf(head);
+      if (this.#persisted.size >= PMEM_HEADS_CACHED_MAX) this.#persisted.clear();
+      this.#persisted.set(key, w);
     }
-    return this.#persisted;
+    return w;
   }
 
   loadSeqHighWater(): number {
@@ -295,22 +316,22 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   }
 
   #fromTable(r: PTableRecord): KeyRecord {
-    const state = FROM_CODE.get(r.state);
-    if (state === undefined) {
-      throw storageErrors.corrupt(this.path, this.#table.layout.slotsOffset, `key ${JSON.stringify(r.key)} has state code ${r.state}, not one of ${[...FROM_CODE.keys()].join(',')}`);
-    }
-    return { key: r.key, ts: r.ts, value: byteStringOf(r.value), state, origin: r.origin, seq: r.seq };
+    return keyRecordOf(this.path, this.#table.layout.slotsOffset, r);
   }
 
   #openFile(crash: CrashReport | undefined): void {
     const created = !existsSync(this.path);
-    if (created) this.#createFile();
+    if (created) formatPmemFile(this.path, this.#options.layout, this.#options.region);
     this.#region = PmemRegion.open(this.path, this.#options.region ?? {});
     this.#table = PTable.open(this.#region);
-    this.#persisted = undefined;
+    const buckets = this.#table.layout.fingerprintBuckets;
+    if (buckets !== DIGEST_BUCKETS_DEFAULT) {
+      throw storageErrors.corrupt(this.path, 0, `pmem table keeps fingerprint sums in ${buckets} buckets, not the digest's ${DIGEST_BUCKETS_DEFAULT}: not a kv table`);
+    }
+    this.#persisted = new Map();
     this.#dirty = new Map();
     this.#order = [];
-    this.#newKeys = 0;
+    this.#newKeys = new Set();
     this.#readMeta();
     this.#recovery = { ...this.#table.recovery, created, crash };
     this.#open = true;
@@ -322,37 +343,8 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#versionVector = undefined;
     const meta = this.#table.readMeta();
     if (meta === undefined) return;
-    const b = meta.bytes;
-    const version = b.length >= 8 ? b.readUInt32LE(4) : 0;
-    const fits = version === 1 ? b.length === META_V1_PAYLOAD_BYTES
-      : version === META_VERSION && b.length >= META_FIXED_BYTES && b.length === META_FIXED_BYTES + b.readUInt32LE(16);
-    if (b.readUInt32LE(0) !== META_MAGIC || !fits) {
-      throw storageErrors.corrupt(this.path, this.#table.layout.metaOffset, `metadata is not a kv seq high-water mark and version vector (${b.length} bytes, magic 0x${b.length >= 4 ? b.readUInt32LE(0).toString(16) : '?'}, version ${version})`);
-    }
-    this.#seqHighWater = b.readUInt32LE(8) + b.readUInt32LE(12) * U32;
-    if (version === META_VERSION && b.length > META_FIXED_BYTES) this.#versionVector = Uint8Array.prototype.slice.call(b, META_FIXED_BYTES);
-  }
-
-  /** Formats a table under a temporary name, makes it durable, and renames it into place. */
-  #createFile(): void {
-    const layout: PTableLayout = {
-      capacity: this.#options.layout?.capacity ?? PMEM_CAPACITY_DEFAULT,
-      keyMaxBytes: this.#options.layout?.keyMaxBytes ?? PMEM_KEY_BYTES_MAX_DEFAULT,
-      valueMaxBytes: this.#options.layout?.valueMaxBytes ?? PMEM_VALUE_BYTES_MAX_DEFAULT,
-      metaBytes: this.#options.layout?.metaBytes ?? PMEM_META_BYTES,
-    };
-    const temp = `${this.path}.tmp`;
-    rmSync(temp, { force: true });
-    const region = PmemRegion.create(temp, PTable.bytesFor(layout), { ...this.#options.region, latency: LATENCY_OFF });
-    PTable.format(region, layout); // formatting is setup, not measured: no latency model
-    region.close();
-    const fd = openSync(temp, 'r+');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, this.path);
-    fsyncDir(dirname(this.path));
+    const decoded = decodePmemMeta(this.path, this.#table.layout.metaOffset, meta.bytes);
+    this.#seqHighWater = decoded.seqHighWater;
+    this.#versionVector = decoded.versionVector;
   }
 }

@@ -144,7 +144,7 @@ test('a replica restarting with records left in Write replays them after it is r
     const victim = seed % 3;
     if (untilPendingWrite(cluster, victim, 50)) {
       cluster.crash(victim);
-      const leftInWrite = [...cluster.sim.storage(victim).load()].filter((r) => r.state === 'write').length;
+      const leftInWrite = [...cluster.sim.storage(victim).records()].filter((r) => r.state === 'write').length;
       assert.ok(leftInWrite > 0, 'the medium kept a record in Write');
       cluster.sim.runFor(5);
       cluster.restart(victim);

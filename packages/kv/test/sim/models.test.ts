@@ -1,5 +1,5 @@
 /**
- * The persistency models (DESIGN section 4) on every medium, in the simulator: a replica crashes
+ * The persistency models (ARCHITECTURE.md §5) on every medium, in the simulator: a replica crashes
  * (or every replica loses power) at a seeded random point, and what its medium kept is checked
  * against the model's promise. Histories stay linearizable in every case.
  *
@@ -167,12 +167,12 @@ function closeAll(c: SimCluster, dataDir: string): void {
 }
 
 test('the replica config names a bad persistency model and bad pmem options', () => {
-  const base = { replicas: 3, timing: SIM_TIMING, strategy: 'copy', medium: 'volatile' } as const;
-  assert.throws(() => validateReplicaConfig({ ...base, model: 'lazy' as never }, ['copy']),
+  const base = { replicas: 3, timing: SIM_TIMING, strategy: 'full-copy', medium: 'volatile' } as const;
+  assert.throws(() => validateReplicaConfig({ ...base, model: 'lazy' as never }, ['full-copy']),
     /model must be synch\|strict\|renf\|event\|scope, got lazy/);
-  for (const model of PERSISTENCY_MODELS) validateReplicaConfig({ ...base, model }, ['copy']);
-  assert.throws(() => validateReplicaConfig({ ...base, pmemCapacity: 0 }, ['copy']), /pmemCapacity must be a positive integer, got 0/);
-  assert.throws(() => validateReplicaConfig({ ...base, pmemLatency: 'yes' as never }, ['copy']), /pmemLatency must be a boolean, got yes/);
+  for (const model of PERSISTENCY_MODELS) validateReplicaConfig({ ...base, model }, ['full-copy']);
+  assert.throws(() => validateReplicaConfig({ ...base, pmemCapacity: 0 }, ['full-copy']), /pmemCapacity must be a positive integer, got 0/);
+  assert.throws(() => validateReplicaConfig({ ...base, pmemLatency: 'yes' as never }, ['full-copy']), /pmemLatency must be a boolean, got yes/);
 });
 
 for (const model of PERSISTENCY_MODELS) {
@@ -184,7 +184,7 @@ for (const model of PERSISTENCY_MODELS) {
         const victim = seed % REPLICAS;
         c.sim.runFor(new Prng(seed).range(3, 40));
         c.crash(victim);
-        const kept = [...c.sim.storage(victim).load()];
+        const kept = [...c.sim.storage(victim).records()];
         // Model promises are about durable media; a volatile one keeps nothing at all.
         if (medium === 'volatile') assert.equal(kept.length, 0, 'a volatile medium keeps nothing');
         else checkKept(model, kept, log, `replica ${victim}`);
@@ -206,7 +206,7 @@ for (const model of PERSISTENCY_MODELS) {
         const log = drive(c, seed, model);
         c.sim.runFor(new Prng(seed).range(3, 40));
         for (let id = 0; id < REPLICAS; id++) c.crash(id);
-        for (let id = 0; id < REPLICAS; id++) lost += checkKept(model, [...c.sim.storage(id).load()], log, `replica ${id}`);
+        for (let id = 0; id < REPLICAS; id++) lost += checkKept(model, [...c.sim.storage(id).records()], log, `replica ${id}`);
         assertLinearizable(c);
         closeAll(c, join(root, `power-${model}-${medium}-${seed}`));
       });
@@ -223,7 +223,7 @@ for (const model of PERSISTENCY_MODELS) {
         const epochBefore = Math.max(...c.liveReplicas().map((r) => r.view.epoch));
         c.powerFailure();
         before.stopped = true;
-        for (let id = 0; id < REPLICAS; id++) checkKept(model, [...c.sim.storage(id).load()], before, `replica ${id}`);
+        for (let id = 0; id < REPLICAS; id++) checkKept(model, [...c.sim.storage(id).records()], before, `replica ${id}`);
         assertLinearizable(c);
         // Power comes back later: what was on the wire is gone.
         c.sim.runFor(RESTART_AFTER_MS);

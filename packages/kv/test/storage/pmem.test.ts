@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { Prng } from '@heal/base';
 import { LATENCY_OFF, SimulatedCrash, type RegionOptions } from '@heal/pmem';
-import { PmemStorage, StorageError, type KeyRecord, type PmemStorageOptions } from '../../src/index.js';
+import { BucketDigest, digestLanesOf, PmemStorage, StorageError, type KeyRecord, type PmemStorageOptions } from '../../src/index.js';
 import { assertSameRecords, rec, tempDir } from './helpers.js';
 
 const tmp = tempDir('pmem');
@@ -22,16 +22,16 @@ test('round trip: records and the seq high-water mark survive close and reopen',
   const path = newPath();
   const pm = new PmemStorage(path, SMALL);
   assert.equal(pm.recovery.created, true);
-  assert.deepEqual([...pm.load()], []);
+  assert.deepEqual([...pm.records()], []);
   const records = [rec('a', 1), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: '' }, rec('a', 5, 'valid')];
   for (const r of records) pm.write(r);
-  assertSameRecords(pm.load(), [rec('a', 5, 'valid'), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: '' }]);
+  assertSameRecords(pm.records(), [rec('a', 5, 'valid'), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: '' }]);
   pm.saveSeqHighWater(2 ** 40 + 1);
   pm.close();
   pm.close();
   const again = new PmemStorage(path, { region: FAST });
   assert.equal(again.recovery.created, false);
-  assertSameRecords(again.load(), [rec('a', 5, 'valid'), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: '' }]);
+  assertSameRecords(again.records(), [rec('a', 5, 'valid'), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: '' }]);
   assert.equal(again.loadSeqHighWater(), 2 ** 40 + 1);
   again.close();
   assert.equal(existsSync(`${path}.tmp`), false);
@@ -50,7 +50,7 @@ test('a crash after unsynced writes loses them and only them (strict and adversa
       pm.write(rec('a', 1000 + round));
       pm.write(rec(`lost${round}`, round));
       pm.crash(round);
-      assertSameRecords(pm.load(), model.values(), `${crashMode} round ${round}`);
+      assertSameRecords(pm.records(), model.values(), `${crashMode} round ${round}`);
       assert.deepEqual(pm.recovery.corrupt, []);
       assert.equal(pm.recovery.crash?.mode, crashMode);
     }
@@ -71,7 +71,7 @@ test('a state-only change is one setState; a new write is a put; both survive a 
   pm.sync();
   assert.equal(pm.stats.puts, 2);
   pm.crash(5);
-  assertSameRecords(pm.load(), [rec('k', 2, 'write')]);
+  assertSameRecords(pm.records(), [rec('k', 2, 'write')]);
   pm.close();
 });
 
@@ -126,10 +126,26 @@ function randomOp(pm: PmemStorage, m: Model, random: Prng): void {
   }
 }
 
+/**
+ * What a reopened medium reads in place agrees with a full scan of it: the digest it kept (no
+ * scan) is the digest of the records, size, get and the not-Valid list are theirs.
+ */
+function checkInPlace(pm: PmemStorage, where: string): void {
+  const scanned = [...pm.records()];
+  assert.deepEqual(pm.loadDigest(), digestLanesOf(scanned), `${where}: the digest at open is that of the durable records`);
+  assert.equal(pm.size, scanned.length, `${where}: size`);
+  for (const r of scanned) assertSameRecords([pm.get(r.key) as KeyRecord], [r], `${where}: get(${r.key})`);
+  assertSameRecords(pm.notValid(), scanned.filter((r) => r.state !== 'valid'), `${where}: the not-Valid records`);
+  const digest = new BucketDigest();
+  const buckets = new Set(scanned.slice(0, 3).map((r) => digest.bucketOf(r.key)));
+  assertSameRecords(pm.recordsInBuckets(buckets), scanned.filter((r) => buckets.has(digest.bucketOf(r.key))), `${where}: records in buckets`);
+}
+
 /** After a crash inside sync: each key is its synced record or one it was written with since, never torn. */
 function checkAfterCrashInSync(pm: PmemStorage, m: Model, where: string): void {
   assert.deepEqual(pm.recovery.corrupt, [], `${where}: a crash alone never corrupts`);
-  const loaded = new Map([...pm.load()].map((r) => [r.key, r]));
+  checkInPlace(pm, where);
+  const loaded = new Map([...pm.records()].map((r) => [r.key, r]));
   for (const key of new Set([...m.synced.keys(), ...m.pending.keys(), ...loaded.keys()])) {
     const options = [m.synced.get(key), ...(m.written.get(key) ?? [])];
     const got = loaded.get(key);
@@ -147,19 +163,20 @@ function sameRecord(a: KeyRecord, b: KeyRecord): boolean {
     a.origin === b.origin && a.seq === b.seq && a.value === b.value;
 }
 
-test('adversarial crashes at seeded points, inside sync and between operations: every synced record is intact, nothing torn is visible', () => {
+test('crashes at seeded points, inside sync and between operations (strict and adversarial): every synced record is intact, nothing torn is visible, the digest is exact', () => {
   let crashesInSync = 0;
   for (let seed = 1; seed <= CRASH_SEEDS; seed++) {
     const random = new Prng(seed);
-    const pm = new PmemStorage(newPath(), { ...SMALL, crashMode: 'adversarial' });
+    const crashMode = seed % 2 === 0 ? 'strict' : 'adversarial';
+    const pm = new PmemStorage(newPath(), { ...SMALL, crashMode });
     const m: Model = { synced: new Map(), pending: new Map(), written: new Map(), version: 0, seq: 0 };
     for (let round = 0; round < ROUNDS_PER_SEED; round++) {
-      const where = `seed=${seed} round=${round}`;
+      const where = `seed=${seed} (${crashMode}) round=${round}`;
       const ops = 3 + random.int(15);
       for (let i = 0; i < ops; i++) randomOp(pm, m, random);
       const crashSeed = random.u32();
       if (random.int(2) === 0 && m.pending.size > 0) {
-        pm.region.armCrash({ mode: 'adversarial', seed: crashSeed, beforeEvent: random.int(6 * m.pending.size + 1) });
+        pm.region.armCrash({ mode: crashMode, seed: crashSeed, beforeEvent: random.int(12 * m.pending.size + 1) });
         try {
           pm.sync();
           for (const [k, r] of m.pending) m.synced.set(k, r);
@@ -175,7 +192,8 @@ test('adversarial crashes at seeded points, inside sync and between operations: 
         pm.crash(crashSeed);
         m.pending.clear();
         m.written.clear();
-        assertSameRecords(pm.load(), m.synced.values(), where);
+        assertSameRecords(pm.records(), m.synced.values(), where);
+        checkInPlace(pm, where);
       }
       assert.equal(pm.loadSeqHighWater(), m.seq, `${where}: seq high-water mark`);
     }
@@ -199,7 +217,7 @@ test('a crash inside sync keeps a prefix of the writes since the last sync, in w
     const writes = Array.from({ length: 3 + random.int(8) }, (_, i) => ({ key: KEYS[random.int(4)] as string, n: i + 1 }));
     for (const w of writes) pm.write(rec(w.key, w.n, 'valid'));
     const mode = random.int(2) === 0 ? 'strict' : 'adversarial';
-    pm.region.armCrash({ mode, seed: random.u32(), beforeEvent: random.int(8 * writes.length + 1) });
+    pm.region.armCrash({ mode, seed: random.u32(), beforeEvent: random.int(16 * writes.length + 1) });
     try {
       pm.sync();
     } catch (err) {
@@ -207,7 +225,8 @@ test('a crash inside sync keeps a prefix of the writes since the last sync, in w
       crashes++;
     }
     pm.crash(random.u32());
-    const kept = new Map([...pm.load()].map((r) => [r.key, r.ts.version]));
+    checkInPlace(pm, `seed=${seed} (${mode})`);
+    const kept = new Map([...pm.records()].map((r) => [r.key, r.ts.version]));
     const states: Map<string, number>[] = [new Map(base)];
     for (const w of writes) states.push(new Map(states[states.length - 1]).set(w.key, w.n + 1));
     const prefix = states.findIndex((s) => s.size === kept.size && [...s].every(([k, v]) => kept.get(k) === v));

@@ -16,18 +16,18 @@ after(() => tmp.cleanup());
 /** Seeds per medium and variant: each run creates real files, so the count stays small. */
 const SEEDS = 4;
 
-const base: ReplicaConfig = { replicas: 3, timing: SIM_TIMING, strategy: 'copy', medium: 'volatile' };
+const base: ReplicaConfig = { replicas: 3, timing: SIM_TIMING, strategy: 'full-copy', medium: 'volatile' };
 
 test('the replica config names what is wrong with medium and dataDir', () => {
-  assert.throws(() => validateReplicaConfig({ ...base, medium: 'disk' as never }, ['copy']),
+  assert.throws(() => validateReplicaConfig({ ...base, medium: 'disk' as never }, ['full-copy']),
     /medium must be volatile\|memory-durable\|wal\|pmem, got disk/);
-  assert.throws(() => validateReplicaConfig({ ...base, medium: 'wal' }, ['copy']),
+  assert.throws(() => validateReplicaConfig({ ...base, medium: 'wal' }, ['full-copy']),
     /dataDir must be a non-empty directory path for medium wal, got undefined/);
-  assert.throws(() => validateReplicaConfig({ ...base, medium: 'pmem', dataDir: '' }, ['copy']),
+  assert.throws(() => validateReplicaConfig({ ...base, medium: 'pmem', dataDir: '' }, ['full-copy']),
     /dataDir must be a non-empty directory path for medium pmem/);
   assert.throws(() => createStorage(0, { ...base, medium: 'pmem' }), /dataDir must be/);
-  validateReplicaConfig({ ...base, medium: 'wal', dataDir: tmp.dir }, ['copy']);
-  validateReplicaConfig({ ...base, medium: 'memory-durable', dataDir: tmp.dir }, ['copy']);
+  validateReplicaConfig({ ...base, medium: 'wal', dataDir: tmp.dir }, ['full-copy']);
+  validateReplicaConfig({ ...base, medium: 'memory-durable', dataDir: tmp.dir }, ['full-copy']);
 });
 
 test('createStorage builds each medium, file-backed ones at dataDir/replica-<id>.<medium>', () => {
@@ -51,7 +51,15 @@ type Durable = KvStorage & CrashableStorage;
 function syncEveryWrite(inner: Durable): Durable {
   return {
     medium: inner.medium,
-    load: () => inner.load(),
+    get size() {
+      return inner.size;
+    },
+    get: (key) => inner.get(key),
+    records: () => inner.records(),
+    recordsInBuckets: (buckets) => inner.recordsInBuckets(buckets),
+    notValid: () => inner.notValid(),
+    loadDigest: () => inner.loadDigest(),
+    openReport: () => inner.openReport(),
     write: (r) => {
       inner.write(r);
       inner.sync();
@@ -97,7 +105,7 @@ for (const medium of ['wal', 'pmem'] as const) {
         const victim = seed % 3;
         if (untilPendingWrite(cluster, victim, 50)) {
           cluster.crash(victim);
-          const kept = [...cluster.sim.storage(victim).load()];
+          const kept = [...cluster.sim.storage(victim).records()];
           if (syncEach) assert.ok(kept.length > 0, 'a synced medium kept records across the crash');
           if (kept.some((r) => r.state === 'write')) keptWrite++;
           cluster.sim.runFor(5);

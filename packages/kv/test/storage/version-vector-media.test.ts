@@ -7,7 +7,7 @@ import { MemoryStorage, PmemStorage, VersionVector, WalStorage, type KvStorage }
 import { rec, tempDir } from './helpers.js';
 
 /**
- * The version vector lives on the medium (DESIGN section 5): a sync persists it after the
+ * The version vector lives on the medium (ARCHITECTURE.md §5): a sync persists it after the
  * records it covers, so a crash keeps the vector of the last completed sync that carried one,
  * never one newer than the records.
  */
@@ -75,7 +75,7 @@ test('pmem: a crash inside a sync never keeps its vector without its records', (
       struck++;
     }
     s.crash(random.u32());
-    const kept = new Set([...s.load()].map((r) => r.key));
+    const kept = new Set([...s.records()].map((r) => r.key));
     const vv = decoded(s.loadVersionVector());
     if (vv?.some((iv) => iv.to === 2)) {
       for (const key of keys) assert.ok(kept.has(key), `seed=${seed}: the new vector survived without ${key}`);

@@ -36,7 +36,7 @@ function isCorrupt(file: string, offset: number): (err: unknown) => boolean {
 test('round trip: every field of every record, and the seq high-water mark, survive close and reopen', () => {
   const dir = newDir();
   const wal = new WalStorage(dir);
-  assert.deepEqual([...wal.load()], []);
+  assert.deepEqual([...wal.records()], []);
   assert.equal(wal.loadSeqHighWater(), 0);
   const records = [
     rec('a', 1), rec('b', 2), rec('ключ-🔑', 3),
@@ -49,7 +49,7 @@ test('round trip: every field of every record, and the seq high-water mark, surv
   wal.close();
   wal.close();
   const again = new WalStorage(dir);
-  assertSameRecords(again.load(), model.values());
+  assertSameRecords(again.records(), model.values());
   assert.equal(again.loadSeqHighWater(), 2 ** 40 + 3);
   assert.equal(again.recovery.tornTail, undefined);
   again.close();
@@ -58,10 +58,10 @@ test('round trip: every field of every record, and the seq high-water mark, surv
 test('load returns fresh objects: mutating them changes nothing stored', () => {
   const wal = new WalStorage(newDir());
   writeAll(wal, [rec('k', 1, 'write')]);
-  const [first] = [...wal.load()];
+  const [first] = [...wal.records()];
   assert.ok(first);
   first.state = 'invalid';
-  assertSameRecords(wal.load(), [rec('k', 1, 'write')]);
+  assertSameRecords(wal.records(), [rec('k', 1, 'write')]);
   wal.close();
 });
 
@@ -74,7 +74,7 @@ test('a restart (new instance on the directory) loads exactly the synced state',
   wal.write(rec('d', 6));
   assert.ok(wal.unsyncedBytes > 0);
   const restarted = new WalStorage(dir); // the first instance's batch never reached the file
-  assertSameRecords(restarted.load(), model.values());
+  assertSameRecords(restarted.records(), model.values());
   restarted.close();
 });
 
@@ -89,11 +89,11 @@ test('a crash after unsynced writes loses them and only them, whatever part of t
     wal.write(rec(`lost${seed}`, seed));
     wal.crash(seed * 7919);
     if (wal.recovery.tornTail !== undefined) torn++;
-    assertSameRecords(wal.load(), model.values(), `seed ${seed}`);
+    assertSameRecords(wal.records(), model.values(), `seed ${seed}`);
   }
   assert.ok(torn > 30, `most crashes left a torn frame for recovery to drop (${torn})`);
   wal.close();
-  assertSameRecords(new WalStorage(dir).load(), model.values());
+  assertSameRecords(new WalStorage(dir).records(), model.values());
 });
 
 test('torn tail: cutting the last record at every byte offset drops it, reports it, and the log goes on', () => {
@@ -109,7 +109,7 @@ test('torn tail: cutting the last record at every byte offset drops it, reports 
   for (let cut = lastStart; cut < full.length; cut++) {
     writeFileSync(path, full.subarray(0, cut));
     const reopened = new WalStorage(dir);
-    assertSameRecords(reopened.load(), model.values(), `cut at ${cut}`);
+    assertSameRecords(reopened.records(), model.values(), `cut at ${cut}`);
     const tornTail = reopened.recovery.tornTail;
     if (cut === lastStart) {
       assert.equal(tornTail, undefined, 'a cut at a frame boundary is a clean end');
@@ -120,7 +120,7 @@ test('torn tail: cutting the last record at every byte offset drops it, reports 
     assert.equal(statSync(path).size, lastStart, 'the torn bytes are truncated');
     reopened.write(rec('after', cut));
     reopened.close();
-    assertSameRecords(new WalStorage(dir).load(), [...model.values(), rec('after', cut)], `append after cut ${cut}`);
+    assertSameRecords(new WalStorage(dir).records(), [...model.values(), rec('after', cut)], `append after cut ${cut}`);
   }
 });
 
@@ -135,14 +135,14 @@ test('torn tail: a zero-filled or garbled last frame is dropped, not applied', (
   const full = readFileSync(path);
   writeFileSync(path, Buffer.concat([full.subarray(0, lastStart), Buffer.alloc(4096)]));
   const zeroed = new WalStorage(dir);
-  assertSameRecords(zeroed.load(), model.values());
+  assertSameRecords(zeroed.records(), model.values());
   assert.match(zeroed.recovery.tornTail?.reason ?? '', /zero-filled/);
   zeroed.close();
   const garbled = Buffer.from(full);
   garbled[full.length - 1] ^= 0x40; // in the value of the last frame
   writeFileSync(path, garbled);
   const reopened = new WalStorage(dir);
-  assertSameRecords(reopened.load(), model.values());
+  assertSameRecords(reopened.records(), model.values());
   assert.equal(reopened.recovery.tornTail?.offset, lastStart);
   assert.match(reopened.recovery.tornTail?.reason ?? '', /checksum/);
   reopened.close();
@@ -166,7 +166,7 @@ test('a flipped byte anywhere in a frame in the middle of the log is an error na
     assert.throws(() => new WalStorage(dir), isCorrupt(path, middleStart), `byte ${at} flipped`);
   }
   writeFileSync(path, good);
-  assertSameRecords(new WalStorage(dir).load(), [rec('a', 1), rec('middle', 2), rec('c', 3), rec('d', 4)]);
+  assertSameRecords(new WalStorage(dir).records(), [rec('a', 1), rec('middle', 2), rec('c', 3), rec('d', 4)]);
 });
 
 test('checkpoints bound the log; snapshot plus the log after it restart to the latest state', () => {
@@ -181,7 +181,7 @@ test('checkpoints bound the log; snapshot plus the log after it restart to the l
   writeAll(wal, [rec('k1', 9999, 'write'), rec('new', 1)], model);
   wal.write(rec('unsynced', 1));
   wal.crash(0);
-  assertSameRecords(wal.load(), model.values());
+  assertSameRecords(wal.records(), model.values());
   assert.equal(wal.loadSeqHighWater(), 360);
   assert.equal(wal.recovery.snapshotRecords, 48);
   assert.ok(wal.recovery.framesReplayed < 60, `replay is bounded (${wal.recovery.framesReplayed} frames)`);
@@ -202,7 +202,7 @@ test('a checkpoint cut short leaves a stale temp file and old segment; the next 
   writeFileSync(join(dir, WAL_SNAPSHOT_TEMP_FILE), 'half a snapshot');
   writeFileSync(join(dir, segmentFileName(1)), 'an old segment the checkpoint had not deleted yet');
   const reopened = new WalStorage(dir);
-  assertSameRecords(reopened.load(), model.values());
+  assertSameRecords(reopened.records(), model.values());
   assert.deepEqual(reopened.recovery.staleFilesRemoved.sort(), [segmentFileName(1), WAL_SNAPSHOT_TEMP_FILE].sort());
   assert.equal(reopened.segmentPath, current);
   assert.equal(existsSync(join(dir, WAL_SNAPSHOT_TEMP_FILE)), false);
@@ -238,7 +238,7 @@ test('the seq high-water mark is durable at once, and never goes back', () => {
   wal.write(rec('b', 2));
   wal.crash(3);
   assert.equal(wal.loadSeqHighWater(), 1024);
-  assertSameRecords(wal.load(), [rec('a', 1)], 'saving the mark committed the batch before it');
+  assertSameRecords(wal.records(), [rec('a', 1)], 'saving the mark committed the batch before it');
   assert.throws(() => wal.saveSeqHighWater(1000), /goes back/);
   assert.throws(() => wal.saveSeqHighWater(-1), /seq must be a safe integer >= 0, got -1/);
   wal.close();
@@ -264,6 +264,6 @@ test('a batch that reaches its bound is committed by the write that fills it', (
   assert.equal(wal.stats.commits, 1);
   assert.equal(wal.unsyncedBytes, 0);
   wal.crash(1);
-  assert.equal([...wal.load()].length, n);
+  assert.equal([...wal.records()].length, n);
   wal.close();
 });

@@ -1,28 +1,24 @@
 import type { ActorId } from '@heal/actors/core';
+import type { RecoveryContext, RecoveryStrategyFactory, StrategyOptions } from '../protocol/recovery-strategy.js';
+import { recordWireBytes, type KeyRecord } from '../storage/key-record.js';
 import {
-  recordWireBytes,
-  type KeyRecord, type RecoveryContext, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory,
-  type StrategyMessage, type StrategyOptions, type View,
-} from '@heal/kv/replica';
-import { CatchUpJoiner } from './baseline-joiner.js';
-import { sourceCandidate } from './roles.js';
-import { admitsJoiner, StreamSource, type SessionBase, type SourceSession } from './baseline-source.js';
-import {
-  baselineMessages, BATCH_MAX_BYTES, BATCH_MAX_ENTRIES, toEntry, type BatchMark, type WireEntry,
-} from './baseline-stream.js';
-import { RECOVERY_BUFFER_BYTES_DEFAULT } from './missed-updates.js';
-import { RecoveryMeter } from './recovery-meter.js';
-import { readStrategyOptions } from './strategy-options.js';
+  BATCH_MAX_BYTES, BATCH_MAX_ENTRIES, catchUpMessages, toEntry, type BatchMark, type CatchUpRequestMsg, type WireEntry,
+} from './catch-up-messages.js';
+import { sourceCandidate } from './catch-up-joiner.js';
+import { CatchUpRecovery } from './catch-up-recovery.js';
+import { admitsJoiner, type SessionBase, type SourceSession } from './catch-up-source.js';
+import { readStrategyOptions, RECOVERY_BUFFER_BYTES_DEFAULT } from './strategy-options.js';
 
 /**
- * `full-copy` (DESIGN section 5, Baselines): conventional leaderless recovery. The restarted
- * replica holds back its join and asks one full member, the donor, for its whole store. The
- * donor streams it, then the keys it took meanwhile (a catch-up tail of their current
- * records), then every write it takes, until its view admits the joiner; the joiner joins
- * after the tail, tells the donor once admitted, and serves reads at the donor's final marker.
- * Writes the donor takes once its view admits the joiner reach the joiner as INVs.
+ * `full-copy` (ARCHITECTURE.md §6, full-copy), kv's built-in recovery: conventional leaderless
+ * recovery. The restarted replica holds back its join and asks one full member, the donor,
+ * for its whole store. The donor streams it, then the keys it took meanwhile (a catch-up tail
+ * of their current records), then every write it takes, until its view admits the joiner;
+ * the joiner joins after the tail, tells the donor once admitted, and serves reads at the
+ * donor's final marker. Writes the donor takes once its view admits the joiner reach the
+ * joiner as INVs. A replica removed from the view while alive copies again before it rejoins.
  */
-export const FULL_COPY = baselineMessages(130, 'fc', {});
+export const FULL_COPY = catchUpMessages(130, 'fc', {});
 
 /** A copy in progress at the donor. */
 interface CopySession extends SourceSession {
@@ -38,47 +34,17 @@ interface CopySession extends SourceSession {
   bufferedBytes: number;
 }
 
-class FullCopyRecovery implements RecoveryStrategy {
-  readonly name = 'full-copy';
-  readonly #meter = new RecoveryMeter(this.name, FULL_COPY.messages);
-  readonly #joiner: CatchUpJoiner;
-  readonly #source: StreamSource<CopySession>;
+class FullCopyRecovery extends CatchUpRecovery<CopySession> {
   readonly #stats = { fcOverflows: 0, fcTailEntries: 0, fcForwardEntries: 0 };
 
   constructor(readonly self: ActorId, readonly bufferBytes: number) {
-    this.#joiner = new CatchUpJoiner({
-      kinds: FULL_COPY.kinds,
-      meter: this.#meter,
+    super('full-copy', FULL_COPY, {
       basePhase: 'copy',
       syncedPhase: 'catchUp',
       entryCounts: { base: 'copyEntries', 'catch-up': 'tailEntries', synced: 'tailEntries', forward: 'forwardEntries', final: 'forwardEntries' },
       source: (ctx, attempt) => sourceCandidate(ctx.view, ctx.self, attempt),
       requestFields: () => ({}),
     });
-    this.#source = new StreamSource<CopySession>({
-      kinds: FULL_COPY.kinds,
-      open: (ctx, _msg, base) => this.#open(ctx, base),
-      hint: () => undefined,
-      fill: (ctx, s) => this.#fill(ctx, s),
-      closed: () => undefined,
-    });
-  }
-
-  onStart(ctx: RecoveryContext): void {
-    this.#joiner.start(ctx);
-  }
-
-  readyToJoin(): boolean {
-    return this.#joiner.readyToJoin();
-  }
-
-  onAdmitted(ctx: RecoveryContext): void {
-    this.#joiner.admitted(ctx);
-  }
-
-  onViewInstalled(ctx: RecoveryContext, previous: View): void {
-    this.#joiner.viewInstalled(ctx, previous);
-    this.#source.viewInstalled(ctx);
   }
 
   /**
@@ -86,7 +52,7 @@ class FullCopyRecovery implements RecoveryStrategy {
    * Valid instead of replaying it) until its view admits the joiner.
    */
   onApply(ctx: RecoveryContext, record: KeyRecord): void {
-    for (const s of [...this.#source.sessions.values()]) {
+    for (const s of [...this.source.sessions.values()]) {
       if (admitsJoiner(ctx.view, s)) continue;
       const bytes = recordWireBytes(record);
       s.bufferedBytes += bytes - (s.dirty.get(record.key) ?? 0);
@@ -94,27 +60,27 @@ class FullCopyRecovery implements RecoveryStrategy {
       if (this.#bufferedBytes() > this.bufferBytes) {
         // Over the budget: the copy starts over (the joiner asks again).
         this.#stats.fcOverflows++;
-        this.#source.abort(ctx, s, 'overflow');
+        this.source.abort(ctx, s, 'overflow');
         continue;
       }
-      this.#source.pump(ctx, s);
+      this.source.pump(ctx, s);
     }
   }
 
   #bufferedBytes(): number {
     let total = 0;
-    for (const s of this.#source.sessions.values()) total += s.bufferedBytes;
+    for (const s of this.source.sessions.values()) total += s.bufferedBytes;
     return total;
   }
 
-  #open(ctx: RecoveryContext, base: SessionBase): CopySession {
+  protected override open(ctx: RecoveryContext, _msg: CatchUpRequestMsg, base: SessionBase): CopySession {
     return {
       ...base, mode: 'copy', cursor: ctx.records().values(), copyDone: false, dirty: new Map(),
       tail: [], tailAt: 0, bufferedBytes: 0,
     };
   }
 
-  #fill(ctx: RecoveryContext, s: CopySession): { mark: BatchMark; entries: WireEntry[] } | undefined {
+  protected override fill(ctx: RecoveryContext, s: CopySession): { mark: BatchMark; entries: WireEntry[] } | undefined {
     if (!s.copyDone) {
       const entries = this.#copyBatch(s);
       if (entries.length > 0) return { mark: 'base', entries };
@@ -164,30 +130,8 @@ class FullCopyRecovery implements RecoveryStrategy {
     return entries;
   }
 
-  receive(ctx: RecoveryContext, msg: StrategyMessage): void {
-    this.#meter.received(msg);
-    if (!this.#joiner.receive(ctx, msg)) this.#source.receive(ctx, msg);
-  }
-
-  tick(ctx: RecoveryContext): void {
-    this.#joiner.tick(ctx);
-    this.#source.tick(ctx);
-  }
-
   stats(): Record<string, number> {
-    const j = this.#joiner.stats;
-    const s = this.#source.stats;
-    return {
-      ...this.#stats, fcBufferedBytes: this.#bufferedBytes(),
-      fcSessions: j.sessions, fcRejects: j.rejects, fcStalls: j.stalls, fcBatchesApplied: j.batchesApplied,
-      fcEntriesApplied: j.entriesApplied, fcStaleBatches: j.staleBatches,
-      fcSessionsServed: s.sessionsOpened, fcSessionsDone: s.sessionsDone, fcSessionsDropped: s.sessionsDropped,
-      fcRejectsSent: s.rejectsSent, fcBatchesSent: s.batchesSent, fcEntriesSent: s.entriesSent, fcBatchesResent: s.batchesResent,
-    };
-  }
-
-  report(): RecoveryReport | undefined {
-    return this.#meter.report();
+    return { ...this.#stats, fcBufferedBytes: this.#bufferedBytes(), ...this.catchUpStats('fc') };
   }
 }
 

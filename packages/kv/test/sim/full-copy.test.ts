@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachSeed, type ActorId } from '@heal/actors';
 import {
-  assertLinearizable, assertSettledAndEqual, createReplicaModule, SimCluster, startSimLoad,
-  type RecoveryOutcome, type SimClusterOptions, type WorkloadOptions, type WorkloadProgress,
-} from '@heal/kv';
-import { fullCopyRecovery } from '../src/full-copy.js';
+  assertLinearizable, assertRecoveryReport, assertSettledAndEqual, crashAndRecover, crashAndRestart, createReplicaModule,
+  SimCluster, startSimLoad, type RecoveryOutcome, type SimClusterOptions, type WorkloadOptions, type WorkloadProgress,
+} from '../../src/index.js';
+import { fullCopyRecovery } from '../../src/recovery/full-copy.js';
 
 const MODULE = createReplicaModule([fullCopyRecovery]);
 const DATASET = { keys: 200, valueSizes: { bytes: [32], weights: [1] } };
@@ -51,26 +51,14 @@ const CLIENT_TIMEOUT_MS = 20;
 /** Outages last past the crashed replica's removal and a few client timeouts. */
 const OUTAGE_MS = 50;
 
-/** Crash `victim` under load, keep it down past its removal, restart it and wait until it serves reads. */
-function crashAndRecover(cluster: SimCluster, victim: ActorId, seed: number): RecoveryOutcome {
-  cluster.sim.runFor(20);
-  cluster.crash(victim);
-  cluster.sim.runFor(OUTAGE_MS + (seed % 40));
-  cluster.restart(victim);
-  const outcome = cluster.recover(victim, 3000);
-  cluster.sim.runFor(20);
-  return outcome;
+/** Keeps the crashed replica down past its removal, a little longer for some seeds. */
+function outageMs(seed: number): number {
+  return OUTAGE_MS + (seed % 40);
 }
 
 function assertReport(outcome: RecoveryOutcome): void {
-  assert.equal(outcome.strategy, 'full-copy');
-  for (const phase of PHASES) assert.ok(phase in outcome.phasesMs, `phase ${phase} in ${JSON.stringify(outcome.phasesMs)}`);
-  const phaseSum = Object.values(outcome.phasesMs).reduce((a, b) => a + b, 0);
-  assert.ok(Math.abs(phaseSum - outcome.recoveryMs) < 1e-6, `phases add up to recoveryMs: ${JSON.stringify(outcome)}`);
-  assert.ok(outcome.bytesMoved > 0, 'bytes moved');
+  assertRecoveryReport(outcome, 'full-copy', PHASES);
   assert.ok((outcome.counts['copyEntries'] ?? 0) >= DATASET.keys, `the whole store is copied: ${JSON.stringify(outcome.counts)}`);
-  assert.ok(outcome.entriesReceived >= outcome.entriesApplied, 'applied entries were received');
-  assert.ok(outcome.missedWrites > 0, 'writes went on during the outage');
 }
 
 /** The donor that has a copy session open right now, if any. */
@@ -91,7 +79,7 @@ test('full-copy options: a bad bufferBytes is named', () => {
 test('full-copy (volatile, synch): a restarted replica copies the whole store under load and serves reads', async (t) => {
   await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
     run(seed, { medium: 'volatile' }, (cluster) => {
-      const outcome = crashAndRecover(cluster, seed % 3, seed);
+      const outcome = crashAndRecover(cluster, seed % 3, outageMs(seed));
       assertReport(outcome);
       assert.ok(outcome.entriesApplied >= DATASET.keys, `an empty medium applies every key: ${outcome.entriesApplied}`);
     });
@@ -101,7 +89,7 @@ test('full-copy (volatile, synch): a restarted replica copies the whole store un
 test('full-copy (pmem, strict): the copy is whole even when the medium kept most of it', async (t) => {
   await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
     run(seed, { medium: 'pmem', model: 'strict' }, (cluster) => {
-      const outcome = crashAndRecover(cluster, seed % 3, seed);
+      const outcome = crashAndRecover(cluster, seed % 3, outageMs(seed));
       assertReport(outcome);
       assert.ok(outcome.entriesApplied < outcome.entriesReceived, `kept records are not applied again: ${JSON.stringify(outcome)}`);
     });
@@ -113,10 +101,7 @@ test('full-copy: the donor crashes mid-recovery and the replica starts over with
   await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
     run(seed, { replicas: 5, medium: 'volatile' }, (cluster) => {
       const victim = seed % 5;
-      cluster.sim.runFor(20);
-      cluster.crash(victim);
-      cluster.sim.runFor(OUTAGE_MS);
-      cluster.restart(victim);
+      crashAndRestart(cluster, victim, OUTAGE_MS);
       assert.ok(cluster.sim.runUntil(() => openDonor(cluster, victim) !== undefined, 500), 'a donor serves the copy');
       cluster.sim.runFor(seed % 4);
       const donor = openDonor(cluster, victim);
@@ -133,15 +118,9 @@ test('full-copy: the restarted replica crashes again mid-copy, restarts, and rec
   await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
     run(seed, { medium: 'volatile' }, (cluster) => {
       const victim = 1 + (seed % 2);
-      cluster.sim.runFor(20);
-      cluster.crash(victim);
-      cluster.sim.runFor(OUTAGE_MS);
-      cluster.restart(victim);
+      crashAndRestart(cluster, victim, OUTAGE_MS);
       assert.ok(cluster.sim.runUntil(() => openDonor(cluster, victim) !== undefined, 500), 'a donor serves the copy');
-      cluster.sim.runFor(seed % 3);
-      cluster.crash(victim);
-      cluster.sim.runFor(OUTAGE_MS);
-      cluster.restart(victim);
+      crashAndRestart(cluster, victim, OUTAGE_MS, seed % 3);
       assertReport(cluster.recover(victim, 3000));
       cluster.sim.runFor(20);
     });
@@ -155,10 +134,7 @@ test('full-copy: a replica restarting before the view dropped it stays silent un
   await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
     run(seed, { medium: 'volatile' }, (cluster) => {
       const victim = seed % 3;
-      cluster.sim.runFor(20);
-      cluster.crash(victim);
-      cluster.sim.runFor(1 + (seed % 5));
-      cluster.restart(victim);
+      crashAndRestart(cluster, victim, 1 + (seed % 5));
       const outcome = cluster.recover(victim, 3000);
       declined += outcome.counts['rejects'] ?? 0;
       for (const phase of PHASES) assert.ok(phase in outcome.phasesMs, `phase ${phase} in ${JSON.stringify(outcome.phasesMs)}`);
@@ -172,7 +148,7 @@ test('full-copy: lost, duplicated and reordered messages', async (t) => {
   const network = { minMs: 0.05, maxMs: 2, lossRate: 0.02, duplicateRate: 0.02 };
   await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
     run(seed, { medium: 'volatile', network }, (cluster) => {
-      assertReport(crashAndRecover(cluster, seed % 3, seed));
+      assertReport(crashAndRecover(cluster, seed % 3, outageMs(seed)));
     });
   });
 });
@@ -183,7 +159,7 @@ test('full-copy: a donor over its buffer budget starts the copy over, and it sti
     // A store of 12 batches copied while 12 busy clients write: a few records fill the budget.
     const options = { medium: 'volatile' as const, clients: 12, strategyOptions: { bufferBytes: 300 }, dataset: { ...DATASET, keys: 3000 } };
     run(seed, options, (cluster) => {
-      const outcome = crashAndRecover(cluster, seed % 3, seed);
+      const outcome = crashAndRecover(cluster, seed % 3, outageMs(seed));
       overflows += outcome.counts['overflows'] ?? 0;
     }, { thinkMs: 0, randomReplica: false });
   });
@@ -206,6 +182,8 @@ test('full-copy over a slow link: the recovery takes at least the bytes it moved
     const wireMs = (slow.bytesMoved / BYTES_PER_SEC) * 1000;
     assert.ok(slow.bytesMoved > dataset.keys * 100, `the whole store moved: ${slow.bytesMoved} bytes`);
     assert.ok(slow.recoveryMs >= wireMs, `${slow.recoveryMs} ms to move ${slow.bytesMoved} bytes at ${BYTES_PER_SEC} B/s (${wireMs} ms)`);
-    assert.ok(fast.recoveryMs < wireMs / 2, `unlimited: ${fast.recoveryMs} ms`);
+    // The recovery's own steps (view changes, the join) take tens of ms without a limit: the link
+    // shows as what it adds to them.
+    assert.ok(slow.recoveryMs - fast.recoveryMs >= wireMs / 2, `slow ${slow.recoveryMs} ms, unlimited ${fast.recoveryMs} ms, wire ${wireMs} ms`);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { fmix32, fnv1a32, FNV1A_32_OFFSET, fnv1aStep, murmur3Step } from '@heal/base';
-import type { Ts } from '@heal/kv/replica';
+import type { Ts } from '../protocol/timestamp.js';
 
 /** Buckets of a replica's digest unless configured otherwise (a power of two). */
 export const DIGEST_BUCKETS_DEFAULT = 4096;
@@ -14,6 +14,15 @@ const NODE_HASH_PATTERN = /^[0-9a-f]{16}$/;
 const LANE0_SEED = 0x9747b28c | 0;
 const LANE1_SEED = 0x2f6b3a1d;
 const TWO_POW_32 = 0x1_0000_0000;
+
+/** What one `(key, ts)` pair adds to its bucket (see `BucketDigest.element`). */
+export interface DigestElement {
+  bucket: number;
+  /** u32 */
+  lane0: number;
+  /** u32 */
+  lane1: number;
+}
 
 /** Throws a RangeError naming `field` unless `hash` is a node hash as `BucketDigest` prints it. */
 export function assertNodeHash(hash: string, field: string): void {
@@ -49,7 +58,7 @@ function hex8(word: number): string {
 }
 
 /**
- * The digest of one replica's store (DESIGN section 5, Digests): the keys are split into buckets,
+ * The digest of one replica's store (ARCHITECTURE.md §6, HEAL step 4): the keys are split into buckets,
  * each bucket keeps a hash of its set of `(key, ts)` pairs, and a Merkle tree with `fanout`
  * children per node sits over the buckets (level 0 is the root, the last level the buckets).
  *
@@ -73,6 +82,9 @@ export class BucketDigest {
    * parent is dirty, so marking can stop at the first ancestor already marked.
    */
   readonly #dirty: readonly Uint8Array[];
+  /** The last key's two lane hashes (see #hashKey). */
+  #h0 = 0;
+  #h1 = 0;
 
   constructor(buckets = DIGEST_BUCKETS_DEFAULT, fanout = DIGEST_FANOUT_DEFAULT) {
     const powerOfTwo = Number.isInteger(buckets) && buckets >= 1 && (buckets & (buckets - 1)) === 0;
@@ -112,8 +124,55 @@ export class BucketDigest {
     if (before !== undefined && after !== undefined) {
       if (before.version === after.version && before.cid === after.cid) return;
     }
-    // The lanes' key hashes in one pass: FNV-1a as in fnv1a32, and Murmur3 for lane 1, of
-    // another family so that a collision in one lane is not one in both.
+    const bucket = this.#hashKey(key);
+    const leaf = this.#hashes[this.#hashes.length - 1]!;
+    if (before !== undefined) {
+      assertTs(before);
+      leaf[2 * bucket] = leaf[2 * bucket]! - elementLane(this.#h0, before, LANE0_SEED);
+      leaf[2 * bucket + 1] = leaf[2 * bucket + 1]! - elementLane(this.#h1, before, LANE1_SEED);
+    }
+    if (after !== undefined) {
+      assertTs(after);
+      leaf[2 * bucket] = leaf[2 * bucket]! + elementLane(this.#h0, after, LANE0_SEED);
+      leaf[2 * bucket + 1] = leaf[2 * bucket + 1]! + elementLane(this.#h1, after, LANE1_SEED);
+    }
+    this.#markDirty(bucket);
+  }
+
+  /**
+   * What the pair `(key, ts)` adds to its bucket: the bucket and its two lanes (u32). A medium
+   * that keeps the digest of what it holds sums these per bucket (see `bucketLanes`).
+   */
+  element(key: string, ts: Ts): DigestElement {
+    assertTs(ts);
+    const bucket = this.#hashKey(key);
+    return { bucket, lane0: elementLane(this.#h0, ts, LANE0_SEED) >>> 0, lane1: elementLane(this.#h1, ts, LANE1_SEED) >>> 0 };
+  }
+
+  /** A copy of the buckets' lanes: lane 0 of bucket `b` at `2b`, lane 1 at `2b + 1`. */
+  bucketLanes(): Uint32Array {
+    return this.#hashes[this.#hashes.length - 1]!.slice();
+  }
+
+  /**
+   * Replaces every bucket's lanes (as `bucketLanes` returns them, e.g. the sums a medium kept of
+   * its records' elements): the digest then holds exactly those pairs. O(buckets).
+   */
+  assignBucketLanes(lanes: Uint32Array): void {
+    const leaf = this.#hashes[this.#hashes.length - 1]!;
+    if (!(lanes instanceof Uint32Array) || lanes.length !== leaf.length) {
+      throw new RangeError(`bucket lanes must be a Uint32Array of ${leaf.length} (2 per bucket), got ${lanes instanceof Uint32Array ? lanes.length : String(lanes)}`);
+    }
+    leaf.set(lanes);
+    for (const dirty of this.#dirty) dirty.fill(1);
+  }
+
+  /**
+   * The lanes' key hashes in one pass: FNV-1a as in fnv1a32, and Murmur3 for lane 1, of another
+   * family so that a collision in one lane is not one in both. Sets #h0 and #h1 (no allocation:
+   * `update` runs on every apply); returns the key's bucket.
+   */
+  #hashKey(key: string): number {
     let h0 = FNV1A_32_OFFSET;
     let h1 = LANE1_SEED;
     for (let i = 0; i < key.length; i++) {
@@ -121,19 +180,13 @@ export class BucketDigest {
       h0 = fnv1aStep(h0, unit);
       h1 = murmur3Step(h1, unit);
     }
-    h1 = fmix32(h1 ^ key.length);
-    const bucket = fmix32(h0) & this.#mask;
-    const leaf = this.#hashes[this.#hashes.length - 1]!;
-    if (before !== undefined) {
-      assertTs(before);
-      leaf[2 * bucket] = leaf[2 * bucket]! - elementLane(h0, before, LANE0_SEED);
-      leaf[2 * bucket + 1] = leaf[2 * bucket + 1]! - elementLane(h1, before, LANE1_SEED);
-    }
-    if (after !== undefined) {
-      assertTs(after);
-      leaf[2 * bucket] = leaf[2 * bucket]! + elementLane(h0, after, LANE0_SEED);
-      leaf[2 * bucket + 1] = leaf[2 * bucket + 1]! + elementLane(h1, after, LANE1_SEED);
-    }
+    this.#h0 = h0;
+    this.#h1 = fmix32(h1 ^ key.length);
+    return fmix32(h0) & this.#mask;
+  }
+
+  /** Marks the bucket's ancestors stale, up to the first one already marked. */
+  #markDirty(bucket: number): void {
     let index = bucket;
     for (let level = this.#dirty.length - 1; level >= 0; level--) {
       index = Math.floor(index / this.fanout);
@@ -209,4 +262,11 @@ export class BucketDigest {
       throw new RangeError(`index at level ${level} must be an integer in ${range}, got ${index}`);
     }
   }
+}
+
+/** The bucket lanes of the default-shaped digest of `pairs` (a medium that computes it from its records). */
+export function digestLanesOf(pairs: Iterable<{ readonly key: string; readonly ts: Ts }>): Uint32Array {
+  const digest = new BucketDigest();
+  for (const { key, ts } of pairs) digest.update(key, undefined, ts);
+  return digest.bucketLanes();
 }

@@ -1,10 +1,12 @@
 import { defineMessage, fields as f, type ActorId, type ByteString, type MessageDef } from '@heal/actors/core';
-import { KEY_STATES, type KeyRecord, type Timing } from '@heal/kv/replica';
+import type { Timing } from '../protocol/timing.js';
+import { KEY_STATES, type KeyRecord } from '../storage/key-record.js';
 
 /**
- * What the two baselines (full-copy, leader-incremental) share: a session in which a source
- * replica streams records to a recovering replica in numbered batches, a few in flight, each
- * acknowledged cumulatively, then a final marker. The wire shapes, bounds and timeouts.
+ * A catch-up: a recovering replica that holds back its join while a source replica streams it
+ * records in numbered batches, a few in flight, each acknowledged cumulatively, then a final
+ * marker. What every strategy built on it shares (kv's full-copy, heal's leader-incremental):
+ * the wire shapes, bounds and timeouts.
  */
 
 /** Records in one batch, and about how many bytes (a single larger record goes alone). */
@@ -53,8 +55,8 @@ export interface WireEntry {
   seq: number;
 }
 
-/** The message kinds of one baseline. */
-export interface BaselineKinds {
+/** The message kinds of one catch-up strategy. */
+export interface CatchUpKinds {
   readonly request: string;
   readonly batch: string;
   readonly ack: string;
@@ -69,35 +71,37 @@ interface SessionMsg {
   incarnation: number;
   session: number;
 }
-export interface RequestMsg extends SessionMsg {
+export interface CatchUpRequestMsg extends SessionMsg {
   [field: string]: unknown;
 }
-export interface BatchMsg extends SessionMsg {
+export interface CatchUpBatchMsg extends SessionMsg {
   batch: number;
   mode: SyncMode;
   mark: BatchMark;
   entries: WireEntry[];
 }
-export interface AckMsg extends SessionMsg {
+export interface CatchUpAckMsg extends SessionMsg {
   /** The receiver holds every batch below this number. */
   next: number;
 }
-export interface RejectMsg extends SessionMsg {
+export interface CatchUpRejectMsg extends SessionMsg {
   reason: RejectReason;
   hint: number;
 }
 
+/** A catch-up strategy's message kinds and definitions. */
+export interface CatchUpMessages {
+  readonly kinds: CatchUpKinds;
+  readonly messages: readonly MessageDef[];
+}
+
 /**
- * The five messages of a baseline, type codes `firstType`..`firstType + 4`: the receiver's
- * request (with the strategy's extra fields), batches, cumulative acks, rejects, and the
- * receiver's note that it was admitted.
+ * The five messages of a catch-up strategy, type codes `firstType`..`firstType + 4`: the
+ * receiver's request (with the strategy's extra fields), batches, cumulative acks, rejects,
+ * and the receiver's note that it was admitted.
  */
-export function baselineMessages(
-  firstType: number,
-  prefix: string,
-  requestFields: f.FieldMap,
-): { kinds: BaselineKinds; messages: MessageDef[] } {
-  const kinds: BaselineKinds = {
+export function catchUpMessages(firstType: number, prefix: string, requestFields: f.FieldMap): CatchUpMessages {
+  const kinds: CatchUpKinds = {
     request: `${prefix}-request`, batch: `${prefix}-batch`, ack: `${prefix}-ack`,
     reject: `${prefix}-reject`, admitted: `${prefix}-admitted`,
   };

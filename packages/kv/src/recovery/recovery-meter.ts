@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { Codec, type MessageDef, type MessageHeader } from '@heal/actors/core';
-import type { RecoveryContext, RecoveryReport, StrategyMessage } from '@heal/kv/replica';
+import type { StrategyMessage } from '../protocol/messages.js';
+import type { RecoveryContext, RecoveryReport } from '../protocol/recovery-strategy.js';
 
 type Wire = { kind: string } & MessageHeader;
 /** One codec per strategy's message set: every replica (and every restart) meters with it. */
 const codecs = new WeakMap<readonly MessageDef[], Codec<Wire>>();
 
 /**
- * Measures one recovery at the recovering replica, the same way for every strategy (DESIGN
- * section 6): phases as consecutive intervals from its restart (`load` first, then the
+ * Measures one recovery at the recovering replica, the same way for every strategy (ARCHITECTURE.md
+ * §6): phases as consecutive intervals from its restart (`load` first, then the
  * strategy's own, the last ending when it serves reads), and the wire bytes of every recovery
  * message it receives (its own codec's size of the message, header included).
  */

@@ -1,4 +1,10 @@
-import type { StrategyOptions } from '@heal/kv/replica';
+import type { StrategyOptions } from '../protocol/recovery-strategy.js';
+
+/**
+ * Default byte bound of what a source keeps for a recovering replica: HEAL's Missed-updates
+ * buffer, the full copy's donor records, leader-incremental's log (one budget for all).
+ */
+export const RECOVERY_BUFFER_BYTES_DEFAULT = 64 << 20;
 
 /** Reads a strategy's options, each error naming the strategy, the option and the bad value. */
 export function readStrategyOptions(strategy: string, options: StrategyOptions) {
@@ -10,11 +16,6 @@ export function readStrategyOptions(strategy: string, options: StrategyOptions) 
       const v = options[name];
       if (v === undefined) return fallback;
       return typeof v === 'number' && Number.isInteger(v) && v > 0 ? v : bad(name, 'a positive integer');
-    },
-    fraction(name: string, fallback: number): number {
-      const v = options[name];
-      if (v === undefined) return fallback;
-      return typeof v === 'number' && v > 0 && v <= 1 ? v : bad(name, 'a number in (0, 1]');
     },
     /** A MAC key given as hex (at least 16 bytes); undefined when the cluster has none. */
     hexKey(name: string): Uint8Array | undefined {

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
-import { incarnationOf, type RecoveryContext, type StrategyMessage, type View } from '@heal/kv/replica';
+import type { StrategyMessage } from '../protocol/messages.js';
+import type { RecoveryContext } from '../protocol/recovery-strategy.js';
+import { incarnationOf, type View } from '../protocol/view.js';
 import {
   MAX_SOURCE_SESSIONS, NO_HINT, stallMs, WINDOW_BATCHES,
-  type AckMsg, type BaselineKinds, type BatchMark, type BatchMsg, type RejectReason, type RequestMsg, type SyncMode,
+  type BatchMark, type CatchUpAckMsg, type CatchUpBatchMsg, type CatchUpKinds, type CatchUpRequestMsg, type RejectReason, type SyncMode,
   type WireEntry,
-} from './baseline-stream.js';
+} from './catch-up-messages.js';
 
 /** One recovering replica served by this source. */
 export interface SourceSession {
@@ -15,7 +17,7 @@ export interface SourceSession {
   readonly mode: SyncMode;
   nextBatch: number;
   /** Sent, not yet acknowledged, oldest first (at most WINDOW_BATCHES). */
-  readonly unacked: { msg: Omit<BatchMsg, 'epoch' | 'sender'>; sentMs: number }[];
+  readonly unacked: { msg: Omit<CatchUpBatchMsg, 'epoch' | 'sender'>; sentMs: number }[];
   lastSentMs: number;
   heardMs: number;
   /** The joiner said it is admitted (by a view this source may not have installed yet). */
@@ -28,9 +30,9 @@ export interface SourceSession {
 export type SessionBase = Omit<SourceSession, 'mode'>;
 
 export interface SourceConfig<S extends SourceSession> {
-  readonly kinds: BaselineKinds;
+  readonly kinds: CatchUpKinds;
   /** A new session for a full member's request, or why it does not serve it. */
-  open(ctx: RecoveryContext, msg: RequestMsg, base: SessionBase): S | RejectReason;
+  open(ctx: RecoveryContext, msg: CatchUpRequestMsg, base: SessionBase): S | RejectReason;
   /** Where a replica that does not serve sends the requester (undefined: nowhere known). */
   hint(ctx: RecoveryContext): ActorId | undefined;
   /** The next batch of `s`, or undefined when nothing is due now (acks or new writes pump again). */
@@ -45,12 +47,12 @@ export function admitsJoiner(view: View, s: SourceSession): boolean {
 }
 
 /**
- * The source side of a baseline (owned by its replica's thread): sessions keyed by joiner,
+ * The source side of a catch-up (owned by its replica's thread): sessions keyed by joiner,
  * batches numbered from 0 with at most WINDOW_BATCHES unacknowledged, resent after a
  * retransmit period, an empty `forward` batch as a keepalive once the joiner is synced, and
  * a session dropped when its joiner is silent for STALL_RETRANSMITS periods.
  */
-export class StreamSource<S extends SourceSession> {
+export class CatchUpSource<S extends SourceSession> {
   readonly sessions = new Map<ActorId, S>();
   /** The newest request seen per joiner: duplicates and older ones are ignored. */
   readonly #latest = new Map<ActorId, { incarnation: number; id: number }>();
@@ -64,14 +66,14 @@ export class StreamSource<S extends SourceSession> {
   /** Handles the source's messages; false for any other kind. */
   receive(ctx: RecoveryContext, msg: StrategyMessage): boolean {
     const { kinds } = this.config;
-    if (msg.kind === kinds.request) this.#onRequest(ctx, msg as RequestMsg);
-    else if (msg.kind === kinds.ack) this.#onAck(ctx, msg as unknown as AckMsg);
-    else if (msg.kind === kinds.admitted) this.#onAdmitted(ctx, msg as unknown as RequestMsg);
+    if (msg.kind === kinds.request) this.#onRequest(ctx, msg as CatchUpRequestMsg);
+    else if (msg.kind === kinds.ack) this.#onAck(ctx, msg as unknown as CatchUpAckMsg);
+    else if (msg.kind === kinds.admitted) this.#onAdmitted(ctx, msg as unknown as CatchUpRequestMsg);
     else return false;
     return true;
   }
 
-  #onRequest(ctx: RecoveryContext, msg: RequestMsg): void {
+  #onRequest(ctx: RecoveryContext, msg: CatchUpRequestMsg): void {
     const latest = this.#latest.get(msg.sender);
     if (latest && (msg.incarnation < latest.incarnation || (msg.incarnation === latest.incarnation && msg.session <= latest.id))) return;
     this.#latest.set(msg.sender, { incarnation: msg.incarnation, id: msg.session });
@@ -104,7 +106,7 @@ export class StreamSource<S extends SourceSession> {
     return s && s.incarnation === msg.incarnation && s.id === msg.session ? s : undefined;
   }
 
-  #onAck(ctx: RecoveryContext, msg: AckMsg): void {
+  #onAck(ctx: RecoveryContext, msg: CatchUpAckMsg): void {
     const s = this.#session(msg);
     if (!s) return;
     assert(msg.next <= s.nextBatch, `joiner ${s.joiner} acks batch ${msg.next - 1}, only ${s.nextBatch} sent`);
@@ -114,7 +116,7 @@ export class StreamSource<S extends SourceSession> {
     else this.pump(ctx, s);
   }
 
-  #onAdmitted(ctx: RecoveryContext, msg: RequestMsg): void {
+  #onAdmitted(ctx: RecoveryContext, msg: CatchUpRequestMsg): void {
     const s = this.#session(msg);
     if (!s) return;
     s.heardMs = ctx.now();

@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
-import { incarnationOf, type RecoveryContext, type StrategyMessage, type View } from '@heal/kv/replica';
-import type { RecoveryMeter } from './recovery-meter.js';
+import type { StrategyMessage } from '../protocol/messages.js';
+import type { RecoveryContext } from '../protocol/recovery-strategy.js';
+import { incarnationOf, isColdStartView, isFullMember, type View } from '../protocol/view.js';
 import {
   memberBackoffMs, NO_HINT, stallMs, toRecord, WINDOW_BATCHES,
-  type BaselineKinds, type BatchMark, type BatchMsg, type RejectMsg, type SyncMode,
-} from './baseline-stream.js';
+  type BatchMark, type CatchUpBatchMsg, type CatchUpKinds, type CatchUpRejectMsg, type SyncMode,
+} from './catch-up-messages.js';
+import type { RecoveryMeter } from './recovery-meter.js';
 
 /** What the receiver tells a source besides its session: what its medium kept, and whether any source will do. */
 export interface JoinerState {
@@ -16,7 +18,7 @@ export interface JoinerState {
 }
 
 export interface JoinerConfig {
-  readonly kinds: BaselineKinds;
+  readonly kinds: CatchUpKinds;
   readonly meter: RecoveryMeter;
   /** The phase that ends when the base (copy, snapshot) is in, if the strategy has one. */
   readonly basePhase: string | undefined;
@@ -34,7 +36,7 @@ interface Session {
   readonly id: number;
   /** Every batch below `next` is applied; later ones wait in `early` (at most WINDOW_BATCHES). */
   next: number;
-  readonly early: Map<number, BatchMsg>;
+  readonly early: Map<number, CatchUpBatchMsg>;
   mode: SyncMode | undefined;
   baseDone: boolean;
   synced: boolean;
@@ -44,7 +46,7 @@ interface Session {
 }
 
 /**
- * The recovering replica's side of a baseline (owned by its replica's thread): it holds back
+ * The recovering replica's side of a catch-up (owned by its replica's thread): it holds back
  * its join, asks a source for a session, applies the batches in order (newer-only installs),
  * asks to join once `synced`, tells the source when admitted, and becomes a full replica at
  * the final marker. A session that stalls or is rejected starts over, with another source
@@ -86,6 +88,15 @@ export class CatchUpJoiner {
   viewInstalled(ctx: RecoveryContext, previous: View): void {
     // Removed while alive: it misses writes from now on, so it catches up again before rejoining.
     if (incarnationOf(previous, ctx.self) === ctx.incarnation && !ctx.admitted) this.#begin(ctx);
+    // Admitted by a cold start (every replica restarted): the replica reconciles with every
+    // member instead, and there is no full member to catch up from. A session still open would
+    // stream to a replica that is full by the time its final marker comes.
+    else if (ctx.admitted && isColdStartView(ctx.view)) this.#stop();
+  }
+
+  #stop(): void {
+    this.#needed = false;
+    this.#session = undefined;
   }
 
   admitted(ctx: RecoveryContext): void {
@@ -97,19 +108,19 @@ export class CatchUpJoiner {
 
   /** Handles the receiver's messages; false for any other kind. */
   receive(ctx: RecoveryContext, msg: StrategyMessage): boolean {
-    if (msg.kind === this.config.kinds.batch) this.#onBatch(ctx, msg as unknown as BatchMsg);
-    else if (msg.kind === this.config.kinds.reject) this.#onReject(ctx, msg as unknown as RejectMsg);
+    if (msg.kind === this.config.kinds.batch) this.#onBatch(ctx, msg as unknown as CatchUpBatchMsg);
+    else if (msg.kind === this.config.kinds.reject) this.#onReject(ctx, msg as unknown as CatchUpRejectMsg);
     else return false;
     return true;
   }
 
-  #current(ctx: RecoveryContext, msg: BatchMsg | RejectMsg): Session | undefined {
+  #current(ctx: RecoveryContext, msg: CatchUpBatchMsg | CatchUpRejectMsg): Session | undefined {
     const s = this.#session;
     if (s && msg.sender === s.source && msg.session === s.id && msg.incarnation === ctx.incarnation) return s;
     return undefined;
   }
 
-  #onBatch(ctx: RecoveryContext, msg: BatchMsg): void {
+  #onBatch(ctx: RecoveryContext, msg: CatchUpBatchMsg): void {
     const s = this.#current(ctx, msg);
     if (!s) {
       this.stats.staleBatches++;
@@ -128,7 +139,7 @@ export class CatchUpJoiner {
     ctx.send(s.source, { kind: this.config.kinds.ack, incarnation: ctx.incarnation, session: s.id, next: s.next });
   }
 
-  #apply(ctx: RecoveryContext, s: Session, b: BatchMsg): void {
+  #apply(ctx: RecoveryContext, s: Session, b: CatchUpBatchMsg): void {
     const { meter } = this.config;
     let applied = 0;
     for (const e of b.entries) if (ctx.installRecovered(toRecord(e), s.source)) applied++;
@@ -162,7 +173,7 @@ export class CatchUpJoiner {
     }
   }
 
-  #onReject(ctx: RecoveryContext, msg: RejectMsg): void {
+  #onReject(ctx: RecoveryContext, msg: CatchUpRejectMsg): void {
     const s = this.#current(ctx, msg);
     if (!s || s.done) return;
     this.stats.rejects++;
@@ -232,4 +243,15 @@ export class CatchUpJoiner {
     s.admittedSentMs = ctx.now();
     ctx.send(s.source, { kind: this.config.kinds.admitted, incarnation: ctx.incarnation, session: s.id });
   }
+}
+
+/**
+ * The source a catching-up replica asks at `attempt`: the full members of its view in turn,
+ * lowest id first (the view may be stale while the replica is not admitted; a candidate that
+ * cannot serve says so, and a silent one is passed over after a stall).
+ */
+export function sourceCandidate(view: View, self: ActorId, attempt: number): ActorId | undefined {
+  const ids = view.members.filter((m) => m.id !== self && isFullMember(view, m.id)).map((m) => m.id);
+  ids.sort((a, b) => a - b);
+  return ids.length === 0 ? undefined : ids[attempt % ids.length];
 }

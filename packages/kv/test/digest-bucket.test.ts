@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Ts } from '@heal/kv';
+import { Prng } from '@heal/base';
 import { BucketDigest, DIGEST_BUCKETS_DEFAULT } from '../src/digest/bucket-digest.js';
-import { seededRandom as prng } from './seeded-random.js';
+import type { Ts } from '../src/protocol/timestamp.js';
 
+/** A seeded uniform [0, 1) generator, so a failing case replays from its seed. */
+function prng(seed: number): () => number {
+  const random = new Prng(seed);
+  return () => random.float();
+}
 
 function allNodes(d: BucketDigest): string[][] {
   const levels: string[][] = [];
@@ -151,4 +156,25 @@ test('bucketOf spreads keys evenly over the buckets', () => {
   assert.ok(Math.max(...load) <= 45, `fullest bucket holds ${Math.max(...load)}`);
   assert.ok(Math.min(...load) >= 1, 'no bucket is empty');
   assert.equal(d.bucketOf('user1'), new BucketDigest().bucketOf('user1'));
+});
+
+test('bucket lanes summed from elements, assigned to a digest, give the digest of the pairs', () => {
+  const random = prng(7);
+  const updated = new BucketDigest(64, 4);
+  const sums = new Uint32Array(2 * 64);
+  for (let i = 0; i < 500; i++) {
+    const key = `key${Math.floor(random() * 300)}`;
+    const ts = { version: Math.floor(random() * 2 ** 40), cid: Math.floor(random() * 2 ** 32) };
+    updated.update(key, undefined, ts);
+    const e = updated.element(key, ts);
+    assert.equal(e.bucket, updated.bucketOf(key));
+    sums[2 * e.bucket] = (sums[2 * e.bucket] as number) + e.lane0;
+    sums[2 * e.bucket + 1] = (sums[2 * e.bucket + 1] as number) + e.lane1;
+  }
+  assert.deepEqual(updated.bucketLanes(), sums);
+  const assigned = new BucketDigest(64, 4);
+  assigned.root(); // computed once before: assigning must mark every node stale
+  assigned.assignBucketLanes(sums);
+  assert.deepEqual(allNodes(assigned), allNodes(updated));
+  assert.throws(() => assigned.assignBucketLanes(new Uint32Array(64)), /bucket lanes must be a Uint32Array of 128 \(2 per bucket\), got 64/);
 });
