@@ -74,21 +74,29 @@ test('heal recover --runtime threads runs every strategy on one workload and wri
   }
 });
 
-test('heal recover names a flag that does not fit the runtime or the workload', async () => {
+test('heal recover names a flag that does not fit the runtime or the workload, or a bad model', async () => {
   const runs = await Promise.all([
-    heal('recover', '--runtime', 'threads', '--write-ratio', '0.5'),
-    heal('recover', '--runtime', 'sim', '--workload', 'taobench'),
+    heal('recover', '--runtime', 'threads', '--link', 'loopback'),
+    heal('recover', '--runtime', 'sim', '--pmem-latency', 'on'),
     heal('recover', '--runtime', 'threads', '--workload', 'ycsb-z'),
     heal('recover', '--runtime', 'threads', '--keys', '10'),
+    heal('recover', '--runtime', 'sim', '--link', 'wifi'),
+    heal('recover', '--runtime', 'sim', '--cores', '0'),
+    heal('recover', '--runtime', 'sim', '--cost-profile', '/nonexistent/profile.json'),
+    heal('recover', '--runtime', 'sim', '--replicas', '65'),
   ]);
   for (const r of runs) {
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stdout, '');
   }
-  assert.match(runs[0]!.stderr, /--write-ratio does not apply to --runtime threads/);
-  assert.match(runs[1]!.stderr, /--workload does not apply to --runtime sim/);
+  assert.match(runs[0]!.stderr, /--link does not apply to --runtime threads/);
+  assert.match(runs[1]!.stderr, /--pmem-latency does not apply to --runtime sim/);
   assert.match(runs[2]!.stderr, /--workload: unknown value "ycsb-z"/);
   assert.match(runs[3]!.stderr, /--keys: keys must be an integer in \[150, \d+\] for taobench, got 10/);
+  assert.match(runs[4]!.stderr, /--link: unknown value "wifi"/);
+  assert.match(runs[5]!.stderr, /--cores must be an integer in \[1, 1024\], got 0/);
+  assert.match(runs[6]!.stderr, /--cost-profile: cost profile \/nonexistent\/profile\.json: cannot read it/);
+  assert.match(runs[7]!.stderr, /--replicas must be an integer in \[3, 64\], got 65/);
 });
 
 test('heal recover --runtime threads --target-rate runs open-loop clients on a schedule', { timeout: 150_000 }, async () => {

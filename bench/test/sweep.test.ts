@@ -3,21 +3,26 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WORKLOAD_NAMES } from '../src/workloads/index.js';
 import { heal } from './run-heal.js';
 
 test('heal sweep write-ratio --json runs every strategy at every point and writes JSON, Markdown and a chart', async () => {
   const out = mkdtempSync(join(tmpdir(), 'heal-sweep-'));
   try {
-    const run = await heal('sweep', 'write-ratio', '--keys', '300', '--replicas', '3', '--clients', '4', '--outage-ms', '40',
-      '--warmup-ms', '20', '--tail-ms', '20', '--medium', 'volatile', '--out', out, '--json');
+    const run = await heal('sweep', 'write-ratio', '--keys', '300', '--replicas', '3', '--outage-ms', '300', '--suspicion-ms', '200',
+      '--warmup-ms', '50', '--steady-ms', '100', '--tail-ms', '50', '--medium', 'volatile', '--no-check', '--out', out, '--json');
     assert.equal(run.code, 0, run.stderr);
-    const doc = JSON.parse(run.stdout) as { command: string; results: { x: number; strategy: string; recoveryMs: number; bytesMoved: number }[] };
+    const doc = JSON.parse(run.stdout) as {
+      command: string; config: { costProfile: { name: string } };
+      results: { x: string; strategy: string; recoveryMs: number; bytesMoved: number; degradation: number; failureMs: number | null }[];
+    };
     assert.equal(doc.command, 'sweep write-ratio');
-    assert.equal(doc.results.length, 4 * 3, 'four points x three strategies');
+    assert.equal(doc.results.length, WORKLOAD_NAMES.length * 3, 'every workload x three strategies');
     for (const r of doc.results) {
-      assert.ok(r.recoveryMs > 0 && r.bytesMoved > 0, JSON.stringify(r));
+      assert.ok(r.recoveryMs > 0 && r.bytesMoved >= 0 && typeof r.degradation === 'number' && r.failureMs !== null, JSON.stringify(r));
     }
-    assert.deepEqual([...new Set(doc.results.map((r) => r.x))], [0.05, 0.25, 0.5, 0.75]);
+    assert.deepEqual([...new Set(doc.results.map((r) => r.x))], WORKLOAD_NAMES);
+    assert.ok(doc.config.costProfile.name.length > 0, 'the report names its cost profile');
     assert.ok(readFileSync(join(out, 'sweep-write-ratio.svg'), 'utf8').startsWith('<svg'), 'the chart');
     assert.ok(existsSync(join(out, 'sweep-write-ratio.md')));
     assert.match(run.stderr, /results in /, 'the path is printed');

@@ -10,6 +10,7 @@ import { benchProtocolCommand } from './bench-protocol.js';
 import { benchWorkerStartCommand } from './bench-worker-start.js';
 import { recoverCommand } from './recover.js';
 import { sweepCommand } from './sweep.js';
+import { calibrateCommand } from './calibrate.js';
 
 /** Every `heal` subcommand; each capability adds its own file here. */
 export const COMMANDS: readonly Command[] = [
@@ -24,4 +25,5 @@ export const COMMANDS: readonly Command[] = [
   benchWorkerStartCommand,
   recoverCommand,
   sweepCommand,
+  calibrateCommand,
 ];

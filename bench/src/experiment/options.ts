@@ -56,9 +56,12 @@ export function workloadValueBytes(): string {
   return `the workload's: taobench ${TAOBENCH_WORKLOAD_O.valueBytes}, ycsb ${YCSB_VALUE_BYTES}`;
 }
 
-/** Reads the experiment's flags over `defaults`; errors name the bad flag. */
-export function parseExperimentConfig(values: OptionValues, defaults: Omit<ExperimentConfig, 'dataDir'>): ExperimentConfig {
-  const replicas = intFlag(values, 'replicas', defaults.replicas, 3, MAX_REPLICAS);
+/**
+ * Reads the experiment's flags over `defaults`; errors name the bad flag. `maxReplicas`: the
+ * simulator runs more replicas than a 2-core machine's threads can.
+ */
+export function parseExperimentConfig(values: OptionValues, defaults: Omit<ExperimentConfig, 'dataDir'>, maxReplicas = MAX_REPLICAS): ExperimentConfig {
+  const replicas = intFlag(values, 'replicas', defaults.replicas, 3, maxReplicas);
   const config: ExperimentConfig = {
     strategies: listFlag(values, 'strategy', EXPERIMENT_STRATEGY_NAMES, defaults.strategies as (typeof EXPERIMENT_STRATEGY_NAMES)[number][]),
     replicas,

@@ -46,6 +46,18 @@ test('a lookup miss reads the medium once and holds the record; size counts held
   assert.deepEqual(materialized, ['k3', 'k0']);
 });
 
+test('a batch naming a cold key twice reads it from the medium once: every other key stays found', () => {
+  const { records, materialized } = backed(3);
+  const out: (HeldRecord | undefined)[] = [];
+  records.getAll([{ key: 'k1' }, { key: 'k1' }, { key: 'absent' }], out);
+  assert.equal(out[0]?.value, 'v1');
+  assert.equal(out[1], out[0], 'the second item finds the record the first one held');
+  assert.equal(out[2], undefined);
+  assert.deepEqual(materialized, ['k1']);
+  assert.deepEqual([records.size, records.coldSize], [3, 2]);
+  assert.deepEqual([...records.keys()].sort(), ['k0', 'k1', 'k2']);
+});
+
 test('iteration visits every key once, held first, without holding the cold ones', () => {
   const { records, materialized } = backed(6);
   records.get('k4');

@@ -4,7 +4,7 @@ import type { ActorId } from '@heal/actors';
 import type { AcceptMsg, AcceptedMsg, NackMsg, PrepareMsg, PromiseMsg } from '../src/protocol/messages.js';
 import { SIM_TIMING } from '../src/protocol/timing.js';
 import type { View } from '../src/protocol/view.js';
-import { ViewPaxos, type ViewValue } from '../src/protocol/view-paxos.js';
+import { ViewPaxos, type PaxosHost, type ViewValue } from '../src/protocol/view-paxos.js';
 
 /**
  * ViewPaxos between three acceptors on a network the test drives by hand: each message is
@@ -124,4 +124,34 @@ test('a prepare delivered again after its accept is promised again, and the prop
   });
   assert.equal(net.decided.length, 1);
   assert.deepEqual((net.decided[0] as { view: View }).view.members, members([0, 1, 2, 3]));
+});
+
+test('a one-member view decides the next change inside its own install (a joiner was waiting)', () => {
+  const alone = [{ id: 0, incarnation: 1 }];
+  let view: View = { epoch: 1, members: [...alone, { id: 2, incarnation: 1 }], shadows: [] };
+  const installed: number[] = [];
+  const host: PaxosHost = {
+    self: 0, timing: SIM_TIMING, now: () => 0, random: () => 0.5, view: () => view, admitted: () => true,
+    send: (to, body) => {
+      // Replica 2 promises and accepts at once; it voted for a view without itself before (a
+      // value voted for is adopted as it is, though it drops a promiser), so 0 is left alone.
+      const reply = { epoch: view.epoch, sender: to, target: 2, round: 1, proposer: 0 };
+      if (body.kind === 'prepare') {
+        paxos.onPromise({ ...reply, kind: 'promise', hasAccepted: true, acceptedRound: 1, acceptedProposer: 0, members: alone, shadows: [] });
+      } else if (body.kind === 'accept') paxos.onAccepted({ ...reply, kind: 'accepted' });
+    },
+    sendView: () => {},
+    voteAllowedAtMs: () => 0,
+    decided: (v) => {
+      // As Membership installs: reset, then the change that waited (replica 1 rejoins) goes on.
+      view = v;
+      installed.push(v.epoch);
+      paxos.reset();
+      if (v.epoch === 2) paxos.propose({ members: [...alone, { id: 1, incarnation: 2 }], shadows: [] });
+    },
+  };
+  const paxos = new ViewPaxos(host);
+  paxos.propose({ members: alone, shadows: [] });
+  assert.deepEqual(installed, [2, 3], 'epoch 2 (replica 0 alone), then epoch 3 decided by replica 0 alone, within it');
+  assert.deepEqual(view.members.map((m) => m.id), [0, 1]);
 });

@@ -1,65 +1,26 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import type HeapModule from 'mnemonist/heap.js';
-import type {
-  Actor,
-  ActorContext,
-  ActorId,
-  ActorModule,
-  CrashableStorage,
-  Message,
-  TimerId,
-} from '../actor.js';
+import type { Actor, ActorContext, ActorId, ActorModule, CrashableStorage, Message, TimerId } from '../actor.js';
 import { CodecError } from '../codec-error.js';
-import type { Cancellable, Endpoint } from '../endpoint.js';
-import { Network, type LinkModel } from './network.js';
+import type { Endpoint } from '../endpoint.js';
+import { Network } from './network.js';
 import { Prng } from '@heal/base';
 import { Trace } from './trace.js';
+import type { CpuStats } from './cpu.js';
+import { CpuRunner, type CpuHost, type InboxItem } from './cpu-runner.js';
+import { Nics } from './nic.js';
+import type { Event, SimulationOptions, SimulationStats, Slot } from './sim-types.js';
+import { SimEndpoint } from './sim-endpoint.js';
+
+export { SimEndpoint } from './sim-endpoint.js';
+export type { SimulationOptions, SimulationStats } from './sim-types.js';
 
 // mnemonist's subpaths are CommonJS only; its ES root would load all of it (see trace.ts).
 const Heap = createRequire(import.meta.url)('mnemonist/heap.js') as typeof HeapModule.default;
 
 /** Upper bound on events one `run*` call may process: a livelocked scenario fails loudly. */
 export const MAX_EVENTS_PER_RUN = 50_000_000;
-
-export interface SimulationOptions<M extends Message, S, C> {
-  seed: number;
-  module: ActorModule<M, S, C>;
-  /** Actors get ids 0..actors-1. */
-  actors: number;
-  /** External endpoints (clients, test drivers) get ids actors..actors+endpoints-1. */
-  endpoints?: number;
-  config: C | ((self: ActorId) => C);
-  network?: Partial<LinkModel>;
-  /** Lines of trace kept for failure reports. */
-  traceLines?: number;
-}
-
-type Event =
-  | { at: number; seq: number; type: 'deliver'; from: ActorId; to: ActorId; bytes: Uint8Array }
-  | { at: number; seq: number; type: 'timer'; to: ActorId; incarnation: number; id: TimerId; tag: number }
-  | { at: number; seq: number; type: 'down'; from: ActorId; to: ActorId; incarnation: number }
-  | { at: number; seq: number; type: 'call'; label: string; fn: () => void };
-
-interface Slot<M extends Message, S> {
-  actor: Actor<M, S> | undefined;
-  /** Bumped at every crash; timers of an older incarnation never fire. */
-  incarnation: number;
-  storage: S;
-  prng: Prng;
-  liveTimers: Set<TimerId>;
-}
-
-export interface SimulationStats {
-  events: number;
-  delivered: number;
-  lost: number;
-  duplicated: number;
-  droppedPartition: number;
-  droppedDown: number;
-  codecErrors: number;
-  timersFired: number;
-}
 
 /**
  * Runs actors on one thread with a virtual clock, a seeded PRNG and a simulated network.
@@ -79,7 +40,10 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     droppedDown: 0,
     codecErrors: 0,
     timersFired: 0,
+    droppedOverload: 0,
   };
+  /** Bandwidth per actor and endpoint (unlimited unless `options.nic` or `nics.set` says). */
+  readonly nics: Nics;
   readonly #module: ActorModule<M, S, C>;
   readonly #config: (self: ActorId) => C;
   readonly #prng: Prng;
@@ -90,6 +54,7 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
   #nowMs = 0;
   #seq = 0;
   #nextTimer = 1;
+  readonly #cpu: CpuRunner<M, S> | undefined;
   readonly #dropFilters = new Set<(from: ActorId, to: ActorId, msg: M) => boolean>();
 
   constructor(options: SimulationOptions<M, S, C>) {
@@ -102,7 +67,9 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     this.#config = typeof config === 'function' ? (config as (self: ActorId) => C) : () => config;
     this.#prng = new Prng(seed);
     this.network = new Network(options.network);
+    this.nics = new Nics(options.nic);
     this.trace = new Trace(options.traceLines ?? 200);
+    this.#cpu = options.cpu && new CpuRunner(options.cpu, this.#cpuHost());
     this.#actorCount = actors;
     for (let id = 0; id < actors; id++) {
       const cfg = this.#config(id);
@@ -116,9 +83,28 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     for (let id = 0; id < actors; id++) this.#startActor(id);
   }
 
-  /** Virtual time in milliseconds. */
+  /** Virtual time in milliseconds (inside a job of the CPU model: that job's clock). */
   get now(): number {
-    return this.#nowMs;
+    return this.#cpu?.now() ?? this.#nowMs;
+  }
+
+  /** Whether handlers are charged CPU time (`options.cpu`). */
+  get cpuModel(): boolean {
+    return this.#cpu !== undefined;
+  }
+
+  /**
+   * CPU model: adds `ms` of work to the job `id` is running (storage charges its operations
+   * this way); ignored outside one of `id`'s jobs and without the model.
+   */
+  charge(id: ActorId, ms: number): void {
+    this.#cpu?.charge(id, ms);
+  }
+
+  /** CPU model: the jobs `id` ran and the CPU time they were charged. */
+  cpuStats(id: ActorId): CpuStats {
+    assert(this.#cpu, 'cpuStats: this simulation has no CPU model');
+    return this.#cpu.scheduler.stats(id);
   }
 
   get actorCount(): number {
@@ -167,6 +153,7 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     slot.actor = undefined;
     slot.incarnation++;
     slot.liveTimers.clear();
+    this.#cpu?.crashed(id);
     const storage = slot.storage as Partial<CrashableStorage> | undefined;
     if (storage && typeof storage.crash === 'function') storage.crash(this.#prng.u32());
     this.trace.add(`${this.#nowMs.toFixed(4)} crash ${id}`);
@@ -188,6 +175,13 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     this.stats.events++;
     switch (event.type) {
       case 'deliver':
+        if (event.nic) {
+          const at = this.nics.ingress(event.to, event.at, event.bytes.length);
+          if (at > event.at) {
+            this.#push({ at, seq: 0, type: 'deliver', from: event.from, to: event.to, bytes: event.bytes, nic: false });
+            break;
+          }
+        }
         this.#deliver(event.from, event.to, event.bytes);
         break;
       case 'timer':
@@ -199,6 +193,9 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
       case 'call':
         this.trace.add(`${this.#nowMs.toFixed(4)} call ${event.label}`);
         event.fn();
+        break;
+      case 'slice':
+        this.#cpu?.scheduler.sliceEnd(event.slice, this.#nowMs);
         break;
     }
     return true;
@@ -251,12 +248,18 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
   /** Sends from an actor or an endpoint through the network model (encode now, decode at delivery). */
   transmit(from: ActorId, to: ActorId, msg: M): void {
     assert(msg.sender === from, `message ${msg.kind} from ${from} claims sender ${msg.sender}`);
+    // CPU model: an endpoint's send costs its CPU and leaves when the job that sends it ends.
+    if (this.#cpu && this.#endpoints.has(from)) this.#cpu.endpointSend(from, to, msg, this.#nowMs);
+    else this.#release(from, to, msg, this.#module.codec.encode(msg));
+  }
+
+  #release(from: ActorId, to: ActorId, msg: M, bytes: Uint8Array): void {
+    assert(msg.sender === from, `message ${msg.kind} from ${from} claims sender ${msg.sender}`);
     if (to === from) {
-      this.#push({ at: this.#nowMs, seq: 0, type: 'deliver', from, to, bytes: this.#module.codec.encode(msg) });
+      this.#push({ at: this.#nowMs, seq: 0, type: 'deliver', from, to, bytes, nic: false });
       return;
     }
     assert(this.#known(to), `send to unknown actor ${to}`);
-    const bytes = this.#module.codec.encode(msg);
     if (!this.network.connected(from, to)) {
       this.stats.droppedPartition++;
       return;
@@ -266,10 +269,12 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
       this.stats.lost++;
       return;
     }
-    const times = this.network.deliveries(from, to, this.#nowMs, this.#prng);
+    const nic = this.nics.limited;
+    const sentMs = nic ? this.nics.egress(from, this.#nowMs, bytes.length) : this.#nowMs;
+    const times = this.network.deliveries(from, to, sentMs, this.#prng);
     if (times.length === 0) this.stats.lost++;
     if (times.length > 1) this.stats.duplicated++;
-    for (const at of times) this.#push({ at, seq: 0, type: 'deliver', from, to, bytes });
+    for (const at of times) this.#push({ at, seq: 0, type: 'deliver', from, to, bytes, nic });
   }
 
   #known(id: ActorId): boolean {
@@ -291,7 +296,8 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     const slot = this.#slot(id);
     const actor = this.#module.createActor(id, this.#config(id));
     slot.actor = actor;
-    this.#handle(id, (ctx) => actor.start(ctx));
+    if (this.#cpu) this.#cpu.start(id, this.#nowMs, (ctx) => actor.start(ctx));
+    else this.#handle(id, (ctx) => actor.start(ctx));
   }
 
   #deliver(from: ActorId, to: ActorId, bytes: Uint8Array): void {
@@ -312,7 +318,8 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     if (ep) {
       this.stats.delivered++;
       this.trace.add(`${this.#nowMs.toFixed(4)} deliver ${from}->${to} ${msg.kind}`);
-      ep.dispatch(msg);
+      if (this.#cpu) this.#cpuPush(to, { type: 'msg', from, msg, bytes: bytes.length });
+      else ep.dispatch(msg);
       return;
     }
     const actor = this.#slot(to).actor;
@@ -322,7 +329,12 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     }
     this.stats.delivered++;
     this.trace.add(`${this.#nowMs.toFixed(4)} deliver ${from}->${to} ${msg.kind}`);
-    this.#handle(to, (ctx) => actor.receive(msg, ctx));
+    if (this.#cpu) this.#cpuPush(to, { type: 'msg', from, msg, bytes: bytes.length });
+    else this.#handle(to, (ctx) => actor.receive(msg, ctx));
+  }
+
+  #cpuPush(to: ActorId, item: InboxItem<M>): void {
+    if (!(this.#cpu as CpuRunner<M, S>).push(to, item, this.#nowMs)) this.stats.droppedOverload++;
   }
 
   /** Tells every other actor, over the network (a reset can be lost or cut off too), that `id` ended. */
@@ -338,11 +350,20 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     const actor = this.#slot(to).actor;
     if (!actor || !this.network.connected(from, to)) return;
     this.trace.add(`${this.#nowMs.toFixed(4)} down ${from}->${to} incarnation ${incarnation}`);
-    this.#handle(to, (ctx) => actor.peerDown?.(from, incarnation, ctx));
+    if (this.#cpu) this.#cpuPush(to, { type: 'down', from, incarnation });
+    else this.#handle(to, (ctx) => actor.peerDown?.(from, incarnation, ctx));
   }
 
   #fire(to: ActorId, incarnation: number, id: TimerId, tag: number): void {
     const slot = this.#slot(to);
+    if (this.#cpu) {
+      // The timer is due; its handler runs when the actor's CPU gets to it (if still live then).
+      if (slot.incarnation !== incarnation || !slot.liveTimers.has(id) || !slot.actor) return;
+      this.stats.timersFired++;
+      this.trace.add(`${this.#nowMs.toFixed(4)} timer ${to} ${tag}`);
+      this.#cpuPush(to, { type: 'timer', incarnation, timer: id, tag });
+      return;
+    }
     if (slot.incarnation !== incarnation || !slot.liveTimers.delete(id) || !slot.actor) return;
     const actor = slot.actor;
     this.stats.timersFired++;
@@ -355,77 +376,55 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     const slot = this.#slot(self);
     const outbox: [ActorId, M][] = [];
     const incarnation = slot.incarnation;
-    const ctx: ActorContext<M, S> = {
-      self,
-      incarnation,
-      storage: slot.storage,
-      now: () => this.#nowMs,
-      random: () => slot.prng.float(),
-      send: (to, msg) => {
-        outbox.push([to, msg]);
-      },
-      setTimer: (delayMs, tag) => {
-        assert(delayMs >= 0 && Number.isFinite(delayMs), `timer delay must be finite and >= 0, got ${delayMs}`);
-        const id = this.#nextTimer++;
-        slot.liveTimers.add(id);
-        this.#push({ at: this.#nowMs + delayMs, seq: 0, type: 'timer', to: self, incarnation, id, tag });
-        return id;
-      },
-      cancelTimer: (id) => {
-        slot.liveTimers.delete(id);
-      },
-    };
+    const ctx = this.#context(self, () => this.#nowMs, (to, msg) => {
+      outbox.push([to, msg]);
+    });
     body(ctx);
     // The actor's batch hook (Actor.flush) runs after the handler, before its sends go out.
     const actor = slot.actor;
     if (actor?.flush && slot.incarnation === incarnation) actor.flush(ctx);
     for (const [to, msg] of outbox) this.transmit(self, to, msg);
   }
-}
 
-/** An external party (a client, a test driver) attached to the simulated network. */
-export class SimEndpoint<M extends Message> implements Endpoint<M> {
-  #handler: ((msg: M) => void) | undefined;
-  #roundEnd: (() => void) | undefined;
-
-  constructor(
-    readonly self: ActorId,
-    readonly sim: Pick<Simulation<M>, 'transmit' | 'now' | 'after'>,
-  ) {}
-
-  send(to: ActorId, msg: M): void {
-    this.sim.transmit(this.self, to, msg);
-  }
-
-  now(): number {
-    return this.sim.now;
-  }
-
-  onMessage(handler: (msg: M) => void, roundEnd?: () => void): void {
-    this.#handler = handler;
-    this.#roundEnd = roundEnd;
-  }
-
-  schedule(delayMs: number, fn: () => void): Cancellable {
-    let live = true;
-    this.sim.after(delayMs, `endpoint ${this.self} timer`, () => {
-      if (live) fn();
-    });
+  /** Actor `self`'s context in its current incarnation, with the given clock and send. */
+  #context(self: ActorId, clock: () => number, send: (to: ActorId, msg: M) => void): ActorContext<M, S> {
+    const slot = this.#slot(self);
+    const incarnation = slot.incarnation;
     return {
-      cancel: () => {
-        live = false;
+      self,
+      incarnation,
+      storage: slot.storage,
+      now: clock,
+      random: () => slot.prng.float(),
+      send,
+      setTimer: (delayMs, tag) => {
+        assert(delayMs >= 0 && Number.isFinite(delayMs), `timer delay must be finite and >= 0, got ${delayMs}`);
+        const id = this.#nextTimer++;
+        slot.liveTimers.add(id);
+        this.#push({ at: clock() + delayMs, seq: 0, type: 'timer', to: self, incarnation, id, tag });
+        return id;
+      },
+      cancelTimer: (id) => {
+        slot.liveTimers.delete(id);
       },
     };
   }
 
-  dispatch(msg: M): void {
-    if (!this.#handler) return;
-    this.#handler(msg);
-    this.#roundEnd?.();
-  }
-
-  close(): void {
-    this.#handler = undefined;
-    this.#roundEnd = undefined;
+  /** What the CPU model reaches of this simulation. */
+  #cpuHost(): CpuHost<M, S> {
+    return {
+      actor: (id) => this.#slot(id).actor,
+      incarnation: (id) => this.#slot(id).incarnation,
+      endpoint: (id) => this.#endpoints.get(id),
+      context: (id, clock, send) => this.#context(id, clock, send),
+      takeTimer: (id, incarnation, timer) => {
+        const slot = this.#slot(id);
+        return slot.incarnation === incarnation && slot.liveTimers.delete(timer);
+      },
+      encode: (msg) => this.#module.codec.encode(msg),
+      release: (from, to, msg, bytes) => this.#release(from, to, msg, bytes),
+      schedule: (atMs, slice) => this.#push({ at: atMs, seq: 0, type: 'slice', slice }),
+      trace: (line) => this.trace.add(line),
+    };
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { utf8Text, type ActorId } from '@heal/actors/core';
-import { Simulation, type LinkModel } from '@heal/actors/sim';
+import { Simulation, type CostModel, type CpuOptions, type LinkModel, type NicModel } from '@heal/actors/sim';
 import { HistoryRecorder } from '../checker/recorder.js';
 import { KvClient } from '../client/kv-client.js';
 import type { Replica, KvWire, ReplicaConfig } from '../protocol/replica.js';
@@ -14,6 +14,15 @@ import { datasetIndex, datasetValue } from '../storage/dataset.js';
 import { recordWireBytes, type KeyRecord } from '../storage/key-record.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { verifyReplicas, type VerifyResult } from './verify.js';
+import { ChargedStorage } from './charged-storage.js';
+import { profileCostModel, type ChargeSwitch, type CostProfile } from './cost-profile.js';
+
+/**
+ * The simulator's CPU model for a cluster: hosts and cores as CpuOptions says (default: every
+ * replica and client on a core of its own), and what work costs: a CostModel (`costs`), or a
+ * cost profile (`profile`), which also charges every storage operation (ChargedStorage).
+ */
+export type SimCpuOptions = Omit<CpuOptions, 'costs'> & { costs?: CostModel; profile?: CostProfile };
 
 /** A recovery as `SimCluster.recover` reports it. */
 export interface RecoveryOutcome extends RecoveryReport {
@@ -33,6 +42,12 @@ export interface SimClusterOptions extends ClusterReplicaOptions {
   clients: number;
   module?: ReplicaModule;
   network?: Partial<LinkModel>;
+  /** The simulator's CPU model (@heal/actors cpu.ts); off by default (handlers take no time). */
+  cpu?: SimCpuOptions;
+  /** Wraps each replica's medium when it is created (a calibration times its operations). */
+  wrapStorage?: (self: ActorId, storage: KvStorage, config: ReplicaConfig) => KvStorage;
+  /** Every replica's and client's NIC (@heal/actors nic.ts); unlimited by default. */
+  nic?: Partial<NicModel>;
   clientTimeoutMs?: number;
   /** Record every client operation for the linearizability checker (default true). */
   history?: boolean;
@@ -58,6 +73,11 @@ export class SimCluster {
   #lastTick = 0;
   readonly #outages = new Map<ActorId, Outage>();
   readonly #crashResets: ((id: ActorId) => boolean) | undefined;
+  /**
+   * Whether the CPU model charges anything: off while the cluster is set up (its replicas'
+   * first starts write the dataset), on from the end of the constructor; a driver may pause it.
+   */
+  readonly charging: ChargeSwitch = { on: false };
 
   constructor(options: SimClusterOptions) {
     const { seed, replicas, clients } = options;
@@ -65,14 +85,18 @@ export class SimCluster {
     this.config = config;
     this.replicas = replicas;
     this.#crashResets = options.crashResets;
+    const cpu = options.cpu && this.#cpuOptions(options.cpu, replicas);
     this.sim = new Simulation({
       seed,
-      module: options.module ?? kvReplicaModule,
+      module: this.#module(options.module ?? kvReplicaModule, options),
       actors: replicas,
       endpoints: clients,
       config,
       ...(options.network ? { network: options.network } : {}),
+      ...(cpu ? { cpu } : {}),
+      ...(options.nic ? { nic: options.nic } : {}),
     });
+    this.charging.on = true;
     const dataset = options.dataset;
     const initial = dataset && ((key: string): string | undefined => {
       const index = datasetIndex(dataset, key);
@@ -84,6 +108,33 @@ export class SimCluster {
   }
 
   readonly #clientTimeoutMs: number;
+
+  #cpuOptions(cpu: SimCpuOptions, replicas: number): CpuOptions {
+    const { costs, profile, ...placement } = cpu;
+    if ((costs === undefined) === (profile === undefined)) throw new RangeError('cpu: give exactly one of costs (a CostModel) and profile (a cost profile)');
+    return { ...placement, costs: costs ?? profileCostModel(profile as CostProfile, replicas, this.charging) };
+  }
+
+  /** The module with each medium wrapped: by `wrapStorage`, then charged by the cost profile. */
+  #module(module: ReplicaModule, options: SimClusterOptions): ReplicaModule {
+    const profile = options.cpu?.profile;
+    const wrap = options.wrapStorage;
+    const create = module.createStorage?.bind(module);
+    if ((!profile && !wrap) || !create) return module;
+    return {
+      ...module,
+      createStorage: (self, config) => {
+        let storage = create(self, config);
+        if (wrap) storage = wrap(self, storage, config);
+        if (!profile) return storage;
+        const costs = profile.media[config.medium];
+        if (!costs) throw new RangeError(`cost profile ${profile.name} has no costs for medium ${config.medium} (it has ${Object.keys(profile.media).join(', ')})`);
+        const perStrategy = profile.replica.startRecordNs;
+        const startRecordNs = perStrategy[config.strategy] ?? Math.max(0, ...Object.values(perStrategy));
+        return new ChargedStorage(storage, costs, startRecordNs, (ms) => this.sim.charge(self, ms), this.charging);
+      },
+    };
+  }
 
   #client(index: number): KvClient {
     return new KvClient(this.sim.endpoint(this.replicas + index), {

@@ -66,7 +66,8 @@ export class HeldRecords implements ReadonlyMap<string, KeyRecord> {
     this.#held.getAll(items, out);
     if (this.#cold === 0) return;
     for (let i = 0; i < items.length; i++) {
-      if (out[i] === undefined) out[i] = this.#fromMedium((items[i] as { key: string }).key);
+      // A key read from the medium for an earlier item is held now: `get` finds it there.
+      if (out[i] === undefined) out[i] = this.get((items[i] as { key: string }).key);
     }
   }
 
