@@ -5,7 +5,15 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 
-const roots = ['packages/base', 'packages/actors', 'packages/pmem', 'packages/kv', 'packages/heal', 'bench', 'test'];
+const roots = [
+  'packages/base',
+  'packages/actors',
+  'packages/pmem',
+  'packages/kv',
+  'packages/heal',
+  'bench',
+  'test',
+];
 
 function collect(dir, out) {
   let entries;
@@ -48,19 +56,28 @@ function run(command, args, options) {
 // The lint (`npm run lint`) runs beside the tests, not before them: the runner takes test files
 // one at a time, so on a machine with two cores the lint takes the other one. Its output is
 // printed after the tests', whole.
-const lint = withLint ? run('npm', ['run', '--silent', 'lint'], { stdio: ['ignore', 'pipe', 'pipe'] }) : undefined;
+const lint = withLint
+  ? run('npm', ['run', '--silent', 'lint'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  : undefined;
 const tests = run(process.execPath, ['--test', ...extra, ...files], {
   stdio: 'inherit',
   timeout: SUITE_TIMEOUT_MS,
   killSignal: 'SIGKILL',
 });
 const testResult = await tests;
-if (testResult.signal) console.error(`run-tests: tests ended by ${testResult.signal} (suite limit ${SUITE_TIMEOUT_MS / 60000} min)`);
+if (testResult.signal)
+  console.error(
+    `run-tests: tests ended by ${testResult.signal} (suite limit ${SUITE_TIMEOUT_MS / 60000} min)`,
+  );
 let status = testResult.status;
 if (lint) {
   const lintResult = await lint;
   process.stdout.write(lintResult.output);
-  console.log(lintResult.status === 0 ? '# lint: ESLint and the Prettier check pass' : '# lint: FAILED (npm run lint)');
+  console.log(
+    lintResult.status === 0
+      ? '# lint: ESLint and the Prettier check pass'
+      : '# lint: FAILED (npm run lint)',
+  );
   if (lintResult.status !== 0) status = status || lintResult.status;
 }
 process.exit(status);

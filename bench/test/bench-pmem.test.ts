@@ -13,7 +13,12 @@ test('heal bench pmem --quick --json prints one document with every row shape, a
     const run = await heal('bench', 'pmem', '--quick', '--json', '--out', out);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stderr, /heal bench pmem: persist 64 B emulated/, 'progress goes to stderr');
-    const doc = JSON.parse(run.stdout) as { command: string; machine: Row; config: Row; results: Row[] };
+    const doc = JSON.parse(run.stdout) as {
+      command: string;
+      machine: Row;
+      config: Row;
+      results: Row[];
+    };
     assert.deepEqual(Object.keys(doc).sort(), ['command', 'config', 'machine', 'results']);
     assert.equal(doc.command, 'bench pmem');
     assert.equal(doc.config['quick'], true);
@@ -25,7 +30,11 @@ test('heal bench pmem --quick --json prints one document with every row shape, a
       assert.equal(typeof r['latencyModel'], 'boolean');
       assert.ok((r['nsPerOp'] as number) > 0);
     }
-    assert.ok(persist.some((r) => r['bytes'] === 64 && r['durability'] === 'msync' && r['latencyModel'] === false));
+    assert.ok(
+      persist.some(
+        (r) => r['bytes'] === 64 && r['durability'] === 'msync' && r['latencyModel'] === false,
+      ),
+    );
     for (const op of ['ptable-put', 'ptable-get', 'plog-append']) {
       const r = doc.results.find((row) => row['op'] === op && row['latencyModel'] === false);
       assert.ok(r !== undefined, op);
@@ -34,7 +43,10 @@ test('heal bench pmem --quick --json prints one document with every row shape, a
     }
     const wal = doc.results.find((r) => r['op'] === 'fdatasync-append' && r['bytes'] === 64);
     assert.ok(wal !== undefined && (wal['nsPerOp'] as number) > 0);
-    assert.deepEqual((JSON.parse(readFileSync(join(out, 'pmem.json'), 'utf8')) as typeof doc).results, doc.results);
+    assert.deepEqual(
+      (JSON.parse(readFileSync(join(out, 'pmem.json'), 'utf8')) as typeof doc).results,
+      doc.results,
+    );
     assert.match(readFileSync(join(out, 'pmem.md'), 'utf8'), /\| fdatasync-append \| 64 \|/);
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -26,7 +26,11 @@ test('a cost is fitted through the medians of each size: preempted samples count
   assert.equal(fit.samples, 300);
   const oneSize = new Samples();
   for (let i = 0; i < 10; i++) oneSize.add(64, 1000 + i);
-  assert.deepEqual(fitLinear(oneSize), { ns: 1004.5, nsPerByte: 0, samples: 10 }, 'one size: its median, no per-byte cost');
+  assert.deepEqual(
+    fitLinear(oneSize),
+    { ns: 1004.5, nsPerByte: 0, samples: 10 },
+    'one size: its median, no per-byte cost',
+  );
 });
 
 test('heal calibrate names a flag that belongs to the other mode, or a bad value', async () => {
@@ -43,45 +47,97 @@ test('heal calibrate names a flag that belongs to the other mode, or a bad value
   assert.match(runs[0]!.stderr, /--runs does not apply to --validate/);
   assert.match(runs[1]!.stderr, /--keys applies only to --validate/);
   assert.match(runs[2]!.stderr, /--runs must be an integer in \[1, 50\], got 0/);
-  assert.match(runs[3]!.stderr, /--cost-profile: cost profile \/nonexistent\/profile\.json: cannot read it/);
+  assert.match(
+    runs[3]!.stderr,
+    /--cost-profile: cost profile \/nonexistent\/profile\.json: cannot read it/,
+  );
 });
 
 test('heal calibrate --quick writes a cost profile the simulator loads, with the machine it was measured on', async () => {
   const out = mkdtempSync(join(tmpdir(), 'heal-calibrate-'));
   try {
-    const run = await heal('calibrate', '--quick', '--name', 'test-profile', '--out', out, '--json');
+    const run = await heal(
+      'calibrate',
+      '--quick',
+      '--name',
+      'test-profile',
+      '--out',
+      out,
+      '--json',
+    );
     assert.equal(run.code, 0, run.stderr);
-    const doc = JSON.parse(run.stdout) as { command: string; results: { party: string; cost: string; ns: number }[] };
+    const doc = JSON.parse(run.stdout) as {
+      command: string;
+      results: { party: string; cost: string; ns: number }[];
+    };
     assert.equal(doc.command, 'calibrate');
     const { profile } = loadCostProfile(join(out, 'cost-profile.json'));
     assert.equal(profile.name, 'test-profile');
-    assert.ok(typeof profile.machine['cpus'] === 'number' && typeof profile.machine['cpuModel'] === 'string', JSON.stringify(profile.machine));
-    for (const kind of ['get', 'put', 'inv', 'ack']) assert.ok((profile.replica.receive[kind]?.ns ?? 0) > 0, `a replica's ${kind} costs something`);
-    assert.ok((profile.client.receive['get-ok']?.ns ?? 0) > 0, 'a client\'s get-ok costs something');
-    for (const medium of ['wal', 'pmem'] as const) assert.ok((profile.media[medium]?.read.ns ?? 0) > 0, `reading a ${medium} record costs something`);
-    assert.ok(doc.results.some((r) => r.party === 'replica' && r.cost === 'receive get'), 'the report lists the costs');
+    assert.ok(
+      typeof profile.machine['cpus'] === 'number' &&
+        typeof profile.machine['cpuModel'] === 'string',
+      JSON.stringify(profile.machine),
+    );
+    for (const kind of ['get', 'put', 'inv', 'ack'])
+      assert.ok(
+        (profile.replica.receive[kind]?.ns ?? 0) > 0,
+        `a replica's ${kind} costs something`,
+      );
+    assert.ok((profile.client.receive['get-ok']?.ns ?? 0) > 0, "a client's get-ok costs something");
+    for (const medium of ['wal', 'pmem'] as const)
+      assert.ok(
+        (profile.media[medium]?.read.ns ?? 0) > 0,
+        `reading a ${medium} record costs something`,
+      );
+    assert.ok(
+      doc.results.some((r) => r.party === 'replica' && r.cost === 'receive get'),
+      'the report lists the costs',
+    );
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
 });
 
-test('the thread runtime\'s cost per job is fitted so that the simulator spends what threads spent per operation', async () => {
+test("the thread runtime's cost per job is fitted so that the simulator spends what threads spent per operation", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'heal-job-overhead-'));
   try {
     const config: ExperimentConfig = {
-      ...DEMO_EXPERIMENT, strategies: ['heal'], replicas: 3, keys: 600, warmupMs: 100, steadyMs: 200, suspicionMs: 300,
-      outageMs: 400, tailMs: 100, dataDir: dir,
+      ...DEMO_EXPERIMENT,
+      strategies: ['heal'],
+      replicas: 3,
+      keys: 600,
+      warmupMs: 100,
+      steadyMs: 200,
+      suspicionMs: 300,
+      outageMs: 400,
+      tailMs: 100,
+      dataDir: dir,
     };
     // A made-up thread run: 1.5 cores' worth of CPU for 15,000 ops/s is 100 us per operation.
     const threads: ThreadRun = { rows: [{ steadyOpsPerSec: 15_000 } as StrategyRun], cores: 1.5 };
     const profile = loadCostProfile('default').profile;
-    const fit = await fitJobOverhead(profile, config, () => Promise.resolve(threads), () => {});
+    const fit = await fitJobOverhead(
+      profile,
+      config,
+      () => Promise.resolve(threads),
+      () => {},
+    );
     assert.equal(fit.threadsNsPerOp, 100_000);
     assert.ok(fit.jobNs > 0 && fit.handlersNsPerOp < 100_000, JSON.stringify(fit));
-    const sim = { ...config, ...SIM_MODEL, sharedCores: 2, link: 'loopback' as const, costProfile: '', check: false };
+    const sim = {
+      ...config,
+      ...SIM_MODEL,
+      sharedCores: 2,
+      link: 'loopback' as const,
+      costProfile: '',
+      check: false,
+    };
     const [run] = runSimExperiment(sim, { profile: withJobNs(profile, fit.jobNs), path: 'fitted' });
     const nsPerOp = (run!.cpuBusyMs.reduce((a, b) => a + b, 0) * 1e6) / run!.operations;
-    assert.ok(Math.abs(nsPerOp / 100_000 - 1) < 0.1, `the fitted profile charges ${nsPerOp} ns per operation`);
+    assert.ok(
+      Math.abs(nsPerOp / 100_000 - 1) < 0.1,
+      `the fitted profile charges ${nsPerOp} ns per operation`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -55,10 +55,18 @@ test('heal check exits 1 on a stale read and reports the key, its operations and
 });
 
 test('heal check --json prints one document with the verdict and the failing key', async () => {
-  const [good, bad] = await Promise.all([heal('check', '--json', GOOD), heal('check', STALE, '--json')]);
+  const [good, bad] = await Promise.all([
+    heal('check', '--json', GOOD),
+    heal('check', STALE, '--json'),
+  ]);
   assert.equal(good.code, 0, good.stderr);
   assert.equal(bad.code, 1, bad.stderr);
-  const doc = JSON.parse(good.stdout) as { command: string; machine: object; config: Record<string, unknown>; results: Record<string, unknown>[] };
+  const doc = JSON.parse(good.stdout) as {
+    command: string;
+    machine: object;
+    config: Record<string, unknown>;
+    results: Record<string, unknown>[];
+  };
   assert.deepEqual(Object.keys(doc).sort(), ['command', 'config', 'machine', 'results']);
   assert.equal(doc.command, 'check');
   assert.equal(doc.config['file'], GOOD);
@@ -77,12 +85,30 @@ test('heal check --json prints one document with the verdict and the failing key
 
 test('heal check exits 2 on an invalid file and names what is wrong and where', async () => {
   const cases: [string, string, RegExp][] = [
-    ['syntax.json', '{"operations": [\n  {"client": 0 "op": "put"}]}', /syntax\.json: line 2, column 16: invalid JSON: expected ',' or '}' in object, found "\\""/],
-    ['return.json', '{"operations": [{"client": 0, "op": "put", "key": "k", "value": "a", "call": 5, "return": 4}]}', /operations\[0\]\.return: must be an integer >= call \(5\) or null, got 4/],
-    ['op.json', '{"operations": [{"client": 0, "op": "del", "key": "k", "value": "a", "call": 5, "return": 6}]}', /operations\[0\]\.op: must be "put" or "get", got "del"/],
-    ['dup.json', '{"operations": [{"client": 0, "client": 1, "op": "put", "key": "k", "value": "a", "call": 5, "return": 6}]}', /duplicate field "client" in operations\[0\]/],
+    [
+      'syntax.json',
+      '{"operations": [\n  {"client": 0 "op": "put"}]}',
+      /syntax\.json: line 2, column 16: invalid JSON: expected ',' or '}' in object, found "\\""/,
+    ],
+    [
+      'return.json',
+      '{"operations": [{"client": 0, "op": "put", "key": "k", "value": "a", "call": 5, "return": 4}]}',
+      /operations\[0\]\.return: must be an integer >= call \(5\) or null, got 4/,
+    ],
+    [
+      'op.json',
+      '{"operations": [{"client": 0, "op": "del", "key": "k", "value": "a", "call": 5, "return": 6}]}',
+      /operations\[0\]\.op: must be "put" or "get", got "del"/,
+    ],
+    [
+      'dup.json',
+      '{"operations": [{"client": 0, "client": 1, "op": "put", "key": "k", "value": "a", "call": 5, "return": 6}]}',
+      /duplicate field "client" in operations\[0\]/,
+    ],
   ];
-  const runs = await Promise.all(cases.map(([name, text]) => heal('check', historyFile(name, text))));
+  const runs = await Promise.all(
+    cases.map(([name, text]) => heal('check', historyFile(name, text))),
+  );
   runs.forEach((run, i) => {
     const [name, , pattern] = cases[i] as [string, string, RegExp];
     assert.equal(run.code, 2, `${name}: ${run.stderr}`);
@@ -109,23 +135,46 @@ test('heal check exits 2 on a missing file or bad arguments', async () => {
 
 test('heal check exits 3 when the step budget runs out before a verdict', async () => {
   const ops = [];
-  for (let c = 0; c < 12; c++) ops.push({ client: c, op: 'put', key: 'k', value: `v${c}`, call: 0, return: 100 });
+  for (let c = 0; c < 12; c++)
+    ops.push({ client: c, op: 'put', key: 'k', value: `v${c}`, call: 0, return: 100 });
   ops.push({ client: 20, op: 'get', key: 'k', value: 'v0', call: 200, return: 201 });
   ops.push({ client: 20, op: 'get', key: 'k', value: 'v1', call: 202, return: 203 });
-  const run = await heal('check', historyFile('hard.json', JSON.stringify({ operations: ops })), '--max-steps', '1');
+  const run = await heal(
+    'check',
+    historyFile('hard.json', JSON.stringify({ operations: ops })),
+    '--max-steps',
+    '1',
+  );
   assert.equal(run.code, 3, run.stderr);
   assert.match(run.stdout, /unknown: .*budget ran out on 1 key/);
 });
 
 test('heal bench check writes check.json and check.md with the documented row fields', async () => {
   const out = join(dir, 'results');
-  const run = await heal('bench', 'check', '--operations', '2000', '--clients', '4', '--keys', '10', '--repeats', '1', '--out', out, '--json');
+  const run = await heal(
+    'bench',
+    'check',
+    '--operations',
+    '2000',
+    '--clients',
+    '4',
+    '--keys',
+    '10',
+    '--repeats',
+    '1',
+    '--out',
+    out,
+    '--json',
+  );
   assert.equal(run.code, 0, run.stderr);
   const doc = JSON.parse(run.stdout) as { command: string; results: Record<string, unknown>[] };
   assert.equal(doc.command, 'bench check');
   assert.equal(doc.results.length, 2);
   const [main, single] = doc.results;
-  assert.deepEqual([main?.['operations'], main?.['clients'], main?.['keys'], main?.['verdict']], [2000, 4, 10, 'ok']);
+  assert.deepEqual(
+    [main?.['operations'], main?.['clients'], main?.['keys'], main?.['verdict']],
+    [2000, 4, 10, 'ok'],
+  );
   assert.equal(single?.['keys'], 1);
   assert.equal(typeof main?.['checkMs'], 'number');
   assert.match(run.stderr, /wrote .*check\.json and .*check\.md/);

@@ -8,16 +8,25 @@ import { benchCheckCommand } from '../src/commands/bench-check.js';
 import { COMMANDS } from '../src/commands/index.js';
 import { heal } from './run-heal.js';
 
-test('every command\'s --help lists each of its options once, with the default its table holds', () => {
+test("every command's --help lists each of its options once, with the default its table holds", () => {
   for (const cmd of COMMANDS) {
     const help = commandHelp(cmd);
     for (const [name, def] of Object.entries(cmd.options)) {
-      const at = help.split('\n').flatMap((line, i) => (new RegExp(`^ {2}--${name}(?: |$)`).test(line) ? [i] : []));
+      const at = help
+        .split('\n')
+        .flatMap((line, i) => (new RegExp(`^ {2}--${name}(?: |$)`).test(line) ? [i] : []));
       assert.equal(at.length, 1, `heal ${cmd.name}: --${name} listed ${at.length} times`);
       if (def.default === undefined) continue;
       // The default closes the option's entry: on its first line or a continuation line.
-      const entry = help.split('\n').slice(at[0]).join('\n').split(/\n {2}--/)[0] as string;
-      assert.ok(entry.includes(`(default ${formatDefault(def.default)}`), `heal ${cmd.name} --${name}: ${entry}`);
+      const entry = help
+        .split('\n')
+        .slice(at[0])
+        .join('\n')
+        .split(/\n {2}--/)[0] as string;
+      assert.ok(
+        entry.includes(`(default ${formatDefault(def.default)}`),
+        `heal ${cmd.name} --${name}: ${entry}`,
+      );
     }
   }
 });
@@ -41,10 +50,21 @@ test('help shows a --quick default beside the default, and moves a default that 
 test('a command run without flags uses the defaults its help shows', async () => {
   const out = mkdtempSync(join(tmpdir(), 'heal-help-defaults-'));
   try {
-    const run = await heal('bench', 'check', '--operations', '300', '--repeats', '1', '--json', '--out', out);
+    const run = await heal(
+      'bench',
+      'check',
+      '--operations',
+      '300',
+      '--repeats',
+      '1',
+      '--json',
+      '--out',
+      out,
+    );
     assert.equal(run.code, 0, run.stderr);
     const config = (JSON.parse(run.stdout) as { config: Record<string, unknown> }).config;
-    for (const name of ['clients', 'keys', 'seed'] as const) assert.equal(config[name], benchCheckCommand.options[name]?.default, name);
+    for (const name of ['clients', 'keys', 'seed'] as const)
+      assert.equal(config[name], benchCheckCommand.options[name]?.default, name);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

@@ -3,7 +3,12 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import {
-  latencyPercentileUs, LATENCY_HIGHEST_US, mergeLatencies, newLatencyHistogram, recordLatencyUs, type LatencyHistogram,
+  latencyPercentileUs,
+  LATENCY_HIGHEST_US,
+  mergeLatencies,
+  newLatencyHistogram,
+  recordLatencyUs,
+  type LatencyHistogram,
 } from '../src/demo/histogram.js';
 
 const MODULE = new URL('../src/demo/histogram.js', import.meta.url).href;
@@ -31,9 +36,13 @@ test('histograms returned from worker threads merge into the percentiles of all 
   const whole = newLatencyHistogram();
   for (const v of [...a, ...b]) recordLatencyUs(whole, v);
   assert.equal(merged.count, 1000);
-  for (const p of [50, 90, 99, 100]) assert.equal(latencyPercentileUs(merged, p), latencyPercentileUs(whole, p), `p${p}`);
+  for (const p of [50, 90, 99, 100])
+    assert.equal(latencyPercentileUs(merged, p), latencyPercentileUs(whole, p), `p${p}`);
   // The 950th of the 1000 values is the 50th of b: 50,490 µs, within 0.1%.
-  assert.ok(Math.abs(latencyPercentileUs(merged, 95) - 50_490) <= 51, `p95 ${latencyPercentileUs(merged, 95)}`);
+  assert.ok(
+    Math.abs(latencyPercentileUs(merged, 95) - 50_490) <= 51,
+    `p95 ${latencyPercentileUs(merged, 95)}`,
+  );
 });
 
 test('latencies are rounded and clamped into the histogram, and an empty one has no percentile', () => {

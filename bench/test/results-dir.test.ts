@@ -19,7 +19,10 @@ test('a measuring command writes to ./heal-results/<timestamp>/ by default, not 
     assert.equal(runs.length, 1, 'one folder per run');
     assert.match(runs[0] as string, /^\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d-\d{3}Z$/, 'named by its time');
     const dir = join(cwd, 'heal-results', runs[0] as string);
-    assert.equal((JSON.parse(readFileSync(join(dir, 'check.json'), 'utf8')) as { command: string }).command, 'bench check');
+    assert.equal(
+      (JSON.parse(readFileSync(join(dir, 'check.json'), 'utf8')) as { command: string }).command,
+      'bench check',
+    );
     assert.ok(existsSync(join(dir, 'check.md')));
     assert.ok(run.stderr.includes(join(dir, 'check.json')), 'the path is printed');
     assert.equal(statSync(committed).mtimeMs, before, 'the committed results are untouched');

@@ -29,7 +29,11 @@ export function healIn(cwd: string, ...args: string[]): Promise<HealRun> {
   return spawnHeal(cwd, {}, args);
 }
 
-function spawnHeal(cwd: string, env: Record<string, string>, args: readonly string[]): Promise<HealRun> {
+function spawnHeal(
+  cwd: string,
+  env: Record<string, string>,
+  args: readonly string[],
+): Promise<HealRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [HEAL, ...args], {
       cwd,

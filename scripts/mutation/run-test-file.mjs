@@ -41,7 +41,11 @@ if (file === undefined) {
   process.exit(2);
 }
 const seeds = SEEDS[basename(file)];
-if (process.env.HEAL_SEEDS === undefined && process.env.HEAL_SEED === undefined && seeds !== undefined) {
+if (
+  process.env.HEAL_SEEDS === undefined &&
+  process.env.HEAL_SEED === undefined &&
+  seeds !== undefined
+) {
   // One seed: HEAL_SEED=1 runs seed 1 alone (the suites then draw no random seed either).
   if (seeds === 1) process.env.HEAL_SEED = '1';
   else process.env.HEAL_SEEDS = String(seeds);
@@ -55,7 +59,8 @@ crypto.randomInt = () => RANDOM_SEED;
 const nodeTest = require('node:test');
 const test = nodeTest.test;
 nodeTest.test = function skipCounting(name, ...rest) {
-  if (typeof name === 'string' && SKIPPED.has(name)) return test(name, { skip: 'counts over the full seed count' }, () => {});
+  if (typeof name === 'string' && SKIPPED.has(name))
+    return test(name, { skip: 'counts over the full seed count' }, () => {});
   return test(name, ...rest);
 };
 syncBuiltinESMExports();

@@ -14,7 +14,9 @@ import { spawnSync } from 'node:child_process';
 
 const root = process.cwd();
 if (!root.split(sep).includes('.stryker-tmp')) {
-  console.error(`sandbox-build: ${root} is not a Stryker sandbox (.stryker-tmp/...); refusing to relink its node_modules`);
+  console.error(
+    `sandbox-build: ${root} is not a Stryker sandbox (.stryker-tmp/...); refusing to relink its node_modules`,
+  );
   process.exit(1);
 }
 
@@ -35,5 +37,7 @@ for (const dir of workspaces) {
 // The packages under mutation and every package their tests import; bench and the cross-package
 // suites are not compiled (their tests are not run).
 const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-const build = spawnSync(process.execPath, [tsc, '-b', 'packages/kv', 'packages/heal'], { stdio: 'inherit' });
+const build = spawnSync(process.execPath, [tsc, '-b', 'packages/kv', 'packages/heal'], {
+  stdio: 'inherit',
+});
 process.exit(build.status ?? 1);

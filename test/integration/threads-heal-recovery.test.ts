@@ -9,33 +9,55 @@ import { ThreadCluster } from '@heal/kv';
 /** Real threads on a shared machine: a hang must fail the test, not stall the suite. */
 const THREAD_TEST_TIMEOUT_MS = 120_000;
 
-test('HEAL on worker threads over pmem: the restarted replica gets what it missed from its Buddy and serves it', { timeout: THREAD_TEST_TIMEOUT_MS }, async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'heal-it-heal-'));
-  const cluster = await ThreadCluster.start({
-    replicas: 3, clients: 1, module: HEAL_REPLICA_MODULE, strategy: 'heal', medium: 'pmem', model: 'synch', dataDir,
-    pmemCapacity: 4096, pmemLatency: false, dataset: { keys: 1000, valueSizes: { bytes: [32], weights: [1] } },
-  });
-  try {
-    await cluster.ready(60_000);
-    const client = cluster.client(0, 0);
-    for (let i = 0; i < 50; i++) await client.put(`k${i}`, `before-${i}`);
-    await cluster.crash(2);
-    for (let i = 0; i < 20; i++) await client.put(`k${i}`, `during-${i}`);
-    await cluster.restart(2, { strategy: 'heal' });
-    const report = await cluster.recover(2, 60_000);
-    assert.equal(report.strategy, 'heal');
-    // From the Buddy's buffer, or by Merkle descent when a false suspicion on a loaded machine
-    // changed the Buddy meanwhile: either way only what differs moves.
-    assert.equal((report.counts['bufferSessions'] ?? 0) + (report.counts['descentSessions'] ?? 0), 1, JSON.stringify(report));
-    assert.ok(report.entriesApplied >= 20 && report.entriesApplied < 1000, `applied ${report.entriesApplied}: what it missed, not the store`);
-    for (const phase of ['load', 'join', 'startToAck', 'replay', 'finalize']) assert.ok(phase in report.phasesMs, phase);
-    await cluster.ready(60_000);
-    const reader = cluster.client(0, 2);
-    for (let i = 0; i < 20; i++) assert.equal(await reader.get(`k${i}`), `during-${i}`, 'a write it missed');
-    for (let i = 20; i < 50; i++) assert.equal(await reader.get(`k${i}`), `before-${i}`, 'a write its medium kept');
-    assert.equal((await reader.get('k999'))?.length, 32, 'the dataset');
-  } finally {
-    await cluster.shutdown();
-    rmSync(dataDir, { recursive: true, force: true });
-  }
-});
+test(
+  'HEAL on worker threads over pmem: the restarted replica gets what it missed from its Buddy and serves it',
+  { timeout: THREAD_TEST_TIMEOUT_MS },
+  async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'heal-it-heal-'));
+    const cluster = await ThreadCluster.start({
+      replicas: 3,
+      clients: 1,
+      module: HEAL_REPLICA_MODULE,
+      strategy: 'heal',
+      medium: 'pmem',
+      model: 'synch',
+      dataDir,
+      pmemCapacity: 4096,
+      pmemLatency: false,
+      dataset: { keys: 1000, valueSizes: { bytes: [32], weights: [1] } },
+    });
+    try {
+      await cluster.ready(60_000);
+      const client = cluster.client(0, 0);
+      for (let i = 0; i < 50; i++) await client.put(`k${i}`, `before-${i}`);
+      await cluster.crash(2);
+      for (let i = 0; i < 20; i++) await client.put(`k${i}`, `during-${i}`);
+      await cluster.restart(2, { strategy: 'heal' });
+      const report = await cluster.recover(2, 60_000);
+      assert.equal(report.strategy, 'heal');
+      // From the Buddy's buffer, or by Merkle descent when a false suspicion on a loaded machine
+      // changed the Buddy meanwhile: either way only what differs moves.
+      assert.equal(
+        (report.counts['bufferSessions'] ?? 0) + (report.counts['descentSessions'] ?? 0),
+        1,
+        JSON.stringify(report),
+      );
+      assert.ok(
+        report.entriesApplied >= 20 && report.entriesApplied < 1000,
+        `applied ${report.entriesApplied}: what it missed, not the store`,
+      );
+      for (const phase of ['load', 'join', 'startToAck', 'replay', 'finalize'])
+        assert.ok(phase in report.phasesMs, phase);
+      await cluster.ready(60_000);
+      const reader = cluster.client(0, 2);
+      for (let i = 0; i < 20; i++)
+        assert.equal(await reader.get(`k${i}`), `during-${i}`, 'a write it missed');
+      for (let i = 20; i < 50; i++)
+        assert.equal(await reader.get(`k${i}`), `before-${i}`, 'a write its medium kept');
+      assert.equal((await reader.get('k999'))?.length, 32, 'the dataset');
+    } finally {
+      await cluster.shutdown();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  },
+);

@@ -1,6 +1,11 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { COST_PROFILE_FORMAT, type CostProfile, type LinearCost, type PartyCosts } from '@heal/kv/sim';
+import {
+  COST_PROFILE_FORMAT,
+  type CostProfile,
+  type LinearCost,
+  type PartyCosts,
+} from '@heal/kv/sim';
 import { describeMachine } from '../report/machine.js';
 import { SIM_EXPERIMENT, SIM_MODEL, type SimExperimentConfig } from '../sim/sim-config.js';
 import { fitAcrossRuns, median, roundFit, type LinearFit } from './fit.js';
@@ -31,8 +36,18 @@ const MIN_KIND_SAMPLES = 20;
  */
 export function handlerScenarios(plan: CalibrationPlan): SimExperimentConfig[] {
   const base: SimExperimentConfig = {
-    ...SIM_EXPERIMENT, ...SIM_MODEL, costProfile: 'none', sharedCores: 2, check: false, keys: plan.keys,
-    medium: 'memory-durable' as SimExperimentConfig['medium'], warmupMs: 50, steadyMs: 100, outageMs: 200, tailMs: 50, dataDir: plan.dataDir,
+    ...SIM_EXPERIMENT,
+    ...SIM_MODEL,
+    costProfile: 'none',
+    sharedCores: 2,
+    check: false,
+    keys: plan.keys,
+    medium: 'memory-durable' as SimExperimentConfig['medium'],
+    warmupMs: 50,
+    steadyMs: 100,
+    outageMs: 200,
+    tailMs: 50,
+    dataDir: plan.dataDir,
   };
   return [
     { ...base, strategies: [...plan.strategies], workload: 'taobench' },
@@ -42,7 +57,7 @@ export function handlerScenarios(plan: CalibrationPlan): SimExperimentConfig[] {
 
 const cost = (f: { ns: number; nsPerByte: number }): LinearCost => roundFit(f);
 const add = (a: LinearFit, b: LinearFit | undefined): LinearFit =>
-  (b ? { ns: a.ns + b.ns, nsPerByte: a.nsPerByte + b.nsPerByte, samples: a.samples } : a);
+  b ? { ns: a.ns + b.ns, nsPerByte: a.nsPerByte + b.nsPerByte, samples: a.samples } : a;
 
 /** Per kind, the median over the runs that had enough samples of it (kinds in at least half of them). */
 function kindsAcrossRuns(runs: readonly Map<string, LinearFit>[]): Map<string, LinearFit> {
@@ -56,24 +71,36 @@ function kindsAcrossRuns(runs: readonly Map<string, LinearFit>[]): Map<string, L
 }
 
 function party(
-  runs: readonly HandlerRun[], receiveOf: (r: HandlerRun) => HandlerRun['replicaReceive'], encodeOf: (r: HandlerRun) => HandlerRun['replicaEncode'],
-  tickNs: number, flushNs: number,
+  runs: readonly HandlerRun[],
+  receiveOf: (r: HandlerRun) => HandlerRun['replicaReceive'],
+  encodeOf: (r: HandlerRun) => HandlerRun['replicaEncode'],
+  tickNs: number,
+  flushNs: number,
 ): PartyCosts {
   const decode = kindsAcrossRuns(runs.map((r) => fitByKind(r.decode, MIN_KIND_SAMPLES)));
   const handlers = kindsAcrossRuns(runs.map((r) => fitByKind(receiveOf(r), MIN_KIND_SAMPLES)));
   const receive: Record<string, LinearCost> = {};
-  for (const [kind, fit] of [...handlers].sort(([a], [b]) => a.localeCompare(b))) receive[kind] = cost(add(fit, decode.get(kind)));
+  for (const [kind, fit] of [...handlers].sort(([a], [b]) => a.localeCompare(b)))
+    receive[kind] = cost(add(fit, decode.get(kind)));
   const all = Object.values(receive);
   return {
     receive,
-    receiveDefault: { ns: all.length > 0 ? Math.round(median(all.map((c) => c.ns))) : 0, nsPerByte: 0 },
+    receiveDefault: {
+      ns: all.length > 0 ? Math.round(median(all.map((c) => c.ns))) : 0,
+      nsPerByte: 0,
+    },
     send: cost(fitAcrossRuns(runs.map((r) => fitLinear(encodeOf(r))))),
-    tickNs: Math.round(tickNs), flushNs: Math.round(flushNs), jobNs: 0, wakeNs: 0,
+    tickNs: Math.round(tickNs),
+    flushNs: Math.round(flushNs),
+    jobNs: 0,
+    wakeNs: 0,
   };
 }
 
-const meanOf = (runs: readonly HandlerRun[], pick: (r: HandlerRun) => HandlerRun['replicaTick']): number =>
-  median(runs.map((r) => (pick(r).count > 0 ? fitLinear(pick(r)).ns : 0)));
+const meanOf = (
+  runs: readonly HandlerRun[],
+  pick: (r: HandlerRun) => HandlerRun['replicaTick'],
+): number => median(runs.map((r) => (pick(r).count > 0 ? fitLinear(pick(r)).ns : 0)));
 
 /**
  * `heal calibrate`: measures on this machine what the real handlers (with the codec), the
@@ -96,15 +123,28 @@ export function calibrate(plan: CalibrationPlan, progress: (what: string) => voi
       const measured = measureHandlers(scenarios);
       if (run > 0) runs.push(measured);
     }
-    const replica = party(runs, (r) => r.replicaReceive, (r) => r.replicaEncode, meanOf(runs, (r) => r.replicaTick), meanOf(runs, (r) => r.replicaFlush));
-    const client = party(runs, (r) => r.clientReceive, (r) => r.clientEncode, 0, meanOf(runs, (r) => r.clientRound));
+    const replica = party(
+      runs,
+      (r) => r.replicaReceive,
+      (r) => r.replicaEncode,
+      meanOf(runs, (r) => r.replicaTick),
+      meanOf(runs, (r) => r.replicaFlush),
+    );
+    const client = party(
+      runs,
+      (r) => r.clientReceive,
+      (r) => r.clientEncode,
+      0,
+      meanOf(runs, (r) => r.clientRound),
+    );
     return {
       format: COST_PROFILE_FORMAT,
       name: plan.name,
       measuredAt: new Date().toISOString(),
       machine: { ...describeMachine() },
-      method: `medians of ${plan.runs} runs (after one warm-up run); within a run, each cost is a line through the median time of each size ` +
-        '(one size, or size quantiles), less the clock\'s own cost. ' +
+      method:
+        `medians of ${plan.runs} runs (after one warm-up run); within a run, each cost is a line through the median time of each size ` +
+        "(one size, or size quantiles), less the clock's own cost. " +
         'Handlers: the recovery experiment in the simulator (6 replicas, 2 clients; TAOBench with every strategy, YCSB A with heal), each handler timed with ' +
         'process.hrtime less the storage and encoding inside it; receive = handler + decode of its kind; send = encode. Media: per operation, in batches (write), ' +
         `after 1-256 writes (sync), ${plan.media.loadRecords.join(' and ')} records (open, then a get of every record, CPU time); pmem with its latency model ${plan.media.pmemLatency ? 'on' : 'off'}, ` +

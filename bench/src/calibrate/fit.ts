@@ -48,7 +48,9 @@ export function median(values: readonly number[]): number {
   assert(values.length > 0, 'median of nothing');
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /**
@@ -62,23 +64,32 @@ export function median(values: readonly number[]): number {
 export function fitLinear(s: Samples): LinearFit {
   const n = s.ns.length;
   assert(n > 0, 'fit of no samples');
-  const order = s.bytes.map((_, i) => i).sort((a, b) => (s.bytes[a] as number) - (s.bytes[b] as number));
+  const order = s.bytes
+    .map((_, i) => i)
+    .sort((a, b) => (s.bytes[a] as number) - (s.bytes[b] as number));
   const groups: { bytes: number; ns: number; weight: number }[] = [];
   const distinct = new Set(s.bytes).size;
   const perGroup = distinct <= SIZE_GROUPS ? 0 : Math.ceil(n / SIZE_GROUPS);
   for (let i = 0; i < n;) {
     let j = i + 1;
     const first = s.bytes[order[i] as number] as number;
-    while (j < n && (perGroup === 0 ? s.bytes[order[j] as number] === first : j - i < perGroup)) j++;
+    while (j < n && (perGroup === 0 ? s.bytes[order[j] as number] === first : j - i < perGroup))
+      j++;
     const members = order.slice(i, j);
-    groups.push({ bytes: median(members.map((k) => s.bytes[k] as number)), ns: median(members.map((k) => s.ns[k] as number)), weight: j - i });
+    groups.push({
+      bytes: median(members.map((k) => s.bytes[k] as number)),
+      ns: median(members.map((k) => s.ns[k] as number)),
+      weight: j - i,
+    });
     i = j;
   }
   // A per-byte cost needs a good share of samples of other sizes than the usual one: a few
   // bytes more or less (keys of different lengths) say nothing of it.
   const total = groups.reduce((a, g) => a + g.weight, 0);
   const usual = median(s.bytes);
-  const far = groups.filter((g) => g.bytes >= usual * MIN_SIZE_SPREAD || g.bytes * MIN_SIZE_SPREAD <= usual).reduce((a, g) => a + g.weight, 0);
+  const far = groups
+    .filter((g) => g.bytes >= usual * MIN_SIZE_SPREAD || g.bytes * MIN_SIZE_SPREAD <= usual)
+    .reduce((a, g) => a + g.weight, 0);
   if (far < total * MIN_FAR_SHARE) return { ns: median(s.ns), nsPerByte: 0, samples: s.count };
   const meanX = groups.reduce((a, g) => a + g.weight * g.bytes, 0) / total;
   const meanY = groups.reduce((a, g) => a + g.weight * g.ns, 0) / total;

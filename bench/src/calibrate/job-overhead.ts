@@ -26,7 +26,11 @@ const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
 /** The profile with every job of replicas and clients costing `jobNs`. */
 export function withJobNs(profile: CostProfile, jobNs: number): CostProfile {
-  return { ...profile, replica: { ...profile.replica, jobNs }, client: { ...profile.client, jobNs } };
+  return {
+    ...profile,
+    replica: { ...profile.replica, jobNs },
+    client: { ...profile.client, jobNs },
+  };
 }
 
 /**
@@ -38,29 +42,48 @@ export function withJobNs(profile: CostProfile, jobNs: number): CostProfile {
  * operation, is each job's cost.
  */
 export async function fitJobOverhead(
-  profile: CostProfile, config: ExperimentConfig, runThreads: (config: ExperimentConfig) => Promise<ThreadRun>,
+  profile: CostProfile,
+  config: ExperimentConfig,
+  runThreads: (config: ExperimentConfig) => Promise<ThreadRun>,
   progress: (what: string) => void,
 ): Promise<JobOverhead> {
   progress('thread runtime: the scenario on worker threads');
   const threads = await runThreads(config);
   const row = threads.rows[0];
-  if (!row || row.steadyOpsPerSec <= 0) throw new Error('calibrate: the thread run completed no operations in its steady window');
+  if (!row || row.steadyOpsPerSec <= 0)
+    throw new Error('calibrate: the thread run completed no operations in its steady window');
   const threadsNsPerOp = (threads.cores * 1e9) / row.steadyOpsPerSec;
-  const sim: SimExperimentConfig = { ...config, ...SIM_MODEL, sharedCores: SHARED_CORES, link: 'loopback', costProfile: '', check: false, pmemLatency: false };
+  const sim: SimExperimentConfig = {
+    ...config,
+    ...SIM_MODEL,
+    sharedCores: SHARED_CORES,
+    link: 'loopback',
+    costProfile: '',
+    check: false,
+    pmemLatency: false,
+  };
   let jobNs = 0;
   let handlersNsPerOp = 0;
   let jobsPerOp = 0;
   for (let round = 1; round <= ROUNDS; round++) {
     progress(`thread runtime: simulator run ${round} of ${ROUNDS} (${Math.round(jobNs)} ns a job)`);
-    const [run] = runSimExperiment(sim, { profile: withJobNs(profile, jobNs), path: '(being calibrated)' });
-    if (!run || run.operations === 0) throw new Error('calibrate: the simulator run completed no operations');
+    const [run] = runSimExperiment(sim, {
+      profile: withJobNs(profile, jobNs),
+      path: '(being calibrated)',
+    });
+    if (!run || run.operations === 0)
+      throw new Error('calibrate: the simulator run completed no operations');
     const jobs = sum(run.cpuJobs);
     handlersNsPerOp = (sum(run.cpuBusyMs) * 1e6 - jobs * jobNs) / run.operations;
     jobsPerOp = jobs / run.operations;
     jobNs = Math.max(0, (threadsNsPerOp - handlersNsPerOp) / jobsPerOp);
   }
   return {
-    jobNs: Math.round(jobNs), threadsNsPerOp: Math.round(threadsNsPerOp), handlersNsPerOp: Math.round(handlersNsPerOp),
-    jobsPerOp: Math.round(jobsPerOp * 1000) / 1000, threadCores: Math.round(threads.cores * 100) / 100, threadOpsPerSec: row.steadyOpsPerSec,
+    jobNs: Math.round(jobNs),
+    threadsNsPerOp: Math.round(threadsNsPerOp),
+    handlersNsPerOp: Math.round(handlersNsPerOp),
+    jobsPerOp: Math.round(jobsPerOp * 1000) / 1000,
+    threadCores: Math.round(threads.cores * 100) / 100,
+    threadOpsPerSec: row.steadyOpsPerSec,
   };
 }

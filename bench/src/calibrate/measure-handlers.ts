@@ -14,9 +14,13 @@ import { timedStorage } from './timed-storage.js';
  * machine (a client's gets to one replica go in one message, a replica's round takes several).
  */
 export const CALIBRATION_COSTS: CostModel = {
-  receiveMs: () => 0.003, sendMs: () => 0.001, tickMs: () => 0.01, startMs: () => 0, flushMs: () => 0.001, jobMs: () => 0.001,
+  receiveMs: () => 0.003,
+  sendMs: () => 0.001,
+  tickMs: () => 0.01,
+  startMs: () => 0,
+  flushMs: () => 0.001,
+  jobMs: () => 0.001,
 };
-
 
 /** Per message kind, a handler's samples. */
 type ByKind = Map<string, Samples>;
@@ -43,8 +47,15 @@ export interface HandlerRun {
 
 function newRun(): HandlerRun {
   return {
-    replicaReceive: new Map(), clientReceive: new Map(), decode: new Map(), replicaEncode: new Samples(), clientEncode: new Samples(),
-    replicaTick: new Samples(), replicaFlush: new Samples(), clientRound: new Samples(), storageNs: 0,
+    replicaReceive: new Map(),
+    clientReceive: new Map(),
+    decode: new Map(),
+    replicaEncode: new Samples(),
+    clientEncode: new Samples(),
+    replicaTick: new Samples(),
+    replicaFlush: new Samples(),
+    clientRound: new Samples(),
+    storageNs: 0,
   };
 }
 
@@ -60,7 +71,10 @@ class Recorder {
   readonly #inside = new Map<ActorId, number>();
 
   /** `replicas`: ids below are replicas; `clockNs`: what reading the clock twice adds to an interval. */
-  constructor(readonly replicas: number, readonly clockNs: number) {}
+  constructor(
+    readonly replicas: number,
+    readonly clockNs: number,
+  ) {}
 
   #take(id: ActorId): number {
     const ns = this.#inside.get(id) ?? 0;
@@ -105,7 +119,8 @@ class Recorder {
     const decode = this.run.decode;
     const timedCodec = {
       sizeOf: (msg: KvWire) => codec.sizeOf(msg),
-      encodeInto: (msg: KvWire, target: Uint8Array, offset: number, size: number) => codec.encodeInto(msg, target, offset, size),
+      encodeInto: (msg: KvWire, target: Uint8Array, offset: number, size: number) =>
+        codec.encodeInto(msg, target, offset, size),
       encode: (msg: KvWire) => codec.encode(msg),
       decode: (source: Uint8Array, offset?: number, length?: number) => {
         const t0 = nowNs();
@@ -127,10 +142,15 @@ export function measureHandlers(configs: readonly SimExperimentConfig[]): Handle
   const replicas = configs[0]?.replicas ?? 0;
   const recorder = new Recorder(replicas, clockOverheadNs());
   for (const config of configs) {
-    if (config.replicas !== replicas) throw new RangeError('measureHandlers: every scenario needs the same replica count');
+    if (config.replicas !== replicas)
+      throw new RangeError('measureHandlers: every scenario needs the same replica count');
     const ids = Array.from({ length: config.replicas + config.clients }, (_, id) => id);
     runSimExperiment(config, undefined, () => {}, {
-      cpu: { costs: CALIBRATION_COSTS, meter: recorder.meter, hosts: [{ cores: Math.max(1, config.sharedCores), ids }] },
+      cpu: {
+        costs: CALIBRATION_COSTS,
+        meter: recorder.meter,
+        hosts: [{ cores: Math.max(1, config.sharedCores), ids }],
+      },
       wrapStorage: (self, storage) => recorder.wrapStorage(self, storage),
       module: recorder.module(),
     });

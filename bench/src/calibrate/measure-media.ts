@@ -3,8 +3,14 @@ import { join } from 'node:path';
 import { byteStringOf, type ActorContext } from '@heal/actors/core';
 import { healReplicaModule } from '@heal/heal/replica-module';
 import {
-  createStorage, datasetKey, MemoryStorage, THREAD_TIMING,
-  type KeyRecord, type KvStorage, type KvWire, type ReplicaConfig,
+  createStorage,
+  datasetKey,
+  MemoryStorage,
+  THREAD_TIMING,
+  type KeyRecord,
+  type KvStorage,
+  type KvWire,
+  type ReplicaConfig,
 } from '@heal/kv/replica';
 import type { MediumCosts } from '@heal/kv/sim';
 import { cpuNs, nowNs } from './clock.js';
@@ -36,13 +42,31 @@ const LOAD_VALUE_BYTES = 150;
 /** pmem's largest value: room for the biggest write measured. */
 const PMEM_VALUE_BYTES_MAX = 512;
 
-const record = (i: number, value: string, seq: number): KeyRecord =>
-  ({ key: datasetKey(i), ts: { version: 2, cid: 0 }, value: byteStringOf(Buffer.from(value)), state: 'valid', origin: 0, seq });
+const record = (i: number, value: string, seq: number): KeyRecord => ({
+  key: datasetKey(i),
+  ts: { version: 2, cid: 0 },
+  value: byteStringOf(Buffer.from(value)),
+  state: 'valid',
+  origin: 0,
+  seq,
+});
 
-function config(medium: CalibratedMedium, dir: string, capacity: number, plan: MediaPlan): ReplicaConfig {
+function config(
+  medium: CalibratedMedium,
+  dir: string,
+  capacity: number,
+  plan: MediaPlan,
+): ReplicaConfig {
   return {
-    replicas: 1, timing: THREAD_TIMING, strategy: 'heal', medium, dataDir: dir, pmemCapacity: capacity,
-    pmemValueBytesMax: PMEM_VALUE_BYTES_MAX, pmemLatency: plan.pmemLatency, pmemCrashSimulation: false,
+    replicas: 1,
+    timing: THREAD_TIMING,
+    strategy: 'heal',
+    medium,
+    dataDir: dir,
+    pmemCapacity: capacity,
+    pmemValueBytesMax: PMEM_VALUE_BYTES_MAX,
+    pmemLatency: plan.pmemLatency,
+    pmemCrashSimulation: false,
   };
 }
 
@@ -54,7 +78,12 @@ interface MediumRun {
   openRead: OpenRead;
 }
 
-function measureOnce(medium: CalibratedMedium, root: string, plan: MediaPlan, run: number): MediumRun {
+function measureOnce(
+  medium: CalibratedMedium,
+  root: string,
+  plan: MediaPlan,
+  run: number,
+): MediumRun {
   const capacity = Math.max(...plan.loadRecords) + plan.writes + 4096;
   const dir = mkdtempSync(join(root, `${medium}-${run}-`));
   try {
@@ -92,7 +121,12 @@ function measureOnce(medium: CalibratedMedium, root: string, plan: MediaPlan, ru
       saves.push(nowNs() - t0);
     }
     storage.close();
-    return { write: fitLinear(writes), sync: fitLinear(syncs), saveNs: median(saves), openRead: measureOpenRead(medium, root, plan, run) };
+    return {
+      write: fitLinear(writes),
+      sync: fitLinear(syncs),
+      saveNs: median(saves),
+      openRead: measureOpenRead(medium, root, plan, run),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -110,7 +144,12 @@ interface OpenRead {
  * Opening a medium holding n records, as a replica's start does (open, count, list what is not
  * Valid, the digest it keeps), then a `get` of each record, in CPU time, for each size of the plan.
  */
-function measureOpenRead(medium: CalibratedMedium, root: string, plan: MediaPlan, run: number): OpenRead {
+function measureOpenRead(
+  medium: CalibratedMedium,
+  root: string,
+  plan: MediaPlan,
+  run: number,
+): OpenRead {
   const opens = new Samples();
   const reads: number[] = [];
   if (medium === 'volatile') return { open: { ns: 0, nsPerByte: 0, samples: 0 }, readNs: 0 };
@@ -147,11 +186,17 @@ function measureOpenRead(medium: CalibratedMedium, root: string, plan: MediaPlan
 }
 
 /** Each medium's costs on this machine: medians over `plan.runs` runs of each measurement. */
-export function measureMedia(root: string, plan: MediaPlan, progress: (what: string) => void): Record<CalibratedMedium, MediumCosts> {
+export function measureMedia(
+  root: string,
+  plan: MediaPlan,
+  progress: (what: string) => void,
+): Record<CalibratedMedium, MediumCosts> {
   const out = {} as Record<CalibratedMedium, MediumCosts>;
   for (const medium of CALIBRATED_MEDIA) {
     progress(`medium ${medium}`);
-    const runs = Array.from({ length: plan.runs }, (_, run) => measureOnce(medium, root, plan, run));
+    const runs = Array.from({ length: plan.runs }, (_, run) =>
+      measureOnce(medium, root, plan, run),
+    );
     const sync = fitAcrossRuns(runs.map((r) => r.sync));
     const open = fitAcrossRuns(runs.map((r) => r.openRead.open));
     out[medium] = {
@@ -159,7 +204,11 @@ export function measureMedia(root: string, plan: MediaPlan, progress: (what: str
       openNsPerRecord: Math.round(Math.max(0, open.nsPerByte) * 10) / 10,
       read: { ns: Math.round(median(runs.map((r) => r.openRead.readNs)) * 10) / 10, nsPerByte: 0 },
       write: roundFit(fitAcrossRuns(runs.map((r) => r.write))),
-      sync: { ns: Math.round(sync.ns), nsPerRecord: Math.round(sync.nsPerByte * 10) / 10, nsPerByte: 0 },
+      sync: {
+        ns: Math.round(sync.ns),
+        nsPerRecord: Math.round(sync.nsPerByte * 10) / 10,
+        nsPerByte: 0,
+      },
       saveNs: Math.round(median(runs.map((r) => r.saveNs))),
     };
   }
@@ -179,7 +228,11 @@ const noop = (): void => {};
  * dataset records, as a restart does, and times `start` less the medium's own time: what the
  * replica's start does per record on its medium (it reads them in place as they are touched).
  */
-export function measureStart(strategies: readonly string[], sizes: readonly number[], runs: number): StartCosts {
+export function measureStart(
+  strategies: readonly string[],
+  sizes: readonly number[],
+  runs: number,
+): StartCosts {
   const perStrategy: Record<string, number> = {};
   const fixed: number[] = [];
   for (const strategy of strategies) {
@@ -191,14 +244,25 @@ export function measureStart(strategies: readonly string[], sizes: readonly numb
         const value = 'v'.repeat(LOAD_VALUE_BYTES);
         for (let i = 0; i < n; i++) medium.write(record(i, value, i + 1));
         medium.sync();
-        const config: ReplicaConfig = { replicas: 6, timing: THREAD_TIMING, strategy, medium: 'memory-durable' };
+        const config: ReplicaConfig = {
+          replicas: 6,
+          timing: THREAD_TIMING,
+          strategy,
+          medium: 'memory-durable',
+        };
         let storageNs = 0;
         const timed = timedStorage(medium, cpuNs, (ns) => {
           storageNs += ns;
         });
         const ctx: ActorContext<KvWire, KvStorage> = {
-          self: 0, incarnation: 1, storage: timed, now: () => 0, random: () => 0.5,
-          send: noop, setTimer: () => 0, cancelTimer: noop,
+          self: 0,
+          incarnation: 1,
+          storage: timed,
+          now: () => 0,
+          random: () => 0.5,
+          send: noop,
+          setTimer: () => 0,
+          cancelTimer: noop,
         };
         const actor = healReplicaModule.createActor(0, config);
         const t0 = cpuNs();

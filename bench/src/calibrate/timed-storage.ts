@@ -6,7 +6,11 @@ import type { KeyRecord, KvStorage } from '@heal/kv/replica';
  * operations took, a lazy iteration's each step as it is taken: what a calibration takes out of
  * the time of the code around it. A crash reaches `inner` when it can be told.
  */
-export function timedStorage(inner: KvStorage, clock: () => number, spent: (ns: number) => void): KvStorage {
+export function timedStorage(
+  inner: KvStorage,
+  clock: () => number,
+  spent: (ns: number) => void,
+): KvStorage {
   const timed = <T>(fn: () => T): T => {
     const t0 = clock();
     const out = fn();
@@ -41,6 +45,7 @@ export function timedStorage(inner: KvStorage, clock: () => number, spent: (ns: 
     close: () => inner.close(),
   };
   const crashable = inner as Partial<CrashableStorage>;
-  if (typeof crashable.crash === 'function') storage.crash = (seed: number) => crashable.crash?.(seed);
+  if (typeof crashable.crash === 'function')
+    storage.crash = (seed: number) => crashable.crash?.(seed);
   return storage;
 }

@@ -8,7 +8,12 @@ import { SIM_MODEL, type SimExperimentConfig } from '../sim/sim-config.js';
 import { median } from './fit.js';
 
 /** The metrics the validation compares, and the two the bar holds to a ratio. */
-export const VALIDATED_METRICS = ['steadyOpsPerSec', 'recoveryMs', 'failureMs', 'degradation'] as const;
+export const VALIDATED_METRICS = [
+  'steadyOpsPerSec',
+  'recoveryMs',
+  'failureMs',
+  'degradation',
+] as const;
 export type ValidatedMetric = (typeof VALIDATED_METRICS)[number];
 export const BAR_METRICS: readonly ValidatedMetric[] = ['steadyOpsPerSec', 'recoveryMs'];
 /** The bar the simulator is held to: within this ratio of threads, either way. */
@@ -41,16 +46,27 @@ export interface ValidationResult {
   threadsWallSec: number;
 }
 
-const scaleCost = (c: LinearCost, f: number): LinearCost => ({ ns: c.ns * f, nsPerByte: c.nsPerByte * f });
+const scaleCost = (c: LinearCost, f: number): LinearCost => ({
+  ns: c.ns * f,
+  nsPerByte: c.nsPerByte * f,
+});
 const scaleParty = <P extends PartyCosts>(p: P, f: number): P => ({
   ...p,
   receive: Object.fromEntries(Object.entries(p.receive).map(([k, c]) => [k, scaleCost(c, f)])),
-  receiveDefault: scaleCost(p.receiveDefault, f), send: scaleCost(p.send, f),
-  tickNs: p.tickNs * f, flushNs: p.flushNs * f, jobNs: p.jobNs * f, wakeNs: p.wakeNs * f,
+  receiveDefault: scaleCost(p.receiveDefault, f),
+  send: scaleCost(p.send, f),
+  tickNs: p.tickNs * f,
+  flushNs: p.flushNs * f,
+  jobNs: p.jobNs * f,
+  wakeNs: p.wakeNs * f,
 });
 const scaleMedium = (m: MediumCosts, f: number): MediumCosts => ({
-  openNs: m.openNs * f, openNsPerRecord: m.openNsPerRecord * f, read: scaleCost(m.read, f), write: scaleCost(m.write, f),
-  sync: { ns: m.sync.ns * f, nsPerRecord: m.sync.nsPerRecord * f, nsPerByte: m.sync.nsPerByte * f }, saveNs: m.saveNs * f,
+  openNs: m.openNs * f,
+  openNsPerRecord: m.openNsPerRecord * f,
+  read: scaleCost(m.read, f),
+  write: scaleCost(m.write, f),
+  sync: { ns: m.sync.ns * f, nsPerRecord: m.sync.nsPerRecord * f, nsPerByte: m.sync.nsPerByte * f },
+  saveNs: m.saveNs * f,
 });
 
 /**
@@ -63,8 +79,13 @@ export function scaleProfile(loaded: LoadedProfile, factor: number): LoadedProfi
   const profile: CostProfile = {
     ...p,
     name: `${p.name} x${factor.toFixed(2)}`,
-    replica: { ...scaleParty(p.replica, factor), startNs: p.replica.startNs * factor,
-      startRecordNs: Object.fromEntries(Object.entries(p.replica.startRecordNs).map(([k, v]) => [k, v * factor])) },
+    replica: {
+      ...scaleParty(p.replica, factor),
+      startNs: p.replica.startNs * factor,
+      startRecordNs: Object.fromEntries(
+        Object.entries(p.replica.startRecordNs).map(([k, v]) => [k, v * factor]),
+      ),
+    },
     client: scaleParty(p.client, factor),
     media: Object.fromEntries(Object.entries(p.media).map(([k, m]) => [k, scaleMedium(m, factor)])),
   };
@@ -89,8 +110,11 @@ export interface ThreadRun {
  * its steady windows, median), once with 2 whole cores. Rows per strategy and metric.
  */
 export async function validate(
-  config: ExperimentConfig, profile: LoadedProfile, threadRuns: number,
-  runThreads: (config: ExperimentConfig) => Promise<ThreadRun>, progress: (what: string) => void,
+  config: ExperimentConfig,
+  profile: LoadedProfile,
+  threadRuns: number,
+  runThreads: (config: ExperimentConfig) => Promise<ThreadRun>,
+  progress: (what: string) => void,
 ): Promise<ValidationResult> {
   const before = loadavg();
   const threadsStart = performance.now();
@@ -102,9 +126,19 @@ export async function validate(
   const threadsWallSec = (performance.now() - threadsStart) / 1000;
   const cores = median(runs.map((r) => r.cores));
   const shared = 2;
-  const sim: SimExperimentConfig = { ...config, ...SIM_MODEL, sharedCores: shared, link: 'loopback', costProfile: profile.path, check: false, pmemLatency: false };
+  const sim: SimExperimentConfig = {
+    ...config,
+    ...SIM_MODEL,
+    sharedCores: shared,
+    link: 'loopback',
+    costProfile: profile.path,
+    check: false,
+    pmemLatency: false,
+  };
   const simStart = performance.now();
-  progress(`sim: ${shared} cores with ${cores.toFixed(2)} cores' worth of CPU (as the threads had)`);
+  progress(
+    `sim: ${shared} cores with ${cores.toFixed(2)} cores' worth of CPU (as the threads had)`,
+  );
   const factor = Math.max(1, shared / Math.max(cores, 0.05));
   const simRows = runSimExperiment(sim, scaleProfile(profile, factor));
   progress(`sim: ${shared} whole cores`);
@@ -124,16 +158,28 @@ export async function validate(
       const s = simRow ? metricOf(simRow, metric) : null;
       const ratio = t !== null && s !== null && t !== 0 ? s / t : null;
       rows.push({
-        metric, strategy, threads: round(t), sim: round(s), ratio: round(ratio),
-        withinBar: BAR_METRICS.includes(metric) ? ratio !== null && ratio >= BAR_RATIO.min && ratio <= BAR_RATIO.max : null,
-        simTwoCores: round(fullRow ? metricOf(fullRow, metric) : null), threadRuns: threadValues.map(round),
+        metric,
+        strategy,
+        threads: round(t),
+        sim: round(s),
+        ratio: round(ratio),
+        withinBar: BAR_METRICS.includes(metric)
+          ? ratio !== null && ratio >= BAR_RATIO.min && ratio <= BAR_RATIO.max
+          : null,
+        simTwoCores: round(fullRow ? metricOf(fullRow, metric) : null),
+        threadRuns: threadValues.map(round),
       });
     }
   }
   return {
-    rows, threadCores: runs.map((r) => Math.round(r.cores * 100) / 100),
-    loadAvg: { before: before.map((v) => Math.round(v * 100) / 100), after: loadavg().map((v) => Math.round(v * 100) / 100) },
-    simWallSec: Math.round(simWallSec), threadsWallSec: Math.round(threadsWallSec),
+    rows,
+    threadCores: runs.map((r) => Math.round(r.cores * 100) / 100),
+    loadAvg: {
+      before: before.map((v) => Math.round(v * 100) / 100),
+      after: loadavg().map((v) => Math.round(v * 100) / 100),
+    },
+    simWallSec: Math.round(simWallSec),
+    threadsWallSec: Math.round(threadsWallSec),
   };
 }
 

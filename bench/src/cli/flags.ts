@@ -5,7 +5,8 @@ export function checkExclusive(options: OptionTable, values: OptionValues): void
   for (const [name, def] of Object.entries(options)) {
     if (values[name] === undefined) continue;
     const other = def.excludes?.find((o) => values[o] !== undefined);
-    if (other !== undefined) throw new UsageError(`--${name} and --${other} cannot be given together`);
+    if (other !== undefined)
+      throw new UsageError(`--${name} and --${other} cannot be given together`);
   }
 }
 
@@ -30,10 +31,18 @@ export function intFlag(
 }
 
 /** Reads a comma-separated list of integers in [min, max]. */
-export function intList(values: OptionValues, name: string, fallback: readonly number[], min: number, max: number): number[] {
+export function intList(
+  values: OptionValues,
+  name: string,
+  fallback: readonly number[],
+  min: number,
+  max: number,
+): number[] {
   const raw = values[name];
   if (raw === undefined) return [...fallback];
-  return String(raw).split(',').map((item) => intFlag({ [name]: item.trim() }, name, 0, min, max));
+  return String(raw)
+    .split(',')
+    .map((item) => intFlag({ [name]: item.trim() }, name, 0, min, max));
 }
 
 /** Reads a positive number flag (e.g. a duration). */
@@ -48,14 +57,20 @@ export function numberFlag(values: OptionValues, name: string, fallback: number,
 }
 
 /** Reads a comma-separated list of ratios in [0, 1]. */
-export function ratioList(values: OptionValues, name: string, fallback: readonly number[]): number[] {
+export function ratioList(
+  values: OptionValues,
+  name: string,
+  fallback: readonly number[],
+): number[] {
   const raw = values[name];
   if (raw === undefined) return [...fallback];
-  return String(raw).split(',').map((item) => {
-    const v = numberFlag({ [name]: item.trim() }, name, 0, 0);
-    if (v > 1) throw new UsageError(`--${name}: each ratio must be in [0, 1], got ${item}`);
-    return v;
-  });
+  return String(raw)
+    .split(',')
+    .map((item) => {
+      const v = numberFlag({ [name]: item.trim() }, name, 0, 0);
+      if (v > 1) throw new UsageError(`--${name}: each ratio must be in [0, 1], got ${item}`);
+      return v;
+    });
 }
 
 /** Reads a comma-separated list flag whose items must come from `allowed`. */
@@ -73,7 +88,9 @@ export function listFlag<T extends string>(
   return raw.split(',').map((item) => {
     const value = item.trim();
     if (!(allowed as readonly string[]).includes(value)) {
-      throw new UsageError(`--${name}: unknown value ${JSON.stringify(value)} (expected ${allowed.join('|')})`);
+      throw new UsageError(
+        `--${name}: unknown value ${JSON.stringify(value)} (expected ${allowed.join('|')})`,
+      );
     }
     return value as T;
   });
@@ -87,6 +104,7 @@ export function choiceFlag<T extends string>(
   fallback: T,
 ): T {
   const [value, ...rest] = listFlag(values, name, allowed, [fallback]);
-  if (rest.length > 0) throw new UsageError(`--${name} takes one value, got ${String(values[name])}`);
+  if (rest.length > 0)
+    throw new UsageError(`--${name} takes one value, got ${String(values[name])}`);
   return value as T;
 }

@@ -38,7 +38,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (!found) {
     const near = COMMANDS.filter((c) => c.name.startsWith(argv[0] ?? '')).map((c) => c.name);
     const hint = near.length > 0 ? ` (did you mean: ${near.join(', ')}?)` : '';
-    process.stderr.write(`heal: unknown command '${argv.join(' ')}'${hint}\nRun 'heal --help' for the list.\n`);
+    process.stderr.write(
+      `heal: unknown command '${argv.join(' ')}'${hint}\nRun 'heal --help' for the list.\n`,
+    );
     return 2;
   }
   const { cmd, rest } = found;
@@ -46,7 +48,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const { values, positionals } = parseArgs({
       args: rest,
       options: {
-        ...Object.fromEntries(Object.entries(cmd.options).map(([name, def]) => [name, { type: def.type }])),
+        ...Object.fromEntries(
+          Object.entries(cmd.options).map(([name, def]) => [name, { type: def.type }]),
+        ),
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -60,7 +64,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return await cmd.run(values, positionals);
   } catch (err) {
     if (err instanceof UsageError || isParseArgsError(err)) {
-      process.stderr.write(`heal ${cmd.name}: ${(err as Error).message}\nRun 'heal ${cmd.name} --help' for its options.\n`);
+      process.stderr.write(
+        `heal ${cmd.name}: ${(err as Error).message}\nRun 'heal ${cmd.name} --help' for its options.\n`,
+      );
       return 2;
     }
     throw err;

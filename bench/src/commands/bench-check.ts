@@ -1,4 +1,10 @@
-import { checkHistory, parseHistory, serializeHistory, simulateHistory, type History } from '@heal/kv';
+import {
+  checkHistory,
+  parseHistory,
+  serializeHistory,
+  simulateHistory,
+  type History,
+} from '@heal/kv';
 import type { Command, OptionTable } from '../cli/command.js';
 import { intFlag } from '../cli/flags.js';
 import { markdownTable, publishReport } from '../report/document.js';
@@ -43,8 +49,15 @@ function timed<T>(f: () => T): [T, number] {
   return [value, performance.now() - t0];
 }
 
-function measure(shape: Shape, seed: number, repeats: number, progress: (what: string) => void): CheckBenchRow {
-  progress(`simulating ${shape.operations} operations, ${shape.clients} clients, ${shape.keys} keys (seed ${seed})`);
+function measure(
+  shape: Shape,
+  seed: number,
+  repeats: number,
+  progress: (what: string) => void,
+): CheckBenchRow {
+  progress(
+    `simulating ${shape.operations} operations, ${shape.clients} clients, ${shape.keys} keys (seed ${seed})`,
+  );
   const history: History = simulateHistory({ seed, ...shape });
   const text = serializeHistory(history);
   const checkMs: number[] = [];
@@ -75,8 +88,28 @@ function measure(shape: Shape, seed: number, repeats: number, progress: (what: s
 
 function table(rows: readonly CheckBenchRow[]): string {
   return markdownTable(
-    ['operations', 'clients', 'keys', 'check ms (median)', 'check ms (min)', 'parse ms', 'JSON bytes', 'search steps', 'verdict'],
-    rows.map((r) => [r.operations, r.clients, r.keys, r.checkMs, r.checkMinMs, r.parseMs, r.jsonBytes, r.steps, r.verdict]),
+    [
+      'operations',
+      'clients',
+      'keys',
+      'check ms (median)',
+      'check ms (min)',
+      'parse ms',
+      'JSON bytes',
+      'search steps',
+      'verdict',
+    ],
+    rows.map((r) => [
+      r.operations,
+      r.clients,
+      r.keys,
+      r.checkMs,
+      r.checkMinMs,
+      r.parseMs,
+      r.jsonBytes,
+      r.steps,
+      r.verdict,
+    ]),
   );
 }
 
@@ -92,7 +125,12 @@ const NOTES = [
 const OPTIONS = {
   operations: { type: 'string', arg: 'N', help: 'operations per history', default: 100_000 },
   clients: { type: 'string', arg: 'N', help: 'concurrent clients', default: 16 },
-  keys: { type: 'string', arg: 'N', help: 'keys in the main history (a 1-key history is timed too)', default: 1000 },
+  keys: {
+    type: 'string',
+    arg: 'N',
+    help: 'keys in the main history (a 1-key history is timed too)',
+    default: 1000,
+  },
   repeats: { type: 'string', arg: 'N', help: 'timed runs per history', default: 5 },
   seed: { type: 'string', arg: 'N', help: 'simulation seed', default: 1 },
 } as const satisfies OptionTable;
@@ -107,13 +145,19 @@ export const benchCheckCommand: Command = {
     const keys = intFlag(values, 'keys', OPTIONS.keys.default, 1, 10_000_000);
     const repeats = intFlag(values, 'repeats', OPTIONS.repeats.default, 1, 100);
     const seed = intFlag(values, 'seed', OPTIONS.seed.default, 0);
-    const progress = (what: string): void => void process.stderr.write(`heal bench check: ${what}\n`);
+    const progress = (what: string): void =>
+      void process.stderr.write(`heal bench check: ${what}\n`);
     const shapes: Shape[] = [{ operations, clients, keys }];
     if (keys !== 1) shapes.push({ operations, clients, keys: 1 });
     const rows = shapes.map((shape) => measure(shape, seed, repeats, progress));
     publishReport(values, {
-      command: 'bench check', name: 'check', title: 'Linearizability checker: time to check a simulated history',
-      config: { operations, clients, keys, repeats, seed }, rows, table: table(rows), notes: NOTES,
+      command: 'bench check',
+      name: 'check',
+      title: 'Linearizability checker: time to check a simulated history',
+      config: { operations, clients, keys, repeats, seed },
+      rows,
+      table: table(rows),
+      notes: NOTES,
     });
     return rows.every((r) => r.verdict === 'ok') ? 0 : 1;
   },

@@ -5,22 +5,44 @@ import type { Command, OptionTable } from '../cli/command.js';
 import { formatNumber, markdownTable, publishReport } from '../report/document.js';
 import { outputOptions } from '../report/results-dir.js';
 import {
-  fdatasyncCase, FULL, PERSIST_BYTES, persistCase, plogCase, ptableCases, QUICK, VALUE_BYTES,
-  type PmemBenchRow, type Timing,
+  fdatasyncCase,
+  FULL,
+  PERSIST_BYTES,
+  persistCase,
+  plogCase,
+  ptableCases,
+  QUICK,
+  VALUE_BYTES,
+  type PmemBenchRow,
+  type Timing,
 } from '../pmem/cases.js';
 
 /** statfs f_type magic numbers of the file systems we expect for temporary files. */
-const FS_NAMES: Record<number, string> = { 0xef53: 'ext4', 0x01021994: 'tmpfs', 0x58465342: 'xfs', 0x9123683e: 'btrfs', 0x794c7630: 'overlayfs' };
+const FS_NAMES: Record<number, string> = {
+  0xef53: 'ext4',
+  0x01021994: 'tmpfs',
+  0x58465342: 'xfs',
+  0x9123683e: 'btrfs',
+  0x794c7630: 'overlayfs',
+};
 
 function fsName(dir: string): string {
   const type = statfsSync(dir).type;
   return FS_NAMES[type] ?? `statfs type 0x${type.toString(16)}`;
 }
 
-async function runCases(dir: string, timing: Timing, progress: (what: string) => void): Promise<PmemBenchRow[]> {
+async function runCases(
+  dir: string,
+  timing: Timing,
+  progress: (what: string) => void,
+): Promise<PmemBenchRow[]> {
   const rows: PmemBenchRow[] = [];
   for (const bytes of PERSIST_BYTES) {
-    for (const [durability, latencyModel] of [['emulated', false], ['emulated', true], ['msync', false]] as const) {
+    for (const [durability, latencyModel] of [
+      ['emulated', false],
+      ['emulated', true],
+      ['msync', false],
+    ] as const) {
       progress(`persist ${bytes} B ${durability}${latencyModel ? ' + latency model' : ''}`);
       rows.push(await persistCase(dir, bytes, durability, latencyModel, timing));
     }
@@ -51,7 +73,9 @@ function table(rows: readonly PmemBenchRow[]): string {
 }
 
 function notes(rows: readonly PmemBenchRow[], fs: string, timing: Timing): string {
-  const persist64 = rows.find((r) => r.op === 'persist' && r.bytes === 64 && r.durability === 'emulated' && !r.latencyModel);
+  const persist64 = rows.find(
+    (r) => r.op === 'persist' && r.bytes === 64 && r.durability === 'emulated' && !r.latencyModel,
+  );
   const put = rows.find((r) => r.op === 'ptable-put' && !r.latencyModel);
   const wal = rows.find((r) => r.op === 'fdatasync-append' && r.bytes === 64);
   return [
@@ -77,10 +101,16 @@ function notes(rows: readonly PmemBenchRow[], fs: string, timing: Timing): strin
 
 export const benchPmemCommand: Command = {
   name: 'bench pmem',
-  summary: 'cost of persist (emulated, latency model, msync), PLog/PTable rates, vs append + fdatasync',
+  summary:
+    'cost of persist (emulated, latency model, msync), PLog/PTable rates, vs append + fdatasync',
   options: {
     quick: { type: 'boolean', help: 'few, short iterations (a smoke test; figures are rough)' },
-    dir: { type: 'string', arg: 'DIR', help: 'where the temporary region and WAL files go', default: 'the OS temp dir' },
+    dir: {
+      type: 'string',
+      arg: 'DIR',
+      help: 'where the temporary region and WAL files go',
+      default: 'the OS temp dir',
+    },
     ...outputOptions('pmem.json and pmem.md'),
   } satisfies OptionTable,
   async run(values) {
@@ -92,14 +122,20 @@ export const benchPmemCommand: Command = {
     let fs: string;
     try {
       fs = fsName(dir);
-      rows = await runCases(dir, timing, (what) => process.stderr.write(`heal bench pmem: ${what}\n`));
+      rows = await runCases(dir, timing, (what) =>
+        process.stderr.write(`heal bench pmem: ${what}\n`),
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
     return publishReport(values, {
-      command: 'bench pmem', name: 'pmem', title: 'Emulated persistent memory: persist, PLog, PTable vs fdatasync',
+      command: 'bench pmem',
+      name: 'pmem',
+      title: 'Emulated persistent memory: persist, PLog, PTable vs fdatasync',
       config: { quick, fileSystem: fs, batchTargetMs: timing.batchTargetMs, timeMs: timing.timeMs },
-      rows, table: table(rows), notes: notes(rows, fs, timing),
+      rows,
+      table: table(rows),
+      notes: notes(rows, fs, timing),
     });
   },
 };

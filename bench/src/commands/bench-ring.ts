@@ -43,8 +43,20 @@ interface Timing {
   warmupIterations: number;
 }
 
-const FULL: Timing = { batchTargetMs: 100, timeMs: 1000, iterations: 10, warmupMs: 200, warmupIterations: 2 };
-const QUICK: Timing = { batchTargetMs: 2, timeMs: 20, iterations: 2, warmupMs: 0, warmupIterations: 0 };
+const FULL: Timing = {
+  batchTargetMs: 100,
+  timeMs: 1000,
+  iterations: 10,
+  warmupMs: 200,
+  warmupIterations: 2,
+};
+const QUICK: Timing = {
+  batchTargetMs: 2,
+  timeMs: 20,
+  iterations: 2,
+  warmupMs: 0,
+  warmupIterations: 0,
+};
 const CALIBRATION_MSGS = 2000;
 const MIN_BATCH_MSGS = 500;
 const MAX_BATCH_MSGS = 5_000_000;
@@ -88,7 +100,8 @@ async function measure(spec: CaseSpec, timing: Timing): Promise<RingBenchRow> {
     bench.add(name, () => running.runBatch(batchMsgs), { async: true });
     await bench.run();
     const result = bench.getTask(name)?.result;
-    if (result?.state !== 'completed') throw new Error(`${name}: tinybench result ${result?.state ?? 'missing'}`);
+    if (result?.state !== 'completed')
+      throw new Error(`${name}: tinybench result ${result?.state ?? 'missing'}`);
     return {
       transport: spec.transport,
       bytes: spec.messageBytes,
@@ -103,7 +116,12 @@ async function measure(spec: CaseSpec, timing: Timing): Promise<RingBenchRow> {
   }
 }
 
-function rateOf(rows: readonly RingBenchRow[], t: Transport, bytes: number, d: Direction): number | undefined {
+function rateOf(
+  rows: readonly RingBenchRow[],
+  t: Transport,
+  bytes: number,
+  d: Direction,
+): number | undefined {
   return rows.find((r) => r.transport === t && r.bytes === bytes && r.direction === d)?.msgsPerSec;
 }
 
@@ -118,17 +136,36 @@ function summaryTable(rows: readonly RingBenchRow[]): string {
       const ring = rateOf(rows, 'ring', bytes, direction);
       const pm = rateOf(rows, 'postMessage', bytes, direction);
       const cl = rateOf(rows, 'comlink', bytes, direction);
-      lines.push([direction, bytes, ring ?? 'n/a', pm ?? 'n/a', cl ?? 'n/a', ratio(ring, pm), ratio(ring, cl)]);
+      lines.push([
+        direction,
+        bytes,
+        ring ?? 'n/a',
+        pm ?? 'n/a',
+        cl ?? 'n/a',
+        ratio(ring, pm),
+        ratio(ring, cl),
+      ]);
     }
   }
   return markdownTable(
-    ['direction', 'bytes', 'ring msgs/s', 'postMessage msgs/s', 'comlink msgs/s', 'ring / postMessage', 'ring / comlink'],
+    [
+      'direction',
+      'bytes',
+      'ring msgs/s',
+      'postMessage msgs/s',
+      'comlink msgs/s',
+      'ring / postMessage',
+      'ring / comlink',
+    ],
     lines,
   );
 }
 
 function notes(rows: readonly RingBenchRow[], timing: Timing): string {
-  const oneWay32 = ratio(rateOf(rows, 'ring', 32, 'one-way'), rateOf(rows, 'postMessage', 32, 'one-way'));
+  const oneWay32 = ratio(
+    rateOf(rows, 'ring', 32, 'one-way'),
+    rateOf(rows, 'postMessage', 32, 'one-way'),
+  );
   return [
     `Ring one-way 32 B vs MessagePort postMessage, same run: **${oneWay32}**.`,
     '',
@@ -138,7 +175,7 @@ function notes(rows: readonly RingBenchRow[], timing: Timing): string {
     '  (a control word and `Atomics.notify`) and waits (`Atomics.waitAsync`) for the end of the batch.',
     '- One tinybench task iteration = one batch of `batchMsgs` messages, sized from a short calibration',
     `  batch to take about ${timing.batchTargetMs} ms. \`msgsPerSec\` = \`batchMsgs\` / mean batch time; for`,
-    '  round trips it counts completed round trips. `samples` and `rmePct` are tinybench\'s.',
+    "  round trips it counts completed round trips. `samples` and `rmePct` are tinybench's.",
     `- **ring** (\`SpscRing\`, capacity ${MESSAGE_BYTES.map((b) => `${ringCapacityFor(b) / 1024} KiB for ${b} B`).join(', ')}):`,
     `  one-way: the producer \`tryWrite\`s a ${'`Uint8Array`'} payload (a copy into the ring) and publishes every`,
     `  ${RING_PUBLISH_EVERY} records, and when the ring is full publishes and blocks in \`waitForSpace\`; the consumer`,
@@ -169,14 +206,17 @@ export const benchRingCommand: Command = {
   async run(values: OptionValues) {
     const quick = values['quick'] === true;
     const out = values['out'];
-    if (out !== undefined && (typeof out !== 'string' || out.trim() === '')) throw new UsageError('--out needs a directory');
+    if (out !== undefined && (typeof out !== 'string' || out.trim() === ''))
+      throw new UsageError('--out needs a directory');
     const timing = quick ? QUICK : FULL;
     const rows: RingBenchRow[] = [];
     for (const direction of DIRECTIONS) {
       for (const messageBytes of MESSAGE_BYTES) {
         for (const transport of TRANSPORTS) {
           const row = await measure({ transport, direction, messageBytes }, timing);
-          process.stderr.write(`bench ring: ${transport} ${direction} ${messageBytes} B: ${formatNumber(row.msgsPerSec)} msgs/s (±${row.rmePct}%)\n`);
+          process.stderr.write(
+            `bench ring: ${transport} ${direction} ${messageBytes} B: ${formatNumber(row.msgsPerSec)} msgs/s (±${row.rmePct}%)\n`,
+          );
           rows.push(row);
         }
       }
@@ -189,13 +229,27 @@ export const benchRingCommand: Command = {
       oneWayCreditEvery: ONE_WAY_CREDIT_EVERY,
       ringPublishEvery: RING_PUBLISH_EVERY,
       ringSpinPolls: RING_SPIN_POLLS,
-      ringCapacityBytes: Object.fromEntries(MESSAGE_BYTES.map((b) => [String(b), ringCapacityFor(b)])),
+      ringCapacityBytes: Object.fromEntries(
+        MESSAGE_BYTES.map((b) => [String(b), ringCapacityFor(b)]),
+      ),
       batchTargetMs: timing.batchTargetMs,
-      tinybench: { timeMs: timing.timeMs, iterations: timing.iterations, warmupMs: timing.warmupMs, warmupIterations: timing.warmupIterations },
+      tinybench: {
+        timeMs: timing.timeMs,
+        iterations: timing.iterations,
+        warmupMs: timing.warmupMs,
+        warmupIterations: timing.warmupIterations,
+      },
     };
     const doc = makeDocument('bench ring', config, rows);
     const table = summaryTable(rows);
-    const paths = writeReport(resultsDir(values, BENCH_RESULTS_DIR), 'ring', doc, 'Ring vs postMessage vs comlink message rates', table, notes(rows, timing));
+    const paths = writeReport(
+      resultsDir(values, BENCH_RESULTS_DIR),
+      'ring',
+      doc,
+      'Ring vs postMessage vs comlink message rates',
+      table,
+      notes(rows, timing),
+    );
     if (values['json'] === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
     else process.stdout.write(`${table}\n\nwrote ${paths.json} and ${paths.md}\n`);
     return 0;

@@ -5,7 +5,11 @@ import type { CostProfile } from '@heal/kv/sim';
 import type { Command, OptionTable, OptionValues } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { intFlag, listFlag } from '../cli/flags.js';
-import { DEMO_EXPERIMENT, EXPERIMENT_STRATEGY_NAMES, type ExperimentConfig } from '../experiment/config.js';
+import {
+  DEMO_EXPERIMENT,
+  EXPERIMENT_STRATEGY_NAMES,
+  type ExperimentConfig,
+} from '../experiment/config.js';
 import type { StrategyRun } from '../experiment/summarize.js';
 import { formatNumber, markdownTable, publishReport } from '../report/document.js';
 import { describeMachine } from '../report/machine.js';
@@ -16,22 +20,61 @@ import { simProfile } from './recover.js';
 const STRATEGIES = ['heal', 'full-copy', 'leader-incremental'];
 
 const OPTIONS = {
-  runs: { type: 'string', arg: 'N', help: 'measured runs of every measurement (medians over them)', default: 3, quick: 1 },
-  name: { type: 'string', arg: 'NAME', help: 'the profile\'s name, as reports show it', default: '<cpu>-<cpus>cpu-<date>' },
+  runs: {
+    type: 'string',
+    arg: 'N',
+    help: 'measured runs of every measurement (medians over them)',
+    default: 3,
+    quick: 1,
+  },
+  name: {
+    type: 'string',
+    arg: 'NAME',
+    help: "the profile's name, as reports show it",
+    default: '<cpu>-<cpus>cpu-<date>',
+  },
   validate: {
-    type: 'boolean', help: [
+    type: 'boolean',
+    help: [
       'instead of calibrating: run the recovery experiment on threads and in the',
       'simulator (6 replicas and the load sharing 2 cores) and compare them',
     ],
   },
-  'cost-profile': { type: 'string', arg: 'FILE', help: '--validate: the profile to check', default: 'default' },
-  strategy: { type: 'string', arg: 'LIST', help: `--validate: ${EXPERIMENT_STRATEGY_NAMES.join(',')}`, default: 'heal' },
-  keys: { type: 'string', arg: 'N', help: '--validate: dataset size', default: DEMO_EXPERIMENT.keys },
-  'threads-runs': { type: 'string', arg: 'N', help: '--validate: thread runs (medians over them)', default: 3, quick: 1 },
-  seed: { type: 'string', arg: 'N', help: '--validate: seed of the cluster and the clients', default: DEMO_EXPERIMENT.seed },
+  'cost-profile': {
+    type: 'string',
+    arg: 'FILE',
+    help: '--validate: the profile to check',
+    default: 'default',
+  },
+  strategy: {
+    type: 'string',
+    arg: 'LIST',
+    help: `--validate: ${EXPERIMENT_STRATEGY_NAMES.join(',')}`,
+    default: 'heal',
+  },
+  keys: {
+    type: 'string',
+    arg: 'N',
+    help: '--validate: dataset size',
+    default: DEMO_EXPERIMENT.keys,
+  },
+  'threads-runs': {
+    type: 'string',
+    arg: 'N',
+    help: '--validate: thread runs (medians over them)',
+    default: 3,
+    quick: 1,
+  },
+  seed: {
+    type: 'string',
+    arg: 'N',
+    help: '--validate: seed of the cluster and the clients',
+    default: DEMO_EXPERIMENT.seed,
+  },
   quick: { type: 'boolean', help: 'fewer runs and smaller measurements (a smoke test)' },
   ...outputOptions(
-    'calibrate.json and .md (and cost-profile.json)', `bench/results/ (the profile: ${DEFAULT_PROFILE_NAME}, the simulator's default)`,
+    'calibrate.json and .md (and cost-profile.json)',
+    `bench/results/ (the profile: ${DEFAULT_PROFILE_NAME}, the simulator's default)`,
   ),
 } as const satisfies OptionTable;
 
@@ -45,27 +88,56 @@ const say = (line: string): void => {
 
 function defaultName(): string {
   const m = describeMachine();
-  const cpu = m.cpuModel.split(/\s+/).slice(0, 2).join('-').toLowerCase().replace(/[^a-z0-9-]/g, '');
+  const cpu = m.cpuModel
+    .split(/\s+/)
+    .slice(0, 2)
+    .join('-')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '');
   return `${cpu}-${m.cpus}cpu-${new Date().toISOString().slice(0, 10)}`;
 }
 
 /** The profile as rows: one per cost, for the report's table. */
-function profileRows(p: CostProfile): { party: string; cost: string; ns: number; nsPerByte: number }[] {
+function profileRows(
+  p: CostProfile,
+): { party: string; cost: string; ns: number; nsPerByte: number }[] {
   const rows: { party: string; cost: string; ns: number; nsPerByte: number }[] = [];
   for (const who of ['replica', 'client'] as const) {
     const party = p[who];
-    for (const [kind, c] of Object.entries(party.receive)) rows.push({ party: who, cost: `receive ${kind}`, ...c });
-    rows.push({ party: who, cost: 'receive (other kinds)', ...party.receiveDefault }, { party: who, cost: 'send (encode)', ...party.send });
-    rows.push({ party: who, cost: 'tick', ns: party.tickNs, nsPerByte: 0 }, { party: who, cost: 'flush / round end', ns: party.flushNs, nsPerByte: 0 });
+    for (const [kind, c] of Object.entries(party.receive))
+      rows.push({ party: who, cost: `receive ${kind}`, ...c });
+    rows.push(
+      { party: who, cost: 'receive (other kinds)', ...party.receiveDefault },
+      { party: who, cost: 'send (encode)', ...party.send },
+    );
+    rows.push(
+      { party: who, cost: 'tick', ns: party.tickNs, nsPerByte: 0 },
+      { party: who, cost: 'flush / round end', ns: party.flushNs, nsPerByte: 0 },
+    );
     rows.push({ party: who, cost: 'job (thread runtime, fitted)', ns: party.jobNs, nsPerByte: 0 });
   }
   rows.push({ party: 'replica', cost: 'start (fixed)', ns: p.replica.startNs, nsPerByte: 0 });
-  for (const [s, ns] of Object.entries(p.replica.startRecordNs)) rows.push({ party: 'replica', cost: `start per record on the medium (${s})`, ns, nsPerByte: 0 });
+  for (const [s, ns] of Object.entries(p.replica.startRecordNs))
+    rows.push({
+      party: 'replica',
+      cost: `start per record on the medium (${s})`,
+      ns,
+      nsPerByte: 0,
+    });
   for (const [medium, m] of Object.entries(p.media)) {
-    rows.push({ party: medium, cost: 'open', ns: m.openNs, nsPerByte: 0 }, { party: medium, cost: 'open per record held', ns: m.openNsPerRecord, nsPerByte: 0 });
+    rows.push(
+      { party: medium, cost: 'open', ns: m.openNs, nsPerByte: 0 },
+      { party: medium, cost: 'open per record held', ns: m.openNsPerRecord, nsPerByte: 0 },
+    );
     rows.push({ party: medium, cost: 'read per record (in place)', ...m.read });
-    rows.push({ party: medium, cost: 'write', ...m.write }, { party: medium, cost: 'sync', ns: m.sync.ns, nsPerByte: 0 });
-    rows.push({ party: medium, cost: 'sync per record written', ns: m.sync.nsPerRecord, nsPerByte: 0 }, { party: medium, cost: 'save (epoch, seq mark)', ns: m.saveNs, nsPerByte: 0 });
+    rows.push(
+      { party: medium, cost: 'write', ...m.write },
+      { party: medium, cost: 'sync', ns: m.sync.ns, nsPerByte: 0 },
+    );
+    rows.push(
+      { party: medium, cost: 'sync per record written', ns: m.sync.nsPerRecord, nsPerByte: 0 },
+      { party: medium, cost: 'save (epoch, seq mark)', ns: m.saveNs, nsPerByte: 0 },
+    );
   }
   return rows;
 }
@@ -77,21 +149,37 @@ async function runCalibration(values: OptionValues): Promise<number> {
   const name = typeof values['name'] === 'string' ? values['name'] : defaultName();
   const { calibrate } = await import('../calibrate/calibrate.js');
   const plan = {
-    runs, keys: quick ? 2000 : 10_000, name, dataDir: tmpdir(), strategies: STRATEGIES,
-    media: { loadRecords: quick ? [2000, 8000] : [10_000, 40_000], writes: quick ? 1024 : 4096, runs, pmemLatency: true },
+    runs,
+    keys: quick ? 2000 : 10_000,
+    name,
+    dataDir: tmpdir(),
+    strategies: STRATEGIES,
+    media: {
+      loadRecords: quick ? [2000, 8000] : [10_000, 40_000],
+      writes: quick ? 1024 : 4096,
+      runs,
+      pmemLatency: true,
+    },
     startRecords: quick ? [2000, 8000] : [10_000, 40_000],
   };
   const started = performance.now();
   const measured = calibrate(plan, say);
   const { fitJobOverhead, withJobNs } = await import('../calibrate/job-overhead.js');
   const overheadScenario: ExperimentConfig = {
-    ...DEMO_EXPERIMENT, dataDir: tmpdir(), strategies: ['heal'], keys: quick ? 2000 : 20_000,
-    warmupMs: quick ? 500 : 2000, steadyMs: quick ? 500 : 2000, outageMs: quick ? 600 : 1000, tailMs: quick ? 200 : 500,
+    ...DEMO_EXPERIMENT,
+    dataDir: tmpdir(),
+    strategies: ['heal'],
+    keys: quick ? 2000 : 20_000,
+    warmupMs: quick ? 500 : 2000,
+    steadyMs: quick ? 500 : 2000,
+    outageMs: quick ? 600 : 1000,
+    tailMs: quick ? 200 : 500,
   };
   const overhead = await fitJobOverhead(measured, overheadScenario, runThreads, say);
   const profile = {
     ...withJobNs(measured, overhead.jobNs),
-    method: `${measured.method} Jobs: the thread runtime's cost per job beyond its handlers (rings, parking and waking threads), ` +
+    method:
+      `${measured.method} Jobs: the thread runtime's cost per job beyond its handlers (rings, parking and waking threads), ` +
       `fitted so that the simulator with every actor on 2 shared cores spends what worker threads spent per operation in the steady ` +
       `window of the same scenario (heal, ${overheadScenario.keys} keys, ${overheadScenario.workload}): ${overhead.threadsNsPerOp} ns of CPU per ` +
       `operation on threads (${overhead.threadCores} cores' worth, ${overhead.threadOpsPerSec} ops/s), ${overhead.handlersNsPerOp} ns of handlers, ` +
@@ -105,9 +193,26 @@ async function runCalibration(values: OptionValues): Promise<number> {
   const rows = profileRows(profile);
   const wallSec = Math.round((performance.now() - started) / 1000);
   return publishReport(values, {
-    command: 'calibrate', name: 'calibrate', title: `Cost profile ${profile.name}`,
-    config: { ...plan, dataDir: undefined, profile: publish ? DEFAULT_PROFILE_NAME : profilePath, wallSec, jobOverhead: overhead }, rows,
-    table: markdownTable(['party', 'cost', 'ns', 'ns per byte'], rows.map((r) => [r.party, r.cost, formatNumber(r.ns), r.nsPerByte === 0 ? '-' : formatNumber(r.nsPerByte)])),
+    command: 'calibrate',
+    name: 'calibrate',
+    title: `Cost profile ${profile.name}`,
+    config: {
+      ...plan,
+      dataDir: undefined,
+      profile: publish ? DEFAULT_PROFILE_NAME : profilePath,
+      wallSec,
+      jobOverhead: overhead,
+    },
+    rows,
+    table: markdownTable(
+      ['party', 'cost', 'ns', 'ns per byte'],
+      rows.map((r) => [
+        r.party,
+        r.cost,
+        formatNumber(r.ns),
+        r.nsPerByte === 0 ? '-' : formatNumber(r.nsPerByte),
+      ]),
+    ),
     notes: [
       `Profile: ${relative(process.cwd(), profilePath) || profilePath} (${wallSec} s to measure). Method: ${profile.method}`,
       `Machine: ${JSON.stringify(profile.machine)}.`,
@@ -117,7 +222,9 @@ async function runCalibration(values: OptionValues): Promise<number> {
 }
 
 /** One thread run of the experiment, with the cores' worth of CPU the process used in its steady windows. */
-async function runThreads(config: ExperimentConfig): Promise<{ rows: StrategyRun[]; cores: number }> {
+async function runThreads(
+  config: ExperimentConfig,
+): Promise<{ rows: StrategyRun[]; cores: number }> {
   const { runExperiment } = await import('../experiment/run-experiment.js');
   const { median } = await import('../calibrate/fit.js');
   const { cpuNs } = await import('../calibrate/clock.js');
@@ -136,29 +243,70 @@ async function runThreads(config: ExperimentConfig): Promise<{ rows: StrategyRun
 async function runValidation(values: OptionValues): Promise<number> {
   const quick = values['quick'] === true;
   const o = OPTIONS;
-  const profile = await simProfile({ costProfile: typeof values['cost-profile'] === 'string' ? values['cost-profile'] : o['cost-profile'].default });
-  if (!profile) throw new UsageError('--validate needs a cost profile (--cost-profile none has nothing to validate)');
+  const profile = await simProfile({
+    costProfile:
+      typeof values['cost-profile'] === 'string'
+        ? values['cost-profile']
+        : o['cost-profile'].default,
+  });
+  if (!profile)
+    throw new UsageError(
+      '--validate needs a cost profile (--cost-profile none has nothing to validate)',
+    );
   const config: ExperimentConfig = {
-    ...DEMO_EXPERIMENT, dataDir: tmpdir(),
+    ...DEMO_EXPERIMENT,
+    dataDir: tmpdir(),
     strategies: listFlag(values, 'strategy', EXPERIMENT_STRATEGY_NAMES, ['heal']),
     keys: intFlag(values, 'keys', o.keys.default, 200, 10_000_000),
     seed: intFlag(values, 'seed', o.seed.default, 0, 2 ** 31),
   };
-  const threadRuns = intFlag(values, 'threads-runs', quick ? o['threads-runs'].quick : o['threads-runs'].default, 1, 20);
+  const threadRuns = intFlag(
+    values,
+    'threads-runs',
+    quick ? o['threads-runs'].quick : o['threads-runs'].default,
+    1,
+    20,
+  );
   const { validate, BAR_RATIO } = await import('../calibrate/validate.js');
   const { profileSummary } = await import('../sim/sim-report.js');
   const result = await validate(config, profile, threadRuns, runThreads, say);
   const pct = (v: number | null): string => (v === null ? '-' : formatNumber(v));
   return publishReport(values, {
-    command: 'calibrate --validate', name: 'validate', title: `The simulator against threads: ${profile.profile.name}`,
+    command: 'calibrate --validate',
+    name: 'validate',
+    title: `The simulator against threads: ${profile.profile.name}`,
     config: {
-      ...config, threadRuns, costProfile: profileSummary(profile),
-      threadCores: result.threadCores, loadAvg: result.loadAvg, threadsWallSec: result.threadsWallSec, simWallSec: result.simWallSec,
+      ...config,
+      threadRuns,
+      costProfile: profileSummary(profile),
+      threadCores: result.threadCores,
+      loadAvg: result.loadAvg,
+      threadsWallSec: result.threadsWallSec,
+      simWallSec: result.simWallSec,
     },
     rows: result.rows,
-    table: markdownTable(['strategy', 'metric', 'threads', 'sim', 'ratio', `within ${BAR_RATIO.min}-${BAR_RATIO.max}x`, 'sim, 2 whole cores', 'thread runs'],
-      result.rows.map((r) => [r.strategy, r.metric, pct(r.threads), pct(r.sim), r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`,
-        r.withinBar === null ? '-' : r.withinBar ? 'yes' : 'no', pct(r.simTwoCores), r.threadRuns.map(pct).join(', ')])),
+    table: markdownTable(
+      [
+        'strategy',
+        'metric',
+        'threads',
+        'sim',
+        'ratio',
+        `within ${BAR_RATIO.min}-${BAR_RATIO.max}x`,
+        'sim, 2 whole cores',
+        'thread runs',
+      ],
+      result.rows.map((r) => [
+        r.strategy,
+        r.metric,
+        pct(r.threads),
+        pct(r.sim),
+        r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`,
+        r.withinBar === null ? '-' : r.withinBar ? 'yes' : 'no',
+        pct(r.simTwoCores),
+        r.threadRuns.map(pct).join(', '),
+      ]),
+    ),
     notes: [
       `Scenario: the recovery experiment with the demo's defaults (${config.replicas} replicas, ${config.clients} clients x ${config.window}, ${config.workload}, ` +
         `${formatNumber(config.keys)} keys, ${config.medium} with its latency model, ${config.model}), ${threadRuns} run(s) on worker threads (medians), and in the ` +
@@ -174,19 +322,25 @@ async function runValidation(values: OptionValues): Promise<number> {
 
 export const calibrateCommand: Command = {
   name: 'calibrate',
-  summary: 'measure what handlers, codec and media cost here: the simulator\'s cost profile (--validate: check it against threads)',
+  summary:
+    "measure what handlers, codec and media cost here: the simulator's cost profile (--validate: check it against threads)",
   about: [
-    'Runs the real replica handlers with the codec (in the simulator, every handler timed), a replica\'s start,',
-    'and each storage medium\'s operations on this machine, and writes a cost profile: what the simulator\'s',
-    'CPU model charges (heal recover --runtime sim --cost-profile FILE); the thread runtime\'s own cost per job',
+    "Runs the real replica handlers with the codec (in the simulator, every handler timed), a replica's start,",
+    "and each storage medium's operations on this machine, and writes a cost profile: what the simulator's",
+    "CPU model charges (heal recover --runtime sim --cost-profile FILE); the thread runtime's own cost per job",
     'is fitted to a short run on worker threads. --validate runs one scenario on',
     'threads and in the simulator and prints rows {metric, threads, sim, ratio}.',
   ],
   options: OPTIONS,
   async run(values) {
     const validating = values['validate'] === true;
-    const misplaced = (validating ? CALIBRATION_FLAGS : VALIDATION_FLAGS).find((f) => values[f] !== undefined);
-    if (misplaced !== undefined) throw new UsageError(`--${misplaced} ${validating ? 'does not apply to --validate' : 'applies only to --validate'}`);
+    const misplaced = (validating ? CALIBRATION_FLAGS : VALIDATION_FLAGS).find(
+      (f) => values[f] !== undefined,
+    );
+    if (misplaced !== undefined)
+      throw new UsageError(
+        `--${misplaced} ${validating ? 'does not apply to --validate' : 'applies only to --validate'}`,
+      );
     return validating ? runValidation(values) : runCalibration(values);
   },
 };

@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { HistoryError, checkHistory, formatReport, parseHistory, type CheckResult } from '@heal/kv/checker';
+import {
+  HistoryError,
+  checkHistory,
+  formatReport,
+  parseHistory,
+  type CheckResult,
+} from '@heal/kv/checker';
 import type { Command } from '../cli/command.js';
 import { UsageError } from '../cli/command.js';
 import { intFlag } from '../cli/flags.js';
@@ -38,12 +44,18 @@ function toRow(r: CheckResult, elapsedMs: number): CheckRow {
   };
   const f = r.failure;
   if (f === undefined) return row;
-  return { ...row, failingKey: f.key, stuckOperation: f.indices[f.stuck] as number, explanation: f.explanation };
+  return {
+    ...row,
+    failingKey: f.key,
+    stuckOperation: f.indices[f.stuck] as number,
+    explanation: f.explanation,
+  };
 }
 
 export const checkCommand: Command = {
   name: 'check',
-  summary: 'check that a history file (JSON) is linearizable; exit 0 yes, 1 no, 2 invalid, 3 undecided',
+  summary:
+    'check that a history file (JSON) is linearizable; exit 0 yes, 1 no, 2 invalid, 3 undecided',
   about: [
     '<history.json>: {"operations": [{"client", "op": "put"|"get", "key", "value", "call", "return"}, ...]}',
     'Exit status: 0 linearizable, 1 not (the report names the smallest failing key),',
@@ -51,15 +63,26 @@ export const checkCommand: Command = {
   ],
   options: {
     json: { type: 'boolean', help: 'print one JSON document on stdout instead of the report' },
-    'timeout-ms': { type: 'string', arg: 'N', help: 'give up after N ms: keys not decided are unknown (exit 3)' },
-    'max-steps': { type: 'string', arg: 'N', help: 'give up on a key after N search steps (deterministic; exit 3)' },
+    'timeout-ms': {
+      type: 'string',
+      arg: 'N',
+      help: 'give up after N ms: keys not decided are unknown (exit 3)',
+    },
+    'max-steps': {
+      type: 'string',
+      arg: 'N',
+      help: 'give up on a key after N search steps (deterministic; exit 3)',
+    },
   },
   positionals: true,
   run(values, positionals) {
-    if (positionals.length !== 1) throw new UsageError(`expected one history file, got ${positionals.length} arguments`);
+    if (positionals.length !== 1)
+      throw new UsageError(`expected one history file, got ${positionals.length} arguments`);
     const file = positionals[0] as string;
-    const timeoutMs = values['timeout-ms'] === undefined ? undefined : intFlag(values, 'timeout-ms', 0, 0);
-    const maxSteps = values['max-steps'] === undefined ? undefined : intFlag(values, 'max-steps', 1, 1);
+    const timeoutMs =
+      values['timeout-ms'] === undefined ? undefined : intFlag(values, 'timeout-ms', 0, 0);
+    const maxSteps =
+      values['max-steps'] === undefined ? undefined : intFlag(values, 'max-steps', 1, 1);
     const started = performance.now();
     let text: string;
     try {
@@ -86,7 +109,9 @@ export const checkCommand: Command = {
       process.stdout.write(`${JSON.stringify(makeDocument('check', config, [row]), null, 2)}\n`);
     } else {
       process.stdout.write(`${file}: ${formatReport(result)}`);
-      process.stderr.write(`heal check: ${row.operations} operations, ${row.keys} keys, ${row.elapsedMs} ms\n`);
+      process.stderr.write(
+        `heal check: ${row.operations} operations, ${row.keys} keys, ${row.elapsedMs} ms\n`,
+      );
     }
     return result.verdict === 'ok' ? 0 : result.verdict === 'illegal' ? 1 : EXIT_UNKNOWN;
   },

@@ -86,7 +86,10 @@ export class ReplicaChooser {
   readonly #avoidUntilMs: Float64Array;
   readonly #probing: Uint8Array;
 
-  constructor(readonly replicas: number, first: number) {
+  constructor(
+    readonly replicas: number,
+    first: number,
+  ) {
     this.#next = first;
     this.#avoidUntilMs = new Float64Array(replicas);
     this.#probing = new Uint8Array(replicas);
@@ -114,8 +117,13 @@ export class ReplicaChooser {
    * than `r` when `r` was not serving), or failed (`timedOut` when it got no answer at all).
    * Only an answer from `r` itself ends `r`'s avoidance.
    */
-  settled(r: ActorId, outcome: { ok: boolean; servedBy: ActorId | undefined; timedOut: boolean }, nowMs: number): void {
-    if (outcome.timedOut || (outcome.servedBy !== undefined && outcome.servedBy !== r)) this.avoid(r, nowMs);
+  settled(
+    r: ActorId,
+    outcome: { ok: boolean; servedBy: ActorId | undefined; timedOut: boolean },
+    nowMs: number,
+  ): void {
+    if (outcome.timedOut || (outcome.servedBy !== undefined && outcome.servedBy !== r))
+      this.avoid(r, nowMs);
     else if (outcome.ok) this.answered(r);
   }
 
@@ -130,7 +138,11 @@ export class ReplicaChooser {
   }
 }
 
-type Done = (err: KvError | RangeError | undefined, value?: string | null, servedBy?: ActorId) => void;
+type Done = (
+  err: KvError | RangeError | undefined,
+  value?: string | null,
+  servedBy?: ActorId,
+) => void;
 
 /**
  * One client of the recovery experiment (a piscina task on threads, an endpoint in the
@@ -140,11 +152,21 @@ type Done = (err: KvError | RangeError | undefined, value?: string | null, serve
  * the result once every operation in flight has ended.
  */
 export function startClientLoad(
-  endpoint: Endpoint<KvWire>, client: KvClient, p: ClientLoadParams, control: ClientLoadControl,
-  finished: (result: ExperimentLoadResult) => void, checking?: ClientLoadChecking,
+  endpoint: Endpoint<KvWire>,
+  client: KvClient,
+  p: ClientLoadParams,
+  control: ClientLoadControl,
+  finished: (result: ExperimentLoadResult) => void,
+  checking?: ClientLoadChecking,
 ): void {
-  assert(p.window >= 1 && p.replicas >= 1 && p.bucketMs > 0 && p.maxBuckets >= 1, 'bad experiment load params');
-  const workload = createWorkload(p.workload, { keys: p.keys, ...(p.valueBytes !== undefined ? { valueBytes: p.valueBytes } : {}) });
+  assert(
+    p.window >= 1 && p.replicas >= 1 && p.bucketMs > 0 && p.maxBuckets >= 1,
+    'bad experiment load params',
+  );
+  const workload = createWorkload(p.workload, {
+    keys: p.keys,
+    ...(p.valueBytes !== undefined ? { valueBytes: p.valueBytes } : {}),
+  });
   const chooser = new ReplicaChooser(p.replicas, endpoint.self % p.replicas);
   const prng = new Prng(p.seed);
   const random = (): number => prng.float();
@@ -161,8 +183,18 @@ export function startClientLoad(
     return v;
   };
   const r: ExperimentLoadResult = {
-    completedPerBucket: [], failedPerBucket: [], beyondBuckets: 0, gets: 0, puts: 0, rmws: 0, failed: 0, timeouts: 0, shed: 0,
-    steadyLatencyUs: newLatencyHistogram(), afterCrashLatencyUs: newLatencyHistogram(), crashWrites: { keys: [], firstIssueMs: [], valueBytes: [] },
+    completedPerBucket: [],
+    failedPerBucket: [],
+    beyondBuckets: 0,
+    gets: 0,
+    puts: 0,
+    rmws: 0,
+    failed: 0,
+    timeouts: 0,
+    shed: 0,
+    steadyLatencyUs: newLatencyHistogram(),
+    afterCrashLatencyUs: newLatencyHistogram(),
+    crashWrites: { keys: [], firstIssueMs: [], valueBytes: [] },
   };
   // At most one entry per dataset key: indices come from the workload, in [0, keys).
   const crashWrites = new Map<number, { firstIssueMs: number; valueBytes: number }>();
@@ -179,10 +211,19 @@ export function startClientLoad(
   };
 
   /** Submits one operation, into the history when checking (slot `slot` is a sequential client there). */
-  const submit = (slot: number, op: { kind: 'get'; key: string; replica: ActorId } | { kind: 'put'; key: string; value: string; replica: ActorId }, done: Done): void => {
+  const submit = (
+    slot: number,
+    op:
+      | { kind: 'get'; key: string; replica: ActorId }
+      | { kind: 'put'; key: string; value: string; replica: ActorId },
+    done: Done,
+  ): void => {
     if (!checking) return client.submit(op, done);
     const who = checking.historyClient + slot * 1000 + slotErrors[slot]!;
-    const id = op.kind === 'get' ? checking.history.invokeGet(who, op.key) : checking.history.invokePut(who, op.key, op.value);
+    const id =
+      op.kind === 'get'
+        ? checking.history.invokeGet(who, op.key)
+        : checking.history.invokePut(who, op.key, op.value);
     client.submit(op, (err, value, servedBy) => {
       // A failed operation stays pending (it may have applied): the slot takes a fresh history client.
       if (err) slotErrors[slot]!++;
@@ -194,17 +235,27 @@ export function startClientLoad(
   const slotErrors: number[] = [];
 
   /** A put ending at or after the crash may be one the failed replica lacks: note its key. */
-  const put = (slot: number, index: number, valueBytes: number, replica: ActorId, done: Done): void => {
+  const put = (
+    slot: number,
+    index: number,
+    valueBytes: number,
+    replica: ActorId,
+    done: Done,
+  ): void => {
     const issuedMs = endpoint.now();
-    submit(slot, { kind: 'put', key: datasetKey(index), value: valueOf(valueBytes), replica }, (err, _value, servedBy) => {
-      const crashAt = control.crashAtMs();
-      if (crashAt > 0 && endpoint.now() >= crashAt) {
-        const seen = crashWrites.get(index);
-        if (seen === undefined) crashWrites.set(index, { firstIssueMs: issuedMs, valueBytes });
-        else seen.valueBytes = valueBytes;
-      }
-      done(err, null, servedBy);
-    });
+    submit(
+      slot,
+      { kind: 'put', key: datasetKey(index), value: valueOf(valueBytes), replica },
+      (err, _value, servedBy) => {
+        const crashAt = control.crashAtMs();
+        if (crashAt > 0 && endpoint.now() >= crashAt) {
+          const seen = crashWrites.get(index);
+          if (seen === undefined) crashWrites.set(index, { firstIssueMs: issuedMs, valueBytes });
+          else seen.valueBytes = valueBytes;
+        }
+        done(err, null, servedBy);
+      },
+    );
   };
 
   /** Issues one workload operation; `scheduledMs`: when it was due (open loop measures latency from then). */
@@ -231,8 +282,10 @@ export function startClientLoad(
         else r.rmws++;
         const crashAt = control.crashAtMs();
         const steadyFrom = control.steadyFromMs();
-        if (crashAt > 0 && startMs >= crashAt) recordLatencyUs(r.afterCrashLatencyUs, (nowMs - startMs) * 1000);
-        else if (steadyFrom > 0 && startMs >= steadyFrom) recordLatencyUs(r.steadyLatencyUs, (nowMs - startMs) * 1000);
+        if (crashAt > 0 && startMs >= crashAt)
+          recordLatencyUs(r.afterCrashLatencyUs, (nowMs - startMs) * 1000);
+        else if (steadyFrom > 0 && startMs >= steadyFrom)
+          recordLatencyUs(r.steadyLatencyUs, (nowMs - startMs) * 1000);
       }
       done();
     };

@@ -1,9 +1,18 @@
 import { attachEndpoint, type LoadTask } from '@heal/actors';
 import { healReplicaModule } from '@heal/heal';
 import { KvClient, type KvWire } from '@heal/kv';
-import { startClientLoad, type ClientLoadParams, type ExperimentLoadResult } from './client-load.js';
+import {
+  startClientLoad,
+  type ClientLoadParams,
+  type ExperimentLoadResult,
+} from './client-load.js';
 
-export { AVOID_MS, ReplicaChooser, type CrashWrites, type ExperimentLoadResult } from './client-load.js';
+export {
+  AVOID_MS,
+  ReplicaChooser,
+  type CrashWrites,
+  type ExperimentLoadResult,
+} from './client-load.js';
 
 /** Slots of `ExperimentLoadParams.control` (an Int32Array over shared memory). */
 export const CONTROL_STARTED = 0;
@@ -27,7 +36,9 @@ export interface ExperimentLoadParams extends ClientLoadParams {
  * workload (client-load.ts) until the driver sets CONTROL_STOP, counting completions per bucket
  * on the shared clock.
  */
-export default async function experimentLoad(task: LoadTask<ExperimentLoadParams>): Promise<ExperimentLoadResult> {
+export default async function experimentLoad(
+  task: LoadTask<ExperimentLoadParams>,
+): Promise<ExperimentLoadResult> {
   const p = task.params;
   const control = new Int32Array(p.control);
   const marks = new Float64Array(p.marks);
@@ -35,15 +46,21 @@ export default async function experimentLoad(task: LoadTask<ExperimentLoadParams
   const client = new KvClient(endpoint, { replicas: p.replicas, timeoutMs: p.timeoutMs });
   Atomics.add(control, CONTROL_STARTED, 1);
   const result = await new Promise<ExperimentLoadResult>((resolve) => {
-    startClientLoad(endpoint, client, p, {
-      stopped: () => Atomics.load(control, CONTROL_STOP) !== 0,
-      steadyFromMs: () => marks[MARK_STEADY_FROM] as number,
-      crashAtMs: () => marks[MARK_CRASH_AT] as number,
-      every: (ms, fn) => {
-        const timer = setInterval(fn, ms);
-        return () => clearInterval(timer);
+    startClientLoad(
+      endpoint,
+      client,
+      p,
+      {
+        stopped: () => Atomics.load(control, CONTROL_STOP) !== 0,
+        steadyFromMs: () => marks[MARK_STEADY_FROM] as number,
+        crashAtMs: () => marks[MARK_CRASH_AT] as number,
+        every: (ms, fn) => {
+          const timer = setInterval(fn, ms);
+          return () => clearInterval(timer);
+        },
       },
-    }, resolve);
+      resolve,
+    );
   });
   client.close();
   await endpoint.close();

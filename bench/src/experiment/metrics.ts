@@ -20,18 +20,32 @@ export interface BucketSpan {
 /** Bucket b covers [originMs + b * bucketMs, originMs + (b + 1) * bucketMs). */
 export function bucketSpan(window: Window, originMs: number, bucketMs: number): BucketSpan {
   assert(bucketMs > 0, `bucketMs must be positive, got ${bucketMs}`);
-  assert(window.toMs >= window.fromMs, `window ends (${window.toMs}) before it starts (${window.fromMs})`);
-  assert(window.fromMs >= originMs, `window starts (${window.fromMs}) before bucket 0 (${originMs})`);
+  assert(
+    window.toMs >= window.fromMs,
+    `window ends (${window.toMs}) before it starts (${window.fromMs})`,
+  );
+  assert(
+    window.fromMs >= originMs,
+    `window starts (${window.fromMs}) before bucket 0 (${originMs})`,
+  );
   const from = (window.fromMs - originMs) / bucketMs;
   const to = (window.toMs - originMs) / bucketMs;
   const first = Math.ceil(from);
   const end = Math.floor(to);
   if (end > first) return { first, end, mode: 'contained' };
-  return { first: Math.floor(from), end: Math.max(Math.floor(from) + 1, Math.ceil(to)), mode: 'overlapping' };
+  return {
+    first: Math.floor(from),
+    end: Math.max(Math.floor(from) + 1, Math.ceil(to)),
+    mode: 'overlapping',
+  };
 }
 
 /** Mean ops/s over the span's buckets (a bucket past the recorded ones counted nothing). */
-export function meanOpsPerSec(perBucket: readonly number[], span: BucketSpan, bucketMs: number): number {
+export function meanOpsPerSec(
+  perBucket: readonly number[],
+  span: BucketSpan,
+  bucketMs: number,
+): number {
   let total = 0;
   for (let b = span.first; b < span.end; b++) total += perBucket[b] ?? 0;
   return (total / (span.end - span.first)) * (1000 / bucketMs);
@@ -66,7 +80,11 @@ export interface Degradation {
  * of the same run; during recovery = from the restart to serving reads.
  */
 export function degradation(
-  perBucket: readonly number[], originMs: number, bucketMs: number, steady: Window, recovery: Window,
+  perBucket: readonly number[],
+  originMs: number,
+  bucketMs: number,
+  steady: Window,
+  recovery: Window,
 ): Degradation {
   const s = bucketSpan(steady, originMs, bucketMs);
   const r = bucketSpan(recovery, originMs, bucketMs);

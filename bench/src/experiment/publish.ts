@@ -5,7 +5,15 @@ import { BENCH_RESULTS_DIR, resultsDir } from '../report/results-dir.js';
 import type { ExperimentConfig } from './config.js';
 import { experimentWorkload } from './options.js';
 import { progressLine } from './progress.js';
-import { compareToHeal, experimentNotes, experimentTable, goalsSection, paperTable, timelineTable, writeExperiment } from './report.js';
+import {
+  compareToHeal,
+  experimentNotes,
+  experimentTable,
+  goalsSection,
+  paperTable,
+  timelineTable,
+  writeExperiment,
+} from './report.js';
 import { runExperiment } from './run-experiment.js';
 
 export interface ExperimentInvocation {
@@ -33,17 +41,33 @@ export async function runAndPublish(run: ExperimentInvocation): Promise<number> 
   const table = `${timelineTable(rows)}\n\n${experimentTable(rows)}\n\nPublished figures, for reference:\n\n${paperTable()}`;
   const machine = describeMachine();
   // Replica workers, load generators and the driver's thread.
-  const goals = goalsSection(rows, { threads: config.replicas + config.clients + 1, cpus: machine.cpus });
-  const notes = [goals, experimentNotes(config, rows, valueBytes)].filter((s) => s !== '').join('\n\n');
-  const docConfig = { runtime: 'threads', ...config, valueBytes, workloadParams: workload.describe() };
+  const goals = goalsSection(rows, {
+    threads: config.replicas + config.clients + 1,
+    cpus: machine.cpus,
+  });
+  const notes = [goals, experimentNotes(config, rows, valueBytes)]
+    .filter((s) => s !== '')
+    .join('\n\n');
+  const docConfig = {
+    runtime: 'threads',
+    ...config,
+    valueBytes,
+    workloadParams: workload.describe(),
+  };
   const chartTitle = `Completed operations per second while one of ${config.replicas} replicas fails and recovers (${config.workload}, ${config.medium}, ${config.model})`;
-  const written = await writeExperiment(dir, run.command, run.command, run.title, docConfig, rows, { table, notes, chartTitle });
+  const written = await writeExperiment(dir, run.command, run.command, run.title, docConfig, rows, {
+    table,
+    notes,
+    chartTitle,
+  });
   const where = `heal ${run.command}: results in ${relative(process.cwd(), dir) || '.'}/ (${run.command}.json, ${run.command}.md, throughput.svg)`;
   if (run.values['json'] === true) {
     process.stdout.write(`${JSON.stringify(written.doc, null, 2)}\n`);
     process.stderr.write(`${where}\n`);
   } else {
-    process.stdout.write(`${run.title}\nMachine: ${machineLine(machine)}\n\n${table}\n\n${notes}\n\n${where}\n`);
+    process.stdout.write(
+      `${run.title}\nMachine: ${machineLine(machine)}\n\n${table}\n\n${notes}\n\n${where}\n`,
+    );
   }
   return 0;
 }

@@ -7,8 +7,14 @@ import { ThreadCluster, type RecoveryReport } from '@heal/kv';
 import { createWorkload } from '../workloads/index.js';
 import { BUCKET_MS, type ExperimentConfig } from './config.js';
 import {
-  CONTROL_SLOTS, CONTROL_STARTED, CONTROL_STOP, MARK_CRASH_AT, MARK_SLOTS, MARK_STEADY_FROM,
-  type ExperimentLoadParams, type ExperimentLoadResult,
+  CONTROL_SLOTS,
+  CONTROL_STARTED,
+  CONTROL_STOP,
+  MARK_CRASH_AT,
+  MARK_SLOTS,
+  MARK_STEADY_FROM,
+  type ExperimentLoadParams,
+  type ExperimentLoadResult,
 } from './load-task.js';
 import { summarize, type StrategyRun } from './summarize.js';
 import { viewInstalls } from './view-timeline.js';
@@ -31,7 +37,8 @@ const POLL_MS = 5;
 
 export type { RunMarks, StrategyRun } from './summarize.js';
 
-export type ExperimentStage = 'starting cluster' | 'warm-up' | 'steady' | 'outage' | 'recovering' | 'tail' | 'stopping';
+export type ExperimentStage =
+  'starting cluster' | 'warm-up' | 'steady' | 'outage' | 'recovering' | 'tail' | 'stopping';
 
 export interface ExperimentProgress {
   strategy: string;
@@ -50,14 +57,18 @@ export interface ExperimentProgress {
  * seed, dataset and workload for every strategy; strategies run one after the other.
  */
 export async function runExperiment(
-  config: ExperimentConfig, progress: (p: ExperimentProgress) => void = () => {},
+  config: ExperimentConfig,
+  progress: (p: ExperimentProgress) => void = () => {},
 ): Promise<StrategyRun[]> {
   mkdirSync(config.dataDir, { recursive: true });
   // Made once the first cluster is up: spawning the pool's threads while six replicas write their
   // dataset slows some of them enough to be suspected.
   let generators: LoadGenerators<ExperimentLoadParams, ExperimentLoadResult> | undefined;
   const pool = (): LoadGenerators<ExperimentLoadParams, ExperimentLoadResult> =>
-    (generators ??= new LoadGenerators<ExperimentLoadParams, ExperimentLoadResult>(TASK, config.clients));
+    (generators ??= new LoadGenerators<ExperimentLoadParams, ExperimentLoadResult>(
+      TASK,
+      config.clients,
+    ));
   try {
     const runs: StrategyRun[] = [];
     for (const [index, strategy] of config.strategies.entries()) {
@@ -84,26 +95,54 @@ async function runStrategy(
   say: (stage: ExperimentStage, stageMs?: number) => void,
 ): Promise<StrategyRun> {
   say('starting cluster');
-  const { cluster, clusterStarts, startEpoch, clusterStartMs } = await startCluster(config, strategy, dir, say);
+  const { cluster, clusterStarts, startEpoch, clusterStartMs } = await startCluster(
+    config,
+    strategy,
+    dir,
+    say,
+  );
   try {
-    const control = new Int32Array(new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT));
-    const marks = new Float64Array(new SharedArrayBuffer(MARK_SLOTS * Float64Array.BYTES_PER_ELEMENT));
+    const control = new Int32Array(
+      new SharedArrayBuffer(CONTROL_SLOTS * Int32Array.BYTES_PER_ELEMENT),
+    );
+    const marks = new Float64Array(
+      new SharedArrayBuffer(MARK_SLOTS * Float64Array.BYTES_PER_ELEMENT),
+    );
     const clients = Array.from({ length: config.clients }, (_, i) => config.replicas + i);
-    const live = Array.from({ length: config.replicas }, (_, id) => id).filter((id) => id !== config.victim);
+    const live = Array.from({ length: config.replicas }, (_, id) => id).filter(
+      (id) => id !== config.victim,
+    );
     const originMs = sharedClockMs();
-    const plannedMs = TASKS_START_LIMIT_MS + config.warmupMs + config.steadyMs + config.outageMs +
-      READY_LIMIT_MS + config.recoveryLimitMs + config.tailMs + 2 * config.clientTimeoutMs;
+    const plannedMs =
+      TASKS_START_LIMIT_MS +
+      config.warmupMs +
+      config.steadyMs +
+      config.outageMs +
+      READY_LIMIT_MS +
+      config.recoveryLimitMs +
+      config.tailMs +
+      2 * config.clientTimeoutMs;
     let loadError: Error | undefined;
     const load = pool().run(cluster.runtime, clients, (id) => ({
-      replicas: config.replicas, workload: config.workload, keys: config.keys,
+      replicas: config.replicas,
+      workload: config.workload,
+      keys: config.keys,
       ...(config.valueBytes !== undefined ? { valueBytes: config.valueBytes } : {}),
       window: config.window,
-      ...(config.targetOpsPerSec !== undefined ? { targetOpsPerSec: config.targetOpsPerSec / config.clients } : {}),
-      seed: config.seed * 1000 + (id - config.replicas), timeoutMs: config.clientTimeoutMs,
-      originMs, bucketMs: BUCKET_MS, maxBuckets: Math.ceil(plannedMs / BUCKET_MS),
-      control: control.buffer as SharedArrayBuffer, marks: marks.buffer as SharedArrayBuffer,
+      ...(config.targetOpsPerSec !== undefined
+        ? { targetOpsPerSec: config.targetOpsPerSec / config.clients }
+        : {}),
+      seed: config.seed * 1000 + (id - config.replicas),
+      timeoutMs: config.clientTimeoutMs,
+      originMs,
+      bucketMs: BUCKET_MS,
+      maxBuckets: Math.ceil(plannedMs / BUCKET_MS),
+      control: control.buffer as SharedArrayBuffer,
+      marks: marks.buffer as SharedArrayBuffer,
     }));
-    load.catch((err: unknown) => { loadError = err instanceof Error ? err : new Error(String(err)); });
+    load.catch((err: unknown) => {
+      loadError = err instanceof Error ? err : new Error(String(err));
+    });
     /** Waits `ms`, failing early (instead of measuring nothing) if a load generator failed. */
     const wait = async (ms: number): Promise<void> => {
       const until = sharedClockMs() + ms;
@@ -117,7 +156,8 @@ async function runStrategy(
       say('warm-up', config.warmupMs);
       const deadline = sharedClockMs() + TASKS_START_LIMIT_MS;
       while (Atomics.load(control, CONTROL_STARTED) < config.clients) {
-        if (sharedClockMs() > deadline) throw new Error(`the load generators did not start within ${TASKS_START_LIMIT_MS} ms`);
+        if (sharedClockMs() > deadline)
+          throw new Error(`the load generators did not start within ${TASKS_START_LIMIT_MS} ms`);
         await wait(POLL_MS);
       }
       await wait(config.warmupMs);
@@ -144,15 +184,36 @@ async function runStrategy(
       Atomics.store(control, CONTROL_STOP, 1);
       const results = await load;
       const stopMs = sharedClockMs();
-      const replicaStats = await Promise.all(Array.from({ length: config.replicas }, (_, id) => cluster.stats(id)));
+      const replicaStats = await Promise.all(
+        Array.from({ length: config.replicas }, (_, id) => cluster.stats(id)),
+      );
       const views = viewInstalls(replicaStats.map((s) => s.actor));
       const peakSilenceMs = Math.max(...replicaStats.map((s) => s.actor['peakSilenceMs'] ?? 0));
-      return summarize('threads', strategy, report, results, missedWrites, {
-        clusterStarts, startEpoch, clusterStartMs, workerStartMs: restartMs + (report.phasesMs['load'] ?? 0) - restartCalledMs,
-        views, victim: config.victim, peakSilenceMs,
-      }, {
-        originMs, steadyFromMs, crashMs, restartCalledMs, restartMs, servingReadsMs, stopMs,
-      });
+      return summarize(
+        'threads',
+        strategy,
+        report,
+        results,
+        missedWrites,
+        {
+          clusterStarts,
+          startEpoch,
+          clusterStartMs,
+          workerStartMs: restartMs + (report.phasesMs['load'] ?? 0) - restartCalledMs,
+          views,
+          victim: config.victim,
+          peakSilenceMs,
+        },
+        {
+          originMs,
+          steadyFromMs,
+          crashMs,
+          restartCalledMs,
+          restartMs,
+          servingReadsMs,
+          stopMs,
+        },
+      );
     } finally {
       // Whatever happened, the generators end (they stop at the flag) before the cluster goes.
       Atomics.store(control, CONTROL_STOP, 1);
@@ -164,7 +225,10 @@ async function runStrategy(
 }
 
 function workloadOptions(config: ExperimentConfig): { keys: number; valueBytes?: number } {
-  return { keys: config.keys, ...(config.valueBytes !== undefined ? { valueBytes: config.valueBytes } : {}) };
+  return {
+    keys: config.keys,
+    ...(config.valueBytes !== undefined ? { valueBytes: config.valueBytes } : {}),
+  };
 }
 
 /**
@@ -175,15 +239,29 @@ function workloadOptions(config: ExperimentConfig): { keys: number; valueBytes?:
  * START_ATTEMPTS times; the last one is used whatever happened, and the row says so.
  */
 async function startCluster(
-  config: ExperimentConfig, strategy: string, dir: string, say: (stage: ExperimentStage, stageMs?: number) => void,
-): Promise<{ cluster: ThreadCluster; clusterStarts: number; startEpoch: number; clusterStartMs: number }> {
+  config: ExperimentConfig,
+  strategy: string,
+  dir: string,
+  say: (stage: ExperimentStage, stageMs?: number) => void,
+): Promise<{
+  cluster: ThreadCluster;
+  clusterStarts: number;
+  startEpoch: number;
+  clusterStartMs: number;
+}> {
   const valueBytes = createWorkload(config.workload, workloadOptions(config)).datasetValueBytes(0);
   for (let attempt = 1; ; attempt++) {
     const calledMs = sharedClockMs();
     const cluster = await ThreadCluster.start({
-      replicas: config.replicas, clients: config.clients, module: HEAL_REPLICA_MODULE, strategy,
-      medium: config.medium, model: config.model, dataDir: mkdtempSync(join(dir, `attempt-${attempt}-`)),
-      pmemCapacity: config.keys + PMEM_HEADROOM_RECORDS, pmemValueBytesMax: Math.max(PMEM_VALUE_BYTES_MIN, valueBytes),
+      replicas: config.replicas,
+      clients: config.clients,
+      module: HEAL_REPLICA_MODULE,
+      strategy,
+      medium: config.medium,
+      model: config.model,
+      dataDir: mkdtempSync(join(dir, `attempt-${attempt}-`)),
+      pmemCapacity: config.keys + PMEM_HEADROOM_RECORDS,
+      pmemValueBytesMax: Math.max(PMEM_VALUE_BYTES_MIN, valueBytes),
       pmemLatency: config.pmemLatency,
       // Fixed-size workloads: every dataset value has the workload's size.
       dataset: { keys: config.keys, valueSizes: { bytes: [valueBytes], weights: [1] } },
@@ -194,9 +272,12 @@ async function startCluster(
     try {
       await cluster.ready(READY_LIMIT_MS);
       const clusterStartMs = sharedClockMs() - calledMs;
-      const stats = await Promise.all(Array.from({ length: config.replicas }, (_, id) => cluster.stats(id)));
+      const stats = await Promise.all(
+        Array.from({ length: config.replicas }, (_, id) => cluster.stats(id)),
+      );
       const startEpoch = Math.max(...stats.map((s) => s.actor['epoch'] ?? 0));
-      if (startEpoch === FIRST_EPOCH || attempt === START_ATTEMPTS) return { cluster, clusterStarts: attempt, startEpoch, clusterStartMs };
+      if (startEpoch === FIRST_EPOCH || attempt === START_ATTEMPTS)
+        return { cluster, clusterStarts: attempt, startEpoch, clusterStartMs };
     } catch (err) {
       await cluster.shutdown();
       throw err;
@@ -207,13 +288,21 @@ async function startCluster(
 }
 
 /** Writes coordinated so far by the given replicas (their `writesStarted` stats). */
-async function writesStarted(cluster: ThreadCluster, replicas: readonly ActorId[]): Promise<number> {
+async function writesStarted(
+  cluster: ThreadCluster,
+  replicas: readonly ActorId[],
+): Promise<number> {
   const stats = await Promise.all(replicas.map((id) => cluster.stats(id)));
   return stats.reduce((sum, s) => sum + (s.actor['writesStarted'] ?? 0), 0);
 }
 
 /** cluster.recover, failing early if a load generator failed meanwhile. */
-async function recover(cluster: ThreadCluster, id: ActorId, limitMs: number, failure: () => Error | undefined): Promise<RecoveryReport> {
+async function recover(
+  cluster: ThreadCluster,
+  id: ActorId,
+  limitMs: number,
+  failure: () => Error | undefined,
+): Promise<RecoveryReport> {
   const recovered = cluster.recover(id, limitMs);
   for (;;) {
     const done = await Promise.race([recovered, sleep(50).then(() => undefined)]);

@@ -77,60 +77,101 @@ export interface StrategyRun extends RecoveryRowFields {
 
 /** A strategy's row from what its run measured. */
 export function summarize(
-  runtime: StrategyRun['runtime'], strategy: string, report: RecoveryReport, results: readonly ExperimentLoadResult[],
+  runtime: StrategyRun['runtime'],
+  strategy: string,
+  report: RecoveryReport,
+  results: readonly ExperimentLoadResult[],
   missedWrites: number,
   setup: {
-    clusterStarts: number; startEpoch: number; clusterStartMs: number; workerStartMs: number;
-    views: ViewInstall[]; victim: ActorId; peakSilenceMs: number;
+    clusterStarts: number;
+    startEpoch: number;
+    clusterStartMs: number;
+    workerStartMs: number;
+    views: ViewInstall[];
+    victim: ActorId;
+    peakSilenceMs: number;
   },
   m: RunMarks,
 ): StrategyRun {
   const perBucket = sumBuckets(results.map((r) => r.completedPerBucket));
   const steady: Window = { fromMs: m.steadyFromMs, toMs: m.crashMs };
-  const d = degradation(perBucket, m.originMs, BUCKET_MS, steady, { fromMs: m.restartMs, toMs: m.servingReadsMs });
-  const outage = degradation(perBucket, m.originMs, BUCKET_MS, steady, { fromMs: m.crashMs, toMs: m.restartMs });
+  const d = degradation(perBucket, m.originMs, BUCKET_MS, steady, {
+    fromMs: m.restartMs,
+    toMs: m.servingReadsMs,
+  });
+  const outage = degradation(perBucket, m.originMs, BUCKET_MS, steady, {
+    fromMs: m.crashMs,
+    toMs: m.restartMs,
+  });
   const failure = failureMs(setup.views, setup.victim, m.crashMs);
-  const rate = (w: Window): number => meanOpsPerSec(perBucket, bucketSpan(w, m.originMs, BUCKET_MS), BUCKET_MS);
+  const rate = (w: Window): number =>
+    meanOpsPerSec(perBucket, bucketSpan(w, m.originMs, BUCKET_MS), BUCKET_MS);
   // A key is missed when a put of it ended after the crash but began before the restart.
   const missed = new Map<number, number>();
   for (const r of results) {
     r.crashWrites.keys.forEach((key, i) => {
-      if ((r.crashWrites.firstIssueMs[i] as number) < m.restartMs) missed.set(key, r.crashWrites.valueBytes[i] as number);
+      if ((r.crashWrites.firstIssueMs[i] as number) < m.restartMs)
+        missed.set(key, r.crashWrites.valueBytes[i] as number);
     });
   }
   let missedBytes = 0;
-  for (const [key, valueBytes] of missed) missedBytes += Buffer.byteLength(datasetKey(key)) + valueBytes + RECORD_WIRE_OVERHEAD_BYTES;
+  for (const [key, valueBytes] of missed)
+    missedBytes += Buffer.byteLength(datasetKey(key)) + valueBytes + RECORD_WIRE_OVERHEAD_BYTES;
   const steadyLatency = mergeLatencies(results.map((r) => r.steadyLatencyUs));
   const afterCrashLatency = mergeLatencies(results.map((r) => r.afterCrashLatencyUs));
-  const sum = (f: (r: ExperimentLoadResult) => number): number => results.reduce((a, r) => a + f(r), 0);
+  const sum = (f: (r: ExperimentLoadResult) => number): number =>
+    results.reduce((a, r) => a + f(r), 0);
   const rel = (t: number): number => round(t - m.originMs);
   return {
-    strategy, runtime,
+    strategy,
+    runtime,
     failureMs: failure === null ? null : round(failure),
     outageDegradation: round(outage.degradation, 4),
     steadyViewChanges: viewChanges(setup.views, m.originMs, m.crashMs),
     peakSilenceMs: round(setup.peakSilenceMs),
-    views: setup.views.filter((v) => v.atMs >= m.originMs).map((v) => ({ ...v, atMs: rel(v.atMs) })),
+    views: setup.views
+      .filter((v) => v.atMs >= m.originMs)
+      .map((v) => ({ ...v, atMs: rel(v.atMs) })),
     recoveryMs: round(report.recoveryMs),
     phasesMs: Object.fromEntries(Object.entries(report.phasesMs).map(([k, v]) => [k, round(v)])),
     degradation: round(d.degradation, 4),
-    missedKeys: missed.size, missedWrites, missedBytes,
-    bytesMoved: report.bytesMoved, entriesReceived: report.entriesReceived, entriesApplied: report.entriesApplied,
+    missedKeys: missed.size,
+    missedWrites,
+    missedBytes,
+    bytesMoved: report.bytesMoved,
+    entriesReceived: report.entriesReceived,
+    entriesApplied: report.entriesApplied,
     counts: report.counts,
-    steadyOpsPerSec: Math.round(d.steadyOpsPerSec), recoveryOpsPerSec: Math.round(d.recoveryOpsPerSec),
-    lateOutageOpsPerSec: Math.round(rate({ fromMs: (m.crashMs + m.restartCalledMs) / 2, toMs: m.restartCalledMs })),
+    steadyOpsPerSec: Math.round(d.steadyOpsPerSec),
+    recoveryOpsPerSec: Math.round(d.recoveryOpsPerSec),
+    lateOutageOpsPerSec: Math.round(
+      rate({ fromMs: (m.crashMs + m.restartCalledMs) / 2, toMs: m.restartCalledMs }),
+    ),
     workerStartOpsPerSec: Math.round(rate({ fromMs: m.restartCalledMs, toMs: m.restartMs })),
     phaseOpsPerSec: phaseRates(report.phasesMs, m.restartMs, rate),
-    tailOpsPerSec: Math.round(rate({ fromMs: m.servingReadsMs, toMs: Math.max(m.servingReadsMs, m.stopMs) })),
-    recoveryBuckets: d.recoveryBuckets, recoveryWindow: d.recoveryWindow,
-    clusterStarts: setup.clusterStarts, startEpoch: setup.startEpoch,
-    clusterStartMs: round(setup.clusterStartMs), workerStartMs: round(setup.workerStartMs),
-    operations: sum((r) => r.gets + r.puts + r.rmws), failed: sum((r) => r.failed), timeouts: sum((r) => r.timeouts), shed: sum((r) => r.shed),
-    steadyP50Us: latencyPercentileUs(steadyLatency, 50), steadyP99Us: latencyPercentileUs(steadyLatency, 99),
+    tailOpsPerSec: Math.round(
+      rate({ fromMs: m.servingReadsMs, toMs: Math.max(m.servingReadsMs, m.stopMs) }),
+    ),
+    recoveryBuckets: d.recoveryBuckets,
+    recoveryWindow: d.recoveryWindow,
+    clusterStarts: setup.clusterStarts,
+    startEpoch: setup.startEpoch,
+    clusterStartMs: round(setup.clusterStartMs),
+    workerStartMs: round(setup.workerStartMs),
+    operations: sum((r) => r.gets + r.puts + r.rmws),
+    failed: sum((r) => r.failed),
+    timeouts: sum((r) => r.timeouts),
+    shed: sum((r) => r.shed),
+    steadyP50Us: latencyPercentileUs(steadyLatency, 50),
+    steadyP99Us: latencyPercentileUs(steadyLatency, 99),
     afterCrashP99Us: latencyPercentileUs(afterCrashLatency, 99),
     marksMs: {
-      steadyFromMs: rel(m.steadyFromMs), crashMs: rel(m.crashMs), restartCalledMs: rel(m.restartCalledMs),
-      restartMs: rel(m.restartMs), servingReadsMs: rel(m.servingReadsMs), stopMs: rel(m.stopMs),
+      steadyFromMs: rel(m.steadyFromMs),
+      crashMs: rel(m.crashMs),
+      restartCalledMs: rel(m.restartCalledMs),
+      restartMs: rel(m.restartMs),
+      servingReadsMs: rel(m.servingReadsMs),
+      stopMs: rel(m.stopMs),
     },
     opsPerBucket: perBucket,
     bucketMs: BUCKET_MS,
@@ -138,7 +179,11 @@ export function summarize(
 }
 
 /** Each phase's throughput; phases are consecutive from the restart. */
-function phaseRates(phasesMs: Record<string, number>, restartMs: number, rate: (w: Window) => number): Record<string, number> {
+function phaseRates(
+  phasesMs: Record<string, number>,
+  restartMs: number,
+  rate: (w: Window) => number,
+): Record<string, number> {
   const out: Record<string, number> = {};
   let fromMs = restartMs;
   for (const [name, ms] of Object.entries(phasesMs)) {

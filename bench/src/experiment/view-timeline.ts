@@ -35,7 +35,11 @@ export function viewInstalls(stats: readonly Record<string, number>[]): ViewInst
 }
 
 /** The reports' failure window: from the crash to the first view installed without the victim. */
-export function failureMs(views: readonly ViewInstall[], victim: ActorId, crashMs: number): number | null {
+export function failureMs(
+  views: readonly ViewInstall[],
+  victim: ActorId,
+  crashMs: number,
+): number | null {
   const removal = views.find((v) => v.atMs >= crashMs && !v.members.includes(victim));
   return removal === undefined ? null : removal.atMs - crashMs;
 }

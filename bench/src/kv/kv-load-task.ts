@@ -39,7 +39,12 @@ export interface KvLoadResult {
  * numbered across its generators, are bound to replicas in turn, so every replica serves the
  * same number of sessions (within one).
  */
-export function sessionReplica(client: number, window: number, slot: number, replicas: number): number {
+export function sessionReplica(
+  client: number,
+  window: number,
+  slot: number,
+  replicas: number,
+): number {
   return (client * window + slot) % replicas;
 }
 
@@ -55,13 +60,22 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
   assert(p.window >= 1 && p.keys >= 1 && p.replicas >= 1, 'bad kv load params');
   const endpoint = attachEndpoint<KvWire>(task.links, kvReplicaModule.codec);
   // This load calls no persistScope(): the client need not keep the puts' ts for one.
-  const client = new KvClient(endpoint, { replicas: p.replicas, timeoutMs: p.timeoutMs, scope: false });
+  const client = new KvClient(endpoint, {
+    replicas: p.replicas,
+    timeoutMs: p.timeoutMs,
+    scope: false,
+  });
   const prng = new Prng(p.seed);
   const value = 'v'.repeat(p.valueBytes);
   // Built once: a key string per operation would be the generator's largest allocation.
   const keys = Array.from({ length: p.keys }, (_, i) => `k${i}`);
   const result: KvLoadResult = {
-    ops: 0, reads: 0, writes: 0, errors: 0, opsByReplica: new Array<number>(p.replicas).fill(0), latencyUs: newLatencyHistogram(),
+    ops: 0,
+    reads: 0,
+    writes: 0,
+    errors: 0,
+    opsByReplica: new Array<number>(p.replicas).fill(0),
+    latencyUs: newLatencyHistogram(),
   };
   try {
     if (p.preloadFrom !== undefined && p.preloadTo !== undefined) {
@@ -78,7 +92,9 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
         }
         const key = keys[prng.int(p.keys)] as string;
         const read = prng.float() < p.readRatio;
-        const op = read ? { kind: 'get' as const, key, replica } : { kind: 'put' as const, key, value, replica };
+        const op = read
+          ? { kind: 'get' as const, key, replica }
+          : { kind: 'put' as const, key, value, replica };
         client.submit(op, (err) => {
           if (startMs >= p.startAtMs) {
             if (err) result.errors++;
@@ -108,7 +124,13 @@ export default async function kvLoad(task: LoadTask<KvLoadParams>): Promise<KvLo
 /** Attempts per key while preloading: a put that timed out (a view change, say) is sent again. */
 const PRELOAD_ATTEMPTS = 5;
 
-async function preload(client: KvClient, from: number, to: number, window: number, value: string): Promise<void> {
+async function preload(
+  client: KvClient,
+  from: number,
+  to: number,
+  window: number,
+  value: string,
+): Promise<void> {
   let next = from;
   const worker = async (): Promise<void> => {
     while (next < to) {

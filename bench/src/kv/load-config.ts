@@ -67,26 +67,66 @@ export interface LoadDefaults {
  * defaults and its `--quick` ones.
  */
 export function loadOptions(d: LoadDefaults, quick: LoadDefaults): OptionTable {
-  const clients = d.clients === undefined
-    ? { help: ['piscina load generators, one client each (default: one per core the', 'largest replica count leaves free, at least 1)'] }
-    : { help: 'piscina load generators, one client each', default: d.clients, quick: quick.clients ?? d.clients };
+  const clients =
+    d.clients === undefined
+      ? {
+          help: [
+            'piscina load generators, one client each (default: one per core the',
+            'largest replica count leaves free, at least 1)',
+          ],
+        }
+      : {
+          help: 'piscina load generators, one client each',
+          default: d.clients,
+          quick: quick.clients ?? d.clients,
+        };
   return {
-    keys: { type: 'string', arg: 'N', help: 'keys, each written once before measuring', default: d.keys, quick: quick.keys },
-    'value-bytes': { type: 'string', arg: 'N', help: 'value size', default: d.valueBytes, quick: quick.valueBytes },
+    keys: {
+      type: 'string',
+      arg: 'N',
+      help: 'keys, each written once before measuring',
+      default: d.keys,
+      quick: quick.keys,
+    },
+    'value-bytes': {
+      type: 'string',
+      arg: 'N',
+      help: 'value size',
+      default: d.valueBytes,
+      quick: quick.valueBytes,
+    },
     clients: { type: 'string', arg: 'N', ...clients },
     window: {
-      type: 'string', arg: 'N', help: ['sessions per client, one operation in flight each, bound to the', 'replicas in turn'],
-      default: d.window, quick: quick.window,
+      type: 'string',
+      arg: 'N',
+      help: ['sessions per client, one operation in flight each, bound to the', 'replicas in turn'],
+      default: d.window,
+      quick: quick.window,
     },
-    'warmup-ms': { type: 'string', arg: 'N', help: 'load before the first window on a cluster, not counted', default: d.warmupMs, quick: quick.warmupMs },
-    'duration-ms': { type: 'string', arg: 'N', help: 'measured, per window', default: d.durationMs, quick: quick.durationMs },
+    'warmup-ms': {
+      type: 'string',
+      arg: 'N',
+      help: 'load before the first window on a cluster, not counted',
+      default: d.warmupMs,
+      quick: quick.warmupMs,
+    },
+    'duration-ms': {
+      type: 'string',
+      arg: 'N',
+      help: 'measured, per window',
+      default: d.durationMs,
+      quick: quick.durationMs,
+    },
     seed: { type: 'string', arg: 'N', help: 'key choice seed', default: d.seed, quick: quick.seed },
     quick: { type: 'boolean', help: 'small and short (a smoke test)' },
   };
 }
 
 /** Reads the load options over `defaults` (the command's, or its `--quick` ones, with a client count). */
-export function parseLoadConfig(values: OptionValues, defaults: LoadDefaults & { clients: number }): LoadConfig {
+export function parseLoadConfig(
+  values: OptionValues,
+  defaults: LoadDefaults & { clients: number },
+): LoadConfig {
   return {
     keys: intFlag(values, 'keys', defaults.keys, 1, defaults.keysMax),
     valueBytes: intFlag(values, 'value-bytes', defaults.valueBytes, 0, defaults.valueBytesMax),

@@ -17,11 +17,17 @@ export function totalLoad(results: readonly KvLoadResult[]): LoadTotals {
   const latency = mergeLatencies(results.map((r) => r.latencyUs));
   const totals = { ops: 0, reads: 0, writes: 0, errors: 0, opsByReplica: [] as number[] };
   for (const r of results) {
-    r.opsByReplica.forEach((ops, replica) => { totals.opsByReplica[replica] = (totals.opsByReplica[replica] ?? 0) + ops; });
+    r.opsByReplica.forEach((ops, replica) => {
+      totals.opsByReplica[replica] = (totals.opsByReplica[replica] ?? 0) + ops;
+    });
     totals.ops += r.ops;
     totals.reads += r.reads;
     totals.writes += r.writes;
     totals.errors += r.errors;
   }
-  return { ...totals, p50Us: latencyPercentileUs(latency, 50), p99Us: latencyPercentileUs(latency, 99) };
+  return {
+    ...totals,
+    p50Us: latencyPercentileUs(latency, 50),
+    p99Us: latencyPercentileUs(latency, 99),
+  };
 }

@@ -42,21 +42,40 @@ const TASK = new URL('./kv-load-task.js', import.meta.url);
  * counts the operations started after the warm-up (the first window's) or the ramp (the others')
  * that completed by the end.
  */
-export async function runKvBench(config: KvBenchConfig, progress: (what: string) => void): Promise<KvBenchRow[]> {
+export async function runKvBench(
+  config: KvBenchConfig,
+  progress: (what: string) => void,
+): Promise<KvBenchRow[]> {
   const rows: KvBenchRow[] = [];
   const generators = new LoadGenerators<KvLoadParams, KvLoadResult>(TASK, config.clients);
   try {
     for (const replicas of config.replicas) {
-      const cluster = await ThreadCluster.start({ replicas, clients: config.clients, model: 'synch' });
+      const cluster = await ThreadCluster.start({
+        replicas,
+        clients: config.clients,
+        model: 'synch',
+      });
       try {
         await cluster.ready();
         const ids = Array.from({ length: config.clients }, (_, i) => replicas + i);
-        const base = { replicas, keys: config.keys, valueBytes: config.valueBytes, window: config.window, timeoutMs: 5000 };
+        const base = {
+          replicas,
+          keys: config.keys,
+          valueBytes: config.valueBytes,
+          window: config.window,
+          timeoutMs: 5000,
+        };
         progress(`${replicas} replicas: writing ${config.keys} keys`);
         const per = Math.ceil(config.keys / config.clients);
         await generators.run(cluster.runtime, ids, (id) => ({
-          ...base, client: id - replicas, readRatio: 0, seed: config.seed, startAtMs: 0, endAtMs: 0,
-          preloadFrom: (id - replicas) * per, preloadTo: Math.min(config.keys, (id - replicas + 1) * per),
+          ...base,
+          client: id - replicas,
+          readRatio: 0,
+          seed: config.seed,
+          startAtMs: 0,
+          endAtMs: 0,
+          preloadFrom: (id - replicas) * per,
+          preloadTo: Math.min(config.keys, (id - replicas + 1) * per),
         }));
         for (const readRatio of config.readRatios) {
           const windows: KvWindow[] = [];
@@ -68,7 +87,12 @@ export async function runKvBench(config: KvBenchConfig, progress: (what: string)
             const endAtMs = startAtMs + config.durationMs;
             const cpuUs = cpuBetween(startAtMs, endAtMs);
             const results = await generators.run(cluster.runtime, ids, (id) => ({
-              ...base, client: id - replicas, readRatio, seed: config.seed * 100 + id + (run - 1) * 10_000, startAtMs, endAtMs,
+              ...base,
+              client: id - replicas,
+              readRatio,
+              seed: config.seed * 100 + id + (run - 1) * 10_000,
+              startAtMs,
+              endAtMs,
             }));
             const window = summarize(replicas, readRatio, config, results, await cpuUs);
             windows.push(window);
@@ -93,11 +117,19 @@ export async function runKvBench(config: KvBenchConfig, progress: (what: string)
 function cpuBetween(startAtMs: number, endAtMs: number): Promise<number> {
   return new Promise((resolve) => {
     let start: NodeJS.CpuUsage | undefined;
-    setTimeout(() => { start = process.cpuUsage(); }, Math.max(0, startAtMs - sharedClockMs()));
-    setTimeout(() => {
-      const used = process.cpuUsage(start);
-      resolve(used.user + used.system);
-    }, Math.max(0, endAtMs - sharedClockMs()));
+    setTimeout(
+      () => {
+        start = process.cpuUsage();
+      },
+      Math.max(0, startAtMs - sharedClockMs()),
+    );
+    setTimeout(
+      () => {
+        const used = process.cpuUsage(start);
+        resolve(used.user + used.system);
+      },
+      Math.max(0, endAtMs - sharedClockMs()),
+    );
   });
 }
 
@@ -106,12 +138,20 @@ function medianRow(windows: KvWindow[]): KvBenchRow {
   const sorted = [...windows].sort((a, b) => a.opsPerSec - b.opsPerSec);
   const median = sorted[Math.floor((sorted.length - 1) / 2)] as KvWindow;
   return {
-    ...median, runs: windows.length,
-    opsPerSecMin: (sorted[0] as KvWindow).opsPerSec, opsPerSecMax: (sorted[sorted.length - 1] as KvWindow).opsPerSec,
+    ...median,
+    runs: windows.length,
+    opsPerSecMin: (sorted[0] as KvWindow).opsPerSec,
+    opsPerSecMax: (sorted[sorted.length - 1] as KvWindow).opsPerSec,
   };
 }
 
-function summarize(replicas: number, readRatio: number, config: KvBenchConfig, results: KvLoadResult[], cpuUs: number): KvWindow {
+function summarize(
+  replicas: number,
+  readRatio: number,
+  config: KvBenchConfig,
+  results: KvLoadResult[],
+  cpuUs: number,
+): KvWindow {
   const t = totalLoad(results);
   return {
     replicas,

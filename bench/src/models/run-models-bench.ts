@@ -58,13 +58,27 @@ export function plan(config: ModelsBenchConfig): Run[] {
 }
 
 /** Each configuration on a fresh cluster: the warm-up, then `repeat` windows; a row is their median. */
-export async function runModelsBench(config: ModelsBenchConfig, progress: (what: string) => void): Promise<ModelsBenchRow[]> {
+export async function runModelsBench(
+  config: ModelsBenchConfig,
+  progress: (what: string) => void,
+): Promise<ModelsBenchRow[]> {
   const runs = plan(config);
   const rows: ModelsBenchRow[] = [];
   const generators = new LoadGenerators<KvLoadParams, KvLoadResult>(TASK, config.clients);
   try {
     for (const [i, run] of runs.entries()) {
-      rows.push(median(run, await measure(run, `${i + 1}/${runs.length} ${describe(run)}`, config, generators, progress)));
+      rows.push(
+        median(
+          run,
+          await measure(
+            run,
+            `${i + 1}/${runs.length} ${describe(run)}`,
+            config,
+            generators,
+            progress,
+          ),
+        ),
+      );
     }
   } finally {
     await generators.destroy();
@@ -81,7 +95,13 @@ function median(run: Run, rows: ModelsBenchRow[]): ModelsBenchRow {
     const sorted = rows.map(f).sort((a, b) => a - b);
     return sorted[Math.floor(sorted.length / 2)] as number;
   };
-  return { ...run, writesPerSec: mid((r) => r.writesPerSec), p50Us: mid((r) => r.p50Us), p99Us: mid((r) => r.p99Us), errors: mid((r) => r.errors) };
+  return {
+    ...run,
+    writesPerSec: mid((r) => r.writesPerSec),
+    p50Us: mid((r) => r.p50Us),
+    p99Us: mid((r) => r.p99Us),
+    errors: mid((r) => r.errors),
+  };
 }
 
 /**
@@ -90,13 +110,21 @@ function median(run: Run, rows: ModelsBenchRow[]): ModelsBenchRow {
  * generators; writes/s counts the writes started in a window that completed by its end.
  */
 async function measure(
-  run: Run, what: string, config: ModelsBenchConfig, generators: LoadGenerators<KvLoadParams, KvLoadResult>,
+  run: Run,
+  what: string,
+  config: ModelsBenchConfig,
+  generators: LoadGenerators<KvLoadParams, KvLoadResult>,
   progress: (what: string) => void,
 ): Promise<ModelsBenchRow[]> {
   const dataDir = mkdtempSync(join(config.dataDir, `heal-models-${run.model}-${run.medium}-`));
   const cluster = await ThreadCluster.start({
-    replicas: run.replicas, clients: config.clients, model: run.model, medium: run.medium, dataDir,
-    pmemLatency: run.latencyModel, pmemCapacity: Math.max(1024, config.keys * 2),
+    replicas: run.replicas,
+    clients: config.clients,
+    model: run.model,
+    medium: run.medium,
+    dataDir,
+    pmemLatency: run.latencyModel,
+    pmemCapacity: Math.max(1024, config.keys * 2),
   });
   try {
     // On a loaded 2-core machine six replicas may need long for their first leases.
@@ -110,8 +138,16 @@ async function measure(
       const startAtMs = sharedClockMs() + leadMs;
       const endAtMs = startAtMs + config.durationMs;
       const results = await generators.run(cluster.runtime, ids, (id) => ({
-        replicas: run.replicas, keys: config.keys, valueBytes: config.valueBytes, window: config.window, client: id - run.replicas,
-        timeoutMs: 5000, readRatio: 0, seed: config.seed * 100 + id + (window - 1) * 10_000, startAtMs, endAtMs,
+        replicas: run.replicas,
+        keys: config.keys,
+        valueBytes: config.valueBytes,
+        window: config.window,
+        client: id - run.replicas,
+        timeoutMs: 5000,
+        readRatio: 0,
+        seed: config.seed * 100 + id + (window - 1) * 10_000,
+        startAtMs,
+        endAtMs,
       }));
       const row = summarize(run, config, results);
       windows.push(row);
@@ -124,9 +160,7 @@ async function measure(
   }
 }
 
-function summarize(
-  run: Run, config: ModelsBenchConfig, results: KvLoadResult[],
-): ModelsBenchRow {
+function summarize(run: Run, config: ModelsBenchConfig, results: KvLoadResult[]): ModelsBenchRow {
   const t = totalLoad(results);
   return {
     ...run,

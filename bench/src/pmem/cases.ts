@@ -66,7 +66,12 @@ interface Measured {
 }
 
 /** Sizes a batch from a short timed run of `op`, then measures batches with tinybench. */
-async function measure(name: string, op: (i: number) => void, timing: Timing, beforeBatch?: (ops: number) => void): Promise<Measured> {
+async function measure(
+  name: string,
+  op: (i: number) => void,
+  timing: Timing,
+  beforeBatch?: (ops: number) => void,
+): Promise<Measured> {
   let i = 0;
   let ops = 1;
   for (;;) {
@@ -75,46 +80,87 @@ async function measure(name: string, op: (i: number) => void, timing: Timing, be
     for (let k = 0; k < ops; k++) op(i++);
     const ms = performance.now() - t0;
     if (ms >= CALIBRATION_MS || ops >= BATCH_OPS_MAX) {
-      ops = Math.max(1, Math.min(BATCH_OPS_MAX, Math.round((ops * timing.batchTargetMs) / Math.max(ms, 1e-3))));
+      ops = Math.max(
+        1,
+        Math.min(BATCH_OPS_MAX, Math.round((ops * timing.batchTargetMs) / Math.max(ms, 1e-3))),
+      );
       break;
     }
     ops *= 4;
   }
   const batchOps = ops;
-  const bench = new Bench({ time: timing.timeMs, iterations: timing.iterations, warmup: timing.warmupMs > 0, warmupTime: timing.warmupMs, throws: true });
+  const bench = new Bench({
+    time: timing.timeMs,
+    iterations: timing.iterations,
+    warmup: timing.warmupMs > 0,
+    warmupTime: timing.warmupMs,
+    throws: true,
+  });
   const hooks = beforeBatch === undefined ? {} : { beforeEach: () => beforeBatch(batchOps) };
-  bench.add(name, () => {
-    for (let k = 0; k < batchOps; k++) op(i++);
-  }, hooks);
+  bench.add(
+    name,
+    () => {
+      for (let k = 0; k < batchOps; k++) op(i++);
+    },
+    hooks,
+  );
   await bench.run();
   const result = bench.getTask(name)?.result;
-  if (result?.state !== 'completed') throw new Error(`${name}: tinybench result ${result?.state ?? 'missing'}`);
-  return { nsPerOp: (result.latency.p50 * 1e6) / batchOps, batchOps, samples: result.latency.samplesCount };
+  if (result?.state !== 'completed')
+    throw new Error(`${name}: tinybench result ${result?.state ?? 'missing'}`);
+  return {
+    nsPerOp: (result.latency.p50 * 1e6) / batchOps,
+    batchOps,
+    samples: result.latency.samplesCount,
+  };
 }
 
-export async function persistCase(dir: string, bytes: number, durability: Durability, latencyModel: boolean, timing: Timing): Promise<PersistRow> {
-  const region = PmemRegion.create(join(dir, `persist-${bytes}-${durability}-${latencyModel}`), PERSIST_WINDOW_BYTES, {
-    durability, latency: latencyModel ? OPTANE_LATENCY : LATENCY_OFF,
-  });
+export async function persistCase(
+  dir: string,
+  bytes: number,
+  durability: Durability,
+  latencyModel: boolean,
+  timing: Timing,
+): Promise<PersistRow> {
+  const region = PmemRegion.create(
+    join(dir, `persist-${bytes}-${durability}-${latencyModel}`),
+    PERSIST_WINDOW_BYTES,
+    {
+      durability,
+      latency: latencyModel ? OPTANE_LATENCY : LATENCY_OFF,
+    },
+  );
   const slots = PERSIST_WINDOW_BYTES / bytes;
   const view = region.view;
-  const m = await measure(`persist ${bytes}`, (i) => {
-    const offset = (i % slots) * bytes;
-    view[offset] = i; // one store, so the line (and for msync the page) is dirty
-    region.persist(offset, bytes);
-  }, timing);
+  const m = await measure(
+    `persist ${bytes}`,
+    (i) => {
+      const offset = (i % slots) * bytes;
+      view[offset] = i; // one store, so the line (and for msync the page) is dirty
+      region.persist(offset, bytes);
+    },
+    timing,
+  );
   region.close();
   return { op: 'persist', bytes, durability, latencyModel, ...m };
 }
 
-export async function fdatasyncCase(dir: string, bytes: number, timing: Timing): Promise<FdatasyncRow> {
+export async function fdatasyncCase(
+  dir: string,
+  bytes: number,
+  timing: Timing,
+): Promise<FdatasyncRow> {
   const fd = openSync(join(dir, `wal-${bytes}`), 'a');
   const record = Buffer.alloc(bytes, 0x5a);
   try {
-    const m = await measure(`fdatasync ${bytes}`, () => {
-      writeSync(fd, record);
-      fdatasyncSync(fd);
-    }, timing);
+    const m = await measure(
+      `fdatasync ${bytes}`,
+      () => {
+        writeSync(fd, record);
+        fdatasyncSync(fd);
+      },
+      timing,
+    );
     return { op: 'fdatasync-append', bytes, ...m };
   } finally {
     closeSync(fd);
@@ -122,32 +168,64 @@ export async function fdatasyncCase(dir: string, bytes: number, timing: Timing):
 }
 
 function rateRow(op: RateRow['op'], latencyModel: boolean, m: Measured): RateRow {
-  return { op, valueBytes: VALUE_BYTES, durability: 'emulated', latencyModel, opsPerSec: Math.round(1e9 / m.nsPerOp), ...m };
+  return {
+    op,
+    valueBytes: VALUE_BYTES,
+    durability: 'emulated',
+    latencyModel,
+    opsPerSec: Math.round(1e9 / m.nsPerOp),
+    ...m,
+  };
 }
 
-export async function plogCase(dir: string, latencyModel: boolean, timing: Timing): Promise<RateRow> {
-  const region = PmemRegion.create(join(dir, `plog-${latencyModel}`), PLOG_REGION_BYTES, { latency: latencyModel ? OPTANE_LATENCY : LATENCY_OFF });
+export async function plogCase(
+  dir: string,
+  latencyModel: boolean,
+  timing: Timing,
+): Promise<RateRow> {
+  const region = PmemRegion.create(join(dir, `plog-${latencyModel}`), PLOG_REGION_BYTES, {
+    latency: latencyModel ? OPTANE_LATENCY : LATENCY_OFF,
+  });
   PLog.format(region, { maxRecordBytes: 1024 });
   let log = PLog.open(region);
   const payload = Buffer.alloc(VALUE_BYTES, 0x42);
   const recordBytes = 8 + VALUE_BYTES;
-  const m = await measure('plog append', () => log.append(payload), timing, (ops) => {
-    if (log.freeBytes >= (ops + 1) * recordBytes) return;
-    if ((ops + 1) * recordBytes > PLOG_REGION_BYTES - 64) throw new Error(`plog batch of ${ops} does not fit the region`);
-    PLog.format(region, { maxRecordBytes: 1024 }); // outside the timed batch
-    log = PLog.open(region);
-  });
+  const m = await measure(
+    'plog append',
+    () => log.append(payload),
+    timing,
+    (ops) => {
+      if (log.freeBytes >= (ops + 1) * recordBytes) return;
+      if ((ops + 1) * recordBytes > PLOG_REGION_BYTES - 64)
+        throw new Error(`plog batch of ${ops} does not fit the region`);
+      PLog.format(region, { maxRecordBytes: 1024 }); // outside the timed batch
+      log = PLog.open(region);
+    },
+  );
   region.close();
   return rateRow('plog-append', latencyModel, m);
 }
 
-export async function ptableCases(dir: string, latencyModel: boolean, timing: Timing): Promise<RateRow[]> {
+export async function ptableCases(
+  dir: string,
+  latencyModel: boolean,
+  timing: Timing,
+): Promise<RateRow[]> {
   const layout = { capacity: PTABLE_KEYS, keyMaxBytes: 16, valueMaxBytes: VALUE_BYTES };
-  const region = PmemRegion.create(join(dir, `ptable-${latencyModel}`), PTable.bytesFor(layout), { latency: latencyModel ? OPTANE_LATENCY : LATENCY_OFF });
+  const region = PmemRegion.create(join(dir, `ptable-${latencyModel}`), PTable.bytesFor(layout), {
+    latency: latencyModel ? OPTANE_LATENCY : LATENCY_OFF,
+  });
   PTable.format(region, layout);
   const table = PTable.open(region);
   const keys = Array.from({ length: PTABLE_KEYS }, (_, i) => `key-${i}`);
-  const record = { key: '', ts: { version: 0, cid: 1 }, value: Buffer.alloc(VALUE_BYTES, 0x42), state: 1, origin: 0, seq: 0 };
+  const record = {
+    key: '',
+    ts: { version: 0, cid: 1 },
+    value: Buffer.alloc(VALUE_BYTES, 0x42),
+    state: 1,
+    origin: 0,
+    seq: 0,
+  };
   const put = (i: number): void => {
     record.key = keys[i % PTABLE_KEYS] as string;
     record.ts.version = i;

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import type { ActorContext, ActorId, Codec } from '@heal/actors';
 import { Prng } from '@heal/base';
 import {
-  kvReplicaModule, replicaConfigOf, THREAD_TIMING, type GetOkMsg, type KvStorage, type KvWire, type PersistencyModel, type Replica,
+  kvReplicaModule,
+  replicaConfigOf,
+  THREAD_TIMING,
+  type GetOkMsg,
+  type KvStorage,
+  type KvWire,
+  type PersistencyModel,
+  type Replica,
 } from '@heal/kv';
 
 /** Bytes of one inbox buffer to start with (it doubles when a round needs more). */
@@ -71,7 +78,11 @@ export class LoopbackCluster {
   answered = 0;
   errors = 0;
 
-  constructor(readonly replicas: number, model: PersistencyModel, seed: number) {
+  constructor(
+    readonly replicas: number,
+    model: PersistencyModel,
+    seed: number,
+  ) {
     this.client = replicas;
     const config = replicaConfigOf(replicas, THREAD_TIMING, { model });
     const prng = new Prng(seed);
@@ -138,7 +149,8 @@ export class LoopbackCluster {
     for (;;) {
       let next = -1;
       this.#timers.forEach((t, i) => {
-        if (t.atMs <= untilMs && (next < 0 || t.atMs < (this.#timers[next] as Timer).atMs)) next = i;
+        if (t.atMs <= untilMs && (next < 0 || t.atMs < (this.#timers[next] as Timer).atMs))
+          next = i;
       });
       if (next < 0) break;
       const [timer] = this.#timers.splice(next, 1) as [Timer];

@@ -38,14 +38,20 @@ const START_MS = 3000;
  * `ops` operations not measured (so the code is compiled) and `ops` measured. Keys uniform;
  * each batch spreads its operations over the replicas in turn.
  */
-export function runProtocolBench(config: ProtocolBenchConfig, progress: (what: string) => void): ProtocolBenchRow[] {
+export function runProtocolBench(
+  config: ProtocolBenchConfig,
+  progress: (what: string) => void,
+): ProtocolBenchRow[] {
   const rows: ProtocolBenchRow[] = [];
   const keys = Array.from({ length: config.keys }, (_, i) => `k${i}`);
   const value = byteStringOf(Buffer.alloc(config.valueBytes, 0x76));
   for (const replicas of config.replicas) {
     const cluster = new LoopbackCluster(replicas, 'synch', config.seed);
     cluster.advance(START_MS);
-    if (!cluster.serving()) throw new Error(`bench protocol: ${replicas} replicas do not serve reads after ${START_MS} virtual ms`);
+    if (!cluster.serving())
+      throw new Error(
+        `bench protocol: ${replicas} replicas do not serve reads after ${START_MS} virtual ms`,
+      );
     progress(`${replicas} replicas: writing ${config.keys} keys`);
     const driver = new Driver(cluster, keys, value, config.seed);
     driver.preload(config.batch);
@@ -56,11 +62,17 @@ export function runProtocolBench(config: ProtocolBenchConfig, progress: (what: s
       driver.run(config.ops, readRatio, config.batch);
       const used = process.cpuUsage(start);
       const row: ProtocolBenchRow = {
-        replicas, readRatio, keys: config.keys, valueBytes: config.valueBytes, ops: config.ops,
+        replicas,
+        readRatio,
+        keys: config.keys,
+        valueBytes: config.valueBytes,
+        ops: config.ops,
         cpuUsPerOp: round2((used.user + used.system) / config.ops),
         messagesPerOp: round2((cluster.handled - handled) / config.ops),
       };
-      progress(`${replicas} replicas, ${readRatio * 100}% reads: ${row.cpuUsPerOp} us CPU/op, ${row.messagesPerOp} messages/op`);
+      progress(
+        `${replicas} replicas, ${readRatio * 100}% reads: ${row.cpuUsPerOp} us CPU/op, ${row.messagesPerOp} messages/op`,
+      );
       rows.push(row);
     }
   }
@@ -75,7 +87,12 @@ class Driver {
   #reqId = 1;
   #next = 0;
 
-  constructor(readonly cluster: LoopbackCluster, readonly keys: string[], readonly value: ByteString, seed: number) {
+  constructor(
+    readonly cluster: LoopbackCluster,
+    readonly keys: string[],
+    readonly value: ByteString,
+    seed: number,
+  ) {
     this.#prng = new Prng(seed);
   }
 
@@ -89,17 +106,29 @@ class Driver {
 
   run(ops: number, readRatio: number, batch: number): void {
     const { cluster } = this;
-    const gets: { reqId: number; key: string }[][] = Array.from({ length: cluster.replicas }, () => []);
+    const gets: { reqId: number; key: string }[][] = Array.from(
+      { length: cluster.replicas },
+      () => [],
+    );
     for (let done = 0; done < ops; done += batch) {
       const n = Math.min(batch, ops - done);
       for (let i = 0; i < n; i++) {
         const key = this.keys[this.#prng.int(this.keys.length)] as string;
-        if (this.#prng.float() < readRatio) (gets[this.#replica()] as { reqId: number; key: string }[]).push({ reqId: this.#reqId++, key });
+        if (this.#prng.float() < readRatio)
+          (gets[this.#replica()] as { reqId: number; key: string }[]).push({
+            reqId: this.#reqId++,
+            key,
+          });
         else this.#put(key);
       }
       gets.forEach((items, replica) => {
         if (items.length === 0) return;
-        cluster.send(replica, { kind: 'get', epoch: 0, sender: cluster.client, items: items.splice(0) } as KvWire);
+        cluster.send(replica, {
+          kind: 'get',
+          epoch: 0,
+          sender: cluster.client,
+          items: items.splice(0),
+        } as KvWire);
       });
       this.#complete(n);
       cluster.advance(MS_PER_BATCH);
@@ -113,7 +142,14 @@ class Driver {
 
   #put(key: string): void {
     const { cluster } = this;
-    cluster.send(this.#replica(), { kind: 'put', epoch: 0, sender: cluster.client, reqId: this.#reqId++, key, value: this.value } as KvWire);
+    cluster.send(this.#replica(), {
+      kind: 'put',
+      epoch: 0,
+      sender: cluster.client,
+      reqId: this.#reqId++,
+      key,
+      value: this.value,
+    } as KvWire);
   }
 
   /** Delivers until `n` more operations are answered; a batch left unanswered is a broken run. */
@@ -121,9 +157,12 @@ class Driver {
     const { cluster } = this;
     const expected = cluster.answered + n;
     cluster.deliverAll();
-    if (cluster.errors > 0) throw new Error(`bench protocol: ${cluster.errors} operations answered with an error`);
+    if (cluster.errors > 0)
+      throw new Error(`bench protocol: ${cluster.errors} operations answered with an error`);
     if (cluster.answered !== expected) {
-      throw new Error(`bench protocol: ${expected - cluster.answered} of a batch of ${n} operations unanswered once the replicas went quiet`);
+      throw new Error(
+        `bench protocol: ${expected - cluster.answered} of a batch of ${n} operations unanswered once the replicas went quiet`,
+      );
     }
   }
 }

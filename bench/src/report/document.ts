@@ -19,9 +19,11 @@ export function makeDocument<Row extends object>(
   return { command, machine: describeMachine(), config, results };
 }
 
-
 /** Renders rows as a Markdown table; columns in the given order. */
-export function markdownTable(headers: readonly string[], rows: readonly (readonly unknown[])[]): string {
+export function markdownTable(
+  headers: readonly string[],
+  rows: readonly (readonly unknown[])[],
+): string {
   const cell = (v: unknown): string => (typeof v === 'number' ? formatNumber(v) : String(v));
   const lines = [
     `| ${headers.join(' | ')} |`,
@@ -89,7 +91,10 @@ export interface Report<Row extends object> {
  * bench/results with `--publish`, else ./heal-results/<timestamp>/), prints the document on stdout with `--json` (else the table and notes),
  * and says on stderr where the files went.
  */
-export function publishReport<Row extends object>(values: Record<string, unknown>, report: Report<Row>): number {
+export function publishReport<Row extends object>(
+  values: Record<string, unknown>,
+  report: Report<Row>,
+): number {
   const outDir = resultsDir(values, BENCH_RESULTS_DIR);
   const doc = makeDocument(report.command, report.config, report.rows);
   const paths = writeReport(outDir, report.name, doc, report.title, report.table, report.notes);

@@ -20,7 +20,11 @@ export const BENCH_RESULTS_NAME = 'bench/results';
 export function outputOptions(files: string, published = `${BENCH_RESULTS_NAME}/`): OptionTable {
   return {
     out: { type: 'string', arg: 'DIR', help: `where ${files} go`, default: RESULTS_DIR_HELP },
-    publish: { type: 'boolean', help: `write them to ${published} instead (the committed results)`, excludes: ['out'] },
+    publish: {
+      type: 'boolean',
+      help: `write them to ${published} instead (the committed results)`,
+      excludes: ['out'],
+    },
     json: { type: 'boolean', help: 'print one JSON document on stdout (progress goes to stderr)' },
   };
 }
@@ -31,12 +35,20 @@ export function outputOptions(files: string, published = `${BENCH_RESULTS_NAME}/
  * directory, so that rerunning a benchmark changes no tracked file unless asked to. Created; the
  * caller prints the path.
  */
-export function resultsDir(values: Readonly<Record<string, unknown>>, published: string, now = new Date()): string {
+export function resultsDir(
+  values: Readonly<Record<string, unknown>>,
+  published: string,
+  now = new Date(),
+): string {
   const out = values['out'];
   const publish = values['publish'] === true;
   assert(!(publish && out !== undefined), 'the option table makes --publish exclude --out');
   const stamp = now.toISOString().replace(/[:.]/g, '-');
-  const dir = publish ? published : typeof out === 'string' ? resolve(out) : join(process.cwd(), RESULTS_ROOT, stamp);
+  const dir = publish
+    ? published
+    : typeof out === 'string'
+      ? resolve(out)
+      : join(process.cwd(), RESULTS_ROOT, stamp);
   mkdirSync(dir, { recursive: true });
   return dir;
 }

@@ -37,16 +37,20 @@ export async function startCase(spec: CaseSpec): Promise<RunningCase> {
   const failure = new Promise<never>((_, reject) => {
     const spawn = (data: BenchWorkerData, transferList: MessagePort[] = []): void => {
       const worker = new Worker(kWorkerUrl, { workerData: data, transferList });
-      worker.on('error', (err) => reject(new Error(`${spec.transport} ${spec.direction} ${data.role}: ${err.message}`)));
+      worker.on('error', (err) =>
+        reject(new Error(`${spec.transport} ${spec.direction} ${data.role}: ${err.message}`)),
+      );
       worker.on('exit', (code) => {
-        if (code !== 0) reject(new Error(`${spec.transport} ${spec.direction} ${data.role} exited with ${code}`));
+        if (code !== 0)
+          reject(new Error(`${spec.transport} ${spec.direction} ${data.role} exited with ${code}`));
       });
       workers.push(worker);
     };
     if (spec.transport === 'ring') {
       const capacityBytes = ringCapacityFor(spec.messageBytes);
       const forwardRing = SpscRing.create(capacityBytes).sab;
-      const backwardRing = spec.direction === 'round-trip' ? SpscRing.create(capacityBytes).sab : undefined;
+      const backwardRing =
+        spec.direction === 'round-trip' ? SpscRing.create(capacityBytes).sab : undefined;
       const rings = backwardRing === undefined ? { forwardRing } : { forwardRing, backwardRing };
       spawn({ ...base, role: 'peer', ...rings });
       spawn({ ...base, role: 'driver', ...rings });
@@ -59,7 +63,7 @@ export async function startCase(spec: CaseSpec): Promise<RunningCase> {
   failure.catch(() => {}); // observed through the races below
   let closing = false;
   const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, failure]);
-  for (let ready = 0; ready < 2; ) ready = await guard(changed(control, kReadyIndex, ready));
+  for (let ready = 0; ready < 2;) ready = await guard(changed(control, kReadyIndex, ready));
   let target = 0;
   let done = Atomics.load(control, kDoneIndex);
   return {

@@ -67,9 +67,13 @@ function ringProducer(ring: SpscRing): Promise<never> {
 }
 
 /** Polls `ring` forever, spinning then sleeping on its doorbell; `after(n)` follows each poll that got n > 0. */
-async function ringLoop(ring: SpscRing, handler: (b: Uint8Array, o: number, l: number) => void, after: (n: number) => void): Promise<never> {
+async function ringLoop(
+  ring: SpscRing,
+  handler: (b: Uint8Array, o: number, l: number) => void,
+  after: (n: number) => void,
+): Promise<never> {
   const isEmpty = (): boolean => ring.isEmpty();
-  for (let idle = 0; ; ) {
+  for (let idle = 0; ;) {
     const n = ring.poll(handler);
     if (n > 0) {
       after(n);
@@ -85,15 +89,19 @@ function ringConsumer(ring: SpscRing): Promise<never> {
   let received = 0;
   let target = 0;
   ready();
-  return ringLoop(ring, (bytes, offset) => {
-    sink = (sink + bytes[offset]!) | 0;
-  }, (n) => {
-    received += n;
-    if (received >= target) {
-      target = Atomics.load(control, kTargetIndex);
-      if (received === target) bump(control, kDoneIndex);
-    }
-  });
+  return ringLoop(
+    ring,
+    (bytes, offset) => {
+      sink = (sink + bytes[offset]!) | 0;
+    },
+    (n) => {
+      received += n;
+      if (received >= target) {
+        target = Atomics.load(control, kTargetIndex);
+        if (received === target) bump(control, kDoneIndex);
+      }
+    },
+  );
 }
 
 function ringClient(forward: SpscRing, backward: SpscRing): Promise<never> {
@@ -104,7 +112,7 @@ function ringClient(forward: SpscRing, backward: SpscRing): Promise<never> {
   return serveBatches(async (n) => {
     let sent = 0;
     let received = 0;
-    for (let idle = 0; received < n; ) {
+    for (let idle = 0; received < n;) {
       while (sent < n && sent - received < ROUND_TRIP_WINDOW && forward.tryWrite(payload)) sent++;
       forward.publish();
       const replies = backward.poll(handler);
@@ -122,13 +130,20 @@ function ringClient(forward: SpscRing, backward: SpscRing): Promise<never> {
 function ringEcho(forward: SpscRing, backward: SpscRing): Promise<never> {
   const out = backward.bytes;
   ready();
-  return ringLoop(forward, (bytes, offset, length) => {
-    const at = backward.reserve(length);
-    if (at < 0) throw new Error(`echo: backward ring full (capacity ${backward.capacityBytes}, window ${ROUND_TRIP_WINDOW})`);
-    if (length <= 64) for (let i = 0; i < length; i++) out[at + i] = bytes[offset + i]!;
-    else out.set(bytes.subarray(offset, offset + length), at);
-    backward.commit();
-  }, () => backward.publish());
+  return ringLoop(
+    forward,
+    (bytes, offset, length) => {
+      const at = backward.reserve(length);
+      if (at < 0)
+        throw new Error(
+          `echo: backward ring full (capacity ${backward.capacityBytes}, window ${ROUND_TRIP_WINDOW})`,
+        );
+      if (length <= 64) for (let i = 0; i < length; i++) out[at + i] = bytes[offset + i]!;
+      else out.set(bytes.subarray(offset, offset + length), at);
+      backward.commit();
+    },
+    () => backward.publish(),
+  );
 }
 
 // ----------------------------------------------------------------------------- postMessage
@@ -142,7 +157,7 @@ function pmProducer(port: MessagePort): Promise<never> {
     wakeProducer?.();
   });
   return serveBatches(async (n) => {
-    for (const end = sent + n; sent < end; ) {
+    for (const end = sent + n; sent < end;) {
       while (sent < end && sent - acked < ONE_WAY_WINDOW) {
         port.postMessage(payload);
         sent++;
@@ -178,8 +193,7 @@ function pmClient(port: MessagePort): Promise<never> {
           if (++received === n) {
             bump(control, kDoneIndex);
             resolve();
-          }
-          else if (sent < n) {
+          } else if (sent < n) {
             port.postMessage(payload);
             sent++;
           }

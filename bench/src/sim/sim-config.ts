@@ -22,7 +22,13 @@ export interface SimModelConfig {
 export type SimExperimentConfig = ExperimentConfig & SimModelConfig;
 
 /** A cluster: each replica and client on a machine of its own with one core, a 10 GbE LAN. */
-export const SIM_MODEL: SimModelConfig = { costProfile: 'default', cores: 1, sharedCores: 0, link: 'lan10g', check: true };
+export const SIM_MODEL: SimModelConfig = {
+  costProfile: 'default',
+  cores: 1,
+  sharedCores: 0,
+  link: 'lan10g',
+  check: true,
+};
 
 /**
  * The simulator's experiment defaults: the demo's cluster and workload with shorter phases
@@ -30,7 +36,13 @@ export const SIM_MODEL: SimModelConfig = { costProfile: 'default', cores: 1, sha
  * latency model off (the cost profile charges what persisting costs).
  */
 export const SIM_EXPERIMENT: Omit<ExperimentConfig, 'dataDir'> = {
-  ...DEMO_EXPERIMENT, keys: 100_000, pmemLatency: false, warmupMs: 300, steadyMs: 500, outageMs: 1000, tailMs: 300,
+  ...DEMO_EXPERIMENT,
+  keys: 100_000,
+  pmemLatency: false,
+  warmupMs: 300,
+  steadyMs: 500,
+  outageMs: 1000,
+  tailMs: 300,
 };
 
 /** Most replicas the simulator runs (a view's members fit in 64 bits). */
@@ -43,16 +55,44 @@ export const SIM_SECTION = 'sim only:';
 export function simModelOptions(d: SimModelConfig): OptionTable {
   return {
     'cost-profile': {
-      type: 'string', arg: 'FILE', default: d.costProfile, section: SIM_SECTION,
-      help: [`what work costs (heal calibrate): default is ${DEFAULT_PROFILE_NAME};`, 'none: no CPU model (handlers take no time)'],
+      type: 'string',
+      arg: 'FILE',
+      default: d.costProfile,
+      section: SIM_SECTION,
+      help: [
+        `what work costs (heal calibrate): default is ${DEFAULT_PROFILE_NAME};`,
+        'none: no CPU model (handlers take no time)',
+      ],
     },
-    cores: { type: 'string', arg: 'N', default: d.cores, section: SIM_SECTION, help: 'cores of each replica\'s and each client\'s own machine' },
+    cores: {
+      type: 'string',
+      arg: 'N',
+      default: d.cores,
+      section: SIM_SECTION,
+      help: "cores of each replica's and each client's own machine",
+    },
     'shared-cores': {
-      type: 'string', arg: 'N', default: d.sharedCores, section: SIM_SECTION,
-      help: ['every replica and client on one machine of N cores (as threads on', 'this machine); 0: each on a machine of its own'],
+      type: 'string',
+      arg: 'N',
+      default: d.sharedCores,
+      section: SIM_SECTION,
+      help: [
+        'every replica and client on one machine of N cores (as threads on',
+        'this machine); 0: each on a machine of its own',
+      ],
     },
-    link: { type: 'string', arg: LINK_PRESET_NAMES.join('|'), default: d.link, section: SIM_SECTION, help: 'latency and bandwidth between machines' },
-    'no-check': { type: 'boolean', section: SIM_SECTION, help: 'skip the linearizability check of the history' },
+    link: {
+      type: 'string',
+      arg: LINK_PRESET_NAMES.join('|'),
+      default: d.link,
+      section: SIM_SECTION,
+      help: 'latency and bandwidth between machines',
+    },
+    'no-check': {
+      type: 'boolean',
+      section: SIM_SECTION,
+      help: 'skip the linearizability check of the history',
+    },
   };
 }
 

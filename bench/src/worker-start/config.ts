@@ -1,6 +1,10 @@
 import type { ReplicaConfig } from '@heal/kv/replica';
 
-export const WORKER_START_MEDIA = ['volatile', 'wal', 'pmem'] as const satisfies readonly ReplicaConfig['medium'][];
+export const WORKER_START_MEDIA = [
+  'volatile',
+  'wal',
+  'pmem',
+] as const satisfies readonly ReplicaConfig['medium'][];
 export type WorkerStartMedium = (typeof WORKER_START_MEDIA)[number];
 /** `spare`: the runtime booted the replica's next worker while it was down; `cold`: restart creates it. */
 export const WORKER_START_MODES = ['spare', 'cold'] as const;

@@ -4,7 +4,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkerStart } from '@heal/actors/threads';
 import { HEAL_REPLICA_MODULE } from '@heal/heal/replica-module';
 import { ThreadCluster } from '@heal/kv/threads';
-import type { WorkerStartConfig, WorkerStartMedium, WorkerStartMode, WorkerStartRow } from './config.js';
+import type {
+  WorkerStartConfig,
+  WorkerStartMedium,
+  WorkerStartMode,
+  WorkerStartRow,
+} from './config.js';
 
 /** Records of a pmem table beyond the dataset. */
 const PMEM_HEADROOM_RECORDS = 4096;
@@ -28,7 +33,10 @@ const round = (ms: number): number => Math.round(ms * 100) / 100;
  * ready, then `restarts` times: crash replica 1, wait `outageMs`, restart it (the measured part:
  * ThreadCluster.restart's WorkerStart), and wait until it serves reads again.
  */
-export async function runWorkerStartBench(config: WorkerStartConfig, progress: (what: string) => void): Promise<WorkerStartRow[]> {
+export async function runWorkerStartBench(
+  config: WorkerStartConfig,
+  progress: (what: string) => void,
+): Promise<WorkerStartRow[]> {
   const rows: WorkerStartRow[] = [];
   for (const keys of config.keys) {
     for (const medium of config.media) {
@@ -37,7 +45,11 @@ export async function runWorkerStartBench(config: WorkerStartConfig, progress: (
         progress(`${label}: starting ${config.replicas} replicas`);
         const dir = mkdtempSync(join(config.dataDir, `heal-worker-start-${medium}-`));
         try {
-          rows.push(await measureRow(config, medium, keys, mode, dir, (what) => progress(`${label}: ${what}`)));
+          rows.push(
+            await measureRow(config, medium, keys, mode, dir, (what) =>
+              progress(`${label}: ${what}`),
+            ),
+          );
         } finally {
           rmSync(dir, { recursive: true, force: true });
         }
@@ -48,14 +60,25 @@ export async function runWorkerStartBench(config: WorkerStartConfig, progress: (
 }
 
 async function measureRow(
-  config: WorkerStartConfig, medium: WorkerStartMedium, keys: number, mode: WorkerStartMode, dataDir: string,
+  config: WorkerStartConfig,
+  medium: WorkerStartMedium,
+  keys: number,
+  mode: WorkerStartMode,
+  dataDir: string,
   progress: (what: string) => void,
 ): Promise<WorkerStartRow> {
   const cluster = await ThreadCluster.start({
-    replicas: config.replicas, clients: 0, module: HEAL_REPLICA_MODULE, strategy: 'heal', medium, dataDir,
+    replicas: config.replicas,
+    clients: 0,
+    module: HEAL_REPLICA_MODULE,
+    strategy: 'heal',
+    medium,
+    dataDir,
     dataset: { keys, valueSizes: { bytes: [config.valueBytes], weights: [1] } },
-    pmemCapacity: keys + PMEM_HEADROOM_RECORDS, pmemValueBytesMax: Math.max(PMEM_VALUE_BYTES_MIN, config.valueBytes),
-    spareWorkers: mode === 'spare', seed: config.seed,
+    pmemCapacity: keys + PMEM_HEADROOM_RECORDS,
+    pmemValueBytesMax: Math.max(PMEM_VALUE_BYTES_MIN, config.valueBytes),
+    spareWorkers: mode === 'spare',
+    seed: config.seed,
   });
   try {
     await cluster.ready(READY_LIMIT_MS);
@@ -66,8 +89,15 @@ async function measureRow(
       const start = await cluster.restart(VICTIM);
       const report = await cluster.recover(VICTIM, READY_LIMIT_MS);
       const { actor } = await cluster.stats(VICTIM);
-      starts.push({ start, loadMs: report.phasesMs['load'] ?? 0, snapshotMs: actor['medium.snapshotMs'], logTailMs: actor['medium.logMs'] });
-      progress(`restart ${i + 1}/${config.restarts}: ${round(start.startedMs - start.requestedMs)} ms`);
+      starts.push({
+        start,
+        loadMs: report.phasesMs['load'] ?? 0,
+        snapshotMs: actor['medium.snapshotMs'],
+        logTailMs: actor['medium.logMs'],
+      });
+      progress(
+        `restart ${i + 1}/${config.restarts}: ${round(start.startedMs - start.requestedMs)} ms`,
+      );
     }
     return summarize(medium, keys, mode, starts);
   } finally {
@@ -83,17 +113,33 @@ interface Restart {
   logTailMs: number | undefined;
 }
 
-function summarize(medium: WorkerStartMedium, keys: number, mode: WorkerStartMode, starts: readonly Restart[]): WorkerStartRow {
-  const median = (f: (s: WorkerStart, loadMs: number) => number): number => round(quantile(starts.map((s) => f(s.start, s.loadMs)), 0.5));
+function summarize(
+  medium: WorkerStartMedium,
+  keys: number,
+  mode: WorkerStartMode,
+  starts: readonly Restart[],
+): WorkerStartRow {
+  const median = (f: (s: WorkerStart, loadMs: number) => number): number =>
+    round(
+      quantile(
+        starts.map((s) => f(s.start, s.loadMs)),
+        0.5,
+      ),
+    );
   const split = (f: (s: Restart) => number | undefined): number | undefined => {
     const values = starts.map(f);
-    return values.every((v) => v !== undefined) ? round(quantile(values as number[], 0.5)) : undefined;
+    return values.every((v) => v !== undefined)
+      ? round(quantile(values as number[], 0.5))
+      : undefined;
   };
   const snapshotMs = split((s) => s.snapshotMs);
   const logTailMs = split((s) => s.logTailMs);
   const workerStartsMs = starts.map(({ start: s }) => round(s.startedMs - s.requestedMs));
   return {
-    medium, keys, mode, restarts: starts.length,
+    medium,
+    keys,
+    mode,
+    restarts: starts.length,
     workerStartMs: round(quantile(workerStartsMs, 0.5)),
     workerStartP90Ms: round(quantile(workerStartsMs, 0.9)),
     bootMs: median((s) => s.scriptMs - s.spawnMs),

@@ -78,10 +78,7 @@ export class TaobenchWorkload implements Workload {
     this.params = params;
     this.valueBytes = valueBytes;
     const r = params.requests;
-    this.requests = new WeightedChoice(
-      [r.read, r.write, r.readTxn, r.writeTxn],
-      'params.requests',
-    );
+    this.requests = new WeightedChoice([r.read, r.write, r.readTxn, r.writeTxn], 'params.requests');
     this.shards = new WeightedChoice(params.primaryShards, 'params.primaryShards');
     const reads = params.readOperationTypes;
     const readEdges =

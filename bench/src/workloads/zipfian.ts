@@ -103,9 +103,7 @@ export class ScrambledZipfianGenerator {
 
   constructor(items: number) {
     if (!Number.isSafeInteger(items) || items < 1 || items > MAX_SCRAMBLED_ITEMS) {
-      throw new RangeError(
-        `items must be an integer in [1, ${MAX_SCRAMBLED_ITEMS}], got ${items}`,
-      );
+      throw new RangeError(`items must be an integer in [1, ${MAX_SCRAMBLED_ITEMS}], got ${items}`);
     }
     this.items = items;
     this.wordModItems = 2 ** 32 % items;
@@ -128,7 +126,8 @@ export function fnvhash64(value: number): [number, number] {
   const h = new Fnv1a64();
   const valueLo = value >>> 0;
   const valueHi = Math.floor(value / WORD);
-  for (let i = 0; i < 8; i++) h.add((i < 4 ? valueLo >>> (8 * i) : valueHi >>> (8 * (i - 4))) & 0xff);
+  for (let i = 0; i < 8; i++)
+    h.add((i < 4 ? valueLo >>> (8 * i) : valueHi >>> (8 * (i - 4))) & 0xff);
   let hi = h.hi;
   let lo = h.lo;
   if (hi >= 2 ** 31) {

@@ -26,7 +26,9 @@ export function isByteString(value: unknown): value is ByteString {
 /** The byte string of `bytes` (a copy). */
 export function byteStringOf(bytes: Uint8Array): ByteString {
   // A Buffer is read directly: wrapping it in another one costs as much as the slice.
-  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const buf = Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return buf.latin1Slice(0, bytes.byteLength);
 }
 
@@ -37,7 +39,9 @@ export function bytesOf(value: ByteString): Buffer {
 
 /** The UTF-8 encoding of `text` as a byte string; ASCII text is its own encoding. */
 export function utf8ByteString(text: string): ByteString {
-  return NOT_ASCII.test(text) ? Buffer.from(text, 'utf8').latin1Slice(0, Buffer.byteLength(text, 'utf8')) : text;
+  return NOT_ASCII.test(text)
+    ? Buffer.from(text, 'utf8').latin1Slice(0, Buffer.byteLength(text, 'utf8'))
+    : text;
 }
 
 /** The text whose UTF-8 encoding is `value`; invalid sequences decode to U+FFFD, as TextDecoder does. */

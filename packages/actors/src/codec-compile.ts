@@ -38,9 +38,10 @@ export function compileFields(kind: string, fields: FieldMap): CompiledFields {
     return { kind, epoch, sender${entries.map(([name], i) => `, ${JSON.stringify(name)}: v${i}`).join('')} };
   }`;
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the definition's names only (see above)
-  const factory = new Function(...params, `"use strict"; return { size: ${size}, write: ${write}, read: ${read} };`) as (
-    ...fieldsAndPaths: unknown[]
-  ) => CompiledFields;
+  const factory = new Function(
+    ...params,
+    `"use strict"; return { size: ${size}, write: ${write}, read: ${read} };`,
+  ) as (...fieldsAndPaths: unknown[]) => CompiledFields;
   return factory(...args);
 }
 
@@ -67,14 +68,16 @@ export function compileStruct(
   const entries = Object.entries(fields) as [string, Field<unknown>][];
   const names = entries.map(([name]) => name);
   // As a key of the object literal `read` builds, it would set the item's prototype.
-  if (names.includes('__proto__')) throw new Error(`struct{${names.join(',')}}: field name '__proto__' is reserved`);
+  if (names.includes('__proto__'))
+    throw new Error(`struct{${names.join(',')}}: field name '__proto__' is reserved`);
   let fixed = 0;
   const sized: string[] = [];
   entries.forEach(([name, field], i) => {
     if (field.fixedSize !== undefined) fixed += field.fixedSize;
     else sized.push(`at = ${i}; n += F${i}.size(${prop(name)}, path);`);
   });
-  const guard = (body: string): string => `let at = 0; try { ${body} } catch (err) { throw named(err, path, N[at]); }`;
+  const guard = (body: string): string =>
+    `let at = 0; try { ${body} } catch (err) { throw named(err, path, N[at]); }`;
   const size = `function size(m, path) {
     if (typeof m !== 'object' || m === null) throw notObject(path);
     ${guard(`let n = ${fixed}; ${sized.join(' ')} return n;`)}
@@ -86,8 +89,12 @@ export function compileStruct(
   }`;
   const params = entries.map((_, i) => `F${i}`);
   // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the definition's names only (see compileFields)
-  const factory = new Function(...params, 'N', 'named', 'notObject', `"use strict"; return { size: ${size}, write: ${write}, read: ${read} };`) as (
-    ...fieldsAndHelpers: unknown[]
-  ) => CompiledStruct;
+  const factory = new Function(
+    ...params,
+    'N',
+    'named',
+    'notObject',
+    `"use strict"; return { size: ${size}, write: ${write}, read: ${read} };`,
+  ) as (...fieldsAndHelpers: unknown[]) => CompiledStruct;
   return factory(...entries.map(([, field]) => field), names, named, notObject);
 }

@@ -71,7 +71,11 @@ export class Reader {
   need(n: number, path: string): number {
     const at = this.offset;
     if (n > this.end - at) {
-      throw new CodecError(this.message, path, `truncated: needs ${n} bytes at offset ${at}, ${this.end - at} left`);
+      throw new CodecError(
+        this.message,
+        path,
+        `truncated: needs ${n} bytes at offset ${at}, ${this.end - at} left`,
+      );
     }
     this.offset = at + n;
     return at;
@@ -84,4 +88,3 @@ export function readLength(r: Reader, path: string, max: number, what: string): 
   if (n > max) throw new CodecError(r.message, path, `${what} ${n} exceeds the bound ${max}`);
   return n;
 }
-

@@ -2,7 +2,13 @@ import { compileStruct } from './codec-compile.js';
 import { CodecError } from './codec-error.js';
 import { MAX_LIST_ITEMS, readLength, type Reader, type Writer } from './codec-cursors.js';
 
-export { MAX_BYTES_BYTES, MAX_LIST_ITEMS, MAX_STRING_BYTES, Reader, Writer } from './codec-cursors.js';
+export {
+  MAX_BYTES_BYTES,
+  MAX_LIST_ITEMS,
+  MAX_STRING_BYTES,
+  Reader,
+  Writer,
+} from './codec-cursors.js';
 export { byteString, string } from './codec-strings.js';
 
 /**
@@ -18,9 +24,19 @@ export interface Field<T> {
   read(r: Reader, path: string): T;
 }
 
-function checkInt(value: unknown, min: number, max: number, path: string, message = 'encode'): number {
+function checkInt(
+  value: unknown,
+  min: number,
+  max: number,
+  path: string,
+  message = 'encode',
+): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new CodecError(message, path, `must be an integer in [${min}, ${max}], got ${String(value)}`);
+    throw new CodecError(
+      message,
+      path,
+      `must be an integer in [${min}, ${max}], got ${String(value)}`,
+    );
   }
   return value;
 }
@@ -49,13 +65,41 @@ function fixedInt(
 }
 
 export const u8 = (): Field<number> =>
-  fixedInt('u8', 1, 0, 0xff, (v, o, x) => v.setUint8(o, x), (v, o) => v.getUint8(o));
+  fixedInt(
+    'u8',
+    1,
+    0,
+    0xff,
+    (v, o, x) => v.setUint8(o, x),
+    (v, o) => v.getUint8(o),
+  );
 export const u16 = (): Field<number> =>
-  fixedInt('u16', 2, 0, 0xffff, (v, o, x) => v.setUint16(o, x, true), (v, o) => v.getUint16(o, true));
+  fixedInt(
+    'u16',
+    2,
+    0,
+    0xffff,
+    (v, o, x) => v.setUint16(o, x, true),
+    (v, o) => v.getUint16(o, true),
+  );
 export const u32 = (): Field<number> =>
-  fixedInt('u32', 4, 0, 0xffffffff, (v, o, x) => v.setUint32(o, x, true), (v, o) => v.getUint32(o, true));
+  fixedInt(
+    'u32',
+    4,
+    0,
+    0xffffffff,
+    (v, o, x) => v.setUint32(o, x, true),
+    (v, o) => v.getUint32(o, true),
+  );
 export const i32 = (): Field<number> =>
-  fixedInt('i32', 4, -0x80000000, 0x7fffffff, (v, o, x) => v.setInt32(o, x, true), (v, o) => v.getInt32(o, true));
+  fixedInt(
+    'i32',
+    4,
+    -0x80000000,
+    0x7fffffff,
+    (v, o, x) => v.setInt32(o, x, true),
+    (v, o) => v.getInt32(o, true),
+  );
 
 /** A non-negative safe integer (sequence numbers, byte counts): two little-endian u32 words. */
 export const u53 = (): Field<number> => ({
@@ -119,14 +163,23 @@ export function enumOf<const T extends string>(...values: T[]): Field<T> {
     size: () => 1,
     write(w, value, path) {
       const index = values.indexOf(value);
-      if (index < 0) throw new CodecError('encode', path, `must be one of ${values.join('|')}, got ${String(value)}`);
+      if (index < 0)
+        throw new CodecError(
+          'encode',
+          path,
+          `must be one of ${values.join('|')}, got ${String(value)}`,
+        );
       w.view.setUint8(w.offset++, index);
     },
     read(r, path) {
       const index = r.view.getUint8(r.need(1, path));
       const value = values[index];
       if (value === undefined) {
-        throw new CodecError(r.message, path, `enum index ${index} out of range (${values.length} values)`);
+        throw new CodecError(
+          r.message,
+          path,
+          `enum index ${index} out of range (${values.length} values)`,
+        );
       }
       return value;
     },
@@ -140,7 +193,11 @@ export function enumOf<const T extends string>(...values: T[]): Field<T> {
  */
 function within(err: unknown, path: string, step: string): unknown {
   if (!(err instanceof CodecError) || !err.field.startsWith(path)) return err;
-  return new CodecError(err.messageName, `${path}${step}${err.field.slice(path.length)}`, err.reason);
+  return new CodecError(
+    err.messageName,
+    `${path}${step}${err.field.slice(path.length)}`,
+    err.reason,
+  );
 }
 
 /** A list with a u32 count. */
@@ -149,7 +206,8 @@ export function list<T>(item: Field<T>, maxItems = MAX_LIST_ITEMS): Field<T[]> {
     kind: `list(${item.kind})`,
     size(value, path) {
       if (!Array.isArray(value)) throw new CodecError('encode', path, `must be an array`);
-      if (value.length > maxItems) throw new CodecError('encode', path, `${value.length} items exceed ${maxItems}`);
+      if (value.length > maxItems)
+        throw new CodecError('encode', path, `${value.length} items exceed ${maxItems}`);
       let n = 4;
       for (let i = 0; i < value.length; i++) {
         try {

@@ -33,21 +33,59 @@ const fromCharCode = String.fromCharCode;
 /** The string of bytes[at, at + n), one char per byte, 0 <= n <= SHORT_DECODE_CHARS. */
 function shortByteString(b: Uint8Array, at: number, n: number): string {
   switch (n) {
-    case 0: return '';
-    case 1: return fromCharCode(b[at] as number);
-    case 2: return fromCharCode(b[at] as number, b[at + 1] as number);
-    case 3: return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number);
-    case 4: return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number);
-    case 5: return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number, b[at + 4] as number);
+    case 0:
+      return '';
+    case 1:
+      return fromCharCode(b[at] as number);
+    case 2:
+      return fromCharCode(b[at] as number, b[at + 1] as number);
+    case 3:
+      return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number);
+    case 4:
+      return fromCharCode(
+        b[at] as number,
+        b[at + 1] as number,
+        b[at + 2] as number,
+        b[at + 3] as number,
+      );
+    case 5:
+      return fromCharCode(
+        b[at] as number,
+        b[at + 1] as number,
+        b[at + 2] as number,
+        b[at + 3] as number,
+        b[at + 4] as number,
+      );
     case 6:
-      return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number, b[at + 4] as number,
-        b[at + 5] as number);
+      return fromCharCode(
+        b[at] as number,
+        b[at + 1] as number,
+        b[at + 2] as number,
+        b[at + 3] as number,
+        b[at + 4] as number,
+        b[at + 5] as number,
+      );
     case 7:
-      return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number, b[at + 4] as number,
-        b[at + 5] as number, b[at + 6] as number);
+      return fromCharCode(
+        b[at] as number,
+        b[at + 1] as number,
+        b[at + 2] as number,
+        b[at + 3] as number,
+        b[at + 4] as number,
+        b[at + 5] as number,
+        b[at + 6] as number,
+      );
     default:
-      return fromCharCode(b[at] as number, b[at + 1] as number, b[at + 2] as number, b[at + 3] as number, b[at + 4] as number,
-        b[at + 5] as number, b[at + 6] as number, b[at + 7] as number);
+      return fromCharCode(
+        b[at] as number,
+        b[at + 1] as number,
+        b[at + 2] as number,
+        b[at + 3] as number,
+        b[at + 4] as number,
+        b[at + 5] as number,
+        b[at + 6] as number,
+        b[at + 7] as number,
+      );
   }
 }
 
@@ -68,7 +106,8 @@ export const string = (): Field<string> => ({
       return;
     }
     const n = w.buffer.write(value, start, 'utf8');
-    if (n > MAX_STRING_BYTES) throw new CodecError('encode', path, `string of ${n} bytes exceeds ${MAX_STRING_BYTES}`);
+    if (n > MAX_STRING_BYTES)
+      throw new CodecError('encode', path, `string of ${n} bytes exceeds ${MAX_STRING_BYTES}`);
     w.view.setUint32(w.offset, n, true);
     w.offset = start + n;
   },
@@ -83,8 +122,12 @@ export const string = (): Field<string> => ({
         break;
       }
     }
-    if (ascii) return n <= SHORT_DECODE_CHARS ? shortByteString(bytes, at, n) : r.buffer.toString('latin1', at, at + n);
-    if (!isUtf8(bytes.subarray(at, at + n))) throw new CodecError(r.message, path, `string is not valid UTF-8`);
+    if (ascii)
+      return n <= SHORT_DECODE_CHARS
+        ? shortByteString(bytes, at, n)
+        : r.buffer.toString('latin1', at, at + n);
+    if (!isUtf8(bytes.subarray(at, at + n)))
+      throw new CodecError(r.message, path, `string is not valid UTF-8`);
     return r.buffer.toString('utf8', at, at + n);
   },
 });
@@ -96,7 +139,8 @@ export const string = (): Field<string> => ({
 export const byteString = (): Field<ByteString> => ({
   kind: 'byteString',
   size(value, path) {
-    if (!isByteString(value)) throw new CodecError('encode', path, `must be a string of chars 0..255`);
+    if (!isByteString(value))
+      throw new CodecError('encode', path, `must be a string of chars 0..255`);
     if (value.length > MAX_BYTES_BYTES) {
       throw new CodecError('encode', path, `${value.length} bytes exceed ${MAX_BYTES_BYTES}`);
     }
@@ -110,7 +154,8 @@ export const byteString = (): Field<ByteString> => ({
   read(r, path) {
     const n = readLength(r, path, MAX_BYTES_BYTES, 'byte length');
     const at = r.need(n, path);
-    return n <= SHORT_DECODE_CHARS ? shortByteString(r.bytes, at, n) : r.buffer.latin1Slice(at, at + n);
+    return n <= SHORT_DECODE_CHARS
+      ? shortByteString(r.bytes, at, n)
+      : r.buffer.latin1Slice(at, at + n);
   },
 });
-

@@ -42,10 +42,12 @@ export function defineMessage<const K extends string, F extends FieldMap>(
   kind: K,
   fields: F,
 ): MessageDef<K, F> {
-  if (!Number.isInteger(type) || type < 0 || type > 0xffff) throw new Error(`message type ${type} is not a u16`);
+  if (!Number.isInteger(type) || type < 0 || type > 0xffff)
+    throw new Error(`message type ${type} is not a u16`);
   // `__proto__` as a field would set the decoded message's prototype.
   for (const reserved of ['kind', 'epoch', 'sender', '__proto__']) {
-    if (Object.hasOwn(fields, reserved)) throw new Error(`message ${kind}: field name '${reserved}' is reserved`);
+    if (Object.hasOwn(fields, reserved))
+      throw new Error(`message ${kind}: field name '${reserved}' is reserved`);
   }
   return { type, kind, fields };
 }
@@ -79,7 +81,8 @@ export class Codec<M extends { kind: string } & MessageHeader> {
 
   constructor(defs: readonly MessageDef[]) {
     for (const def of defs) {
-      if (this.#byType.has(def.type)) throw new Error(`duplicate message type ${def.type} (${def.kind})`);
+      if (this.#byType.has(def.type))
+        throw new Error(`duplicate message type ${def.type} (${def.kind})`);
       if (this.#byKind.has(def.kind)) throw new Error(`duplicate message kind ${def.kind}`);
       const compiled: Compiled = { def, fields: compiledFieldsOf(def) };
       this.#byType.set(def.type, compiled);
@@ -89,7 +92,8 @@ export class Codec<M extends { kind: string } & MessageHeader> {
 
   #compiled(msg: M): Compiled {
     const compiled = this.#byKind.get(msg.kind);
-    if (!compiled) throw new CodecError('encode', 'kind', `unknown message kind ${JSON.stringify(msg.kind)}`);
+    if (!compiled)
+      throw new CodecError('encode', 'kind', `unknown message kind ${JSON.stringify(msg.kind)}`);
     return compiled;
   }
 
@@ -105,7 +109,9 @@ export class Codec<M extends { kind: string } & MessageHeader> {
   encodeInto(msg: M, target: Uint8Array, offset: number, size: number): number {
     const { def, fields } = this.#compiled(msg);
     if (offset < 0 || offset + size > target.byteLength) {
-      throw new RangeError(`encodeInto: ${size} bytes at ${offset} do not fit in ${target.byteLength}`);
+      throw new RangeError(
+        `encodeInto: ${size} bytes at ${offset} do not fit in ${target.byteLength}`,
+      );
     }
     const w = new Writer(target, offset);
     checkHeader(msg);
@@ -116,7 +122,11 @@ export class Codec<M extends { kind: string } & MessageHeader> {
     w.offset = offset + HEADER_BYTES;
     fields.write(w, msg);
     if (w.offset - offset !== size) {
-      throw new CodecError('encode', def.kind, `wrote ${w.offset - offset} bytes, expected ${size}`);
+      throw new CodecError(
+        'encode',
+        def.kind,
+        `wrote ${w.offset - offset} bytes, expected ${size}`,
+      );
     }
     return size;
   }
@@ -134,9 +144,18 @@ export class Codec<M extends { kind: string } & MessageHeader> {
    * CodecError; on success the message is complete and shares no memory with `source`.
    */
   decode(source: Uint8Array, offset = 0, length = source.byteLength - offset): M {
-    if (!Number.isInteger(offset) || !Number.isInteger(length) || offset < 0 || length < 0 ||
-      offset + length > source.byteLength) {
-      throw new CodecError('record', 'framing', `range [${offset}, ${offset + length}) outside ${source.byteLength} bytes`);
+    if (
+      !Number.isInteger(offset) ||
+      !Number.isInteger(length) ||
+      offset < 0 ||
+      length < 0 ||
+      offset + length > source.byteLength
+    ) {
+      throw new CodecError(
+        'record',
+        'framing',
+        `range [${offset}, ${offset + length}) outside ${source.byteLength} bytes`,
+      );
     }
     const r = new Reader(source, offset, offset + length, 'record');
     const at = r.need(HEADER_BYTES, 'header');
@@ -146,12 +165,25 @@ export class Codec<M extends { kind: string } & MessageHeader> {
     if (!compiled) throw new CodecError('record', 'header.type', `unknown message type ${type}`);
     const { def, fields } = compiled;
     if (declared !== length) {
-      throw new CodecError(def.kind, 'header.length', `declares ${declared} bytes, record has ${length}`);
+      throw new CodecError(
+        def.kind,
+        'header.length',
+        `declares ${declared} bytes, record has ${length}`,
+      );
     }
     r.message = def.kind;
-    const out = fields.read(r, def.kind, r.view.getUint32(at + kEpochOffset, true), r.view.getUint16(at + kSenderOffset, true));
+    const out = fields.read(
+      r,
+      def.kind,
+      r.view.getUint32(at + kEpochOffset, true),
+      r.view.getUint16(at + kSenderOffset, true),
+    );
     if (r.offset !== r.end) {
-      throw new CodecError(def.kind, 'trailer', `${r.end - r.offset} bytes left after the last field`);
+      throw new CodecError(
+        def.kind,
+        'trailer',
+        `${r.end - r.offset} bytes left after the last field`,
+      );
     }
     return out as M;
   }
@@ -168,6 +200,10 @@ function checkHeader(msg: MessageHeader): void {
     throw new CodecError('encode', 'header.epoch', `must be a u32, got ${String(epoch)}`);
   }
   if (!Number.isInteger(sender) || sender < 0 || sender > 0xffff) {
-    throw new CodecError('encode', 'header.sender', `must be a u16 actor id, got ${String(sender)}`);
+    throw new CodecError(
+      'encode',
+      'header.sender',
+      `must be a u16 actor id, got ${String(sender)}`,
+    );
   }
 }

@@ -23,7 +23,12 @@ export const kDoorbellMagic = 0x44624c31; // 'DbL1'
 const kKeepAliveMs = 2 ** 31 - 1;
 
 type WaitAsyncResult = { async: false; value: string } | { async: true; value: Promise<string> };
-type WaitAsync = (array: Int32Array, index: number, value: number, timeoutMs?: number) => WaitAsyncResult;
+type WaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+  timeoutMs?: number,
+) => WaitAsyncResult;
 /** `Atomics.waitAsync` (ES2024; present in Node >= 16, not in our ES2023 lib typings). */
 const waitAsync: WaitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
@@ -75,7 +80,9 @@ export class Doorbell {
       throw new RingError(`Doorbell: expected a SharedArrayBuffer, got ${describeValue(sab)}`);
     }
     if (!Number.isSafeInteger(byteOffset) || byteOffset < 0 || byteOffset % 4 !== 0) {
-      throw new RingError(`Doorbell: byteOffset must be a non-negative multiple of 4, got ${byteOffset}`);
+      throw new RingError(
+        `Doorbell: byteOffset must be a non-negative multiple of 4, got ${byteOffset}`,
+      );
     }
     if (byteOffset + Doorbell.BYTES > sab.byteLength) {
       throw new RingError(
@@ -130,8 +137,12 @@ export class Doorbell {
    * `timeoutMs` passes. Resolves at once when `isEmpty()` is false. One wait at a time.
    */
   wait(isEmpty: () => boolean, timeoutMs = Number.POSITIVE_INFINITY): Promise<void> {
-    if (!(timeoutMs >= 0)) throw new RingError(`Doorbell.wait: timeoutMs must be >= 0, got ${timeoutMs}`);
-    assert(!this.waiting, 'Doorbell.wait: a wait is already in progress (one consumer per doorbell)');
+    if (!(timeoutMs >= 0))
+      throw new RingError(`Doorbell.wait: timeoutMs must be >= 0, got ${timeoutMs}`);
+    assert(
+      !this.waiting,
+      'Doorbell.wait: a wait is already in progress (one consumer per doorbell)',
+    );
     const words = this.words;
     const seenSequence = Atomics.load(words, kDoorbellSequenceIndex);
     Atomics.store(words, kDoorbellSleepingIndex, 1);
@@ -168,12 +179,16 @@ export class Doorbell {
    * Returns false when the park ran out its time, true when it was rung (or never began).
    */
   waitSync(isEmpty: () => boolean, timeoutMs: number): boolean {
-    if (!(timeoutMs >= 0)) throw new RingError(`Doorbell.waitSync: timeoutMs must be >= 0, got ${timeoutMs}`);
+    if (!(timeoutMs >= 0))
+      throw new RingError(`Doorbell.waitSync: timeoutMs must be >= 0, got ${timeoutMs}`);
     const words = this.words;
     const seenSequence = Atomics.load(words, kDoorbellSequenceIndex);
     Atomics.store(words, kDoorbellSleepingIndex, 1);
     try {
-      return !isEmpty() || Atomics.wait(words, kDoorbellSequenceIndex, seenSequence, timeoutMs) !== 'timed-out';
+      return (
+        !isEmpty() ||
+        Atomics.wait(words, kDoorbellSequenceIndex, seenSequence, timeoutMs) !== 'timed-out'
+      );
     } finally {
       Atomics.store(words, kDoorbellSleepingIndex, 0);
     }

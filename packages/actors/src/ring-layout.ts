@@ -77,10 +77,13 @@ export function checkCapacity(capacityBytes: number): void {
 export function validateHeader(header: Int32Array, byteLength: number): number {
   const magic = Atomics.load(header, kRingMagicIndex);
   if (magic !== kRingMagic) {
-    throw new RingError(`SpscRing: bad magic 0x${(magic >>> 0).toString(16)} (expected 0x${kRingMagic.toString(16)}): not a ring`);
+    throw new RingError(
+      `SpscRing: bad magic 0x${(magic >>> 0).toString(16)} (expected 0x${kRingMagic.toString(16)}): not a ring`,
+    );
   }
   const version = header[kRingVersionIndex];
-  if (version !== kRingVersion) throw new RingError(`SpscRing: unsupported version ${version} (expected ${kRingVersion})`);
+  if (version !== kRingVersion)
+    throw new RingError(`SpscRing: unsupported version ${version} (expected ${kRingVersion})`);
   const capacityBytes = header[kRingCapacityIndex]!;
   if (capacityBytes !== byteLength - kRingHeaderBytes) {
     throw new RingError(
@@ -88,7 +91,10 @@ export function validateHeader(header: Int32Array, byteLength: number): number {
     );
   }
   checkCapacity(capacityBytes);
-  for (const [name, index] of [['tail', kTailIndex], ['head', kHeadIndex]] as const) {
+  for (const [name, index] of [
+    ['tail', kTailIndex],
+    ['head', kHeadIndex],
+  ] as const) {
     const value = Atomics.load(header, index);
     if (value < 0 || value >= capacityBytes || value % kRecordAlignBytes !== 0) {
       throw new RingError(

@@ -2,7 +2,31 @@ import assert from 'node:assert';
 import { Doorbell } from './doorbell.js';
 import { describeValue, RingError } from './ring-error.js';
 import {
-  kRingMagicIndex, kRingVersionIndex, kRingCapacityIndex, kRingDoorbellModeIndex, kRingDoorbellIdIndex, kTailIndex, kSpaceWaitingIndex, kHeadIndex, kRingPublishedStat, kRingFullRejectsStat, kRingPolledStat, kRingDiscardedStat, kRingEmbeddedDoorbellOffset, kRingHeaderBytes, kRingMagic, kRingVersion, kDoorbellEmbedded, kDoorbellExternal, kRecordHeaderBytes, kRecordAlignBytes, kWrapMarker, kRingMinCapacityBytes, paddedBytes, checkCapacity, validateHeader,
+  kRingMagicIndex,
+  kRingVersionIndex,
+  kRingCapacityIndex,
+  kRingDoorbellModeIndex,
+  kRingDoorbellIdIndex,
+  kTailIndex,
+  kSpaceWaitingIndex,
+  kHeadIndex,
+  kRingPublishedStat,
+  kRingFullRejectsStat,
+  kRingPolledStat,
+  kRingDiscardedStat,
+  kRingEmbeddedDoorbellOffset,
+  kRingHeaderBytes,
+  kRingMagic,
+  kRingVersion,
+  kDoorbellEmbedded,
+  kDoorbellExternal,
+  kRecordHeaderBytes,
+  kRecordAlignBytes,
+  kWrapMarker,
+  kRingMinCapacityBytes,
+  paddedBytes,
+  checkCapacity,
+  validateHeader,
 } from './ring-layout.js';
 
 export { RingError } from './ring-error.js';
@@ -22,7 +46,12 @@ export interface RingStats {
 /** Called once per record; `bytes[offset .. offset + length)` is valid only during the call. */
 export type RecordHandler = (bytes: Uint8Array, offset: number, length: number) => void;
 
-type WaitAsync = (a: Int32Array, i: number, v: number, t?: number) => { async: boolean; value: Promise<string> | string };
+type WaitAsync = (
+  a: Int32Array,
+  i: number,
+  v: number,
+  t?: number,
+) => { async: boolean; value: Promise<string> | string };
 /** `Atomics.waitAsync` (ES2024; present in Node >= 16, not in our ES2023 lib typings). */
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
@@ -170,11 +199,16 @@ export class SpscRing {
    */
   commit(length?: number): void {
     const at = this.reservedAt;
-    if (at < 0) throw new RingError('SpscRing.commit: no reservation (call reserve first, and check it is not -1)');
+    if (at < 0)
+      throw new RingError(
+        'SpscRing.commit: no reservation (call reserve first, and check it is not -1)',
+      );
     let committed = this.reservedLength;
     if (length !== undefined) {
       if (length >>> 0 !== length || length > committed) {
-        throw new RingError(`SpscRing.commit: length must be an integer in [0, ${committed}] (the reserved length), got ${length}`);
+        throw new RingError(
+          `SpscRing.commit: length must be an integer in [0, ${committed}] (the reserved length), got ${length}`,
+        );
       }
       committed = length;
     }
@@ -270,7 +304,9 @@ export class SpscRing {
         `SpscRing: record of ${length} bytes is larger than maxRecordBytes ${this.maxRecordBytes} (ring capacityBytes ${this.capacityBytes})`,
       );
     }
-    throw new RingError(`SpscRing: record length must be a non-negative integer, got ${String(length)}`);
+    throw new RingError(
+      `SpscRing: record length must be a non-negative integer, got ${String(length)}`,
+    );
   }
 
   // ---------------------------------------------------------------- consumer side
@@ -299,7 +335,8 @@ export class SpscRing {
           continue;
         }
         const offset = head + kRecordHeaderBytes;
-        if (length > this.maxRecordBytes || offset + length > capacityBytes) this.throwCorrupt(head, length);
+        if (length > this.maxRecordBytes || offset + length > capacityBytes)
+          this.throwCorrupt(head, length);
         head = offset + ((length + kRecordAlignBytes - 1) & ~(kRecordAlignBytes - 1));
         if (head === capacityBytes) head = 0;
         count++;
@@ -309,7 +346,8 @@ export class SpscRing {
       this.polling = false;
       this.readIndex = head;
       Atomics.store(this.header, kHeadIndex, head);
-      if (Atomics.load(this.header, kSpaceWaitingIndex) !== 0) Atomics.notify(this.header, kHeadIndex);
+      if (Atomics.load(this.header, kSpaceWaitingIndex) !== 0)
+        Atomics.notify(this.header, kHeadIndex);
       this.stat[kRingPolledStat]! += count;
     }
     return count;
@@ -341,7 +379,8 @@ export class SpscRing {
     this.readIndex = head;
     this.cachedTail = tail;
     Atomics.store(this.header, kHeadIndex, head);
-    if (Atomics.load(this.header, kSpaceWaitingIndex) !== 0) Atomics.notify(this.header, kHeadIndex);
+    if (Atomics.load(this.header, kSpaceWaitingIndex) !== 0)
+      Atomics.notify(this.header, kHeadIndex);
     this.stat[kRingDiscardedStat]! += count;
     return count;
   }
@@ -366,22 +405,35 @@ export class SpscRing {
   }
 }
 
-function attachDoorbell(sab: SharedArrayBuffer, header: Int32Array, doorbell: Doorbell | undefined): Doorbell {
+function attachDoorbell(
+  sab: SharedArrayBuffer,
+  header: Int32Array,
+  doorbell: Doorbell | undefined,
+): Doorbell {
   const mode = header[kRingDoorbellModeIndex];
   const id = header[kRingDoorbellIdIndex];
   if (mode === kDoorbellEmbedded) {
     const own = new Doorbell(sab, kRingEmbeddedDoorbellOffset);
     if (doorbell !== undefined && doorbell.id !== own.id) {
-      throw new RingError('SpscRing: this ring was created with its own doorbell; attach without passing one');
+      throw new RingError(
+        'SpscRing: this ring was created with its own doorbell; attach without passing one',
+      );
     }
     return own;
   }
-  if (mode !== kDoorbellExternal) throw new RingError(`SpscRing: header doorbell mode ${mode} is neither 1 (own) nor 2 (external)`);
+  if (mode !== kDoorbellExternal)
+    throw new RingError(
+      `SpscRing: header doorbell mode ${mode} is neither 1 (own) nor 2 (external)`,
+    );
   if (doorbell === undefined) {
-    throw new RingError(`SpscRing: this ring rings an external doorbell (id ${id}); pass that Doorbell to the constructor`);
+    throw new RingError(
+      `SpscRing: this ring rings an external doorbell (id ${id}); pass that Doorbell to the constructor`,
+    );
   }
   if (doorbell.id !== id) {
-    throw new RingError(`SpscRing: doorbell id ${doorbell.id} is not the ring's doorbell (id ${id})`);
+    throw new RingError(
+      `SpscRing: doorbell id ${doorbell.id} is not the ring's doorbell (id ${id})`,
+    );
   }
   return doorbell;
 }

@@ -2,7 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { byteStringOf, bytesOf, isByteString, utf8ByteString, utf8Text } from '../src/index.js';
 
-const TEXTS = ['', 'null', 'plain ascii', 'clé', 'ключ', '値'.repeat(40), '🔑 and 🔒', '\0\x7f', '\x80\xff as text'];
+const TEXTS = [
+  '',
+  'null',
+  'plain ascii',
+  'clé',
+  'ключ',
+  '値'.repeat(40),
+  '🔑 and 🔒',
+  '\0\x7f',
+  '\x80\xff as text',
+];
 
 test('a text value is held as its UTF-8 bytes and read back unchanged', () => {
   for (const text of TEXTS) {
@@ -35,5 +45,6 @@ test('bytes and byte strings convert both ways, every byte value, from a view at
 
 test('only strings of chars 0..255 are byte strings', () => {
   assert.ok(isByteString('\0\xff'));
-  for (const v of ['\u0100', 'a\u20ac', '🔑', 5, null, new Uint8Array(1)]) assert.equal(isByteString(v), false, String(v));
+  for (const v of ['\u0100', 'a\u20ac', '🔑', 5, null, new Uint8Array(1)])
+    assert.equal(isByteString(v), false, String(v));
 });

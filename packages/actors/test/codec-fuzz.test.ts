@@ -8,19 +8,35 @@ const ITERATIONS = 200_000;
 
 function randomMessage(prng: Prng): TestMessage {
   const randomString = (): string =>
-    Array.from({ length: prng.int(6) }, () => String.fromCodePoint(prng.chance(0.2) ? 0x1f511 : 97 + prng.int(26))).join('');
+    Array.from({ length: prng.int(6) }, () =>
+      String.fromCodePoint(prng.chance(0.2) ? 0x1f511 : 97 + prng.int(26)),
+    ).join('');
   switch (prng.int(3)) {
     case 0:
       return {
-        kind: 'put', epoch: prng.u32(), sender: prng.int(65536), key: randomString(), version: prng.u32(),
-        cid: prng.int(65536), value: String.fromCharCode(...Array.from({ length: prng.int(40) }, () => prng.int(256))),
-        seq: prng.int(2 ** 31) * 1024, state: prng.pick(['valid', 'invalid', 'write', 'replay'] as const),
+        kind: 'put',
+        epoch: prng.u32(),
+        sender: prng.int(65536),
+        key: randomString(),
+        version: prng.u32(),
+        cid: prng.int(65536),
+        value: String.fromCharCode(...Array.from({ length: prng.int(40) }, () => prng.int(256))),
+        seq: prng.int(2 ** 31) * 1024,
+        state: prng.pick(['valid', 'invalid', 'write', 'replay'] as const),
       };
     case 1:
       return {
-        kind: 'batch', epoch: prng.u32(), sender: prng.int(65536),
-        entries: Array.from({ length: prng.int(4) }, () => ({ key: randomString(), ts: prng.int(2 ** 30), durable: prng.chance(0.5) })),
-        weight: prng.range(-1e6, 1e6), delta: prng.int(2 ** 32) - 2 ** 31, flag: prng.int(256),
+        kind: 'batch',
+        epoch: prng.u32(),
+        sender: prng.int(65536),
+        entries: Array.from({ length: prng.int(4) }, () => ({
+          key: randomString(),
+          ts: prng.int(2 ** 30),
+          durable: prng.chance(0.5),
+        })),
+        weight: prng.range(-1e6, 1e6),
+        delta: prng.int(2 ** 32) - 2 ** 31,
+        flag: prng.int(256),
       };
     default:
       return { kind: 'ping', epoch: prng.u32(), sender: prng.int(65536) };
@@ -57,7 +73,8 @@ test('decode of random, truncated and mutated bytes throws only CodecError and n
       case 2: {
         // a few bytes flipped
         bytes = valid.slice();
-        for (let k = 0, n = 1 + prng.int(3); k < n && bytes.length > 0; k++) bytes[prng.int(bytes.length)] = prng.int(256);
+        for (let k = 0, n = 1 + prng.int(3); k < n && bytes.length > 0; k++)
+          bytes[prng.int(bytes.length)] = prng.int(256);
         break;
       }
       default: // intact

@@ -37,21 +37,42 @@ test('every field kind round-trips through encode and decode', () => {
 
 test('strings are UTF-8 on the wire whether short ASCII (copied in JS) or not', () => {
   const ascii64 = 'a'.repeat(64);
-  for (const key of ['', 'k12345', ascii64, `${ascii64}b`, 'x'.repeat(63) + 'é', '\u007f\u0080', 'clé-🔑']) {
+  for (const key of [
+    '',
+    'k12345',
+    ascii64,
+    `${ascii64}b`,
+    'x'.repeat(63) + 'é',
+    '\u007f\u0080',
+    'clé-🔑',
+  ]) {
     const msg: Put = { ...put, key };
     const bytes = testCodec.encode(msg);
     const utf8 = Buffer.from(key, 'utf8');
     assert.equal(bytes.byteLength, testCodec.sizeOf(msg), `size of ${JSON.stringify(key)}`);
     const at = HEADER_BYTES;
-    assert.equal(new DataView(bytes.buffer).getUint32(at, true), utf8.byteLength, `length of ${JSON.stringify(key)}`);
-    assert.deepEqual(Buffer.from(bytes.subarray(at + 4, at + 4 + utf8.byteLength)), utf8, `bytes of ${JSON.stringify(key)}`);
-    assert.equal(testCodec.decode(bytes).kind === 'put' && (testCodec.decode(bytes) as Put).key, key);
+    assert.equal(
+      new DataView(bytes.buffer).getUint32(at, true),
+      utf8.byteLength,
+      `length of ${JSON.stringify(key)}`,
+    );
+    assert.deepEqual(
+      Buffer.from(bytes.subarray(at + 4, at + 4 + utf8.byteLength)),
+      utf8,
+      `bytes of ${JSON.stringify(key)}`,
+    );
+    assert.equal(
+      testCodec.decode(bytes).kind === 'put' && (testCodec.decode(bytes) as Put).key,
+      key,
+    );
   }
 });
 
 test('ASCII strings of every length up to and past the short decoding path decode to themselves, at an offset', () => {
   for (let n = 0; n <= 12; n++) {
-    const key = Array.from({ length: n }, (_, i) => String.fromCharCode(0x21 + ((n * 7 + i * 13) % 94))).join('');
+    const key = Array.from({ length: n }, (_, i) =>
+      String.fromCharCode(0x21 + ((n * 7 + i * 13) % 94)),
+    ).join('');
     const msg: Put = { ...put, key };
     const size = testCodec.sizeOf(msg);
     const buffer = new Uint8Array(size + 9).fill(0x7a);
@@ -78,7 +99,10 @@ test('byte-string values keep every byte value, at every length around the short
     const wire = Buffer.from(source.buffer, 11, size);
     const at = wire.indexOf(Buffer.from('clé-🔑')) + Buffer.byteLength('clé-🔑') + 4 + 2;
     assert.equal(wire.readUInt32LE(at), length, `length of ${length} bytes`);
-    assert.deepEqual([...wire.subarray(at + 4, at + 4 + length)], [...value].map((c) => c.charCodeAt(0)));
+    assert.deepEqual(
+      [...wire.subarray(at + 4, at + 4 + length)],
+      [...value].map((c) => c.charCodeAt(0)),
+    );
     const decoded = testCodec.decode(source, 11, size) as Put;
     source.fill(0);
     assert.equal(decoded.value, value, `value of ${length} bytes`);
@@ -87,7 +111,10 @@ test('byte-string values keep every byte value, at every length around the short
 
 test('encoding a value with a char above 255 fails, naming the field', () => {
   for (const value of ['\u0100', 'ok\u20ac', '🔑']) {
-    assert.match(codecError(() => testCodec.encode({ ...put, value })).message, /encode: put\.value: must be a string of chars 0\.\.255/);
+    assert.match(
+      codecError(() => testCodec.encode({ ...put, value })).message,
+      /encode: put\.value: must be a string of chars 0\.\.255/,
+    );
   }
 });
 
@@ -106,9 +133,15 @@ test('decode names the field that is wrong', () => {
   // Unknown type.
   const badType = bytes.slice();
   badType[0] = 99;
-  assert.match(codecError(() => testCodec.decode(badType)).message, /header\.type: unknown message type 99/);
+  assert.match(
+    codecError(() => testCodec.decode(badType)).message,
+    /header\.type: unknown message type 99/,
+  );
   // Declared length disagrees with the framing.
-  assert.match(codecError(() => testCodec.decode(bytes, 0, bytes.length - 1)).message, /put: header\.length/);
+  assert.match(
+    codecError(() => testCodec.decode(bytes, 0, bytes.length - 1)).message,
+    /put: header\.length/,
+  );
   // Enum index out of range: state is the last byte.
   const badEnum = bytes.slice();
   badEnum[badEnum.length - 1] = 9;
@@ -120,7 +153,10 @@ test('decode names the field that is wrong', () => {
   // Invalid UTF-8 in the key.
   const badUtf8 = bytes.slice();
   badUtf8[HEADER_BYTES + 4] = 0xff;
-  assert.match(codecError(() => testCodec.decode(badUtf8)).message, /put\.key: string is not valid UTF-8/);
+  assert.match(
+    codecError(() => testCodec.decode(badUtf8)).message,
+    /put\.key: string is not valid UTF-8/,
+  );
 });
 
 test('a record with bytes after its last field is rejected', () => {
@@ -139,34 +175,71 @@ test('list counts and booleans are validated', () => {
   assert.equal(codecError(() => testCodec.decode(badBool)).field, 'batch.entries[0].durable');
   const hugeCount = bytes.slice();
   new DataView(hugeCount.buffer).setUint32(HEADER_BYTES, 0xffffffff, true);
-  assert.match(codecError(() => testCodec.decode(hugeCount)).message, /item count 4294967295 exceeds/);
+  assert.match(
+    codecError(() => testCodec.decode(hugeCount)).message,
+    /item count 4294967295 exceeds/,
+  );
 });
 
 test('encode rejects out-of-range and mistyped fields with the field name', () => {
-  assert.match(codecError(() => testCodec.encode({ ...put, cid: 70000 })).message, /put\.cid: must be an integer in \[0, 65535\]/);
+  assert.match(
+    codecError(() => testCodec.encode({ ...put, cid: 70000 })).message,
+    /put\.cid: must be an integer in \[0, 65535\]/,
+  );
   assert.match(codecError(() => testCodec.encode({ ...put, seq: -1 })).message, /put\.seq/);
   assert.match(codecError(() => testCodec.encode({ ...put, epoch: 1.5 })).message, /header\.epoch/);
-  assert.match(codecError(() => testCodec.encode({ ...put, state: 'bogus' as Put['state'] })).message, /put\.state: must be one of/);
-  assert.match(codecError(() => testCodec.encode({ ...put, key: 5 as unknown as string })).message, /put\.key: must be a string/);
-  assert.match(codecError(() => testCodec.encode({ kind: 'nope', epoch: 0, sender: 0 } as unknown as Put)).message, /unknown message kind/);
+  assert.match(
+    codecError(() => testCodec.encode({ ...put, state: 'bogus' as Put['state'] })).message,
+    /put\.state: must be one of/,
+  );
+  assert.match(
+    codecError(() => testCodec.encode({ ...put, key: 5 as unknown as string })).message,
+    /put\.key: must be a string/,
+  );
+  assert.match(
+    codecError(() => testCodec.encode({ kind: 'nope', epoch: 0, sender: 0 } as unknown as Put))
+      .message,
+    /unknown message kind/,
+  );
 });
 
 test('a message definition may not name a field kind, epoch, sender or __proto__', () => {
   for (const name of ['kind', 'epoch', 'sender', '__proto__']) {
-    assert.throws(() => defineMessage(99, 'bad', JSON.parse(`{"${name}": 0}`) as Record<string, never>), /reserved/, name);
+    assert.throws(
+      () => defineMessage(99, 'bad', JSON.parse(`{"${name}": 0}`) as Record<string, never>),
+      /reserved/,
+      name,
+    );
   }
 });
 
 test('an invalid field of a list item is named with its index, whichever field of the item it is', () => {
-  const withEntries = (entries: unknown[]): Batch => ({ ...batch, entries } as Batch);
+  const withEntries = (entries: unknown[]): Batch => ({ ...batch, entries }) as Batch;
   const good = { key: 'k', ts: 1, durable: true };
-  assert.equal(codecError(() => testCodec.encode(withEntries([good, { ...good, ts: -1 }]))).field, 'batch.entries[1].ts');
-  assert.equal(codecError(() => testCodec.encode(withEntries([good, good, { ...good, key: 5 }]))).field, 'batch.entries[2].key');
-  assert.equal(codecError(() => testCodec.encode(withEntries([{ ...good, durable: 'yes' }]))).field, 'batch.entries[0].durable');
+  assert.equal(
+    codecError(() => testCodec.encode(withEntries([good, { ...good, ts: -1 }]))).field,
+    'batch.entries[1].ts',
+  );
+  assert.equal(
+    codecError(() => testCodec.encode(withEntries([good, good, { ...good, key: 5 }]))).field,
+    'batch.entries[2].key',
+  );
+  assert.equal(
+    codecError(() => testCodec.encode(withEntries([{ ...good, durable: 'yes' }]))).field,
+    'batch.entries[0].durable',
+  );
   const notObject = codecError(() => testCodec.encode(withEntries([good, null])));
   assert.equal(notObject.field, 'batch.entries[1]');
   assert.match(notObject.message, /must be an object/);
-  assert.throws(() => fields.struct({ ['__proto__']: fields.u8() }), /field name '__proto__' is reserved/);
-  const decoded = testCodec.decode(testCodec.encode(withEntries([good, { key: 'é', ts: 2 ** 53 - 1, durable: false }])));
-  assert.deepEqual((decoded as Batch).entries, [good, { key: 'é', ts: 2 ** 53 - 1, durable: false }]);
+  assert.throws(
+    () => fields.struct({ ['__proto__']: fields.u8() }),
+    /field name '__proto__' is reserved/,
+  );
+  const decoded = testCodec.decode(
+    testCodec.encode(withEntries([good, { key: 'é', ts: 2 ** 53 - 1, durable: false }])),
+  );
+  assert.deepEqual((decoded as Batch).entries, [
+    good,
+    { key: 'é', ts: 2 ** 53 - 1, durable: false },
+  ]);
 });

@@ -15,7 +15,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Prng } from '@heal/base';
 import { Doorbell, SpscRing } from '../src/index.js';
-import { kFaninCtlSleeps, type FaninReport, type FaninWorkerData } from './doorbell-fanin-protocol.js';
+import {
+  kFaninCtlSleeps,
+  type FaninReport,
+  type FaninWorkerData,
+} from './doorbell-fanin-protocol.js';
 import { checkRecord, readU32, recordLength, writeRecord } from './ring-records.js';
 
 /** Empty rounds before the consumer sleeps: small, so that it sleeps often. */
@@ -34,10 +38,10 @@ function produce(): FaninReport {
   const ring = rings[data.index]!;
   const prng = new Prng(data.seed ^ Math.imul(data.index + 1, 0x2545f491));
   let sleepsSeen = Atomics.load(control, kFaninCtlSleeps);
-  for (let seq = 0; seq < data.records; ) {
+  for (let seq = 0; seq < data.records;) {
     Atomics.wait(control, kFaninCtlSleeps, sleepsSeen);
     sleepsSeen = Atomics.load(control, kFaninCtlSleeps);
-    for (let end = Math.min(data.records, seq + 1 + (prng.u32() % kMaxBurstRecords)); seq < end; ) {
+    for (let end = Math.min(data.records, seq + 1 + (prng.u32() % kMaxBurstRecords)); seq < end;) {
       const length = recordLength(data.seed, seq, ring.maxRecordBytes);
       const at = ring.reserve(length);
       if (at < 0) {
@@ -57,8 +61,16 @@ function consume(): FaninReport {
   let current = 0;
   const handler = (bytes: Uint8Array, offset: number, length: number): void => {
     const epoch = readU32(bytes, offset + 4);
-    if (epoch !== current) throw new Error(`seed=${data.seed}: ring ${current} carried a record of producer ${epoch}`);
-    const problem = checkRecord(bytes, offset, length, data.seed, rings[current]!.maxRecordBytes, received[current]!);
+    if (epoch !== current)
+      throw new Error(`seed=${data.seed}: ring ${current} carried a record of producer ${epoch}`);
+    const problem = checkRecord(
+      bytes,
+      offset,
+      length,
+      data.seed,
+      rings[current]!.maxRecordBytes,
+      received[current]!,
+    );
     if (problem !== undefined) throw new Error(`seed=${data.seed} ring ${current}: ${problem}`);
     received[current]!++;
   };
@@ -68,10 +80,13 @@ function consume(): FaninReport {
     Atomics.store(control, kFaninCtlSleeps, ++sleeps);
     Atomics.notify(control, kFaninCtlSleeps);
     const empty = rings.every((ring) => ring.isEmpty());
-    for (const until = performance.now() + (linger.u32() % kMaxLingerUs) / 1000; performance.now() < until; );
+    for (
+      const until = performance.now() + (linger.u32() % kMaxLingerUs) / 1000;
+      performance.now() < until;
+    );
     return empty;
   };
-  for (let idle = 0; received.some((n) => n < data.records); ) {
+  for (let idle = 0; received.some((n) => n < data.records);) {
     let n = 0;
     for (current = 0; current < rings.length; current++) n += rings[current]!.poll(handler);
     if (n > 0) {
@@ -83,7 +98,9 @@ function consume(): FaninReport {
     const parkedAt = performance.now();
     doorbell.waitSync(isEmpty, kParkMs);
     if (performance.now() - parkedAt >= kParkMs && !rings.every((ring) => ring.isEmpty())) {
-      throw new Error(`seed=${data.seed}: lost wake-up: sleep ${sleeps} ran out its ${kParkMs} ms with records waiting`);
+      throw new Error(
+        `seed=${data.seed}: lost wake-up: sleep ${sleeps} ran out its ${kParkMs} ms with records waiting`,
+      );
     }
   }
   return { received, sleeps };

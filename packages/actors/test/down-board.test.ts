@@ -17,7 +17,10 @@ test('a down board reports each ended incarnation once, the latest per actor', (
   board.ended(2, 0);
   seen.length = 0;
   early.poll((id, incarnation) => seen.push([id, incarnation]));
-  assert.deepEqual(seen, [[1, 2], [2, 0]]);
+  assert.deepEqual(seen, [
+    [1, 2],
+    [2, 0],
+  ]);
 });
 
 test('a down board refuses an incarnation that ends before one that already ended', () => {

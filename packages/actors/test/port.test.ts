@@ -16,7 +16,15 @@ class CountingCodec extends Codec<TestMessage> {
 }
 
 const put = (key: string, bytes: number): Put => ({
-  kind: 'put', epoch: 1, sender: 0, key, version: 1, cid: 0, value: '\x07'.repeat(bytes), seq: 1, state: 'write',
+  kind: 'put',
+  epoch: 1,
+  sender: 0,
+  key,
+  version: 1,
+  cid: 0,
+  value: '\x07'.repeat(bytes),
+  seq: 1,
+  state: 'write',
 });
 
 function received(port: RingPort<TestMessage>): TestMessage[] {
@@ -41,7 +49,11 @@ test('a message object sent to several peers is encoded once per flush, and ever
   assert.equal(codec.encodes, 4, 'after a flush the bytes are not reused');
   sender.flush();
   const got = peers.map(received);
-  assert.deepEqual(got, [[a, b], [a, a], [a, a]]);
+  assert.deepEqual(got, [
+    [a, b],
+    [a, a],
+    [a, a],
+  ]);
 });
 
 test('a repeated message whose ring is full goes to the backlog, and one after it copies from there', () => {
@@ -49,7 +61,11 @@ test('a repeated message whose ring is full goes to the backlog, and one after i
   const ringBytes = 4096;
   const links = buildMesh(3, 0, ringBytes);
   const ports = links.map((l) => new RingPort<TestMessage>(l, codec));
-  const [sender, one, two] = ports as [RingPort<TestMessage>, RingPort<TestMessage>, RingPort<TestMessage>];
+  const [sender, one, two] = ports as [
+    RingPort<TestMessage>,
+    RingPort<TestMessage>,
+    RingPort<TestMessage>,
+  ];
   // Fills the ring to 1 with distinct messages, so the next one to 1 is held back.
   const filler: Put[] = [];
   while (!sender.hasBacklog()) {

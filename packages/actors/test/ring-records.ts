@@ -38,7 +38,9 @@ function writeU32(bytes: Uint8Array, at: number, value: number): void {
 }
 
 export function readU32(bytes: Uint8Array, at: number): number {
-  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+  return (
+    (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0
+  );
 }
 
 function finishChecksum(h: number, seq: number, epoch: number): number {
@@ -46,7 +48,14 @@ function finishChecksum(h: number, seq: number, epoch: number): number {
 }
 
 /** Writes record (epoch, seq) of `length` bytes at `offset`. */
-export function writeRecord(bytes: Uint8Array, offset: number, length: number, seed: number, epoch: number, seq: number): void {
+export function writeRecord(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  seed: number,
+  epoch: number,
+  seq: number,
+): void {
   writeU32(bytes, offset, seq);
   writeU32(bytes, offset + 4, epoch);
   let x = mix32(seed ^ Math.imul(seq, 0x9e3779b1) ^ Math.imul(epoch + 1, 0x85ebca6b)) | 1;
@@ -85,11 +94,13 @@ export function checkRecord(
 ): string | undefined {
   if (length < kRecordFieldsBytes) return `record of ${length} bytes is shorter than its fields`;
   const seq = readU32(bytes, offset);
-  if (seq !== expectedSeq) return `expected seq ${expectedSeq}, got ${seq} (${seq < expectedSeq ? 'duplicate' : 'lost records'})`;
+  if (seq !== expectedSeq)
+    return `expected seq ${expectedSeq}, got ${seq} (${seq < expectedSeq ? 'duplicate' : 'lost records'})`;
   const wantLength = recordLength(seed, seq, maxRecordBytes);
   if (length !== wantLength) return `seq ${seq}: length ${length}, expected ${wantLength}`;
   const stored = readU32(bytes, offset + 8);
   const actual = computeChecksum(bytes, offset, length);
-  if (stored !== actual) return `seq ${seq}: checksum 0x${stored.toString(16)} != computed 0x${actual.toString(16)}`;
+  if (stored !== actual)
+    return `seq ${seq}: checksum 0x${stored.toString(16)} != computed 0x${actual.toString(16)}`;
   return undefined;
 }

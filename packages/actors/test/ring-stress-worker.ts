@@ -13,7 +13,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { Prng } from '@heal/base';
 import { Doorbell, SpscRing } from '../src/index.js';
 import { checkRecord, readU32, recordLength, writeRecord } from './ring-records.js';
-import { kCtlReceived, kCtlSleeps, type StressReport, type StressWorkerData } from './ring-stress-protocol.js';
+import {
+  kCtlReceived,
+  kCtlSleeps,
+  type StressReport,
+  type StressWorkerData,
+} from './ring-stress-protocol.js';
 
 /** Empty polls before the consumer sleeps: small, so that it sleeps often. */
 const kSpinPolls = 64;
@@ -32,7 +37,7 @@ function produce(): StressReport {
   let seq = 0;
   const send = (count: number, publishEvery: () => number): void => {
     let batch = publishEvery();
-    for (let end = seq + count; seq < end; ) {
+    for (let end = seq + count; seq < end;) {
       const length = recordLength(data.seed, seq, max);
       const at = ring.reserve(length);
       if (at < 0) {
@@ -50,7 +55,7 @@ function produce(): StressReport {
   };
   send(data.streamRecords, () => 1 + (prng.u32() % kMaxBatchRecords));
   let sleepsSeen = Atomics.load(control, kCtlSleeps);
-  for (let left = data.burstRecords; left > 0; ) {
+  for (let left = data.burstRecords; left > 0;) {
     // Wait until the consumer has started a new sleep (futex on the sleep counter, then a short
     // spin while it enters Doorbell.waitSync), then burst.
     for (;;) {
@@ -63,7 +68,13 @@ function produce(): StressReport {
     send(burst, () => burst);
     left -= burst;
   }
-  return { role: 'producer', epochs: [{ epoch: data.epoch, records: seq }], sleeps: 0, lateWakes: 0, stats: ring.stats() };
+  return {
+    role: 'producer',
+    epochs: [{ epoch: data.epoch, records: seq }],
+    sleeps: 0,
+    lateWakes: 0,
+    stats: ring.stats(),
+  };
 }
 
 function consume(): StressReport {
@@ -77,18 +88,20 @@ function consume(): StressReport {
   const handler = (bytes: Uint8Array, offset: number, length: number): void => {
     const recordEpoch = readU32(bytes, offset + 4);
     if (recordEpoch !== epoch) {
-      if (recordEpoch < epoch) throw new Error(`seed=${data.seed}: epoch went back from ${epoch} to ${recordEpoch}`);
+      if (recordEpoch < epoch)
+        throw new Error(`seed=${data.seed}: epoch went back from ${epoch} to ${recordEpoch}`);
       if (epoch >= 0) epochs.push({ epoch, records: expected });
       epoch = recordEpoch;
       expected = 0;
     }
     const problem = checkRecord(bytes, offset, length, data.seed, max, expected);
-    if (problem !== undefined) throw new Error(`seed=${data.seed} epoch=${epoch} after ${received} records: ${problem}`);
+    if (problem !== undefined)
+      throw new Error(`seed=${data.seed} epoch=${epoch} after ${received} records: ${problem}`);
     expected++;
     received++;
   };
   const isEmpty = (): boolean => ring.isEmpty();
-  for (let idle = 0; !(epoch === data.finalEpoch && expected >= data.finalRecords); ) {
+  for (let idle = 0; !(epoch === data.finalEpoch && expected >= data.finalRecords);) {
     if (ring.poll(handler) > 0) {
       idle = 0;
       Atomics.store(control, kCtlReceived, received);

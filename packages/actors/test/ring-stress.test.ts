@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { Doorbell, SpscRing } from '../src/index.js';
-import { kCtlReceived, kCtlWords, type StressReport, type StressWorkerData } from './ring-stress-protocol.js';
+import {
+  kCtlReceived,
+  kCtlWords,
+  type StressReport,
+  type StressWorkerData,
+} from './ring-stress-protocol.js';
 
 /*
  * Two real worker threads move millions of self-checking records through a small ring, so
@@ -33,7 +38,10 @@ function channel(): Channel {
   };
 }
 
-function start(ch: Channel, options: Partial<StressWorkerData> & Pick<StressWorkerData, 'role' | 'seed'>): { worker: Worker; done: Promise<StressReport> } {
+function start(
+  ch: Channel,
+  options: Partial<StressWorkerData> & Pick<StressWorkerData, 'role' | 'seed'>,
+): { worker: Worker; done: Promise<StressReport> } {
   const workerData: StressWorkerData = {
     ringSab: ch.ring.sab,
     doorbellSab: ch.doorbell.sab,
@@ -49,11 +57,15 @@ function start(ch: Channel, options: Partial<StressWorkerData> & Pick<StressWork
   live.add(worker);
   worker.once('exit', () => live.delete(worker));
   const done = new Promise<StressReport>((resolve, reject) => {
-    worker.once('message', (msg: { ok: true; report: StressReport } | { ok: false; error: string }) =>
-      msg.ok ? resolve(msg.report) : reject(new Error(`${options.role}: ${msg.error}`)),
+    worker.once(
+      'message',
+      (msg: { ok: true; report: StressReport } | { ok: false; error: string }) =>
+        msg.ok ? resolve(msg.report) : reject(new Error(`${options.role}: ${msg.error}`)),
     );
     worker.once('error', reject);
-    worker.once('exit', (code) => reject(new Error(`${options.role} exited with code ${code} before reporting`)));
+    worker.once('exit', (code) =>
+      reject(new Error(`${options.role} exited with code ${code} before reporting`)),
+    );
   });
   return { worker, done };
 }
@@ -88,49 +100,92 @@ async function receivedAtLeast(control: Int32Array, count: number): Promise<void
     if (seen >= count) return;
     // The harness polls with a bounded wait: its own waitAsync wake-ups may come late (they
     // ride the main thread's event loop); the system under test is the workers' handshake.
-    const waited = (Atomics as unknown as {
-      waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string };
-    }).waitAsync(control, kCtlReceived, seen, kHarnessPollMs);
+    const waited = (
+      Atomics as unknown as {
+        waitAsync(
+          a: Int32Array,
+          i: number,
+          v: number,
+          t: number,
+        ): { async: boolean; value: Promise<string> | string };
+      }
+    ).waitAsync(control, kCtlReceived, seen, kHarnessPollMs);
     await waited.value;
   }
 }
 
-test('two worker threads move 3 million records through a 4 KiB ring: none lost, duplicated, reordered or torn', { timeout: 2 * kTimeoutMs }, async () => {
-  const seed = 0x5eed01;
-  const streamRecords = 2_500_000;
-  const burstRecords = 500_000;
-  const ch = channel();
-  const consumer = start(ch, { role: 'consumer', seed, finalEpoch: 1, finalRecords: streamRecords + burstRecords });
-  const producer = start(ch, { role: 'producer', seed, epoch: 1, streamRecords, burstRecords });
-  const [sent, got] = await withDeadline('stream and bursts', Promise.all([producer.done, consumer.done]));
-  assert.deepEqual(sent.epochs, [{ epoch: 1, records: streamRecords + burstRecords }]);
-  assert.deepEqual(got.epochs, [{ epoch: 1, records: streamRecords + burstRecords }]);
-  assert.equal(got.stats.polled, streamRecords + burstRecords);
-  assert.equal(got.stats.published, streamRecords + burstRecords);
-  assert.ok(sent.stats.fullRejects > 0, 'the producer found the ring full');
-  // Every burst (1..200 records, about 5,000 of them) went to a consumer that had gone to sleep.
-  assert.ok(got.sleeps >= 2_500, `the consumer slept ${got.sleeps} times`);
-  assert.equal(got.lateWakes, 0, 'every park ended by a doorbell, none by running out its time with data waiting');
-});
+test(
+  'two worker threads move 3 million records through a 4 KiB ring: none lost, duplicated, reordered or torn',
+  { timeout: 2 * kTimeoutMs },
+  async () => {
+    const seed = 0x5eed01;
+    const streamRecords = 2_500_000;
+    const burstRecords = 500_000;
+    const ch = channel();
+    const consumer = start(ch, {
+      role: 'consumer',
+      seed,
+      finalEpoch: 1,
+      finalRecords: streamRecords + burstRecords,
+    });
+    const producer = start(ch, { role: 'producer', seed, epoch: 1, streamRecords, burstRecords });
+    const [sent, got] = await withDeadline(
+      'stream and bursts',
+      Promise.all([producer.done, consumer.done]),
+    );
+    assert.deepEqual(sent.epochs, [{ epoch: 1, records: streamRecords + burstRecords }]);
+    assert.deepEqual(got.epochs, [{ epoch: 1, records: streamRecords + burstRecords }]);
+    assert.equal(got.stats.polled, streamRecords + burstRecords);
+    assert.equal(got.stats.published, streamRecords + burstRecords);
+    assert.ok(sent.stats.fullRejects > 0, 'the producer found the ring full');
+    // Every burst (1..200 records, about 5,000 of them) went to a consumer that had gone to sleep.
+    assert.ok(got.sleeps >= 2_500, `the consumer slept ${got.sleeps} times`);
+    assert.equal(
+      got.lateWakes,
+      0,
+      'every park ended by a doorbell, none by running out its time with data waiting',
+    );
+  },
+);
 
-test('a producer terminated mid-stream leaves the ring consistent for a restarted producer', { timeout: 2 * kTimeoutMs }, async () => {
-  const seed = 0x5eed02;
-  const kills = 4;
-  const recordsBetweenKills = 60_000;
-  const finalRecords = 100_000;
-  const ch = channel();
-  const finalEpoch = kills + 1;
-  const consumer = start(ch, { role: 'consumer', seed, finalEpoch, finalRecords });
-  for (let epoch = 1; epoch <= kills; epoch++) {
-    const doomed = start(ch, { role: 'producer', seed, epoch, streamRecords: 2 ** 31 });
-    doomed.done.catch(() => {}); // it is terminated before it reports
-    await withDeadline(`epoch ${epoch}`, receivedAtLeast(ch.control, epoch * recordsBetweenKills));
-    await doomed.worker.terminate();
-  }
-  const last = start(ch, { role: 'producer', seed, epoch: finalEpoch, streamRecords: finalRecords / 2, burstRecords: finalRecords / 2 });
-  const [, got] = await withDeadline('restarted producer', Promise.all([last.done, consumer.done]));
-  // The consumer checked every epoch as a gapless run from seq 0; each killed one got somewhere.
-  assert.deepEqual(got.epochs.map((e) => e.epoch), [1, 2, 3, 4, 5]);
-  for (const e of got.epochs.slice(0, kills)) assert.ok(e.records > 0, `epoch ${e.epoch} delivered records`);
-  assert.equal(got.epochs[kills]?.records, finalRecords);
-});
+test(
+  'a producer terminated mid-stream leaves the ring consistent for a restarted producer',
+  { timeout: 2 * kTimeoutMs },
+  async () => {
+    const seed = 0x5eed02;
+    const kills = 4;
+    const recordsBetweenKills = 60_000;
+    const finalRecords = 100_000;
+    const ch = channel();
+    const finalEpoch = kills + 1;
+    const consumer = start(ch, { role: 'consumer', seed, finalEpoch, finalRecords });
+    for (let epoch = 1; epoch <= kills; epoch++) {
+      const doomed = start(ch, { role: 'producer', seed, epoch, streamRecords: 2 ** 31 });
+      doomed.done.catch(() => {}); // it is terminated before it reports
+      await withDeadline(
+        `epoch ${epoch}`,
+        receivedAtLeast(ch.control, epoch * recordsBetweenKills),
+      );
+      await doomed.worker.terminate();
+    }
+    const last = start(ch, {
+      role: 'producer',
+      seed,
+      epoch: finalEpoch,
+      streamRecords: finalRecords / 2,
+      burstRecords: finalRecords / 2,
+    });
+    const [, got] = await withDeadline(
+      'restarted producer',
+      Promise.all([last.done, consumer.done]),
+    );
+    // The consumer checked every epoch as a gapless run from seq 0; each killed one got somewhere.
+    assert.deepEqual(
+      got.epochs.map((e) => e.epoch),
+      [1, 2, 3, 4, 5],
+    );
+    for (const e of got.epochs.slice(0, kills))
+      assert.ok(e.records > 0, `epoch ${e.epoch} delivered records`);
+    assert.equal(got.epochs[kills]?.records, finalRecords);
+  },
+);

@@ -28,15 +28,27 @@ describe('SpscRing sizing and limits', () => {
   test('bytesFor is the header plus the capacity, and rejects bad capacities by name', () => {
     assert.equal(SpscRing.bytesFor(1024), kRingHeaderBytes + 1024);
     for (const bad of [0, 8, 1020, 1.5, -64, Number.NaN, 2 ** 31]) {
-      assert.throws(() => SpscRing.bytesFor(bad), (e: unknown) => e instanceof RingError && /capacityBytes/.test(e.message));
+      assert.throws(
+        () => SpscRing.bytesFor(bad),
+        (e: unknown) => e instanceof RingError && /capacityBytes/.test(e.message),
+      );
     }
   });
 
   test('a record larger than maxRecordBytes throws a RingError naming its size and the limit', () => {
     const ring = SpscRing.create(1024);
     assert.equal(ring.maxRecordBytes, 508);
-    assert.throws(() => ring.reserve(509), (e: unknown) => e instanceof RingError && /509 bytes/.test(e.message) && /maxRecordBytes 508/.test(e.message));
-    assert.throws(() => ring.tryWrite(new Uint8Array(4096)), /4096 bytes is larger than maxRecordBytes 508/);
+    assert.throws(
+      () => ring.reserve(509),
+      (e: unknown) =>
+        e instanceof RingError &&
+        /509 bytes/.test(e.message) &&
+        /maxRecordBytes 508/.test(e.message),
+    );
+    assert.throws(
+      () => ring.tryWrite(new Uint8Array(4096)),
+      /4096 bytes is larger than maxRecordBytes 508/,
+    );
     for (const bad of [-1, 1.5, Number.NaN, 2 ** 32]) {
       assert.throws(() => ring.reserve(bad), RingError);
     }
@@ -50,9 +62,15 @@ describe('SpscRing sizing and limits', () => {
       for (let moved = 0; moved < position; moved += 4) {
         assert.ok(ring.tryWrite(new Uint8Array(0)));
         ring.publish();
-        assert.equal(ring.poll(() => {}), 1);
+        assert.equal(
+          ring.poll(() => {}),
+          1,
+        );
       }
-      assert.ok(ring.tryWrite(new Uint8Array(ring.maxRecordBytes).fill(7)), `max record fits at position ${position}`);
+      assert.ok(
+        ring.tryWrite(new Uint8Array(ring.maxRecordBytes).fill(7)),
+        `max record fits at position ${position}`,
+      );
       ring.publish();
       assert.deepEqual(drain(ring), [new Uint8Array(ring.maxRecordBytes).fill(7)]);
     }
@@ -63,7 +81,10 @@ describe('SpscRing empty, full and publication', () => {
   test('records are invisible until publish, then delivered in order once', () => {
     const ring = SpscRing.create(64);
     assert.ok(ring.isEmpty());
-    assert.equal(ring.poll(() => assert.fail('nothing to poll')), 0);
+    assert.equal(
+      ring.poll(() => assert.fail('nothing to poll')),
+      0,
+    );
     assert.ok(ring.tryWrite(bytesOf(1, 2, 3)));
     assert.ok(ring.tryWrite(bytesOf(4)));
     assert.ok(ring.isEmpty(), 'committed but not published');
@@ -83,18 +104,30 @@ describe('SpscRing empty, full and publication', () => {
     assert.equal(ring.reserve(12), -1);
     assert.equal(ring.stats().fullRejects, 2);
     ring.publish();
-    assert.equal(ring.poll(() => {}, 1), 1);
+    assert.equal(
+      ring.poll(() => {}, 1),
+      1,
+    );
     assert.ok(ring.tryWrite(record.fill(9)), 'room after the consumer released one record');
     ring.publish();
-    assert.deepEqual(drain(ring).map((r) => r[0]), [1, 2, 9]);
+    assert.deepEqual(
+      drain(ring).map((r) => r[0]),
+      [1, 2, 9],
+    );
   });
 
   test('poll hands out at most max records', () => {
     const ring = SpscRing.create(256);
     for (let i = 0; i < 5; i++) ring.tryWrite(bytesOf(i));
     ring.publish();
-    assert.deepEqual(drain(ring, 2).map((r) => r[0]), [0, 1]);
-    assert.deepEqual(drain(ring).map((r) => r[0]), [2, 3, 4]);
+    assert.deepEqual(
+      drain(ring, 2).map((r) => r[0]),
+      [0, 1],
+    );
+    assert.deepEqual(
+      drain(ring).map((r) => r[0]),
+      [2, 3, 4],
+    );
     assert.throws(() => {
       ring.tryWrite(bytesOf(0));
       ring.publish();
@@ -118,12 +151,17 @@ describe('SpscRing empty, full and publication', () => {
     const ring = SpscRing.create(256);
     for (let i = 0; i < 3; i++) ring.tryWrite(bytesOf(i));
     ring.publish();
-    assert.throws(() =>
-      ring.poll((bytes, offset) => {
-        if (bytes[offset] === 1) throw new Error('boom');
-      }),
-    /boom/);
-    assert.deepEqual(drain(ring).map((r) => r[0]), [2]);
+    assert.throws(
+      () =>
+        ring.poll((bytes, offset) => {
+          if (bytes[offset] === 1) throw new Error('boom');
+        }),
+      /boom/,
+    );
+    assert.deepEqual(
+      drain(ring).map((r) => r[0]),
+      [2],
+    );
   });
 
   test('poll cannot be re-entered from its handler', () => {
@@ -181,15 +219,21 @@ describe('SpscRing wraparound', () => {
       } else if (action < 8) {
         ring.publish();
       } else {
-        ring.poll((bytes, offset, length) => {
-          const problem = checkRecord(bytes, offset, length, seed, ring.maxRecordBytes, read++);
-          assert.equal(problem, undefined, `seed=${seed} step=${step}: ${problem}`);
-        }, 1 + (prng.u32() % 8));
+        ring.poll(
+          (bytes, offset, length) => {
+            const problem = checkRecord(bytes, offset, length, seed, ring.maxRecordBytes, read++);
+            assert.equal(problem, undefined, `seed=${seed} step=${step}: ${problem}`);
+          },
+          1 + (prng.u32() % 8),
+        );
       }
     }
     ring.publish();
     ring.poll((bytes, offset, length) => {
-      assert.equal(checkRecord(bytes, offset, length, seed, ring.maxRecordBytes, read++), undefined);
+      assert.equal(
+        checkRecord(bytes, offset, length, seed, ring.maxRecordBytes, read++),
+        undefined,
+      );
     });
     assert.equal(read, written);
     assert.ok(written > 10_000, `enough traffic (${written} records)`);
@@ -214,13 +258,19 @@ describe('SpscRing attach', () => {
     const ring = SpscRing.create(128);
     const header = new Int32Array(ring.sab, 0, kRingHeaderBytes / 4);
     assert.throws(() => new SpscRing(new SharedArrayBuffer(SpscRing.bytesFor(128))), /bad magic/);
-    assert.throws(() => new SpscRing(new ArrayBuffer(1024) as unknown as SharedArrayBuffer), /expected a SharedArrayBuffer, got ArrayBuffer/);
+    assert.throws(
+      () => new SpscRing(new ArrayBuffer(1024) as unknown as SharedArrayBuffer),
+      /expected a SharedArrayBuffer, got ArrayBuffer/,
+    );
     assert.throws(() => new SpscRing(new SharedArrayBuffer(100)), /smaller than a ring/);
     const bigger = new SharedArrayBuffer(SpscRing.bytesFor(256));
     new Uint8Array(bigger).set(new Uint8Array(ring.sab));
     assert.throws(() => new SpscRing(bigger), /capacityBytes 128 does not match/);
     header[kTailIndex] = 128;
-    assert.throws(() => new SpscRing(ring.sab), /tail 128 is not a 4-byte aligned offset in \[0, 128\)/);
+    assert.throws(
+      () => new SpscRing(ring.sab),
+      /tail 128 is not a 4-byte aligned offset in \[0, 128\)/,
+    );
     header[kTailIndex] = 0;
     header[kHeadIndex] = 6;
     assert.throws(() => new SpscRing(ring.sab), /head 6/);
@@ -286,7 +336,10 @@ describe('SpscRing waitForSpace', () => {
     const ring = SpscRing.create(64);
     while (ring.tryWrite(new Uint8Array(12)));
     const waited = ring.waitForSpaceAsync(12);
-    assert.equal(ring.poll(() => {}, 1), 1);
+    assert.equal(
+      ring.poll(() => {}, 1),
+      1,
+    );
     assert.equal(await waited, true);
     assert.ok(ring.tryWrite(new Uint8Array(12)));
   });
@@ -319,10 +372,17 @@ describe('Doorbell', () => {
       ring.tryWrite(bytesOf(i));
       ring.publish();
     });
-    assert.equal(words[kDoorbellSequenceIndex], 1, 'one bump: the second producer found the flag cleared');
+    assert.equal(
+      words[kDoorbellSequenceIndex],
+      1,
+      'one bump: the second producer found the flag cleared',
+    );
     assert.ok(!doorbell.isSleeping());
     await woken;
-    assert.deepEqual(rings.map((ring) => drain(ring)), [[bytesOf(0)], [bytesOf(1)]]);
+    assert.deepEqual(
+      rings.map((ring) => drain(ring)),
+      [[bytesOf(0)], [bytesOf(1)]],
+    );
   });
 
   test('wait times out when nobody rings', async () => {
@@ -357,7 +417,10 @@ describe('test record helpers', () => {
     writeRecord(bytes, 0, length, seed, 0, 0);
     assert.equal(readU32(bytes, 0), 0);
     assert.equal(checkRecord(bytes, 0, length, seed, 10_000, 0), undefined);
-    assert.match(checkRecord(bytes, 0, length, seed, 10_000, 1) ?? '', /expected seq 1, got 0 \(duplicate\)/);
+    assert.match(
+      checkRecord(bytes, 0, length, seed, 10_000, 1) ?? '',
+      /expected seq 1, got 0 \(duplicate\)/,
+    );
     assert.match(checkRecord(bytes, 0, length - 1, seed, 10_000, 0) ?? '', /length/);
     bytes[length - 1]! ^= 1;
     assert.match(checkRecord(bytes, 0, length, seed, 10_000, 0) ?? '', /checksum/);

@@ -1,8 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Codec, defineMessage, fields as f, FREE_COSTS, Simulation,
-  type Actor, type ActorContext, type ActorId, type ActorModule, type CostModel, type CpuMeter, type CpuOptions, type MessageOf,
+  Codec,
+  defineMessage,
+  fields as f,
+  FREE_COSTS,
+  Simulation,
+  type Actor,
+  type ActorContext,
+  type ActorId,
+  type ActorModule,
+  type CostModel,
+  type CpuMeter,
+  type CpuOptions,
+  type MessageOf,
 } from '../src/index.js';
 import { relayModule, type RelayMessage } from './fixtures/relay-actor.js';
 
@@ -34,9 +45,19 @@ const workModule: ActorModule<WorkMsg, ChargingStorage, null> = {
 
 const FIXED_LINK = { minMs: 0.05, maxMs: 0.05 };
 
-function workSim(actors: number, cpu: Omit<CpuOptions, 'costs'> & { costs?: CostModel }, nic = {}): Simulation<WorkMsg, ChargingStorage, null> {
+function workSim(
+  actors: number,
+  cpu: Omit<CpuOptions, 'costs'> & { costs?: CostModel },
+  nic = {},
+): Simulation<WorkMsg, ChargingStorage, null> {
   const sim = new Simulation({
-    seed: 1, module: workModule, actors, endpoints: 2, config: null, network: FIXED_LINK, nic,
+    seed: 1,
+    module: workModule,
+    actors,
+    endpoints: 2,
+    config: null,
+    network: FIXED_LINK,
+    nic,
     cpu: { costs: FREE_COSTS, ...cpu },
   });
   for (let id = 0; id < actors; id++) sim.storage(id).charge = (ms) => sim.charge(id, ms);
@@ -44,7 +65,10 @@ function workSim(actors: number, cpu: Omit<CpuOptions, 'costs'> & { costs?: Cost
 }
 
 /** Answers at the first endpoint, by id: [virtual time received, the handler's clock at its end]. */
-function answers(sim: Simulation<WorkMsg, ChargingStorage, null>, endpoint: ActorId): Map<number, [number, number]> {
+function answers(
+  sim: Simulation<WorkMsg, ChargingStorage, null>,
+  endpoint: ActorId,
+): Map<number, [number, number]> {
   const got = new Map<number, [number, number]>();
   sim.endpoint(endpoint).onMessage((msg) => {
     if (msg.kind === 'done') got.set(msg.id, [sim.now, msg.atMs]);
@@ -52,11 +76,20 @@ function answers(sim: Simulation<WorkMsg, ChargingStorage, null>, endpoint: Acto
   return got;
 }
 
-const work = (from: ActorId, id: number, costMs: number, pad = ''): WorkMsg =>
-  ({ kind: 'work', epoch: 0, sender: from, id, costMs, pad });
+const work = (from: ActorId, id: number, costMs: number, pad = ''): WorkMsg => ({
+  kind: 'work',
+  epoch: 0,
+  sender: from,
+  id,
+  costMs,
+  pad,
+});
 
 const near = (actual: number | undefined, expected: number, what: string): void => {
-  assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} != ${expected}`);
+  assert.ok(
+    actual !== undefined && Math.abs(actual - expected) < 1e-9,
+    `${what}: ${actual} != ${expected}`,
+  );
 };
 
 test('a busy actor delays its next message by the CPU time its handler was charged', () => {
@@ -70,7 +103,7 @@ test('a busy actor delays its next message by the CPU time its handler was charg
   near(got.get(1)?.[0], 0.05 + 2 + 0.05, 'first answer');
   near(got.get(2)?.[0], 0.05 + 2 + 1 + 0.05, 'second answer (queued behind the first)');
   // Inside a handler the clock includes what the job was charged so far.
-  near(got.get(1)?.[1], 0.05 + 2, 'the handler\'s clock after its work');
+  near(got.get(1)?.[1], 0.05 + 2, "the handler's clock after its work");
   assert.equal(sim.cpuStats(0).jobs, 3, 'start and two requests');
   near(sim.cpuStats(0).busyMs, 3, 'busy time');
 });
@@ -104,8 +137,12 @@ test('bandwidth serializes large messages at the sender and at a receiver two se
   for (let id = 1; id <= 3; id++) sim.endpoint(1).send(0, work(1, id, 0, pad));
   sim.runFor(50);
   // Each leaves after the one before it; the answers are small.
-  const small = (workModule.codec.encode({ kind: 'done', epoch: 0, sender: 0, id: 1, atMs: 0 }).byteLength * 1000) / bytesPerSec;
-  for (let id = 1; id <= 3; id++) near(got.get(id)?.[0], id * wireMs + 0.05 + small + 0.05, `answer ${id}`);
+  const small =
+    (workModule.codec.encode({ kind: 'done', epoch: 0, sender: 0, id: 1, atMs: 0 }).byteLength *
+      1000) /
+    bytesPerSec;
+  for (let id = 1; id <= 3; id++)
+    near(got.get(id)?.[0], id * wireMs + 0.05 + small + 0.05, `answer ${id}`);
 
   // Two senders at once: the second message is received one wire time after the first.
   const shared = workSim(1, {}, nic);
@@ -143,14 +180,29 @@ const RELAY_COSTS: CostModel = {
 
 function relayTrace(seed: number, costs: CostModel, nic = {}, meter?: CpuMeter): [string, number] {
   const sim = new Simulation<RelayMessage, { starts: number }, { actors: number; beatMs: number }>({
-    seed, module: relayModule, actors: 4, endpoints: 1, config: { actors: 4, beatMs: 5 },
-    cpu: { costs, hosts: [{ cores: 2, ids: [0, 1, 2, 3] }], ...(meter ? { meter } : {}) }, nic,
+    seed,
+    module: relayModule,
+    actors: 4,
+    endpoints: 1,
+    config: { actors: 4, beatMs: 5 },
+    cpu: { costs, hosts: [{ cores: 2, ids: [0, 1, 2, 3] }], ...(meter ? { meter } : {}) },
+    nic,
   });
   const client = sim.endpoint(4);
   let replies = 0;
   client.onMessage(() => replies++);
   for (let id = 0; id < 100; id++) {
-    sim.at(id * 0.3, `request ${id}`, () => client.send(id % 4, { kind: 'request', epoch: 0, sender: 4, id, hops: 3, origin: 4, path: [] }));
+    sim.at(id * 0.3, `request ${id}`, () =>
+      client.send(id % 4, {
+        kind: 'request',
+        epoch: 0,
+        sender: 4,
+        id,
+        hops: 3,
+        origin: 4,
+        path: [],
+      }),
+    );
   }
   sim.at(12, 'crash', () => sim.crash(2));
   sim.at(20, 'restart', () => sim.restart(2));

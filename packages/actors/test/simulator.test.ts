@@ -1,7 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Simulation, forEachSeed, replayCommand, suiteSeeds, type ActorId } from '../src/index.js';
-import { relayModule, type RelayConfig, type RelayMessage, type RelayStorage } from './fixtures/relay-actor.js';
+import {
+  relayModule,
+  type RelayConfig,
+  type RelayMessage,
+  type RelayStorage,
+} from './fixtures/relay-actor.js';
 
 const ACTORS = 4;
 const CLIENT: ActorId = ACTORS;
@@ -18,7 +23,11 @@ function makeSim(seed: number, network = {}): Simulation<RelayMessage, RelayStor
 }
 
 /** Sends `count` requests at seeded random times; returns the ids that got replies. */
-function drive(sim: Simulation<RelayMessage, RelayStorage, RelayConfig>, count: number, seed: number): Set<number> {
+function drive(
+  sim: Simulation<RelayMessage, RelayStorage, RelayConfig>,
+  count: number,
+  seed: number,
+): Set<number> {
   const client = sim.endpoint(CLIENT);
   const replies = new Set<number>();
   client.onMessage((msg) => {
@@ -29,7 +38,15 @@ function drive(sim: Simulation<RelayMessage, RelayStorage, RelayConfig>, count: 
   for (let id = 0; id < count; id++) {
     at += ((seed * 7919 + id * 104729) % 1000) / 1000;
     sim.at(at, `request ${id}`, () => {
-      client.send(id % ACTORS, { kind: 'request', epoch: 0, sender: CLIENT, id, hops: 3, origin: CLIENT, path: [] });
+      client.send(id % ACTORS, {
+        kind: 'request',
+        epoch: 0,
+        sender: CLIENT,
+        id,
+        hops: 3,
+        origin: CLIENT,
+        path: [],
+      });
     });
   }
   sim.runFor(at + 50);
@@ -59,14 +76,28 @@ test('without faults every request is answered along the expected path', () => {
     if (msg.kind === 'reply') paths.set(msg.id, msg.path);
   });
   for (let id = 0; id < 50; id++) {
-    client.send(id % ACTORS, { kind: 'request', epoch: 0, sender: CLIENT, id, hops: 5, origin: CLIENT, path: [] });
+    client.send(id % ACTORS, {
+      kind: 'request',
+      epoch: 0,
+      sender: CLIENT,
+      id,
+      hops: 5,
+      origin: CLIENT,
+      path: [],
+    });
   }
   sim.runFor(100);
   assert.equal(paths.size, 50);
   for (const [id, path] of paths) {
-    assert.deepEqual(path, Array.from({ length: 6 }, (_, i) => (id + i) % ACTORS));
+    assert.deepEqual(
+      path,
+      Array.from({ length: 6 }, (_, i) => (id + i) % ACTORS),
+    );
   }
-  assert.equal(sim.stats.lost + sim.stats.droppedDown + sim.stats.droppedPartition + sim.stats.codecErrors, 0);
+  assert.equal(
+    sim.stats.lost + sim.stats.droppedDown + sim.stats.droppedPartition + sim.stats.codecErrors,
+    0,
+  );
 });
 
 test('message loss drops a seeded fraction of messages', () => {
@@ -86,7 +117,15 @@ test('fifo links deliver in send order; other links may reorder', () => {
       if (msg.kind === 'reply') got.push(msg.id);
     });
     for (let id = 0; id < 100; id++) {
-      client.send(0, { kind: 'request', epoch: 0, sender: CLIENT, id, hops: 0, origin: CLIENT, path: [] });
+      client.send(0, {
+        kind: 'request',
+        epoch: 0,
+        sender: CLIENT,
+        id,
+        hops: 0,
+        origin: CLIENT,
+        path: [],
+      });
     }
     sim.runFor(100);
     return got;
@@ -107,7 +146,15 @@ test('a partition drops traffic across the cut until it heals', () => {
   });
   sim.network.partition([[0, 1, CLIENT]]);
   const send = (id: number, hops: number): void =>
-    client.send(0, { kind: 'request', epoch: 0, sender: CLIENT, id, hops, origin: CLIENT, path: [] });
+    client.send(0, {
+      kind: 'request',
+      epoch: 0,
+      sender: CLIENT,
+      id,
+      hops,
+      origin: CLIENT,
+      path: [],
+    });
   send(1, 1); // 0 -> 1 -> client: inside the group
   send(2, 2); // 0 -> 1 -> 2: crosses the cut
   sim.runFor(20);
@@ -143,7 +190,10 @@ test('a failing seed reports the command that replays it', async () => {
     }),
     (err: Error) => {
       assert.match(err.message, /seed=2 failed: boom/);
-      assert.match(err.message, /replay: HEAL_SEED=2 node --test --test-name-pattern='some scenario' .*simulator\.test\.js/);
+      assert.match(
+        err.message,
+        /replay: HEAL_SEED=2 node --test --test-name-pattern='some scenario' .*simulator\.test\.js/,
+      );
       return true;
     },
   );

@@ -59,7 +59,11 @@ export class Fnv1a64 {
   add(unit: number): void {
     const lo = (this.#lo ^ unit) >>> 0;
     const loMul = lo * FNV1A_64_PRIME_LOW;
-    this.#hi = (Math.imul(this.#hi, FNV1A_64_PRIME_LOW) + Math.imul(lo, 0x100) + Math.floor(loMul / TWO_POW_32)) | 0;
+    this.#hi =
+      (Math.imul(this.#hi, FNV1A_64_PRIME_LOW) +
+        Math.imul(lo, 0x100) +
+        Math.floor(loMul / TWO_POW_32)) |
+      0;
     this.#lo = loMul | 0;
   }
 

@@ -13,7 +13,8 @@ test('fnv1a32 matches the published FNV-1a test vectors and stays int32', () => 
   assert.equal(fnv1a32('') >>> 0, 0x811c9dc5);
   assert.equal(fnv1a32('a') >>> 0, 0xe40c292c);
   assert.equal(fnv1a32('foobar') >>> 0, 0xbf9cf968);
-  for (const text of ['', 'a', 'foobar', 'k12345', '\u{1f511}']) assert.equal(fnv1a32(text), fnv1a32(text) | 0);
+  for (const text of ['', 'a', 'foobar', 'k12345', '\u{1f511}'])
+    assert.equal(fnv1a32(text), fnv1a32(text) | 0);
   assert.equal(fnv1aStep(FNV1A_32_OFFSET, 97), fnv1a32('a'));
 });
 

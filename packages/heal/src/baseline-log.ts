@@ -1,5 +1,11 @@
 import assert from 'node:assert/strict';
-import { recordWireBytes, tsEquals, type KeyRecord, type Ts, type WireEntry } from '@heal/kv/replica';
+import {
+  recordWireBytes,
+  tsEquals,
+  type KeyRecord,
+  type Ts,
+  type WireEntry,
+} from '@heal/kv/replica';
 
 interface LogEntry {
   readonly entry: WireEntry;
@@ -50,8 +56,18 @@ export class CommitLog {
   append(record: KeyRecord): number {
     const pos = this.#nextPos++;
     const bytes = recordWireBytes(record);
-    this.#entries.push({ entry: { key: record.key, version: record.ts.version, cid: record.ts.cid, value: record.value,
-      state: record.state, origin: record.origin, seq: record.seq }, bytes });
+    this.#entries.push({
+      entry: {
+        key: record.key,
+        version: record.ts.version,
+        cid: record.ts.cid,
+        value: record.value,
+        state: record.state,
+        origin: record.origin,
+        seq: record.seq,
+      },
+      bytes,
+    });
     this.#bytes += bytes;
     this.#latest.set(record.key, { pos, ts: record.ts });
     return pos;
@@ -65,7 +81,8 @@ export class CommitLog {
       this.#entries[this.#head] = undefined;
       this.#head++;
       this.#bytes -= oldest.bytes;
-      if (this.#latest.get(oldest.entry.key)?.pos === this.#firstPos) this.#latest.delete(oldest.entry.key);
+      if (this.#latest.get(oldest.entry.key)?.pos === this.#firstPos)
+        this.#latest.delete(oldest.entry.key);
       this.#firstPos++;
       dropped++;
     }
@@ -73,7 +90,10 @@ export class CommitLog {
       this.#entries = this.#entries.slice(this.#head);
       this.#head = 0;
     }
-    assert(this.#entries.length - this.#head === this.length, 'the array holds exactly the retained positions');
+    assert(
+      this.#entries.length - this.#head === this.length,
+      'the array holds exactly the retained positions',
+    );
     return dropped;
   }
 
@@ -87,12 +107,18 @@ export class CommitLog {
 
   /** The entry at a retained position. */
   at(pos: number): WireEntry {
-    assert(pos >= this.#firstPos && pos < this.#nextPos, `log position ${pos} outside [${this.#firstPos}, ${this.#nextPos})`);
+    assert(
+      pos >= this.#firstPos && pos < this.#nextPos,
+      `log position ${pos} outside [${this.#firstPos}, ${this.#nextPos})`,
+    );
     return (this.#entries[this.#head + pos - this.#firstPos] as LogEntry).entry;
   }
 
   bytesAt(pos: number): number {
-    assert(pos >= this.#firstPos && pos < this.#nextPos, `log position ${pos} outside [${this.#firstPos}, ${this.#nextPos})`);
+    assert(
+      pos >= this.#firstPos && pos < this.#nextPos,
+      `log position ${pos} outside [${this.#firstPos}, ${this.#nextPos})`,
+    );
     return (this.#entries[this.#head + pos - this.#firstPos] as LogEntry).bytes;
   }
 

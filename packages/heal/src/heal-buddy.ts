@@ -1,13 +1,25 @@
 import type { ActorId } from '@heal/actors/core';
 import {
-  incarnationOf, isMember, VersionVector,
-  type BucketDigest, type RecoveryContext, type StrategyMessage, type View,
+  incarnationOf,
+  isMember,
+  VersionVector,
+  type BucketDigest,
+  type RecoveryContext,
+  type StrategyMessage,
+  type View,
 } from '@heal/kv/replica';
 import { DigestAuthError, verifyDigest } from './digest/digest-auth.js';
 import { MerkleDescent } from './digest/merkle-descent.js';
 import { BuddyDescent } from './heal-descent.js';
 import type {
-  HealAssistMsg, HealBatchAckMsg, HealDoneMsg, HealEndAckMsg, HealHandoffMsg, HealJoinMsg, HealKeysMsg, HealNodesMsg,
+  HealAssistMsg,
+  HealBatchAckMsg,
+  HealDoneMsg,
+  HealEndAckMsg,
+  HealHandoffMsg,
+  HealJoinMsg,
+  HealKeysMsg,
+  HealNodesMsg,
 } from './heal-messages.js';
 import { Handoffs } from './heal-handoff.js';
 import { sendAssists, servingSession, type ServingSession } from './heal-serving.js';
@@ -16,7 +28,11 @@ import { SelectionStream } from './heal-stream.js';
 import { buddyOf } from './roles.js';
 import type { HealFaults } from './heal-faults.js';
 
-export { HEAL_DESCENT_KEYS_MAX, HEAL_PARALLEL_MIN_KEYS, HEAL_PARALLEL_SOURCES } from './heal-descent.js';
+export {
+  HEAL_DESCENT_KEYS_MAX,
+  HEAL_PARALLEL_MIN_KEYS,
+  HEAL_PARALLEL_SOURCES,
+} from './heal-descent.js';
 
 /** Joins kept for a view this replica has not installed yet (one per joiner). */
 export const HEAL_EARLY_JOINS_MAX = 64;
@@ -38,9 +54,24 @@ export class HealBuddy {
   /** The newest digest taken per joiner: an older one (a replay) is refused. */
   readonly #joins = new Map<ActorId, { incarnation: number; session: number }>();
   readonly stats = {
-    handoffItemsSent: 0, handoffItemsTaken: 0, handoffItemsEarly: 0, handoffItemsDropped: 0, buffers: 0, sessionsServed: 0,
-    sessionsBuffer: 0, sessionsDescent: 0, selectedKeys: 0, vvSkipped: 0, entriesStreamed: 0, descentRounds: 0,
-    digestsRejected: 0, digestsReplayed: 0, sessionsAssisted: 0, keysRequestsResent: 0, assistsResent: 0, doneOksResent: 0,
+    handoffItemsSent: 0,
+    handoffItemsTaken: 0,
+    handoffItemsEarly: 0,
+    handoffItemsDropped: 0,
+    buffers: 0,
+    sessionsServed: 0,
+    sessionsBuffer: 0,
+    sessionsDescent: 0,
+    selectedKeys: 0,
+    vvSkipped: 0,
+    entriesStreamed: 0,
+    descentRounds: 0,
+    digestsRejected: 0,
+    digestsReplayed: 0,
+    sessionsAssisted: 0,
+    keysRequestsResent: 0,
+    assistsResent: 0,
+    doneOksResent: 0,
   };
 
   /** The Missed-updates buffers this replica keeps as a Buddy, and the handoffs into them. */
@@ -55,7 +86,13 @@ export class HealBuddy {
     readonly faults: HealFaults,
   ) {
     this.handoffs = new Handoffs(self, bufferBytes, faults, this.stats);
-    this.#descent = new BuddyDescent({ self, digest, faults, stats: this.stats, stream: (ctx, s, keys) => this.#stream(ctx, s, keys) });
+    this.#descent = new BuddyDescent({
+      self,
+      digest,
+      faults,
+      stats: this.stats,
+      stream: (ctx, s, keys) => this.#stream(ctx, s, keys),
+    });
   }
 
   // ---- Views ---------------------------------------------------------------------------------
@@ -63,7 +100,8 @@ export class HealBuddy {
   /** `wasFull`: this replica was a full member of `previous`. */
   viewInstalled(ctx: RecoveryContext, previous: View, wasFull: boolean): void {
     const view = ctx.view;
-    for (const [joiner, s] of [...this.#serving]) if (s.epoch !== view.epoch || !isMember(view, joiner)) this.#serving.delete(joiner);
+    for (const [joiner, s] of [...this.#serving])
+      if (s.epoch !== view.epoch || !isMember(view, joiner)) this.#serving.delete(joiner);
     if (!ctx.admitted) return;
     this.handoffs.viewInstalled(ctx, previous, wasFull);
     for (const [joiner, join] of [...this.#earlyJoins]) {
@@ -80,19 +118,35 @@ export class HealBuddy {
     const joiner = msg.sender;
     if (msg.epoch > view.epoch) {
       // The joiner installed the admitting view first: answer once this replica installs it.
-      if (this.#earlyJoins.size < HEAL_EARLY_JOINS_MAX || this.#earlyJoins.has(joiner)) this.#earlyJoins.set(joiner, msg);
+      if (this.#earlyJoins.size < HEAL_EARLY_JOINS_MAX || this.#earlyJoins.has(joiner))
+        this.#earlyJoins.set(joiner, msg);
       return;
     }
-    if (!ctx.admitted || ctx.recovering || msg.epoch !== view.epoch || incarnationOf(view, joiner) !== msg.incarnation) return;
+    if (
+      !ctx.admitted ||
+      ctx.recovering ||
+      msg.epoch !== view.epoch ||
+      incarnationOf(view, joiner) !== msg.incarnation
+    )
+      return;
     if (buddyOf(view, joiner) !== this.self) return;
     const existing = this.#serving.get(joiner);
     if (existing?.session === msg.session) {
       // The joiner did not hear the accept: the exchange goes on.
-      ctx.send(joiner, { kind: 'heal-accept', session: msg.session, mode: existing.mode, selected: existing.stream?.keys.length ?? 0 });
+      ctx.send(joiner, {
+        kind: 'heal-accept',
+        session: msg.session,
+        mode: existing.mode,
+        selected: existing.stream?.keys.length ?? 0,
+      });
       return;
     }
     const last = this.#joins.get(joiner);
-    if (last && (msg.incarnation < last.incarnation || (msg.incarnation === last.incarnation && msg.session <= last.session))) {
+    if (
+      last &&
+      (msg.incarnation < last.incarnation ||
+        (msg.incarnation === last.incarnation && msg.session <= last.session))
+    ) {
       this.stats.digestsReplayed++;
       return;
     }
@@ -101,9 +155,19 @@ export class HealBuddy {
     try {
       vv = VersionVector.fromIntervals(msg.vv);
       descent = new MerkleDescent(this.digest, msg.root);
-      verifyDigest(this.clusterKey, {
-        epoch: msg.epoch, replica: joiner, incarnation: msg.incarnation, session: msg.session, kept: msg.kept, root: msg.root, vv: msg.vv,
-      }, msg.mac === '' ? undefined : msg.mac);
+      verifyDigest(
+        this.clusterKey,
+        {
+          epoch: msg.epoch,
+          replica: joiner,
+          incarnation: msg.incarnation,
+          session: msg.session,
+          kept: msg.kept,
+          root: msg.root,
+          vv: msg.vv,
+        },
+        msg.mac === '' ? undefined : msg.mac,
+      );
     } catch (err) {
       if (!(err instanceof DigestAuthError) && !(err instanceof RangeError)) throw err;
       this.stats.digestsRejected++;
@@ -118,7 +182,12 @@ export class HealBuddy {
     if (buffer && mode === 'buffer') {
       this.stats.sessionsBuffer++;
       this.#stream(ctx, s, this.#selectFromBuffer(ctx, s, buffer, vv));
-      ctx.send(joiner, { kind: 'heal-accept', session: s.session, mode, selected: s.stream?.keys.length ?? 0 });
+      ctx.send(joiner, {
+        kind: 'heal-accept',
+        session: s.session,
+        mode,
+        selected: s.stream?.keys.length ?? 0,
+      });
       return;
     }
     this.stats.sessionsDescent++;
@@ -128,7 +197,12 @@ export class HealBuddy {
   }
 
   #session(
-    ctx: RecoveryContext, joiner: ActorId, session: number, epoch: number, helper: boolean, mode: 'buffer' | 'descent',
+    ctx: RecoveryContext,
+    joiner: ActorId,
+    session: number,
+    epoch: number,
+    helper: boolean,
+    mode: 'buffer' | 'descent',
   ): ServingSession {
     const s = servingSession(ctx, joiner, session, epoch, helper, mode);
     this.#serving.set(joiner, s);
@@ -136,14 +210,21 @@ export class HealBuddy {
   }
 
   /** The buffer's keys, less those whose write here the joiner's vector proves it holds. */
-  #selectFromBuffer(ctx: RecoveryContext, s: ServingSession, buffer: MissedUpdates, vv: VersionVector): string[] {
+  #selectFromBuffer(
+    ctx: RecoveryContext,
+    s: ServingSession,
+    buffer: MissedUpdates,
+    vv: VersionVector,
+  ): string[] {
     const records = ctx.records();
     const overclaim = this.faults.vvOverclaim;
     const keys: string[] = [];
     for (const key of buffer.keyList()) {
       const record = records.get(key);
       if (!record) continue;
-      const held = vv.covers(record.origin, record.seq) || (overclaim && vv.covers(record.origin, record.seq - 1));
+      const held =
+        vv.covers(record.origin, record.seq) ||
+        (overclaim && vv.covers(record.origin, record.seq - 1));
       if (held) s.vvSkipped++;
       else keys.push(key);
     }
@@ -155,9 +236,15 @@ export class HealBuddy {
 
   /** Starts streaming `keys` to the joiner of `s`. */
   #stream(ctx: RecoveryContext, s: ServingSession, keys: string[]): void {
-    const sendEnd = (c: RecoveryContext, batches: number): void => c.send(s.joiner, {
-      kind: 'heal-end', session: s.session, mode: s.mode, batches, sources: s.sources, vvSkipped: s.vvSkipped,
-    });
+    const sendEnd = (c: RecoveryContext, batches: number): void =>
+      c.send(s.joiner, {
+        kind: 'heal-end',
+        session: s.session,
+        mode: s.mode,
+        batches,
+        sources: s.sources,
+        vvSkipped: s.vvSkipped,
+      });
     s.stream = new SelectionStream(keys, s.joiner, s.session, sendEnd, this.stats);
     s.stream.pump(ctx);
   }
@@ -177,7 +264,13 @@ export class HealBuddy {
   /** A helper's share of a descent's keys: streamed to the joiner like the Buddy's own. */
   #onAssist(ctx: RecoveryContext, msg: HealAssistMsg): void {
     const view = ctx.view;
-    if (!ctx.admitted || ctx.recovering || msg.epoch !== view.epoch || incarnationOf(view, msg.joiner) !== msg.incarnation) return;
+    if (
+      !ctx.admitted ||
+      ctx.recovering ||
+      msg.epoch !== view.epoch ||
+      incarnationOf(view, msg.joiner) !== msg.incarnation
+    )
+      return;
     if (this.#finished.get(msg.joiner) === msg.session) return;
     let s = this.#serving.get(msg.joiner);
     if (s?.session !== msg.session) {
@@ -197,7 +290,10 @@ export class HealBuddy {
   // ---- Streaming ----------------------------------------------------------------------------
 
   /** The session a joiner's message belongs to, if this replica still serves it. */
-  #served(ctx: RecoveryContext, msg: { session: number; sender: ActorId }): ServingSession | undefined {
+  #served(
+    ctx: RecoveryContext,
+    msg: { session: number; sender: ActorId },
+  ): ServingSession | undefined {
     const s = this.#serving.get(msg.sender);
     if (!s || s.session !== msg.session || ctx.recovering) return undefined;
     s.progressMs = ctx.now();
@@ -237,15 +333,32 @@ export class HealBuddy {
   /** Handles the messages a Buddy or helper receives; false for any other kind. */
   receive(ctx: RecoveryContext, msg: StrategyMessage): boolean {
     switch (msg.kind) {
-      case 'heal-handoff': this.handoffs.onHandoff(ctx, msg as unknown as HealHandoffMsg); return true;
-      case 'heal-join': this.#onJoin(ctx, msg as unknown as HealJoinMsg); return true;
-      case 'heal-nodes': this.#onNodes(ctx, msg as unknown as HealNodesMsg); return true;
-      case 'heal-keys': this.#onKeys(ctx, msg as unknown as HealKeysMsg); return true;
-      case 'heal-batch-ack': this.#onBatchAck(ctx, msg as unknown as HealBatchAckMsg); return true;
-      case 'heal-end-ack': this.#onEndAck(ctx, msg as unknown as HealEndAckMsg); return true;
-      case 'heal-done': this.#onDone(ctx, msg as unknown as HealDoneMsg); return true;
-      case 'heal-assist': this.#onAssist(ctx, msg as unknown as HealAssistMsg); return true;
-      default: return false;
+      case 'heal-handoff':
+        this.handoffs.onHandoff(ctx, msg as unknown as HealHandoffMsg);
+        return true;
+      case 'heal-join':
+        this.#onJoin(ctx, msg as unknown as HealJoinMsg);
+        return true;
+      case 'heal-nodes':
+        this.#onNodes(ctx, msg as unknown as HealNodesMsg);
+        return true;
+      case 'heal-keys':
+        this.#onKeys(ctx, msg as unknown as HealKeysMsg);
+        return true;
+      case 'heal-batch-ack':
+        this.#onBatchAck(ctx, msg as unknown as HealBatchAckMsg);
+        return true;
+      case 'heal-end-ack':
+        this.#onEndAck(ctx, msg as unknown as HealEndAckMsg);
+        return true;
+      case 'heal-done':
+        this.#onDone(ctx, msg as unknown as HealDoneMsg);
+        return true;
+      case 'heal-assist':
+        this.#onAssist(ctx, msg as unknown as HealAssistMsg);
+        return true;
+      default:
+        return false;
     }
   }
 

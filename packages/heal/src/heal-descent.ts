@@ -39,7 +39,12 @@ export class BuddyDescent {
     const descent = s.descent as MerkleDescent;
     const request = descent.next();
     if (request) {
-      ctx.send(s.joiner, { kind: 'heal-nodes-request', session: s.session, level: request.level, indices: request.indices });
+      ctx.send(s.joiner, {
+        kind: 'heal-nodes-request',
+        session: s.session,
+        level: request.level,
+        indices: request.indices,
+      });
       return;
     }
     this.host.stats.descentRounds += descent.rounds;
@@ -58,7 +63,12 @@ export class BuddyDescent {
     s.remote.clear();
     s.parts.clear();
     s.lastPart = undefined;
-    ctx.send(s.joiner, { kind: 'heal-keys-request', session: s.session, attempt: s.keysAttempt, buckets: s.buckets as number[] });
+    ctx.send(s.joiner, {
+      kind: 'heal-keys-request',
+      session: s.session,
+      attempt: s.keysAttempt,
+      buckets: s.buckets as number[],
+    });
   }
 
   onNodes(ctx: RecoveryContext, s: ServingSession, msg: HealNodesMsg): void {
@@ -70,7 +80,10 @@ export class BuddyDescent {
     if (s.phase !== 'keys' || msg.attempt !== s.keysAttempt || s.parts.has(msg.part)) return;
     s.parts.add(msg.part);
     if (msg.last) s.lastPart = msg.part;
-    assert(s.remote.size + msg.entries.length <= HEAL_DESCENT_KEYS_MAX, `descent of joiner ${s.joiner} collects over ${HEAL_DESCENT_KEYS_MAX} keys`);
+    assert(
+      s.remote.size + msg.entries.length <= HEAL_DESCENT_KEYS_MAX,
+      `descent of joiner ${s.joiner} collects over ${HEAL_DESCENT_KEYS_MAX} keys`,
+    );
     for (const e of msg.entries) s.remote.set(e.key, { version: e.version, cid: e.cid });
     if (s.lastPart !== undefined && s.parts.size === s.lastPart + 1) this.#select(ctx, s);
   }
@@ -86,17 +99,29 @@ export class BuddyDescent {
     stats.selectedKeys += keys.length;
     // Large selections are streamed by several full members in parallel, a slice each.
     const view = ctx.view;
-    const helpers = keys.length < HEAL_PARALLEL_MIN_KEYS ? [] : descentHelpers(view, this.host.self, s.joiner, HEAL_PARALLEL_SOURCES - 1);
+    const helpers =
+      keys.length < HEAL_PARALLEL_MIN_KEYS
+        ? []
+        : descentHelpers(view, this.host.self, s.joiner, HEAL_PARALLEL_SOURCES - 1);
     s.sources = helpers.length + 1;
     const slice = Math.ceil(keys.length / s.sources);
     helpers.forEach((to, i) => {
       const part = keys.slice((i + 1) * slice, (i + 2) * slice);
       const chunks = Math.max(1, Math.ceil(part.length / HEAL_KEYS_MAX_ENTRIES));
       for (let c = 0; c < chunks; c++) {
-        s.assists.push({ to, msg: {
-          kind: 'heal-assist', session: s.session, joiner: s.joiner, incarnation: incarnationOf(view, s.joiner) ?? 0,
-          sources: s.sources, chunk: c, chunks, keys: part.slice(c * HEAL_KEYS_MAX_ENTRIES, (c + 1) * HEAL_KEYS_MAX_ENTRIES),
-        } });
+        s.assists.push({
+          to,
+          msg: {
+            kind: 'heal-assist',
+            session: s.session,
+            joiner: s.joiner,
+            incarnation: incarnationOf(view, s.joiner) ?? 0,
+            sources: s.sources,
+            chunk: c,
+            chunks,
+            keys: part.slice(c * HEAL_KEYS_MAX_ENTRIES, (c + 1) * HEAL_KEYS_MAX_ENTRIES),
+          },
+        });
       }
     });
     sendAssists(ctx, s);

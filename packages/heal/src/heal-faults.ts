@@ -15,14 +15,21 @@ export interface HealFaults {
   readonly descentSkipsBucket: boolean;
 }
 
-export const HEAL_TEST_FAULTS = ['skip-selected', 'omit-handoff', 'vv-overclaim', 'descent-skips-bucket'] as const;
+export const HEAL_TEST_FAULTS = [
+  'skip-selected',
+  'omit-handoff',
+  'vv-overclaim',
+  'descent-skips-bucket',
+] as const;
 export type HealTestFault = (typeof HEAL_TEST_FAULTS)[number];
 
 /** The faults the `testFault` option names (none by default); an unknown name is a RangeError. */
 export function healFaults(options: StrategyOptions): HealFaults {
   const fault = options['testFault'];
   if (fault !== undefined && !(HEAL_TEST_FAULTS as readonly unknown[]).includes(fault)) {
-    throw new RangeError(`heal option testFault must be one of ${HEAL_TEST_FAULTS.join('|')}, got ${JSON.stringify(fault)}`);
+    throw new RangeError(
+      `heal option testFault must be one of ${HEAL_TEST_FAULTS.join('|')}, got ${JSON.stringify(fault)}`,
+    );
   }
   return {
     skipSelected: fault === 'skip-selected',

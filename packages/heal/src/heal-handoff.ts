@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
-import { incarnationOf, isMember, recordWireBytes, type KeyRecord, type RecoveryContext, type View } from '@heal/kv/replica';
+import {
+  incarnationOf,
+  isMember,
+  recordWireBytes,
+  type KeyRecord,
+  type RecoveryContext,
+  type View,
+} from '@heal/kv/replica';
 import { HEAL_HANDOFF_MAX_ITEMS, type HealHandoffMsg } from './heal-messages.js';
 import { MissedUpdates } from './missed-updates.js';
 import { buddyOf } from './roles.js';
@@ -72,7 +79,8 @@ export class Handoffs {
       }
       // Only a full member of the old view knows what was not at DP in it (the Buddy too:
       // its own writes in flight were applied before its buffer opened).
-      if (wasFull && m.id !== this.self && !this.faults.omitHandoff) this.#handoff(ctx, m.id, buddy);
+      if (wasFull && m.id !== this.self && !this.faults.omitHandoff)
+        this.#handoff(ctx, m.id, buddy);
     }
     for (const [failed, buffer] of [...this.#buffers]) {
       if (buddyOf(view, failed) !== this.self) this.#buffers.delete(failed);
@@ -109,7 +117,13 @@ export class Handoffs {
       items.length = 0;
     };
     for (const r of ctx.notDurable()) {
-      items.push({ key: r.key, version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq });
+      items.push({
+        key: r.key,
+        version: r.ts.version,
+        cid: r.ts.cid,
+        origin: r.origin,
+        seq: r.seq,
+      });
       if (items.length === HEAL_HANDOFF_MAX_ITEMS) flush();
     }
     if (items.length > 0) flush();
@@ -123,7 +137,10 @@ export class Handoffs {
       for (const item of msg.items) this.#take(ctx, buffer, item.key);
       return;
     }
-    if (msg.epoch <= ctx.view.epoch || this.#earlyItems + msg.items.length > HEAL_EARLY_HANDOFF_MAX) {
+    if (
+      msg.epoch <= ctx.view.epoch ||
+      this.#earlyItems + msg.items.length > HEAL_EARLY_HANDOFF_MAX
+    ) {
       // Not this replica's failure to buffer (or no room left): the joiner then runs a descent.
       this.stats.handoffItemsDropped += msg.items.length;
       return;
@@ -146,7 +163,11 @@ export class Handoffs {
   }
 
   bufferStats(): {
-    missedBufferKeys: number; missedBufferBytes: number; buffersOverflowed: number; bufferedFor: number; earlyHandoffItems: number;
+    missedBufferKeys: number;
+    missedBufferBytes: number;
+    buffersOverflowed: number;
+    bufferedFor: number;
+    earlyHandoffItems: number;
   } {
     let keys = 0;
     let bytes = 0;
@@ -157,7 +178,10 @@ export class Handoffs {
       if (b.overflow) overflowed++;
     }
     return {
-      missedBufferKeys: keys, missedBufferBytes: bytes, buffersOverflowed: overflowed, bufferedFor: this.#buffers.size,
+      missedBufferKeys: keys,
+      missedBufferBytes: bytes,
+      buffersOverflowed: overflowed,
+      bufferedFor: this.#buffers.size,
       earlyHandoffItems: this.#earlyItems,
     };
   }

@@ -1,15 +1,26 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
 import {
-  isMember, type BucketDigest, type KeyRecord, type RecoveryContext, type RecoveryMeter, type StrategyMessage,
+  isMember,
+  type BucketDigest,
+  type KeyRecord,
+  type RecoveryContext,
+  type RecoveryMeter,
+  type StrategyMessage,
 } from '@heal/kv/replica';
 import { signDigest } from './digest/digest-auth.js';
 import { keysInBuckets } from './digest/merkle-descent.js';
 import { buddyOf } from './roles.js';
 import {
   HEAL_KEYS_MAX_ENTRIES,
-  type HealAcceptMsg, type HealBatchMsg, type HealDoneOkMsg, type HealEndMsg, type HealKeysMsg, type HealKeysRequestMsg,
-  type HealNodesRequestMsg, type HealRejectMsg,
+  type HealAcceptMsg,
+  type HealBatchMsg,
+  type HealDoneOkMsg,
+  type HealEndMsg,
+  type HealKeysMsg,
+  type HealKeysRequestMsg,
+  type HealNodesRequestMsg,
+  type HealRejectMsg,
 } from './heal-messages.js';
 
 /**
@@ -49,7 +60,14 @@ export class HealJoiner {
   /** Its medium kept records at this incarnation's start (else the Buddy runs a descent). */
   #kept = false;
   #nextSession = 1;
-  readonly stats = { healSessions: 0, healEntriesApplied: 0, joinsRejected: 0, joinsResent: 0, donesResent: 0, joinStalls: 0 };
+  readonly stats = {
+    healSessions: 0,
+    healEntriesApplied: 0,
+    joinsRejected: 0,
+    joinsResent: 0,
+    donesResent: 0,
+    joinStalls: 0,
+  };
 
   constructor(
     readonly self: ActorId,
@@ -69,7 +87,10 @@ export class HealJoiner {
   }
 
   admitted(ctx: RecoveryContext): void {
-    assert(ctx.admitted && ctx.recovering, 'a replica joins its Buddy once admitted as a ShadowReplica');
+    assert(
+      ctx.admitted && ctx.recovering,
+      'a replica joins its Buddy once admitted as a ShadowReplica',
+    );
     this.meter.phase('join', ctx.now());
     this.#join(ctx);
   }
@@ -88,11 +109,24 @@ export class HealJoiner {
       return;
     }
     // Unique across this replica's incarnations, so a stream of an earlier life is never taken for this one.
-    const session = (((ctx.incarnation & 0xff) << 24) | ((this.self & 0xff) << 16) | (this.#nextSession++ & 0xffff)) >>> 0;
+    const session =
+      (((ctx.incarnation & 0xff) << 24) |
+        ((this.self & 0xff) << 16) |
+        (this.#nextSession++ & 0xffff)) >>>
+      0;
     const now = ctx.now();
     this.#joining = {
-      buddy, session, epoch: ctx.view.epoch, accepted: false, received: new Map(), totals: new Map(), sources: undefined,
-      batches: 0, doneSent: false, heardMs: now, sentMs: now,
+      buddy,
+      session,
+      epoch: ctx.view.epoch,
+      accepted: false,
+      received: new Map(),
+      totals: new Map(),
+      sources: undefined,
+      batches: 0,
+      doneSent: false,
+      heardMs: now,
+      sentMs: now,
     };
     this.stats.healSessions++;
     this.#sendJoin(ctx, this.#joining);
@@ -102,14 +136,34 @@ export class HealJoiner {
   #sendJoin(ctx: RecoveryContext, j: JoinSession): void {
     const root = this.digest.root();
     const vv = ctx.versionVector.intervals();
-    const claim = { epoch: j.epoch, replica: this.self, incarnation: ctx.incarnation, session: j.session, kept: this.#kept, root, vv };
+    const claim = {
+      epoch: j.epoch,
+      replica: this.self,
+      incarnation: ctx.incarnation,
+      session: j.session,
+      kept: this.#kept,
+      root,
+      vv,
+    };
     const mac = this.clusterKey ? signDigest(this.clusterKey, claim) : '';
     j.sentMs = ctx.now();
-    ctx.send(j.buddy, { kind: 'heal-join', session: j.session, incarnation: ctx.incarnation, root, kept: this.#kept, vv, mac });
+    ctx.send(j.buddy, {
+      kind: 'heal-join',
+      session: j.session,
+      incarnation: ctx.incarnation,
+      root,
+      kept: this.#kept,
+      vv,
+      mac,
+    });
   }
 
   /** The join session a message belongs to; `anySource`: a stream message, from the Buddy or a helper. */
-  #current(ctx: RecoveryContext, msg: { session: number; sender: ActorId }, anySource = false): JoinSession | undefined {
+  #current(
+    ctx: RecoveryContext,
+    msg: { session: number; sender: ActorId },
+    anySource = false,
+  ): JoinSession | undefined {
     const j = this.#joining;
     if (!j || !ctx.recovering || msg.session !== j.session) return undefined;
     if (msg.sender !== j.buddy && !(anySource && isMember(ctx.view, msg.sender))) return undefined;
@@ -120,14 +174,29 @@ export class HealJoiner {
   /** Handles the messages a joiner receives; false for any other kind. */
   receive(ctx: RecoveryContext, msg: StrategyMessage): boolean {
     switch (msg.kind) {
-      case 'heal-accept': this.#onAccept(ctx, msg as unknown as HealAcceptMsg); return true;
-      case 'heal-reject': this.#onReject(ctx, msg as unknown as HealRejectMsg); return true;
-      case 'heal-nodes-request': this.#onNodesRequest(ctx, msg as unknown as HealNodesRequestMsg); return true;
-      case 'heal-keys-request': this.#onKeysRequest(ctx, msg as unknown as HealKeysRequestMsg); return true;
-      case 'heal-batch': this.#onBatch(ctx, msg as unknown as HealBatchMsg); return true;
-      case 'heal-end': this.#onEnd(ctx, msg as unknown as HealEndMsg); return true;
-      case 'heal-done-ok': this.#onDoneOk(ctx, msg as unknown as HealDoneOkMsg); return true;
-      default: return false;
+      case 'heal-accept':
+        this.#onAccept(ctx, msg as unknown as HealAcceptMsg);
+        return true;
+      case 'heal-reject':
+        this.#onReject(ctx, msg as unknown as HealRejectMsg);
+        return true;
+      case 'heal-nodes-request':
+        this.#onNodesRequest(ctx, msg as unknown as HealNodesRequestMsg);
+        return true;
+      case 'heal-keys-request':
+        this.#onKeysRequest(ctx, msg as unknown as HealKeysRequestMsg);
+        return true;
+      case 'heal-batch':
+        this.#onBatch(ctx, msg as unknown as HealBatchMsg);
+        return true;
+      case 'heal-end':
+        this.#onEnd(ctx, msg as unknown as HealEndMsg);
+        return true;
+      case 'heal-done-ok':
+        this.#onDoneOk(ctx, msg as unknown as HealDoneOkMsg);
+        return true;
+      default:
+        return false;
     }
   }
 
@@ -153,7 +222,13 @@ export class HealJoiner {
     if (!j) return;
     this.#accepted(ctx, j);
     const hashes = this.digest.nodes(msg.level, msg.indices);
-    ctx.send(j.buddy, { kind: 'heal-nodes', session: j.session, level: msg.level, indices: msg.indices, hashes });
+    ctx.send(j.buddy, {
+      kind: 'heal-nodes',
+      session: j.session,
+      level: msg.level,
+      indices: msg.indices,
+      hashes,
+    });
   }
 
   /** The `(key, ts)` of its records in the differing buckets, in parts (every part again if asked again). */
@@ -166,7 +241,14 @@ export class HealJoiner {
     let part = 0;
     let entries: HealKeysMsg['entries'] = [];
     const send = (last: boolean): void => {
-      ctx.send(j.buddy, { kind: 'heal-keys', session: j.session, attempt: msg.attempt, part: part++, last, entries });
+      ctx.send(j.buddy, {
+        kind: 'heal-keys',
+        session: j.session,
+        attempt: msg.attempt,
+        part: part++,
+        last,
+        entries,
+      });
       entries = [];
     };
     for (const [key, ts] of held) {
@@ -190,7 +272,14 @@ export class HealJoiner {
     j.batches++;
     let applied = 0;
     for (const e of msg.entries) {
-      const record: KeyRecord = { key: e.key, ts: { version: e.version, cid: e.cid }, value: e.value, state: e.state, origin: e.origin, seq: e.seq };
+      const record: KeyRecord = {
+        key: e.key,
+        ts: { version: e.version, cid: e.cid },
+        value: e.value,
+        state: e.state,
+        origin: e.origin,
+        seq: e.seq,
+      };
       if (ctx.installRecovered(record, msg.sender)) applied++;
     }
     this.stats.healEntriesApplied += applied;

@@ -6,16 +6,27 @@
  * (test/integration/replica-worker-imports.test.ts checks it).
  */
 import type { ActorModuleRef } from '@heal/actors/core';
-import { createReplicaModule, fullCopyRecovery, type RecoveryStrategyFactory, type ReplicaModule } from '@heal/kv/replica';
+import {
+  createReplicaModule,
+  fullCopyRecovery,
+  type RecoveryStrategyFactory,
+  type ReplicaModule,
+} from '@heal/kv/replica';
 import { healRecovery } from './heal-recovery.js';
-import { leaderIncrementalBudgetRecovery, leaderIncrementalRecovery } from './leader-incremental.js';
+import {
+  leaderIncrementalBudgetRecovery,
+  leaderIncrementalRecovery,
+} from './leader-incremental.js';
 
 /**
  * Every strategy a cluster may run, side by side in one framework (ARCHITECTURE.md §6);
  * `full-copy` is kv's built-in recovery.
  */
 export const RECOVERY_STRATEGIES: readonly RecoveryStrategyFactory[] = [
-  healRecovery, fullCopyRecovery, leaderIncrementalRecovery, leaderIncrementalBudgetRecovery,
+  healRecovery,
+  fullCopyRecovery,
+  leaderIncrementalRecovery,
+  leaderIncrementalBudgetRecovery,
 ];
 
 /** The strategies `heal recover` and the demo compare by default. */
@@ -28,4 +39,6 @@ export const healReplicaModule: ReplicaModule = createReplicaModule(RECOVERY_STR
 export default healReplicaModule;
 
 /** This module by URL, for ThreadCluster's workers. */
-export const HEAL_REPLICA_MODULE: ActorModuleRef = { url: new URL('./heal-module.js', import.meta.url).href };
+export const HEAL_REPLICA_MODULE: ActorModuleRef = {
+  url: new URL('./heal-module.js', import.meta.url).href,
+};

@@ -1,8 +1,19 @@
 import type { ActorId } from '@heal/actors/core';
 import {
-  BucketDigest, readStrategyOptions, RECOVERY_BUFFER_BYTES_DEFAULT, RecoveryMeter, tsEquals,
-  type KeyRecord, type RecoveryContext, type RecoveryReport, type RecoveryStrategy, type RecoveryStrategyFactory,
-  type StrategyMessage, type StrategyOptions, type Ts, type View,
+  BucketDigest,
+  readStrategyOptions,
+  RECOVERY_BUFFER_BYTES_DEFAULT,
+  RecoveryMeter,
+  tsEquals,
+  type KeyRecord,
+  type RecoveryContext,
+  type RecoveryReport,
+  type RecoveryStrategy,
+  type RecoveryStrategyFactory,
+  type StrategyMessage,
+  type StrategyOptions,
+  type Ts,
+  type View,
 } from '@heal/kv/replica';
 import { HealBuddy } from './heal-buddy.js';
 import { healFaults } from './heal-faults.js';
@@ -21,10 +32,19 @@ class HealRecovery implements RecoveryStrategy {
   readonly #buddy: HealBuddy;
   readonly #joiner: HealJoiner;
 
-  constructor(readonly self: ActorId, options: StrategyOptions) {
+  constructor(
+    readonly self: ActorId,
+    options: StrategyOptions,
+  ) {
     const o = readStrategyOptions('heal', options);
     const clusterKey = o.hexKey('clusterKey');
-    this.#buddy = new HealBuddy(self, this.#digest, o.positiveInt('bufferBytes', RECOVERY_BUFFER_BYTES_DEFAULT), clusterKey, healFaults(options));
+    this.#buddy = new HealBuddy(
+      self,
+      this.#digest,
+      o.positiveInt('bufferBytes', RECOVERY_BUFFER_BYTES_DEFAULT),
+      clusterKey,
+      healFaults(options),
+    );
     this.#joiner = new HealJoiner(self, this.#digest, this.#meter, clusterKey);
   }
 
@@ -32,7 +52,9 @@ class HealRecovery implements RecoveryStrategy {
     // The medium's digest of what it kept (pmem: sums kept with every put): no scan at restart.
     const lanes = ctx.loadedDigest();
     if (lanes) this.#digest.assignBucketLanes(lanes);
-    else for (const record of ctx.records().values()) this.#digest.update(record.key, undefined, record.ts);
+    else
+      for (const record of ctx.records().values())
+        this.#digest.update(record.key, undefined, record.ts);
     this.#joiner.started(ctx);
   }
 

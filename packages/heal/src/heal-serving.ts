@@ -35,12 +35,32 @@ export interface ServingSession {
 
 /** A new session serving `joiner`: a Buddy's in `mode`, or a helper's (which only streams). */
 export function servingSession(
-  ctx: RecoveryContext, joiner: ActorId, session: number, epoch: number, helper: boolean, mode: 'buffer' | 'descent',
+  ctx: RecoveryContext,
+  joiner: ActorId,
+  session: number,
+  epoch: number,
+  helper: boolean,
+  mode: 'buffer' | 'descent',
 ): ServingSession {
   return {
-    joiner, session, epoch, helper, sources: 1, mode, phase: mode === 'buffer' || helper ? 'stream' : 'descent',
-    descent: undefined, buckets: undefined, keysAttempt: 0, remote: new Map(), parts: new Set(), lastPart: undefined,
-    chunks: helper ? new Map() : undefined, assists: [], stream: undefined, vvSkipped: 0, progressMs: ctx.now(),
+    joiner,
+    session,
+    epoch,
+    helper,
+    sources: 1,
+    mode,
+    phase: mode === 'buffer' || helper ? 'stream' : 'descent',
+    descent: undefined,
+    buckets: undefined,
+    keysAttempt: 0,
+    remote: new Map(),
+    parts: new Set(),
+    lastPart: undefined,
+    chunks: helper ? new Map() : undefined,
+    assists: [],
+    stream: undefined,
+    vvSkipped: 0,
+    progressMs: ctx.now(),
   };
 }
 

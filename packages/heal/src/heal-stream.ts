@@ -40,7 +40,10 @@ export class SelectionStream {
 
   /** Sends batches up to the window; the end once every key is in a batch. */
   pump(ctx: RecoveryContext): void {
-    while (this.#next < this.keys.length && this.#starts.length - this.#ackedBelow < HEAL_WINDOW_BATCHES) {
+    while (
+      this.#next < this.keys.length &&
+      this.#starts.length - this.#ackedBelow < HEAL_WINDOW_BATCHES
+    ) {
       const batch = this.#starts.length;
       this.#starts.push(this.#next);
       this.#next = this.#sendBatch(ctx, batch, this.#next, this.keys.length);
@@ -60,7 +63,8 @@ export class SelectionStream {
   /** Sends every unacknowledged batch again, and the end if it was sent. */
   resend(ctx: RecoveryContext): void {
     for (let b = this.#ackedBelow; b < this.#starts.length; b++) {
-      if (!this.#acked.has(b)) this.#sendBatch(ctx, b, this.#starts[b] as number, this.#starts[b + 1] ?? this.keys.length);
+      if (!this.#acked.has(b))
+        this.#sendBatch(ctx, b, this.#starts[b] as number, this.#starts[b + 1] ?? this.keys.length);
     }
     if (this.#ended) this.sendEnd(ctx, this.#starts.length);
   }
@@ -74,8 +78,15 @@ export class SelectionStream {
     while (i < end && entries.length < HEAL_BATCH_MAX_ENTRIES && bytes < HEAL_BATCH_MAX_BYTES) {
       const record = records.get(this.keys[i++] as string);
       if (!record) continue;
-      entries.push({ key: record.key, version: record.ts.version, cid: record.ts.cid, value: record.value,
-        state: record.state, origin: record.origin, seq: record.seq });
+      entries.push({
+        key: record.key,
+        version: record.ts.version,
+        cid: record.ts.cid,
+        value: record.value,
+        state: record.state,
+        origin: record.origin,
+        seq: record.seq,
+      });
       bytes += recordWireBytes(record);
     }
     this.stats.entriesStreamed += entries.length;

@@ -1,10 +1,30 @@
 import assert from 'node:assert/strict';
 import { fields as f, type ActorId } from '@heal/actors/core';
 import {
-  admitsJoiner, BATCH_MAX_BYTES, BATCH_MAX_ENTRIES, catchUpMessages, CatchUpRecovery, incarnationOf, MAX_VIEW_MEMBERS,
-  readStrategyOptions, RECOVERY_BUFFER_BYTES_DEFAULT, recordWireBytes, sourceCandidate, toEntry,
-  type BatchMark, type CatchUpRequestMsg, type KeyRecord, type RecoveryContext, type RecoveryStrategyFactory, type RejectReason,
-  type SessionBase, type SourceSession, type StrategyOptions, type SyncMode, type View, type WireEntry,
+  admitsJoiner,
+  BATCH_MAX_BYTES,
+  BATCH_MAX_ENTRIES,
+  catchUpMessages,
+  CatchUpRecovery,
+  incarnationOf,
+  MAX_VIEW_MEMBERS,
+  readStrategyOptions,
+  RECOVERY_BUFFER_BYTES_DEFAULT,
+  recordWireBytes,
+  sourceCandidate,
+  toEntry,
+  type BatchMark,
+  type CatchUpRequestMsg,
+  type KeyRecord,
+  type RecoveryContext,
+  type RecoveryStrategyFactory,
+  type RejectReason,
+  type SessionBase,
+  type SourceSession,
+  type StrategyOptions,
+  type SyncMode,
+  type View,
+  type WireEntry,
 } from '@heal/kv/replica';
 import { CommitLog } from './baseline-log.js';
 import { keeperOf } from './roles.js';
@@ -25,7 +45,10 @@ import { keeperOf } from './roles.js';
  * outstanding writes), and ends with a final marker. A full member that is not the keeper
  * names the keeper it knows; asked again as a fallback (no keeper answers), it serves a SNAP.
  */
-export const LEADER_INCREMENTAL = catchUpMessages(140, 'li', { keptKeys: f.u53(), fallback: f.bool() });
+export const LEADER_INCREMENTAL = catchUpMessages(140, 'li', {
+  keptKeys: f.u53(),
+  fallback: f.bool(),
+});
 
 /** ZooKeeper's defaults: zookeeper.commitLogCount and zookeeper.snapshotSizeFactor. */
 export const COMMIT_LOG_COUNT_DEFAULT = 500;
@@ -42,12 +65,16 @@ export interface LeaderIncrementalOptions {
 
 /** Reads and checks the options (naming a bad one). */
 export function leaderIncrementalOptions(
-  options: StrategyOptions, strategy = 'leader-incremental', commitLogCount = COMMIT_LOG_COUNT_DEFAULT,
+  options: StrategyOptions,
+  strategy = 'leader-incremental',
+  commitLogCount = COMMIT_LOG_COUNT_DEFAULT,
 ): LeaderIncrementalOptions {
   const o = readStrategyOptions(strategy, options);
   const factor = options['snapshotSizeFactor'] ?? SNAPSHOT_SIZE_FACTOR_DEFAULT;
   if (typeof factor !== 'number' || !Number.isFinite(factor)) {
-    throw new RangeError(`${strategy} option snapshotSizeFactor must be a finite number, got ${JSON.stringify(factor)}`);
+    throw new RangeError(
+      `${strategy} option snapshotSizeFactor must be a finite number, got ${JSON.stringify(factor)}`,
+    );
   }
   return {
     bufferBytes: o.positiveInt('bufferBytes', RECOVERY_BUFFER_BYTES_DEFAULT),
@@ -82,15 +109,33 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
   /** Members this keeper knows in sync, by incarnation: their removal records a resume position. */
   readonly #inSync = new Map<ActorId, number>();
   readonly #stats = {
-    liLogTruncated: 0, liDiffs: 0, liDiffsFromTxnLog: 0, liSnaps: 0, liSnapsNoResume: 0, liSnapsTruncated: 0,
-    liSnapsTooLarge: 0, liOverflows: 0, liResumesRecorded: 0, liResumesUncovered: 0,
+    liLogTruncated: 0,
+    liDiffs: 0,
+    liDiffsFromTxnLog: 0,
+    liSnaps: 0,
+    liSnapsNoResume: 0,
+    liSnapsTruncated: 0,
+    liSnapsTooLarge: 0,
+    liOverflows: 0,
+    liResumesRecorded: 0,
+    liResumesUncovered: 0,
   };
 
-  constructor(name: string, readonly self: ActorId, readonly options: LeaderIncrementalOptions) {
+  constructor(
+    name: string,
+    readonly self: ActorId,
+    readonly options: LeaderIncrementalOptions,
+  ) {
     super(name, LEADER_INCREMENTAL, {
       basePhase: undefined,
       syncedPhase: 'sync',
-      entryCounts: { base: 'snapEntries', 'catch-up': 'entries', synced: 'entries', forward: 'entries', final: 'entries' },
+      entryCounts: {
+        base: 'snapEntries',
+        'catch-up': 'entries',
+        synced: 'entries',
+        forward: 'entries',
+        final: 'entries',
+      },
       // The keeper of this replica's view comes first: the lowest-id full member.
       source: (ctx, attempt) => sourceCandidate(ctx.view, ctx.self, attempt),
       requestFields: (state) => ({ keptKeys: state.keptKeys, fallback: state.fallback }),
@@ -113,9 +158,13 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
     if (this.#keeper) this.#recordRemovals(ctx, previous);
     // Like ZooKeeper's new leader syncing followers from their last zxid: the full members of the
     // view hold what this replica holds, so they are in sync at the start of its log.
-    this.#updateRole(ctx, ctx.view.members.filter((m) => !ctx.view.shadows.includes(m.id)));
+    this.#updateRole(
+      ctx,
+      ctx.view.members.filter((m) => !ctx.view.shadows.includes(m.id)),
+    );
     for (const s of [...this.source.sessions.values()]) {
-      if (s.admitPos === undefined && admitsJoiner(ctx.view, s) && !this.#admitted(ctx, s)) this.source.abort(ctx, s, 'overflow');
+      if (s.admitPos === undefined && admitsJoiner(ctx.view, s) && !this.#admitted(ctx, s))
+        this.source.abort(ctx, s, 'overflow');
     }
     this.source.viewInstalled(ctx);
     this.#stopLogging();
@@ -134,7 +183,11 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
   /** Resume positions of the replicas in sync that `previous` held and the new view does not. */
   #recordRemovals(ctx: RecoveryContext, previous: View): void {
     for (const m of previous.members) {
-      if (incarnationOf(ctx.view, m.id) === m.incarnation || this.#inSync.get(m.id) !== m.incarnation) continue;
+      if (
+        incarnationOf(ctx.view, m.id) === m.incarnation ||
+        this.#inSync.get(m.id) !== m.incarnation
+      )
+        continue;
       this.#inSync.delete(m.id);
       const pos = this.#resumePosition(ctx);
       if (pos === undefined) {
@@ -189,7 +242,11 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
     this.#stopLogging();
   }
 
-  protected override open(ctx: RecoveryContext, msg: CatchUpRequestMsg, base: SessionBase): SyncSession | RejectReason {
+  protected override open(
+    ctx: RecoveryContext,
+    msg: CatchUpRequestMsg,
+    base: SessionBase,
+  ): SyncSession | RejectReason {
     const fallback = msg['fallback'] === true;
     if (!this.#keeper && !fallback) return 'not-source';
     const from = this.#keeper ? this.#diffFrom(ctx, msg) : undefined;
@@ -197,9 +254,14 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
     if (mode === 'snap') this.#stats.liSnaps++;
     else this.#stats.liDiffs++;
     const s: SyncSession = {
-      ...base, mode, snap: from === undefined ? ctx.records().values() : undefined,
-      cursor: from ?? this.#log.nextPos, target: from === undefined ? undefined : this.#log.last, admitPos: undefined,
-      outstanding: [], outstandingAt: 0,
+      ...base,
+      mode,
+      snap: from === undefined ? ctx.records().values() : undefined,
+      cursor: from ?? this.#log.nextPos,
+      target: from === undefined ? undefined : this.#log.last,
+      admitPos: undefined,
+      outstanding: [],
+      outstandingAt: 0,
     };
     if (admitsJoiner(ctx.view, s) && !this.#admitted(ctx, s)) return 'overflow';
     return s;
@@ -233,12 +295,18 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
       return undefined;
     }
     const from = resume + 1;
-    assert(from <= this.#log.nextPos, `resume position ${resume} after the log's end ${this.#log.last}`);
+    assert(
+      from <= this.#log.nextPos,
+      `resume position ${resume} after the log's end ${this.#log.last}`,
+    );
     if (from < this.#log.firstPos) {
       this.#stats.liSnapsTruncated++;
       return undefined;
     }
-    const inMemoryFrom = Math.max(this.#log.firstPos, this.#log.nextPos - this.options.commitLogCount);
+    const inMemoryFrom = Math.max(
+      this.#log.firstPos,
+      this.#log.nextPos - this.options.commitLogCount,
+    );
     if (from >= inMemoryFrom) return from;
     const factor = this.options.snapshotSizeFactor;
     if (factor >= 0 && this.#log.bytesFrom(from) <= factor * storeBytes(ctx.records())) {
@@ -249,7 +317,10 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
     return undefined;
   }
 
-  protected override fill(ctx: RecoveryContext, s: SyncSession): { mark: BatchMark; entries: WireEntry[] } | undefined {
+  protected override fill(
+    ctx: RecoveryContext,
+    s: SyncSession,
+  ): { mark: BatchMark; entries: WireEntry[] } | undefined {
     if (s.snap) {
       const entries = this.#snapBatch(s);
       if (entries.length > 0) return { mark: 'base', entries };
@@ -261,9 +332,11 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
       return { mark: s.cursor > target ? 'synced' : 'catch-up', entries };
     }
     const end = s.admitPos ?? this.#log.last;
-    if (s.cursor <= Math.min(end, this.#log.last)) return { mark: 'forward', entries: this.#logBatch(s, end) };
+    if (s.cursor <= Math.min(end, this.#log.last))
+      return { mark: 'forward', entries: this.#logBatch(s, end) };
     if (s.admitPos === undefined) return undefined;
-    if (s.outstandingAt < s.outstanding.length) return { mark: 'forward', entries: this.#outstandingBatch(ctx, s) };
+    if (s.outstandingAt < s.outstanding.length)
+      return { mark: 'forward', entries: this.#outstandingBatch(ctx, s) };
     return s.joinerAdmitted ? { mark: 'final', entries: [] } : undefined;
   }
 
@@ -272,7 +345,11 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
     const records = ctx.records();
     const entries: WireEntry[] = [];
     let bytes = 0;
-    while (s.outstandingAt < s.outstanding.length && entries.length < BATCH_MAX_ENTRIES && bytes < BATCH_MAX_BYTES) {
+    while (
+      s.outstandingAt < s.outstanding.length &&
+      entries.length < BATCH_MAX_ENTRIES &&
+      bytes < BATCH_MAX_BYTES
+    ) {
       const record = records.get(s.outstanding[s.outstandingAt++] as string);
       if (!record) continue;
       entries.push(toEntry(record));
@@ -299,7 +376,10 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
 
   /** Log entries from the session's cursor up to `end` (inclusive), in order. */
   #logBatch(s: SyncSession, end: number): WireEntry[] {
-    assert(s.cursor >= this.#log.firstPos || s.cursor > Math.min(end, this.#log.last), `session cursor ${s.cursor} was truncated`);
+    assert(
+      s.cursor >= this.#log.firstPos || s.cursor > Math.min(end, this.#log.last),
+      `session cursor ${s.cursor} was truncated`,
+    );
     const entries: WireEntry[] = [];
     let bytes = 0;
     const last = Math.min(end, this.#log.last);
@@ -322,8 +402,13 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
 
   stats(): Record<string, number> {
     return {
-      ...this.#stats, liKeeper: this.#keeper ? 1 : 0, liLogEntries: this.#log.length, liLogBytes: this.#log.bytes,
-      liLogPosition: this.#log.last, liResumes: this.#resume.size, ...this.catchUpStats('li'),
+      ...this.#stats,
+      liKeeper: this.#keeper ? 1 : 0,
+      liLogEntries: this.#log.length,
+      liLogBytes: this.#log.bytes,
+      liLogPosition: this.#log.last,
+      liResumes: this.#resume.size,
+      ...this.catchUpStats('li'),
     };
   }
 }
@@ -354,6 +439,10 @@ export const leaderIncrementalRecovery: RecoveryStrategyFactory = {
 export const leaderIncrementalBudgetRecovery: RecoveryStrategyFactory = {
   name: 'leader-incremental-budget',
   messages: LEADER_INCREMENTAL.messages,
-  create: (self: ActorId, options: StrategyOptions) => new LeaderIncrementalRecovery(
-    'leader-incremental-budget', self, leaderIncrementalOptions(options, 'leader-incremental-budget', Number.MAX_SAFE_INTEGER)),
+  create: (self: ActorId, options: StrategyOptions) =>
+    new LeaderIncrementalRecovery(
+      'leader-incremental-budget',
+      self,
+      leaderIncrementalOptions(options, 'leader-incremental-budget', Number.MAX_SAFE_INTEGER),
+    ),
 };

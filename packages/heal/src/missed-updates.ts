@@ -18,7 +18,11 @@ export class MissedUpdates {
    * @param complete whether this Buddy has recorded since the failure itself (a Buddy that
    * took over from a failed one has not, so its buffer cannot cover the gap)
    */
-  constructor(readonly failed: ActorId, readonly boundBytes: number, readonly complete: boolean) {}
+  constructor(
+    readonly failed: ActorId,
+    readonly boundBytes: number,
+    readonly complete: boolean,
+  ) {}
 
   get keys(): number {
     return this.#sizes.size;

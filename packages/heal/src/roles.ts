@@ -24,14 +24,22 @@ export function buddyOf(view: View, failed: ActorId): ActorId | undefined {
 }
 
 /** Full members other than `buddy` and `joiner` that stream a descent's keys beside the Buddy, at most `count`. */
-export function descentHelpers(view: View, buddy: ActorId, joiner: ActorId, count: number): ActorId[] {
-  return view.members.map((m) => m.id).filter((id) => id !== buddy && id !== joiner && isFullMember(view, id)).slice(0, count);
+export function descentHelpers(
+  view: View,
+  buddy: ActorId,
+  joiner: ActorId,
+  count: number,
+): ActorId[] {
+  return view.members
+    .map((m) => m.id)
+    .filter((id) => id !== buddy && id !== joiner && isFullMember(view, id))
+    .slice(0, count);
 }
 
 /** leader-incremental's keeper: the lowest-id full member. */
 export function keeperOf(view: View): ActorId | undefined {
   let keeper: ActorId | undefined;
-  for (const m of view.members) if (isFullMember(view, m.id) && (keeper === undefined || m.id < keeper)) keeper = m.id;
+  for (const m of view.members)
+    if (isFullMember(view, m.id) && (keeper === undefined || m.id < keeper)) keeper = m.id;
   return keeper;
 }
-

@@ -19,7 +19,11 @@ for (const variant of VARIANTS) {
           runScenario(seed, scenario, { fault: variant });
         } catch (err) {
           const message = (err as Error).message;
-          assert.match(message, /not linearizable|replicas differ/, `caught for the right reason (${name}, seed ${seed})`);
+          assert.match(
+            message,
+            /not linearizable|replicas differ/,
+            `caught for the right reason (${name}, seed ${seed})`,
+          );
           t.diagnostic(`caught at seed ${seed} by '${name}': ${message.split('\n')[0]}`);
           return;
         }

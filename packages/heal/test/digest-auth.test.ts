@@ -22,7 +22,10 @@ function claim(): DigestClaim {
     session: 0x0203_0001,
     kept: true,
     root: digest.root(),
-    vv: [{ origin: 1, from: 1, to: 10 }, { origin: 3, from: 5, to: 2 ** 33 }],
+    vv: [
+      { origin: 1, from: 1, to: 10 },
+      { origin: 3, from: 5, to: 2 ** 33 },
+    ],
   };
 }
 
@@ -41,7 +44,8 @@ function rejects(key: Uint8Array, d: DigestClaim, mac: string | undefined, messa
   );
 }
 
-const FAILED = /^digest from replica \d+ \(incarnation \d+\) failed MAC verification \(forged, altered, or signed with another key\)$/;
+const FAILED =
+  /^digest from replica \d+ \(incarnation \d+\) failed MAC verification \(forged, altered, or signed with another key\)$/;
 
 test('a digest signed with the cluster key is accepted', () => {
   const mac = signDigest(KEY, claim());
@@ -51,7 +55,12 @@ test('a digest signed with the cluster key is accepted', () => {
 });
 
 test('a digest without a MAC is rejected when the cluster has a key', () => {
-  rejects(KEY, claim(), undefined, /^digest from replica 3 \(incarnation 2\) has no MAC but the cluster has a key$/);
+  rejects(
+    KEY,
+    claim(),
+    undefined,
+    /^digest from replica 3 \(incarnation 2\) has no MAC but the cluster has a key$/,
+  );
 });
 
 test('a digest with any field altered after signing is rejected', () => {
@@ -63,11 +72,36 @@ test('a digest with any field altered after signing is rejected', () => {
     { ...claim(), session: 0x0203_0002 },
     { ...claim(), kept: false },
     { ...claim(), root: new BucketDigest(64, 4).root() },
-    { ...claim(), vv: [{ origin: 1, from: 1, to: 11 }, { origin: 3, from: 5, to: 2 ** 33 }] },
-    { ...claim(), vv: [{ origin: 1, from: 2, to: 10 }, { origin: 3, from: 5, to: 2 ** 33 }] },
-    { ...claim(), vv: [{ origin: 2, from: 1, to: 10 }, { origin: 3, from: 5, to: 2 ** 33 }] },
+    {
+      ...claim(),
+      vv: [
+        { origin: 1, from: 1, to: 11 },
+        { origin: 3, from: 5, to: 2 ** 33 },
+      ],
+    },
+    {
+      ...claim(),
+      vv: [
+        { origin: 1, from: 2, to: 10 },
+        { origin: 3, from: 5, to: 2 ** 33 },
+      ],
+    },
+    {
+      ...claim(),
+      vv: [
+        { origin: 2, from: 1, to: 10 },
+        { origin: 3, from: 5, to: 2 ** 33 },
+      ],
+    },
     { ...claim(), vv: [{ origin: 1, from: 1, to: 10 }] },
-    { ...claim(), vv: [{ origin: 1, from: 1, to: 10 }, { origin: 3, from: 5, to: 2 ** 33 }, { origin: 4, from: 1, to: 1 }] },
+    {
+      ...claim(),
+      vv: [
+        { origin: 1, from: 1, to: 10 },
+        { origin: 3, from: 5, to: 2 ** 33 },
+        { origin: 4, from: 1, to: 1 },
+      ],
+    },
   ];
   for (const d of altered) rejects(KEY, d, mac, FAILED);
 });
@@ -77,7 +111,12 @@ test('a MAC made with another key, or forged, is rejected', () => {
   const mac = signDigest(KEY, claim());
   const flipped = (mac[0] === '0' ? '1' : '0') + mac.slice(1);
   rejects(KEY, claim(), flipped, FAILED);
-  rejects(KEY, claim(), mac.slice(2), /has a malformed MAC \(expected 64 lowercase hex characters\)$/);
+  rejects(
+    KEY,
+    claim(),
+    mac.slice(2),
+    /has a malformed MAC \(expected 64 lowercase hex characters\)$/,
+  );
   rejects(KEY, claim(), mac.toUpperCase(), /has a malformed MAC/);
 });
 
@@ -99,7 +138,13 @@ test('the encoding is canonical and covers every field', () => {
     { ...claim(), vv: [] },
     { ...claim(), vv: [{ origin: 1, from: 1, to: 10 }] },
     { ...claim(), vv: [{ origin: 10, from: 1, to: 1 }] },
-    { ...claim(), vv: [{ origin: 1, from: 1, to: 9 }, { origin: 1, from: 11, to: 11 }] },
+    {
+      ...claim(),
+      vv: [
+        { origin: 1, from: 1, to: 9 },
+        { origin: 1, from: 11, to: 11 },
+      ],
+    },
   ];
   for (const d of variants) seen.add(Buffer.from(digestBytes(d)).toString('hex'));
   assert.equal(seen.size, variants.length);
@@ -112,13 +157,40 @@ test('bad fields and keys are rejected with errors naming them', () => {
     [{ ...claim(), incarnation: 1.5 }, /incarnation must be an integer/],
     [{ ...claim(), root: 'abc' }, /root must be 16 lowercase hex characters, got "abc"/],
     [{ ...claim(), session: 2 ** 32 }, /session must be an integer in 0\.\.4294967295/],
-    [{ ...claim(), vv: [{ origin: 3, from: 1, to: 1 }, { origin: 1, from: 1, to: 1 }] }, /interval 1 .*must come after interval 0/],
-    [{ ...claim(), vv: [{ origin: 3, from: 1, to: 4 }, { origin: 3, from: 5, to: 6 }] }, /interval 1 .*disjoint and not adjacent/],
-    [{ ...claim(), vv: [{ origin: 1, from: 0, to: 2 }] }, /interval 0 .*from must be a safe integer >= 1/],
-    [{ ...claim(), vv: [{ origin: 1, from: 3, to: 2 }] }, /interval 0 .*to must be a safe integer >= from/],
+    [
+      {
+        ...claim(),
+        vv: [
+          { origin: 3, from: 1, to: 1 },
+          { origin: 1, from: 1, to: 1 },
+        ],
+      },
+      /interval 1 .*must come after interval 0/,
+    ],
+    [
+      {
+        ...claim(),
+        vv: [
+          { origin: 3, from: 1, to: 4 },
+          { origin: 3, from: 5, to: 6 },
+        ],
+      },
+      /interval 1 .*disjoint and not adjacent/,
+    ],
+    [
+      { ...claim(), vv: [{ origin: 1, from: 0, to: 2 }] },
+      /interval 0 .*from must be a safe integer >= 1/,
+    ],
+    [
+      { ...claim(), vv: [{ origin: 1, from: 3, to: 2 }] },
+      /interval 0 .*to must be a safe integer >= from/,
+    ],
   ];
   for (const [d, message] of bad) {
-    assert.throws(() => digestBytes(d), (e: unknown) => e instanceof RangeError && message.test(e.message));
+    assert.throws(
+      () => digestBytes(d),
+      (e: unknown) => e instanceof RangeError && message.test(e.message),
+    );
   }
   assert.throws(() => signDigest(new Uint8Array(0), claim()), /cluster key must not be empty/);
 });

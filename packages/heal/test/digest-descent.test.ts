@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { BucketDigest, type Ts } from '@heal/kv';
-import { DESCENT_NODES_MAX, keysInBuckets, MerkleDescent, newerAt } from '../src/digest/merkle-descent.js';
+import {
+  DESCENT_NODES_MAX,
+  keysInBuckets,
+  MerkleDescent,
+  newerAt,
+} from '../src/digest/merkle-descent.js';
 import { seededRandom as prng } from './seeded-random.js';
-
 
 function digestOf(store: ReadonlyMap<string, Ts>, buckets: number, fanout: number): BucketDigest {
   const d = new BucketDigest(buckets, fanout);
@@ -17,9 +21,10 @@ function records(store: ReadonlyMap<string, Ts>): { key: string; ts: Ts }[] {
 
 /** Runs a descent to the end against `remote`, checking every request's bound. */
 function descend(local: BucketDigest, remote: BucketDigest, nodesMax?: number): MerkleDescent {
-  const descent = nodesMax === undefined
-    ? new MerkleDescent(local, remote.root())
-    : new MerkleDescent(local, remote.root(), nodesMax);
+  const descent =
+    nodesMax === undefined
+      ? new MerkleDescent(local, remote.root())
+      : new MerkleDescent(local, remote.root(), nodesMax);
   for (let request = descent.next(); request !== undefined; request = descent.next()) {
     const { level, indices } = request;
     assert.ok(indices.length >= 1 && indices.length <= (nodesMax ?? DESCENT_NODES_MAX));
@@ -47,26 +52,43 @@ function divergedStores(random: () => number, size: number, k: number) {
   const baseKeys = [...base.keys()];
   while (changed.size < k) {
     const change = CHANGES[Math.floor(random() * CHANGES.length)]!;
-    const key = random() < 0.3
-      ? `new-${Math.floor(random() * 1e9)}`
-      : baseKeys[Math.floor(random() * baseKeys.length)]!;
+    const key =
+      random() < 0.3
+        ? `new-${Math.floor(random() * 1e9)}`
+        : baseKeys[Math.floor(random() * baseKeys.length)]!;
     if (changed.has(key)) continue;
     const older = base.get(key) ?? randomTs(random);
     // Newer by version or, at the same version, by cid (the second field of the order).
-    const newer = random() < 0.5
-      ? { version: older.version + 1, cid: 0 }
-      : { version: older.version, cid: older.cid + 1 };
-    if (change === 'remote lacks') { local.set(key, older); remote.delete(key); }
-    if (change === 'local lacks') { remote.set(key, older); local.delete(key); }
-    if (change === 'local newer') { local.set(key, newer); remote.set(key, older); }
-    if (change === 'remote newer') { remote.set(key, newer); local.set(key, older); }
+    const newer =
+      random() < 0.5
+        ? { version: older.version + 1, cid: 0 }
+        : { version: older.version, cid: older.cid + 1 };
+    if (change === 'remote lacks') {
+      local.set(key, older);
+      remote.delete(key);
+    }
+    if (change === 'local lacks') {
+      remote.set(key, older);
+      local.delete(key);
+    }
+    if (change === 'local newer') {
+      local.set(key, newer);
+      remote.set(key, older);
+    }
+    if (change === 'remote newer') {
+      remote.set(key, newer);
+      local.set(key, older);
+    }
     changed.set(key, change);
   }
   return { local, remote, changed };
 }
 
 test('a descent between equal digests needs no request and finds no bucket', () => {
-  const store = new Map<string, Ts>([['a', { version: 1, cid: 0 }], ['b', { version: 2, cid: 1 }]]);
+  const store = new Map<string, Ts>([
+    ['a', { version: 1, cid: 0 }],
+    ['b', { version: 2, cid: 1 }],
+  ]);
   const descent = new MerkleDescent(digestOf(store, 4096, 16), digestOf(store, 4096, 16).root());
   assert.equal(descent.next(), undefined);
   assert.equal(descent.rounds, 0);
@@ -74,7 +96,12 @@ test('a descent between equal digests needs no request and finds no bucket', () 
 });
 
 test('a descent finds exactly the differing keys’ buckets, and newerAt exactly the keys to send', () => {
-  const shapes: [number, number][] = [[4096, 16], [256, 4], [64, 2], [1024, 32]];
+  const shapes: [number, number][] = [
+    [4096, 16],
+    [256, 4],
+    [64, 2],
+    [1024, 32],
+  ];
   for (let seed = 1; seed <= 120; seed++) {
     const random = prng(seed);
     const [buckets, fanout] = shapes[seed % shapes.length]!;
@@ -84,8 +111,14 @@ test('a descent finds exactly the differing keys’ buckets, and newerAt exactly
     const remoteDigest = digestOf(remote, buckets, fanout);
     const descent = descend(localDigest, remoteDigest);
 
-    const expectedBuckets = [...new Set([...changed.keys()].map((key) => localDigest.bucketOf(key)))];
-    assert.deepEqual(descent.differingBuckets, expectedBuckets.sort((a, b) => a - b), `seed=${seed}`);
+    const expectedBuckets = [
+      ...new Set([...changed.keys()].map((key) => localDigest.bucketOf(key))),
+    ];
+    assert.deepEqual(
+      descent.differingBuckets,
+      expectedBuckets.sort((a, b) => a - b),
+      `seed=${seed}`,
+    );
     const levelsBelowRoot = k === 0 ? 0 : localDigest.levels - 1;
     assert.equal(descent.rounds, levelsBelowRoot, `seed=${seed}: one request per level`);
 
@@ -132,10 +165,17 @@ test('next repeats the outstanding request, and a stale answer is ignored', () =
   assert.deepEqual(descent.next(), first);
   assert.equal(first.level, 1);
   assert.equal(descent.onRemote(2, first.indices, remote.nodes(1, first.indices)), false);
-  assert.equal(descent.onRemote(1, first.indices.slice(1), remote.nodes(1, first.indices.slice(1))), false);
+  assert.equal(
+    descent.onRemote(1, first.indices.slice(1), remote.nodes(1, first.indices.slice(1))),
+    false,
+  );
   assert.equal(descent.rounds, 0);
   assert.equal(descent.onRemote(1, first.indices, remote.nodes(1, first.indices)), true);
-  assert.equal(descent.onRemote(1, first.indices, remote.nodes(1, first.indices)), false, 'a duplicate answer');
+  assert.equal(
+    descent.onRemote(1, first.indices, remote.nodes(1, first.indices)),
+    false,
+    'a duplicate answer',
+  );
   const second = descent.next()!;
   assert.equal(second.level, 2);
   assert.throws(() => descent.differingBuckets, /only when the descent is done/);
@@ -147,14 +187,23 @@ test('next repeats the outstanding request, and a stale answer is ignored', () =
 test('malformed remote hashes are rejected with errors naming them', () => {
   const local = digestOf(new Map([['a', { version: 1, cid: 0 }]]), 256, 16);
   const remote = new BucketDigest(256, 16);
-  assert.throws(() => new MerkleDescent(local, 'XYZ'), /remoteRoot must be 16 lowercase hex characters, got "XYZ"/);
-  assert.throws(() => new MerkleDescent(local, remote.root(), 0), /requestNodesMax must be a positive integer/);
+  assert.throws(
+    () => new MerkleDescent(local, 'XYZ'),
+    /remoteRoot must be 16 lowercase hex characters, got "XYZ"/,
+  );
+  assert.throws(
+    () => new MerkleDescent(local, remote.root(), 0),
+    /requestNodesMax must be a positive integer/,
+  );
   const descent = new MerkleDescent(local, remote.root());
   const { level, indices } = descent.next()!;
   assert.throws(() => descent.onRemote(level, indices, []), /has 0 hashes for 16 nodes/);
   const hashes = remote.nodes(level, indices);
   hashes[3] = hashes[3]!.toUpperCase() + '0';
-  assert.throws(() => descent.onRemote(level, indices, hashes), /hash of node 3 at level 1 must be 16 lowercase hex/);
+  assert.throws(
+    () => descent.onRemote(level, indices, hashes),
+    /hash of node 3 at level 1 must be 16 lowercase hex/,
+  );
   assert.equal(descent.rounds, 0);
 });
 
@@ -173,8 +222,14 @@ test('keysInBuckets selects the records of the given buckets only', () => {
   const expected = [...store].filter(([key]) => [3, 9].includes(digest.bucketOf(key)));
   assert.ok(expected.length > 0);
   assert.deepEqual([...selected], expected);
-  const twice = [{ key: 'k1', ts: { version: 1, cid: 0 } }, { key: 'k1', ts: { version: 2, cid: 0 } }];
-  assert.throws(() => keysInBuckets(twice, digest, new Set([digest.bucketOf('k1')])), /"k1" appears in two records/);
+  const twice = [
+    { key: 'k1', ts: { version: 1, cid: 0 } },
+    { key: 'k1', ts: { version: 2, cid: 0 } },
+  ];
+  assert.throws(
+    () => keysInBuckets(twice, digest, new Set([digest.bucketOf('k1')])),
+    /"k1" appears in two records/,
+  );
 });
 
 test('newerAt returns the keys local holds newer, or remote lacks', () => {

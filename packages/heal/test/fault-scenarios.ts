@@ -5,8 +5,16 @@ import { join } from 'node:path';
 import type { ActorId } from '@heal/actors';
 import { Prng } from '@heal/base';
 import {
-  assertLinearizable, assertSettledAndEqual, PERSISTENCY_MODELS, SimCluster, startSimLoad,
-  type PersistencyModel, type Replica, type RecoveryOutcome, type SimClusterOptions, type WorkloadProgress,
+  assertLinearizable,
+  assertSettledAndEqual,
+  PERSISTENCY_MODELS,
+  SimCluster,
+  startSimLoad,
+  type PersistencyModel,
+  type Replica,
+  type RecoveryOutcome,
+  type SimClusterOptions,
+  type WorkloadProgress,
 } from '@heal/kv';
 import { buddyOf, healReplicaModule, type HealTestFault } from '../src/index.js';
 
@@ -88,10 +96,13 @@ function checkRoles(c: SimCluster): void {
     if (r.admittedEpoch === undefined) continue;
     for (const m of view.members) {
       const other = c.replica(m.id);
-      if (!other?.recovering || other.incarnation !== m.incarnation || view.shadows.includes(m.id)) continue;
+      if (!other?.recovering || other.incarnation !== m.incarnation || view.shadows.includes(m.id))
+        continue;
       const since = other.admittedEpoch;
-      assert(since === undefined || since > view.epoch,
-        `replica ${r.self}'s view e${view.epoch} names ${m.id} full while it recovers (admitted in e${since})`);
+      assert(
+        since === undefined || since > view.epoch,
+        `replica ${r.self}'s view e${view.epoch} names ${m.id} full while it recovers (admitted in e${since})`,
+      );
     }
   }
 }
@@ -104,8 +115,14 @@ export type BrokenVariant = HealTestFault | 'shadow-serves-read';
  * the recovery on purpose.
  */
 export function runScenario(
-  seed: number, scenario: Scenario,
-  options: { strategy?: string; fault?: BrokenVariant; tally?: ScenarioTally; inspect?: (c: SimCluster) => void } = {},
+  seed: number,
+  scenario: Scenario,
+  options: {
+    strategy?: string;
+    fault?: BrokenVariant;
+    tally?: ScenarioTally;
+    inspect?: (c: SimCluster) => void;
+  } = {},
 ): void {
   const { model, medium } = COMBOS[seed % COMBOS.length] as (typeof COMBOS)[number];
   const network = networkOf(seed);
@@ -114,20 +131,37 @@ export function runScenario(
   // power losses found by silence; drawn apart from the scenario's own choices.
   const resets = new Prng(seed ^ 0x5e7);
   const clusterOptions: SimClusterOptions = {
-    seed, replicas: REPLICAS, clients: CLIENTS, module: healReplicaModule, strategy: options.strategy ?? 'heal',
-    model, medium, dataDir: dir, pmemCapacity: 256, pmemLatency: false, dataset: DATASET,
+    seed,
+    replicas: REPLICAS,
+    clients: CLIENTS,
+    module: healReplicaModule,
+    strategy: options.strategy ?? 'heal',
+    model,
+    medium,
+    dataDir: dir,
+    pmemCapacity: 256,
+    pmemLatency: false,
+    dataset: DATASET,
     crashResets: () => resets.int(2) === 0,
     ...(options.fault === 'shadow-serves-read' ? { faults: { shadowServesReads: true } } : {}),
-    ...(options.fault && options.fault !== 'shadow-serves-read' ? { strategyOptions: { testFault: options.fault } } : {}),
+    ...(options.fault && options.fault !== 'shadow-serves-read'
+      ? { strategyOptions: { testFault: options.fault } }
+      : {}),
     ...(network === 'lossy' ? { network: { lossRate: 0.02 } } : {}),
-    ...(network === 'duplicating' ? { network: { duplicateRate: 0.05, distribution: 'exponential', meanMs: 0.3 } } : {}),
+    ...(network === 'duplicating'
+      ? { network: { duplicateRate: 0.05, distribution: 'exponential', meanMs: 0.3 } }
+      : {}),
   };
   const c = new SimCluster(clusterOptions);
   options.inspect?.(c);
   const prng = new Prng(seed ^ 0x5eed);
   const notes = new Map<string, number>();
   const loadOptions = {
-    keys: DATASET.keys, writeRatio: 0.5, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true,
+    keys: DATASET.keys,
+    writeRatio: 0.5,
+    opsPerClient: Infinity,
+    thinkMs: 0.5,
+    randomReplica: true,
     ...(model === 'scope' ? { scopeRatio: 0.1 } : {}),
   };
   let load: WorkloadProgress = startSimLoad(c, seed, loadOptions);
@@ -148,7 +182,13 @@ export function runScenario(
     c.sim.after(5 + prng.range(70, 90), 'heal the cut', () => c.sim.network.heal());
   }
   const run: ScenarioRun = {
-    c, seed, prng, model, medium, network, notes,
+    c,
+    seed,
+    prng,
+    model,
+    medium,
+    network,
+    notes,
     note: (name, n = 1) => notes.set(name, (notes.get(name) ?? 0) + n),
     fullReplica: () => {
       const r = c.liveReplicas().find((x) => x.full);
@@ -165,7 +205,12 @@ export function runScenario(
       const together = (): boolean => {
         const live = c.liveReplicas();
         const epoch = live[0]?.view.epoch;
-        return live.every((r) => r.admittedEpoch !== undefined && r.view.epoch === epoch && r.view.members.length === live.length);
+        return live.every(
+          (r) =>
+            r.admittedEpoch !== undefined &&
+            r.view.epoch === epoch &&
+            r.view.members.length === live.length,
+        );
       };
       assert.ok(c.sim.runUntil(together, 2000), 'every live replica is a member of one view');
     },
@@ -180,7 +225,10 @@ export function runScenario(
     c.sim.runFor(20);
     c.sim.network.heal();
     load.stop();
-    assert.ok(c.sim.runUntil(() => load.running === 0, 10_000), 'clients finish');
+    assert.ok(
+      c.sim.runUntil(() => load.running === 0, 10_000),
+      'clients finish',
+    );
     monitoring = false;
     assertLinearizable(c);
     assertSettledAndEqual(c, 10_000);
@@ -217,7 +265,10 @@ export const buddyCrashMidStream: Scenario = (run) => {
   c.sim.runFor(20 + prng.range(0, 20));
   c.restart(victim);
   const before = streamed(c);
-  const streaming = c.sim.runUntil(() => streamed(c) > before && c.replica(victim)?.recovering === true, 200);
+  const streaming = c.sim.runUntil(
+    () => streamed(c) > before && c.replica(victim)?.recovering === true,
+    200,
+  );
   const joiner = c.replica(victim);
   const buddy = joiner && streaming ? buddyOf(joiner.view, victim) : undefined;
   if (buddy !== undefined && c.replica(buddy)) {
@@ -292,7 +343,8 @@ export const powerFailureDuringRecovery: Scenario = (run) => {
   c.crash(victim);
   c.sim.runFor(15 + prng.range(0, 15));
   c.restart(victim);
-  if (c.sim.runUntil(() => c.replica(victim)?.recovering === true, 200)) run.note('failedRecovering');
+  if (c.sim.runUntil(() => c.replica(victim)?.recovering === true, 200))
+    run.note('failedRecovering');
   c.sim.runFor(prng.range(0, 1));
   run.stopLoad();
   run.quietNetwork();

@@ -2,7 +2,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { forEachSeed } from '@heal/actors';
 import {
-  assertLinearizable, assertSettledAndEqual, SimCluster, startSimLoad, type KvWire, type RecoveryOutcome, type SimClusterOptions,
+  assertLinearizable,
+  assertSettledAndEqual,
+  SimCluster,
+  startSimLoad,
+  type KvWire,
+  type RecoveryOutcome,
+  type SimClusterOptions,
 } from '@heal/kv';
 import { healReplicaModule } from '../src/index.js';
 
@@ -15,9 +21,27 @@ const SEEDS = 20;
 const DATASET = { keys: 200, valueSizes: { bytes: [16], weights: [1] } };
 
 /** A replica crashed, restarted and recovered under load, with the first `lose` message dropped. */
-function recoverLosing(seed: number, lose: KvWire['kind'], options: Partial<SimClusterOptions>): { c: SimCluster; outcome: RecoveryOutcome; lost: boolean } {
-  const c = new SimCluster({ seed, replicas: 5, clients: 3, module: healReplicaModule, strategy: 'heal', dataset: DATASET, ...options });
-  const load = startSimLoad(c, seed, { keys: DATASET.keys, writeRatio: 0.5, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true });
+function recoverLosing(
+  seed: number,
+  lose: KvWire['kind'],
+  options: Partial<SimClusterOptions>,
+): { c: SimCluster; outcome: RecoveryOutcome; lost: boolean } {
+  const c = new SimCluster({
+    seed,
+    replicas: 5,
+    clients: 3,
+    module: healReplicaModule,
+    strategy: 'heal',
+    dataset: DATASET,
+    ...options,
+  });
+  const load = startSimLoad(c, seed, {
+    keys: DATASET.keys,
+    writeRatio: 0.5,
+    opsPerClient: Infinity,
+    thinkMs: 0.5,
+    randomReplica: true,
+  });
   const victim = seed % 5;
   c.sim.runFor(10);
   c.crash(victim);
@@ -33,7 +57,10 @@ function recoverLosing(seed: number, lose: KvWire['kind'], options: Partial<SimC
   stop();
   c.sim.runFor(10);
   load.stop();
-  assert.ok(c.sim.runUntil(() => load.running === 0, 5000), 'clients finish');
+  assert.ok(
+    c.sim.runUntil(() => load.running === 0, 5000),
+    'clients finish',
+  );
   assertLinearizable(c);
   assertSettledAndEqual(c, 5000);
   return { c, outcome, lost };
@@ -53,7 +80,9 @@ for (const lose of ['heal-keys-request', 'heal-keys'] as const) {
       assert.ok(lost, `a ${lose} was lost`);
       assert.equal(outcome.counts['descentSessions'], 1, JSON.stringify(outcome.counts));
       oneSession(c, seed % 5);
-      const resent = c.liveReplicas().reduce((n, r) => n + (r.stats()['keysRequestsResent'] ?? 0), 0);
+      const resent = c
+        .liveReplicas()
+        .reduce((n, r) => n + (r.stats()['keysRequestsResent'] ?? 0), 0);
       assert.ok(resent >= 1, 'the Buddy asked for the keys again');
     });
   });
@@ -72,8 +101,22 @@ test('heal: a lost heal-done-ok is confirmed again, not answered by a new descen
 test('heal: handoffs that reach the Buddy before the view re-admitting the replica are freed', async (t) => {
   let early = 0;
   await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
-    const c = new SimCluster({ seed, replicas: 5, clients: 3, module: healReplicaModule, strategy: 'heal', medium: 'memory-durable', dataset: DATASET });
-    const load = startSimLoad(c, seed, { keys: DATASET.keys, writeRatio: 0.5, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true });
+    const c = new SimCluster({
+      seed,
+      replicas: 5,
+      clients: 3,
+      module: healReplicaModule,
+      strategy: 'heal',
+      medium: 'memory-durable',
+      dataset: DATASET,
+    });
+    const load = startSimLoad(c, seed, {
+      keys: DATASET.keys,
+      writeRatio: 0.5,
+      opsPerClient: Infinity,
+      thinkMs: 0.5,
+      randomReplica: true,
+    });
     const victim = 2;
     // The Buddy of 2 (replica 3) hears of views late: handoffs sent in a new view overtake it.
     c.sim.network.setLink(0, 3, { minMs: 3, maxMs: 4 });
@@ -86,10 +129,14 @@ test('heal: handoffs that reach the Buddy before the view re-admitting the repli
     c.recover(victim, 5000);
     c.sim.runFor(20);
     load.stop();
-    assert.ok(c.sim.runUntil(() => load.running === 0, 5000), 'clients finish');
+    assert.ok(
+      c.sim.runUntil(() => load.running === 0, 5000),
+      'clients finish',
+    );
     assertSettledAndEqual(c, 5000);
     early += c.replica(3)?.stats()['handoffItemsEarly'] ?? 0;
-    for (const r of c.liveReplicas()) assert.equal(r.stats()['earlyHandoffItems'], 0, `replica ${r.self} keeps no early handoff`);
+    for (const r of c.liveReplicas())
+      assert.equal(r.stats()['earlyHandoffItems'], 0, `replica ${r.self} keeps no early handoff`);
   });
   assert.ok(early > 0, 'handoffs reached the Buddy before the view');
 });

@@ -5,8 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachSeed } from '@heal/actors';
 import {
-  assertLinearizable, assertSettledAndEqual, createReplicaModule, fullCopyRecovery, SimCluster, startSimLoad,
-  type KvWire, type SimClusterOptions,
+  assertLinearizable,
+  assertSettledAndEqual,
+  createReplicaModule,
+  fullCopyRecovery,
+  SimCluster,
+  startSimLoad,
+  type KvWire,
+  type SimClusterOptions,
 } from '@heal/kv';
 import { healRecovery } from '../src/index.js';
 
@@ -15,13 +21,28 @@ const DATASET = { keys: 300, valueSizes: { bytes: [24, 40], weights: [1, 1] } };
 const SEEDS = 30;
 
 function cluster(seed: number, extra: Partial<SimClusterOptions> = {}): SimCluster {
-  return new SimCluster({ seed, replicas: 5, clients: 4, module: MODULE, strategy: 'heal', medium: 'memory-durable', dataset: DATASET, ...extra });
+  return new SimCluster({
+    seed,
+    replicas: 5,
+    clients: 4,
+    module: MODULE,
+    strategy: 'heal',
+    medium: 'memory-durable',
+    dataset: DATASET,
+    ...extra,
+  });
 }
 
 test('heal: a crashed replica rejoins from its Buddy buffer, under load, linearizable and equal after', async (t) => {
   await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
     const c = cluster(seed);
-    const load = startSimLoad(c, seed, { keys: DATASET.keys, writeRatio: 0.5, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true });
+    const load = startSimLoad(c, seed, {
+      keys: DATASET.keys,
+      writeRatio: 0.5,
+      opsPerClient: Infinity,
+      thinkMs: 0.5,
+      randomReplica: true,
+    });
     const victim = seed % 5;
     c.sim.runFor(20);
     c.crash(victim);
@@ -30,11 +51,17 @@ test('heal: a crashed replica rejoins from its Buddy buffer, under load, lineari
     const outcome = c.recover(victim, 2000);
     c.sim.runFor(20);
     load.stop();
-    assert.ok(c.sim.runUntil(() => load.running === 0, 5000), 'clients finish');
+    assert.ok(
+      c.sim.runUntil(() => load.running === 0, 5000),
+      'clients finish',
+    );
     assert.equal(outcome.strategy, 'heal');
     assert.equal(outcome.counts['bufferSessions'], 1, `buffer mode: ${JSON.stringify(outcome)}`);
     assert.ok(outcome.missedKeys > 0, 'the replica missed writes');
-    assert.ok(outcome.bytesMoved <= 3 * outcome.missedBytes + 2000, `moved ${outcome.bytesMoved} for ${outcome.missedBytes} missed`);
+    assert.ok(
+      outcome.bytesMoved <= 3 * outcome.missedBytes + 2000,
+      `moved ${outcome.bytesMoved} for ${outcome.missedBytes} missed`,
+    );
     for (const phase of ['load', 'join', 'startToAck', 'exchange', 'replay', 'finalize']) {
       assert.ok(phase in outcome.phasesMs, `phase ${phase} in ${JSON.stringify(outcome.phasesMs)}`);
     }
@@ -46,14 +73,23 @@ test('heal: a crashed replica rejoins from its Buddy buffer, under load, lineari
 test('heal: a replica whose medium kept nothing is found out by Merkle descent', async (t) => {
   await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
     const c = cluster(seed, { medium: 'volatile' });
-    const load = startSimLoad(c, seed, { keys: DATASET.keys, writeRatio: 0.5, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true });
+    const load = startSimLoad(c, seed, {
+      keys: DATASET.keys,
+      writeRatio: 0.5,
+      opsPerClient: Infinity,
+      thinkMs: 0.5,
+      randomReplica: true,
+    });
     c.sim.runFor(20);
     c.crash(1);
     c.sim.runFor(50);
     c.restart(1);
     const outcome = c.recover(1, 2000);
     load.stop();
-    assert.ok(c.sim.runUntil(() => load.running === 0, 5000), 'clients finish');
+    assert.ok(
+      c.sim.runUntil(() => load.running === 0, 5000),
+      'clients finish',
+    );
     assert.equal(outcome.counts['descentSessions'], 1, JSON.stringify(outcome));
     assert.ok(outcome.entriesApplied >= DATASET.keys * 0.9, `applied ${outcome.entriesApplied}`);
     assertLinearizable(c);
@@ -65,17 +101,34 @@ test('heal on pmem: the restarted replica keeps its medium and gets only what it
   await forEachSeed(t, import.meta.url, 10, (seed) => {
     const dir = mkdtempSync(join(tmpdir(), 'heal-pmem-'));
     try {
-      const c = cluster(seed, { medium: 'pmem', dataDir: dir, pmemCapacity: 512, pmemLatency: false });
-      const load = startSimLoad(c, seed, { keys: DATASET.keys, writeRatio: 0.3, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true });
+      const c = cluster(seed, {
+        medium: 'pmem',
+        dataDir: dir,
+        pmemCapacity: 512,
+        pmemLatency: false,
+      });
+      const load = startSimLoad(c, seed, {
+        keys: DATASET.keys,
+        writeRatio: 0.3,
+        opsPerClient: Infinity,
+        thinkMs: 0.5,
+        randomReplica: true,
+      });
       c.sim.runFor(20);
       c.crash(2);
       c.sim.runFor(60);
       c.restart(2);
       const outcome = c.recover(2, 2000);
       load.stop();
-      assert.ok(c.sim.runUntil(() => load.running === 0, 5000), 'clients finish');
+      assert.ok(
+        c.sim.runUntil(() => load.running === 0, 5000),
+        'clients finish',
+      );
       assert.equal(outcome.counts['bufferSessions'], 1, JSON.stringify(outcome));
-      assert.ok(outcome.entriesReceived < DATASET.keys, `received ${outcome.entriesReceived} of ${DATASET.keys}`);
+      assert.ok(
+        outcome.entriesReceived < DATASET.keys,
+        `received ${outcome.entriesReceived} of ${DATASET.keys}`,
+      );
       assertLinearizable(c);
       assertSettledAndEqual(c, 5000);
     } finally {
@@ -88,7 +141,12 @@ test('heal on pmem: a restarted replica joins with the digest its medium kept, s
   await forEachSeed(t, import.meta.url, 4, (seed) => {
     const dir = mkdtempSync(join(tmpdir(), 'heal-pmem-digest-'));
     try {
-      const c = cluster(seed, { medium: 'pmem', dataDir: dir, pmemCapacity: 512, pmemLatency: false });
+      const c = cluster(seed, {
+        medium: 'pmem',
+        dataDir: dir,
+        pmemCapacity: 512,
+        pmemLatency: false,
+      });
       c.sim.runFor(20);
       c.crash(2);
       c.sim.runFor(60);
@@ -115,7 +173,10 @@ test('heal: with a cluster key, a digest signed with another key is rejected and
     create: (self: number, options: Record<string, string | number | boolean>) =>
       healRecovery.create(self, self === 2 ? { ...options, clusterKey: FORGER } : options),
   };
-  const c = cluster(7, { module: createReplicaModule([forging]), strategyOptions: { clusterKey: KEY } });
+  const c = cluster(7, {
+    module: createReplicaModule([forging]),
+    strategyOptions: { clusterKey: KEY },
+  });
   c.sim.runFor(20);
   c.crash(2);
   c.sim.runFor(40);
@@ -132,24 +193,40 @@ test('heal: with a cluster key, a digest signed with another key is rejected and
   honest.crash(2);
   honest.sim.runFor(40);
   honest.restart(2);
-  assert.equal(honest.recover(2, 2000).counts['bufferSessions'], 1, 'a digest signed with the cluster key is accepted');
+  assert.equal(
+    honest.recover(2, 2000).counts['bufferSessions'],
+    1,
+    'a digest signed with the cluster key is accepted',
+  );
 });
 
 test('heal: a large descent selection is streamed by three replicas in parallel', async (t) => {
   await forEachSeed(t, import.meta.url, 10, (seed) => {
     const dataset = { keys: 3000, valueSizes: { bytes: [16], weights: [1] } };
     const c = cluster(seed, { medium: 'volatile', dataset });
-    const load = startSimLoad(c, seed, { keys: dataset.keys, writeRatio: 0.5, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true });
+    const load = startSimLoad(c, seed, {
+      keys: dataset.keys,
+      writeRatio: 0.5,
+      opsPerClient: Infinity,
+      thinkMs: 0.5,
+      randomReplica: true,
+    });
     c.sim.runFor(20);
     c.crash(4);
     c.sim.runFor(30);
     c.restart(4);
     const outcome = c.recover(4, 5000);
     load.stop();
-    assert.ok(c.sim.runUntil(() => load.running === 0, 5000), 'clients finish');
+    assert.ok(
+      c.sim.runUntil(() => load.running === 0, 5000),
+      'clients finish',
+    );
     assert.equal(outcome.counts['descentSessions'], 1, JSON.stringify(outcome));
     assert.equal(outcome.counts['parallelSources'], 3, JSON.stringify(outcome.counts));
-    assert.ok(outcome.entriesApplied >= dataset.keys * 0.95, `applied ${outcome.entriesApplied} (a few came newer by INV)`);
+    assert.ok(
+      outcome.entriesApplied >= dataset.keys * 0.95,
+      `applied ${outcome.entriesApplied} (a few came newer by INV)`,
+    );
     const assisted = c.liveReplicas().reduce((n, r) => n + (r.stats()['sessionsAssisted'] ?? 0), 0);
     assert.ok(assisted >= 2, `two helpers streamed (${assisted})`);
     assertLinearizable(c);
@@ -165,7 +242,10 @@ test('heal: with a cluster key, a digest whose kept flag or session was altered 
     const send = c.sim.transmit.bind(c.sim);
     c.sim.transmit = (from, to, msg) => {
       if (msg.kind !== 'heal-join') return send(from, to, msg);
-      const forged = alter === 'kept' ? { ...msg, kept: true } : { ...msg, session: (msg['session'] as number) + 1 };
+      const forged =
+        alter === 'kept'
+          ? { ...msg, kept: true }
+          : { ...msg, session: (msg['session'] as number) + 1 };
       return send(from, to, forged);
     };
     c.sim.runFor(20);

@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors';
 import {
-  BucketDigest, compareTs, RecoveryMeter, SIM_TIMING, VersionVector, type KeyRecord, type RecoveryContext, type StrategyMessage, type View,
+  BucketDigest,
+  compareTs,
+  RecoveryMeter,
+  SIM_TIMING,
+  VersionVector,
+  type KeyRecord,
+  type RecoveryContext,
+  type StrategyMessage,
+  type View,
 } from '@heal/kv/replica';
 import { HEAL_PARALLEL_MIN_KEYS, HealBuddy } from '../src/heal-buddy.js';
 import { healFaults } from '../src/heal-faults.js';
@@ -33,21 +41,33 @@ class Node {
   incarnation = 0;
   down = false;
 
-  constructor(readonly id: ActorId, readonly net: Net, clusterKey: Uint8Array | undefined) {
+  constructor(
+    readonly id: ActorId,
+    readonly net: Net,
+    clusterKey: Uint8Array | undefined,
+  ) {
     this.buddy = new HealBuddy(id, this.digest, 1 << 20, clusterKey, healFaults({}));
     this.joiner = new HealJoiner(id, this.digest, this.meter, clusterKey);
   }
 
   get ctx(): RecoveryContext {
     return {
-      self: this.id, incarnation: this.incarnation, startedMs: 0, loadedMs: 0, view: this.net.view, admitted: this.admitted,
-      timing: SIM_TIMING, now: () => this.net.nowMs, random: () => 0.5,
+      self: this.id,
+      incarnation: this.incarnation,
+      startedMs: 0,
+      loadedMs: 0,
+      view: this.net.view,
+      admitted: this.admitted,
+      timing: SIM_TIMING,
+      now: () => this.net.nowMs,
+      random: () => 0.5,
       send: (to: ActorId, msg: { kind: string }) => {
         if (msg.kind === 'heal-done') this.log.push('heal-done');
         this.net.post(this.id, to, msg);
       },
       records: () => this.records,
-      recordsInBuckets: (buckets: ReadonlySet<number>) => [...this.records.values()].filter((r) => buckets.has(this.digest.bucketOf(r.key))),
+      recordsInBuckets: (buckets: ReadonlySet<number>) =>
+        [...this.records.values()].filter((r) => buckets.has(this.digest.bucketOf(r.key))),
       loadedDigest: () => undefined,
       notDurable: () => [],
       installRecovered: (entry: KeyRecord) => this.write(entry),
@@ -74,7 +94,8 @@ class Node {
   receive(msg: Msg): void {
     if (this.recovering && this.joiner.joining) this.meter.received(msg);
     const ctx = this.ctx;
-    if (!this.joiner.receive(ctx, msg)) assert.ok(this.buddy.receive(ctx, msg), `${msg.kind} is handled`);
+    if (!this.joiner.receive(ctx, msg))
+      assert.ok(this.buddy.receive(ctx, msg), `${msg.kind} is handled`);
   }
 }
 
@@ -90,7 +111,11 @@ class Net {
   duplicate = false;
 
   constructor(count: number, clusterKeys: (Uint8Array | undefined)[] = []) {
-    this.view = { epoch: 1, members: Array.from({ length: count }, (_, id) => ({ id, incarnation: 0 })), shadows: [] };
+    this.view = {
+      epoch: 1,
+      members: Array.from({ length: count }, (_, id) => ({ id, incarnation: 0 })),
+      shadows: [],
+    };
     this.nodes = Array.from({ length: count }, (_, id) => new Node(id, this, clusterKeys[id]));
   }
 
@@ -143,8 +168,14 @@ class Net {
   }
 }
 
-const rec = (key: string, version: number, seq: number): KeyRecord =>
-  ({ key, ts: { version, cid: 0 }, value: `${key}=${version}`, state: 'valid', origin: 0, seq });
+const rec = (key: string, version: number, seq: number): KeyRecord => ({
+  key,
+  ts: { version, cid: 0 },
+  value: `${key}=${version}`,
+  state: 'valid',
+  origin: 0,
+  seq,
+});
 const keyOf = (i: number): string => `k${i}`;
 const JOINER = 1;
 const BUDDY = 2;
@@ -161,7 +192,10 @@ function outage(net: Net, keys: number, written: number, kept: boolean, ownFirst
   for (let s = 1; s <= keys; s++) joiner.versionVector.add(0, s);
   joiner.down = true;
   const view1 = net.view;
-  net.install({ epoch: 2, members: view1.members.filter((m) => m.id !== JOINER), shadows: [] }, () => true);
+  net.install(
+    { epoch: 2, members: view1.members.filter((m) => m.id !== JOINER), shadows: [] },
+    () => true,
+  );
   for (const node of net.nodes) {
     if (node.down) continue;
     for (let i = 0; i < written; i++) node.write(rec(keyOf(i), 2, keys + 1 + i));
@@ -173,7 +207,8 @@ function outage(net: Net, keys: number, written: number, kept: boolean, ownFirst
   joiner.admitted = false;
   if (!kept) {
     joiner.records.clear();
-    for (let i = 0; i < keys; i++) joiner.digest.update(keyOf(i), { version: 1, cid: 0 }, undefined);
+    for (let i = 0; i < keys; i++)
+      joiner.digest.update(keyOf(i), { version: 1, cid: 0 }, undefined);
     joiner.versionVector = new VersionVector();
   }
   if (ownFirst) {
@@ -183,7 +218,9 @@ function outage(net: Net, keys: number, written: number, kept: boolean, ownFirst
   joiner.joiner.started(joiner.ctx);
   const view2 = net.view;
   const view3: View = {
-    epoch: 3, members: [...view1.members.map((m) => (m.id === JOINER ? { id: JOINER, incarnation: 1 } : m))], shadows: [JOINER],
+    epoch: 3,
+    members: [...view1.members.map((m) => (m.id === JOINER ? { id: JOINER, incarnation: 1 } : m))],
+    shadows: [JOINER],
   };
   joiner.admitted = true;
   net.view = view3;
@@ -199,13 +236,14 @@ function assertSame(net: Net, keys: number): void {
   const joiner = net.nodes[JOINER] as Node;
   const buddy = net.nodes[BUDDY] as Node;
   assert.equal(joiner.records.size, keys);
-  for (const [key, record] of buddy.records) assert.deepEqual(joiner.records.get(key)?.ts, record.ts, key);
+  for (const [key, record] of buddy.records)
+    assert.deepEqual(joiner.records.get(key)?.ts, record.ts, key);
   assert.equal(joiner.digest.root(), buddy.digest.root());
 }
 
 const recovered = (net: Net) => () => !(net.nodes[JOINER] as Node).recovering;
 
-test('buffer mode: the Buddy streams the buffered keys the joiner\'s vector does not cover; the joiner persists, then confirms, then serves', () => {
+test("buffer mode: the Buddy streams the buffered keys the joiner's vector does not cover; the joiner persists, then confirms, then serves", () => {
   const net = new Net(4);
   outage(net, 40, 6, true, true);
   const joiner = net.nodes[JOINER] as Node;
@@ -214,25 +252,53 @@ test('buffer mode: the Buddy streams the buffered keys the joiner\'s vector does
   assert.equal(joiner.joiner.joining, true);
   net.run(recovered(net));
   assertSame(net, 40);
-  assert.deepEqual(joiner.log, ['persist', 'heal-done', 'finish'], 'what was streamed is durable before the Buddy drops its buffer');
+  assert.deepEqual(
+    joiner.log,
+    ['persist', 'heal-done', 'finish'],
+    'what was streamed is durable before the Buddy drops its buffer',
+  );
   assert.equal(joiner.joiner.joining, false);
   assert.equal(buddy.buddy.handoffs.buffer(JOINER), undefined, 'the buffer is dropped');
   const s = buddy.buddy.stats;
   assert.deepEqual(
-    [s.sessionsServed, s.sessionsBuffer, s.sessionsDescent, s.selectedKeys, s.vvSkipped, s.entriesStreamed, s.buffers, s.descentRounds],
+    [
+      s.sessionsServed,
+      s.sessionsBuffer,
+      s.sessionsDescent,
+      s.selectedKeys,
+      s.vvSkipped,
+      s.entriesStreamed,
+      s.buffers,
+      s.descentRounds,
+    ],
     [1, 1, 0, 5, 1, 5, 1, 0],
   );
-  assert.deepEqual(joiner.joiner.stats, { healSessions: 1, healEntriesApplied: 5, joinsRejected: 0, joinsResent: 0, donesResent: 0, joinStalls: 0 });
+  assert.deepEqual(joiner.joiner.stats, {
+    healSessions: 1,
+    healEntriesApplied: 5,
+    joinsRejected: 0,
+    joinsResent: 0,
+    donesResent: 0,
+    joinStalls: 0,
+  });
   const report = joiner.meter.report();
   assert.ok(report);
   assert.deepEqual(report.counts, { vvSkipped: 1, bufferSessions: 1 });
   assert.deepEqual([report.entriesReceived, report.entriesApplied], [5, 5]);
-  assert.deepEqual(Object.keys(report.phasesMs), ['load', 'join', 'startToAck', 'exchange', 'replay', 'finalize']);
+  assert.deepEqual(Object.keys(report.phasesMs), [
+    'load',
+    'join',
+    'startToAck',
+    'exchange',
+    'replay',
+    'finalize',
+  ]);
   assert.ok(report.bytesMoved > 0);
-  for (const other of [0, 3]) assert.equal((net.nodes[other] as Node).buddy.stats.sessionsServed, 0, 'only the Buddy serves');
+  for (const other of [0, 3])
+    assert.equal((net.nodes[other] as Node).buddy.stats.sessionsServed, 0, 'only the Buddy serves');
 });
 
-test('the join\'s session number holds the incarnation, the replica and a counter', () => {
+test("the join's session number holds the incarnation, the replica and a counter", () => {
   const net = new Net(4);
   outage(net, 4, 1, true);
   const sessions: number[] = [];
@@ -243,10 +309,10 @@ test('the join\'s session number holds the incarnation, the replica and a counte
   const joiner = net.nodes[JOINER] as Node;
   joiner.incarnation = 300;
   joiner.joiner.admitted(joiner.ctx);
-  assert.deepEqual(sessions, [((300 & 0xff) << 24 | JOINER << 16 | 2) >>> 0]);
+  assert.deepEqual(sessions, [(((300 & 0xff) << 24) | (JOINER << 16) | 2) >>> 0]);
   joiner.incarnation = 200;
   joiner.joiner.admitted(joiner.ctx);
-  assert.deepEqual(sessions.slice(1), [(200 * 2 ** 24 + JOINER * 2 ** 16 + 3)], 'unsigned');
+  assert.deepEqual(sessions.slice(1), [200 * 2 ** 24 + JOINER * 2 ** 16 + 3], 'unsigned');
 });
 
 test('descent mode: a joiner whose medium kept nothing gets every key by Merkle descent', () => {
@@ -256,7 +322,10 @@ test('descent mode: a joiner whose medium kept nothing gets every key by Merkle 
   assertSame(net, 60);
   const joiner = net.nodes[JOINER] as Node;
   const s = (net.nodes[BUDDY] as Node).buddy.stats;
-  assert.deepEqual([s.sessionsDescent, s.sessionsBuffer, s.selectedKeys, s.entriesStreamed, s.vvSkipped], [1, 0, 60, 60, 0]);
+  assert.deepEqual(
+    [s.sessionsDescent, s.sessionsBuffer, s.selectedKeys, s.entriesStreamed, s.vvSkipped],
+    [1, 0, 60, 60, 0],
+  );
   assert.ok(s.descentRounds >= 1, `descent rounds ${s.descentRounds}`);
   assert.deepEqual(joiner.meter.report()?.counts, { descentSessions: 1 });
   assert.deepEqual(joiner.log, ['persist', 'heal-done', 'finish']);
@@ -284,13 +353,22 @@ test('a large descent selection is streamed by the Buddy and two helpers, a slic
   const slice = Math.ceil(keys / 3);
   const streamed = [0, 2, 3].map((id) => (net.nodes[id] as Node).buddy.stats.entriesStreamed);
   assert.deepEqual(streamed, [slice, slice, keys - 2 * slice]);
-  assert.deepEqual([0, 3].map((id) => (net.nodes[id] as Node).buddy.stats.sessionsAssisted), [1, 1]);
-  assert.deepEqual((net.nodes[JOINER] as Node).meter.report()?.counts, { descentSessions: 1, parallelSources: 3 });
+  assert.deepEqual(
+    [0, 3].map((id) => (net.nodes[id] as Node).buddy.stats.sessionsAssisted),
+    [1, 1],
+  );
+  assert.deepEqual((net.nodes[JOINER] as Node).meter.report()?.counts, {
+    descentSessions: 1,
+    parallelSources: 3,
+  });
   // a selection just under the bound: the Buddy alone
   const small = new Net(4);
   outage(small, HEAL_PARALLEL_MIN_KEYS - 1, 0, false);
   small.run(recovered(small));
-  assert.deepEqual([0, 2, 3].map((id) => (small.nodes[id] as Node).buddy.stats.entriesStreamed), [0, HEAL_PARALLEL_MIN_KEYS - 1, 0]);
+  assert.deepEqual(
+    [0, 2, 3].map((id) => (small.nodes[id] as Node).buddy.stats.entriesStreamed),
+    [0, HEAL_PARALLEL_MIN_KEYS - 1, 0],
+  );
 });
 
 test('lost messages: each side resends what it waits on, and the recovery completes the same', () => {
@@ -311,9 +389,16 @@ test('lost messages: each side resends what it waits on, and the recovery comple
       assert.ok(buddy.assistsResent >= 1, 'a lost assist is resent');
     }
     assert.equal(joiner.joinStalls, 0);
-    assert.equal(buddy.sessionsServed, 1, 'one session: a lost message never restarts the recovery');
+    assert.equal(
+      buddy.sessionsServed,
+      1,
+      'one session: a lost message never restarts the recovery',
+    );
     const log = (net.nodes[JOINER] as Node).log;
-    assert.deepEqual([log[0], log.at(-1), new Set(log.slice(1, -1))], ['persist', 'finish', new Set(['heal-done'])]);
+    assert.deepEqual(
+      [log[0], log.at(-1), new Set(log.slice(1, -1))],
+      ['persist', 'finish', new Set(['heal-done'])],
+    );
   }
 });
 
@@ -323,7 +408,10 @@ test('every message delivered twice: the same recovery, each entry applied once'
   net.duplicate = true;
   net.run(recovered(net));
   assertSame(net, HEAL_PARALLEL_MIN_KEYS + 10);
-  assert.equal((net.nodes[JOINER] as Node).joiner.stats.healEntriesApplied, HEAL_PARALLEL_MIN_KEYS + 10);
+  assert.equal(
+    (net.nodes[JOINER] as Node).joiner.stats.healEntriesApplied,
+    HEAL_PARALLEL_MIN_KEYS + 10,
+  );
   assert.equal((net.nodes[BUDDY] as Node).buddy.stats.sessionsServed, 1);
   assert.equal((net.nodes[BUDDY] as Node).buddy.stats.digestsReplayed, 0);
 });
@@ -385,6 +473,10 @@ test('a digest signed with another key is refused and never trusted; a replayed 
   const buddy = (honest.nodes[BUDDY] as Node).buddy;
   (honest.nodes[BUDDY] as Node).receive(joins[0] as Msg);
   assert.equal(buddy.stats.digestsReplayed, 1);
-  assert.equal(buddy.stats.sessionsServed, 2, 'the first session, then the newer one that replaced it; not the replay');
+  assert.equal(
+    buddy.stats.sessionsServed,
+    2,
+    'the first session, then the newer one that replaced it; not the replay',
+  );
   assert.equal(j.joiner.stats.healSessions, 2);
 });

@@ -5,8 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachSeed, type ActorId } from '@heal/actors';
 import {
-  assertLinearizable, assertSettledAndEqual, PERSISTENCY_MODELS, SimCluster, startSimLoad,
-  type SimClusterOptions, type WorkloadOptions,
+  assertLinearizable,
+  assertSettledAndEqual,
+  PERSISTENCY_MODELS,
+  SimCluster,
+  startSimLoad,
+  type SimClusterOptions,
+  type WorkloadOptions,
 } from '@heal/kv';
 import { buddyOf, COMPARED_STRATEGIES, healReplicaModule } from '../src/index.js';
 
@@ -20,13 +25,32 @@ const MATRIX_SEEDS = 4;
 const FAULT_SEEDS = 12;
 const MEDIA = ['volatile', 'wal', 'pmem'] as const;
 const DATASET = { keys: 120, valueSizes: { bytes: [16, 48], weights: [3, 1] } };
-const LOAD: WorkloadOptions = { keys: DATASET.keys, writeRatio: 0.5, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true };
+const LOAD: WorkloadOptions = {
+  keys: DATASET.keys,
+  writeRatio: 0.5,
+  opsPerClient: Infinity,
+  thinkMs: 0.5,
+  randomReplica: true,
+};
 
-function withCluster(seed: number, options: Partial<SimClusterOptions>, body: (c: SimCluster) => void): void {
+function withCluster(
+  seed: number,
+  options: Partial<SimClusterOptions>,
+  body: (c: SimCluster) => void,
+): void {
   const dir = mkdtempSync(join(tmpdir(), 'heal-matrix-'));
   const c = new SimCluster({
-    seed, replicas: 5, clients: 4, module: healReplicaModule, strategy: 'heal', medium: 'memory-durable',
-    dataDir: dir, pmemCapacity: 512, pmemLatency: false, dataset: DATASET, ...options,
+    seed,
+    replicas: 5,
+    clients: 4,
+    module: healReplicaModule,
+    strategy: 'heal',
+    medium: 'memory-durable',
+    dataDir: dir,
+    pmemCapacity: 512,
+    pmemLatency: false,
+    dataset: DATASET,
+    ...options,
   });
   try {
     body(c);
@@ -42,9 +66,11 @@ function withCluster(seed: number, options: Partial<SimClusterOptions>, body: (c
 function finish(c: SimCluster, load: { stop(): void; running: number }): void {
   c.sim.runFor(20);
   load.stop();
-  assert.ok(c.sim.runUntil(() => load.running === 0, 10_000), 'clients finish');
+  assert.ok(
+    c.sim.runUntil(() => load.running === 0, 10_000),
+    'clients finish',
+  );
 }
-
 
 for (const strategy of COMPARED_STRATEGIES) {
   for (const model of PERSISTENCY_MODELS) {
@@ -60,7 +86,10 @@ for (const strategy of COMPARED_STRATEGIES) {
             c.restart(victim, { strategy });
             const outcome = c.recover(victim, 5000);
             assert.equal(outcome.strategy, strategy);
-            assert.ok(outcome.recoveryMs > 0 && outcome.phasesMs['load'] !== undefined, JSON.stringify(outcome));
+            assert.ok(
+              outcome.recoveryMs > 0 && outcome.phasesMs['load'] !== undefined,
+              JSON.stringify(outcome),
+            );
             finish(c, load);
           });
         });
@@ -74,7 +103,9 @@ function sourceOf(c: SimCluster, strategy: string, victim: ActorId): ActorId | u
   const live = c.liveReplicas().find((r) => r.full);
   if (!live) return undefined;
   if (strategy === 'heal') return buddyOf(live.view, victim);
-  return live.view.members.map((m) => m.id).find((id) => id !== victim && !live.view.shadows.includes(id));
+  return live.view.members
+    .map((m) => m.id)
+    .find((id) => id !== victim && !live.view.shadows.includes(id));
 }
 
 for (const strategy of COMPARED_STRATEGIES) {
@@ -164,10 +195,17 @@ test('heal: a Missed-updates buffer that overflows falls back to Merkle descent'
       assert.ok(outcome.missedKeys > 0, 'the replica missed writes');
       if (overflow) {
         overflowed++;
-        assert.equal(outcome.counts['descentSessions'], 1, `an overflowed buffer leads to a descent: ${JSON.stringify(outcome)}`);
+        assert.equal(
+          outcome.counts['descentSessions'],
+          1,
+          `an overflowed buffer leads to a descent: ${JSON.stringify(outcome)}`,
+        );
       }
       finish(c, load);
     });
   });
-  assert.ok(overflowed >= FAULT_SEEDS / 2, `the buffer overflowed in ${overflowed} of ${FAULT_SEEDS} runs`);
+  assert.ok(
+    overflowed >= FAULT_SEEDS / 2,
+    `the buffer overflowed in ${overflowed} of ${FAULT_SEEDS} runs`,
+  );
 });

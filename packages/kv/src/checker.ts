@@ -2,7 +2,12 @@
  * `@heal/kv/checker`: histories (recording, parsing, validation), the linearizability checker
  * and its reports, and the history simulator that tests it.
  */
-export { HistoryError, parseHistory, serializeHistory, validateHistory } from './checker/history.js';
+export {
+  HistoryError,
+  parseHistory,
+  serializeHistory,
+  validateHistory,
+} from './checker/history.js';
 export type { GetOperation, History, Operation, PutOperation } from './checker/history.js';
 export { HistoryRecorder, INITIAL_CLIENT, RECORDER_MAX_OPERATIONS } from './checker/recorder.js';
 export { checkHistory, isLinearizable } from './checker/linearizability.js';

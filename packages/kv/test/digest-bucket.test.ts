@@ -36,8 +36,14 @@ test('the default digest has 4096 buckets under a 16-ary tree of 4 levels', () =
   const d = new BucketDigest();
   assert.equal(d.buckets, DIGEST_BUCKETS_DEFAULT);
   assert.equal(d.levels, 4);
-  assert.deepEqual(d.childrenOf(0, 0), Array.from({ length: 16 }, (_, i) => i));
-  assert.deepEqual(d.childrenOf(2, 255), Array.from({ length: 16 }, (_, i) => 4080 + i));
+  assert.deepEqual(
+    d.childrenOf(0, 0),
+    Array.from({ length: 16 }, (_, i) => i),
+  );
+  assert.deepEqual(
+    d.childrenOf(2, 255),
+    Array.from({ length: 16 }, (_, i) => 4080 + i),
+  );
   assert.equal(d.nodes(3, [0, 4095]).length, 2);
 });
 
@@ -82,7 +88,8 @@ test('an update changes exactly its bucket and that bucket’s ancestors', () =>
   for (let level = 0; level < d.levels; level++) {
     const ancestor = Math.floor(bucket / 4 ** (d.levels - 1 - level));
     after[level]!.forEach((hash, index) => {
-      if (index === ancestor) assert.notEqual(hash, before[level]![index], `level ${level} node ${index}`);
+      if (index === ancestor)
+        assert.notEqual(hash, before[level]![index], `level ${level} node ${index}`);
       else assert.equal(hash, before[level]![index], `level ${level} node ${index}`);
     });
   }
@@ -176,5 +183,8 @@ test('bucket lanes summed from elements, assigned to a digest, give the digest o
   assigned.root(); // computed once before: assigning must mark every node stale
   assigned.assignBucketLanes(sums);
   assert.deepEqual(allNodes(assigned), allNodes(updated));
-  assert.throws(() => assigned.assignBucketLanes(new Uint32Array(64)), /bucket lanes must be a Uint32Array of 128 \(2 per bucket\), got 64/);
+  assert.throws(
+    () => assigned.assignBucketLanes(new Uint32Array(64)),
+    /bucket lanes must be a Uint32Array of 128 \(2 per bucket\), got 64/,
+  );
 });

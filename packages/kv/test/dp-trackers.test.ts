@@ -7,7 +7,10 @@ import { compareTs, type Ts } from '../src/protocol/timestamp.js';
 import type { View } from '../src/protocol/view.js';
 import { SIM_TIMING } from '../src/protocol/timing.js';
 import {
-  DpTrackers, MAX_DP_RETRY_DOUBLINGS, MAX_DP_RETRY_SCAN_PER_TICK, type DpTrackersHost,
+  DpTrackers,
+  MAX_DP_RETRY_DOUBLINGS,
+  MAX_DP_RETRY_SCAN_PER_TICK,
+  type DpTrackersHost,
 } from '../src/protocol/dp-trackers.js';
 
 /**
@@ -21,7 +24,12 @@ class Host implements DpTrackersHost {
   members: ActorId[];
   readonly persisted = new Map<string, Ts>();
   readonly durable = new Map<string, Ts>();
-  readonly reachedCalls: { key: string; ts: Ts; announce: boolean; record: KeyRecord | undefined }[] = [];
+  readonly reachedCalls: {
+    key: string;
+    ts: Ts;
+    announce: boolean;
+    record: KeyRecord | undefined;
+  }[] = [];
   readonly requests: { to: ActorId; item: KeyTs }[] = [];
   readonly persistedRecords: (KeyRecord | undefined)[] = [];
 
@@ -67,7 +75,11 @@ test('a write every member persisted is at DP at once: reached with its announce
   host.persisted.set('a', ts(1));
   trackers.track('a', ts(1), acks(1, 2), true, false, record);
   assert.deepEqual(host.reachedCalls, [{ key: 'a', ts: ts(1), announce: false, record }]);
-  assert.equal(host.persistedRecords[0], record, 'the record at hand is handed to persistedAtLeast');
+  assert.equal(
+    host.persistedRecords[0],
+    record,
+    'the record at hand is handed to persistedAtLeast',
+  );
   assert.equal(trackers.stats.dpReached, 1);
   assert.deepEqual([...trackers.partiallyPersisted()], []);
   assert.equal(trackers.partiallyPersistedStats().dpTrackers, 0);
@@ -82,9 +94,17 @@ test('a write already durable here is not tracked, and a tracker is not replaced
   trackers.track('b', ts(3), acks(), true);
   trackers.track('b', ts(2), acks(), true);
   trackers.track('b', ts(3), acks(), false);
-  assert.deepEqual([...trackers.partiallyPersisted()].map((p) => p.ts), [ts(3)], 'the newer tracker stays');
+  assert.deepEqual(
+    [...trackers.partiallyPersisted()].map((p) => p.ts),
+    [ts(3)],
+    'the newer tracker stays',
+  );
   trackers.track('b', ts(4), acks(), false);
-  assert.deepEqual([...trackers.partiallyPersisted()], [], 'a newer write replaces it (not coordinated here)');
+  assert.deepEqual(
+    [...trackers.partiallyPersisted()],
+    [],
+    'a newer write replaces it (not coordinated here)',
+  );
   assert.equal(trackers.partiallyPersistedStats().dpTrackers, 1);
   assert.equal(trackers.stats.dpReached, 0);
 });
@@ -96,11 +116,19 @@ test('persist acks bring a write to DP once every member of the view holds it or
   host.persisted.set('a', ts(5));
   trackers.ack(1, 'a', ts(4));
   trackers.ack(1, 'b', ts(9));
-  assert.equal(host.reachedCalls.length, 0, 'an ack of an older ts or another key counts for nothing');
+  assert.equal(
+    host.reachedCalls.length,
+    0,
+    'an ack of an older ts or another key counts for nothing',
+  );
   trackers.ack(1, 'a', ts(5));
   assert.equal(host.reachedCalls.length, 0, 'member 2 has not acked');
   trackers.ack(2, 'a', ts(6));
-  assert.deepEqual(host.reachedCalls.map((c) => [c.key, c.ts, c.announce]), [['a', ts(5), true]], 'a later ts acks it too');
+  assert.deepEqual(
+    host.reachedCalls.map((c) => [c.key, c.ts, c.announce]),
+    [['a', ts(5), true]],
+    'a later ts acks it too',
+  );
   assert.equal(trackers.stats.dpReached, 1);
   trackers.reached('a', ts(5));
   assert.equal(trackers.partiallyPersistedStats().dpTrackers, 0);
@@ -160,7 +188,11 @@ test('persist requests go to the members that have not acked, after retransmitMs
     assert.deepEqual(host.takeRequests(), [], `request ${k} not before ${gap} ms`);
     host.nowMs = last + gap;
     trackers.tick();
-    assert.deepEqual(host.takeRequests(), ['1:a@1', '3:a@1'], `request ${k} after ${gap} ms, not to itself nor to 2`);
+    assert.deepEqual(
+      host.takeRequests(),
+      ['1:a@1', '3:a@1'],
+      `request ${k} after ${gap} ms, not to itself nor to 2`,
+    );
     last = host.nowMs;
   }
   assert.equal(trackers.stats.persistRequests, 2 * (MAX_DP_RETRY_DOUBLINGS + 3));
@@ -172,9 +204,17 @@ test('a tracker this replica did not coordinate (adopted) asks at the next tick 
   trackers.adopt('a', ts(2, 7));
   trackers.adopt('a', ts(3, 7));
   assert.deepEqual([...trackers.partiallyPersisted()], []);
-  assert.deepEqual(trackers.partiallyPersistedStats(), { partiallyPersisted: 0, partiallyPersistedOldestMs: 0, dpTrackers: 1 });
+  assert.deepEqual(trackers.partiallyPersistedStats(), {
+    partiallyPersisted: 0,
+    partiallyPersistedOldestMs: 0,
+    dpTrackers: 1,
+  });
   trackers.tick();
-  assert.deepEqual(host.takeRequests(), ['1:a@2', '2:a@2'], 'adopting a key tracked already changes nothing');
+  assert.deepEqual(
+    host.takeRequests(),
+    ['1:a@2', '2:a@2'],
+    'adopting a key tracked already changes nothing',
+  );
 });
 
 test('the Partially-persisted list: the coordinated trackers, since their VP, and its stats', () => {
@@ -186,11 +226,18 @@ test('the Partially-persisted list: the coordinated trackers, since their VP, an
   trackers.track('b', ts(1), acks(), true);
   trackers.track('c', ts(1), acks(), false);
   host.nowMs = 40;
-  assert.deepEqual([...trackers.partiallyPersisted()], [
-    { key: 'a', ts: ts(1), sinceMs: 10 },
-    { key: 'b', ts: ts(1), sinceMs: 25 },
-  ]);
-  assert.deepEqual(trackers.partiallyPersistedStats(), { partiallyPersisted: 2, partiallyPersistedOldestMs: 30, dpTrackers: 3 });
+  assert.deepEqual(
+    [...trackers.partiallyPersisted()],
+    [
+      { key: 'a', ts: ts(1), sinceMs: 10 },
+      { key: 'b', ts: ts(1), sinceMs: 25 },
+    ],
+  );
+  assert.deepEqual(trackers.partiallyPersistedStats(), {
+    partiallyPersisted: 2,
+    partiallyPersistedOldestMs: 30,
+    dpTrackers: 3,
+  });
 });
 
 test('one tick scans at most MAX_DP_RETRY_SCAN_PER_TICK trackers, oldest request first; a request moves its tracker to the end', () => {
@@ -204,7 +251,11 @@ test('one tick scans at most MAX_DP_RETRY_SCAN_PER_TICK trackers, oldest request
   assert.equal(first[0], '1:k0@1');
   assert.ok(!first.includes(`1:k${n - 1}@1`), 'the last one is past the scan bound');
   trackers.tick();
-  assert.deepEqual(host.takeRequests(), [`1:k${n - 1}@1`], 'the requested ones moved behind it; it is scanned first now');
+  assert.deepEqual(
+    host.takeRequests(),
+    [`1:k${n - 1}@1`],
+    'the requested ones moved behind it; it is scanned first now',
+  );
 });
 
 test('a view change counts only the members that stay, re-asks at once, and adopts Valid records whose coordinator left', () => {
@@ -219,8 +270,12 @@ test('a view change counts only the members that stay, re-asks at once, and adop
   host.takeRequests();
   assert.equal(host.reachedCalls.length, 0);
   host.members = [0, 1, 2];
-  const record = (key: string, version: number, cid: ActorId, state: KeyRecord['state']): KeyRecord =>
-    ({ key, ts: ts(version, cid), value: 'v', state, origin: cid, seq: 1 });
+  const record = (
+    key: string,
+    version: number,
+    cid: ActorId,
+    state: KeyRecord['state'],
+  ): KeyRecord => ({ key, ts: ts(version, cid), value: 'v', state, origin: cid, seq: 1 });
   host.durable.set('d', ts(1, 3));
   trackers.viewInstalled(host.view(), [
     record('c', 1, 3, 'valid'), // its coordinator (3) left: adopted
@@ -228,8 +283,16 @@ test('a view change counts only the members that stay, re-asks at once, and adop
     record('e', 1, 3, 'invalid'), // not Valid: its write is still in progress
     record('f', 1, 1, 'valid'), // its coordinator stays: it tracks it
   ]);
-  assert.deepEqual(host.reachedCalls.map((c) => c.key), ['a'], 'a: every remaining member holds it');
+  assert.deepEqual(
+    host.reachedCalls.map((c) => c.key),
+    ['a'],
+    'a: every remaining member holds it',
+  );
   trackers.reached('a', ts(1));
   trackers.tick();
-  assert.deepEqual(host.takeRequests().sort(), ['1:c@1', '2:b@1', '2:c@1'], 'b is asked again at once, c is adopted');
+  assert.deepEqual(
+    host.takeRequests().sort(),
+    ['1:c@1', '2:b@1', '2:c@1'],
+    'b is asked again at once, c is adopted',
+  );
 });

@@ -3,10 +3,22 @@ import assert from 'node:assert/strict';
 import { drainMap } from '../src/protocol/drain-map.js';
 
 test('drainMap hands out every entry once, in insertion order, and leaves the map empty', () => {
-  const map = new Map<number, string>([[3, 'c'], [1, 'a'], [2, 'b']]);
+  const map = new Map<number, string>([
+    [3, 'c'],
+    [1, 'a'],
+    [2, 'b'],
+  ]);
   const seen: [number, string, number][] = [];
   drainMap(map, (value, key) => seen.push([key, value, map.size]));
-  assert.deepEqual(seen, [[3, 'c', 2], [1, 'a', 1], [2, 'b', 0]], 'each entry is gone before it is handed out');
+  assert.deepEqual(
+    seen,
+    [
+      [3, 'c', 2],
+      [1, 'a', 1],
+      [2, 'b', 0],
+    ],
+    'each entry is gone before it is handed out',
+  );
   assert.equal(map.size, 0);
   drainMap(map, () => assert.fail('an empty map hands out nothing'));
 });

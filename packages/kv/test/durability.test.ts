@@ -10,7 +10,13 @@ import type { View } from '../src/protocol/view.js';
 import { SIM_TIMING } from '../src/protocol/timing.js';
 import { VersionVector } from '../src/protocol/version-vector.js';
 import {
-  Durability, EVENT_SYNC_TICKS, MAX_DEFERRED_ACKS, MAX_LEARNED_WRITES, type DurabilityHost, type HeldRecord, type PersistencyModel,
+  Durability,
+  EVENT_SYNC_TICKS,
+  MAX_DEFERRED_ACKS,
+  MAX_LEARNED_WRITES,
+  type DurabilityHost,
+  type HeldRecord,
+  type PersistencyModel,
 } from '../src/protocol/durability.js';
 
 /**
@@ -33,7 +39,10 @@ class Host implements DurabilityHost {
   readonly storage: KvStorage;
   durability!: Durability;
 
-  constructor(readonly model: PersistencyModel, storedVv?: Uint8Array) {
+  constructor(
+    readonly model: PersistencyModel,
+    storedVv?: Uint8Array,
+  ) {
     this.storage = {
       medium: 'test',
       loadVersionVector: () => storedVv,
@@ -80,8 +89,21 @@ function setup(model: PersistencyModel, storedVv?: Uint8Array): { host: Host; d:
 const ts = (version: number, cid: ActorId = 1): Ts => ({ version, cid });
 
 /** Holds and writes `key` at `version` (value changed), as Replication does. */
-function write(host: Host, d: Durability, key: string, version: number, valueChanged = true): HeldRecord {
-  const record: KeyRecord = { key, ts: ts(version), value: `v${version}`, state: 'valid', origin: 1, seq: version };
+function write(
+  host: Host,
+  d: Durability,
+  key: string,
+  version: number,
+  valueChanged = true,
+): HeldRecord {
+  const record: KeyRecord = {
+    key,
+    ts: ts(version),
+    value: `v${version}`,
+    state: 'valid',
+    origin: 1,
+    seq: version,
+  };
   const held = d.held(record, host.records.get(key));
   host.records.set(key, held);
   d.written(held, valueChanged);
@@ -137,7 +159,13 @@ test('Synch: a write started by a persist ack of the sync is synced in the same 
 
 test('Strict and REnf sync every tick, Event and Synch every EVENT_SYNC_TICKS ticks, Scope never on a tick', () => {
   const ticks = 2 * EVENT_SYNC_TICKS;
-  const expected: Record<PersistencyModel, number> = { strict: ticks, renf: ticks, event: 2, scope: 0, synch: 2 };
+  const expected: Record<PersistencyModel, number> = {
+    strict: ticks,
+    renf: ticks,
+    event: 2,
+    scope: 0,
+    synch: 2,
+  };
   for (const model of ['strict', 'renf', 'event', 'scope', 'synch'] as const) {
     const { host, d } = setup(model);
     let synced = 0;
@@ -146,7 +174,8 @@ test('Strict and REnf sync every tick, Event and Synch every EVENT_SYNC_TICKS ti
       d.tick();
       if (host.syncs.length > synced) {
         synced = host.syncs.length;
-        if (model === 'event' || model === 'synch') assert.equal(i % EVENT_SYNC_TICKS, 0, `${model} synced at tick ${i}`);
+        if (model === 'event' || model === 'synch')
+          assert.equal(i % EVENT_SYNC_TICKS, 0, `${model} synced at tick ${i}`);
       }
     }
     assert.equal(host.syncs.length, expected[model], model);
@@ -170,7 +199,10 @@ test('Scope syncs in the flush after a scope-sync asked, and answers it', () => 
 test('a persist request is answered at once if persisted, after the next sync if dirty, never if not taken yet', () => {
   const { host, d } = setup('strict');
   write(host, d, 'a', 1);
-  d.onPersistRequest(1, [{ key: 'a', ...ts(1) }, { key: 'b', ...ts(1) }]);
+  d.onPersistRequest(1, [
+    { key: 'a', ...ts(1) },
+    { key: 'b', ...ts(1) },
+  ]);
   d.onPersistRequest(2, [{ key: 'a', ...ts(1) }]);
   d.notifyOnPersist('a', ts(2), 2); // not taken here yet
   d.notifyOnPersist('a', ts(1), 0); // itself: never a message
@@ -246,7 +278,10 @@ test('DP of a key not held yet is kept and taken over by its first record', () =
   const again = write(host, d, 'a', 3);
   assert.equal(again, rec, 'a key keeps its record object');
   assert.deepEqual(again.durableTs, ts(2), 'and its progress');
-  assert.throws(() => d.held({ ...again, key: 'z' }, rec), /the record of a takes a write of its own key, not z/);
+  assert.throws(
+    () => d.held({ ...again, key: 'z' }, rec),
+    /the record of a takes a write of its own key, not z/,
+  );
 });
 
 test('held with persisted: the medium holds the ts already (a restart)', () => {
@@ -295,7 +330,10 @@ test('the version vector is loaded from the medium; a bad one is an error naming
   vv.add(4, 1);
   const { d } = setup('strict', vv.encode());
   assert.equal(d.versionVector.covers(4, 1), true);
-  assert.throws(() => setup('strict', new Uint8Array([1, 2, 3])), /replica 0: the version vector on its test medium is invalid/);
+  assert.throws(
+    () => setup('strict', new Uint8Array([1, 2, 3])),
+    /replica 0: the version vector on its test medium is invalid/,
+  );
 });
 
 test('persist acks and DURABLEs go out in messages of at most MAX_PERSIST_ITEMS items', () => {
@@ -303,13 +341,22 @@ test('persist acks and DURABLEs go out in messages of at most MAX_PERSIST_ITEMS 
   const n = MAX_PERSIST_ITEMS + 1;
   for (let i = 0; i < n; i++) write(host, d, `k${i}`, 1);
   d.tick();
-  d.onPersistRequest(1, Array.from({ length: n }, (_, i) => ({ key: `k${i}`, ...ts(1) })));
+  d.onPersistRequest(
+    1,
+    Array.from({ length: n }, (_, i) => ({ key: `k${i}`, ...ts(1) })),
+  );
   for (let i = 0; i < n; i++) d.trackers.track(`k${i}`, ts(1), new Set([1, 2]), true);
   d.flush();
-  const sizes = host.sent.map(({ to, msg }) => `${to} ${msg.kind} ${'items' in msg ? msg.items.length : 0}`);
+  const sizes = host.sent.map(
+    ({ to, msg }) => `${to} ${msg.kind} ${'items' in msg ? msg.items.length : 0}`,
+  );
   assert.deepEqual(sizes, [
-    `1 persisted ${MAX_PERSIST_ITEMS}`, '1 persisted 1',
-    `1 durable ${MAX_PERSIST_ITEMS}`, '1 durable 1', `2 durable ${MAX_PERSIST_ITEMS}`, '2 durable 1',
+    `1 persisted ${MAX_PERSIST_ITEMS}`,
+    '1 persisted 1',
+    `1 durable ${MAX_PERSIST_ITEMS}`,
+    '1 durable 1',
+    `2 durable ${MAX_PERSIST_ITEMS}`,
+    '2 durable 1',
   ]);
   assert.equal(d.stats.durableSent, n);
 });
@@ -331,7 +378,11 @@ test('at most MAX_LEARNED_WRITES writes learned between two syncs are added to t
   assert.equal(d.versionVector.covers(1, MAX_LEARNED_WRITES + 1), false);
   d.learned(1, MAX_LEARNED_WRITES + 1);
   d.tick();
-  assert.equal(d.versionVector.covers(1, MAX_LEARNED_WRITES + 1), true, 'room again after the sync');
+  assert.equal(
+    d.versionVector.covers(1, MAX_LEARNED_WRITES + 1),
+    true,
+    'room again after the sync',
+  );
 });
 
 test('a write already at DP here is not tracked again', () => {
@@ -345,7 +396,10 @@ test('a write already at DP here is not tracked again', () => {
 test('persist scopes run on the host clock: an unanswered scope-sync is sent again after retransmitMs', () => {
   const { host, d } = setup('scope');
   host.nowMs = 50;
-  assert.equal(d.scopes.open({ kind: 'persist-scope', epoch: 0, sender: 9, reqId: 1, items: [] }), true);
+  assert.equal(
+    d.scopes.open({ kind: 'persist-scope', epoch: 0, sender: 9, reqId: 1, items: [] }),
+    true,
+  );
   assert.deepEqual(host.take(), ['1 scope-sync', '2 scope-sync']);
   host.nowMs = 50 + SIM_TIMING.retransmitMs - 1;
   d.tick();
@@ -355,8 +409,11 @@ test('persist scopes run on the host clock: an unanswered scope-sync is sent aga
   assert.deepEqual(host.take(), ['1 scope-sync', '2 scope-sync']);
 });
 
-test('a bad version vector error keeps the decoder\'s error as its cause', () => {
-  assert.throws(() => setup('strict', new Uint8Array([1, 2, 3])), (err: Error) => err instanceof RangeError && err.cause instanceof Error);
+test("a bad version vector error keeps the decoder's error as its cause", () => {
+  assert.throws(
+    () => setup('strict', new Uint8Array([1, 2, 3])),
+    (err: Error) => err instanceof RangeError && err.cause instanceof Error,
+  );
 });
 
 test('a record written twice before a sync is synced, and acked, once', () => {
@@ -371,23 +428,35 @@ test('a persist waiter on a record that is neither persisted nor dirty breaks an
   const { host, d } = setup('strict');
   const record: KeyRecord = { key: 'a', ts: ts(1), value: 'v', state: 'valid', origin: 1, seq: 1 };
   host.records.set('a', d.held(record, undefined)); // never written: not on the dirty list
-  assert.throws(() => d.notifyOnPersist('a', ts(1), 1), /key a holds an unpersisted ts, so it is dirty/);
+  assert.throws(
+    () => d.notifyOnPersist('a', ts(1), 1),
+    /key a holds an unpersisted ts, so it is dirty/,
+  );
 });
 
 test('at most MAX_DEFERRED_ACKS ACKs are held back', () => {
   const { host, d } = setup('synch');
   const rec = write(host, d, 'a', 1);
   for (let i = 0; i < MAX_DEFERRED_ACKS; i++) d.deferAck(1, rec, ts(1));
-  assert.throws(() => d.deferAck(1, rec, ts(1)), new RegExp(`more than ${MAX_DEFERRED_ACKS} ACKs held back`));
+  assert.throws(
+    () => d.deferAck(1, rec, ts(1)),
+    new RegExp(`more than ${MAX_DEFERRED_ACKS} ACKs held back`),
+  );
 });
 
 test('exactly MAX_PERSIST_ITEMS items go in one message', () => {
   const { host, d } = setup('strict');
   for (let i = 0; i < MAX_PERSIST_ITEMS; i++) write(host, d, `k${i}`, 1);
   d.tick();
-  d.onPersistRequest(1, Array.from({ length: MAX_PERSIST_ITEMS }, (_, i) => ({ key: `k${i}`, ...ts(1) })));
+  d.onPersistRequest(
+    1,
+    Array.from({ length: MAX_PERSIST_ITEMS }, (_, i) => ({ key: `k${i}`, ...ts(1) })),
+  );
   d.flush();
-  assert.deepEqual(host.take().map((m) => m.split(' ').slice(0, 2).join(' ')), ['1 persisted']);
+  assert.deepEqual(
+    host.take().map((m) => m.split(' ').slice(0, 2).join(' ')),
+    ['1 persisted'],
+  );
 });
 
 test('a persist ack of a sync does not start another sync inside it', () => {

@@ -1,11 +1,22 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { COUNTED_SILENCE_MAX_FLOORS, FailureDetector, SILENCE_PEAK_HALF_LIFE_MS, SUSPICION_PEAK_FACTOR } from '../src/protocol/failure-detector.js';
+import {
+  COUNTED_SILENCE_MAX_FLOORS,
+  FailureDetector,
+  SILENCE_PEAK_HALF_LIFE_MS,
+  SUSPICION_PEAK_FACTOR,
+} from '../src/protocol/failure-detector.js';
 
 const MEMBERS = [{ id: 0 }, { id: 1 }, { id: 2 }];
 
 /** Replica 0's detector; 1 and 2 speak every `everyMs` until `untilMs` (1 stops at `oneStopsMs`). */
-function heard(fd: FailureDetector, fromMs: number, untilMs: number, everyMs: number, oneStopsMs = Infinity): void {
+function heard(
+  fd: FailureDetector,
+  fromMs: number,
+  untilMs: number,
+  everyMs: number,
+  oneStopsMs = Infinity,
+): void {
   for (let t = fromMs; t <= untilMs; t += everyMs) {
     if (t <= oneStopsMs) fd.heard(1, t);
     fd.heard(2, t);
@@ -40,7 +51,10 @@ test('the timeout follows the longest recent silence, and forgets it with a half
   assert.equal(fd.suspects(1, 270, MEMBERS), false, '70 ms < 80 ms');
   assert.equal(fd.suspects(1, 281, MEMBERS), true, '81 ms > 80 ms');
   const later = 200 + SILENCE_PEAK_HALF_LIFE_MS;
-  assert.ok(Math.abs(fd.timeoutMs(1, later) - 50) < 1e-9, 'after a half-life 2 x 20 ms is below the floor');
+  assert.ok(
+    Math.abs(fd.timeoutMs(1, later) - 50) < 1e-9,
+    'after a half-life 2 x 20 ms is below the floor',
+  );
 });
 
 test('a long silence raises the timeout at most to a bound (a partition healed must not hide a later crash)', () => {

@@ -10,7 +10,10 @@ test('a round of reads splits into gets of at most MAX_GET_ITEMS, in order', () 
   const batches = getBatches(items, () => 8);
   assert.deepEqual(sizes(batches), [MAX_GET_ITEMS, MAX_GET_ITEMS, 452]);
   assert.deepEqual(batches.flat(), items);
-  assert.deepEqual(getBatches([], () => 8), []);
+  assert.deepEqual(
+    getBatches([], () => 8),
+    [],
+  );
   const one = [7];
   assert.equal(getBatches(one, () => 8)[0], one, 'a round that fits one message is sent as it is');
 });
@@ -19,6 +22,15 @@ test('a batch ends once its bytes reach GET_BATCH_BYTES; a larger item ends its 
   const third = Math.ceil(GET_BATCH_BYTES / 3);
   assert.deepEqual(sizes(getBatches([1, 1, 1, 1, 1], () => third)), [3, 2]);
   const bytes = [10, GET_BATCH_BYTES * 4, 10, 10];
-  assert.deepEqual(getBatches([0, 1, 2, 3], (i) => bytes[i] as number), [[0, 1], [2, 3]]);
-  assert.deepEqual(getBatches([1], () => GET_BATCH_BYTES * 4), [[1]]);
+  assert.deepEqual(
+    getBatches([0, 1, 2, 3], (i) => bytes[i] as number),
+    [
+      [0, 1],
+      [2, 3],
+    ],
+  );
+  assert.deepEqual(
+    getBatches([1], () => GET_BATCH_BYTES * 4),
+    [[1]],
+  );
 });

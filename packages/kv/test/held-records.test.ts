@@ -8,15 +8,34 @@ import type { KeyRecord } from '../src/storage/key-record.js';
 import { MemoryStorage } from '../src/storage/memory-storage.js';
 
 function record(key: string, version: number): KeyRecord {
-  return { key, ts: { version, cid: 1 }, value: `v${version}`, state: 'valid', origin: 0, seq: version };
+  return {
+    key,
+    ts: { version, cid: 1 },
+    value: `v${version}`,
+    state: 'valid',
+    origin: 0,
+    seq: version,
+  };
 }
 
 function held(r: KeyRecord): HeldRecord {
-  return { ...r, persistedTs: r.ts, durableTs: undefined, dirty: false, mayBeUndurable: false, undurableListed: false, invalidSeq: 0 };
+  return {
+    ...r,
+    persistedTs: r.ts,
+    durableTs: undefined,
+    dirty: false,
+    mayBeUndurable: false,
+    undurableListed: false,
+    invalidSeq: 0,
+  };
 }
 
 /** A durable medium holding `keys` records k0..k(keys-1), attached: every record cold. */
-function backed(keys: number): { records: HeldRecords; medium: MemoryStorage; materialized: string[] } {
+function backed(keys: number): {
+  records: HeldRecords;
+  medium: MemoryStorage;
+  materialized: string[];
+} {
   const medium = new MemoryStorage(true);
   for (let i = 0; i < keys; i++) medium.write(record(`k${i}`, 1));
   const records = new HeldRecords();
@@ -42,7 +61,10 @@ test('a lookup miss reads the medium once and holds the record; size counts held
   assert.deepEqual([records.size, records.coldSize], [6, 4]);
   const out: (HeldRecord | undefined)[] = [];
   records.getAll([{ key: 'k0' }, { key: 'new' }, { key: 'k3' }, { key: 'nope' }], out);
-  assert.deepEqual(out.map((r) => r?.key), ['k0', 'new', 'k3', undefined]);
+  assert.deepEqual(
+    out.map((r) => r?.key),
+    ['k0', 'new', 'k3', undefined],
+  );
   assert.deepEqual(materialized, ['k3', 'k0']);
 });
 
@@ -63,8 +85,14 @@ test('iteration visits every key once, held first, without holding the cold ones
   records.get('k4');
   records.set(held(record('new', 2)));
   assert.deepEqual([...records.keys()], ['k4', 'new', 'k0', 'k1', 'k2', 'k3', 'k5']);
-  assert.deepEqual([...records.cold()].map((r) => r.key), ['k0', 'k1', 'k2', 'k3', 'k5']);
-  assert.deepEqual([...records.held()].map((r) => r.key), ['k4', 'new']);
+  assert.deepEqual(
+    [...records.cold()].map((r) => r.key),
+    ['k0', 'k1', 'k2', 'k3', 'k5'],
+  );
+  assert.deepEqual(
+    [...records.held()].map((r) => r.key),
+    ['k4', 'new'],
+  );
   assert.deepEqual(materialized, ['k4'], 'iterating read the cold records without holding them');
 });
 
@@ -84,7 +112,11 @@ test('an iteration spread over time still visits every key present at its start'
       seen.add(next.value.key);
     }
     for (const key of present) assert.ok(seen.has(key), `seed=${seed}: ${key} was not visited`);
-    assert.equal(records.size, 30 + [...records.keys()].filter((k) => k.startsWith('new')).length, `seed=${seed}: size`);
+    assert.equal(
+      records.size,
+      30 + [...records.keys()].filter((k) => k.startsWith('new')).length,
+      `seed=${seed}: size`,
+    );
   }
 });
 
@@ -95,7 +127,10 @@ test('the records in some digest buckets are the held ones and the cold ones the
   const digest = new BucketDigest();
   const buckets = new Set(['k7', 'k8', 'new', 'k30'].map((k) => digest.bucketOf(k)));
   const expected = [...records.keys()].filter((k) => buckets.has(digest.bucketOf(k)));
-  assert.deepEqual([...records.inBuckets(buckets)].map((r) => r.key), expected);
+  assert.deepEqual(
+    [...records.inBuckets(buckets)].map((r) => r.key),
+    expected,
+  );
   assert.ok(expected.length >= 4);
   assert.deepEqual(materialized, ['k7']);
   assert.deepEqual([...records.inBuckets(new Set())], []);

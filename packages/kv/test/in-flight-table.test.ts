@@ -30,14 +30,22 @@ test('operations are found and taken by request id, whether in their slot or spi
 
 test('takeWhere removes exactly what it picks, from slots and spill alike', () => {
   const table = new InFlightTable<Op>(8);
-  for (let reqId = 100; reqId < 120; reqId++) table.add({ reqId, tag: reqId % 2 === 0 ? 'even' : 'odd' });
+  for (let reqId = 100; reqId < 120; reqId++)
+    table.add({ reqId, tag: reqId % 2 === 0 ? 'even' : 'odd' });
   const odd = table.takeWhere((op) => op.tag === 'odd');
-  assert.deepEqual(odd.map((op) => op.reqId).sort((a, b) => a - b), [101, 103, 105, 107, 109, 111, 113, 115, 117, 119]);
+  assert.deepEqual(
+    odd.map((op) => op.reqId).sort((a, b) => a - b),
+    [101, 103, 105, 107, 109, 111, 113, 115, 117, 119],
+  );
   assert.equal(table.size, 10);
-  for (let reqId = 100; reqId < 120; reqId++) assert.equal(table.get(reqId) !== undefined, reqId % 2 === 0, `reqId ${reqId}`);
+  for (let reqId = 100; reqId < 120; reqId++)
+    assert.equal(table.get(reqId) !== undefined, reqId % 2 === 0, `reqId ${reqId}`);
   assert.equal(table.takeWhere(() => true).length, 10);
   assert.equal(table.size, 0);
-  assert.deepEqual(table.takeWhere(() => true), []);
+  assert.deepEqual(
+    table.takeWhere(() => true),
+    [],
+  );
 });
 
 test('against a Map, under a random mix of adds and takes with ids far beyond the slots', () => {
@@ -54,12 +62,18 @@ test('against a Map, under a random mix of adds and takes with ids far beyond th
     } else if (r < 0.9) {
       // Mostly the oldest, as replies come back; sometimes any, or one never added.
       const ids = [...model.keys()];
-      const reqId = prng.float() < 0.2 ? next + 5 : (ids[prng.float() < 0.7 ? 0 : prng.int(ids.length)] as number);
+      const reqId =
+        prng.float() < 0.2
+          ? next + 5
+          : (ids[prng.float() < 0.7 ? 0 : prng.int(ids.length)] as number);
       assert.equal(table.take(reqId), model.get(reqId));
       model.delete(reqId);
     } else {
       const cut = next - 1 - prng.int(64);
-      const taken = table.takeWhere((op) => op.reqId < cut).map((op) => op.reqId).sort((a, b) => a - b);
+      const taken = table
+        .takeWhere((op) => op.reqId < cut)
+        .map((op) => op.reqId)
+        .sort((a, b) => a - b);
       const expected = [...model.keys()].filter((id) => id < cut).sort((a, b) => a - b);
       assert.deepEqual(taken, expected);
       for (const id of expected) model.delete(id);
@@ -71,6 +85,10 @@ test('against a Map, under a random mix of adds and takes with ids far beyond th
 
 test('the slot count must be a power of two', () => {
   for (const slots of [0, 3, 6, 1.5, -4, 2 ** 31]) {
-    assert.throws(() => new InFlightTable<Op>(slots), /slots must be a power of two/, String(slots));
+    assert.throws(
+      () => new InFlightTable<Op>(slots),
+      /slots must be a power of two/,
+      String(slots),
+    );
   }
 });

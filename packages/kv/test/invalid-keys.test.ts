@@ -16,12 +16,19 @@ test('InvalidKeys lists keys oldest first; re-adding a key moves it to the end',
   keys.add(b, 2, 1);
   keys.add(c, 3, 2);
   keys.add(a, 4, 3);
-  assert.deepEqual(listed(keys), [['b', 2, 1], ['c', 3, 2], ['a', 4, 3]]);
+  assert.deepEqual(listed(keys), [
+    ['b', 2, 1],
+    ['c', 3, 2],
+    ['a', 4, 3],
+  ]);
   assert.equal(keys.size, 3);
   assert.equal(keys.remove(c), 3, 'remove answers since when the key was listed');
   assert.equal(keys.remove(c), undefined, 'a key removed twice was listed once');
   assert.equal(c.invalidSeq, 0);
-  assert.deepEqual(listed(keys), [['b', 2, 1], ['a', 4, 3]]);
+  assert.deepEqual(listed(keys), [
+    ['b', 2, 1],
+    ['a', 4, 3],
+  ]);
   assert.equal(keys.size, 2);
 });
 
@@ -37,7 +44,11 @@ test('InvalidKeys.visitOldest stops when told, caps the visits, and tolerates re
     keys.add(record(`new-${r.key}`), 100 + sinceMs, 1);
     return true;
   });
-  assert.deepEqual(seen, ['k0', 'k1', 'k2', 'k3', 'k4'], 'added entries are not visited in the same pass');
+  assert.deepEqual(
+    seen,
+    ['k0', 'k1', 'k2', 'k3', 'k4'],
+    'added entries are not visited in the same pass',
+  );
   assert.equal(keys.size, 10);
   const capped: string[] = [];
   keys.visitOldest(3, (r) => capped.push(r.key) > 0);
@@ -61,7 +72,11 @@ test('InvalidKeys agrees with an ordered Map over a long random run, across its 
     }
     assert.equal(keys.size, model.size, `step ${step}: size`);
     if (step % 5000 === 0) {
-      assert.deepEqual(listed(keys), [...model].map(([k, v]) => [k, v.sinceMs, v.from]), `step ${step}: order`);
+      assert.deepEqual(
+        listed(keys),
+        [...model].map(([k, v]) => [k, v.sinceMs, v.from]),
+        `step ${step}: order`,
+      );
     }
   }
 });

@@ -5,7 +5,10 @@ import type { KeyTs, KvMessage, PersistScopeMsg } from '../src/protocol/messages
 import { compareTs, type Ts } from '../src/protocol/timestamp.js';
 import type { View } from '../src/protocol/view.js';
 import {
-  MAX_OPEN_SCOPES, MAX_SCOPE_ANSWERS, PersistScopes, type PersistScopesHost,
+  MAX_OPEN_SCOPES,
+  MAX_SCOPE_ANSWERS,
+  PersistScopes,
+  type PersistScopesHost,
 } from '../src/protocol/persist-scopes.js';
 
 /** PersistScopes at replica 0 of members 0..n-1, with a hand-built host that records what it sends. */
@@ -22,7 +25,11 @@ class Host implements PersistScopesHost {
     this.members = Array.from({ length: members }, (_, i) => i);
   }
   view(): View {
-    return { epoch: this.epoch, members: this.members.map((id) => ({ id, incarnation: 0 })), shadows: [] };
+    return {
+      epoch: this.epoch,
+      members: this.members.map((id) => ({ id, incarnation: 0 })),
+      shadows: [],
+    };
   }
   now(): number {
     return this.nowMs;
@@ -39,9 +46,12 @@ class Host implements PersistScopesHost {
   }
   take(): string[] {
     return this.sent.splice(0).map(({ to, msg }) => {
-      if (msg.kind === 'scope-sync') return `${to} scope-sync e${msg.epoch} #${msg.scopeId} from ${msg.sender} ${msg.items.map((i) => i.key).join(',')}`;
-      if (msg.kind === 'scope-ok') return `${to} scope-ok e${msg.epoch} #${msg.scopeId} ${msg.ok} from ${msg.sender}`;
-      if (msg.kind === 'persist-scope-ok') return `${to} persist-scope-ok req ${msg.reqId} from ${msg.sender}`;
+      if (msg.kind === 'scope-sync')
+        return `${to} scope-sync e${msg.epoch} #${msg.scopeId} from ${msg.sender} ${msg.items.map((i) => i.key).join(',')}`;
+      if (msg.kind === 'scope-ok')
+        return `${to} scope-ok e${msg.epoch} #${msg.scopeId} ${msg.ok} from ${msg.sender}`;
+      if (msg.kind === 'persist-scope-ok')
+        return `${to} persist-scope-ok req ${msg.reqId} from ${msg.sender}`;
       return `${to} ${msg.kind}`;
     });
   }
@@ -49,8 +59,13 @@ class Host implements PersistScopesHost {
 
 const CLIENT: ActorId = 100;
 const item = (key: string, version: number): KeyTs => ({ key, version, cid: 1 });
-const request = (reqId: number, items: KeyTs[]): PersistScopeMsg =>
-  ({ kind: 'persist-scope', epoch: 0, sender: CLIENT, reqId, items });
+const request = (reqId: number, items: KeyTs[]): PersistScopeMsg => ({
+  kind: 'persist-scope',
+  epoch: 0,
+  sender: CLIENT,
+  reqId,
+  items,
+});
 
 test('a persist scope asks every member, answers after the sync whether each item is held, and completes once all said yes', () => {
   const host = new Host(3);
@@ -145,14 +160,20 @@ test('a view without the members that did not answer completes the scope', () =>
 test('at most MAX_OPEN_SCOPES scopes are open at once, and a member holds at most MAX_SCOPE_ANSWERS answers', () => {
   const host = new Host(1);
   const scopes = new PersistScopes(host);
-  for (let i = 0; i < MAX_OPEN_SCOPES; i++) assert.equal(scopes.open(request(i, [item('a', 1)])), true);
+  for (let i = 0; i < MAX_OPEN_SCOPES; i++)
+    assert.equal(scopes.open(request(i, [item('a', 1)])), true);
   assert.equal(scopes.open(request(MAX_OPEN_SCOPES, [item('a', 1)])), false, 'one too many: busy');
   // Each open asked itself; the answers held are bounded.
-  for (let i = MAX_OPEN_SCOPES; i < MAX_SCOPE_ANSWERS + 10; i++) scopes.onSync(0, i + 1, [item('a', 1)]);
+  for (let i = MAX_OPEN_SCOPES; i < MAX_SCOPE_ANSWERS + 10; i++)
+    scopes.onSync(0, i + 1, [item('a', 1)]);
   assert.equal(host.syncRequests, MAX_SCOPE_ANSWERS);
   host.persisted.set('a', ts(1));
   scopes.answer();
-  assert.equal(scopes.stats.scopesCompleted, MAX_OPEN_SCOPES, 'its own answers complete its scopes (a single-member view)');
+  assert.equal(
+    scopes.stats.scopesCompleted,
+    MAX_OPEN_SCOPES,
+    'its own answers complete its scopes (a single-member view)',
+  );
   assert.equal(host.sent.length, MAX_OPEN_SCOPES);
   assert.equal(scopes.open(request(1, [item('a', 1)])), true, 'room again');
 });

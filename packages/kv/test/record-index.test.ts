@@ -33,10 +33,16 @@ function againstMap(hash: KeyHash, steps: number, keys: number, seed: number): v
       assert.equal(index.get(copyOf(key)), map.get(key), `get ${key} at step ${step}`);
       assert.equal(index.has(copyOf(key)), map.has(key), `has ${key} at step ${step}`);
     } else {
-      const items = Array.from({ length: prng.int(150) }, () => ({ key: copyOf(randomKey(prng, keys)) }));
+      const items = Array.from({ length: prng.int(150) }, () => ({
+        key: copyOf(randomKey(prng, keys)),
+      }));
       const out = new Array<Rec | undefined>(items.length);
       index.getAll(items, out);
-      assert.deepEqual(out, items.map(({ key }) => map.get(key)), `getAll at step ${step}`);
+      assert.deepEqual(
+        out,
+        items.map(({ key }) => map.get(key)),
+        `getAll at step ${step}`,
+      );
     }
     assert.equal(index.size, map.size);
   }
@@ -70,7 +76,10 @@ test('RecordIndex iteration is live: records added meanwhile are visited, across
     if (record.n < 100) index.set({ key: `k${record.n + 3}`, n: record.n + 3 });
   }
   assert.equal(seen.length, 103);
-  assert.deepEqual(seen, Array.from({ length: 103 }, (_, i) => `k${i}`));
+  assert.deepEqual(
+    seen,
+    Array.from({ length: 103 }, (_, i) => `k${i}`),
+  );
   index.set({ key: 'k1', n: -1 });
   assert.equal(index.size, 103, 'replacing a record keeps its place');
   assert.equal([...index.values()][1]?.n, -1);
@@ -79,7 +88,10 @@ test('RecordIndex iteration is live: records added meanwhile are visited, across
 test('RecordIndex rejects a hash it cannot store', () => {
   for (const bad of [0, 2 ** 31, 1.5]) {
     const index = new RecordIndex<Rec>(() => bad);
-    assert.throws(() => index.set({ key: 'a', n: 0 }), new RegExp(`key hash must be a non-zero int32, got ${bad}`));
+    assert.throws(
+      () => index.set({ key: 'a', n: 0 }),
+      new RegExp(`key hash must be a non-zero int32, got ${bad}`),
+    );
     assert.equal(index.size, 0);
   }
 });

@@ -17,9 +17,12 @@ test('ids that leave the window count as seen; their slots serve the new ids', (
   const dedup = new RequestDedup();
   for (let id = 1; id <= 40; id++) assert.equal(dedup.firstTime(1, id), true);
   assert.equal(dedup.firstTime(1, W + 20), true, 'moves the floor to 20');
-  for (let id = 1; id <= 20; id++) assert.equal(dedup.firstTime(1, id), false, `id ${id} is at or below the floor`);
-  for (let id = 21; id <= 40; id++) assert.equal(dedup.firstTime(1, id), false, `id ${id} was seen and is still in the window`);
-  for (let id = W + 1; id < W + 20; id++) assert.equal(dedup.firstTime(1, id), true, `id ${id} reuses the slot of ${id - W}`);
+  for (let id = 1; id <= 20; id++)
+    assert.equal(dedup.firstTime(1, id), false, `id ${id} is at or below the floor`);
+  for (let id = 21; id <= 40; id++)
+    assert.equal(dedup.firstTime(1, id), false, `id ${id} was seen and is still in the window`);
+  for (let id = W + 1; id < W + 20; id++)
+    assert.equal(dedup.firstTime(1, id), true, `id ${id} reuses the slot of ${id - W}`);
   assert.equal(dedup.firstTime(1, 5 * W), true, 'a jump past the whole window');
   assert.equal(dedup.firstTime(1, 4 * W), false);
   assert.equal(dedup.firstTime(1, 4 * W + 1), true);
@@ -43,7 +46,11 @@ test('matches a set of seen ids with a floor, on random id streams', () => {
       const expected = id > floor && !seen.has(id);
       if (id > floor + W) floor = id - W;
       if (expected) seen.add(id);
-      assert.equal(dedup.firstTime(3, id), expected, `round ${round}, offer ${i}: id ${id}, floor ${floor}`);
+      assert.equal(
+        dedup.firstTime(3, id),
+        expected,
+        `round ${round}, offer ${i}: id ${id}, floor ${floor}`,
+      );
     }
   }
 });

@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors';
-import type { AcceptMsg, AcceptedMsg, NackMsg, PrepareMsg, PromiseMsg } from '../src/protocol/messages.js';
+import type {
+  AcceptMsg,
+  AcceptedMsg,
+  NackMsg,
+  PrepareMsg,
+  PromiseMsg,
+} from '../src/protocol/messages.js';
 import { SIM_TIMING } from '../src/protocol/timing.js';
 import type { View } from '../src/protocol/view.js';
 import { ViewPaxos, type PaxosHost, type ViewValue } from '../src/protocol/view-paxos.js';
@@ -15,11 +21,21 @@ type Wire = { kind: string; epoch: number; sender: ActorId; [field: string]: unk
 class Node {
   readonly paxos: ViewPaxos;
   view: View;
-  constructor(readonly id: ActorId, readonly net: Net, view: View) {
+  constructor(
+    readonly id: ActorId,
+    readonly net: Net,
+    view: View,
+  ) {
     this.view = view;
     this.paxos = new ViewPaxos({
-      self: id, timing: SIM_TIMING, now: () => net.nowMs, random: () => 0.5, view: () => this.view, admitted: () => true,
-      send: (to, body) => net.queue.push({ to, msg: { ...body, epoch: this.view.epoch, sender: id } as Wire }),
+      self: id,
+      timing: SIM_TIMING,
+      now: () => net.nowMs,
+      random: () => 0.5,
+      view: () => this.view,
+      admitted: () => true,
+      send: (to, body) =>
+        net.queue.push({ to, msg: { ...body, epoch: this.view.epoch, sender: id } as Wire }),
       sendView: () => {},
       voteAllowedAtMs: () => -Infinity,
       decided: (v) => {
@@ -32,11 +48,16 @@ class Node {
 
   receive(msg: Wire): void {
     switch (msg.kind) {
-      case 'prepare': return this.paxos.onPrepare(msg as unknown as PrepareMsg);
-      case 'promise': return this.paxos.onPromise(msg as unknown as PromiseMsg);
-      case 'accept': return this.paxos.onAccept(msg as unknown as AcceptMsg);
-      case 'accepted': return this.paxos.onAccepted(msg as unknown as AcceptedMsg);
-      case 'nack': return this.paxos.onNack(msg as unknown as NackMsg);
+      case 'prepare':
+        return this.paxos.onPrepare(msg as unknown as PrepareMsg);
+      case 'promise':
+        return this.paxos.onPromise(msg as unknown as PromiseMsg);
+      case 'accept':
+        return this.paxos.onAccept(msg as unknown as AcceptMsg);
+      case 'accepted':
+        return this.paxos.onAccepted(msg as unknown as AcceptedMsg);
+      case 'nack':
+        return this.paxos.onNack(msg as unknown as NackMsg);
     }
   }
 }
@@ -66,18 +87,25 @@ test('a vote whose proposer gave up is finished by the voter: the epoch is decid
   // nothing more (2 turned out alive: the view it wanted is no longer wanted).
   const without2: ViewValue = { members: members([0, 1]), shadows: [] };
   n0.paxos.propose(without2);
-  net.run((to, msg) => !(msg.kind === 'accept' && to === 2) && !(msg.kind === 'accepted' && to === 0));
+  net.run(
+    (to, msg) => !(msg.kind === 'accept' && to === 2) && !(msg.kind === 'accepted' && to === 0),
+  );
   assert.equal(n1.paxos.voting, true, '1 voted for epoch 2');
   n0.paxos.propose(undefined);
   net.nowMs += SIM_TIMING.proposalTimeoutMs - 1;
   n1.paxos.tick();
   net.run();
-  assert.equal(net.decided.length, 0, 'within the proposal timeout the voter waits for its proposer');
+  assert.equal(
+    net.decided.length,
+    0,
+    'within the proposal timeout the voter waits for its proposer',
+  );
   net.nowMs += 1;
   n1.paxos.tick();
   net.run();
   assert.ok(net.decided.length > 0, 'the voter completes the epoch');
-  for (const { view: v } of net.decided) assert.deepEqual([v.epoch, v.members], [2, without2.members], 'the value voted for');
+  for (const { view: v } of net.decided)
+    assert.deepEqual([v.epoch, v.members], [2, without2.members], 'the value voted for');
   assert.equal(n1.paxos.voting, false);
 });
 
@@ -91,7 +119,11 @@ test('a proposal that would drop members who promised keeps them: a promise is a
   net.run((_to, msg) => !(msg.kind === 'promise' && msg.sender === 2));
   assert.ok(net.decided.length > 0);
   for (const { view: v } of net.decided) {
-    assert.deepEqual([v.epoch, v.members, v.shadows], [4, members([0, 1, 3, 4]), [3]], 'the members that promised stay');
+    assert.deepEqual(
+      [v.epoch, v.members, v.shadows],
+      [4, members([0, 1, 3, 4]), [3]],
+      'the members that promised stay',
+    );
   }
 });
 
@@ -119,7 +151,8 @@ test('a prepare delivered again after its accept is promised again, and the prop
   net.run((to, msg) => {
     if (to === 1 && msg.kind === 'prepare') prepareTo1 = msg;
     // The network repeats the prepare to 1 after the accept: a nack here would end the proposal.
-    if (to === 1 && msg.kind === 'accept' && prepareTo1) net.queue.unshift({ to: 1, msg: prepareTo1 });
+    if (to === 1 && msg.kind === 'accept' && prepareTo1)
+      net.queue.unshift({ to: 1, msg: prepareTo1 });
     return true;
   });
   assert.equal(net.decided.length, 1);
@@ -131,13 +164,26 @@ test('a one-member view decides the next change inside its own install (a joiner
   let view: View = { epoch: 1, members: [...alone, { id: 2, incarnation: 1 }], shadows: [] };
   const installed: number[] = [];
   const host: PaxosHost = {
-    self: 0, timing: SIM_TIMING, now: () => 0, random: () => 0.5, view: () => view, admitted: () => true,
+    self: 0,
+    timing: SIM_TIMING,
+    now: () => 0,
+    random: () => 0.5,
+    view: () => view,
+    admitted: () => true,
     send: (to, body) => {
       // Replica 2 promises and accepts at once; it voted for a view without itself before (a
       // value voted for is adopted as it is, though it drops a promiser), so 0 is left alone.
       const reply = { epoch: view.epoch, sender: to, target: 2, round: 1, proposer: 0 };
       if (body.kind === 'prepare') {
-        paxos.onPromise({ ...reply, kind: 'promise', hasAccepted: true, acceptedRound: 1, acceptedProposer: 0, members: alone, shadows: [] });
+        paxos.onPromise({
+          ...reply,
+          kind: 'promise',
+          hasAccepted: true,
+          acceptedRound: 1,
+          acceptedProposer: 0,
+          members: alone,
+          shadows: [],
+        });
       } else if (body.kind === 'accept') paxos.onAccepted({ ...reply, kind: 'accepted' });
     },
     sendView: () => {},
@@ -147,11 +193,19 @@ test('a one-member view decides the next change inside its own install (a joiner
       view = v;
       installed.push(v.epoch);
       paxos.reset();
-      if (v.epoch === 2) paxos.propose({ members: [...alone, { id: 1, incarnation: 2 }], shadows: [] });
+      if (v.epoch === 2)
+        paxos.propose({ members: [...alone, { id: 1, incarnation: 2 }], shadows: [] });
     },
   };
   const paxos = new ViewPaxos(host);
   paxos.propose({ members: alone, shadows: [] });
-  assert.deepEqual(installed, [2, 3], 'epoch 2 (replica 0 alone), then epoch 3 decided by replica 0 alone, within it');
-  assert.deepEqual(view.members.map((m) => m.id), [0, 1]);
+  assert.deepEqual(
+    installed,
+    [2, 3],
+    'epoch 2 (replica 0 alone), then epoch 3 decided by replica 0 alone, within it',
+  );
+  assert.deepEqual(
+    view.members.map((m) => m.id),
+    [0, 1],
+  );
 });

@@ -28,21 +28,38 @@ function buildTables(): Uint32Array {
  * Continues a CRC-32C over `bytes[offset, offset + lengthBytes)`. Start with `crc = 0`; the
  * result of one call can be fed to the next to checksum a message in pieces.
  */
-export function crc32cUpdate(crc: number, bytes: Uint8Array, offset: number, lengthBytes: number): number {
+export function crc32cUpdate(
+  crc: number,
+  bytes: Uint8Array,
+  offset: number,
+  lengthBytes: number,
+): number {
   const t = TABLES;
   let c = ~crc;
   let i = offset;
   const end = offset + lengthBytes;
   const end8 = end - ((end - i) & 7);
   while (i < end8) {
-    const lo = c ^ ((bytes[i] as number) | ((bytes[i + 1] as number) << 8) |
-      ((bytes[i + 2] as number) << 16) | ((bytes[i + 3] as number) << 24));
-    const hi = (bytes[i + 4] as number) | ((bytes[i + 5] as number) << 8) |
-      ((bytes[i + 6] as number) << 16) | ((bytes[i + 7] as number) << 24);
-    c = (t[1792 + (lo & 0xff)] as number) ^ (t[1536 + ((lo >>> 8) & 0xff)] as number) ^
-      (t[1280 + ((lo >>> 16) & 0xff)] as number) ^ (t[1024 + (lo >>> 24)] as number) ^
-      (t[768 + (hi & 0xff)] as number) ^ (t[512 + ((hi >>> 8) & 0xff)] as number) ^
-      (t[256 + ((hi >>> 16) & 0xff)] as number) ^ (t[hi >>> 24] as number);
+    const lo =
+      c ^
+      ((bytes[i] as number) |
+        ((bytes[i + 1] as number) << 8) |
+        ((bytes[i + 2] as number) << 16) |
+        ((bytes[i + 3] as number) << 24));
+    const hi =
+      (bytes[i + 4] as number) |
+      ((bytes[i + 5] as number) << 8) |
+      ((bytes[i + 6] as number) << 16) |
+      ((bytes[i + 7] as number) << 24);
+    c =
+      (t[1792 + (lo & 0xff)] as number) ^
+      (t[1536 + ((lo >>> 8) & 0xff)] as number) ^
+      (t[1280 + ((lo >>> 16) & 0xff)] as number) ^
+      (t[1024 + (lo >>> 24)] as number) ^
+      (t[768 + (hi & 0xff)] as number) ^
+      (t[512 + ((hi >>> 8) & 0xff)] as number) ^
+      (t[256 + ((hi >>> 16) & 0xff)] as number) ^
+      (t[hi >>> 24] as number);
     i += 8;
   }
   while (i < end) {

@@ -52,8 +52,14 @@ export function applyCrash(
   options: CrashOptions,
 ): CrashReport {
   const report: CrashReport = {
-    mode: options.mode, seed: options.seed,
-    flushedKept: 0, flushedDropped: 0, flushedTorn: 0, dirtyKept: 0, dirtyDropped: 0, dirtyTorn: 0,
+    mode: options.mode,
+    seed: options.seed,
+    flushedKept: 0,
+    flushedDropped: 0,
+    flushedTorn: 0,
+    dirtyKept: 0,
+    dirtyDropped: 0,
+    dirtyTorn: 0,
   };
   const random = new Prng(options.seed);
   const lines = flushed.length;

@@ -38,7 +38,12 @@ export class CorruptionError extends PmemError {
 /** The small factory table: one place for every message shape, so they stay consistent. */
 export const pmemErrors = {
   argument: (file: string, field: string, expected: string, got: unknown): PmemError =>
-    new PmemError('ERR_PMEM_ARGUMENT', file, undefined, `${field} must be ${expected}, got ${String(got)}`),
+    new PmemError(
+      'ERR_PMEM_ARGUMENT',
+      file,
+      undefined,
+      `${field} must be ${expected}, got ${String(got)}`,
+    ),
   range: (file: string, offset: number, lengthBytes: number, sizeBytes: number): PmemError =>
     new PmemError(
       'ERR_PMEM_RANGE',
@@ -48,7 +53,8 @@ export const pmemErrors = {
     ),
   closed: (file: string, how: string): PmemError =>
     new PmemError('ERR_PMEM_CLOSED', file, undefined, `region is ${how}; reopen the file`),
-  file: (file: string, what: string): PmemError => new PmemError('ERR_PMEM_FILE', file, undefined, what),
+  file: (file: string, what: string): PmemError =>
+    new PmemError('ERR_PMEM_FILE', file, undefined, what),
   full: (file: string, offset: number, what: string): PmemError =>
     new PmemError('ERR_PMEM_FULL', file, offset, what),
 } as const;

@@ -21,8 +21,14 @@ export function magicName(magic: number): string {
 }
 
 /** Writes and persists a header at offset 0. */
-export function writeHeader(region: PmemRegion, magic: number, version: number, fields: readonly number[]): void {
-  if (fields.length > HEADER_FIELDS_MAX) throw new RangeError(`header has room for ${HEADER_FIELDS_MAX} fields`);
+export function writeHeader(
+  region: PmemRegion,
+  magic: number,
+  version: number,
+  fields: readonly number[],
+): void {
+  if (fields.length > HEADER_FIELDS_MAX)
+    throw new RangeError(`header has room for ${HEADER_FIELDS_MAX} fields`);
   const dv = new DataView(region.view.buffer, region.view.byteOffset, HEADER_BYTES);
   region.view.fill(0, 0, HEADER_BYTES);
   dv.setUint32(MAGIC_OFFSET, magic, true);
@@ -36,25 +42,47 @@ export function writeHeader(region: PmemRegion, magic: number, version: number, 
  * Reads and checks the header at offset 0; throws CorruptionError naming the offset and what
  * is wrong (not formatted, other kind, bad checksum, unknown version).
  */
-export function readHeader(region: PmemRegion, magic: number, version: number, kind: string): number[] {
+export function readHeader(
+  region: PmemRegion,
+  magic: number,
+  version: number,
+  kind: string,
+): number[] {
   const file = region.path;
   if (region.sizeBytes < HEADER_BYTES) {
-    throw new CorruptionError(file, 0, `file of ${region.sizeBytes} bytes is too small for a ${kind} header`);
+    throw new CorruptionError(
+      file,
+      0,
+      `file of ${region.sizeBytes} bytes is too small for a ${kind} header`,
+    );
   }
   const dv = new DataView(region.view.buffer, region.view.byteOffset, HEADER_BYTES);
   const found = dv.getUint32(MAGIC_OFFSET, true);
   if (found !== magic) {
-    const what = found === 0 ? `not formatted as a ${kind} (magic is 0)` : `magic ${magicName(found)} is not ${kind} (${magicName(magic)})`;
+    const what =
+      found === 0
+        ? `not formatted as a ${kind} (magic is 0)`
+        : `magic ${magicName(found)} is not ${kind} (${magicName(magic)})`;
     throw new CorruptionError(file, MAGIC_OFFSET, what);
   }
   const stored = dv.getUint32(CRC_OFFSET, true);
   const computed = crc32c(region.view, 0, CRC_OFFSET);
   if (stored !== computed) {
-    throw new CorruptionError(file, CRC_OFFSET, `${kind} header checksum ${magicName(stored)} does not match its content (${magicName(computed)})`);
+    throw new CorruptionError(
+      file,
+      CRC_OFFSET,
+      `${kind} header checksum ${magicName(stored)} does not match its content (${magicName(computed)})`,
+    );
   }
   const v = dv.getUint32(VERSION_OFFSET, true);
-  if (v !== version) throw new CorruptionError(file, VERSION_OFFSET, `${kind} format version ${v} is not supported (expected ${version})`);
+  if (v !== version)
+    throw new CorruptionError(
+      file,
+      VERSION_OFFSET,
+      `${kind} format version ${v} is not supported (expected ${version})`,
+    );
   const fields: number[] = [];
-  for (let i = 0; i < HEADER_FIELDS_MAX; i++) fields.push(dv.getUint32(FIELDS_OFFSET + 4 * i, true));
+  for (let i = 0; i < HEADER_FIELDS_MAX; i++)
+    fields.push(dv.getUint32(FIELDS_OFFSET + 4 * i, true));
   return fields;
 }

@@ -36,8 +36,15 @@ export class PMeta {
   private lastSeq: number;
 
   /** `[offset, offset + areaBytes)` of `region`; areaBytes a multiple of 128. */
-  constructor(private readonly region: PmemRegion, private readonly offset: number, areaBytes: number) {
-    assert.ok(areaBytes >= META_BYTES_MIN && areaBytes % META_BYTES_MIN === 0, `metadata area of ${areaBytes} bytes`);
+  constructor(
+    private readonly region: PmemRegion,
+    private readonly offset: number,
+    areaBytes: number,
+  ) {
+    assert.ok(
+      areaBytes >= META_BYTES_MIN && areaBytes % META_BYTES_MIN === 0,
+      `metadata area of ${areaBytes} bytes`,
+    );
     assert.ok(offset % LINE_BYTES === 0 && offset + areaBytes <= region.sizeBytes);
     this.copyBytes = areaBytes / COPIES;
     this.dv = new DataView(region.view.buffer, region.view.byteOffset, region.sizeBytes);
@@ -53,7 +60,12 @@ export class PMeta {
   write(bytes: Uint8Array): void {
     this.region.assertOpen();
     if (bytes.length > this.payloadBytesMax) {
-      throw pmemErrors.argument(this.region.path, 'metadata', `at most ${this.payloadBytesMax} bytes`, `${bytes.length} bytes`);
+      throw pmemErrors.argument(
+        this.region.path,
+        'metadata',
+        `at most ${this.payloadBytesMax} bytes`,
+        `${bytes.length} bytes`,
+      );
     }
     const seq = this.lastSeq + 1;
     const base = this.offset + (seq % COPIES) * this.copyBytes;
@@ -73,10 +85,18 @@ export class PMeta {
       const base = this.offset + copy * this.copyBytes;
       const len = this.dv.getUint32(base + LEN_OFFSET, true);
       if (len > this.payloadBytesMax) continue;
-      const seq = this.dv.getUint32(base + SEQ_OFFSET, true) + this.dv.getUint32(base + SEQ_OFFSET + 4, true) * 2 ** 32;
-      if (seq === 0 || this.dv.getUint32(base + CRC_OFFSET, true) !== this.checksum(base, len)) continue;
+      const seq =
+        this.dv.getUint32(base + SEQ_OFFSET, true) +
+        this.dv.getUint32(base + SEQ_OFFSET + 4, true) * 2 ** 32;
+      if (seq === 0 || this.dv.getUint32(base + CRC_OFFSET, true) !== this.checksum(base, len))
+        continue;
       if (best === undefined || seq > best.seq) {
-        best = { seq, bytes: Buffer.from(this.region.view.subarray(base + PAYLOAD_OFFSET, base + PAYLOAD_OFFSET + len)) };
+        best = {
+          seq,
+          bytes: Buffer.from(
+            this.region.view.subarray(base + PAYLOAD_OFFSET, base + PAYLOAD_OFFSET + len),
+          ),
+        };
       }
     }
     return best;
@@ -84,6 +104,11 @@ export class PMeta {
 
   private checksum(base: number, len: number): number {
     const view = this.region.view;
-    return crc32cUpdate(crc32cUpdate(0, view, base + LEN_OFFSET, 4), view, base + SEQ_OFFSET, 8 + len);
+    return crc32cUpdate(
+      crc32cUpdate(0, view, base + LEN_OFFSET, 4),
+      view,
+      base + SEQ_OFFSET,
+      8 + len,
+    );
   }
 }

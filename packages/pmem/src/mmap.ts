@@ -21,12 +21,24 @@ export interface Mmap {
   /** Maps `sizeBytes` of `fd` from `offset`; the Buffer views the mapping. */
   map(sizeBytes: number, protection: number, flags: number, fd: number, offset: number): Buffer;
   /** msync of `lengthBytes` (> 0) from `offset` of a mapping; `blocking`: MS_SYNC, else MS_ASYNC. */
-  sync(buffer: Buffer, offset: number, lengthBytes: number, blocking: boolean, invalidate: boolean): void;
+  sync(
+    buffer: Buffer,
+    offset: number,
+    lengthBytes: number,
+    blocking: boolean,
+    invalidate: boolean,
+  ): void;
 }
 
 /** The binding as compiled (mmap-io.js wraps `sync_lib_private__` with argument defaults). */
 interface RawBinding extends Omit<Mmap, 'sync'> {
-  sync_lib_private__(buffer: Buffer, offset: number, lengthBytes: number, blocking: boolean, invalidate: boolean): void;
+  sync_lib_private__(
+    buffer: Buffer,
+    offset: number,
+    lengthBytes: number,
+    blocking: boolean,
+    invalidate: boolean,
+  ): void;
 }
 
 /** Where node-pre-gyp installs the Release binding for this Node (`node_abi` is `node-v<modules>`). */
@@ -45,7 +57,8 @@ function loadMmap(): Mmap {
     PROT_WRITE: raw.PROT_WRITE,
     MAP_SHARED: raw.MAP_SHARED,
     PAGESIZE: raw.PAGESIZE,
-    map: (sizeBytes, protection, flags, fd, offset) => raw.map(sizeBytes, protection, flags, fd, offset),
+    map: (sizeBytes, protection, flags, fd, offset) =>
+      raw.map(sizeBytes, protection, flags, fd, offset),
     sync: (buffer, offset, lengthBytes, blocking, invalidate) => {
       assert(lengthBytes > 0, `msync length must be > 0, got ${lengthBytes}`);
       raw.sync_lib_private__(buffer, offset, lengthBytes, blocking, invalidate);

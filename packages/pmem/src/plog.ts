@@ -63,8 +63,17 @@ export class PLog {
   /** Erases `region` and writes an empty log on it. */
   static format(region: PmemRegion, options: PLogOptions = {}): void {
     const max = options.maxRecordBytes ?? PLOG_MAX_RECORD_BYTES_DEFAULT;
-    if (!Number.isSafeInteger(max) || max <= 0 || HEADER_BYTES + RECORD_HEADER_BYTES + max > region.sizeBytes) {
-      throw pmemErrors.argument(region.path, 'maxRecordBytes', `a positive integer that fits the region (${region.sizeBytes} bytes)`, max);
+    if (
+      !Number.isSafeInteger(max) ||
+      max <= 0 ||
+      HEADER_BYTES + RECORD_HEADER_BYTES + max > region.sizeBytes
+    ) {
+      throw pmemErrors.argument(
+        region.path,
+        'maxRecordBytes',
+        `a positive integer that fits the region (${region.sizeBytes} bytes)`,
+        max,
+      );
     }
     region.view.fill(0, HEADER_BYTES);
     region.persist(HEADER_BYTES, region.sizeBytes - HEADER_BYTES);
@@ -77,7 +86,11 @@ export class PLog {
     const fields = readHeader(region, PLOG_MAGIC, PLOG_VERSION, 'PLog');
     const max = fields[FIELD_MAX_RECORD_BYTES] as number;
     if (max === 0 || HEADER_BYTES + RECORD_HEADER_BYTES + max > region.sizeBytes) {
-      throw new CorruptionError(region.path, 8, `PLog maxRecordBytes ${max} does not fit a region of ${region.sizeBytes} bytes`);
+      throw new CorruptionError(
+        region.path,
+        8,
+        `PLog maxRecordBytes ${max} does not fit a region of ${region.sizeBytes} bytes`,
+      );
     }
     return new PLog(region, max, recover(region, max));
   }
@@ -100,12 +113,21 @@ export class PLog {
     this.region.assertOpen();
     const len = payload.length;
     if (len > this.maxRecordBytes) {
-      throw pmemErrors.argument(this.region.path, 'payload', `at most maxRecordBytes=${this.maxRecordBytes} bytes`, `${len} bytes`);
+      throw pmemErrors.argument(
+        this.region.path,
+        'payload',
+        `at most maxRecordBytes=${this.maxRecordBytes} bytes`,
+        `${len} bytes`,
+      );
     }
     const offset = this.tail;
     const next = offset + RECORD_HEADER_BYTES + roundUp(len, RECORD_ALIGN_BYTES);
     if (next > this.region.sizeBytes) {
-      throw pmemErrors.full(this.region.path, offset, `PLog full: a ${len}-byte record needs ${next - offset} bytes, ${this.freeBytes} free`);
+      throw pmemErrors.full(
+        this.region.path,
+        offset,
+        `PLog full: a ${len}-byte record needs ${next - offset} bytes, ${this.freeBytes} free`,
+      );
     }
     this.region.view.set(payload, offset + RECORD_HEADER_BYTES);
     this.dv.setUint32(offset, len, true);
@@ -119,13 +141,31 @@ export class PLog {
   /** The payload of the record at `offset` (a copy); throws if it is not a valid record. */
   read(offset: number): Buffer {
     this.region.assertOpen();
-    if (!Number.isInteger(offset) || offset < HEADER_BYTES || offset >= this.tail || offset % RECORD_ALIGN_BYTES !== 0) {
-      throw new PmemError('ERR_PMEM_RANGE', this.region.path, offset, `no PLog record starts here (records are in [${HEADER_BYTES}, ${this.tail}))`);
+    if (
+      !Number.isInteger(offset) ||
+      offset < HEADER_BYTES ||
+      offset >= this.tail ||
+      offset % RECORD_ALIGN_BYTES !== 0
+    ) {
+      throw new PmemError(
+        'ERR_PMEM_RANGE',
+        this.region.path,
+        offset,
+        `no PLog record starts here (records are in [${HEADER_BYTES}, ${this.tail}))`,
+      );
     }
-    const problem = checkRecord(this.region.view, this.dv, offset, this.maxRecordBytes, this.lenScratch);
+    const problem = checkRecord(
+      this.region.view,
+      this.dv,
+      offset,
+      this.maxRecordBytes,
+      this.lenScratch,
+    );
     if (problem !== undefined) throw new CorruptionError(this.region.path, offset, problem);
     const len = this.dv.getUint32(offset, true);
-    return Buffer.from(this.region.view.subarray(offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + len));
+    return Buffer.from(
+      this.region.view.subarray(offset + RECORD_HEADER_BYTES, offset + RECORD_HEADER_BYTES + len),
+    );
   }
 
   /** Every record, oldest first. */
@@ -150,13 +190,22 @@ function recordCrc(view: Uint8Array, offset: number, len: number, scratch: Uint8
 }
 
 /** Why the bytes at `offset` are not a valid record, or undefined if they are. */
-function checkRecord(view: Buffer, dv: DataView, offset: number, max: number, scratch: Uint8Array): string | undefined {
-  if (offset + RECORD_HEADER_BYTES > view.length) return 'record header extends past the end of the region';
+function checkRecord(
+  view: Buffer,
+  dv: DataView,
+  offset: number,
+  max: number,
+  scratch: Uint8Array,
+): string | undefined {
+  if (offset + RECORD_HEADER_BYTES > view.length)
+    return 'record header extends past the end of the region';
   const len = dv.getUint32(offset, true);
   if (len > max) return `record length ${len} exceeds maxRecordBytes ${max}`;
-  if (offset + RECORD_HEADER_BYTES + len > view.length) return `record of ${len} bytes extends past the end of the region`;
+  if (offset + RECORD_HEADER_BYTES + len > view.length)
+    return `record of ${len} bytes extends past the end of the region`;
   const stored = dv.getUint32(offset + 4, true);
-  if (stored !== recordCrc(view, offset, len, scratch)) return `record checksum mismatch (length ${len})`;
+  if (stored !== recordCrc(view, offset, len, scratch))
+    return `record checksum mismatch (length ${len})`;
   return undefined;
 }
 
@@ -165,14 +214,25 @@ function checkRecord(view: Buffer, dv: DataView, offset: number, max: number, sc
  * record's length is plausible and a valid record follows it, the log is damaged in the middle:
  * truncating there would drop good records, so recovery refuses.
  */
-function assertNotMidLog(region: PmemRegion, dv: DataView, offset: number, max: number, reason: string, scratch: Uint8Array): void {
+function assertNotMidLog(
+  region: PmemRegion,
+  dv: DataView,
+  offset: number,
+  max: number,
+  reason: string,
+  scratch: Uint8Array,
+): void {
   const len = dv.getUint32(offset, true);
   if (len > max) return;
   const next = offset + RECORD_HEADER_BYTES + roundUp(len, RECORD_ALIGN_BYTES);
   if (next + RECORD_HEADER_BYTES > region.sizeBytes) return;
   if (dv.getUint32(next, true) === 0 && dv.getUint32(next + 4, true) === 0) return;
   if (checkRecord(region.view, dv, next, max, scratch) !== undefined) return;
-  throw new CorruptionError(region.path, offset, `PLog record is damaged (${reason}) but a valid record follows at offset ${next}: corruption inside the log, not a torn tail`);
+  throw new CorruptionError(
+    region.path,
+    offset,
+    `PLog record is damaged (${reason}) but a valid record follows at offset ${next}: corruption inside the log, not a torn tail`,
+  );
 }
 
 function recover(region: PmemRegion, max: number): PLogRecovery {
@@ -190,7 +250,10 @@ function recover(region: PmemRegion, max: number): PLogRecovery {
     records++;
   }
   if (reason !== undefined) assertNotMidLog(region, dv, offset, max, reason, scratch);
-  const windowEnd = Math.min(view.length, offset + RECORD_HEADER_BYTES + roundUp(max, RECORD_ALIGN_BYTES));
+  const windowEnd = Math.min(
+    view.length,
+    offset + RECORD_HEADER_BYTES + roundUp(max, RECORD_ALIGN_BYTES),
+  );
   const dirty = offset < windowEnd && view.subarray(offset, windowEnd).some((b) => b !== 0);
   if (!dirty) return { records, tailOffset: Math.min(offset, view.length) };
   view.fill(0, offset, windowEnd);
@@ -198,6 +261,10 @@ function recover(region: PmemRegion, max: number): PLogRecovery {
   return {
     records,
     tailOffset: offset,
-    tornTail: { offset, reason: reason ?? 'nonzero bytes after the last record (a torn append)', bytesCleared: windowEnd - offset },
+    tornTail: {
+      offset,
+      reason: reason ?? 'nonzero bytes after the last record (a torn append)',
+      bytesCleared: windowEnd - offset,
+    },
   };
 }

@@ -15,13 +15,20 @@ export class NotValidBitmap {
   private readonly view: Buffer;
   private readonly dv: DataView;
 
-  constructor(private readonly region: PmemRegion, private readonly layout: ResolvedLayout) {
+  constructor(
+    private readonly region: PmemRegion,
+    private readonly layout: ResolvedLayout,
+  ) {
     this.view = region.view;
     this.dv = new DataView(region.view.buffer, region.view.byteOffset, region.sizeBytes);
   }
 
   isSet(slot: number): boolean {
-    return (this.dv.getUint32(this.layout.bitmapOffset + 4 * (slot >>> 5), true) & (1 << (slot & 31))) !== 0;
+    return (
+      (this.dv.getUint32(this.layout.bitmapOffset + 4 * (slot >>> 5), true) &
+        (1 << (slot & 31))) !==
+      0
+    );
   }
 
   /** Sets or clears the slot's bit; flushes and returns true if it changed. */

@@ -23,7 +23,11 @@ export class KeyIndex {
   private readonly dv: DataView;
   private readonly mask: number;
 
-  constructor(private readonly region: PmemRegion, private readonly layout: ResolvedLayout, private readonly slots: Slots) {
+  constructor(
+    private readonly region: PmemRegion,
+    private readonly layout: ResolvedLayout,
+    private readonly slots: Slots,
+  ) {
     this.dv = new DataView(region.view.buffer, region.view.byteOffset, region.sizeBytes);
     this.mask = layout.indexEntries - 1;
   }
@@ -71,7 +75,10 @@ export class KeyIndex {
       }
       if (raw === TOMBSTONE) {
         if (this.probeFree < 0) this.probeFree = entry;
-      } else if (this.dv.getUint32(at + 4, true) === keyHash && this.slots.keyEquals(this.slots.base(raw - 1), key)) {
+      } else if (
+        this.dv.getUint32(at + 4, true) === keyHash &&
+        this.slots.keyEquals(this.slots.base(raw - 1), key)
+      ) {
         return entry;
       }
     }
@@ -89,7 +96,10 @@ export class KeyIndex {
       if (raw === EMPTY || raw === TOMBSTONE) {
         if (this.probeFree < 0) this.probeFree = entry;
         if (raw === EMPTY) return -1;
-      } else if (this.dv.getUint32(at + 4, true) === keyHash && (raw - 1 === slotA || raw - 1 === slotB)) {
+      } else if (
+        this.dv.getUint32(at + 4, true) === keyHash &&
+        (raw - 1 === slotA || raw - 1 === slotB)
+      ) {
         return entry;
       }
     }
@@ -99,7 +109,11 @@ export class KeyIndex {
   /** For verify: entry `e` is found from its hash's home without crossing an empty entry. */
   assertReachable(e: number, keyHash: number): void {
     for (let entry = keyHash & this.mask; entry !== e; entry = (entry + 1) & this.mask) {
-      assert.notEqual(this.raw(entry), EMPTY, `index entry ${e} is cut off from its home by an empty entry`);
+      assert.notEqual(
+        this.raw(entry),
+        EMPTY,
+        `index entry ${e} is cut off from its home by an empty entry`,
+      );
     }
   }
 }

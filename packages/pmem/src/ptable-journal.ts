@@ -32,9 +32,28 @@ import { CorruptionError } from './errors.js';
 import type { NotValidBitmap } from './ptable-bitmap.js';
 import type { KeyIndex } from './ptable-index.js';
 import {
-  J_BUCKET_OFFSET, J_COUNT_AFTER_OFFSET, J_COUNT_OFFSET, J_CRC_OFFSET, J_INTENT_OFFSET, J_KEY_HASH_OFFSET,
-  J_LANE0_OFFSET, J_LANE1_OFFSET, J_LAST_SEQ_OFFSET, J_OP_OFFSET, J_PREV_SLOT_OFFSET, J_SEQ_OFFSET, J_SLOT_OFFSET,
-  J_TOP_AFTER_OFFSET, J_TOP_OFFSET, NO_SLOT, OP_DELETE, OP_PUT, readU53, TOMBSTONE, writeU53, type ResolvedLayout,
+  J_BUCKET_OFFSET,
+  J_COUNT_AFTER_OFFSET,
+  J_COUNT_OFFSET,
+  J_CRC_OFFSET,
+  J_INTENT_OFFSET,
+  J_KEY_HASH_OFFSET,
+  J_LANE0_OFFSET,
+  J_LANE1_OFFSET,
+  J_LAST_SEQ_OFFSET,
+  J_OP_OFFSET,
+  J_PREV_SLOT_OFFSET,
+  J_SEQ_OFFSET,
+  J_SLOT_OFFSET,
+  J_TOP_AFTER_OFFSET,
+  J_TOP_OFFSET,
+  NO_SLOT,
+  OP_DELETE,
+  OP_PUT,
+  readU53,
+  TOMBSTONE,
+  writeU53,
+  type ResolvedLayout,
 } from './ptable-layout.js';
 import type { Slots } from './ptable-slots.js';
 import type { FingerprintSums } from './ptable-sums.js';
@@ -78,16 +97,24 @@ export class Journal {
 
   /** Reads the counters and finishes the operation a crash interrupted. */
   constructor(
-    private readonly region: PmemRegion, private readonly layout: ResolvedLayout, private readonly slots: Slots,
-    private readonly index: KeyIndex, private readonly bitmap: NotValidBitmap, private readonly sums: FingerprintSums,
+    private readonly region: PmemRegion,
+    private readonly layout: ResolvedLayout,
+    private readonly slots: Slots,
+    private readonly index: KeyIndex,
+    private readonly bitmap: NotValidBitmap,
+    private readonly sums: FingerprintSums,
   ) {
     this.view = region.view;
     this.dv = new DataView(region.view.buffer, region.view.byteOffset, region.sizeBytes);
-    const j = this.offset = layout.journalOffset;
+    const j = (this.offset = layout.journalOffset);
     this.top = this.dv.getUint32(j + J_TOP_OFFSET, true);
     this.count = this.dv.getUint32(j + J_COUNT_OFFSET, true);
     if (this.top + this.count !== layout.slotCount || this.count > layout.capacity) {
-      throw new CorruptionError(region.path, j, `PTable journal holds ${this.top} free slots and ${this.count} records: not ${layout.slotCount} slots (capacity ${layout.capacity})`);
+      throw new CorruptionError(
+        region.path,
+        j,
+        `PTable journal holds ${this.top} free slots and ${this.count} records: not ${layout.slotCount} slots (capacity ${layout.capacity})`,
+      );
     }
     const intent = this.readIntent();
     this.nextCommitSeq = Math.max(readU53(this.dv, j + J_LAST_SEQ_OFFSET), intent?.seq ?? 0) + 1;
@@ -108,7 +135,11 @@ export class Journal {
     dv.setUint32(j + J_BUCKET_OFFSET, i.bucket, true);
     dv.setUint32(j + J_LANE0_OFFSET, i.lane0, true);
     dv.setUint32(j + J_LANE1_OFFSET, i.lane1, true);
-    dv.setUint32(j + J_CRC_OFFSET, crc32cUpdate(0, this.view, j + J_INTENT_OFFSET, INTENT_CRC_BYTES), true);
+    dv.setUint32(
+      j + J_CRC_OFFSET,
+      crc32cUpdate(0, this.view, j + J_INTENT_OFFSET, INTENT_CRC_BYTES),
+      true,
+    );
   }
 
   /** The journal's intent if it is whole and names a possible operation; undefined if none or torn. */
@@ -116,23 +147,44 @@ export class Journal {
     const j = this.offset;
     const dv = this.dv;
     const seq = readU53(dv, j + J_SEQ_OFFSET);
-    if (seq === 0 || dv.getUint32(j + J_CRC_OFFSET, true) !== crc32cUpdate(0, this.view, j + J_INTENT_OFFSET, INTENT_CRC_BYTES)) {
+    if (
+      seq === 0 ||
+      dv.getUint32(j + J_CRC_OFFSET, true) !==
+        crc32cUpdate(0, this.view, j + J_INTENT_OFFSET, INTENT_CRC_BYTES)
+    ) {
       return undefined;
     }
     const i: Intent = {
-      op: dv.getUint32(j + J_OP_OFFSET, true), seq, slot: dv.getUint32(j + J_SLOT_OFFSET, true),
-      prevSlot: dv.getUint32(j + J_PREV_SLOT_OFFSET, true), keyHash: dv.getUint32(j + J_KEY_HASH_OFFSET, true),
-      topAfter: dv.getUint32(j + J_TOP_AFTER_OFFSET, true), countAfter: dv.getUint32(j + J_COUNT_AFTER_OFFSET, true),
-      bucket: dv.getUint32(j + J_BUCKET_OFFSET, true), lane0: dv.getUint32(j + J_LANE0_OFFSET, true),
+      op: dv.getUint32(j + J_OP_OFFSET, true),
+      seq,
+      slot: dv.getUint32(j + J_SLOT_OFFSET, true),
+      prevSlot: dv.getUint32(j + J_PREV_SLOT_OFFSET, true),
+      keyHash: dv.getUint32(j + J_KEY_HASH_OFFSET, true),
+      topAfter: dv.getUint32(j + J_TOP_AFTER_OFFSET, true),
+      countAfter: dv.getUint32(j + J_COUNT_AFTER_OFFSET, true),
+      bucket: dv.getUint32(j + J_BUCKET_OFFSET, true),
+      lane0: dv.getUint32(j + J_LANE0_OFFSET, true),
       lane1: dv.getUint32(j + J_LANE1_OFFSET, true),
     };
     const { slotCount, capacity, fingerprintBuckets } = this.layout;
-    const problem = i.op !== OP_PUT && i.op !== OP_DELETE ? `op ${i.op}`
-      : i.slot >= slotCount ? `slot ${i.slot}`
-        : i.prevSlot !== NO_SLOT && (i.prevSlot >= slotCount || i.op === OP_DELETE) ? `prevSlot ${i.prevSlot}`
-          : i.countAfter > capacity || i.topAfter + i.countAfter !== slotCount ? `topAfter ${i.topAfter}, countAfter ${i.countAfter}`
-            : i.bucket >= Math.max(fingerprintBuckets, 1) ? `bucket ${i.bucket}` : undefined;
-    if (problem !== undefined) throw new CorruptionError(this.region.path, j + J_INTENT_OFFSET, `PTable journal intent (checksum correct) names an impossible ${problem}`);
+    const problem =
+      i.op !== OP_PUT && i.op !== OP_DELETE
+        ? `op ${i.op}`
+        : i.slot >= slotCount
+          ? `slot ${i.slot}`
+          : i.prevSlot !== NO_SLOT && (i.prevSlot >= slotCount || i.op === OP_DELETE)
+            ? `prevSlot ${i.prevSlot}`
+            : i.countAfter > capacity || i.topAfter + i.countAfter !== slotCount
+              ? `topAfter ${i.topAfter}, countAfter ${i.countAfter}`
+              : i.bucket >= Math.max(fingerprintBuckets, 1)
+                ? `bucket ${i.bucket}`
+                : undefined;
+    if (problem !== undefined)
+      throw new CorruptionError(
+        this.region.path,
+        j + J_INTENT_OFFSET,
+        `PTable journal intent (checksum correct) names an impossible ${problem}`,
+      );
     return i;
   }
 
@@ -155,7 +207,10 @@ export class Journal {
     const index = this.index;
     const at = entry >= 0 ? entry : index.findSlotEntry(i.keyHash, i.slot, i.prevSlot);
     const target = at >= 0 ? at : index.probeFree;
-    assert.ok(target >= 0, 'the index always has a free entry on a chain (it has twice as many entries as slots)');
+    assert.ok(
+      target >= 0,
+      'the index always has a free entry on a chain (it has twice as many entries as slots)',
+    );
     index.write(target, i.slot + 1, i.keyHash);
     if (i.prevSlot !== NO_SLOT) {
       this.slots.zeroWord(i.prevSlot);

@@ -144,8 +144,17 @@ export interface ResolvedLayout {
 /** The header fields of a PTable, in order (the other offsets follow from them). */
 export function layoutFields(l: ResolvedLayout): number[] {
   return [
-    l.capacity, l.slotCount, l.keyMaxBytes, l.valueMaxBytes, l.slotBytes, l.metaOffset, l.metaBytes,
-    l.fingerprintBuckets, l.indexEntries, l.indexOffset, l.slotsOffset,
+    l.capacity,
+    l.slotCount,
+    l.keyMaxBytes,
+    l.valueMaxBytes,
+    l.slotBytes,
+    l.metaOffset,
+    l.metaBytes,
+    l.fingerprintBuckets,
+    l.indexEntries,
+    l.indexOffset,
+    l.slotsOffset,
   ];
 }
 
@@ -163,9 +172,22 @@ export function resolveLayout(layout: PTableLayout): ResolvedLayout {
   const indexOffset = stackOffset + roundUp(slotCount * 4, LINE_BYTES);
   const slotsOffset = indexOffset + indexEntries * INDEX_ENTRY_BYTES;
   return {
-    capacity: layout.capacity, slotCount, keyMaxBytes: layout.keyMaxBytes, valueMaxBytes: layout.valueMaxBytes,
-    slotBytes, metaOffset, metaBytes, fingerprintBuckets, journalOffset, sumsOffset, bitmapOffset, stackOffset,
-    indexEntries, indexOffset, slotsOffset, totalBytes: slotsOffset + slotCount * slotBytes,
+    capacity: layout.capacity,
+    slotCount,
+    keyMaxBytes: layout.keyMaxBytes,
+    valueMaxBytes: layout.valueMaxBytes,
+    slotBytes,
+    metaOffset,
+    metaBytes,
+    fingerprintBuckets,
+    journalOffset,
+    sumsOffset,
+    bitmapOffset,
+    stackOffset,
+    indexEntries,
+    indexOffset,
+    slotsOffset,
+    totalBytes: slotsOffset + slotCount * slotBytes,
   };
 }
 
@@ -183,8 +205,10 @@ export function layoutProblem(layout: PTableLayout): string | undefined {
       return `${field} must be an integer in [${min}, ${max}], got ${String(v)}`;
     }
   }
-  if ((layout.metaBytes ?? META_BYTES_DEFAULT) % 128 !== 0) return `metaBytes must be a multiple of 128, got ${layout.metaBytes}`;
+  if ((layout.metaBytes ?? META_BYTES_DEFAULT) % 128 !== 0)
+    return `metaBytes must be a multiple of 128, got ${layout.metaBytes}`;
   const buckets = layout.fingerprintBuckets ?? 0;
-  if ((buckets & (buckets - 1)) !== 0) return `fingerprintBuckets must be 0 or a power of two, got ${buckets}`;
+  if ((buckets & (buckets - 1)) !== 0)
+    return `fingerprintBuckets must be 0 or a power of two, got ${buckets}`;
   return undefined;
 }

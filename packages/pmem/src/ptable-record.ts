@@ -47,24 +47,54 @@ export function checkRecord(path: string, layout: ResolvedLayout, r: PTableRecor
   if (typeof r.key !== 'string') throw pmemErrors.argument(path, 'key', 'a string', typeof r.key);
   const keyBytes = Buffer.byteLength(r.key, 'utf8');
   const { keyMaxBytes, valueMaxBytes, fingerprintBuckets } = layout;
-  if (keyBytes === 0 || keyBytes > keyMaxBytes) throw pmemErrors.argument(path, 'key', `1 to ${keyMaxBytes} UTF-8 bytes`, `${keyBytes} bytes`);
+  if (keyBytes === 0 || keyBytes > keyMaxBytes)
+    throw pmemErrors.argument(path, 'key', `1 to ${keyMaxBytes} UTF-8 bytes`, `${keyBytes} bytes`);
   if (!(r.value instanceof Uint8Array) || r.value.length > valueMaxBytes) {
-    throw pmemErrors.argument(path, 'value', `a Uint8Array of at most ${valueMaxBytes} bytes`, r.value?.length);
+    throw pmemErrors.argument(
+      path,
+      'value',
+      `a Uint8Array of at most ${valueMaxBytes} bytes`,
+      r.value?.length,
+    );
   }
-  if (!isUint(r.ts?.version, Number.MAX_SAFE_INTEGER)) throw pmemErrors.argument(path, 'ts.version', 'a safe integer >= 0', r.ts?.version);
-  if (!isUint(r.ts.cid, U32 - 1)) throw pmemErrors.argument(path, 'ts.cid', 'an integer in [0, 2^32)', r.ts.cid);
-  if (!isUint(r.state, 0xff)) throw pmemErrors.argument(path, 'state', 'an integer in [0, 255]', r.state);
-  if (!isUint(r.origin, 0xffff)) throw pmemErrors.argument(path, 'origin', 'an integer in [0, 65535]', r.origin);
-  if (!isUint(r.seq, Number.MAX_SAFE_INTEGER)) throw pmemErrors.argument(path, 'seq', 'a safe integer >= 0', r.seq);
+  if (!isUint(r.ts?.version, Number.MAX_SAFE_INTEGER))
+    throw pmemErrors.argument(path, 'ts.version', 'a safe integer >= 0', r.ts?.version);
+  if (!isUint(r.ts.cid, U32 - 1))
+    throw pmemErrors.argument(path, 'ts.cid', 'an integer in [0, 2^32)', r.ts.cid);
+  if (!isUint(r.state, 0xff))
+    throw pmemErrors.argument(path, 'state', 'an integer in [0, 255]', r.state);
+  if (!isUint(r.origin, 0xffff))
+    throw pmemErrors.argument(path, 'origin', 'an integer in [0, 65535]', r.origin);
+  if (!isUint(r.seq, Number.MAX_SAFE_INTEGER))
+    throw pmemErrors.argument(path, 'seq', 'a safe integer >= 0', r.seq);
   const fp = r.fingerprint;
   if (fingerprintBuckets === 0) {
-    if (fp !== undefined) throw pmemErrors.argument(path, 'fingerprint', 'absent (the table keeps no fingerprint sums)', JSON.stringify(fp));
+    if (fp !== undefined)
+      throw pmemErrors.argument(
+        path,
+        'fingerprint',
+        'absent (the table keeps no fingerprint sums)',
+        JSON.stringify(fp),
+      );
   } else if (fp === undefined) {
-    throw pmemErrors.argument(path, 'fingerprint', `present (the table keeps sums in ${fingerprintBuckets} buckets)`, fp);
+    throw pmemErrors.argument(
+      path,
+      'fingerprint',
+      `present (the table keeps sums in ${fingerprintBuckets} buckets)`,
+      fp,
+    );
   } else {
-    if (!isUint(fp.bucket, fingerprintBuckets - 1)) throw pmemErrors.argument(path, 'fingerprint.bucket', `an integer in [0, ${fingerprintBuckets})`, fp.bucket);
-    if (!isUint(fp.lane0, U32 - 1)) throw pmemErrors.argument(path, 'fingerprint.lane0', 'an integer in [0, 2^32)', fp.lane0);
-    if (!isUint(fp.lane1, U32 - 1)) throw pmemErrors.argument(path, 'fingerprint.lane1', 'an integer in [0, 2^32)', fp.lane1);
+    if (!isUint(fp.bucket, fingerprintBuckets - 1))
+      throw pmemErrors.argument(
+        path,
+        'fingerprint.bucket',
+        `an integer in [0, ${fingerprintBuckets})`,
+        fp.bucket,
+      );
+    if (!isUint(fp.lane0, U32 - 1))
+      throw pmemErrors.argument(path, 'fingerprint.lane0', 'an integer in [0, 2^32)', fp.lane0);
+    if (!isUint(fp.lane1, U32 - 1))
+      throw pmemErrors.argument(path, 'fingerprint.lane1', 'an integer in [0, 2^32)', fp.lane1);
   }
   return keyBytes;
 }

@@ -6,9 +6,26 @@
 import { crc32cUpdate } from './checksum.js';
 import { CorruptionError } from './errors.js';
 import {
-  BODY_OFFSET, CID_OFFSET, COMMIT_SEQ_OFFSET, CRC_OFFSET, FP_BUCKET_OFFSET, FP_LANE0_OFFSET, FP_LANE1_OFFSET,
-  KEY_BYTES_OFFSET, KEY_OFFSET, ORIGIN_OFFSET, readU53, RESERVED8_OFFSET, SEQ_OFFSET, STATE_OFFSET, TAG_COMMITTED,
-  VALUE_BYTES_OFFSET, VERSION_OFFSET, WORD_BYTES, writeU53, type ResolvedLayout,
+  BODY_OFFSET,
+  CID_OFFSET,
+  COMMIT_SEQ_OFFSET,
+  CRC_OFFSET,
+  FP_BUCKET_OFFSET,
+  FP_LANE0_OFFSET,
+  FP_LANE1_OFFSET,
+  KEY_BYTES_OFFSET,
+  KEY_OFFSET,
+  ORIGIN_OFFSET,
+  readU53,
+  RESERVED8_OFFSET,
+  SEQ_OFFSET,
+  STATE_OFFSET,
+  TAG_COMMITTED,
+  VALUE_BYTES_OFFSET,
+  VERSION_OFFSET,
+  WORD_BYTES,
+  writeU53,
+  type ResolvedLayout,
 } from './ptable-layout.js';
 import type { PTableHead, PTableRecord } from './ptable-record.js';
 import type { PmemRegion } from './region.js';
@@ -25,7 +42,10 @@ export class Slots {
   private readonly stateScratch = new Uint8Array(1);
   private readonly corruptSlots = new Map<number, CorruptSlot>();
 
-  constructor(private readonly region: PmemRegion, private readonly layout: ResolvedLayout) {
+  constructor(
+    private readonly region: PmemRegion,
+    private readonly layout: ResolvedLayout,
+  ) {
     this.view = region.view;
     this.dv = new DataView(region.view.buffer, region.view.byteOffset, region.sizeBytes);
   }
@@ -99,7 +119,12 @@ export class Slots {
   /** The valid word's checksum: the body, then the state byte. */
   private wordCrc(base: number, state: number, bodyBytes: number): number {
     this.stateScratch[0] = state;
-    return crc32cUpdate(crc32cUpdate(0, this.view, base + BODY_OFFSET, bodyBytes), this.stateScratch, 0, 1);
+    return crc32cUpdate(
+      crc32cUpdate(0, this.view, base + BODY_OFFSET, bodyBytes),
+      this.stateScratch,
+      0,
+      1,
+    );
   }
 
   /** Sets the committed valid word: both halves before the next fence, so it lands whole. */
@@ -117,8 +142,12 @@ export class Slots {
   }
 
   bodyBytes(base: number): number {
-    return KEY_OFFSET - BODY_OFFSET + this.dv.getUint16(base + KEY_BYTES_OFFSET, true) +
-      this.dv.getUint32(base + VALUE_BYTES_OFFSET, true);
+    return (
+      KEY_OFFSET -
+      BODY_OFFSET +
+      this.dv.getUint16(base + KEY_BYTES_OFFSET, true) +
+      this.dv.getUint32(base + VALUE_BYTES_OFFSET, true)
+    );
   }
 
   // ---- Checking a slot --------------------------------------------------------------------------
@@ -128,18 +157,26 @@ export class Slots {
     const dv = this.dv;
     const tag = dv.getUint16(base, true);
     if (tag !== TAG_COMMITTED) {
-      return tag === 0 ? 'free slot with a nonzero valid word' : `valid word tag 0x${tag.toString(16)} is not 0x${TAG_COMMITTED.toString(16)}`;
+      return tag === 0
+        ? 'free slot with a nonzero valid word'
+        : `valid word tag 0x${tag.toString(16)} is not 0x${TAG_COMMITTED.toString(16)}`;
     }
-    if (dv.getUint8(base + RESERVED8_OFFSET) !== 0) return 'reserved byte of the valid word is not zero';
+    if (dv.getUint8(base + RESERVED8_OFFSET) !== 0)
+      return 'reserved byte of the valid word is not zero';
     const keyBytes = dv.getUint16(base + KEY_BYTES_OFFSET, true);
-    if (keyBytes === 0 || keyBytes > this.layout.keyMaxBytes) return `key length ${keyBytes} is out of range [1, ${this.layout.keyMaxBytes}]`;
+    if (keyBytes === 0 || keyBytes > this.layout.keyMaxBytes)
+      return `key length ${keyBytes} is out of range [1, ${this.layout.keyMaxBytes}]`;
     const valueBytes = dv.getUint32(base + VALUE_BYTES_OFFSET, true);
-    if (valueBytes > this.layout.valueMaxBytes) return `value length ${valueBytes} exceeds ${this.layout.valueMaxBytes}`;
+    if (valueBytes > this.layout.valueMaxBytes)
+      return `value length ${valueBytes} exceeds ${this.layout.valueMaxBytes}`;
     const state = dv.getUint8(base + STATE_OFFSET);
     if (dv.getUint32(base + CRC_OFFSET, true) !== this.wordCrc(base, state, this.bodyBytes(base))) {
       return 'record checksum mismatch';
     }
-    if (this.layout.fingerprintBuckets > 0 && dv.getUint32(base + FP_BUCKET_OFFSET, true) >= this.layout.fingerprintBuckets) {
+    if (
+      this.layout.fingerprintBuckets > 0 &&
+      dv.getUint32(base + FP_BUCKET_OFFSET, true) >= this.layout.fingerprintBuckets
+    ) {
       return 'fingerprint bucket out of range';
     }
     return undefined;
@@ -167,7 +204,10 @@ export class Slots {
   head(base: number): PTableHead {
     const dv = this.dv;
     return {
-      ts: { version: readU53(dv, base + VERSION_OFFSET), cid: dv.getUint32(base + CID_OFFSET, true) },
+      ts: {
+        version: readU53(dv, base + VERSION_OFFSET),
+        cid: dv.getUint32(base + CID_OFFSET, true),
+      },
       state: dv.getUint8(base + STATE_OFFSET),
       origin: dv.getUint16(base + ORIGIN_OFFSET, true),
       seq: readU53(dv, base + SEQ_OFFSET),
@@ -182,15 +222,27 @@ export class Slots {
     const valueStart = base + KEY_OFFSET + keyBytes;
     const head = this.head(base);
     return {
-      key: this.decodeKey(base), ts: head.ts,
-      value: Buffer.from(this.view.subarray(valueStart, valueStart + this.dv.getUint32(base + VALUE_BYTES_OFFSET, true))),
-      state: head.state, origin: head.origin, seq: head.seq,
+      key: this.decodeKey(base),
+      ts: head.ts,
+      value: Buffer.from(
+        this.view.subarray(
+          valueStart,
+          valueStart + this.dv.getUint32(base + VALUE_BYTES_OFFSET, true),
+        ),
+      ),
+      state: head.state,
+      origin: head.origin,
+      seq: head.seq,
     };
   }
 
   decodeKey(base: number): string {
     const start = base + KEY_OFFSET;
-    return this.view.toString('utf8', start, start + this.dv.getUint16(base + KEY_BYTES_OFFSET, true));
+    return this.view.toString(
+      'utf8',
+      start,
+      start + this.dv.getUint16(base + KEY_BYTES_OFFSET, true),
+    );
   }
 
   /** Whether the slot at `base` holds `key` (its bytes; the checksum is not checked here). */

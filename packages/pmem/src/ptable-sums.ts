@@ -17,7 +17,11 @@ export class FingerprintSums {
   private readonly view: Buffer;
   private readonly dv: DataView;
 
-  constructor(private readonly region: PmemRegion, private readonly layout: ResolvedLayout, private readonly slots: Slots) {
+  constructor(
+    private readonly region: PmemRegion,
+    private readonly layout: ResolvedLayout,
+    private readonly slots: Slots,
+  ) {
     this.view = region.view;
     this.dv = new DataView(region.view.buffer, region.view.byteOffset, region.sizeBytes);
   }
@@ -34,7 +38,13 @@ export class FingerprintSums {
       // The sums lose what the old version added: it must be intact to say what that was.
       slots.verify(prevSlot, base);
       const bucket = slots.bucket(base);
-      if (bucket !== fp.bucket) throw pmemErrors.argument(this.region.path, 'fingerprint.bucket', `${bucket}, the bucket of the key's current record (a key's bucket never changes)`, fp.bucket);
+      if (bucket !== fp.bucket)
+        throw pmemErrors.argument(
+          this.region.path,
+          'fingerprint.bucket',
+          `${bucket}, the bucket of the key's current record (a key's bucket never changes)`,
+          fp.bucket,
+        );
       lane0 -= slots.lane0(base);
       lane1 -= slots.lane1(base);
     }
@@ -67,6 +77,10 @@ export class FingerprintSums {
   copy(): Uint32Array {
     const { fingerprintBuckets, sumsOffset } = this.layout;
     // One copy of the area (a restart reads it: no loop per word); the host is little-endian (asserted).
-    return new Uint32Array(this.view.buffer, this.view.byteOffset + sumsOffset, 2 * fingerprintBuckets).slice();
+    return new Uint32Array(
+      this.view.buffer,
+      this.view.byteOffset + sumsOffset,
+      2 * fingerprintBuckets,
+    ).slice();
   }
 }

@@ -26,7 +26,14 @@ export interface TableParts {
  * that count, bitmap and fingerprint sums agree with the slots; throws AssertionError on a
  * breach. Returns the live slots that fail their checks (corruption is not a breach).
  */
-export function verifyTable({ layout, slots, index, bitmap, sums, journal }: TableParts): CorruptSlot[] {
+export function verifyTable({
+  layout,
+  slots,
+  index,
+  bitmap,
+  sums,
+  journal,
+}: TableParts): CorruptSlot[] {
   const { slotCount, indexEntries, fingerprintBuckets } = layout;
   const live = new Uint8Array(slotCount);
   const expected = new Uint32Array(2 * fingerprintBuckets);
@@ -47,9 +54,14 @@ export function verifyTable({ layout, slots, index, bitmap, sums, journal }: Tab
       corrupt.push({ slot, offset: base, reason: problem });
       continue;
     }
-    assert.equal(keyHashOf(slots.decodeKey(base)), index.hash(e), `index entry ${e} holds another hash than its key's`);
+    assert.equal(
+      keyHashOf(slots.decodeKey(base)),
+      index.hash(e),
+      `index entry ${e} holds another hash than its key's`,
+    );
     assert.ok(slots.commitSeq(base) < journal.nextCommitSeq, 'commit sequences only grow');
-    if (slots.state(base) !== RecordState.Valid) assert.ok(bitmap.isSet(slot), `slot ${slot} is not Valid and its bit is clear`);
+    if (slots.state(base) !== RecordState.Valid)
+      assert.ok(bitmap.isSet(slot), `slot ${slot} is not Valid and its bit is clear`);
     if (fingerprintBuckets > 0) {
       const bucket = slots.bucket(base);
       expected[2 * bucket] = (expected[2 * bucket] as number) + slots.lane0(base);
@@ -59,7 +71,10 @@ export function verifyTable({ layout, slots, index, bitmap, sums, journal }: Tab
   assert.equal(records, journal.count, 'the journal counts the indexed records');
   for (let i = 0; i < journal.top; i++) {
     const slot = slots.stackAt(i);
-    assert.ok(slot < slotCount && live[slot] === 0, `stack entry ${i} (slot ${slot}) is live, repeated or out of range`);
+    assert.ok(
+      slot < slotCount && live[slot] === 0,
+      `stack entry ${i} (slot ${slot}) is live, repeated or out of range`,
+    );
     live[slot] = 2;
     assert.ok(slots.wordIsZero(slots.base(slot)), `free slot ${slot} has a nonzero valid word`);
   }

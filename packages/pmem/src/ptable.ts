@@ -40,10 +40,27 @@ import { NotValidBitmap } from './ptable-bitmap.js';
 import { KeyIndex, keyHashOf } from './ptable-index.js';
 import { Journal, type Intent, type JournalRedo } from './ptable-journal.js';
 import {
-  BODY_OFFSET, J_TOP_OFFSET, layoutFields, layoutProblem, NO_SLOT, OP_DELETE, OP_PUT, PTABLE_MAGIC, PTABLE_VERSION,
-  resolveLayout, WORD_BYTES, type PTableLayout, type ResolvedLayout,
+  BODY_OFFSET,
+  J_TOP_OFFSET,
+  layoutFields,
+  layoutProblem,
+  NO_SLOT,
+  OP_DELETE,
+  OP_PUT,
+  PTABLE_MAGIC,
+  PTABLE_VERSION,
+  resolveLayout,
+  WORD_BYTES,
+  type PTableLayout,
+  type ResolvedLayout,
 } from './ptable-layout.js';
-import { checkRecord, isUint, RecordState, type PTableHead, type PTableRecord } from './ptable-record.js';
+import {
+  checkRecord,
+  isUint,
+  RecordState,
+  type PTableHead,
+  type PTableRecord,
+} from './ptable-record.js';
 import { Slots, type CorruptSlot } from './ptable-slots.js';
 import { FingerprintSums } from './ptable-sums.js';
 import { verifyTable } from './ptable-verify.js';
@@ -81,7 +98,10 @@ export class PTable {
    */
   private bitsAtOpen: number[] | undefined;
 
-  private constructor(private readonly region: PmemRegion, layout: ResolvedLayout) {
+  private constructor(
+    private readonly region: PmemRegion,
+    layout: ResolvedLayout,
+  ) {
     this.layout = layout;
     this.meta = new PMeta(region, layout.metaOffset, layout.metaBytes);
     this.slots = new Slots(region, layout);
@@ -92,13 +112,21 @@ export class PTable {
     const { notValid, staleBits, kept } = this.bitmap.clean(this.slots);
     this.bitsAtOpen = kept;
     const { count, top, redone } = this.journal;
-    this.recovery = { records: count, freeSlots: top, intent: redone, notValid, staleBits, corrupt: this.slots.corrupt };
+    this.recovery = {
+      records: count,
+      freeSlots: top,
+      intent: redone,
+      notValid,
+      staleBits,
+      corrupt: this.slots.corrupt,
+    };
   }
 
   /** Region bytes a table of this layout needs. */
   static bytesFor(layout: PTableLayout): number {
     const problem = layoutProblem(layout);
-    if (problem !== undefined) throw new PmemError('ERR_PMEM_ARGUMENT', 'PTable', undefined, problem);
+    if (problem !== undefined)
+      throw new PmemError('ERR_PMEM_ARGUMENT', 'PTable', undefined, problem);
     return resolveLayout(layout).totalBytes;
   }
 
@@ -106,10 +134,16 @@ export class PTable {
   static format(region: PmemRegion, layout: PTableLayout): void {
     region.assertOpen();
     const problem = layoutProblem(layout);
-    if (problem !== undefined) throw new PmemError('ERR_PMEM_ARGUMENT', region.path, undefined, problem);
+    if (problem !== undefined)
+      throw new PmemError('ERR_PMEM_ARGUMENT', region.path, undefined, problem);
     const resolved = resolveLayout(layout);
     if (resolved.totalBytes > region.sizeBytes) {
-      throw pmemErrors.argument(region.path, 'layout', `at most the region size (${region.sizeBytes} bytes)`, `${resolved.totalBytes} bytes (PTable.bytesFor)`);
+      throw pmemErrors.argument(
+        region.path,
+        'layout',
+        `at most the region size (${region.sizeBytes} bytes)`,
+        `${resolved.totalBytes} bytes (PTable.bytesFor)`,
+      );
     }
     region.view.fill(0);
     const dv = new DataView(region.view.buffer, region.view.byteOffset, region.sizeBytes);
@@ -125,17 +159,25 @@ export class PTable {
   static open(region: PmemRegion): PTable {
     region.assertOpen();
     const declared = readHeader(region, PTABLE_MAGIC, PTABLE_VERSION, 'PTable');
-    const [capacity, , keyMaxBytes, valueMaxBytes, , , metaBytes, fingerprintBuckets] = declared as
-      [number, number, number, number, number, number, number, number];
+    const [capacity, , keyMaxBytes, valueMaxBytes, , , metaBytes, fingerprintBuckets] =
+      declared as [number, number, number, number, number, number, number, number];
     const given = { capacity, keyMaxBytes, valueMaxBytes, metaBytes, fingerprintBuckets };
     const problem = layoutProblem(given);
     const layout = resolveLayout(given);
     const fields = layoutFields(layout);
     if (problem !== undefined || fields.some((v, i) => v !== declared[i])) {
-      throw new CorruptionError(region.path, 8, `PTable header declares an impossible layout (${problem ?? declared.slice(0, fields.length).join(',')})`);
+      throw new CorruptionError(
+        region.path,
+        8,
+        `PTable header declares an impossible layout (${problem ?? declared.slice(0, fields.length).join(',')})`,
+      );
     }
     if (layout.totalBytes > region.sizeBytes) {
-      throw new CorruptionError(region.path, region.sizeBytes, `file is ${region.sizeBytes} bytes but its PTable header declares ${layout.totalBytes} (truncated?)`);
+      throw new CorruptionError(
+        region.path,
+        region.sizeBytes,
+        `file is ${region.sizeBytes} bytes but its PTable header declares ${layout.totalBytes} (truncated?)`,
+      );
     }
     return new PTable(region, layout);
   }
@@ -162,22 +204,38 @@ export class PTable {
     const prevSlot = entry >= 0 ? this.index.slot(entry) : NO_SLOT;
     const { top, count } = this.journal;
     if (prevSlot === NO_SLOT && count >= this.layout.capacity) {
-      throw pmemErrors.full(this.region.path, this.layout.slotsOffset, `PTable full: ${count} keys, capacity ${this.layout.capacity}`);
+      throw pmemErrors.full(
+        this.region.path,
+        this.layout.slotsOffset,
+        `PTable full: ${count} keys, capacity ${this.layout.capacity}`,
+      );
     }
     // Every slot is free or live and capacity < slotCount: a free slot remains.
     assert.ok(top > 0, 'a free slot remains below capacity');
     const slot = this.slots.stackAt(top - 1);
     const base = this.slots.base(slot);
     if (!this.slots.wordIsZero(base)) {
-      throw new CorruptionError(this.region.path, base, `PTable slot ${slot} is on the free stack but its valid word is not zero`);
+      throw new CorruptionError(
+        this.region.path,
+        base,
+        `PTable slot ${slot} is on the free stack but its valid word is not zero`,
+      );
     }
     const seq = this.journal.nextCommitSeq++;
     this.bitsAtOpen = undefined;
     const [bucket, lane0, lane1] = this.sums.afterPut(record.fingerprint, prevSlot);
     const insert = prevSlot === NO_SLOT;
     const intent: Intent = {
-      op: OP_PUT, seq, slot, prevSlot, keyHash, topAfter: insert ? top - 1 : top,
-      countAfter: insert ? count + 1 : count, bucket, lane0, lane1,
+      op: OP_PUT,
+      seq,
+      slot,
+      prevSlot,
+      keyHash,
+      topAfter: insert ? top - 1 : top,
+      countAfter: insert ? count + 1 : count,
+      bucket,
+      lane0,
+      lane1,
     };
     const bodyBytes = this.slots.writeBody(base, record, keyBytes, seq);
     this.journal.writeIntent(intent);
@@ -211,7 +269,8 @@ export class PTable {
   /** Changes the state of `key` in place with one atomic word store; false if absent. */
   setState(key: string, state: number): boolean {
     this.region.assertOpen();
-    if (!isUint(state, 0xff)) throw pmemErrors.argument(this.region.path, 'state', 'an integer in [0, 255]', state);
+    if (!isUint(state, 0xff))
+      throw pmemErrors.argument(this.region.path, 'state', 'an integer in [0, 255]', state);
     const entry = this.index.probe(key, keyHashOf(key));
     if (entry < 0) return false;
     const slot = this.index.slot(entry);
@@ -238,8 +297,16 @@ export class PTable {
     const [bucket, lane0, lane1] = this.sums.afterDelete(slot);
     const { top, count } = this.journal;
     const intent: Intent = {
-      op: OP_DELETE, seq: this.journal.nextCommitSeq++, slot, prevSlot: NO_SLOT, keyHash, topAfter: top + 1,
-      countAfter: count - 1, bucket, lane0, lane1,
+      op: OP_DELETE,
+      seq: this.journal.nextCommitSeq++,
+      slot,
+      prevSlot: NO_SLOT,
+      keyHash,
+      topAfter: top + 1,
+      countAfter: count - 1,
+      bucket,
+      lane0,
+      lane1,
     };
     this.journal.writeIntent(intent);
     this.region.persist(this.layout.journalOffset, LINE_BYTES);
@@ -275,7 +342,13 @@ export class PTable {
    */
   *entriesInBuckets(buckets: ReadonlySet<number>): IterableIterator<PTableRecord> {
     const { slotCount, fingerprintBuckets } = this.layout;
-    if (fingerprintBuckets === 0) throw pmemErrors.argument(this.region.path, 'entriesInBuckets', 'a table with fingerprint sums', 'fingerprintBuckets 0');
+    if (fingerprintBuckets === 0)
+      throw pmemErrors.argument(
+        this.region.path,
+        'entriesInBuckets',
+        'a table with fingerprint sums',
+        'fingerprintBuckets 0',
+      );
     if (buckets.size === 0) return;
     for (let slot = 0; slot < slotCount; slot++) {
       const base = this.slots.base(slot);
@@ -296,7 +369,12 @@ export class PTable {
     const out: PTableRecord[] = [];
     const visit = (slot: number): void => {
       const base = this.slots.base(slot);
-      if (slot >= this.layout.slotCount || !this.slots.isCommitted(base) || this.slots.state(base) === RecordState.Valid) return;
+      if (
+        slot >= this.layout.slotCount ||
+        !this.slots.isCommitted(base) ||
+        this.slots.state(base) === RecordState.Valid
+      )
+        return;
       if (this.slots.problem(base) !== undefined) this.slots.reportCorrupt(slot, base);
       else out.push(this.slots.read(slot));
     };
@@ -341,10 +419,8 @@ export class PTable {
     return verifyTable({ layout, slots, index, bitmap, sums, journal });
   }
 
-
   /** `verify`, for tests that only want the invariants. */
   assertInvariants(): void {
     this.verify();
   }
-
 }

@@ -23,8 +23,12 @@ import { applyCrash, type CrashOptions, type CrashReport } from './crash.js';
 import { PmemError, pmemErrors } from './errors.js';
 import { LINE_BYTES, LINE_SHIFT, REGION_BYTES_MAX } from './geometry.js';
 import {
-  LatencyModel, latencyConfigProblem, OPTANE_LATENCY, performanceClock,
-  type LatencyConfig, type MonotonicClock,
+  LatencyModel,
+  latencyConfigProblem,
+  OPTANE_LATENCY,
+  performanceClock,
+  type LatencyConfig,
+  type MonotonicClock,
 } from './latency-model.js';
 
 export type Durability = 'emulated' | 'msync';
@@ -94,7 +98,12 @@ export class PmemRegion {
   private queued = 0;
   private readonly latency: LatencyModel;
   private readonly stats_: RegionStats = {
-    linesFlushed: 0, fences: 0, bytesDurable: 0, msyncCalls: 0, latencyChargedNs: 0, events: 0,
+    linesFlushed: 0,
+    fences: 0,
+    bytesDurable: 0,
+    msyncCalls: 0,
+    latencyChargedNs: 0,
+    events: 0,
   };
   private state: RegionState = 'open';
   private armed: { options: ArmedCrashOptions; atEvent: number; atFence: number } | undefined;
@@ -121,15 +130,31 @@ export class PmemRegion {
 
   /** Creates `path` (which must not exist) as a zeroed region of `sizeBytes` and maps it. */
   static create(path: string, sizeBytes: number, options: RegionOptions = {}): PmemRegion {
-    if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes % LINE_BYTES !== 0 ||
-      sizeBytes > REGION_BYTES_MAX) {
-      throw pmemErrors.argument(path, 'sizeBytes', `a positive multiple of ${LINE_BYTES} up to ${REGION_BYTES_MAX}`, sizeBytes);
+    if (
+      !Number.isSafeInteger(sizeBytes) ||
+      sizeBytes <= 0 ||
+      sizeBytes % LINE_BYTES !== 0 ||
+      sizeBytes > REGION_BYTES_MAX
+    ) {
+      throw pmemErrors.argument(
+        path,
+        'sizeBytes',
+        `a positive multiple of ${LINE_BYTES} up to ${REGION_BYTES_MAX}`,
+        sizeBytes,
+      );
     }
     const latency = latencyFrom(path, options);
     const fd = openOrThrow(path, 'wx+');
     try {
       ftruncateSync(fd, sizeBytes);
-      return new PmemRegion(path, mapOrThrow(path, fd, sizeBytes), options.durability ?? 'emulated', latency, true, options.crashable ?? true);
+      return new PmemRegion(
+        path,
+        mapOrThrow(path, fd, sizeBytes),
+        options.durability ?? 'emulated',
+        latency,
+        true,
+        options.crashable ?? true,
+      );
     } finally {
       closeSync(fd);
     }
@@ -142,9 +167,19 @@ export class PmemRegion {
     try {
       const sizeBytes = fstatSync(fd).size;
       if (sizeBytes === 0 || sizeBytes % LINE_BYTES !== 0 || sizeBytes > REGION_BYTES_MAX) {
-        throw pmemErrors.file(path, `size ${sizeBytes} bytes is not a region size (a positive multiple of ${LINE_BYTES} up to ${REGION_BYTES_MAX}); truncated or not a region file?`);
+        throw pmemErrors.file(
+          path,
+          `size ${sizeBytes} bytes is not a region size (a positive multiple of ${LINE_BYTES} up to ${REGION_BYTES_MAX}); truncated or not a region file?`,
+        );
       }
-      return new PmemRegion(path, mapOrThrow(path, fd, sizeBytes), options.durability ?? 'emulated', latency, false, options.crashable ?? true);
+      return new PmemRegion(
+        path,
+        mapOrThrow(path, fd, sizeBytes),
+        options.durability ?? 'emulated',
+        latency,
+        false,
+        options.crashable ?? true,
+      );
     } finally {
       closeSync(fd);
     }
@@ -175,7 +210,7 @@ export class PmemRegion {
     if (this.armed !== undefined) this.strikeIfDue(true);
     this.stats_.events++;
     const n = this.queued;
-    if (this.crashable) for (let i = 0; i < n; ) i = this.makeDurable(i, n);
+    if (this.crashable) for (let i = 0; i < n;) i = this.makeDurable(i, n);
     else for (let i = 0; i < n; i++) this.flushed[this.queue[i] as number] = 0;
     if (this.durability === 'msync' && n > 0) this.msyncQueued(n);
     this.queued = 0;
@@ -230,9 +265,17 @@ export class PmemRegion {
     this.assertCrashable();
     const { beforeFence, beforeEvent } = options;
     if ((beforeFence === undefined) === (beforeEvent === undefined)) {
-      throw pmemErrors.argument(this.path, 'armCrash options', 'exactly one of beforeFence, beforeEvent', JSON.stringify(options));
+      throw pmemErrors.argument(
+        this.path,
+        'armCrash options',
+        'exactly one of beforeFence, beforeEvent',
+        JSON.stringify(options),
+      );
     }
-    for (const [field, v] of [['beforeFence', beforeFence], ['beforeEvent', beforeEvent]] as const) {
+    for (const [field, v] of [
+      ['beforeFence', beforeFence],
+      ['beforeEvent', beforeEvent],
+    ] as const) {
       if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) {
         throw pmemErrors.argument(this.path, field, 'an integer >= 0', v);
       }
@@ -273,21 +316,33 @@ export class PmemRegion {
   }
 
   private assertCrashable(): void {
-    if (!this.crashable) throw pmemErrors.argument(this.path, 'crash', 'a region opened crashable (it keeps no durable image)', 'crashable: false');
+    if (!this.crashable)
+      throw pmemErrors.argument(
+        this.path,
+        'crash',
+        'a region opened crashable (it keeps no durable image)',
+        'crashable: false',
+      );
   }
 
   private strikeIfDue(isFence: boolean): void {
     const armed = this.armed;
     if (armed === undefined) return;
-    const due = armed.atEvent === this.stats_.events || (isFence && armed.atFence === this.stats_.fences);
+    const due =
+      armed.atEvent === this.stats_.events || (isFence && armed.atFence === this.stats_.fences);
     if (!due) return;
     throw new SimulatedCrash(this.crash({ mode: armed.options.mode, seed: armed.options.seed }));
   }
 
   private checkRange(offset: number, lengthBytes: number): void {
     if (this.state !== 'open') throw pmemErrors.closed(this.path, this.state);
-    if (!(Number.isInteger(offset) && Number.isInteger(lengthBytes) && offset >= 0 && lengthBytes >= 0 &&
-      offset + lengthBytes <= this.sizeBytes)) {
+    if (!(
+      Number.isInteger(offset) &&
+      Number.isInteger(lengthBytes) &&
+      offset >= 0 &&
+      lengthBytes >= 0 &&
+      offset + lengthBytes <= this.sizeBytes
+    )) {
       throw pmemErrors.range(this.path, offset, lengthBytes, this.sizeBytes);
     }
   }
@@ -307,7 +362,10 @@ export class PmemRegion {
         end++;
         continue;
       }
-      this.msyncRange(start << pageShift, Math.min(end << pageShift, this.sizeBytes) - (start << pageShift));
+      this.msyncRange(
+        start << pageShift,
+        Math.min(end << pageShift, this.sizeBytes) - (start << pageShift),
+      );
       start = page;
       end = page + 1;
     }
@@ -321,14 +379,22 @@ export class PmemRegion {
 
 function latencyFrom(path: string, options: RegionOptions): LatencyModel {
   if (options.durability !== undefined && !DURABILITIES.includes(options.durability)) {
-    throw pmemErrors.argument(path, 'durability', DURABILITIES.map((d) => `'${d}'`).join(' or '), options.durability);
+    throw pmemErrors.argument(
+      path,
+      'durability',
+      DURABILITIES.map((d) => `'${d}'`).join(' or '),
+      options.durability,
+    );
   }
   if (options.crashable !== undefined && typeof options.crashable !== 'boolean') {
     throw pmemErrors.argument(path, 'crashable', 'a boolean', options.crashable);
   }
   const problem = latencyConfigProblem(options.latency ?? {});
   if (problem !== undefined) throw new PmemError('ERR_PMEM_ARGUMENT', path, undefined, problem);
-  return new LatencyModel({ ...OPTANE_LATENCY, ...options.latency }, options.clock ?? performanceClock);
+  return new LatencyModel(
+    { ...OPTANE_LATENCY, ...options.latency },
+    options.clock ?? performanceClock,
+  );
 }
 
 function openOrThrow(path: string, flags: string): number {

@@ -23,7 +23,11 @@ test('slicing-by-8 crc32c equals the bitwise definition at every length and alig
   const bytes = new Uint8Array(300).map(() => random.int(256));
   for (let off = 0; off < 9; off++) {
     for (let len = 0; len + off <= 140; len++) {
-      assert.equal(crc32c(bytes, off, len), crc32cBitwise(bytes.subarray(off, off + len)), `off=${off} len=${len}`);
+      assert.equal(
+        crc32c(bytes, off, len),
+        crc32cBitwise(bytes.subarray(off, off + len)),
+        `off=${off} len=${len}`,
+      );
     }
   }
 });
@@ -31,6 +35,9 @@ test('slicing-by-8 crc32c equals the bitwise definition at every length and alig
 test('crc32cUpdate over pieces equals crc32c over the whole', () => {
   const bytes = Buffer.from('the quick brown fox jumps over the lazy dog, twice over');
   for (let cut = 0; cut <= bytes.length; cut++) {
-    assert.equal(crc32cUpdate(crc32cUpdate(0, bytes, 0, cut), bytes, cut, bytes.length - cut), crc32c(bytes));
+    assert.equal(
+      crc32cUpdate(crc32cUpdate(0, bytes, 0, cut), bytes, cut, bytes.length - cut),
+      crc32c(bytes),
+    );
   }
 });

@@ -16,8 +16,16 @@ import { unlinkSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { Prng } from '@heal/base';
 import {
-  CorruptionError, PLog, PmemRegion, PTable, RecordState, SimulatedCrash,
-  type ArmedCrashOptions, type Fingerprint, type PTableLayout, type PTableRecord,
+  CorruptionError,
+  PLog,
+  PmemRegion,
+  PTable,
+  RecordState,
+  SimulatedCrash,
+  type ArmedCrashOptions,
+  type Fingerprint,
+  type PTableLayout,
+  type PTableRecord,
 } from '../src/index.js';
 import { FAST, tempDir } from './helpers.js';
 
@@ -34,12 +42,22 @@ const ADVERSARIAL_RUNS_PER_SEED = 150;
 /** Sequences crashed (adversarially) at every flush and fence, one crash seed per point. */
 const EVERY_EVENT_SEEDS = 2;
 const FINGERPRINT_BUCKETS = 4;
-const LAYOUT: PTableLayout = { capacity: 6, keyMaxBytes: 8, valueMaxBytes: 100, metaBytes: 256, fingerprintBuckets: FINGERPRINT_BUCKETS };
+const LAYOUT: PTableLayout = {
+  capacity: 6,
+  keyMaxBytes: 8,
+  valueMaxBytes: 100,
+  metaBytes: 256,
+  fingerprintBuckets: FINGERPRINT_BUCKETS,
+};
 const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
 
 /** The test's fingerprint of a record: a bucket by key, lanes from the ts (wrapping past 2^32). */
 function fingerprint(key: string, ts: { version: number; cid: number }): Fingerprint {
-  return { bucket: key.charCodeAt(0) % FINGERPRINT_BUCKETS, lane0: (ts.version * 0x9e3779b1 + ts.cid) >>> 0, lane1: (ts.version ^ (ts.cid << 8)) >>> 0 };
+  return {
+    bucket: key.charCodeAt(0) % FINGERPRINT_BUCKETS,
+    lane0: (ts.version * 0x9e3779b1 + ts.cid) >>> 0,
+    lane1: (ts.version ^ (ts.cid << 8)) >>> 0,
+  };
 }
 
 function expectedSums(records: readonly PTableRecord[]): number[] {
@@ -71,7 +89,18 @@ function tableOps(seed: number): TableOp[] {
       live.add(key);
       const value = Buffer.alloc(random.int(LAYOUT.valueMaxBytes + 1), i & 0xff);
       const ts = { version: i, cid: random.int(4) };
-      ops.push({ kind: 'put', record: { key, ts, value, state: random.int(4), origin: random.int(3), seq: i * 7, fingerprint: fingerprint(key, ts) } });
+      ops.push({
+        kind: 'put',
+        record: {
+          key,
+          ts,
+          value,
+          state: random.int(4),
+          origin: random.int(3),
+          seq: i * 7,
+          fingerprint: fingerprint(key, ts),
+        },
+      });
     } else if (roll < 8) {
       ops.push({ kind: 'setState', key, state: random.int(4) });
     } else if (roll < 9) {
@@ -94,7 +123,8 @@ function applyToModel(model: TableModel, op: TableOp): void {
   if (op.kind === 'delete') model.records.delete(op.key);
   if (op.kind === 'meta') model.meta = op.bytes;
   const old = op.kind === 'setState' ? model.records.get(op.key) : undefined;
-  if (old !== undefined && op.kind === 'setState') model.records.set(op.key, { ...old, state: op.state });
+  if (old !== undefined && op.kind === 'setState')
+    model.records.set(op.key, { ...old, state: op.state });
 }
 
 function cloneModel(m: TableModel): TableModel {
@@ -137,21 +167,38 @@ function runTable(path: string, ops: TableOp[], crash: ArmedCrashOptions | undef
   }
   const after = region.stats();
   if (crash !== undefined) region.crash(crash); // the armed point lay past the end: crash now
-  return { done, inFlight: undefined, fences: after.fences - before.fences, events: after.events - before.events };
+  return {
+    done,
+    inFlight: undefined,
+    fences: after.fences - before.fences,
+    events: after.events - before.events,
+  };
 }
 
 /** Same fields as a record read back (`get` does not return the fingerprint). */
 function sameRecord(a: PTableRecord | undefined, b: PTableRecord | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
-  return a.key === b.key && a.ts.version === b.ts.version && a.ts.cid === b.ts.cid && a.state === b.state &&
-    a.origin === b.origin && a.seq === b.seq && Buffer.from(a.value).equals(Buffer.from(b.value));
+  return (
+    a.key === b.key &&
+    a.ts.version === b.ts.version &&
+    a.ts.cid === b.ts.cid &&
+    a.state === b.state &&
+    a.origin === b.origin &&
+    a.seq === b.seq &&
+    Buffer.from(a.value).equals(Buffer.from(b.value))
+  );
 }
 
 /**
  * The recovered table must equal `done` or `inFlight` key by key (each key independently), and
  * its count, not-Valid list and fingerprint sums must be those of the records it returns.
  */
-function checkTable(path: string, done: TableModel, inFlight: TableModel | undefined, where: string): void {
+function checkTable(
+  path: string,
+  done: TableModel,
+  inFlight: TableModel | undefined,
+  where: string,
+): void {
   const table = PTable.open(PmemRegion.open(path, FAST));
   assert.deepEqual(table.recovery.corrupt, [], `${where}: a crash alone reported corruption`);
   assert.deepEqual(table.verify(), [], `${where}: a crash alone corrupted a record`);
@@ -159,21 +206,49 @@ function checkTable(path: string, done: TableModel, inFlight: TableModel | undef
   const present: PTableRecord[] = [];
   for (const key of KEYS) {
     const got = table.get(key);
-    assert.ok(allowed.some((m) => sameRecord(got, m.records.get(key))), `${where}: key ${key} is ${JSON.stringify(got)}, expected ${allowed.map((m) => JSON.stringify(m.records.get(key))).join(' or ')}`);
+    assert.ok(
+      allowed.some((m) => sameRecord(got, m.records.get(key))),
+      `${where}: key ${key} is ${JSON.stringify(got)}, expected ${allowed.map((m) => JSON.stringify(m.records.get(key))).join(' or ')}`,
+    );
     if (got !== undefined) present.push(got);
   }
   assert.equal(table.size, present.length, `${where}: the count`);
-  assert.deepEqual(table.notValid().map((r) => r.key).sort(), present.filter((r) => r.state !== RecordState.Valid).map((r) => r.key), `${where}: the not-Valid list`);
-  assert.deepEqual([...table.fingerprintSums()], expectedSums(present), `${where}: the fingerprint sums`);
+  assert.deepEqual(
+    table
+      .notValid()
+      .map((r) => r.key)
+      .sort(),
+    present.filter((r) => r.state !== RecordState.Valid).map((r) => r.key),
+    `${where}: the not-Valid list`,
+  );
+  assert.deepEqual(
+    [...table.fingerprintSums()],
+    expectedSums(present),
+    `${where}: the fingerprint sums`,
+  );
   const meta = table.readMeta()?.bytes;
-  assert.ok(allowed.some((m) => (m.meta === undefined ? meta === undefined : meta?.equals(m.meta) === true)), `${where}: metadata`);
+  assert.ok(
+    allowed.some((m) =>
+      m.meta === undefined ? meta === undefined : meta?.equals(m.meta) === true,
+    ),
+    `${where}: metadata`,
+  );
   const ts = { version: 1, cid: 1 };
-  const extra = { key: 'z', ts, value: Buffer.from('after'), state: 1, origin: 1, seq: 1, fingerprint: fingerprint('z', ts) };
+  const extra = {
+    key: 'z',
+    ts,
+    value: Buffer.from('after'),
+    state: 1,
+    origin: 1,
+    seq: 1,
+    fingerprint: fingerprint('z', ts),
+  };
   const spare = table.size < LAYOUT.capacity;
   if (spare) table.put(extra);
   const again = PTable.open(PmemRegion.open(path, FAST));
   again.assertInvariants();
-  if (spare) assert.ok(sameRecord(again.get('z'), extra), `${where}: the recovered table keeps working`);
+  if (spare)
+    assert.ok(sameRecord(again.get('z'), extra), `${where}: the recovered table keeps working`);
 }
 
 test('PTable: a strict crash at every fence of seeded sequences loses no returned put and shows no torn record', () => {
@@ -200,10 +275,19 @@ test('PTable: adversarial crashes at random flush/fence points keep every return
     unlinkSync(path0);
     const random = new Prng(seed * 1000);
     for (let run = 0; run < ADVERSARIAL_RUNS_PER_SEED; run++) {
-      const crash = { mode: 'adversarial' as const, seed: random.u32(), beforeEvent: random.int(events + 1) };
+      const crash = {
+        mode: 'adversarial' as const,
+        seed: random.u32(),
+        beforeEvent: random.int(events + 1),
+      };
       const path = tmp.file(`t${n++}`);
       const { done, inFlight } = runTable(path, ops, crash);
-      checkTable(path, done, inFlight, `seed=${seed} crash=adversarial:${crash.seed} beforeEvent=${crash.beforeEvent}`);
+      checkTable(
+        path,
+        done,
+        inFlight,
+        `seed=${seed} crash=adversarial:${crash.seed} beforeEvent=${crash.beforeEvent}`,
+      );
       unlinkSync(path);
     }
   }
@@ -220,7 +304,12 @@ test('PTable: an adversarial crash at every flush and fence of put, setState and
       const crash = { mode: 'adversarial' as const, seed: k, beforeEvent: k };
       const path = tmp.file(`t${n++}`);
       const { done, inFlight } = runTable(path, ops, crash);
-      checkTable(path, done, inFlight, `seed=${100 + seed} crash=adversarial:${k} beforeEvent=${k}`);
+      checkTable(
+        path,
+        done,
+        inFlight,
+        `seed=${100 + seed} crash=adversarial:${k} beforeEvent=${k}`,
+      );
       unlinkSync(path);
     }
   }
@@ -228,11 +317,17 @@ test('PTable: an adversarial crash at every flush and fence of put, setState and
 
 function logPayloads(seed: number): Buffer[] {
   const random = new Prng(seed);
-  return Array.from({ length: PLOG_APPENDS }, (_, i) => Buffer.alloc(random.int(200), (i * 31 + seed) & 0xff));
+  return Array.from({ length: PLOG_APPENDS }, (_, i) =>
+    Buffer.alloc(random.int(200), (i * 31 + seed) & 0xff),
+  );
 }
 
 /** Appends until the armed crash; returns how many appends returned. */
-function runLog(path: string, payloads: Buffer[], crash: ArmedCrashOptions | undefined): { acked: number; fences: number } {
+function runLog(
+  path: string,
+  payloads: Buffer[],
+  crash: ArmedCrashOptions | undefined,
+): { acked: number; fences: number } {
   const region = PmemRegion.create(path, 16384, FAST);
   PLog.format(region, { maxRecordBytes: 256 });
   const log = PLog.open(region);
@@ -255,9 +350,15 @@ function runLog(path: string, payloads: Buffer[], crash: ArmedCrashOptions | und
 function checkLog(path: string, payloads: Buffer[], acked: number, where: string): void {
   const log = PLog.open(PmemRegion.open(path, FAST));
   const got = [...log.entries()].map((e) => e.payload);
-  assert.ok(got.length === acked || (got.length === acked + 1 && acked < payloads.length), `${where}: ${got.length} records, ${acked} acknowledged`);
-  got.forEach((p, i) => assert.ok(p.equals(payloads[i] as Buffer), `${where}: record ${i} differs`));
-  if (log.recovery.tornTail !== undefined) assert.equal(got.length, acked, `${where}: a torn tail after a whole in-flight record`);
+  assert.ok(
+    got.length === acked || (got.length === acked + 1 && acked < payloads.length),
+    `${where}: ${got.length} records, ${acked} acknowledged`,
+  );
+  got.forEach((p, i) =>
+    assert.ok(p.equals(payloads[i] as Buffer), `${where}: record ${i} differs`),
+  );
+  if (log.recovery.tornTail !== undefined)
+    assert.equal(got.length, acked, `${where}: a torn tail after a whole in-flight record`);
   log.append(Buffer.from('after'));
   const again = PLog.open(PmemRegion.open(path, FAST));
   assert.equal(again.recovery.tornTail, undefined, `${where}: the second recovery is clean`);
@@ -273,7 +374,12 @@ test('PLog: a crash at every fence (strict) and at random points (adversarial) k
     const random = new Prng(seed);
     const plans: ArmedCrashOptions[] = [];
     for (let k = 0; k <= fences; k++) plans.push({ mode: 'strict', seed: k, beforeFence: k });
-    for (let r = 0; r < ADVERSARIAL_RUNS_PER_SEED; r++) plans.push({ mode: 'adversarial', seed: random.u32(), beforeEvent: random.int(2 * fences + 2) });
+    for (let r = 0; r < ADVERSARIAL_RUNS_PER_SEED; r++)
+      plans.push({
+        mode: 'adversarial',
+        seed: random.u32(),
+        beforeEvent: random.int(2 * fences + 2),
+      });
     for (const plan of plans) {
       const path = tmp.file(`l${n++}`);
       const { acked } = runLog(path, payloads, plan);
@@ -288,7 +394,15 @@ test('the checks can fail: a put whose steps share one fence is caught', () => {
   // every line it changed into table B and persists them all with one flush + fence; a crash
   // before that fence may keep the valid word's line or the index entry and drop a body line.
   const ts = { version: 1, cid: 1 };
-  const record = { key: 'a', ts, value: Buffer.alloc(100, 1), state: 1, origin: 0, seq: 1, fingerprint: fingerprint('a', ts) };
+  const record = {
+    key: 'a',
+    ts,
+    value: Buffer.alloc(100, 1),
+    state: 1,
+    origin: 0,
+    seq: 1,
+    fingerprint: fingerprint('a', ts),
+  };
   let caught = 0;
   for (let seed = 0; seed < 20; seed++) {
     const pathA = tmp.file(`good${n++}`);
@@ -312,5 +426,8 @@ test('the checks can fail: a put whose steps share one fence is caught', () => {
     unlinkSync(pathA);
     unlinkSync(pathB);
   }
-  assert.ok(caught > 0, 'some crash images show a committed record over a partial body, or a broken index');
+  assert.ok(
+    caught > 0,
+    'some crash images show a committed record over a partial body, or a broken index',
+  );
 });

@@ -26,7 +26,10 @@ test('strict crash keeps only fenced lines, and reopening yields exactly that im
   const expected = Buffer.alloc(SIZE);
   expected.fill(0x11, 0, 1024);
   assert.deepEqual(PmemRegion.open(path, FAST).view, expected);
-  assert.deepEqual([report.flushedDropped, report.dirtyDropped, report.flushedKept, report.dirtyKept], [16, 16, 0, 0]);
+  assert.deepEqual(
+    [report.flushedDropped, report.dirtyDropped, report.flushedKept, report.dirtyKept],
+    [16, 16, 0, 0],
+  );
 });
 
 test('a line stored to again after its fence reverts to the fenced content in a strict crash', () => {
@@ -39,12 +42,23 @@ test('a line stored to again after its fence reverts to the fenced content in a 
   assert.deepEqual(PmemRegion.open(path, FAST).view.subarray(0, 64), Buffer.alloc(64, 1));
 });
 
-function lineOutcome(view: Buffer, line: number, oldByte: number, newByte: number): 'kept' | 'dropped' | 'torn' {
+function lineOutcome(
+  view: Buffer,
+  line: number,
+  oldByte: number,
+  newByte: number,
+): 'kept' | 'dropped' | 'torn' {
   const bytes = view.subarray(line * 64, line * 64 + 64);
   for (let w = 0; w < 64; w += 8) {
     const word = bytes.subarray(w, w + 8);
-    assert.ok(word.every((b) => b === word[0]), `line ${line} word ${w / 8} tore inside the word`);
-    assert.ok(word[0] === oldByte || word[0] === newByte, `line ${line} holds a byte never written`);
+    assert.ok(
+      word.every((b) => b === word[0]),
+      `line ${line} word ${w / 8} tore inside the word`,
+    );
+    assert.ok(
+      word[0] === oldByte || word[0] === newByte,
+      `line ${line} holds a byte never written`,
+    );
   }
   if (bytes.every((b) => b === newByte)) return 'kept';
   if (bytes.every((b) => b === oldByte)) return 'dropped';
@@ -57,16 +71,28 @@ test('adversarial crash keeps fenced lines, and keeps, drops or tears (by 8-byte
     const path = fresh();
     const report = prepare(path).crash({ mode: 'adversarial', seed });
     const view = PmemRegion.open(path, FAST).view;
-    const count = { flushed: { kept: 0, dropped: 0, torn: 0 }, dirty: { kept: 0, dropped: 0, torn: 0 } };
-    for (let line = 0; line < 16; line++) assert.equal(lineOutcome(view, line, 0, 0x11), 'kept', 'fenced lines survive');
+    const count = {
+      flushed: { kept: 0, dropped: 0, torn: 0 },
+      dirty: { kept: 0, dropped: 0, torn: 0 },
+    };
+    for (let line = 0; line < 16; line++)
+      assert.equal(lineOutcome(view, line, 0, 0x11), 'kept', 'fenced lines survive');
     for (let line = 16; line < 32; line++) count.flushed[lineOutcome(view, line, 0, 0x22)]++;
     for (let line = 32; line < 48; line++) count.dirty[lineOutcome(view, line, 0, 0x33)]++;
-    assert.ok(view.subarray(3072).every((b) => b === 0), 'untouched lines stay untouched');
+    assert.ok(
+      view.subarray(3072).every((b) => b === 0),
+      'untouched lines stay untouched',
+    );
     assert.deepEqual(count, {
-      flushed: { kept: report.flushedKept, dropped: report.flushedDropped, torn: report.flushedTorn },
+      flushed: {
+        kept: report.flushedKept,
+        dropped: report.flushedDropped,
+        torn: report.flushedTorn,
+      },
       dirty: { kept: report.dirtyKept, dropped: report.dirtyDropped, torn: report.dirtyTorn },
     });
-    for (const [kind, c] of Object.entries(count)) for (const [k, v] of Object.entries(c)) if (v > 0) seen.add(`${kind}-${k}`);
+    for (const [kind, c] of Object.entries(count))
+      for (const [k, v] of Object.entries(c)) if (v > 0) seen.add(`${kind}-${k}`);
   }
   assert.equal(seen.size, 6, `every outcome occurs over 8 seeds: ${[...seen].join(',')}`);
 });
@@ -91,12 +117,18 @@ test('an armed crash strikes in place of the chosen fence and closes the region'
   r.persist(64, 1);
   r.view[128] = 3;
   let report: CrashReport | undefined;
-  assert.throws(() => r.persist(128, 1), (e: unknown) => {
-    report = (e as SimulatedCrash).report;
-    return e instanceof SimulatedCrash;
-  });
+  assert.throws(
+    () => r.persist(128, 1),
+    (e: unknown) => {
+      report = (e as SimulatedCrash).report;
+      return e instanceof SimulatedCrash;
+    },
+  );
   assert.equal(report?.flushedDropped, 1);
-  assert.throws(() => r.persist(0, 1), (e: PmemError) => e.code === 'ERR_PMEM_CLOSED' && /crashed/.test(e.message));
+  assert.throws(
+    () => r.persist(0, 1),
+    (e: PmemError) => e.code === 'ERR_PMEM_CLOSED' && /crashed/.test(e.message),
+  );
   const view = PmemRegion.open(path, FAST).view;
   assert.deepEqual([view[0], view[64], view[128]], [1, 2, 0]);
 });
@@ -112,7 +144,13 @@ test('a crash armed by event can strike between a flush and its fence', () => {
 
 test('armCrash and crash validate their options', () => {
   const r = PmemRegion.create(fresh(), SIZE, FAST);
-  assert.throws(() => r.armCrash({ mode: 'strict', seed: 1 }), /exactly one of beforeFence, beforeEvent/);
-  assert.throws(() => r.armCrash({ mode: 'strict', seed: 1, beforeFence: -1 }), /beforeFence must be an integer >= 0/);
+  assert.throws(
+    () => r.armCrash({ mode: 'strict', seed: 1 }),
+    /exactly one of beforeFence, beforeEvent/,
+  );
+  assert.throws(
+    () => r.armCrash({ mode: 'strict', seed: 1, beforeFence: -1 }),
+    /beforeFence must be an integer >= 0/,
+  );
   assert.throws(() => r.crash({ mode: 'gentle' as never, seed: 1 }), /crash mode must be/);
 });

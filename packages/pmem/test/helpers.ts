@@ -7,7 +7,15 @@ import { LATENCY_OFF, type RegionOptions } from '../src/index.js';
 export const FAST: RegionOptions = { latency: LATENCY_OFF };
 
 /** A temporary directory, removed by the returned cleanup. */
-export function tempDir(prefix: string): { dir: string; file: (name: string) => string; cleanup: () => void } {
+export function tempDir(prefix: string): {
+  dir: string;
+  file: (name: string) => string;
+  cleanup: () => void;
+} {
   const dir = mkdtempSync(join(tmpdir(), `heal-pmem-${prefix}-`));
-  return { dir, file: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    file: (name) => join(dir, name),
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
 }

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { truncateSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
-import { LatencyModel, LINE_BYTES, PmemError, PmemRegion, type MonotonicClock } from '../src/index.js';
+import {
+  LatencyModel,
+  LINE_BYTES,
+  PmemError,
+  PmemRegion,
+  type MonotonicClock,
+} from '../src/index.js';
 import { FAST, tempDir } from './helpers.js';
 
 const tmp = tempDir('region');
@@ -11,29 +17,47 @@ const fresh = (): string => tmp.file(`r${n++}`);
 
 test('create rejects sizes that are not positive multiples of 64, naming the field', () => {
   for (const size of [0, -64, 100, 1.5 * 64]) {
-    assert.throws(() => PmemRegion.create(fresh(), size, FAST), (e: PmemError) => e.code === 'ERR_PMEM_ARGUMENT' && /sizeBytes/.test(e.message));
+    assert.throws(
+      () => PmemRegion.create(fresh(), size, FAST),
+      (e: PmemError) => e.code === 'ERR_PMEM_ARGUMENT' && /sizeBytes/.test(e.message),
+    );
   }
 });
 
 test('create refuses an existing file and open refuses a missing one, naming the file', () => {
   const path = fresh();
   PmemRegion.create(path, 4096, FAST).close();
-  assert.throws(() => PmemRegion.create(path, 4096, FAST), (e: PmemError) => e.code === 'ERR_PMEM_FILE' && e.message.includes(path));
-  assert.throws(() => PmemRegion.open(`${path}-missing`, FAST), (e: PmemError) => e.code === 'ERR_PMEM_FILE');
+  assert.throws(
+    () => PmemRegion.create(path, 4096, FAST),
+    (e: PmemError) => e.code === 'ERR_PMEM_FILE' && e.message.includes(path),
+  );
+  assert.throws(
+    () => PmemRegion.open(`${path}-missing`, FAST),
+    (e: PmemError) => e.code === 'ERR_PMEM_FILE',
+  );
 });
 
 test('open of a truncated file (size not a multiple of 64) fails with a clear error', () => {
   const path = fresh();
   PmemRegion.create(path, 4096, FAST).close();
   truncateSync(path, 4000);
-  assert.throws(() => PmemRegion.open(path, FAST), /size 4000 bytes is not a region size.*truncated/);
+  assert.throws(
+    () => PmemRegion.open(path, FAST),
+    /size 4000 bytes is not a region size.*truncated/,
+  );
   writeFileSync(path, '');
   assert.throws(() => PmemRegion.open(path, FAST), /size 0 bytes/);
 });
 
 test('options are validated with the field named', () => {
-  assert.throws(() => PmemRegion.create(fresh(), 4096, { durability: 'fsync' as never }), /durability must be/);
-  assert.throws(() => PmemRegion.create(fresh(), 4096, { latency: { fenceNs: -1 } }), /latency.fenceNs/);
+  assert.throws(
+    () => PmemRegion.create(fresh(), 4096, { durability: 'fsync' as never }),
+    /durability must be/,
+  );
+  assert.throws(
+    () => PmemRegion.create(fresh(), 4096, { latency: { fenceNs: -1 } }),
+    /latency.fenceNs/,
+  );
 });
 
 test('flush marks every covering line and fence makes them durable, with counters', () => {
@@ -52,11 +76,17 @@ test('flush marks every covering line and fence makes them durable, with counter
 
 test('flush outside the region fails naming the offset; a closed region refuses work', () => {
   const r = PmemRegion.create(fresh(), 4096, FAST);
-  assert.throws(() => r.flush(4090, 7), (e: PmemError) => e.code === 'ERR_PMEM_RANGE' && e.offset === 4090);
+  assert.throws(
+    () => r.flush(4090, 7),
+    (e: PmemError) => e.code === 'ERR_PMEM_RANGE' && e.offset === 4090,
+  );
   assert.throws(() => r.flush(-1, 1), /offset -1/);
   assert.throws(() => r.persist(1.5, 1), /offset 1.5/);
   r.close();
-  assert.throws(() => r.fence(), (e: PmemError) => e.code === 'ERR_PMEM_CLOSED');
+  assert.throws(
+    () => r.fence(),
+    (e: PmemError) => e.code === 'ERR_PMEM_CLOSED',
+  );
 });
 
 test('stores reach the file without a fence: a process crash loses nothing stored', () => {
@@ -88,7 +118,14 @@ test('msync durability msyncs the touched pages, coalescing adjacent ones', () =
 /** A clock that advances `stepNs` on every read, counting reads. */
 function steppingClock(stepNs: number): MonotonicClock & { reads: number } {
   let t = 1000;
-  const clock = { reads: 0, nowNs: () => { clock.reads++; t += stepNs; return t; } };
+  const clock = {
+    reads: 0,
+    nowNs: () => {
+      clock.reads++;
+      t += stepNs;
+      return t;
+    },
+  };
   return clock;
 }
 
@@ -126,7 +163,10 @@ test('a region opened crashable: false keeps what is stored across reopen, count
   r.persist(128, 4);
   r.view.writeUInt32LE(0xcafe, 4096); // stored, never flushed: still in the file (a process crash keeps it)
   assert.deepEqual([r.stats().fences, r.stats().bytesDurable], [1, LINE_BYTES]);
-  assert.throws(() => r.crash({ mode: 'strict', seed: 1 }), (e: PmemError) => e.code === 'ERR_PMEM_ARGUMENT' && /crashable/.test(e.message));
+  assert.throws(
+    () => r.crash({ mode: 'strict', seed: 1 }),
+    (e: PmemError) => e.code === 'ERR_PMEM_ARGUMENT' && /crashable/.test(e.message),
+  );
   assert.throws(() => r.armCrash({ mode: 'strict', seed: 1, beforeFence: 0 }), /crashable/);
   r.persist(128, 4); // the line flushed again after its fence is queued again
   assert.equal(r.stats().bytesDurable, 2 * LINE_BYTES);
@@ -135,5 +175,8 @@ test('a region opened crashable: false keeps what is stored across reopen, count
   assert.equal(again.view.readUInt32LE(128), 0xdeadbeef);
   assert.equal(again.view.readUInt32LE(4096), 0xcafe);
   again.close();
-  assert.throws(() => PmemRegion.create(fresh(), 4096, { crashable: 'no' as never }), /crashable must be a boolean/);
+  assert.throws(
+    () => PmemRegion.create(fresh(), 4096, { crashable: 'no' as never }),
+    /crashable must be a boolean/,
+  );
 });

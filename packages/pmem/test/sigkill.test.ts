@@ -18,9 +18,14 @@ const CHILD = fileURLToPath(new URL('./fixtures/sigkill-child.js', import.meta.u
 const ACKS_BEFORE_KILL = 3000;
 
 /** Runs the child until ACKS_BEFORE_KILL acks, kills it; resolves with the acked indices. */
-function runAndKill(path: string, kind: 'ptable' | 'plog'): Promise<{ acked: number[]; signal: string | null }> {
+function runAndKill(
+  path: string,
+  kind: 'ptable' | 'plog',
+): Promise<{ acked: number[]; signal: string | null }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, path, kind], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [CHILD, path, kind], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const acked: number[] = [];
     let partial = '';
     child.stdout.setEncoding('utf8');
@@ -48,10 +53,14 @@ test('PTable: after SIGKILL every acknowledged put is found, intact', async () =
   const table = PTable.open(PmemRegion.open(path, { latency: LATENCY_OFF }));
   assert.deepEqual(table.recovery.corrupt, []);
   for (let k = 0; k < CHILD_KEYS; k++) {
-    const lastAcked = acked.length - 1 - ((acked.length - 1 - k) % CHILD_KEYS + CHILD_KEYS) % CHILD_KEYS;
+    const lastAcked =
+      acked.length - 1 - ((((acked.length - 1 - k) % CHILD_KEYS) + CHILD_KEYS) % CHILD_KEYS);
     const got = table.get(`k${k}`);
     assert.ok(got !== undefined, `k${k} is present`);
-    assert.ok(got.ts.version >= lastAcked, `k${k}: version ${got.ts.version} older than acknowledged ${lastAcked}`);
+    assert.ok(
+      got.ts.version >= lastAcked,
+      `k${k}: version ${got.ts.version} older than acknowledged ${lastAcked}`,
+    );
     assert.equal(got.ts.version % CHILD_KEYS, k);
     assert.equal(Buffer.from(got.value).toString(), `value-${got.ts.version}`);
   }
@@ -66,6 +75,9 @@ test('PLog: after SIGKILL every acknowledged append is found, in order', async (
   assert.equal(signal, 'SIGKILL');
   const log = PLog.open(PmemRegion.open(path, { latency: LATENCY_OFF }));
   const records = [...log.entries()].map((e) => e.payload.toString());
-  assert.ok(records.length >= acked.length, `${records.length} records, ${acked.length} acknowledged`);
+  assert.ok(
+    records.length >= acked.length,
+    `${records.length} records, ${acked.length} acknowledged`,
+  );
   records.forEach((r, i) => assert.equal(r, `record-${i}`));
 });

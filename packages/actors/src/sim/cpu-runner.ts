@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import type { Actor, ActorContext, ActorId, Message, TimerId } from '../actor.js';
-import { CpuScheduler, type CostModel, type CpuJob, type CpuMeter, type CpuOptions, type MeteredWork, type SliceEnd } from './cpu.js';
+import {
+  CpuScheduler,
+  type CostModel,
+  type CpuJob,
+  type CpuMeter,
+  type CpuOptions,
+  type MeteredWork,
+  type SliceEnd,
+} from './cpu.js';
 import type { SimEndpoint } from './sim-endpoint.js';
 
 /** What waits in an actor's (or endpoint's) inbox for its CPU. */
@@ -45,7 +53,11 @@ export interface CpuHost<M extends Message, S> {
   incarnation(id: ActorId): number;
   endpoint(id: ActorId): SimEndpoint<M> | undefined;
   /** Actor `id`'s context with the given clock and send. */
-  context(id: ActorId, clock: () => number, send: (to: ActorId, msg: M) => void): ActorContext<M, S>;
+  context(
+    id: ActorId,
+    clock: () => number,
+    send: (to: ActorId, msg: M) => void,
+  ): ActorContext<M, S>;
   /** Whether the timer may still fire (and, if so, consumes it). */
   takeTimer(id: ActorId, incarnation: number, timer: TimerId): boolean;
   encode(msg: M): Uint8Array;
@@ -68,7 +80,10 @@ export class CpuRunner<M extends Message, S> {
   /** Messages dropped because their receiver's inbox was full. */
   droppedOverload = 0;
 
-  constructor(options: CpuOptions, readonly host: CpuHost<M, S>) {
+  constructor(
+    options: CpuOptions,
+    readonly host: CpuHost<M, S>,
+  ) {
     this.#costs = options.costs;
     this.#meter = options.meter;
     this.scheduler = new CpuScheduler(options, (atMs, slice) => host.schedule(atMs, slice));
@@ -163,7 +178,10 @@ export class CpuRunner<M extends Message, S> {
         this.#metered(id, 'flush', '', 0, () => actor.flush?.(ctx));
       }
     });
-    this.scheduler.submit({ id, execute: () => run.chargedMs, done: (atMs) => this.#done(id, token, run, atMs) }, nowMs);
+    this.scheduler.submit(
+      { id, execute: () => run.chargedMs, done: (atMs) => this.#done(id, token, run, atMs) },
+      nowMs,
+    );
   }
 
   /** Submits a job for `id` if it has work and none in progress. */
@@ -179,9 +197,15 @@ export class CpuRunner<M extends Message, S> {
         if (inbox.running !== token) return 0;
         run = { id, startMs, chargedMs: this.#costs.jobMs(id, inbox.parked), outbox: [] };
         inbox.parked = false;
-        const handled = this.#withJob(run, () => (this.host.endpoint(id) ? this.#endpointBatch(run as JobRun<M>, inbox) : this.#actorBatch(run as JobRun<M>, inbox)));
+        const handled = this.#withJob(run, () =>
+          this.host.endpoint(id)
+            ? this.#endpointBatch(run as JobRun<M>, inbox)
+            : this.#actorBatch(run as JobRun<M>, inbox),
+        );
         if (handled === 0) run.chargedMs = 0;
-        this.host.trace(`${startMs.toFixed(4)} run ${id} ${handled} ${(run.chargedMs * 1000).toFixed(3)}us`);
+        this.host.trace(
+          `${startMs.toFixed(4)} run ${id} ${handled} ${(run.chargedMs * 1000).toFixed(3)}us`,
+        );
         return run.chargedMs;
       },
       done: (atMs) => {
@@ -205,7 +229,10 @@ export class CpuRunner<M extends Message, S> {
   }
 
   #withJob<T>(run: JobRun<M>, body: () => T): T {
-    assert(this.#current === undefined, `job of ${run.id} starts inside a job of ${this.#current?.id}`);
+    assert(
+      this.#current === undefined,
+      `job of ${run.id} starts inside a job of ${this.#current?.id}`,
+    );
     this.#current = run;
     try {
       return body();
@@ -234,11 +261,15 @@ export class CpuRunner<M extends Message, S> {
   }
 
   #actorContext(run: JobRun<M>): ActorContext<M, S> {
-    return this.host.context(run.id, () => run.startMs + run.chargedMs, (to, msg) => {
-      const bytes = this.#encode(run.id, msg);
-      run.chargedMs += this.#costs.sendMs(run.id, msg.kind, bytes.length);
-      run.outbox.push([to, msg, bytes]);
-    });
+    return this.host.context(
+      run.id,
+      () => run.startMs + run.chargedMs,
+      (to, msg) => {
+        const bytes = this.#encode(run.id, msg);
+        run.chargedMs += this.#costs.sendMs(run.id, msg.kind, bytes.length);
+        run.outbox.push([to, msg, bytes]);
+      },
+    );
   }
 
   /** One timer alone, or up to JOB_BATCH_MAX messages and peer reports; then `flush`. */
@@ -264,9 +295,13 @@ export class CpuRunner<M extends Message, S> {
         this.#take(inbox);
         if (item.type === 'msg') {
           run.chargedMs += this.#costs.receiveMs(id, item.msg.kind, item.bytes);
-          this.#metered(id, 'receive', item.msg.kind, item.bytes, () => actor.receive(item.msg, ctx));
+          this.#metered(id, 'receive', item.msg.kind, item.bytes, () =>
+            actor.receive(item.msg, ctx),
+          );
         } else if (item.type === 'down') {
-          this.#metered(id, 'down', '', 0, () => actor.peerDown?.(item.from, item.incarnation, ctx));
+          this.#metered(id, 'down', '', 0, () =>
+            actor.peerDown?.(item.from, item.incarnation, ctx),
+          );
         }
         handled++;
       }

@@ -27,7 +27,12 @@ export interface CostModel {
 
 /** A cost model that charges nothing: jobs still queue, in order, but take no time. */
 export const FREE_COSTS: CostModel = {
-  receiveMs: () => 0, sendMs: () => 0, tickMs: () => 0, startMs: () => 0, flushMs: () => 0, jobMs: () => 0,
+  receiveMs: () => 0,
+  sendMs: () => 0,
+  tickMs: () => 0,
+  startMs: () => 0,
+  flushMs: () => 0,
+  jobMs: () => 0,
 };
 
 /** A host: `cores` cores shared by the actors and endpoints placed on it. */
@@ -126,13 +131,25 @@ export class CpuScheduler {
   readonly #sliceMs: number;
   readonly #stats = new Map<ActorId, CpuStats>();
 
-  constructor(options: Omit<CpuOptions, 'costs'>, readonly schedule: (atMs: number, slice: SliceEnd) => void) {
+  constructor(
+    options: Omit<CpuOptions, 'costs'>,
+    readonly schedule: (atMs: number, slice: SliceEnd) => void,
+  ) {
     this.#cores = options.cores ?? 1;
     this.#sliceMs = options.sliceMs ?? DEFAULT_SLICE_MS;
-    assert(Number.isInteger(this.#cores) && this.#cores >= 1 && this.#cores <= MAX_HOST_CORES, `cpu.cores must be an integer in [1, ${MAX_HOST_CORES}], got ${this.#cores}`);
-    assert(this.#sliceMs > 0 && Number.isFinite(this.#sliceMs), `cpu.sliceMs must be a positive number, got ${this.#sliceMs}`);
+    assert(
+      Number.isInteger(this.#cores) && this.#cores >= 1 && this.#cores <= MAX_HOST_CORES,
+      `cpu.cores must be an integer in [1, ${MAX_HOST_CORES}], got ${this.#cores}`,
+    );
+    assert(
+      this.#sliceMs > 0 && Number.isFinite(this.#sliceMs),
+      `cpu.sliceMs must be a positive number, got ${this.#sliceMs}`,
+    );
     for (const spec of options.hosts ?? []) {
-      assert(Number.isInteger(spec.cores) && spec.cores >= 1 && spec.cores <= MAX_HOST_CORES, `cpu.hosts[${this.#hosts.length}].cores must be an integer in [1, ${MAX_HOST_CORES}], got ${spec.cores}`);
+      assert(
+        Number.isInteger(spec.cores) && spec.cores >= 1 && spec.cores <= MAX_HOST_CORES,
+        `cpu.hosts[${this.#hosts.length}].cores must be an integer in [1, ${MAX_HOST_CORES}], got ${spec.cores}`,
+      );
       const host = this.#newHost(spec.cores);
       for (const id of spec.ids) {
         assert(!this.#hostOf.has(id), `cpu.hosts: id ${id} is on two hosts`);
@@ -213,7 +230,10 @@ export class CpuScheduler {
     if (!running.executed) {
       running.executed = true;
       const costMs = running.job.execute(nowMs);
-      assert(costMs >= 0 && Number.isFinite(costMs), `job of ${running.job.id} cost ${costMs} ms: costs must be finite and >= 0`);
+      assert(
+        costMs >= 0 && Number.isFinite(costMs),
+        `job of ${running.job.id} cost ${costMs} ms: costs must be finite and >= 0`,
+      );
       running.remainingMs = costMs;
       const stats = this.#stats.get(running.job.id) ?? { jobs: 0, busyMs: 0 };
       stats.jobs++;

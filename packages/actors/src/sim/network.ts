@@ -42,7 +42,8 @@ export function validateLink(link: LinkModel): LinkModel {
   if (!(link.minMs >= 0)) bad(`minMs must be >= 0, got ${link.minMs}`);
   if (!(link.maxMs >= link.minMs)) bad(`maxMs (${link.maxMs}) must be >= minMs (${link.minMs})`);
   if (!(link.meanMs >= 0)) bad(`meanMs must be >= 0, got ${link.meanMs}`);
-  if (!(link.lossRate >= 0 && link.lossRate <= 1)) bad(`lossRate must be in [0, 1], got ${link.lossRate}`);
+  if (!(link.lossRate >= 0 && link.lossRate <= 1))
+    bad(`lossRate must be in [0, 1], got ${link.lossRate}`);
   if (!(link.duplicateRate >= 0 && link.duplicateRate <= 1)) {
     bad(`duplicateRate must be in [0, 1], got ${link.duplicateRate}`);
   }

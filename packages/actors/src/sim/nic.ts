@@ -22,7 +22,11 @@ export interface NicModel {
   frameOverheadBytes: number;
 }
 
-export const UNLIMITED_NIC: NicModel = { bytesPerSec: Infinity, frameBytes: 1448, frameOverheadBytes: 0 };
+export const UNLIMITED_NIC: NicModel = {
+  bytesPerSec: Infinity,
+  frameBytes: 1448,
+  frameOverheadBytes: 0,
+};
 
 /**
  * Links one can pick by name: latency from the link model, bandwidth from the NIC model.
@@ -49,8 +53,10 @@ export function validateNic(nic: NicModel): NicModel {
   const bad = (what: string): never => {
     throw new RangeError(`nic model: ${what}`);
   };
-  if (!(nic.bytesPerSec > 0)) bad(`bytesPerSec must be > 0 (Infinity: unlimited), got ${nic.bytesPerSec}`);
-  if (!(Number.isInteger(nic.frameBytes) && nic.frameBytes > 0)) bad(`frameBytes must be a positive integer, got ${nic.frameBytes}`);
+  if (!(nic.bytesPerSec > 0))
+    bad(`bytesPerSec must be > 0 (Infinity: unlimited), got ${nic.bytesPerSec}`);
+  if (!(Number.isInteger(nic.frameBytes) && nic.frameBytes > 0))
+    bad(`frameBytes must be a positive integer, got ${nic.frameBytes}`);
   if (!(nic.frameOverheadBytes >= 0 && Number.isFinite(nic.frameOverheadBytes))) {
     bad(`frameOverheadBytes must be a finite number >= 0, got ${nic.frameOverheadBytes}`);
   }

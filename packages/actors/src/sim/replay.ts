@@ -15,7 +15,8 @@ export function suiteSeeds(defaultCount: number, env: NodeJS.ProcessEnv = proces
   }
   const many = env['HEAL_SEEDS'];
   const count = many === undefined ? defaultCount : Number(many);
-  if (!Number.isInteger(count) || count <= 0) throw new RangeError(`HEAL_SEEDS must be a positive integer, got ${many}`);
+  if (!Number.isInteger(count) || count <= 0)
+    throw new RangeError(`HEAL_SEEDS must be a positive integer, got ${many}`);
   return Array.from({ length: count }, (_, i) => i + 1);
 }
 
@@ -46,7 +47,9 @@ export async function forEachSeed(
   if (options.randomSeed === true && process.env['HEAL_SEED'] === undefined) {
     const seed = randomInt(RANDOM_SEED_MIN, 2 ** 31);
     seeds.push(seed);
-    test.diagnostic?.(`random seed ${seed}; replay: ${replayCommand(test.name, testFileUrl, seed)}`);
+    test.diagnostic?.(
+      `random seed ${seed}; replay: ${replayCommand(test.name, testFileUrl, seed)}`,
+    );
   }
   for (const seed of seeds) {
     try {

@@ -28,8 +28,24 @@ export interface SimulationOptions<M extends Message, S, C> {
 
 export type Event =
   /** `nic`: it still has to pass the receiver's NIC (bandwidth model on). */
-  | { at: number; seq: number; type: 'deliver'; from: ActorId; to: ActorId; bytes: Uint8Array; nic: boolean }
-  | { at: number; seq: number; type: 'timer'; to: ActorId; incarnation: number; id: TimerId; tag: number }
+  | {
+      at: number;
+      seq: number;
+      type: 'deliver';
+      from: ActorId;
+      to: ActorId;
+      bytes: Uint8Array;
+      nic: boolean;
+    }
+  | {
+      at: number;
+      seq: number;
+      type: 'timer';
+      to: ActorId;
+      incarnation: number;
+      id: TimerId;
+      tag: number;
+    }
   | { at: number; seq: number; type: 'down'; from: ActorId; to: ActorId; incarnation: number }
   | { at: number; seq: number; type: 'call'; label: string; fn: () => void }
   | { at: number; seq: number; type: 'slice'; slice: SliceEnd };
@@ -55,4 +71,3 @@ export interface SimulationStats {
   /** CPU model: messages dropped because their receiver's inbox was full. */
   droppedOverload: number;
 }
-

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import type HeapModule from 'mnemonist/heap.js';
-import type { Actor, ActorContext, ActorId, ActorModule, CrashableStorage, Message, TimerId } from '../actor.js';
+import type {
+  Actor,
+  ActorContext,
+  ActorId,
+  ActorModule,
+  CrashableStorage,
+  Message,
+  TimerId,
+} from '../actor.js';
 import { CodecError } from '../codec-error.js';
 import type { Endpoint } from '../endpoint.js';
 import { Network } from './network.js';
@@ -12,12 +18,11 @@ import { CpuRunner, type CpuHost, type InboxItem } from './cpu-runner.js';
 import { Nics } from './nic.js';
 import type { Event, SimulationOptions, SimulationStats, Slot } from './sim-types.js';
 import { SimEndpoint } from './sim-endpoint.js';
+import { EventQueue } from './event-queue.js';
+import { actorContext } from './actor-context.js';
 
 export { SimEndpoint } from './sim-endpoint.js';
 export type { SimulationOptions, SimulationStats } from './sim-types.js';
-
-// mnemonist's subpaths are CommonJS only; its ES root would load all of it (see trace.ts).
-const Heap = createRequire(import.meta.url)('mnemonist/heap.js') as typeof HeapModule.default;
 
 /** Upper bound on events one `run*` call may process: a livelocked scenario fails loudly. */
 export const MAX_EVENTS_PER_RUN = 50_000_000;
@@ -47,20 +52,25 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
   readonly #module: ActorModule<M, S, C>;
   readonly #config: (self: ActorId) => C;
   readonly #prng: Prng;
-  readonly #events = new Heap<Event>((a, b) => a.at - b.at || a.seq - b.seq);
+  readonly #events = new EventQueue();
   readonly #slots: Slot<M, S>[] = [];
   readonly #endpoints = new Map<ActorId, SimEndpoint<M>>();
   readonly #actorCount: number;
   #nowMs = 0;
-  #seq = 0;
   #nextTimer = 1;
   readonly #cpu: CpuRunner<M, S> | undefined;
   readonly #dropFilters = new Set<(from: ActorId, to: ActorId, msg: M) => boolean>();
 
   constructor(options: SimulationOptions<M, S, C>) {
     const { seed, module, actors, endpoints = 0 } = options;
-    assert(Number.isInteger(actors) && actors > 0, `actors must be a positive integer, got ${actors}`);
-    assert(Number.isInteger(endpoints) && endpoints >= 0, `endpoints must be >= 0, got ${endpoints}`);
+    assert(
+      Number.isInteger(actors) && actors > 0,
+      `actors must be a positive integer, got ${actors}`,
+    );
+    assert(
+      Number.isInteger(endpoints) && endpoints >= 0,
+      `endpoints must be >= 0, got ${endpoints}`,
+    );
     this.seed = seed;
     this.#module = module;
     const config = options.config;
@@ -74,7 +84,13 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     for (let id = 0; id < actors; id++) {
       const cfg = this.#config(id);
       const storage = module.createStorage ? module.createStorage(id, cfg) : (undefined as S);
-      this.#slots.push({ actor: undefined, incarnation: 0, storage, prng: this.#prng.fork(id), liveTimers: new Set() });
+      this.#slots.push({
+        actor: undefined,
+        incarnation: 0,
+        storage,
+        prng: this.#prng.fork(id),
+        liveTimers: new Set(),
+      });
     }
     for (let i = 0; i < endpoints; i++) {
       const id = actors + i;
@@ -126,7 +142,8 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
 
   endpoint(id: ActorId): Endpoint<M> {
     const ep = this.#endpoints.get(id);
-    if (!ep) throw new RangeError(`no external endpoint ${id} (endpoints are ${this.#actorCount}..)`);
+    if (!ep)
+      throw new RangeError(`no external endpoint ${id} (endpoints are ${this.#actorCount}..)`);
     return ep;
   }
 
@@ -178,7 +195,15 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
         if (event.nic) {
           const at = this.nics.ingress(event.to, event.at, event.bytes.length);
           if (at > event.at) {
-            this.#push({ at, seq: 0, type: 'deliver', from: event.from, to: event.to, bytes: event.bytes, nic: false });
+            this.#push({
+              at,
+              seq: 0,
+              type: 'deliver',
+              from: event.from,
+              to: event.to,
+              bytes: event.bytes,
+              nic: false,
+            });
             break;
           }
         }
@@ -204,9 +229,10 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
   /** Runs every event up to and including `untilMs`, then sets the clock to `untilMs`. */
   runUntilTime(untilMs: number): void {
     let budget = MAX_EVENTS_PER_RUN;
-    while ((this.#events.peek()?.at ?? Infinity) <= untilMs) {
+    while (this.#events.nextAt() <= untilMs) {
       this.step();
-      if (--budget === 0) throw new Error(`simulation seed=${this.seed}: over ${MAX_EVENTS_PER_RUN} events`);
+      if (--budget === 0)
+        throw new Error(`simulation seed=${this.seed}: over ${MAX_EVENTS_PER_RUN} events`);
     }
     this.#nowMs = Math.max(this.#nowMs, untilMs);
   }
@@ -223,13 +249,13 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     const deadline = this.#nowMs + limitMs;
     let budget = MAX_EVENTS_PER_RUN;
     while (!done()) {
-      const next = this.#events.peek();
-      if (!next || next.at > deadline) {
+      if (this.#events.nextAt() > deadline) {
         this.#nowMs = Math.max(this.#nowMs, deadline);
         return done();
       }
       this.step();
-      if (--budget === 0) throw new Error(`simulation seed=${this.seed}: over ${MAX_EVENTS_PER_RUN} events`);
+      if (--budget === 0)
+        throw new Error(`simulation seed=${this.seed}: over ${MAX_EVENTS_PER_RUN} events`);
     }
     return true;
   }
@@ -288,7 +314,6 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
   }
 
   #push(event: Event): void {
-    event.seq = this.#seq++;
     this.#events.push(event);
   }
 
@@ -376,9 +401,13 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     const slot = this.#slot(self);
     const outbox: [ActorId, M][] = [];
     const incarnation = slot.incarnation;
-    const ctx = this.#context(self, () => this.#nowMs, (to, msg) => {
-      outbox.push([to, msg]);
-    });
+    const ctx = this.#context(
+      self,
+      () => this.#nowMs,
+      (to, msg) => {
+        outbox.push([to, msg]);
+      },
+    );
     body(ctx);
     // The actor's batch hook (Actor.flush) runs after the handler, before its sends go out.
     const actor = slot.actor;
@@ -387,27 +416,16 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
   }
 
   /** Actor `self`'s context in its current incarnation, with the given clock and send. */
-  #context(self: ActorId, clock: () => number, send: (to: ActorId, msg: M) => void): ActorContext<M, S> {
-    const slot = this.#slot(self);
-    const incarnation = slot.incarnation;
-    return {
-      self,
-      incarnation,
-      storage: slot.storage,
-      now: clock,
-      random: () => slot.prng.float(),
-      send,
-      setTimer: (delayMs, tag) => {
-        assert(delayMs >= 0 && Number.isFinite(delayMs), `timer delay must be finite and >= 0, got ${delayMs}`);
-        const id = this.#nextTimer++;
-        slot.liveTimers.add(id);
-        this.#push({ at: clock() + delayMs, seq: 0, type: 'timer', to: self, incarnation, id, tag });
-        return id;
-      },
-      cancelTimer: (id) => {
-        slot.liveTimers.delete(id);
-      },
-    };
+  #context(
+    self: ActorId,
+    clock: () => number,
+    send: (to: ActorId, msg: M) => void,
+  ): ActorContext<M, S> {
+    return actorContext(self, this.#slot(self), clock, send, (at, incarnation, tag) => {
+      const id = this.#nextTimer++;
+      this.#push({ at, seq: 0, type: 'timer', to: self, incarnation, id, tag });
+      return id;
+    });
   }
 
   /** What the CPU model reaches of this simulation. */

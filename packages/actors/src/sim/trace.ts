@@ -5,7 +5,9 @@ import type CircularBufferModule from 'mnemonist/circular-buffer.js';
 
 // mnemonist's subpaths are CommonJS only (a `require` condition); its ES root would load every
 // one of its ~50 structures (about 200 ms), so the one used here is required alone.
-const CircularBuffer = createRequire(import.meta.url)('mnemonist/circular-buffer.js') as typeof CircularBufferModule.default;
+const CircularBuffer = createRequire(import.meta.url)(
+  'mnemonist/circular-buffer.js',
+) as typeof CircularBufferModule.default;
 type CircularBuffer<T> = CircularBufferModule.default<T>;
 
 /**

@@ -9,7 +9,6 @@ import { TimerDeadlines } from './idle-slice.js';
 import { RingPort, type PortStats } from './port.js';
 import { serveLoop } from './serve-loop.js';
 
-
 export interface HostStats extends PortStats {
   self: ActorId;
   handled: number;
@@ -47,7 +46,12 @@ export class ActorHost<M extends Message, S, C> {
   readonly storageOpenedMs: number;
 
   constructor(
-    links: LinkDescriptor, module: ActorModule<M, S, C>, config: C, seed: number, incarnation: number, downBoard?: SharedArrayBuffer,
+    links: LinkDescriptor,
+    module: ActorModule<M, S, C>,
+    config: C,
+    seed: number,
+    incarnation: number,
+    downBoard?: SharedArrayBuffer,
   ) {
     this.#port = new RingPort(links, module.codec);
     // What ended before this incarnation started is no news to it.
@@ -112,7 +116,10 @@ export class ActorHost<M extends Message, S, C> {
   }
 
   #setTimer(delayMs: number, tag: number): TimerId {
-    assert(delayMs >= 0 && Number.isFinite(delayMs), `timer delay must be finite and >= 0, got ${delayMs}`);
+    assert(
+      delayMs >= 0 && Number.isFinite(delayMs),
+      `timer delay must be finite and >= 0, got ${delayMs}`,
+    );
     const id = this.#nextTimer++;
     const timer = setTimeout(() => {
       this.#timers.delete(id);
@@ -137,19 +144,24 @@ export class ActorHost<M extends Message, S, C> {
       this.#peersDown++;
       this.#actor.peerDown?.(peer, incarnation, this.#ctx);
     };
-    await serveLoop(this.#port, this.#deadlines, () => this.#running, () => {
-      const down = this.#peersDown;
-      this.#downBoard?.poll(peerDown);
-      const n = this.#port.poll(deliver) + this.#peersDown - down;
-      // Handlers, then the actor's batch hook (Actor.flush: e.g. a storage sync), then publish.
-      if (n > 0) {
-        this.#rounds++;
-        this.#actor.flush?.(this.#ctx);
-      } else {
-        this.#parks++;
-      }
-      this.#port.flush();
-      return n;
-    });
+    await serveLoop(
+      this.#port,
+      this.#deadlines,
+      () => this.#running,
+      () => {
+        const down = this.#peersDown;
+        this.#downBoard?.poll(peerDown);
+        const n = this.#port.poll(deliver) + this.#peersDown - down;
+        // Handlers, then the actor's batch hook (Actor.flush: e.g. a storage sync), then publish.
+        if (n > 0) {
+          this.#rounds++;
+          this.#actor.flush?.(this.#ctx);
+        } else {
+          this.#parks++;
+        }
+        this.#port.flush();
+        return n;
+      },
+    );
   }
 }

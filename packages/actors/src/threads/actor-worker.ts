@@ -65,11 +65,20 @@ export interface ActorControl {
 const scriptMs = sharedClockMs();
 const port = parentPort;
 assert(port, 'actor-worker must run in a worker thread');
-const module = await loadActorModule<Message, unknown, unknown>((workerData as ActorWorkerData).module);
+const module = await loadActorModule<Message, unknown, unknown>(
+  (workerData as ActorWorkerData).module,
+);
 const importedMs = sharedClockMs();
 const assignment = await new Promise<ActorAssignment>((resolve) => port.once('message', resolve));
 const assignedMs = sharedClockMs();
-const host = new ActorHost(assignment.links, module, assignment.config, assignment.seed, assignment.incarnation, assignment.downBoard);
+const host = new ActorHost(
+  assignment.links,
+  module,
+  assignment.config,
+  assignment.seed,
+  assignment.incarnation,
+  assignment.downBoard,
+);
 host.start();
 const startedMs = sharedClockMs();
 const control: ActorControl = {
@@ -77,5 +86,8 @@ const control: ActorControl = {
   stats: () => host.stats(),
 };
 exposeControl(control, port);
-const ready: ReadyMessage = { heal: 'ready', marks: { scriptMs, importedMs, assignedMs, storageMs: host.storageOpenedMs, startedMs } };
+const ready: ReadyMessage = {
+  heal: 'ready',
+  marks: { scriptMs, importedMs, assignedMs, storageMs: host.storageOpenedMs, startedMs },
+};
 port.postMessage(ready);

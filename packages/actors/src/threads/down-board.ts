@@ -16,20 +16,29 @@ export class DownBoard {
   readonly actors: number;
 
   static create(actors: number): DownBoard {
-    assert(Number.isInteger(actors) && actors > 0, `actors must be a positive integer, got ${actors}`);
+    assert(
+      Number.isInteger(actors) && actors > 0,
+      `actors must be a positive integer, got ${actors}`,
+    );
     return new DownBoard(new SharedArrayBuffer((actors + 1) * Int32Array.BYTES_PER_ELEMENT));
   }
 
   constructor(readonly sab: SharedArrayBuffer) {
     this.#words = new Int32Array(sab);
-    assert(this.#words.length >= 2, `a down board holds at least one actor, got ${sab.byteLength} bytes`);
+    assert(
+      this.#words.length >= 2,
+      `a down board holds at least one actor, got ${sab.byteLength} bytes`,
+    );
     this.actors = this.#words.length - 1;
   }
 
   /** The runtime: incarnation `incarnation` of `id` ended (its worker exited). */
   ended(id: ActorId, incarnation: number): void {
     assert(id >= 0 && id < this.actors, `no actor ${id} on a board of ${this.actors}`);
-    assert(incarnation + 1 > Atomics.load(this.#words, id), `incarnation ${incarnation} of actor ${id} ends after a later one`);
+    assert(
+      incarnation + 1 > Atomics.load(this.#words, id),
+      `incarnation ${incarnation} of actor ${id} ends after a later one`,
+    );
     Atomics.store(this.#words, id, incarnation + 1);
     Atomics.add(this.#words, this.actors, 1);
   }
@@ -45,7 +54,10 @@ export class DownBoardReader {
   readonly #seen: Int32Array;
   #version: number;
 
-  constructor(readonly words: Int32Array, readonly actors: number) {
+  constructor(
+    readonly words: Int32Array,
+    readonly actors: number,
+  ) {
     this.#version = Atomics.load(words, actors);
     this.#seen = Int32Array.from(words.subarray(0, actors));
   }

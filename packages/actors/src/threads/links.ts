@@ -15,7 +15,11 @@ export interface LinkDescriptor {
   readonly doorbell: SharedArrayBuffer;
   readonly inbound: readonly { readonly peer: ActorId; readonly ring: SharedArrayBuffer }[];
   /** `doorbell` is the peer's, rung after publishing to it. */
-  readonly outbound: readonly { readonly peer: ActorId; readonly ring: SharedArrayBuffer; readonly doorbell: SharedArrayBuffer }[];
+  readonly outbound: readonly {
+    readonly peer: ActorId;
+    readonly ring: SharedArrayBuffer;
+    readonly doorbell: SharedArrayBuffer;
+  }[];
 }
 
 /**
@@ -23,11 +27,19 @@ export interface LinkDescriptor {
  * in both directions (clients do not talk to each other). Each consumer has one doorbell that
  * all rings into it share, so a sleeping consumer wakes on any of them.
  */
-export function buildMesh(actors: number, endpoints: number, ringBytes = DEFAULT_RING_BYTES): LinkDescriptor[] {
+export function buildMesh(
+  actors: number,
+  endpoints: number,
+  ringBytes = DEFAULT_RING_BYTES,
+): LinkDescriptor[] {
   const total = actors + endpoints;
   const doorbells = Array.from({ length: total }, () => Doorbell.create());
-  const inbound: { peer: ActorId; ring: SharedArrayBuffer }[][] = Array.from({ length: total }, () => []);
-  const outbound: { peer: ActorId; ring: SharedArrayBuffer; doorbell: SharedArrayBuffer }[][] = Array.from({ length: total }, () => []);
+  const inbound: { peer: ActorId; ring: SharedArrayBuffer }[][] = Array.from(
+    { length: total },
+    () => [],
+  );
+  const outbound: { peer: ActorId; ring: SharedArrayBuffer; doorbell: SharedArrayBuffer }[][] =
+    Array.from({ length: total }, () => []);
   for (let from = 0; from < total; from++) {
     for (let to = 0; to < total; to++) {
       const bothClients = from >= actors && to >= actors;

@@ -18,7 +18,8 @@ export class LoadGenerators<P, R> {
   readonly #pool: Piscina<LoadTask<P>, R>;
 
   constructor(taskModuleUrl: string | URL, threads: number) {
-    if (!Number.isInteger(threads) || threads < 1) throw new RangeError(`threads must be a positive integer, got ${threads}`);
+    if (!Number.isInteger(threads) || threads < 1)
+      throw new RangeError(`threads must be a positive integer, got ${threads}`);
     this.#pool = new Piscina<LoadTask<P>, R>({
       filename: taskModuleUrl.toString(),
       minThreads: threads,
@@ -30,8 +31,16 @@ export class LoadGenerators<P, R> {
   }
 
   /** Runs one task per endpoint id, concurrently; resolves with their results in order. */
-  run<M extends Message>(runtime: ThreadRuntime<M>, endpoints: readonly ActorId[], params: (id: ActorId) => P): Promise<R[]> {
-    return Promise.all(endpoints.map((id) => this.#pool.run({ links: runtime.endpointLinks(id), params: params(id) })));
+  run<M extends Message>(
+    runtime: ThreadRuntime<M>,
+    endpoints: readonly ActorId[],
+    params: (id: ActorId) => P,
+  ): Promise<R[]> {
+    return Promise.all(
+      endpoints.map((id) =>
+        this.#pool.run({ links: runtime.endpointLinks(id), params: params(id) }),
+      ),
+    );
   }
 
   destroy(): Promise<void> {

@@ -40,7 +40,14 @@ interface Outbound {
 export class RingPort<M extends Message> {
   readonly self: ActorId;
   readonly doorbell: Doorbell;
-  readonly stats: PortStats = { sent: 0, received: 0, codecErrors: 0, senderMismatches: 0, backlogged: 0, backlogDrops: 0 };
+  readonly stats: PortStats = {
+    sent: 0,
+    received: 0,
+    codecErrors: 0,
+    senderMismatches: 0,
+    backlogged: 0,
+    backlogDrops: 0,
+  };
   readonly #codec: Codec<M>;
   readonly #outbound = new Map<ActorId, Outbound>();
   readonly #inbound: { peer: ActorId; ring: SpscRing }[];
@@ -64,14 +71,18 @@ export class RingPort<M extends Message> {
       const attached = new SpscRing(ring, new Doorbell(doorbell));
       this.#outbound.set(peer, { ring: attached, backlog: [], backlogBytes: 0, dirty: false });
     }
-    this.#inbound = links.inbound.map(({ peer, ring }) => ({ peer, ring: new SpscRing(ring, this.doorbell) }));
+    this.#inbound = links.inbound.map(({ peer, ring }) => ({
+      peer,
+      ring: new SpscRing(ring, this.doorbell),
+    }));
   }
 
   /** Encodes `msg` into the link to `to`; visible to the peer after the next `flush`. */
   send(to: ActorId, msg: M): void {
     const link = this.#outbound.get(to);
     if (!link) throw new RangeError(`endpoint ${this.self} has no link to ${to}`);
-    if (msg.sender !== this.self) assert.fail(`message ${msg.kind} from ${this.self} claims sender ${msg.sender}`);
+    if (msg.sender !== this.self)
+      assert.fail(`message ${msg.kind} from ${this.self} claims sender ${msg.sender}`);
     const again = msg === this.#lastMsg;
     const size = again ? this.#lastSize : this.#codec.sizeOf(msg);
     this.stats.sent++;
@@ -80,14 +91,17 @@ export class RingPort<M extends Message> {
       const offset = link.ring.reserve(size);
       if (offset >= 0) {
         const bytes = link.ring.bytes;
-        if (again) bytes.set(this.#lastBytes.subarray(this.#lastOffset, this.#lastOffset + size), offset);
+        if (again)
+          bytes.set(this.#lastBytes.subarray(this.#lastOffset, this.#lastOffset + size), offset);
         else this.#codec.encodeInto(msg, bytes, offset, size);
         link.ring.commit();
         this.#remember(msg, bytes, offset, size);
         return;
       }
     }
-    const record = again ? this.#lastBytes.slice(this.#lastOffset, this.#lastOffset + size) : this.#codec.encode(msg);
+    const record = again
+      ? this.#lastBytes.slice(this.#lastOffset, this.#lastOffset + size)
+      : this.#codec.encode(msg);
     this.#holdBack(link, record);
     this.#remember(msg, record, 0, size);
   }

@@ -3,7 +3,13 @@ import { Worker } from 'node:worker_threads';
 import type { Remote } from 'comlink';
 import type { ActorId, Message } from '../actor.js';
 import type { Codec } from '../codec.js';
-import type { ActorAssignment, ActorControl, ActorWorkerData, ReadyMessage, WorkerMarks } from './actor-worker.js';
+import type {
+  ActorAssignment,
+  ActorControl,
+  ActorWorkerData,
+  ReadyMessage,
+  WorkerMarks,
+} from './actor-worker.js';
 import type { HostStats } from './actor-host.js';
 import { wrapControl } from './control-parent.js';
 import { Doorbell } from '../doorbell.js';
@@ -99,21 +105,30 @@ export class ThreadRuntime<M extends Message, C = unknown> {
   }
 
   /** Builds the mesh and starts every actor; resolves when all have run `start`. */
-  static async start<M extends Message, C>(options: ThreadRuntimeOptions<C>): Promise<ThreadRuntime<M, C>> {
+  static async start<M extends Message, C>(
+    options: ThreadRuntimeOptions<C>,
+  ): Promise<ThreadRuntime<M, C>> {
     const { actors, endpoints = 0 } = options;
-    if (!Number.isInteger(actors) || actors < 1) throw new RangeError(`actors must be a positive integer, got ${actors}`);
+    if (!Number.isInteger(actors) || actors < 1)
+      throw new RangeError(`actors must be a positive integer, got ${actors}`);
     if (!Number.isInteger(endpoints) || endpoints < 0) {
       throw new RangeError(`endpoints must be a non-negative integer, got ${endpoints}`);
     }
     if (actors + endpoints > MAX_THREAD_ACTORS) {
-      throw new RangeError(`actors + endpoints must be at most ${MAX_THREAD_ACTORS}, got ${actors + endpoints}`);
+      throw new RangeError(
+        `actors + endpoints must be at most ${MAX_THREAD_ACTORS}, got ${actors + endpoints}`,
+      );
     }
     const module = await loadActorModule<M, unknown, C>(options.module);
     const runtime = new ThreadRuntime<M, C>(options, module.codec);
     if (options.spareWorkers !== undefined && typeof options.spareWorkers !== 'boolean') {
       throw new TypeError(`spareWorkers must be a boolean, got ${String(options.spareWorkers)}`);
     }
-    await Promise.all(Array.from({ length: actors }, (_, id) => runtime.#assign(id, runtime.#boot(id), sharedClockMs(), false)));
+    await Promise.all(
+      Array.from({ length: actors }, (_, id) =>
+        runtime.#assign(id, runtime.#boot(id), sharedClockMs(), false),
+      ),
+    );
     return runtime;
   }
 
@@ -131,7 +146,9 @@ export class ThreadRuntime<M extends Message, C = unknown> {
   /** The shared memory of endpoint `id`, to attach it in another thread (e.g. a piscina task). */
   endpointLinks(id: ActorId): LinkDescriptor {
     if (!Number.isInteger(id) || id < this.actors || id >= this.actors + this.endpoints) {
-      throw new RangeError(`endpoint ids are ${this.actors}..${this.actors + this.endpoints - 1}, got ${id}`);
+      throw new RangeError(
+        `endpoint ids are ${this.actors}..${this.actors + this.endpoints - 1}, got ${id}`,
+      );
     }
     return this.#links[id] as LinkDescriptor;
   }
@@ -221,7 +238,8 @@ export class ThreadRuntime<M extends Message, C = unknown> {
       };
       const onMessage = (msg: unknown): void => {
         settle();
-        if ((msg as Partial<ReadyMessage> | null)?.heal === 'ready') resolve((msg as ReadyMessage).marks);
+        if ((msg as Partial<ReadyMessage> | null)?.heal === 'ready')
+          resolve((msg as ReadyMessage).marks);
         else reject(new Error(`actor ${id} sent ${JSON.stringify(msg)} before ready`));
       };
       worker.on('error', onError);
@@ -234,14 +252,25 @@ export class ThreadRuntime<M extends Message, C = unknown> {
 
   /** Boots a spare for actor `id`, which just went down (see spareWorkers). */
   #bootSpare(id: ActorId): void {
-    if (this.#options.spareWorkers === false || this.#shuttingDown || this.#spares.has(id) || this.#running.has(id)) return;
+    if (
+      this.#options.spareWorkers === false ||
+      this.#shuttingDown ||
+      this.#spares.has(id) ||
+      this.#running.has(id)
+    )
+      return;
     const spare = this.#boot(id);
     spare.worker.unref(); // idle, it must not keep the process alive
     this.#spares.set(id, spare);
   }
 
   /** Gives the next incarnation of actor `id` to `booting`; resolves once its `start` ran. */
-  async #assign(id: ActorId, booting: Booting, requestedMs: number, spare: boolean): Promise<WorkerStart> {
+  async #assign(
+    id: ActorId,
+    booting: Booting,
+    requestedMs: number,
+    spare: boolean,
+  ): Promise<WorkerStart> {
     const { worker, spawnMs } = booting;
     const config = this.#options.config;
     const incarnation = this.#incarnations[id] ?? 0;

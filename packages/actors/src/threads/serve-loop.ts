@@ -30,7 +30,9 @@ export async function serveLoop<M extends Message>(
   while (running()) {
     if (round() === 0) {
       if (isMainThread) {
-        await port.wait(port.hasBacklog() ? BACKLOG_RETRY_MS : Math.max(1, deadlines.idleSliceMs()));
+        await port.wait(
+          port.hasBacklog() ? BACKLOG_RETRY_MS : Math.max(1, deadlines.idleSliceMs()),
+        );
         rounds = 0;
       } else {
         const rung = port.waitSync(port.hasBacklog() ? BACKLOG_RETRY_MS : deadlines.idleSliceMs());

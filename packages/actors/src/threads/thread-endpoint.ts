@@ -79,16 +79,24 @@ export class ThreadEndpoint<M extends Message> implements Endpoint<M> {
 
   async #loop(): Promise<void> {
     const dispatch = (msg: M): void => this.#handler?.(msg);
-    await serveLoop(this.#port, this.#deadlines, () => this.#open, () => {
-      const n = this.#port.poll(dispatch);
-      if (n > 0) this.#roundEnd?.();
-      this.#port.flush();
-      return n;
-    });
+    await serveLoop(
+      this.#port,
+      this.#deadlines,
+      () => this.#open,
+      () => {
+        const n = this.#port.poll(dispatch);
+        if (n > 0) this.#roundEnd?.();
+        this.#port.flush();
+        return n;
+      },
+    );
   }
 }
 
 /** Attaches an endpoint from its links (inside a piscina task, say). */
-export function attachEndpoint<M extends Message>(links: LinkDescriptor, codec: Codec<M>): ThreadEndpoint<M> {
+export function attachEndpoint<M extends Message>(
+  links: LinkDescriptor,
+  codec: Codec<M>,
+): ThreadEndpoint<M> {
   return new ThreadEndpoint(links, codec);
 }

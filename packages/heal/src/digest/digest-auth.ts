@@ -59,7 +59,8 @@ export function digestBytes(d: DigestClaim): Uint8Array {
   checkUint(d.replica, 'replica', ORIGIN_MAX);
   checkUint(d.incarnation, 'incarnation', Number.MAX_SAFE_INTEGER);
   checkUint(d.session, 'session', 0xffff_ffff);
-  if (typeof d.kept !== 'boolean') throw new RangeError(`kept must be a boolean, got ${String(d.kept)}`);
+  if (typeof d.kept !== 'boolean')
+    throw new RangeError(`kept must be a boolean, got ${String(d.kept)}`);
   assertNodeHash(d.root, 'root');
   // One encoding per vector (a reordered or overlapping list would sign the same claim twice).
   VersionVector.fromIntervals(d.vv);

@@ -27,14 +27,21 @@ export class EventList {
     this.nodeIsRet = new Uint8Array(this.tail + 1);
     this.callNode = new Int32Array(m).fill(-1);
     this.retNode = new Int32Array(m).fill(this.tail + 1);
-    for (let i = 1; i < m; i++) assert.ok((ops.call[i - 1] as number) <= (ops.call[i] as number), 'operations sorted by call');
+    for (let i = 1; i < m; i++)
+      assert.ok(
+        (ops.call[i - 1] as number) <= (ops.call[i] as number),
+        'operations sorted by call',
+      );
     const done = Array.from({ length: m }, (_, i) => i).filter((i) => isPending[i] === 0);
-    const byRet = [...done].sort((a, b) => (ops.ret[a] as number) - (ops.ret[b] as number) || a - b);
+    const byRet = [...done].sort(
+      (a, b) => (ops.ret[a] as number) - (ops.ret[b] as number) || a - b,
+    );
     let node = 1;
     let c = 0;
     for (const r of byRet) {
       const t = ops.ret[r] as number;
-      while (c < done.length && (ops.call[done[c] as number] as number) <= t) this.#place(node++, done[c++] as number, 0);
+      while (c < done.length && (ops.call[done[c] as number] as number) <= t)
+        this.#place(node++, done[c++] as number, 0);
       this.#place(node++, r, 1);
     }
     assert.equal(c, done.length);

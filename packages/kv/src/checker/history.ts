@@ -68,7 +68,11 @@ export function parseHistory(text: string): History {
   } catch (err) {
     if (err instanceof JsonSyntaxError) {
       const where = { offset: err.offset, line: err.line, column: err.column };
-      throw new HistoryError(`line ${err.line}, column ${err.column}`, `invalid JSON: ${err.detail}`, where);
+      throw new HistoryError(
+        `line ${err.line}, column ${err.column}`,
+        `invalid JSON: ${err.detail}`,
+        where,
+      );
     }
     throw err;
   }
@@ -91,23 +95,37 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
  * it as a `History` (a fresh copy of every operation, with fields in file order).
  */
 export function validateHistory(doc: unknown): History {
-  if (!isPlainObject(doc)) throw new HistoryError('(top level)', `must be an object {"operations": [...]}, got ${describe(doc)}`);
+  if (!isPlainObject(doc))
+    throw new HistoryError(
+      '(top level)',
+      `must be an object {"operations": [...]}, got ${describe(doc)}`,
+    );
   for (const name of Object.keys(doc)) {
-    if (name !== 'operations') throw new HistoryError('(top level)', `unknown field ${JSON.stringify(name)} (only "operations" is allowed)`);
+    if (name !== 'operations')
+      throw new HistoryError(
+        '(top level)',
+        `unknown field ${JSON.stringify(name)} (only "operations" is allowed)`,
+      );
   }
   const raw = doc['operations'];
-  if (!Array.isArray(raw)) throw new HistoryError('operations', `must be an array, got ${describe(raw)}`);
+  if (!Array.isArray(raw))
+    throw new HistoryError('operations', `must be an array, got ${describe(raw)}`);
   const operations = raw.map((item: unknown, i) => validateOperation(item, i));
   checkClients(operations);
   return { operations };
 }
 
 function validateOperation(item: unknown, i: number): Operation {
-  const at = (field?: string): string => formatPath(field === undefined ? ['operations', i] : ['operations', i, field]);
-  if (!isPlainObject(item)) throw new HistoryError(at(), `must be an object, got ${describe(item)}`);
+  const at = (field?: string): string =>
+    formatPath(field === undefined ? ['operations', i] : ['operations', i, field]);
+  if (!isPlainObject(item))
+    throw new HistoryError(at(), `must be an object, got ${describe(item)}`);
   for (const name of Object.keys(item)) {
     if (!(FIELDS as readonly string[]).includes(name)) {
-      throw new HistoryError(at(), `unknown field ${JSON.stringify(name)} (expected ${FIELDS.join(', ')})`);
+      throw new HistoryError(
+        at(),
+        `unknown field ${JSON.stringify(name)} (expected ${FIELDS.join(', ')})`,
+      );
     }
   }
   for (const name of FIELDS) {
@@ -118,17 +136,26 @@ function validateOperation(item: unknown, i: number): Operation {
   if (!Number.isSafeInteger(client) || (client as number) < 0) {
     throw new HistoryError(at('client'), `must be an integer >= 0, got ${describe(client)}`);
   }
-  if (op !== 'put' && op !== 'get') throw new HistoryError(at('op'), `must be "put" or "get", got ${describe(op)}`);
-  if (typeof key !== 'string') throw new HistoryError(at('key'), `must be a string, got ${describe(key)}`);
+  if (op !== 'put' && op !== 'get')
+    throw new HistoryError(at('op'), `must be "put" or "get", got ${describe(op)}`);
+  if (typeof key !== 'string')
+    throw new HistoryError(at('key'), `must be a string, got ${describe(key)}`);
   if (op === 'put' && typeof value !== 'string') {
     throw new HistoryError(at('value'), `a put must carry a string value, got ${describe(value)}`);
   }
   if (op === 'get' && value !== null && typeof value !== 'string') {
-    throw new HistoryError(at('value'), `a get's value must be a string or null, got ${describe(value)}`);
+    throw new HistoryError(
+      at('value'),
+      `a get's value must be a string or null, got ${describe(value)}`,
+    );
   }
-  if (!Number.isSafeInteger(call)) throw new HistoryError(at('call'), `must be an integer, got ${describe(call)}`);
+  if (!Number.isSafeInteger(call))
+    throw new HistoryError(at('call'), `must be an integer, got ${describe(call)}`);
   if (ret !== null && (!Number.isSafeInteger(ret) || (ret as number) < (call as number))) {
-    throw new HistoryError(at('return'), `must be an integer >= call (${call as number}) or null, got ${describe(ret)}`);
+    throw new HistoryError(
+      at('return'),
+      `must be an integer >= call (${call as number}) or null, got ${describe(ret)}`,
+    );
   }
   return { client, op, key, value, call, return: ret } as Operation;
 }
@@ -142,7 +169,9 @@ function checkClients(operations: readonly Operation[]): void {
     else list.push(i);
   });
   for (const [client, indices] of byClient) {
-    indices.sort((a, b) => (operations[a] as Operation).call - (operations[b] as Operation).call || a - b);
+    indices.sort(
+      (a, b) => (operations[a] as Operation).call - (operations[b] as Operation).call || a - b,
+    );
     for (let j = 1; j < indices.length; j++) {
       const prevIndex = indices[j - 1] as number;
       const index = indices[j] as number;
@@ -170,7 +199,8 @@ function checkClients(operations: readonly Operation[]): void {
 export function serializeHistory(history: History): string {
   if (history.operations.length === 0) return '{"operations": []}\n';
   const lines = history.operations.map(
-    (o) => `  ${JSON.stringify({ client: o.client, op: o.op, key: o.key, value: o.value, call: o.call, return: o.return })}`,
+    (o) =>
+      `  ${JSON.stringify({ client: o.client, op: o.op, key: o.key, value: o.value, call: o.call, return: o.return })}`,
   );
   return `{"operations": [\n${lines.join(',\n')}\n]}\n`;
 }

@@ -126,27 +126,42 @@ class Parser {
       return out;
     }
     for (;;) {
-      if (this.text.charCodeAt(this.pos) !== 34) this.fail(`expected a member name in quotes, found ${this.describeHere()}`);
+      if (this.text.charCodeAt(this.pos) !== 34)
+        this.fail(`expected a member name in quotes, found ${this.describeHere()}`);
       const nameAt = this.pos;
       const name = this.parseString();
       if (Object.hasOwn(out, name)) {
         const where = this.path.length === 0 ? 'the top-level object' : formatPath(this.path);
-        this.fail(`duplicate field ${JSON.stringify(name)} in ${where} (object starts at offset ${start})`, nameAt);
+        this.fail(
+          `duplicate field ${JSON.stringify(name)} in ${where} (object starts at offset ${start})`,
+          nameAt,
+        );
       }
       this.skipSpace();
-      if (this.text.charCodeAt(this.pos) !== 58) this.fail(`expected ':' after member name, found ${this.describeHere()}`);
+      if (this.text.charCodeAt(this.pos) !== 58)
+        this.fail(`expected ':' after member name, found ${this.describeHere()}`);
       this.pos++;
       this.skipSpace();
       this.path.push(name);
       const value = this.parseValue(depth + 1);
       this.path.pop();
-      if (name === '__proto__') Object.defineProperty(out, name, { value, enumerable: true, writable: true, configurable: true });
+      if (name === '__proto__')
+        Object.defineProperty(out, name, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       else out[name] = value;
       this.skipSpace();
       const c = this.text.charCodeAt(this.pos);
       this.pos++;
       if (c === 125) return out;
-      if (c !== 44) this.fail(`expected ',' or '}' in object, found ${this.describeAt(this.pos - 1)}`, this.pos - 1);
+      if (c !== 44)
+        this.fail(
+          `expected ',' or '}' in object, found ${this.describeAt(this.pos - 1)}`,
+          this.pos - 1,
+        );
       this.skipSpace();
     }
   }
@@ -171,7 +186,11 @@ class Parser {
       const c = this.text.charCodeAt(this.pos);
       this.pos++;
       if (c === 93) return out;
-      if (c !== 44) this.fail(`expected ',' or ']' in array, found ${this.describeAt(this.pos - 1)}`, this.pos - 1);
+      if (c !== 44)
+        this.fail(
+          `expected ',' or ']' in array, found ${this.describeAt(this.pos - 1)}`,
+          this.pos - 1,
+        );
       this.skipSpace();
     }
   }

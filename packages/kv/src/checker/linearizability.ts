@@ -72,7 +72,9 @@ export function checkHistory(history: History, options: CheckOptions = {}): Chec
     else list.push(i);
   });
   const keys = [...byKey.keys()].sort(
-    (a, b) => (byKey.get(a) as number[]).length - (byKey.get(b) as number[]).length || (a < b ? -1 : a > b ? 1 : 0),
+    (a, b) =>
+      (byKey.get(a) as number[]).length - (byKey.get(b) as number[]).length ||
+      (a < b ? -1 : a > b ? 1 : 0),
   );
   const failingKeys: string[] = [];
   const unknownKeys: string[] = [];
@@ -95,8 +97,17 @@ export function checkHistory(history: History, options: CheckOptions = {}): Chec
       failure ??= r.failure;
     }
   }
-  const verdict: Verdict = failingKeys.length > 0 ? 'illegal' : unknownKeys.length > 0 ? 'unknown' : 'ok';
-  const result = { verdict, ok: verdict === 'ok', operations: operations.length, keys: keys.length, failingKeys, unknownKeys, steps };
+  const verdict: Verdict =
+    failingKeys.length > 0 ? 'illegal' : unknownKeys.length > 0 ? 'unknown' : 'ok';
+  const result = {
+    verdict,
+    ok: verdict === 'ok',
+    operations: operations.length,
+    keys: keys.length,
+    failingKeys,
+    unknownKeys,
+    steps,
+  };
   return failure === undefined ? result : { ...result, failure };
 }
 
@@ -110,8 +121,13 @@ function makeBudget(options: CheckOptions): SearchBudget {
   if (timeoutMs !== undefined && !(Number.isFinite(timeoutMs) && timeoutMs >= 0)) {
     throw new RangeError(`options.timeoutMs must be a number >= 0, got ${timeoutMs}`);
   }
-  if (maxStepsPerKey !== undefined && !(Number.isSafeInteger(maxStepsPerKey) && maxStepsPerKey > 0)) {
-    throw new RangeError(`options.maxStepsPerKey must be a positive integer, got ${maxStepsPerKey}`);
+  if (
+    maxStepsPerKey !== undefined &&
+    !(Number.isSafeInteger(maxStepsPerKey) && maxStepsPerKey > 0)
+  ) {
+    throw new RangeError(
+      `options.maxStepsPerKey must be a positive integer, got ${maxStepsPerKey}`,
+    );
   }
   const maxSteps = maxStepsPerKey ?? Number.POSITIVE_INFINITY;
   if (timeoutMs === undefined) return { maxSteps, expired: () => false };
@@ -127,10 +143,24 @@ interface KeyOutcome {
 }
 
 /** Checks one key; `keyOps` are its operations in call order, `indices` their history indices. */
-function checkKey(key: string, keyOps: readonly Operation[], indices: readonly number[], budget: SearchBudget): KeyOutcome {
+function checkKey(
+  key: string,
+  keyOps: readonly Operation[],
+  indices: readonly number[],
+  budget: SearchBudget,
+): KeyOutcome {
   const quick = quickFailure(keyOps);
   if (quick !== undefined) {
-    const failure: KeyFailure = { key, operations: keyOps, indices, prefix: [], stuck: quick.stuck, valueAfterPrefix: null, explanation: quick.explanation, searched: false };
+    const failure: KeyFailure = {
+      key,
+      operations: keyOps,
+      indices,
+      prefix: [],
+      stuck: quick.stuck,
+      valueAfterPrefix: null,
+      explanation: quick.explanation,
+      searched: false,
+    };
     return { verdict: 'illegal', steps: 0, failure };
   }
   const prepared = prepare(keyOps);
@@ -138,9 +168,23 @@ function checkKey(key: string, keyOps: readonly Operation[], indices: readonly n
   if (r.verdict !== 'illegal') return { verdict: r.verdict, steps: r.steps };
   const prefix = r.prefix.map((i) => prepared.position[i] as number);
   const stuck = prepared.position[r.stuck] as number;
-  const valueAfterPrefix = r.stateAfterPrefix === 0 ? null : (prepared.values[r.stateAfterPrefix - 1] as string);
+  const valueAfterPrefix =
+    r.stateAfterPrefix === 0 ? null : (prepared.values[r.stateAfterPrefix - 1] as string);
   const explanation = explain(keyOps[stuck] as Operation, valueAfterPrefix);
-  return { verdict: 'illegal', steps: r.steps, failure: { key, operations: keyOps, indices, prefix, stuck, valueAfterPrefix, explanation, searched: true } };
+  return {
+    verdict: 'illegal',
+    steps: r.steps,
+    failure: {
+      key,
+      operations: keyOps,
+      indices,
+      prefix,
+      stuck,
+      valueAfterPrefix,
+      explanation,
+      searched: true,
+    },
+  };
 }
 
 function explain(stuck: Operation, after: string | null): string {
@@ -157,7 +201,9 @@ function explain(stuck: Operation, after: string | null): string {
  * Failures visible without a search: a completed get of a value that no put of the key writes
  * (called before the get returned), or of absent after a put completed before the get's call.
  */
-function quickFailure(keyOps: readonly Operation[]): { stuck: number; explanation: string } | undefined {
+function quickFailure(
+  keyOps: readonly Operation[],
+): { stuck: number; explanation: string } | undefined {
   const firstCall = new Map<string, number>();
   let firstPutReturn = Number.POSITIVE_INFINITY;
   for (const o of keyOps) {
@@ -170,13 +216,21 @@ function quickFailure(keyOps: readonly Operation[]): { stuck: number; explanatio
     if (o.op !== 'get' || o.return === null || (best !== undefined && best.at <= o.return)) return;
     if (o.value === null) {
       if (firstPutReturn < o.call) {
-        best = { stuck: i, at: o.return, explanation: `it read absent (null), but a put had completed at ${firstPutReturn}, before its call at ${o.call}` };
+        best = {
+          stuck: i,
+          at: o.return,
+          explanation: `it read absent (null), but a put had completed at ${firstPutReturn}, before its call at ${o.call}`,
+        };
       }
       return;
     }
     const call = firstCall.get(o.value);
     if (call === undefined || call > o.return) {
-      best = { stuck: i, at: o.return, explanation: `it read ${JSON.stringify(o.value)}, which no put of this key writes before it returns at ${o.return}` };
+      best = {
+        stuck: i,
+        at: o.return,
+        explanation: `it read ${JSON.stringify(o.value)}, which no put of this key writes before it returns at ${o.return}`,
+      };
     }
   });
   return best === undefined ? undefined : { stuck: best.stuck, explanation: best.explanation };
@@ -192,7 +246,8 @@ interface Prepared {
 
 function prepare(keyOps: readonly Operation[]): Prepared {
   const read = new Set<string>();
-  for (const o of keyOps) if (o.op === 'get' && o.return !== null && o.value !== null) read.add(o.value);
+  for (const o of keyOps)
+    if (o.op === 'get' && o.return !== null && o.value !== null) read.add(o.value);
   const kept: number[] = [];
   keyOps.forEach((o, i) => {
     if (o.return !== null || (o.op === 'put' && read.has(o.value))) kept.push(i);

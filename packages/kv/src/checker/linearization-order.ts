@@ -4,7 +4,12 @@ import assert from 'node:assert/strict';
  * The linearization the stack stands for: a retro-placed dead put goes just before the latest
  * state-changing put under it in the stack (in stack order when several go there).
  */
-export function linearizationOrder(stack: Int32Array, retro: Uint8Array, len: number, isPut: Uint8Array): number[] {
+export function linearizationOrder(
+  stack: Int32Array,
+  retro: Uint8Array,
+  len: number,
+  isPut: Uint8Array,
+): number[] {
   const before = new Map<number, number[]>(); // stack index of a put -> dead puts placed before it
   let lastPut = -1;
   for (let d = 0; d < len; d++) {

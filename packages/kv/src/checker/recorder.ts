@@ -9,7 +9,13 @@
  * they read the same clock.
  */
 import assert from 'node:assert/strict';
-import { serializeHistory, type GetOperation, type History, type Operation, type PutOperation } from './history.js';
+import {
+  serializeHistory,
+  type GetOperation,
+  type History,
+  type Operation,
+  type PutOperation,
+} from './history.js';
 
 /** Bound on the operations one recorder holds (about 100 bytes each). */
 export const RECORDER_MAX_OPERATIONS = 50_000_000;
@@ -38,7 +44,10 @@ export class HistoryRecorder {
    * key of the history gets a put at tick 0, before every operation, by a client of its own
    * numbered from INITIAL_CLIENT.
    */
-  constructor(private readonly clock: () => number, private readonly initial?: (key: string) => string | undefined) {}
+  constructor(
+    private readonly clock: () => number,
+    private readonly initial?: (key: string) => string | undefined,
+  ) {}
 
   /** Number of operations recorded so far (pending ones included). */
   get size(): number {
@@ -47,7 +56,8 @@ export class HistoryRecorder {
 
   /** Records the call of `put(key, value)` by `client`; returns the operation id. */
   invokePut(client: number, key: string, value: string): number {
-    if (typeof value !== 'string') throw new TypeError(`HistoryRecorder.invokePut: value must be a string, got ${typeof value}`);
+    if (typeof value !== 'string')
+      throw new TypeError(`HistoryRecorder.invokePut: value must be a string, got ${typeof value}`);
     return this.invoke(client, 'put', key, value);
   }
 
@@ -64,7 +74,9 @@ export class HistoryRecorder {
   /** Records the response of get `id`: the value it read (`null`: the key was absent). */
   returnGet(id: number, value: string | null): void {
     if (value !== null && typeof value !== 'string') {
-      throw new TypeError(`HistoryRecorder.returnGet: value must be a string or null, got ${typeof value}`);
+      throw new TypeError(
+        `HistoryRecorder.returnGet: value must be a string or null, got ${typeof value}`,
+      );
     }
     const slot = this.complete(id, 'get');
     slot.return = this.now();
@@ -75,14 +87,36 @@ export class HistoryRecorder {
   history(): History {
     const operations: Operation[] = this.ops.map((s) =>
       s.op === 'put'
-        ? ({ client: s.client, op: 'put', key: s.key, value: s.value as string, call: s.call, return: s.return } satisfies PutOperation)
-        : ({ client: s.client, op: 'get', key: s.key, value: s.value, call: s.call, return: s.return } satisfies GetOperation),
+        ? ({
+            client: s.client,
+            op: 'put',
+            key: s.key,
+            value: s.value as string,
+            call: s.call,
+            return: s.return,
+          } satisfies PutOperation)
+        : ({
+            client: s.client,
+            op: 'get',
+            key: s.key,
+            value: s.value,
+            call: s.call,
+            return: s.return,
+          } satisfies GetOperation),
     );
     if (!this.initial) return { operations };
     const preloaded: Operation[] = [];
     for (const key of new Set(this.ops.map((s) => s.key))) {
       const value = this.initial(key);
-      if (value !== undefined) preloaded.push({ client: INITIAL_CLIENT + preloaded.length, op: 'put', key, value, call: 0, return: 0 });
+      if (value !== undefined)
+        preloaded.push({
+          client: INITIAL_CLIENT + preloaded.length,
+          op: 'put',
+          key,
+          value,
+          call: 0,
+          return: 0,
+        });
     }
     return { operations: [...preloaded, ...operations] };
   }
@@ -99,17 +133,23 @@ export class HistoryRecorder {
 
   private now(): number {
     const t = this.clock();
-    if (!Number.isSafeInteger(t)) throw new RangeError(`HistoryRecorder: the clock must return integer ticks, got ${t}`);
-    if (t < this.lastTime) throw new RangeError(`HistoryRecorder: the clock went back from ${this.lastTime} to ${t}`);
+    if (!Number.isSafeInteger(t))
+      throw new RangeError(`HistoryRecorder: the clock must return integer ticks, got ${t}`);
+    if (t < this.lastTime)
+      throw new RangeError(`HistoryRecorder: the clock went back from ${this.lastTime} to ${t}`);
     this.lastTime = t;
     return t;
   }
 
   private invoke(client: number, op: 'put' | 'get', key: string, value: string | null): number {
-    if (!Number.isSafeInteger(client) || client < 0) throw new RangeError(`HistoryRecorder: client must be an integer >= 0, got ${client}`);
-    if (typeof key !== 'string') throw new TypeError(`HistoryRecorder: key must be a string, got ${typeof key}`);
+    if (!Number.isSafeInteger(client) || client < 0)
+      throw new RangeError(`HistoryRecorder: client must be an integer >= 0, got ${client}`);
+    if (typeof key !== 'string')
+      throw new TypeError(`HistoryRecorder: key must be a string, got ${typeof key}`);
     if (this.ops.length >= RECORDER_MAX_OPERATIONS) {
-      throw new RangeError(`HistoryRecorder: more than RECORDER_MAX_OPERATIONS (${RECORDER_MAX_OPERATIONS}) operations`);
+      throw new RangeError(
+        `HistoryRecorder: more than RECORDER_MAX_OPERATIONS (${RECORDER_MAX_OPERATIONS}) operations`,
+      );
     }
     const prevId = this.lastOp.get(client);
     const prev = prevId === undefined ? undefined : this.ops[prevId];
@@ -133,8 +173,10 @@ export class HistoryRecorder {
   private complete(id: number, op: 'put' | 'get'): Slot {
     const slot = this.ops[id];
     if (slot === undefined) throw new RangeError(`HistoryRecorder: no operation ${id}`);
-    if (slot.op !== op) throw new RangeError(`HistoryRecorder: operation ${id} is a ${slot.op}, not a ${op}`);
-    if (slot.return !== null) throw new RangeError(`HistoryRecorder: operation ${id} already returned`);
+    if (slot.op !== op)
+      throw new RangeError(`HistoryRecorder: operation ${id} is a ${slot.op}, not a ${op}`);
+    if (slot.return !== null)
+      throw new RangeError(`HistoryRecorder: operation ${id} already returned`);
     assert.equal(this.lastOp.get(slot.client), id);
     return slot;
   }

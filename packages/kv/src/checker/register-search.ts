@@ -32,7 +32,12 @@ import { DenseSet } from './dense-set.js';
 import { EventList } from './event-list.js';
 import { linearizationOrder } from './linearization-order.js';
 import { insertSorted, TupleSet } from './memo.js';
-import { BUDGET_CHECK_STEPS, type RegisterOps, type SearchBudget, type SearchResult } from './register-ops.js';
+import {
+  BUDGET_CHECK_STEPS,
+  type RegisterOps,
+  type SearchBudget,
+  type SearchResult,
+} from './register-ops.js';
 
 /** The register state after a put whose value no remaining get reads. */
 const DEAD = -1;
@@ -133,8 +138,10 @@ class Search {
   private buildTokens(): Int32Array {
     const { m, ops } = this;
     const start = this.tokenStart;
-    for (let i = 0; i < m; i++) if (this.isPending[i] === 1) start[(ops.valueId[i] as number) + 1]++;
-    for (let v = 1; v < start.length; v++) start[v] = (start[v] as number) + (start[v - 1] as number);
+    for (let i = 0; i < m; i++)
+      if (this.isPending[i] === 1) start[(ops.valueId[i] as number) + 1]++;
+    for (let v = 1; v < start.length; v++)
+      start[v] = (start[v] as number) + (start[v - 1] as number);
     const tokens = new Int32Array(start[start.length - 1] as number);
     const fill = start.slice(0, start.length - 1);
     for (let i = 0; i < m; i++) {
@@ -165,7 +172,10 @@ class Search {
     const oldF = this.curF;
     const v = this.ops.valueId[op] as number;
     if (this.isPending[op] === 1) {
-      assert.equal(this.tokens[(this.tokenStart[v] as number) + (this.tokensUsed[v] as number)], op);
+      assert.equal(
+        this.tokens[(this.tokenStart[v] as number) + (this.tokensUsed[v] as number)],
+        op,
+      );
       this.useToken(v, 1);
       return oldF;
     }
@@ -175,7 +185,8 @@ class Search {
     if (this.ops.isPut[op] === 0) this.countRead(v, -1);
     if (r === oldF) {
       this.curF = list.firstReturnFrom(list.next[r] as number);
-      for (let x = oldF + 1; x < this.curF; x++) if (list.nodeIsRet[x] === 1) this.s.remove(list.nodeOp[x] as number);
+      for (let x = oldF + 1; x < this.curF; x++)
+        if (list.nodeIsRet[x] === 1) this.s.remove(list.nodeOp[x] as number);
     } else {
       this.s.add(op);
     }
@@ -191,7 +202,8 @@ class Search {
     }
     const list = this.list;
     if (this.curF !== oldF) {
-      for (let x = oldF + 1; x < this.curF; x++) if (list.nodeIsRet[x] === 1) this.s.add(list.nodeOp[x] as number);
+      for (let x = oldF + 1; x < this.curF; x++)
+        if (list.nodeIsRet[x] === 1) this.s.add(list.nodeOp[x] as number);
       this.curF = oldF;
     } else {
       this.s.remove(op);
@@ -281,7 +293,8 @@ class Search {
     let len = 4;
     for (let i = 0; i < s.size; i++) len = insertSorted(key, 4, len, s.items[i] as number);
     const start = len;
-    for (let i = 0; i < tokenValues.size; i++) len = insertSorted(key, start, len, tokenValues.items[i] as number);
+    for (let i = 0; i < tokenValues.size; i++)
+      len = insertSorted(key, start, len, tokenValues.items[i] as number);
     for (let i = len - 1; i >= start; i--) {
       const v = key[i] as number;
       key[start + 2 * (i - start)] = v;
@@ -368,18 +381,22 @@ class Search {
     for (;;) {
       if (this.steps >= nextBudgetCheck || this.steps >= budget.maxSteps) {
         nextBudgetCheck = this.steps + BUDGET_CHECK_STEPS;
-        if (this.steps >= budget.maxSteps || budget.expired()) return { verdict: 'unknown', steps: this.steps };
+        if (this.steps >= budget.maxSteps || budget.expired())
+          return { verdict: 'unknown', steps: this.steps };
       }
       if (resume < 0) {
         if (this.curF === this.list.tail) return { verdict: 'ok', steps: this.steps };
-        const forced = this.forcedMove(this.depth === 0 ? -1 : (this.stackPutF[this.depth - 1] as number));
+        const forced = this.forcedMove(
+          this.depth === 0 ? -1 : (this.stackPutF[this.depth - 1] as number),
+        );
         if (forced >= 0 && this.tryLift(forced, -1)) continue;
         // A forced move into a configuration seen before: this one fails too.
         resume = forced >= 0 ? NO_CHOICES : 0;
       }
       const len = resume === NO_CHOICES ? 0 : this.orderPuts(order);
       let advanced = false;
-      for (let k = resume; k < len && !advanced; k++) advanced = this.tryLift(order[k] as number, k);
+      for (let k = resume; k < len && !advanced; k++)
+        advanced = this.tryLift(order[k] as number, k);
       if (advanced) {
         resume = -1;
         continue;
@@ -387,7 +404,13 @@ class Search {
       resume = this.backtrack();
       if (resume < 0) {
         const prefix = linearizationOrder(this.best, this.bestRetro, this.bestLen, this.ops.isPut);
-        return { verdict: 'illegal', steps: this.steps, prefix, stuck: this.bestStuck, stateAfterPrefix: this.bestReal };
+        return {
+          verdict: 'illegal',
+          steps: this.steps,
+          prefix,
+          stuck: this.bestStuck,
+          stateAfterPrefix: this.bestReal,
+        };
       }
     }
   }

@@ -19,12 +19,17 @@ export function formatReport(result: CheckResult): string {
   if (result.verdict === 'ok') return `linearizable: ${head}\n`;
   const lines: string[] = [];
   if (result.verdict === 'unknown') {
-    lines.push(`unknown: ${head}; the budget ran out on ${result.unknownKeys.length} key(s): ${listKeys(result.unknownKeys)}`);
+    lines.push(
+      `unknown: ${head}; the budget ran out on ${result.unknownKeys.length} key(s): ${listKeys(result.unknownKeys)}`,
+    );
     return `${lines.join('\n')}\n`;
   }
   const n = result.failingKeys.length;
-  lines.push(`NOT linearizable: ${head}; ${n} failing key(s)${n > 1 ? `: ${listKeys(result.failingKeys)}` : ''}`);
-  if (result.unknownKeys.length > 0) lines.push(`(${result.unknownKeys.length} key(s) undecided: budget ran out)`);
+  lines.push(
+    `NOT linearizable: ${head}; ${n} failing key(s)${n > 1 ? `: ${listKeys(result.failingKeys)}` : ''}`,
+  );
+  if (result.unknownKeys.length > 0)
+    lines.push(`(${result.unknownKeys.length} key(s) undecided: budget ran out)`);
   if (result.failure !== undefined) lines.push('', ...formatFailure(result.failure));
   return `${lines.join('\n')}\n`;
 }
@@ -36,7 +41,9 @@ function listKeys(keys: readonly string[]): string {
 
 /** The lines describing one failing key. */
 export function formatFailure(f: KeyFailure): string[] {
-  const lines = [`key ${JSON.stringify(f.key)} (${f.operations.length} operations), in call order:`];
+  const lines = [
+    `key ${JSON.stringify(f.key)} (${f.operations.length} operations), in call order:`,
+  ];
   const table: string[][] = [['#', 'operations[i]', 'client', 'op', 'value', 'call', 'return']];
   const shown = pickShown(f);
   let last = -1;
@@ -44,15 +51,35 @@ export function formatFailure(f: KeyFailure): string[] {
     if (p !== last + 1) table.push(['...', '', '', '', '', '', '']);
     last = p;
     const o = f.operations[p] as Operation;
-    const mark = p === f.stuck ? ' <- cannot be placed' : o.return === null && o.op === 'get' ? ' (no response: ignored)' : o.return === null ? ' (no response: may or may not apply)' : '';
-    table.push([`#${p}`, `[${f.indices[p]}]`, String(o.client), o.op, showValue(o.value), String(o.call), `${o.return === null ? 'none' : o.return}${mark}`]);
+    const mark =
+      p === f.stuck
+        ? ' <- cannot be placed'
+        : o.return === null && o.op === 'get'
+          ? ' (no response: ignored)'
+          : o.return === null
+            ? ' (no response: may or may not apply)'
+            : '';
+    table.push([
+      `#${p}`,
+      `[${f.indices[p]}]`,
+      String(o.client),
+      o.op,
+      showValue(o.value),
+      String(o.call),
+      `${o.return === null ? 'none' : o.return}${mark}`,
+    ]);
   }
   if (last !== f.operations.length - 1) table.push(['...', '', '', '', '', '', '']);
   lines.push(...alignColumns(table).map((l) => `  ${l}`));
   if (f.searched) {
     const steps = f.prefix.map((p) => describeOp(f, p));
-    const cut = steps.length > 12 ? [...steps.slice(0, 3), `... (${steps.length - 9} more)`, ...steps.slice(-6)] : steps;
-    lines.push(`longest linearizable prefix found (${f.prefix.length} of ${f.operations.length} operations, in linearization order):`);
+    const cut =
+      steps.length > 12
+        ? [...steps.slice(0, 3), `... (${steps.length - 9} more)`, ...steps.slice(-6)]
+        : steps;
+    lines.push(
+      `longest linearizable prefix found (${f.prefix.length} of ${f.operations.length} operations, in linearization order):`,
+    );
     lines.push(`  ${cut.length === 0 ? '(empty)' : cut.join(' -> ')}`);
     lines.push(`  register after it: ${showValue(f.valueAfterPrefix)}`);
   }
@@ -79,6 +106,12 @@ function pickShown(f: KeyFailure): number[] {
 
 function alignColumns(rows: readonly string[][]): string[] {
   const widths: number[] = [];
-  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] as number))).join('  ').trimEnd());
+  for (const row of rows)
+    row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] as number)))
+      .join('  ')
+      .trimEnd(),
+  );
 }

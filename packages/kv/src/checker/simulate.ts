@@ -38,7 +38,10 @@ interface Active {
 /** A linearizable history with the given shape. Deterministic in `options`. */
 export function simulateHistory(options: SimulationOptions): History {
   const { seed, operations, clients, keys } = options;
-  assert.ok(Number.isSafeInteger(operations) && operations >= 0, 'operations must be an integer >= 0');
+  assert.ok(
+    Number.isSafeInteger(operations) && operations >= 0,
+    'operations must be an integer >= 0',
+  );
   assert.ok(Number.isSafeInteger(clients) && clients > 0, 'clients must be a positive integer');
   assert.ok(Number.isSafeInteger(keys) && keys > 0, 'keys must be a positive integer');
   const putRate = options.putRate ?? 0.5;
@@ -47,8 +50,20 @@ export function simulateHistory(options: SimulationOptions): History {
   const pool = options.valuePool ?? 0;
   const prng = new Prng(seed);
   const store = new Map<string, string>();
-  const ops: { client: number; op: 'put' | 'get'; key: string; value: string | null; call: number; return: number | null }[] = [];
-  const active: Active[] = Array.from({ length: clients }, (_, id) => ({ id, op: -1, applied: false, lastReturn: -1 }));
+  const ops: {
+    client: number;
+    op: 'put' | 'get';
+    key: string;
+    value: string | null;
+    call: number;
+    return: number | null;
+  }[] = [];
+  const active: Active[] = Array.from({ length: clients }, (_, id) => ({
+    id,
+    op: -1,
+    applied: false,
+    lastReturn: -1,
+  }));
   let nextClient = clients;
   let now = 0;
   let started = 0;
@@ -69,7 +84,14 @@ export function simulateHistory(options: SimulationOptions): History {
       const isPut = prng.chance(putRate);
       c.op = ops.length;
       c.applied = false;
-      ops.push({ client: c.id, op: isPut ? 'put' : 'get', key, value: isPut ? value(key) : null, call: now, return: null });
+      ops.push({
+        client: c.id,
+        op: isPut ? 'put' : 'get',
+        key,
+        value: isPut ? value(key) : null,
+        call: now,
+        return: null,
+      });
       started++;
       continue;
     }

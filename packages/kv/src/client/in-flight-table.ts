@@ -14,7 +14,9 @@ export class InFlightTable<T extends { readonly reqId: number }> {
   /** `slots`: a power of two, best above the operations usually in flight at once. */
   constructor(slots: number) {
     if (!Number.isInteger(slots) || slots < 1 || slots > 2 ** 30 || (slots & (slots - 1)) !== 0) {
-      throw new RangeError(`InFlightTable: slots must be a power of two in [1, 2^30], got ${slots}`);
+      throw new RangeError(
+        `InFlightTable: slots must be a power of two in [1, 2^30], got ${slots}`,
+      );
     }
     this.#slots = new Array<T | undefined>(slots).fill(undefined);
     this.#mask = slots - 1;

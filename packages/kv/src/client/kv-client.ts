@@ -1,4 +1,11 @@
-import { utf8ByteString, utf8Text, type ActorId, type ByteString, type Cancellable, type Endpoint } from '@heal/actors/core';
+import {
+  utf8ByteString,
+  utf8Text,
+  type ActorId,
+  type ByteString,
+  type Cancellable,
+  type Endpoint,
+} from '@heal/actors/core';
 import type { HistoryRecorder } from '../checker/recorder.js';
 import { drainMap } from '../protocol/drain-map.js';
 import { getBatches } from '../protocol/get-batches.js';
@@ -34,7 +41,11 @@ export const MAX_IN_FLIGHT = 4096;
 const IN_FLIGHT_SLOTS = 2 * MAX_IN_FLIGHT;
 
 /** `servedBy`: the replica that answered (another than the one asked when it was not serving). */
-type Done = (err: KvError | RangeError | undefined, value: string | null, servedBy?: ActorId) => void;
+type Done = (
+  err: KvError | RangeError | undefined,
+  value: string | null,
+  servedBy?: ActorId,
+) => void;
 
 export type ClientOp =
   | { kind: 'get'; key: string; replica?: ActorId | undefined }
@@ -87,9 +98,12 @@ export class KvClient {
 
   constructor(endpoint: Endpoint<KvWire>, options: KvClientOptions) {
     if (!Number.isInteger(options.replicas) || options.replicas < 1) {
-      throw new RangeError(`KvClient: replicas must be a positive integer, got ${options.replicas}`);
+      throw new RangeError(
+        `KvClient: replicas must be a positive integer, got ${options.replicas}`,
+      );
     }
-    if (!(options.timeoutMs > 0)) throw new RangeError(`KvClient: timeoutMs must be positive, got ${options.timeoutMs}`);
+    if (!(options.timeoutMs > 0))
+      throw new RangeError(`KvClient: timeoutMs must be positive, got ${options.timeoutMs}`);
     this.#endpoint = endpoint;
     this.#options = options;
     this.#view = new KnownView(options.replicas);
@@ -99,10 +113,13 @@ export class KvClient {
     // client that replaces another on the same endpoint starts above it: at its creation time in
     // microseconds (ids grow by one per operation, far slower than a microsecond each).
     this.#nextReqId = Math.max(1, Math.floor(endpoint.now() * 1000));
-    endpoint.onMessage((msg) => {
-      this.#inRound = true;
-      this.#onReply(msg as ClientReply | ViewInfoMsg);
-    }, () => this.#endRound());
+    endpoint.onMessage(
+      (msg) => {
+        this.#inRound = true;
+        this.#onReply(msg as ClientReply | ViewInfoMsg);
+      },
+      () => this.#endRound(),
+    );
   }
 
   get self(): ActorId {
@@ -116,7 +133,9 @@ export class KvClient {
   /** The value of `key`, or null when it is absent. */
   get(key: string, replica?: ActorId): Promise<string | null> {
     return new Promise((resolve, reject) => {
-      this.submit({ kind: 'get', key, replica }, (err, value) => (err ? reject(err) : resolve(value)));
+      this.submit({ kind: 'get', key, replica }, (err, value) =>
+        err ? reject(err) : resolve(value),
+      );
     });
   }
 
@@ -137,24 +156,41 @@ export class KvClient {
    * into the scope, so the next call covers them.
    */
   persistScope(replica?: ActorId): Promise<void> {
-    return new Promise((resolve, reject) => this.submitPersistScope((err) => (err ? reject(err) : resolve()), replica));
+    return new Promise((resolve, reject) =>
+      this.submitPersistScope((err) => (err ? reject(err) : resolve()), replica),
+    );
   }
 
   /** Callback form of persistScope (`done` runs synchronously, as with `submit`). */
-  submitPersistScope(done: (err: KvError | RangeError | undefined) => void, replica?: ActorId): void {
-    if (this.#options.scope === false) return done(new RangeError('KvClient: persistScope() needs the client option scope (it was created with scope: false)'));
+  submitPersistScope(
+    done: (err: KvError | RangeError | undefined) => void,
+    replica?: ActorId,
+  ): void {
+    if (this.#options.scope === false)
+      return done(
+        new RangeError(
+          'KvClient: persistScope() needs the client option scope (it was created with scope: false)',
+        ),
+      );
     const chunks = this.#scope.take();
     let open = chunks.length;
     let failed = false;
     if (open === 0) return done(undefined);
     for (const chunk of chunks) {
-      this.#start('scope', '', '', replica, (err) => {
-        if (err) {
-          for (const item of chunk) this.#scope.note(item.key, item);
-          if (!failed) done(err);
-          failed = true;
-        } else if (--open === 0 && !failed) done(undefined);
-      }, chunk);
+      this.#start(
+        'scope',
+        '',
+        '',
+        replica,
+        (err) => {
+          if (err) {
+            for (const item of chunk) this.#scope.note(item.key, item);
+            if (!failed) done(err);
+            failed = true;
+          } else if (--open === 0 && !failed) done(undefined);
+        },
+        chunk,
+      );
     }
   }
 
@@ -167,7 +203,10 @@ export class KvClient {
     const history = this.#options.history;
     if (!history) return this.#start(op.kind, op.key, held, op.replica, done);
     const client = this.#historyClient;
-    const id = op.kind === 'get' ? history.invokeGet(client, op.key) : history.invokePut(client, op.key, op.value);
+    const id =
+      op.kind === 'get'
+        ? history.invokeGet(client, op.key)
+        : history.invokePut(client, op.key, op.value);
     this.#start(op.kind, op.key, held, op.replica, (err, value, servedBy) => {
       // A failed operation stays pending (it may have applied; a get constrains nothing) and
       // the recorder needs a fresh client id for this client's next operation.
@@ -186,26 +225,55 @@ export class KvClient {
     this.#sweep = undefined;
     for (const op of this.#inFlight.takeWhere(() => true)) {
       op.retry?.cancel();
-      op.done(new KvError('closed', `client ${this.self} closed with ${op.kind} ${op.key} in flight`), null);
+      op.done(
+        new KvError('closed', `client ${this.self} closed with ${op.kind} ${op.key} in flight`),
+        null,
+      );
     }
   }
 
-  #start(kind: InFlight['kind'], key: string, value: ByteString, replica: ActorId | undefined, done: Done, items?: KeyTs[]): void {
+  #start(
+    kind: InFlight['kind'],
+    key: string,
+    value: ByteString,
+    replica: ActorId | undefined,
+    done: Done,
+    items?: KeyTs[],
+  ): void {
     if (this.#closed) return done(new KvError('closed', `client ${this.self} is closed`), null);
     if (this.#inFlight.size >= MAX_IN_FLIGHT) {
-      return done(new KvError('busy', `client ${this.self} has ${MAX_IN_FLIGHT} operations in flight`), null);
+      return done(
+        new KvError('busy', `client ${this.self} has ${MAX_IN_FLIGHT} operations in flight`),
+        null,
+      );
     }
     const asked = replica ?? this.#options.replica ?? this.self % this.#options.replicas;
     if (!Number.isInteger(asked) || asked < 0 || asked >= this.#options.replicas) {
-      return done(new RangeError(`replica must be in [0, ${this.#options.replicas - 1}], got ${asked}`), null);
+      return done(
+        new RangeError(`replica must be in [0, ${this.#options.replicas - 1}], got ${asked}`),
+        null,
+      );
     }
     // A replica the newest view does not have serves nothing: ask one that it has.
     const target = this.#view.isMember(asked) ? asked : this.#view.memberAfter(asked);
     const reqId = this.#nextReqId++;
     const deadlineMs = this.#endpoint.now() + this.#options.timeoutMs;
-    const op: InFlight = { reqId, key, kind, value, items, replica: target, tries: 0, done, deadlineMs, retry: undefined };
+    const op: InFlight = {
+      reqId,
+      key,
+      kind,
+      value,
+      items,
+      replica: target,
+      tries: 0,
+      done,
+      deadlineMs,
+      retry: undefined,
+    };
     this.#inFlight.add(op);
-    this.#sweep ??= this.#endpoint.schedule(this.#options.timeoutMs / SWEEPS_PER_TIMEOUT, () => this.#expire());
+    this.#sweep ??= this.#endpoint.schedule(this.#options.timeoutMs / SWEEPS_PER_TIMEOUT, () =>
+      this.#expire(),
+    );
     this.#send(reqId, op);
   }
 
@@ -218,10 +286,18 @@ export class KvClient {
     const now = this.#endpoint.now();
     for (const op of this.#inFlight.takeWhere((o) => o.deadlineMs <= now)) {
       op.retry?.cancel();
-      op.done(new KvError('timeout', `${op.kind} ${JSON.stringify(op.key)} got no answer within ${this.#options.timeoutMs} ms (last asked replica ${op.replica}, ${op.tries} tries)`), null);
+      op.done(
+        new KvError(
+          'timeout',
+          `${op.kind} ${JSON.stringify(op.key)} got no answer within ${this.#options.timeoutMs} ms (last asked replica ${op.replica}, ${op.tries} tries)`,
+        ),
+        null,
+      );
     }
     if (this.#inFlight.size > 0) {
-      this.#sweep = this.#endpoint.schedule(this.#options.timeoutMs / SWEEPS_PER_TIMEOUT, () => this.#expire());
+      this.#sweep = this.#endpoint.schedule(this.#options.timeoutMs / SWEEPS_PER_TIMEOUT, () =>
+        this.#expire(),
+      );
     }
   }
 
@@ -230,14 +306,30 @@ export class KvClient {
     const sender = this.self;
     if (op.kind === 'get') {
       const item = { reqId, key: op.key };
-      if (!this.#inRound) this.#endpoint.send(op.replica, { kind: 'get', epoch: 0, sender, items: [item] });
+      if (!this.#inRound)
+        this.#endpoint.send(op.replica, { kind: 'get', epoch: 0, sender, items: [item] });
       else {
         const queued = this.#roundGets.get(op.replica);
         if (queued) queued.push(item);
         else this.#roundGets.set(op.replica, [item]);
       }
-    } else if (op.kind === 'put') this.#endpoint.send(op.replica, { kind: 'put', epoch: 0, sender, reqId, key: op.key, value: op.value });
-    else this.#endpoint.send(op.replica, { kind: 'persist-scope', epoch: 0, sender: this.self, reqId, items: op.items ?? [] });
+    } else if (op.kind === 'put')
+      this.#endpoint.send(op.replica, {
+        kind: 'put',
+        epoch: 0,
+        sender,
+        reqId,
+        key: op.key,
+        value: op.value,
+      });
+    else
+      this.#endpoint.send(op.replica, {
+        kind: 'persist-scope',
+        epoch: 0,
+        sender: this.self,
+        reqId,
+        items: op.items ?? [],
+      });
   }
 
   /** The end of a batch of replies: the reads they led to go out, one get per replica (bounded). */
@@ -272,7 +364,13 @@ export class KvClient {
         this.#inFlight.add(op);
         this.#send(op.reqId, op);
       } else {
-        op.done(new KvError('left-view', `${op.kind} ${JSON.stringify(op.key)}: replica ${op.replica} left the view (epoch ${msg.epoch}) before it answered`), null);
+        op.done(
+          new KvError(
+            'left-view',
+            `${op.kind} ${JSON.stringify(op.key)}: replica ${op.replica} left the view (epoch ${msg.epoch}) before it answered`,
+          ),
+          null,
+        );
       }
     }
   }
@@ -292,7 +390,8 @@ export class KvClient {
       // Definitely not applied there: ask the next replica (the deadline still holds).
       op.replica = (op.replica + 1) % this.#options.replicas;
       if (op.tries % this.#options.replicas !== 0) this.#send(msg.reqId, op);
-      else op.retry = this.#endpoint.schedule(NOT_SERVING_RETRY_MS, () => this.#send(msg.reqId, op));
+      else
+        op.retry = this.#endpoint.schedule(NOT_SERVING_RETRY_MS, () => this.#send(msg.reqId, op));
       return;
     }
     this.#inFlight.take(msg.reqId);
@@ -306,7 +405,13 @@ export class KvClient {
         op.done(undefined, null);
         break;
       case 'client-error':
-        op.done(new KvError('busy', `${op.kind} ${JSON.stringify(op.key)}: replica ${op.replica} is overloaded`), null);
+        op.done(
+          new KvError(
+            'busy',
+            `${op.kind} ${JSON.stringify(op.key)}: replica ${op.replica} is overloaded`,
+          ),
+          null,
+        );
         break;
     }
   }

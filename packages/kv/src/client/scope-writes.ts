@@ -19,7 +19,8 @@ export class ScopeWrites {
   note(key: string, ts: Ts): void {
     if (!this.enabled) return;
     const known = this.#latest.get(key);
-    if (!known || compareTs(known, ts) < 0) this.#latest.set(key, { version: ts.version, cid: ts.cid });
+    if (!known || compareTs(known, ts) < 0)
+      this.#latest.set(key, { version: ts.version, cid: ts.cid });
   }
 
   /** Takes every write kept, in chunks of at most MAX_PERSIST_ITEMS (one request each). */
@@ -27,7 +28,8 @@ export class ScopeWrites {
     const items: KeyTs[] = [...this.#latest].map(([key, ts]) => ({ key, ...ts }));
     this.#latest.clear();
     const chunks: KeyTs[][] = [];
-    for (let i = 0; i < items.length; i += MAX_PERSIST_ITEMS) chunks.push(items.slice(i, i + MAX_PERSIST_ITEMS));
+    for (let i = 0; i < items.length; i += MAX_PERSIST_ITEMS)
+      chunks.push(items.slice(i, i + MAX_PERSIST_ITEMS));
     return chunks;
   }
 }

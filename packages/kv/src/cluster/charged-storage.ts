@@ -48,7 +48,9 @@ export class ChargedStorage implements KvStorage, CrashableStorage {
   #open(): void {
     if (this.#opened) return;
     this.#opened = true;
-    this.#charge(this.costs.openNs + (this.costs.openNsPerRecord + this.startRecordNs) * this.inner.size);
+    this.#charge(
+      this.costs.openNs + (this.costs.openNsPerRecord + this.startRecordNs) * this.inner.size,
+    );
   }
 
   #read(record: KeyRecord): KeyRecord {

@@ -23,12 +23,28 @@ export interface ClusterReplicaOptions {
   timing?: Partial<Timing>;
 }
 
-const PASSED_AS_GIVEN = ['strategyOptions', 'dataDir', 'model', 'pmemCapacity', 'pmemValueBytesMax', 'pmemLatency', 'dataset', 'faults'] as const;
+const PASSED_AS_GIVEN = [
+  'strategyOptions',
+  'dataDir',
+  'model',
+  'pmemCapacity',
+  'pmemValueBytesMax',
+  'pmemLatency',
+  'dataset',
+  'faults',
+] as const;
 
 /** The replicas' config: the runtime's timing under the given one, defaults, and what was given. */
-export function replicaConfigOf(replicas: number, timing: Timing, options: ClusterReplicaOptions): ReplicaConfig {
+export function replicaConfigOf(
+  replicas: number,
+  timing: Timing,
+  options: ClusterReplicaOptions,
+): ReplicaConfig {
   const config: ReplicaConfig = {
-    replicas, timing: { ...timing, ...options.timing }, strategy: options.strategy ?? 'full-copy', medium: options.medium ?? 'volatile',
+    replicas,
+    timing: { ...timing, ...options.timing },
+    strategy: options.strategy ?? 'full-copy',
+    medium: options.medium ?? 'volatile',
   };
   for (const key of PASSED_AS_GIVEN) {
     if (options[key] !== undefined) Object.assign(config, { [key]: options[key] });

@@ -87,7 +87,11 @@ const linear = (c: LinearCost, bytes: number): number => (c.ns + c.nsPerByte * b
  * The simulator's cost model for a cluster of `replicas` replicas (ids below) and clients
  * (ids from `replicas` on), from `profile`; nothing is charged while `charging.on` is false.
  */
-export function profileCostModel(profile: CostProfile, replicas: number, charging: ChargeSwitch): CostModel {
+export function profileCostModel(
+  profile: CostProfile,
+  replicas: number,
+  charging: ChargeSwitch,
+): CostModel {
   const party = (id: ActorId): PartyCosts => (id < replicas ? profile.replica : profile.client);
   return {
     receiveMs: (to, kind, bytes) => {
@@ -118,7 +122,8 @@ export function validateCostProfile(value: unknown, source: string): CostProfile
   };
   const num = (o: Record<string, unknown>, key: string, path: string): void => {
     const v = o[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) bad(`${path}.${key}`, `must be a finite number >= 0, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      bad(`${path}.${key}`, `must be a finite number >= 0, got ${String(v)}`);
   };
   const lin = (v: unknown, path: string): void => {
     const o = obj(v, path);
@@ -126,7 +131,8 @@ export function validateCostProfile(value: unknown, source: string): CostProfile
     num(o, 'nsPerByte', path);
   };
   const p = obj(value, '(root)');
-  if (p['format'] !== COST_PROFILE_FORMAT) bad('format', `must be ${COST_PROFILE_FORMAT}, got ${String(p['format'])}`);
+  if (p['format'] !== COST_PROFILE_FORMAT)
+    bad('format', `must be ${COST_PROFILE_FORMAT}, got ${String(p['format'])}`);
   if (typeof p['name'] !== 'string' || p['name'] === '') bad('name', 'must be a non-empty string');
   obj(p['machine'], 'machine');
   for (const who of ['replica', 'client'] as const) {
@@ -140,7 +146,8 @@ export function validateCostProfile(value: unknown, source: string): CostProfile
   const replica = obj(p['replica'], 'replica');
   num(replica, 'startNs', 'replica');
   const perStrategy = obj(replica['startRecordNs'], 'replica.startRecordNs');
-  for (const strategy of Object.keys(perStrategy)) num(perStrategy, strategy, 'replica.startRecordNs');
+  for (const strategy of Object.keys(perStrategy))
+    num(perStrategy, strategy, 'replica.startRecordNs');
   const media = obj(p['media'], 'media');
   for (const [name, m] of Object.entries(media)) {
     const path = `media.${name}`;

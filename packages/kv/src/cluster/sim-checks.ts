@@ -13,7 +13,10 @@ export function assertLinearizable(cluster: SimCluster): void {
 /** After quiescence every live replica holds identical data. */
 export function assertSettledAndEqual(cluster: SimCluster, limitMs = 2000): void {
   if (!cluster.settle(limitMs)) {
-    const states = cluster.liveReplicas().map((r) => `${r.self}: ${JSON.stringify(r.stats())}`).join('\n');
+    const states = cluster
+      .liveReplicas()
+      .map((r) => `${r.self}: ${JSON.stringify(r.stats())}`)
+      .join('\n');
     assert.fail(`replicas did not settle within ${limitMs} virtual ms:\n${states}`);
   }
   const verdict = cluster.verify();

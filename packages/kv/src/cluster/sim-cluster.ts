@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { utf8Text, type ActorId } from '@heal/actors/core';
-import { Simulation, type CostModel, type CpuOptions, type LinkModel, type NicModel } from '@heal/actors/sim';
+import {
+  Simulation,
+  type CostModel,
+  type CpuOptions,
+  type LinkModel,
+  type NicModel,
+} from '@heal/actors/sim';
 import { HistoryRecorder } from '../checker/recorder.js';
 import { KvClient } from '../client/kv-client.js';
 import type { Replica, KvWire, ReplicaConfig } from '../protocol/replica.js';
@@ -22,7 +28,10 @@ import { profileCostModel, type ChargeSwitch, type CostProfile } from './cost-pr
  * replica and client on a core of its own), and what work costs: a CostModel (`costs`), or a
  * cost profile (`profile`), which also charges every storage operation (ChargedStorage).
  */
-export type SimCpuOptions = Omit<CpuOptions, 'costs'> & { costs?: CostModel; profile?: CostProfile };
+export type SimCpuOptions = Omit<CpuOptions, 'costs'> & {
+  costs?: CostModel;
+  profile?: CostProfile;
+};
 
 /** A recovery as `SimCluster.recover` reports it. */
 export interface RecoveryOutcome extends RecoveryReport {
@@ -98,11 +107,16 @@ export class SimCluster {
     });
     this.charging.on = true;
     const dataset = options.dataset;
-    const initial = dataset && ((key: string): string | undefined => {
-      const index = datasetIndex(dataset, key);
-      return index === undefined ? undefined : utf8Text(datasetValue(dataset, index));
-    });
-    this.history = options.history === false ? undefined : new HistoryRecorder(() => this.#historyTick(), initial);
+    const initial =
+      dataset &&
+      ((key: string): string | undefined => {
+        const index = datasetIndex(dataset, key);
+        return index === undefined ? undefined : utf8Text(datasetValue(dataset, index));
+      });
+    this.history =
+      options.history === false
+        ? undefined
+        : new HistoryRecorder(() => this.#historyTick(), initial);
     this.#clientTimeoutMs = options.clientTimeoutMs ?? 5 * config.timing.suspicionMs;
     this.clients = Array.from({ length: clients }, (_, i) => this.#client(i));
   }
@@ -111,8 +125,14 @@ export class SimCluster {
 
   #cpuOptions(cpu: SimCpuOptions, replicas: number): CpuOptions {
     const { costs, profile, ...placement } = cpu;
-    if ((costs === undefined) === (profile === undefined)) throw new RangeError('cpu: give exactly one of costs (a CostModel) and profile (a cost profile)');
-    return { ...placement, costs: costs ?? profileCostModel(profile as CostProfile, replicas, this.charging) };
+    if ((costs === undefined) === (profile === undefined))
+      throw new RangeError(
+        'cpu: give exactly one of costs (a CostModel) and profile (a cost profile)',
+      );
+    return {
+      ...placement,
+      costs: costs ?? profileCostModel(profile as CostProfile, replicas, this.charging),
+    };
   }
 
   /** The module with each medium wrapped: by `wrapStorage`, then charged by the cost profile. */
@@ -128,10 +148,20 @@ export class SimCluster {
         if (wrap) storage = wrap(self, storage, config);
         if (!profile) return storage;
         const costs = profile.media[config.medium];
-        if (!costs) throw new RangeError(`cost profile ${profile.name} has no costs for medium ${config.medium} (it has ${Object.keys(profile.media).join(', ')})`);
+        if (!costs)
+          throw new RangeError(
+            `cost profile ${profile.name} has no costs for medium ${config.medium} (it has ${Object.keys(profile.media).join(', ')})`,
+          );
         const perStrategy = profile.replica.startRecordNs;
-        const startRecordNs = perStrategy[config.strategy] ?? Math.max(0, ...Object.values(perStrategy));
-        return new ChargedStorage(storage, costs, startRecordNs, (ms) => this.sim.charge(self, ms), this.charging);
+        const startRecordNs =
+          perStrategy[config.strategy] ?? Math.max(0, ...Object.values(perStrategy));
+        return new ChargedStorage(
+          storage,
+          costs,
+          startRecordNs,
+          (ms) => this.sim.charge(self, ms),
+          this.charging,
+        );
       },
     };
   }
@@ -197,22 +227,36 @@ export class SimCluster {
         missedBytes += recordWireBytes(record);
       }
     }
-    outage.missed = { missedKeys, missedBytes, missedWrites: this.#writesStarted() - outage.writesBefore };
+    outage.missed = {
+      missedKeys,
+      missedBytes,
+      missedWrites: this.#writesStarted() - outage.writesBefore,
+    };
   }
 
   #checkStrategy(strategy: string | undefined): void {
     if (strategy !== undefined && strategy !== this.config.strategy) {
-      throw new RangeError(`strategy ${strategy}: this cluster runs ${this.config.strategy} (every replica runs the same strategy; start a cluster with strategy ${strategy})`);
+      throw new RangeError(
+        `strategy ${strategy}: this cluster runs ${this.config.strategy} (every replica runs the same strategy; start a cluster with strategy ${strategy})`,
+      );
     }
   }
 
   /** Runs until replica `id` (restarted) serves reads, and reports its recovery. */
   recover(id: ActorId, limitMs: number): RecoveryOutcome {
     const done = this.sim.runUntil(() => this.replica(id)?.full === true, limitMs);
-    if (!done) throw new Error(`replica ${id} did not recover within ${limitMs} ms (t=${this.sim.now} ms)`);
+    if (!done)
+      throw new Error(`replica ${id} did not recover within ${limitMs} ms (t=${this.sim.now} ms)`);
     const report = this.replica(id)?.recoveryReport();
-    if (!report) throw new Error(`replica ${id} serves reads but its strategy ${this.config.strategy} reports no recovery`);
-    const missed = this.#outages.get(id)?.missed ?? { missedKeys: 0, missedBytes: 0, missedWrites: 0 };
+    if (!report)
+      throw new Error(
+        `replica ${id} serves reads but its strategy ${this.config.strategy} reports no recovery`,
+      );
+    const missed = this.#outages.get(id)?.missed ?? {
+      missedKeys: 0,
+      missedBytes: 0,
+      missedWrites: 0,
+    };
     this.#outages.delete(id);
     return { ...report, ...missed };
   }
@@ -235,7 +279,10 @@ export class SimCluster {
   keptState(): Map<string, KeyRecord> {
     const kept = new Map<string, KeyRecord>();
     for (let id = 0; id < this.replicas; id++) {
-      assert(!this.sim.isUp(id), `replica ${id} is up: only the media of replicas that are down are stable`);
+      assert(
+        !this.sim.isUp(id),
+        `replica ${id} is up: only the media of replicas that are down are stable`,
+      );
       for (const record of this.sim.storage(id).records()) {
         const have = kept.get(record.key);
         if (!have || compareTs(record.ts, have.ts) > 0) kept.set(record.key, record);
@@ -258,10 +305,13 @@ export class SimCluster {
     for (const client of this.clients) client.close();
     for (let id = 0; id < this.replicas; id++) this.sim.restart(id);
     if (this.history) {
-      this.history = new HistoryRecorder(() => this.#historyTick(), (key) => {
-        const record = kept.get(key);
-        return record && utf8Text(record.value);
-      });
+      this.history = new HistoryRecorder(
+        () => this.#historyTick(),
+        (key) => {
+          const record = kept.get(key);
+          return record && utf8Text(record.value);
+        },
+      );
     }
     for (let i = 0; i < this.clients.length; i++) this.clients[i] = this.#client(i);
     return kept;
@@ -269,13 +319,22 @@ export class SimCluster {
 
   /** Runs until every replica serves reads after `restartAll`; returns the cold-start view's epoch. */
   coldStart(limitMs: number): number {
-    const serving = (): boolean => this.liveReplicas().length === this.replicas && this.liveReplicas().every((r) => r.full);
+    const serving = (): boolean =>
+      this.liveReplicas().length === this.replicas && this.liveReplicas().every((r) => r.full);
     if (!this.sim.runUntil(serving, limitMs)) {
-      const states = this.liveReplicas().map((r) => `${r.self}: ${JSON.stringify(r.stats())}`).join('\n');
-      throw new Error(`the cluster did not cold-start within ${limitMs} ms (t=${this.sim.now} ms):\n${states}`);
+      const states = this.liveReplicas()
+        .map((r) => `${r.self}: ${JSON.stringify(r.stats())}`)
+        .join('\n');
+      throw new Error(
+        `the cluster did not cold-start within ${limitMs} ms (t=${this.sim.now} ms):\n${states}`,
+      );
     }
     const epochs = new Set(this.liveReplicas().map((r) => r.view.epoch));
-    assert.equal(epochs.size, 1, `every replica serves in one view after a cold start, got epochs ${[...epochs].join(',')}`);
+    assert.equal(
+      epochs.size,
+      1,
+      `every replica serves in one view after a cold start, got epochs ${[...epochs].join(',')}`,
+    );
     return [...epochs][0] as number;
   }
 
@@ -296,8 +355,15 @@ export class SimCluster {
   quiescent(): boolean {
     const live = this.liveReplicas();
     const epoch = live[0]?.view.epoch;
-    return live.every((r) => r.full && r.view.epoch === epoch && r.view.members.length === live.length &&
-      r.pendingWrites === 0 && r.invalidKeys === 0 && r.holdsLease());
+    return live.every(
+      (r) =>
+        r.full &&
+        r.view.epoch === epoch &&
+        r.view.members.length === live.length &&
+        r.pendingWrites === 0 &&
+        r.invalidKeys === 0 &&
+        r.holdsLease(),
+    );
   }
 
   /** Compares the records of every live replica (call after `settle`). */

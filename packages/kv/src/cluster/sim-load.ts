@@ -32,16 +32,27 @@ export interface WorkloadProgress {
  * Closed-loop clients inside the simulator (for suites and `heal recover --runtime sim`): each client issues its next operation when the
  * previous one answers (or fails), with seeded random keys, a write ratio and unique values.
  */
-export function startSimLoad(cluster: SimCluster, seed: number, options: WorkloadOptions): WorkloadProgress {
+export function startSimLoad(
+  cluster: SimCluster,
+  seed: number,
+  options: WorkloadOptions,
+): WorkloadProgress {
   let stopped = false;
   const progress: WorkloadProgress = {
-    completed: 0, failed: 0, running: cluster.clients.length, stop: () => { stopped = true; },
+    completed: 0,
+    failed: 0,
+    running: cluster.clients.length,
+    stop: () => {
+      stopped = true;
+    },
   };
   const pad = options.valueBytes ?? 0;
   const scopeRatio = options.scopeRatio ?? 0;
-  if (!(scopeRatio >= 0 && scopeRatio < 1)) throw new RangeError(`scopeRatio must be in [0, 1), got ${scopeRatio}`);
+  if (!(scopeRatio >= 0 && scopeRatio < 1))
+    throw new RangeError(`scopeRatio must be in [0, 1), got ${scopeRatio}`);
   // Unique values, padded to the asked size (uniqueness keeps the checker's work exact).
-  const valueOf = (unique: string): string => (unique.length >= pad ? unique : unique.padEnd(pad, '.'));
+  const valueOf = (unique: string): string =>
+    unique.length >= pad ? unique : unique.padEnd(pad, '.');
   cluster.clients.forEach((client, index) => {
     const prng = new Prng(seed * 1000 + index);
     let issued = 0;

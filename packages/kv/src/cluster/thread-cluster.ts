@@ -1,6 +1,11 @@
 import type { ActorId } from '@heal/actors/core';
 import type { LinkDescriptor } from '@heal/actors/rings';
-import { ThreadRuntime, type ActorModuleRef, type HostStats, type WorkerStart } from '@heal/actors/threads';
+import {
+  ThreadRuntime,
+  type ActorModuleRef,
+  type HostStats,
+  type WorkerStart,
+} from '@heal/actors/threads';
 import { KvClient } from '../client/kv-client.js';
 import type { RecoveryReport } from '../protocol/recovery-strategy.js';
 import type { KvWire, ReplicaConfig } from '../protocol/replica.js';
@@ -21,7 +26,10 @@ export interface ThreadClusterOptions extends ClusterReplicaOptions {
 }
 
 /** The report a replica's stats carry once it recovered (keys `recovery.*`), or undefined. */
-export function unflattenReport(strategy: string, stats: Record<string, number>): RecoveryReport | undefined {
+export function unflattenReport(
+  strategy: string,
+  stats: Record<string, number>,
+): RecoveryReport | undefined {
   const recoveryMs = stats['recovery.recoveryMs'];
   if (recoveryMs === undefined) return undefined;
   const phasesMs: Record<string, number> = {};
@@ -31,14 +39,22 @@ export function unflattenReport(strategy: string, stats: Record<string, number>)
     if (k.startsWith('recovery.count.')) counts[k.slice('recovery.count.'.length)] = v;
   }
   return {
-    strategy, incarnation: stats['recovery.incarnation'] ?? 0, startedMs: stats['recovery.startedMs'] ?? 0, recoveryMs, phasesMs,
-    bytesMoved: stats['recovery.bytesMoved'] ?? 0, entriesReceived: stats['recovery.entriesReceived'] ?? 0,
-    entriesApplied: stats['recovery.entriesApplied'] ?? 0, counts,
+    strategy,
+    incarnation: stats['recovery.incarnation'] ?? 0,
+    startedMs: stats['recovery.startedMs'] ?? 0,
+    recoveryMs,
+    phasesMs,
+    bytesMoved: stats['recovery.bytesMoved'] ?? 0,
+    entriesReceived: stats['recovery.entriesReceived'] ?? 0,
+    entriesApplied: stats['recovery.entriesApplied'] ?? 0,
+    counts,
   };
 }
 
 /** kv's own replica module, for worker threads to import. */
-export const KV_REPLICA_MODULE: ActorModuleRef = { url: new URL('../replica-module.js', import.meta.url).href };
+export const KV_REPLICA_MODULE: ActorModuleRef = {
+  url: new URL('../replica-module.js', import.meta.url).href,
+};
 
 /**
  * A cluster of replicas, one worker thread each, on the ring mesh. Clients attach in this
@@ -49,7 +65,11 @@ export class ThreadCluster {
   readonly config: ReplicaConfig;
   readonly clientTimeoutMs: number;
 
-  private constructor(runtime: ThreadRuntime<KvWire, ReplicaConfig>, config: ReplicaConfig, clientTimeoutMs: number) {
+  private constructor(
+    runtime: ThreadRuntime<KvWire, ReplicaConfig>,
+    config: ReplicaConfig,
+    clientTimeoutMs: number,
+  ) {
     this.runtime = runtime;
     this.config = config;
     this.clientTimeoutMs = clientTimeoutMs;
@@ -57,7 +77,10 @@ export class ThreadCluster {
 
   static async start(options: ThreadClusterOptions): Promise<ThreadCluster> {
     // Threads crash processes, never the power: pmem needs no durable image to crash to.
-    const config: ReplicaConfig = { ...replicaConfigOf(options.replicas, THREAD_TIMING, options), pmemCrashSimulation: false };
+    const config: ReplicaConfig = {
+      ...replicaConfigOf(options.replicas, THREAD_TIMING, options),
+      pmemCrashSimulation: false,
+    };
     const runtime = await ThreadRuntime.start<KvWire, ReplicaConfig>({
       module: options.module ?? KV_REPLICA_MODULE,
       actors: options.replicas,
@@ -67,7 +90,11 @@ export class ThreadCluster {
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
       ...(options.spareWorkers !== undefined ? { spareWorkers: options.spareWorkers } : {}),
     });
-    return new ThreadCluster(runtime, config, options.clientTimeoutMs ?? 4 * config.timing.suspicionMs);
+    return new ThreadCluster(
+      runtime,
+      config,
+      options.clientTimeoutMs ?? 4 * config.timing.suspicionMs,
+    );
   }
 
   get replicas(): number {
@@ -101,7 +128,9 @@ export class ThreadCluster {
    */
   restart(id: ActorId, options: { strategy?: string } = {}): Promise<WorkerStart> {
     if (options.strategy !== undefined && options.strategy !== this.config.strategy) {
-      throw new RangeError(`strategy ${options.strategy}: this cluster runs ${this.config.strategy} (every replica runs the same strategy; start a cluster with strategy ${options.strategy})`);
+      throw new RangeError(
+        `strategy ${options.strategy}: this cluster runs ${this.config.strategy} (every replica runs the same strategy; start a cluster with strategy ${options.strategy})`,
+      );
     }
     return this.runtime.restart(id);
   }
@@ -129,7 +158,10 @@ export class ThreadCluster {
       const { actor } = await this.runtime.stats(id);
       const report = unflattenReport(this.config.strategy, actor);
       if (report && actor['recovering'] === 0 && actor['admitted'] === 1) return report;
-      if (Date.now() > deadline) throw new Error(`replica ${id} did not recover within ${limitMs} ms: ${JSON.stringify(actor)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `replica ${id} did not recover within ${limitMs} ms: ${JSON.stringify(actor)}`,
+        );
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   }
@@ -142,11 +174,19 @@ export class ThreadCluster {
   async ready(limitMs = 10_000): Promise<void> {
     const deadline = Date.now() + limitMs;
     for (;;) {
-      const stats = await Promise.all(Array.from({ length: this.replicas }, (_, id) => this.runtime.stats(id)));
+      const stats = await Promise.all(
+        Array.from({ length: this.replicas }, (_, id) => this.runtime.stats(id)),
+      );
       const epochs = new Set(stats.map((s) => s.actor['epoch']));
-      if (epochs.size === 1 && stats.every((s) => s.actor['holdsLease'] === 1 && s.actor['recovering'] === 0)) return;
+      if (
+        epochs.size === 1 &&
+        stats.every((s) => s.actor['holdsLease'] === 1 && s.actor['recovering'] === 0)
+      )
+        return;
       if (Date.now() > deadline) {
-        throw new Error(`cluster not ready after ${limitMs} ms: ${JSON.stringify(stats.map((s) => s.actor))}`);
+        throw new Error(
+          `cluster not ready after ${limitMs} ms: ${JSON.stringify(stats.map((s) => s.actor))}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

@@ -146,7 +146,11 @@ export class BucketDigest {
   element(key: string, ts: Ts): DigestElement {
     assertTs(ts);
     const bucket = this.#hashKey(key);
-    return { bucket, lane0: elementLane(this.#h0, ts, LANE0_SEED) >>> 0, lane1: elementLane(this.#h1, ts, LANE1_SEED) >>> 0 };
+    return {
+      bucket,
+      lane0: elementLane(this.#h0, ts, LANE0_SEED) >>> 0,
+      lane1: elementLane(this.#h1, ts, LANE1_SEED) >>> 0,
+    };
   }
 
   /** A copy of the buckets' lanes: lane 0 of bucket `b` at `2b`, lane 1 at `2b + 1`. */
@@ -161,7 +165,9 @@ export class BucketDigest {
   assignBucketLanes(lanes: Uint32Array): void {
     const leaf = this.#hashes[this.#hashes.length - 1]!;
     if (!(lanes instanceof Uint32Array) || lanes.length !== leaf.length) {
-      throw new RangeError(`bucket lanes must be a Uint32Array of ${leaf.length} (2 per bucket), got ${lanes instanceof Uint32Array ? lanes.length : String(lanes)}`);
+      throw new RangeError(
+        `bucket lanes must be a Uint32Array of ${leaf.length} (2 per bucket), got ${lanes instanceof Uint32Array ? lanes.length : String(lanes)}`,
+      );
     }
     leaf.set(lanes);
     for (const dirty of this.#dirty) dirty.fill(1);
@@ -265,7 +271,9 @@ export class BucketDigest {
 }
 
 /** The bucket lanes of the default-shaped digest of `pairs` (a medium that computes it from its records). */
-export function digestLanesOf(pairs: Iterable<{ readonly key: string; readonly ts: Ts }>): Uint32Array {
+export function digestLanesOf(
+  pairs: Iterable<{ readonly key: string; readonly ts: Ts }>,
+): Uint32Array {
   const digest = new BucketDigest();
   for (const { key, ts } of pairs) digest.update(key, undefined, ts);
   return digest.bucketLanes();

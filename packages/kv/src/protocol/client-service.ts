@@ -2,7 +2,13 @@ import type { ActorId, ByteString } from '@heal/actors/core';
 import { drainMap } from './drain-map.js';
 import { getBatches } from './get-batches.js';
 import type {
-  ForwardPutMsg, GetItem, GetOkItem, KvMessage, PersistScopeMsg, PutMsg, ViewInfoMsg,
+  ForwardPutMsg,
+  GetItem,
+  GetOkItem,
+  KvMessage,
+  PersistScopeMsg,
+  PutMsg,
+  ViewInfoMsg,
 } from './messages.js';
 import type { ReplicaRole } from './replica-role.js';
 import { MAX_WAITING_OPS, type ClientRef, type Replication } from './replication.js';
@@ -69,7 +75,8 @@ export class ClientService {
     for (const { reqId, key } of items) {
       const ref = { client, reqId };
       if (role !== 'full') this.notServing(ref);
-      else if (this.#leaseWaiters.length >= MAX_WAITING_OPS) this.#reply(client, { kind: 'client-error', reqId, reason: 'busy' });
+      else if (this.#leaseWaiters.length >= MAX_WAITING_OPS)
+        this.#reply(client, { kind: 'client-error', reqId, reason: 'busy' });
       else this.#leaseWaiters.push({ ref, key });
     }
   }
@@ -94,15 +101,22 @@ export class ClientService {
     }
     // Not full: the write goes to a full member, which answers the client.
     const view = this.host.view();
-    const target = view.members.find((m) => m.id !== this.host.self && !view.shadows.includes(m.id) && !this.host.suspects(m.id));
+    const target = view.members.find(
+      (m) => m.id !== this.host.self && !view.shadows.includes(m.id) && !this.host.suspects(m.id),
+    );
     if (!target) {
       this.notServing(ref);
       return;
     }
     this.stats.forwarded++;
     this.host.send(target.id, {
-      kind: 'forward-put', epoch: view.epoch, sender: this.host.self,
-      client: ref.client, reqId: ref.reqId, key: msg.key, value: msg.value,
+      kind: 'forward-put',
+      epoch: view.epoch,
+      sender: this.host.self,
+      client: ref.client,
+      reqId: ref.reqId,
+      key: msg.key,
+      value: msg.value,
     });
   }
 
@@ -142,7 +156,14 @@ export class ClientService {
   }
 
   replyPut(ref: ClientRef, ts: { version: number; cid: number }): void {
-    this.host.send(ref.client, { kind: 'put-ok', epoch: 0, sender: this.host.self, reqId: ref.reqId, version: ts.version, cid: ts.cid });
+    this.host.send(ref.client, {
+      kind: 'put-ok',
+      epoch: 0,
+      sender: this.host.self,
+      reqId: ref.reqId,
+      version: ts.version,
+      cid: ts.cid,
+    });
   }
 
   replyBusy(ref: ClientRef): void {
@@ -155,7 +176,10 @@ export class ClientService {
     this.#reply(ref.client, { kind: 'client-error', reqId: ref.reqId, reason: 'not-serving' });
   }
 
-  #reply(client: ActorId, body: { kind: 'client-error'; reqId: number; reason: 'busy' | 'not-serving' }): void {
+  #reply(
+    client: ActorId,
+    body: { kind: 'client-error'; reqId: number; reason: 'busy' | 'not-serving' },
+  ): void {
     this.host.send(client, { ...body, epoch: 0, sender: this.host.self });
   }
 
@@ -164,7 +188,13 @@ export class ClientService {
    * that left is redirected (a read) or given up (a write) at once, not after its timeout.
    */
   tellClients(view: View): void {
-    const msg: ViewInfoMsg = { kind: 'view', epoch: view.epoch, sender: this.host.self, members: [...view.members], shadows: [...view.shadows] };
+    const msg: ViewInfoMsg = {
+      kind: 'view',
+      epoch: view.epoch,
+      sender: this.host.self,
+      members: [...view.members],
+      shadows: [...view.shadows],
+    };
     for (const client of this.#clients) this.host.send(client, msg);
   }
 }

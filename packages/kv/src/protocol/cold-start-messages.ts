@@ -8,27 +8,48 @@ import { KEY_STATES } from '../storage/key-record.js';
  */
 
 /** A replica that is not admitted tells the coordinator its incarnation and the highest epoch it knows (persisted, installed or promised). */
-export const ColdState = defineMessage(40, 'cold-state', { incarnation: f.u32(), lastEpoch: f.u32() });
+export const ColdState = defineMessage(40, 'cold-state', {
+  incarnation: f.u32(),
+  lastEpoch: f.u32(),
+});
 /** The coordinator asks every replica to promise to install no view below `target`. */
 export const ColdPrepare = defineMessage(41, 'cold-prepare', { target: f.u32() });
 /** The promise, from a replica that is not admitted, under its incarnation. */
-export const ColdPromise = defineMessage(42, 'cold-promise', { target: f.u32(), incarnation: f.u32() });
+export const ColdPromise = defineMessage(42, 'cold-promise', {
+  target: f.u32(),
+  incarnation: f.u32(),
+});
 
 /** Records in one reconciliation batch, and about the bytes (keys and values) it carries. */
 export const COLD_BATCH_MAX_ENTRIES = 256;
 export const COLD_BATCH_MAX_BYTES = 64 << 10;
 const entry = f.struct({
-  key: f.string(), version: f.u53(), cid: f.u16(), value: f.byteString(),
-  state: f.enumOf(...KEY_STATES), origin: f.u16(), seq: f.u53(),
+  key: f.string(),
+  version: f.u53(),
+  cid: f.u16(),
+  value: f.byteString(),
+  state: f.enumOf(...KEY_STATES),
+  origin: f.u16(),
+  seq: f.u53(),
 });
 /** Asks a member of the cold-start view `coldEpoch` for its records from position `from` on. */
 export const ColdPull = defineMessage(43, 'cold-pull', { coldEpoch: f.u32(), from: f.u32() });
 /** Records `from` up to `next` (exclusive) of the sender's; `last`: there are no more. */
 export const ColdRecords = defineMessage(44, 'cold-records', {
-  coldEpoch: f.u32(), from: f.u32(), next: f.u32(), last: f.bool(), entries: f.list(entry, COLD_BATCH_MAX_ENTRIES),
+  coldEpoch: f.u32(),
+  from: f.u32(),
+  next: f.u32(),
+  last: f.bool(),
+  entries: f.list(entry, COLD_BATCH_MAX_ENTRIES),
 });
 
-export const COLD_START_MESSAGES: readonly MessageDef[] = [ColdState, ColdPrepare, ColdPromise, ColdPull, ColdRecords];
+export const COLD_START_MESSAGES: readonly MessageDef[] = [
+  ColdState,
+  ColdPrepare,
+  ColdPromise,
+  ColdPull,
+  ColdRecords,
+];
 
 export type ColdStateMsg = MessageOf<typeof ColdState>;
 export type ColdPrepareMsg = MessageOf<typeof ColdPrepare>;

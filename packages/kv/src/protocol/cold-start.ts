@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
-import type { ColdMembershipMessage, ColdPrepareMsg, ColdPromiseMsg, ColdStateMsg } from './cold-start-messages.js';
+import type {
+  ColdMembershipMessage,
+  ColdPrepareMsg,
+  ColdPromiseMsg,
+  ColdStateMsg,
+} from './cold-start-messages.js';
 import type { Timing } from './timing.js';
 import { formatView, isColdStartView, type View } from './view.js';
 
@@ -60,7 +65,10 @@ export class ColdStart {
   #prepare: ColdPrepare | undefined;
   readonly stats = { coldStartViews: 0 };
 
-  constructor(readonly host: ColdStartHost, persistedEpoch: number) {
+  constructor(
+    readonly host: ColdStartHost,
+    persistedEpoch: number,
+  ) {
     this.#persistedEpoch = persistedEpoch;
   }
 
@@ -74,7 +82,10 @@ export class ColdStart {
 
   /** `epoch` was persisted here (before this replica acts in its view). */
   persisted(epoch: number): void {
-    assert(epoch >= this.#persistedEpoch, `the persisted epoch never goes back (${epoch} after ${this.#persistedEpoch})`);
+    assert(
+      epoch >= this.#persistedEpoch,
+      `the persisted epoch never goes back (${epoch} after ${this.#persistedEpoch})`,
+    );
     this.#persistedEpoch = epoch;
   }
 
@@ -95,7 +106,12 @@ export class ColdStart {
     if (now - this.#lastStepMs < this.host.timing.joinRetryMs) return;
     this.#lastStepMs = now;
     if (this.host.self === COLD_START_COORDINATOR) this.#step();
-    else this.host.send(COLD_START_COORDINATOR, { kind: 'cold-state', incarnation: this.host.incarnation, lastEpoch: this.#lastEpoch() });
+    else
+      this.host.send(COLD_START_COORDINATOR, {
+        kind: 'cold-state',
+        incarnation: this.host.incarnation,
+        lastEpoch: this.#lastEpoch(),
+      });
   }
 
   receive(msg: ColdMembershipMessage): void {
@@ -133,7 +149,11 @@ export class ColdStart {
     const target = highest + 1;
     // The coordinator promises too.
     this.#floorEpoch = target;
-    this.#prepare = { target, promises: new Map([[this.host.self, this.host.incarnation]]), sentMs: now };
+    this.#prepare = {
+      target,
+      promises: new Map([[this.host.self, this.host.incarnation]]),
+      sentMs: now,
+    };
     for (let id = 0; id < this.host.universe; id++) {
       if (id !== this.host.self) this.host.send(id, { kind: 'cold-prepare', target });
     }
@@ -143,14 +163,23 @@ export class ColdStart {
   #onPrepare(msg: ColdPrepareMsg): void {
     if (this.host.admitted() || msg.sender !== COLD_START_COORDINATOR) return;
     // Above every epoch this replica acted in, and not below a promise already made.
-    if (msg.target <= Math.max(this.#persistedEpoch, this.host.view().epoch) || msg.target < this.#floorEpoch) return;
+    if (
+      msg.target <= Math.max(this.#persistedEpoch, this.host.view().epoch) ||
+      msg.target < this.#floorEpoch
+    )
+      return;
     this.#floorEpoch = msg.target;
-    this.host.send(msg.sender, { kind: 'cold-promise', target: msg.target, incarnation: this.host.incarnation });
+    this.host.send(msg.sender, {
+      kind: 'cold-promise',
+      target: msg.target,
+      incarnation: this.host.incarnation,
+    });
   }
 
   #onPromise(msg: ColdPromiseMsg): void {
     const p = this.#prepare;
-    if (this.host.admitted() || !p || msg.target !== p.target || msg.sender >= this.host.universe) return;
+    if (this.host.admitted() || !p || msg.target !== p.target || msg.sender >= this.host.universe)
+      return;
     p.promises.set(msg.sender, msg.incarnation);
     this.#maybeDecide();
   }
@@ -158,9 +187,14 @@ export class ColdStart {
   #maybeDecide(): void {
     const p = this.#prepare;
     if (!p || p.promises.size < this.host.universe) return;
-    const members = [...p.promises].map(([id, incarnation]) => ({ id, incarnation })).sort((a, b) => a.id - b.id);
+    const members = [...p.promises]
+      .map(([id, incarnation]) => ({ id, incarnation }))
+      .sort((a, b) => a.id - b.id);
     const view: View = { epoch: p.target, members, shadows: members.map((m) => m.id) };
-    assert(isColdStartView(view) && view.epoch > this.host.view().epoch, `cold-start view ${formatView(view)}`);
+    assert(
+      isColdStartView(view) && view.epoch > this.host.view().epoch,
+      `cold-start view ${formatView(view)}`,
+    );
     this.stats.coldStartViews++;
     this.host.decided(view);
     assert(this.host.admitted(), 'the coordinator is a member of the cold-start view it formed');

@@ -96,7 +96,10 @@ export class Coordinator {
 
   /** Starts the client's write that `record` now holds (in state Write, stored). */
   startWrite(record: HeldRecord, client: ClientRef | undefined): void {
-    assert(record.state === 'write' && !this.#writes.has(record.key), `one own write of ${record.key} at a time, in state Write`);
+    assert(
+      record.state === 'write' && !this.#writes.has(record.key),
+      `one own write of ${record.key} at a time, in state Write`,
+    );
     const write = this.#pending(record, client);
     this.#writes.set(record.key, write);
     this.host.stats.writesStarted++;
@@ -106,7 +109,10 @@ export class Coordinator {
 
   /** Re-coordinates `record`'s write (in state Replay, stored) with the same ts, value, origin and seq. */
   startReplay(record: HeldRecord): void {
-    assert(record.state === 'replay' && !this.#replays.has(record.key), `one replay of ${record.key} at a time, in state Replay`);
+    assert(
+      record.state === 'replay' && !this.#replays.has(record.key),
+      `one replay of ${record.key} at a time, in state Replay`,
+    );
     const pending = this.#pending(record, undefined);
     this.#replays.set(record.key, pending);
     this.host.stats.replaysStarted++;
@@ -117,8 +123,18 @@ export class Coordinator {
   #pending(record: HeldRecord, client: ClientRef | undefined): PendingWrite {
     const now = this.host.now();
     return {
-      key: record.key, record, ts: record.ts, value: record.value, origin: record.origin, seq: record.seq, client,
-      acks: new Set(), persisted: new Set(), startedMs: now, sentMs: now, retransmits: 0,
+      key: record.key,
+      record,
+      ts: record.ts,
+      value: record.value,
+      origin: record.origin,
+      seq: record.seq,
+      client,
+      acks: new Set(),
+      persisted: new Set(),
+      startedMs: now,
+      sentMs: now,
+      retransmits: 0,
     };
   }
 
@@ -136,8 +152,15 @@ export class Coordinator {
     const view = this.host.view();
     // One message object for every member: runtimes encode it and never mutate it.
     const inv: InvMsg = {
-      kind: 'inv', epoch: view.epoch, sender: this.host.self, key: write.key, version: write.ts.version,
-      cid: write.ts.cid, value: write.value, origin: write.origin, seq: write.seq,
+      kind: 'inv',
+      epoch: view.epoch,
+      sender: this.host.self,
+      key: write.key,
+      version: write.ts.version,
+      cid: write.ts.cid,
+      value: write.value,
+      origin: write.origin,
+      seq: write.seq,
     };
     for (const m of view.members) {
       if (m.id === this.host.self || (onlyMissing && write.acks.has(m.id))) continue;
@@ -187,7 +210,8 @@ export class Coordinator {
     const { durability, self } = this.host;
     const synch = this.host.model === 'synch';
     const { record } = pending;
-    if (synch && durability.persistedAtLeast(pending.key, pending.ts, record)) pending.persisted.add(self);
+    if (synch && durability.persistedAtLeast(pending.key, pending.ts, record))
+      pending.persisted.add(self);
     for (const m of this.host.view().members) {
       if (m.id !== self && !pending.acks.has(m.id)) return;
       if (synch && !pending.persisted.has(m.id)) return;
@@ -216,7 +240,12 @@ export class Coordinator {
   #sendVal(pending: PendingWrite, record: HeldRecord): void {
     const view = this.host.view();
     const val: ValMsg = {
-      kind: 'val', epoch: view.epoch, sender: this.host.self, key: pending.key, version: pending.ts.version, cid: pending.ts.cid,
+      kind: 'val',
+      epoch: view.epoch,
+      sender: this.host.self,
+      key: pending.key,
+      version: pending.ts.version,
+      cid: pending.ts.cid,
       durable: this.host.durability.isDurable(pending.key, pending.ts, record),
     };
     for (const m of view.members) if (m.id !== this.host.self) this.host.send(m.id, val);
@@ -234,7 +263,11 @@ export class Coordinator {
     const now = this.host.now();
     const resendMs = this.retransmitAfterMs();
     for (const pending of [...this.#writes.values(), ...this.#replays.values()]) {
-      if (now - pending.sentMs < resendMs * 2 ** Math.min(pending.retransmits, MAX_RETRANSMIT_DOUBLINGS)) continue;
+      if (
+        now - pending.sentMs <
+        resendMs * 2 ** Math.min(pending.retransmits, MAX_RETRANSMIT_DOUBLINGS)
+      )
+        continue;
       this.host.stats.retransmits++;
       pending.retransmits++;
       this.#sendInv(pending, true);
@@ -259,6 +292,7 @@ export class Coordinator {
 
   /** Completes what the view's members already acknowledged (after DPs were re-evaluated). */
   checkAll(): void {
-    for (const pending of [...this.#writes.values(), ...this.#replays.values()]) this.#checkComplete(pending);
+    for (const pending of [...this.#writes.values(), ...this.#replays.values()])
+      this.#checkComplete(pending);
   }
 }

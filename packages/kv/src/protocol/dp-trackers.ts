@@ -78,7 +78,14 @@ export class DpTrackers {
    * broadcast DURABLE if it is at DP already (false: the caller's VAL says so). `record`: the
    * key's, when the caller has it at hand (saves a lookup).
    */
-  track(key: string, ts: Ts, acks: ReadonlySet<ActorId>, coordinated: boolean, announce = true, record?: KeyRecord): void {
+  track(
+    key: string,
+    ts: Ts,
+    acks: ReadonlySet<ActorId>,
+    coordinated: boolean,
+    announce = true,
+    record?: KeyRecord,
+  ): void {
     if (this.host.isDurable(key, ts, record)) return;
     const existing = this.#trackers.size > 0 ? this.#trackers.get(key) : undefined;
     if (existing && compareTs(existing.ts, ts) >= 0) return;
@@ -88,10 +95,17 @@ export class DpTrackers {
       this.host.reached(key, ts, announce, record);
       return;
     }
-    if (this.#trackers.size >= MAX_DP_TRACKERS) assert.fail(`more than ${MAX_DP_TRACKERS} writes wait for DP`);
+    if (this.#trackers.size >= MAX_DP_TRACKERS)
+      assert.fail(`more than ${MAX_DP_TRACKERS} writes wait for DP`);
     const now = this.host.now();
     const tracker: DpTracker = {
-      key, ts, acks: new Set(acks), vpMs: now, requestedMs: coordinated ? now : -Infinity, retries: 0, coordinated,
+      key,
+      ts,
+      acks: new Set(acks),
+      vpMs: now,
+      requestedMs: coordinated ? now : -Infinity,
+      retries: 0,
+      coordinated,
     };
     this.#trackers.delete(key);
     this.#trackers.set(key, tracker);
@@ -128,7 +142,8 @@ export class DpTrackers {
   /** Every member of the view persisted `ts` of `key` (or later): this one by its own medium, the others per `acks`. */
   #persistedByAll(key: string, ts: Ts, acks: ReadonlySet<ActorId>, record?: KeyRecord): boolean {
     for (const m of this.host.view().members) {
-      const done = m.id === this.host.self ? this.host.persistedAtLeast(key, ts, record) : acks.has(m.id);
+      const done =
+        m.id === this.host.self ? this.host.persistedAtLeast(key, ts, record) : acks.has(m.id);
       if (!done) return false;
     }
     return true;
@@ -142,7 +157,11 @@ export class DpTrackers {
     const due: DpTracker[] = [];
     for (const tracker of this.#trackers.values()) {
       if (++scanned > MAX_DP_RETRY_SCAN_PER_TICK) break;
-      if (now - tracker.requestedMs >= retryMs * 2 ** Math.min(tracker.retries, MAX_DP_RETRY_DOUBLINGS)) due.push(tracker);
+      if (
+        now - tracker.requestedMs >=
+        retryMs * 2 ** Math.min(tracker.retries, MAX_DP_RETRY_DOUBLINGS)
+      )
+        due.push(tracker);
     }
     for (const tracker of due) this.#request(tracker);
   }
@@ -173,7 +192,11 @@ export class DpTrackers {
     }
     const members = new Set(view.members.map((m) => m.id));
     for (const record of [...candidates]) {
-      if (record.state === 'valid' && !members.has(record.ts.cid) && !this.host.isDurable(record.key, record.ts)) {
+      if (
+        record.state === 'valid' &&
+        !members.has(record.ts.cid) &&
+        !this.host.isDurable(record.key, record.ts)
+      ) {
         this.adopt(record.key, record.ts);
       }
     }
@@ -186,7 +209,11 @@ export class DpTrackers {
     }
   }
 
-  partiallyPersistedStats(): { partiallyPersisted: number; partiallyPersistedOldestMs: number; dpTrackers: number } {
+  partiallyPersistedStats(): {
+    partiallyPersisted: number;
+    partiallyPersistedOldestMs: number;
+    dpTrackers: number;
+  } {
     let count = 0;
     let oldest = Infinity;
     for (const t of this.#trackers.values()) {

@@ -15,7 +15,13 @@ import { VersionVector } from './version-vector.js';
 
 /** The persistency models of ARCHITECTURE.md §5 (all with Linearizable consistency). */
 export type PersistencyModel = 'synch' | 'strict' | 'renf' | 'event' | 'scope';
-export const PERSISTENCY_MODELS: readonly PersistencyModel[] = ['synch', 'strict', 'renf', 'event', 'scope'];
+export const PERSISTENCY_MODELS: readonly PersistencyModel[] = [
+  'synch',
+  'strict',
+  'renf',
+  'event',
+  'scope',
+];
 
 /** Event persists lazily: a background sync every this many ticks (Strict and REnf: every tick). */
 export const EVENT_SYNC_TICKS = 8;
@@ -111,14 +117,22 @@ export class Durability {
 
   constructor(readonly host: DurabilityHost) {
     this.trackers = new DpTrackers({
-      self: host.self, timing: host.timing, view: () => host.view(), now: () => host.now(),
-      persistedAtLeast: (key, ts, record) => this.persistedAtLeast(key, ts, record as HeldRecord | undefined),
+      self: host.self,
+      timing: host.timing,
+      view: () => host.view(),
+      now: () => host.now(),
+      persistedAtLeast: (key, ts, record) =>
+        this.persistedAtLeast(key, ts, record as HeldRecord | undefined),
       isDurable: (key, ts, record) => this.isDurable(key, ts, record as HeldRecord | undefined),
-      reached: (key, ts, announce, record) => this.#markDurable(key, ts, announce, record as HeldRecord | undefined),
+      reached: (key, ts, announce, record) =>
+        this.#markDurable(key, ts, announce, record as HeldRecord | undefined),
       request: (to, item) => this.#queue(this.#outRequests, to, item),
     });
     this.scopes = new PersistScopes({
-      self: host.self, view: () => host.view(), now: () => host.now(), send: (to, msg) => host.send(to, msg),
+      self: host.self,
+      view: () => host.view(),
+      now: () => host.now(),
+      send: (to, msg) => host.send(to, msg),
       persistedAtLeast: (key, ts) => this.persistedAtLeast(key, ts),
       requestSync: () => {
         this.#syncRequested = true;
@@ -128,7 +142,10 @@ export class Durability {
     try {
       this.versionVector = stored ? VersionVector.decode(stored) : new VersionVector();
     } catch (err) {
-      throw new RangeError(`replica ${host.self}: the version vector on its ${host.storage.medium} medium is invalid: ${(err as Error).message}`, { cause: err });
+      throw new RangeError(
+        `replica ${host.self}: the version vector on its ${host.storage.medium} medium is invalid: ${(err as Error).message}`,
+        { cause: err },
+      );
     }
   }
 
@@ -150,7 +167,10 @@ export class Durability {
    */
   held(record: KeyRecord, previous: HeldRecord | undefined, persisted = false): HeldRecord {
     if (previous) {
-      if (previous.key !== record.key) assert.fail(`the record of ${previous.key} takes a write of its own key, not ${record.key}`);
+      if (previous.key !== record.key)
+        assert.fail(
+          `the record of ${previous.key} takes a write of its own key, not ${record.key}`,
+        );
       previous.ts = record.ts;
       previous.value = record.value;
       previous.state = record.state;
@@ -165,8 +185,17 @@ export class Durability {
       this.#durableUnheld.delete(record.key);
     }
     return {
-      key: record.key, ts: record.ts, value: record.value, state: record.state, origin: record.origin, seq: record.seq,
-      persistedTs: persisted ? record.ts : undefined, durableTs, dirty: false, mayBeUndurable: false, undurableListed: false,
+      key: record.key,
+      ts: record.ts,
+      value: record.value,
+      state: record.state,
+      origin: record.origin,
+      seq: record.seq,
+      persistedTs: persisted ? record.ts : undefined,
+      durableTs,
+      dirty: false,
+      mayBeUndurable: false,
+      undurableListed: false,
       invalidSeq: 0,
     };
   }
@@ -184,7 +213,9 @@ export class Durability {
   /** `have` (a key's progress) is at `ts` or later; no progress: only a dataset key at its ts. */
   #atLeast(have: Ts | undefined, key: string, ts: Ts): boolean {
     if (have !== undefined) return compareTs(have, ts) >= 0;
-    return this.#datasetKey !== undefined && compareTs(DATASET_TS, ts) >= 0 && this.#datasetKey(key);
+    return (
+      this.#datasetKey !== undefined && compareTs(DATASET_TS, ts) >= 0 && this.#datasetKey(key)
+    );
   }
 
   /** `record` was written to the medium; `valueChanged`: not only its state. */
@@ -222,7 +253,8 @@ export class Durability {
 
   /** Synch: the ACK of an INV of `record`'s key goes out after the next sync, with `persisted` set. */
   deferAck(to: ActorId, record: HeldRecord, ts: Ts): void {
-    if (this.#deferredAcks.length >= MAX_DEFERRED_ACKS) assert.fail(`more than ${MAX_DEFERRED_ACKS} ACKs held back`);
+    if (this.#deferredAcks.length >= MAX_DEFERRED_ACKS)
+      assert.fail(`more than ${MAX_DEFERRED_ACKS} ACKs held back`);
     this.#deferredAcks.push({ to, record, ts });
   }
 
@@ -262,7 +294,12 @@ export class Durability {
   tick(): void {
     this.#ticks++;
     const { model } = this.host;
-    if (model === 'strict' || model === 'renf' || (this.#ticks % EVENT_SYNC_TICKS === 0 && model !== 'scope')) this.#sync();
+    if (
+      model === 'strict' ||
+      model === 'renf' ||
+      (this.#ticks % EVENT_SYNC_TICKS === 0 && model !== 'scope')
+    )
+      this.#sync();
     this.trackers.tick();
     this.scopes.tick(this.host.timing.retransmitMs);
   }
@@ -279,7 +316,8 @@ export class Durability {
   /** End of a batch of handler calls: sync if the model needs it now, then send what follows. */
   flush(): void {
     const synch = this.host.model === 'synch';
-    const syncNow = this.#syncRequested || (synch && (this.#urgent || this.#deferredAcks.length > 0));
+    const syncNow =
+      this.#syncRequested || (synch && (this.#urgent || this.#deferredAcks.length > 0));
     // A persist ack of our own sync may complete a write whose successor then writes: at most
     // one more round here (its completion needs other members' acks, which come later).
     if (syncNow) {
@@ -293,7 +331,8 @@ export class Durability {
     this.#sendBatches('persist-request', this.#outRequests);
     if (this.#outDurable.length > 0) {
       const everyone = new Map<ActorId, KeyTs[]>();
-      for (const m of this.host.view().members) if (m.id !== this.host.self) everyone.set(m.id, this.#outDurable);
+      for (const m of this.host.view().members)
+        if (m.id !== this.host.self) everyone.set(m.id, this.#outDurable);
       this.stats.durableSent += this.#outDurable.length;
       this.#outDurable = [];
       this.#sendBatches('durable', everyone);
@@ -301,12 +340,20 @@ export class Durability {
   }
 
   /** Sends each member's items in messages of at most MAX_PERSIST_ITEMS, and clears `batches`. */
-  #sendBatches(kind: 'persisted' | 'persist-request' | 'durable', batches: Map<ActorId, KeyTs[]>): void {
+  #sendBatches(
+    kind: 'persisted' | 'persist-request' | 'durable',
+    batches: Map<ActorId, KeyTs[]>,
+  ): void {
     if (batches.size === 0) return;
     const epoch = this.host.view().epoch;
     drainMap(batches, (items, to) => {
       for (let i = 0; i < items.length; i += MAX_PERSIST_ITEMS) {
-        this.host.send(to, { kind, epoch, sender: this.host.self, items: items.slice(i, i + MAX_PERSIST_ITEMS) });
+        this.host.send(to, {
+          kind,
+          epoch,
+          sender: this.host.self,
+          items: items.slice(i, i + MAX_PERSIST_ITEMS),
+        });
       }
     });
   }
@@ -317,7 +364,15 @@ export class Durability {
     for (const { to, record, ts } of this.#deferredAcks.splice(0)) {
       const { key } = record;
       const persisted = this.persistedAtLeast(key, ts, record);
-      this.host.send(to, { kind: 'ack', epoch, sender: this.host.self, key, version: ts.version, cid: ts.cid, persisted });
+      this.host.send(to, {
+        kind: 'ack',
+        epoch,
+        sender: this.host.self,
+        key,
+        version: ts.version,
+        cid: ts.cid,
+        persisted,
+      });
     }
   }
 
@@ -330,7 +385,8 @@ export class Durability {
   #coverLearned(): void {
     const learned = this.#learned;
     if (learned.length === 0) return;
-    for (let i = 0; i < learned.length; i += 2) this.versionVector.add(learned[i] as number, learned[i + 1] as number);
+    for (let i = 0; i < learned.length; i += 2)
+      this.versionVector.add(learned[i] as number, learned[i + 1] as number);
     this.#learned = [];
     this.#vvChanged = true;
   }
@@ -367,7 +423,9 @@ export class Durability {
       const { key } = record;
       const ts = record.persistedTs as Ts;
       const waiting = waiters.size > 0 ? waiters.get(key) : undefined;
-      if (waiting) for (const to of waiting) if (to !== this.host.self) this.#queue(this.#outPersisted, to, { key, ...ts });
+      if (waiting)
+        for (const to of waiting)
+          if (to !== this.host.self) this.#queue(this.#outPersisted, to, { key, ...ts });
       this.host.persistAck(this.host.self, key, ts);
     }
     this.#syncing = false;

@@ -13,7 +13,8 @@ export class EpochGate {
   readonly #viewRequested = new Map<ActorId, number>();
 
   constructor(
-    private readonly self: ActorId, private readonly membership: Membership,
+    private readonly self: ActorId,
+    private readonly membership: Membership,
     private readonly send: (to: ActorId, msg: KvMessage) => void,
   ) {}
 

@@ -30,7 +30,11 @@ export class FailureDetector {
   readonly #peakMs: Float64Array;
   readonly #peakAtMs: Float64Array;
 
-  constructor(universe: number, readonly self: ActorId, readonly floorMs: number) {
+  constructor(
+    universe: number,
+    readonly self: ActorId,
+    readonly floorMs: number,
+  ) {
     assert(Number.isInteger(universe) && universe > 0, `universe ${universe}`);
     assert(floorMs > 0, `suspicion floor ${floorMs} ms`);
     this.#lastHeard = new Float64Array(universe).fill(-Infinity);
@@ -41,7 +45,8 @@ export class FailureDetector {
 
   /** A message from replica `from` arrived at `nowMs`. */
   heard(from: ActorId, nowMs: number): void {
-    if (!(from >= 0 && from < this.#lastHeard.length)) assert.fail(`heard from ${from}, not a replica of 0..${this.#lastHeard.length - 1}`);
+    if (!(from >= 0 && from < this.#lastHeard.length))
+      assert.fail(`heard from ${from}, not a replica of 0..${this.#lastHeard.length - 1}`);
     if (this.#measured[from] === 1) {
       const silenceMs = nowMs - (this.#lastHeard[from] as number);
       const counted = Math.min(silenceMs, COUNTED_SILENCE_MAX_FLOORS * this.floorMs);
@@ -93,7 +98,8 @@ export class FailureDetector {
   /** The longest recent silence observed from any replica (for stats), in ms. */
   peakSilenceMs(nowMs: number): number {
     let peak = 0;
-    for (let id = 0; id < this.#peakMs.length; id++) peak = Math.max(peak, this.#decayedPeak(id, nowMs));
+    for (let id = 0; id < this.#peakMs.length; id++)
+      peak = Math.max(peak, this.#decayedPeak(id, nowMs));
     return peak;
   }
 }

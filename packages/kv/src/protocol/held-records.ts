@@ -32,7 +32,10 @@ export class HeldRecords implements ReadonlyMap<string, KeyRecord> {
    */
   attach(medium: KvStorage, cold: number, materialize: (record: KeyRecord) => HeldRecord): void {
     assert.equal(this.#medium, undefined, 'records are backed by one medium, once, at start');
-    assert.ok(Number.isInteger(cold) && cold >= 0 && cold <= medium.size, `cold records: ${cold} of ${medium.size}`);
+    assert.ok(
+      Number.isInteger(cold) && cold >= 0 && cold <= medium.size,
+      `cold records: ${cold} of ${medium.size}`,
+    );
     this.#medium = medium;
     this.#cold = cold;
     this.#materialize = materialize;
@@ -132,7 +135,10 @@ export class HeldRecords implements ReadonlyMap<string, KeyRecord> {
     return this.entries();
   }
 
-  forEach(callback: (value: KeyRecord, key: string, map: ReadonlyMap<string, KeyRecord>) => void, thisArg?: unknown): void {
+  forEach(
+    callback: (value: KeyRecord, key: string, map: ReadonlyMap<string, KeyRecord>) => void,
+    thisArg?: unknown,
+  ): void {
     for (const record of this.values()) callback.call(thisArg, record, record.key, this);
   }
 

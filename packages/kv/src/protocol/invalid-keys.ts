@@ -58,7 +58,10 @@ export class InvalidKeys<R extends InvalidListed> {
    * Live entries oldest first, until `visit` returns false or was called `maxEntries` times.
    * `visit` may remove or add entries; those added meanwhile are not visited.
    */
-  visitOldest(maxEntries: number, visit: (record: R, sinceMs: number, from: ActorId) => boolean): void {
+  visitOldest(
+    maxEntries: number,
+    visit: (record: R, sinceMs: number, from: ActorId) => boolean,
+  ): void {
     while (this.#head < this.#records.length && !this.#live(this.#head)) this.#head++;
     const end = this.#records.length;
     this.#visiting = true;
@@ -66,7 +69,8 @@ export class InvalidKeys<R extends InvalidListed> {
       for (let i = this.#head, visited = 0; i < end && visited < maxEntries; i++) {
         if (!this.#live(i)) continue;
         visited++;
-        if (!visit(this.#records[i] as R, this.#sinceMs[i] as number, this.#from[i] as ActorId)) break;
+        if (!visit(this.#records[i] as R, this.#sinceMs[i] as number, this.#from[i] as ActorId))
+          break;
       }
     } finally {
       this.#visiting = false;
@@ -91,7 +95,11 @@ export class InvalidKeys<R extends InvalidListed> {
   #trim(): void {
     while (this.#head < this.#records.length && !this.#live(this.#head)) this.#head++;
     if (this.#visiting) return;
-    if (this.#records.length - this.#head <= 2 * this.#size + COMPACT_SLACK && this.#head <= COMPACT_SLACK) return;
+    if (
+      this.#records.length - this.#head <= 2 * this.#size + COMPACT_SLACK &&
+      this.#head <= COMPACT_SLACK
+    )
+      return;
     const records: R[] = [];
     const sinceMs: number[] = [];
     const from: ActorId[] = [];
@@ -109,6 +117,9 @@ export class InvalidKeys<R extends InvalidListed> {
     this.#from = from;
     this.#firstSeq = firstSeq;
     this.#head = 0;
-    assert(records.length === this.#size, `invalid keys: ${records.length} live entries, ${this.#size} counted`);
+    assert(
+      records.length === this.#size,
+      `invalid keys: ${records.length} live entries, ${this.#size} counted`,
+    );
   }
 }

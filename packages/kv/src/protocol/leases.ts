@@ -59,10 +59,12 @@ export class Leases {
     this.#lastRequestMs = now;
     const reqId = this.#nextReq++;
     this.#pending.set(reqId, { sentMs: now, epoch: view.epoch, grants: new Set() });
-    if (this.#pending.size > MAX_PENDING_LEASES) this.#pending.delete(this.#pending.keys().next().value as number);
+    if (this.#pending.size > MAX_PENDING_LEASES)
+      this.#pending.delete(this.#pending.keys().next().value as number);
     // The holder grants itself like any member: not once it is about to vote for the next view.
     if (!voting) this.#grant(view, this.host.self, reqId);
-    for (const m of view.members) if (m.id !== this.host.self) this.host.send(m.id, { kind: 'lease-request', reqId });
+    for (const m of view.members)
+      if (m.id !== this.host.self) this.host.send(m.id, { kind: 'lease-request', reqId });
   }
 
   #grant(view: View, holder: ActorId, reqId: number): void {
@@ -102,7 +104,11 @@ export class Leases {
    * dropped ended. A dropped incarnation the runtime saw end (`ended`: by member) serves no more
    * reads, so its lease is not waited for.
    */
-  voteAllowedAtMs(view: View, members: readonly Member[], ended: ReadonlyMap<ActorId, number>): number {
+  voteAllowedAtMs(
+    view: View,
+    members: readonly Member[],
+    ended: ReadonlyMap<ActorId, number>,
+  ): number {
     let at = -Infinity;
     for (const m of view.members) {
       if (members.some((n) => n.id === m.id) || ended.get(m.id) === m.incarnation) continue;
@@ -126,7 +132,10 @@ export class Leases {
     const grows = previous.members.every((m) => incarnationOf(view, m.id) === m.incarnation);
     const size = view.members.length;
     if (grows && majority(this.#grantorsOf) + majority(size) > size) this.#epoch = view.epoch;
-    assert(this.#epoch !== view.epoch || this.#grantorsOf > 0, 'a carried lease was granted by a view');
+    assert(
+      this.#epoch !== view.epoch || this.#grantorsOf > 0,
+      'a carried lease was granted by a view',
+    );
   }
 
   /** The lease held (epoch and end), for stats and tests. */

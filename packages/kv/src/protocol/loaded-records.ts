@@ -17,7 +17,8 @@ export class LoadedRecords {
   #undurable = false;
 
   constructor(
-    private readonly records: HeldRecords, private readonly durability: Durability,
+    private readonly records: HeldRecords,
+    private readonly durability: Durability,
     private readonly undurableList: UndurableList,
   ) {}
 
@@ -30,7 +31,9 @@ export class LoadedRecords {
   load(storage: KvStorage, isDatasetKey?: (key: string) => boolean): void {
     const notValid = storage.notValid();
     this.#loadedFrom(isDatasetKey);
-    this.records.attach(storage, storage.size - notValid.length, (record) => this.#materialize(record));
+    this.records.attach(storage, storage.size - notValid.length, (record) =>
+      this.#materialize(record),
+    );
     for (const record of notValid) this.records.set(this.#materialize(record));
   }
 

@@ -77,7 +77,12 @@ export class LocalReads {
   /** The DP of `key` advanced: REnf reads waiting on it are served (or wait on, if still not). */
   drainDurable(key: string, record: HeldRecord | undefined): void {
     if (!this.parts.waiting.anyForDp) return;
-    if (record && record.state === 'valid' && !this.parts.durability.isDurable(key, record.ts, record)) return;
+    if (
+      record &&
+      record.state === 'valid' &&
+      !this.parts.durability.isDurable(key, record.ts, record)
+    )
+      return;
     for (const ref of this.parts.waiting.takeDurableReads(key) ?? []) this.read(ref, key);
   }
 

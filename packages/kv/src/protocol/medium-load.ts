@@ -11,7 +11,10 @@ import { seqFloor } from './write-numbers.js';
  * the records).
  */
 export function loadMedium(
-  storage: KvStorage, incarnation: number, dataset: DatasetSpec | undefined, replication: Replication,
+  storage: KvStorage,
+  incarnation: number,
+  dataset: DatasetSpec | undefined,
+  replication: Replication,
 ): Uint32Array | undefined {
   const floor = seqFloor(storage, incarnation);
   if (incarnation > 0 || storage.size > 0 || !dataset || dataset.keys === 0) {

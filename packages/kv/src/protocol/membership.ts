@@ -89,12 +89,21 @@ export class Membership {
     // A first start on media that installed a view before (a new process on an old data
     // directory) is a cold start, not the initial view: the media may differ.
     this.#admitted = host.incarnation === 0 && host.persistedEpoch === 0;
-    this.#coldStart = new ColdStart({
-      self: host.self, universe: host.universe, incarnation: host.incarnation, timing: host.timing,
-      now: () => host.now(), view: () => this.#view, admitted: () => this.#admitted,
-      send: (to, body) => this.#send(to, body), sendView: (to) => this.sendView(to, false),
-      decided: (view) => this.#decided(view),
-    }, host.persistedEpoch);
+    this.#coldStart = new ColdStart(
+      {
+        self: host.self,
+        universe: host.universe,
+        incarnation: host.incarnation,
+        timing: host.timing,
+        now: () => host.now(),
+        view: () => this.#view,
+        admitted: () => this.#admitted,
+        send: (to, body) => this.#send(to, body),
+        sendView: (to) => this.sendView(to, false),
+        decided: (view) => this.#decided(view),
+      },
+      host.persistedEpoch,
+    );
     if (this.#admitted) {
       // The initial view is installed too: a later process on these media must see one was.
       host.persistEpoch(this.#view.epoch);
@@ -104,11 +113,21 @@ export class Membership {
     this.#detector = new FailureDetector(host.universe, host.self, host.timing.suspicionMs);
     const graceMs = host.now() + host.timing.suspicionMs + START_GRACE_LOADS * host.loadMs;
     for (const m of members) this.#detector.startClock(m.id, graceMs);
-    this.#leases = new Leases({ self: host.self, timing: host.timing, now: () => host.now(), send: (to, body) => this.#send(to, body) });
+    this.#leases = new Leases({
+      self: host.self,
+      timing: host.timing,
+      now: () => host.now(),
+      send: (to, body) => this.#send(to, body),
+    });
     this.#paxos = new ViewPaxos({
-      self: host.self, timing: host.timing, now: () => host.now(), random: () => host.random(),
-      view: () => this.#view, admitted: () => this.#admitted,
-      send: (to, body) => this.#send(to, body), sendView: (to, force) => this.sendView(to, force),
+      self: host.self,
+      timing: host.timing,
+      now: () => host.now(),
+      random: () => host.random(),
+      view: () => this.#view,
+      admitted: () => this.#admitted,
+      send: (to, body) => this.#send(to, body),
+      sendView: (to, force) => this.sendView(to, force),
       voteAllowedAtMs: (members) => this.#leases.voteAllowedAtMs(this.#view, members, this.#ended),
       decided: (view) => this.#decided(view),
     });
@@ -125,7 +144,10 @@ export class Membership {
 
   get stats(): Record<string, number> {
     return {
-      ...this.#stats, ...this.#paxos.stats, ...this.#leases.stats, ...this.#coldStart.stats,
+      ...this.#stats,
+      ...this.#paxos.stats,
+      ...this.#leases.stats,
+      ...this.#coldStart.stats,
       peakSilenceMs: this.#detector.peakSilenceMs(this.host.now()),
       ...this.#history.stats(),
     };
@@ -173,7 +195,8 @@ export class Membership {
       if (mayJoin && now - this.#lastJoinMs >= this.host.timing.joinRetryMs) {
         this.#lastJoinMs = now;
         for (let id = 0; id < this.host.universe; id++) {
-          if (id !== this.host.self) this.#send(id, { kind: 'join-request', incarnation: this.host.incarnation });
+          if (id !== this.host.self)
+            this.#send(id, { kind: 'join-request', incarnation: this.host.incarnation });
         }
       }
       this.#coldStart.tick();
@@ -202,7 +225,10 @@ export class Membership {
   /** A heartbeat of the current epoch from a member (the caller checked both). */
   onHeartbeat(msg: HeartbeatMsg): void {
     const incarnation = incarnationOf(this.#view, msg.sender);
-    assert(incarnation !== undefined, `heartbeat of epoch ${msg.epoch} from ${msg.sender}, a member of it`);
+    assert(
+      incarnation !== undefined,
+      `heartbeat of epoch ${msg.epoch} from ${msg.sender}, a member of it`,
+    );
     if (msg.recovering) this.#full.delete(msg.sender);
     else this.#full.set(msg.sender, incarnation);
   }
@@ -261,7 +287,11 @@ export class Membership {
     if (!force && this.#viewSentTo.get(to) === this.#view.epoch) return;
     this.#viewSentTo.set(to, this.#view.epoch);
     this.#stats.staleViewReplies++;
-    this.#send(to, { kind: 'view', members: [...this.#view.members], shadows: [...this.#view.shadows] });
+    this.#send(to, {
+      kind: 'view',
+      members: [...this.#view.members],
+      shadows: [...this.#view.shadows],
+    });
   }
 
   #send(to: ActorId, body: Body): void {
@@ -288,8 +318,14 @@ export class Membership {
   }
 
   #install(view: View): void {
-    assert(view.epoch > this.#view.epoch, `views only move forward (${view.epoch} after ${this.#view.epoch})`);
-    assert(view.epoch >= this.#coldStart.floorEpoch, `a cold-start promise forbids installing epoch ${view.epoch} below ${this.#coldStart.floorEpoch}`);
+    assert(
+      view.epoch > this.#view.epoch,
+      `views only move forward (${view.epoch} after ${this.#view.epoch})`,
+    );
+    assert(
+      view.epoch >= this.#coldStart.floorEpoch,
+      `a cold-start promise forbids installing epoch ${view.epoch} below ${this.#coldStart.floorEpoch}`,
+    );
     // Durable before this replica acts in the view (a restarted replica may install an older
     // view than it persisted, as a non-member: the persisted epoch never goes back).
     if (view.epoch > this.#coldStart.persistedEpoch) {
@@ -306,13 +342,18 @@ export class Membership {
     this.#admitted = incarnationOf(view, this.host.self) === this.host.incarnation;
     this.#paxos.reset();
     this.#leases.viewInstalled(previous, view, wasAdmitted, this.#admitted);
-    for (const [id, incarnation] of [...this.#full]) if (incarnationOf(view, id) !== incarnation) this.#full.delete(id);
-    for (const [id, incarnation] of [...this.#ended]) if (incarnationOf(view, id) !== incarnation) this.#ended.delete(id);
+    for (const [id, incarnation] of [...this.#full])
+      if (incarnationOf(view, id) !== incarnation) this.#full.delete(id);
+    for (const [id, incarnation] of [...this.#ended])
+      if (incarnationOf(view, id) !== incarnation) this.#ended.delete(id);
     for (const m of view.members) {
       // A replica admitted now heard nobody while it waited: it starts every member's clock.
       if (!wasAdmitted) this.#detector.startClock(m.id, now);
       else if (incarnationOf(previous, m.id) !== m.incarnation) {
-        this.#detector.startClock(m.id, now + (ADMISSION_GRACE_SUSPICIONS - 1) * this.host.timing.suspicionMs);
+        this.#detector.startClock(
+          m.id,
+          now + (ADMISSION_GRACE_SUSPICIONS - 1) * this.host.timing.suspicionMs,
+        );
       }
       if (this.#joiners.get(m.id) === m.incarnation) this.#joiners.delete(m.id);
     }
@@ -338,9 +379,15 @@ export class Membership {
   #maybePropose(): void {
     const suspects = (id: ActorId): boolean => this.suspects(id);
     if (!this.#paxos.mayPropose() || !isProposer(this.#view, this.host.self, suspects)) return;
-    this.#paxos.propose(desiredView({
-      self: this.host.self, view: this.#view, joiners: this.#joiners, suspects, knownFull: (m) => this.#knownFull(m),
-    }));
+    this.#paxos.propose(
+      desiredView({
+        self: this.host.self,
+        view: this.#view,
+        joiners: this.#joiners,
+        suspects,
+        knownFull: (m) => this.#knownFull(m),
+      }),
+    );
   }
 
   /** Leases this replica holds, and whether it is about to vote or voted (no grants), for stats and tests. */

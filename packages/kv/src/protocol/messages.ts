@@ -24,10 +24,19 @@ export const MAX_GET_ITEMS = 1024;
  * bytes a UTF-16 unit, their UTF-8 bound): a batch stays far below a ring's largest record.
  */
 export const GET_BATCH_BYTES = 64 << 10;
-export const Get = defineMessage(1, 'get', { items: f.list(f.struct({ reqId: f.u53(), key: f.string() }), MAX_GET_ITEMS) });
-export const Put = defineMessage(2, 'put', { reqId: f.u53(), key: f.string(), value: f.byteString() });
+export const Get = defineMessage(1, 'get', {
+  items: f.list(f.struct({ reqId: f.u53(), key: f.string() }), MAX_GET_ITEMS),
+});
+export const Put = defineMessage(2, 'put', {
+  reqId: f.u53(),
+  key: f.string(),
+  value: f.byteString(),
+});
 export const GetOk = defineMessage(3, 'get-ok', {
-  items: f.list(f.struct({ reqId: f.u53(), found: f.bool(), value: f.byteString() }), MAX_GET_ITEMS),
+  items: f.list(
+    f.struct({ reqId: f.u53(), found: f.bool(), value: f.byteString() }),
+    MAX_GET_ITEMS,
+  ),
 });
 /** The completed write's ts, so a session can name it in `persistScope()`. */
 export const PutOk = defineMessage(4, 'put-ok', { reqId: f.u53(), ...ts });
@@ -51,7 +60,13 @@ export const PersistScope = defineMessage(7, 'persist-scope', { reqId: f.u53(), 
 export const PersistScopeOk = defineMessage(8, 'persist-scope-ok', { reqId: f.u53() });
 
 // Hermes data plane.
-export const Inv = defineMessage(10, 'inv', { key: f.string(), ...ts, value: f.byteString(), origin: f.u16(), seq: f.u53() });
+export const Inv = defineMessage(10, 'inv', {
+  key: f.string(),
+  ...ts,
+  value: f.byteString(),
+  origin: f.u16(),
+  seq: f.u53(),
+});
 /** `persisted`: the sender durably holds this ts of the key or a later one (a persist ack). */
 export const Ack = defineMessage(11, 'ack', { key: f.string(), ...ts, persisted: f.bool() });
 /** `durable`: this ts is at DP too (Synch reaches DP with VP), so no DURABLE follows for it. */
@@ -75,7 +90,10 @@ export const LeaseRequest = defineMessage(21, 'lease-request', { reqId: f.u32() 
 export const LeaseGrant = defineMessage(22, 'lease-grant', { reqId: f.u32() });
 export const ViewRequest = defineMessage(23, 'view-request', {});
 /** The sender's installed view; its epoch is the header's. */
-export const ViewInfo = defineMessage(24, 'view', { members, shadows: f.list(f.u16(), MAX_VIEW_MEMBERS) });
+export const ViewInfo = defineMessage(24, 'view', {
+  members,
+  shadows: f.list(f.u16(), MAX_VIEW_MEMBERS),
+});
 export const JoinRequest = defineMessage(25, 'join-request', { incarnation: f.u32() });
 // Single-decree Paxos per epoch among the members of view `target - 1`.
 const ballot = { target: f.u32(), round: f.u32(), proposer: f.u16() };
@@ -88,15 +106,47 @@ export const Promise_ = defineMessage(27, 'promise', {
   members,
   shadows: f.list(f.u16(), MAX_VIEW_MEMBERS),
 });
-export const Accept = defineMessage(28, 'accept', { ...ballot, members, shadows: f.list(f.u16(), MAX_VIEW_MEMBERS) });
+export const Accept = defineMessage(28, 'accept', {
+  ...ballot,
+  members,
+  shadows: f.list(f.u16(), MAX_VIEW_MEMBERS),
+});
 export const Accepted = defineMessage(29, 'accepted', ballot);
-export const Nack = defineMessage(30, 'nack', { ...ballot, promisedRound: f.u32(), promisedProposer: f.u16() });
+export const Nack = defineMessage(30, 'nack', {
+  ...ballot,
+  promisedRound: f.u32(),
+  promisedProposer: f.u16(),
+});
 
 export const KV_MESSAGES: readonly MessageDef[] = [
-  Get, Put, GetOk, PutOk, ClientError, ForwardPut, PersistScope, PersistScopeOk,
-  Inv, Ack, Val, Persisted, Durable, PersistRequest, ScopeSync, ScopeOk,
-  Heartbeat, LeaseRequest, LeaseGrant, ViewRequest, ViewInfo, JoinRequest,
-  Prepare, Promise_, Accept, Accepted, Nack, ...COLD_START_MESSAGES,
+  Get,
+  Put,
+  GetOk,
+  PutOk,
+  ClientError,
+  ForwardPut,
+  PersistScope,
+  PersistScopeOk,
+  Inv,
+  Ack,
+  Val,
+  Persisted,
+  Durable,
+  PersistRequest,
+  ScopeSync,
+  ScopeOk,
+  Heartbeat,
+  LeaseRequest,
+  LeaseGrant,
+  ViewRequest,
+  ViewInfo,
+  JoinRequest,
+  Prepare,
+  Promise_,
+  Accept,
+  Accepted,
+  Nack,
+  ...COLD_START_MESSAGES,
 ];
 
 export type GetMsg = MessageOf<typeof Get>;
@@ -135,10 +185,20 @@ export type NackMsg = MessageOf<typeof Nack>;
 export type ClientRequest = GetMsg | PutMsg | PersistScopeMsg;
 export type ClientReply = GetOkMsg | PutOkMsg | ClientErrorMsg | PersistScopeOkMsg;
 export type DataMessage = InvMsg | AckMsg | ValMsg;
-export type PersistMessage = PersistedMsg | DurableMsg | PersistRequestMsg | ScopeSyncMsg | ScopeOkMsg;
+export type PersistMessage =
+  PersistedMsg | DurableMsg | PersistRequestMsg | ScopeSyncMsg | ScopeOkMsg;
 export type MembershipMessage =
-  | HeartbeatMsg | LeaseRequestMsg | LeaseGrantMsg | ViewRequestMsg | ViewInfoMsg | JoinRequestMsg
-  | PrepareMsg | PromiseMsg | AcceptMsg | AcceptedMsg | NackMsg;
+  | HeartbeatMsg
+  | LeaseRequestMsg
+  | LeaseGrantMsg
+  | ViewRequestMsg
+  | ViewInfoMsg
+  | JoinRequestMsg
+  | PrepareMsg
+  | PromiseMsg
+  | AcceptMsg
+  | AcceptedMsg
+  | NackMsg;
 
 /** A message of a recovery strategy: any kind outside the replication protocol's. */
 export interface StrategyMessage {
@@ -148,7 +208,8 @@ export interface StrategyMessage {
   [field: string]: unknown;
 }
 
-export type KvMessage = ClientRequest | ClientReply | ForwardPutMsg | DataMessage | PersistMessage | MembershipMessage;
+export type KvMessage =
+  ClientRequest | ClientReply | ForwardPutMsg | DataMessage | PersistMessage | MembershipMessage;
 
 /**
  * Messages only an admitted replica sends: they show that the incarnation a view holds is
@@ -156,6 +217,21 @@ export type KvMessage = ClientRequest | ClientReply | ForwardPutMsg | DataMessag
  * old incarnation must be suspected), and its recovery messages move no heartbeat.
  */
 export const LIVENESS_KINDS: ReadonlySet<string> = new Set([
-  'heartbeat', 'inv', 'ack', 'val', 'persisted', 'durable', 'persist-request', 'scope-sync', 'scope-ok',
-  'lease-request', 'lease-grant', 'prepare', 'promise', 'accept', 'accepted', 'nack', 'forward-put',
+  'heartbeat',
+  'inv',
+  'ack',
+  'val',
+  'persisted',
+  'durable',
+  'persist-request',
+  'scope-sync',
+  'scope-ok',
+  'lease-request',
+  'lease-grant',
+  'prepare',
+  'promise',
+  'accept',
+  'accepted',
+  'nack',
+  'forward-put',
 ]);

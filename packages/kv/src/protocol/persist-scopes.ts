@@ -50,7 +50,13 @@ export class PersistScopes {
   open(msg: PersistScopeMsg): boolean {
     if (this.#scopes.size >= MAX_OPEN_SCOPES) return false;
     const scopeId = this.#nextScopeId++;
-    this.#scopes.set(scopeId, { client: msg.sender, reqId: msg.reqId, items: msg.items, oks: new Set(), sentMs: this.host.now() });
+    this.#scopes.set(scopeId, {
+      client: msg.sender,
+      reqId: msg.reqId,
+      items: msg.items,
+      oks: new Set(),
+      sentMs: this.host.now(),
+    });
     this.#send(scopeId, false);
     return true;
   }
@@ -63,7 +69,14 @@ export class PersistScopes {
     for (const m of view.members) {
       if (onlyMissing && scope.oks.has(m.id)) continue;
       if (m.id === this.host.self) this.onSync(m.id, scopeId, scope.items);
-      else this.host.send(m.id, { kind: 'scope-sync', epoch: view.epoch, sender: this.host.self, scopeId, items: scope.items });
+      else
+        this.host.send(m.id, {
+          kind: 'scope-sync',
+          epoch: view.epoch,
+          sender: this.host.self,
+          scopeId,
+          items: scope.items,
+        });
     }
   }
 
@@ -85,13 +98,19 @@ export class PersistScopes {
     for (const m of this.host.view().members) if (!scope.oks.has(m.id)) return;
     this.#scopes.delete(scopeId);
     this.stats.scopesCompleted++;
-    this.host.send(scope.client, { kind: 'persist-scope-ok', epoch: 0, sender: this.host.self, reqId: scope.reqId });
+    this.host.send(scope.client, {
+      kind: 'persist-scope-ok',
+      epoch: 0,
+      sender: this.host.self,
+      reqId: scope.reqId,
+    });
   }
 
   /** Asks again the members that have not answered yes within `retryMs`. */
   tick(retryMs: number): void {
     const now = this.host.now();
-    for (const [scopeId, scope] of this.#scopes) if (now - scope.sentMs >= retryMs) this.#send(scopeId, true);
+    for (const [scopeId, scope] of this.#scopes)
+      if (now - scope.sentMs >= retryMs) this.#send(scopeId, true);
   }
 
   /** A new view: a scope may be complete now that a member is gone. */
@@ -107,7 +126,14 @@ export class PersistScopes {
     for (const { to, scopeId, items } of answers) {
       const ok = items.every((item) => this.host.persistedAtLeast(item.key, tsOf(item)));
       if (to === this.host.self) this.onOk(to, scopeId, ok);
-      else this.host.send(to, { kind: 'scope-ok', epoch: this.host.view().epoch, sender: this.host.self, scopeId, ok });
+      else
+        this.host.send(to, {
+          kind: 'scope-ok',
+          epoch: this.host.view().epoch,
+          sender: this.host.self,
+          scopeId,
+          ok,
+        });
     }
   }
 }

@@ -2,7 +2,10 @@ import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
 import type { KeyRecord } from '../storage/key-record.js';
 import {
-  COLD_BATCH_MAX_BYTES, COLD_BATCH_MAX_ENTRIES, type ColdPullMsg, type ColdRecordsMsg,
+  COLD_BATCH_MAX_BYTES,
+  COLD_BATCH_MAX_ENTRIES,
+  type ColdPullMsg,
+  type ColdRecordsMsg,
 } from './cold-start-messages.js';
 import type { Timing } from './timing.js';
 import { isColdStartView, type View } from './view.js';
@@ -39,11 +42,15 @@ export class Reconciliation {
   readonly #pending = new Map<ActorId, { from: number; askedMs: number }>();
   readonly stats = { coldEntriesReceived: 0, coldEntriesApplied: 0, coldPulls: 0 };
 
-  constructor(readonly host: ReconciliationHost, view: View) {
+  constructor(
+    readonly host: ReconciliationHost,
+    view: View,
+  ) {
     assert(isColdStartView(view), `reconciliation runs in a cold-start view (epoch ${view.epoch})`);
     this.epoch = view.epoch;
     this.#keys = [...host.records().keys()];
-    for (const m of view.members) if (m.id !== host.self) this.#pending.set(m.id, { from: 0, askedMs: -Infinity });
+    for (const m of view.members)
+      if (m.id !== host.self) this.#pending.set(m.id, { from: 0, askedMs: -Infinity });
     this.tick();
   }
 
@@ -77,15 +84,31 @@ export class Reconciliation {
     const entries: ColdRecordsMsg['entries'] = [];
     let bytes = 0;
     let next = msg.from;
-    while (next < this.#keys.length && entries.length < COLD_BATCH_MAX_ENTRIES && bytes < COLD_BATCH_MAX_BYTES) {
+    while (
+      next < this.#keys.length &&
+      entries.length < COLD_BATCH_MAX_ENTRIES &&
+      bytes < COLD_BATCH_MAX_BYTES
+    ) {
       const record = records.get(this.#keys[next++] as string);
       assert(record, 'a replica never drops a key it held');
-      entries.push({ key: record.key, version: record.ts.version, cid: record.ts.cid, value: record.value,
-        state: record.state, origin: record.origin, seq: record.seq });
+      entries.push({
+        key: record.key,
+        version: record.ts.version,
+        cid: record.ts.cid,
+        value: record.value,
+        state: record.state,
+        origin: record.origin,
+        seq: record.seq,
+      });
       bytes += record.key.length + record.value.length;
     }
     this.host.send(msg.sender, {
-      kind: 'cold-records', coldEpoch: this.epoch, from: msg.from, next, last: next === this.#keys.length, entries,
+      kind: 'cold-records',
+      coldEpoch: this.epoch,
+      from: msg.from,
+      next,
+      last: next === this.#keys.length,
+      entries,
     });
   }
 
@@ -94,8 +117,14 @@ export class Reconciliation {
     const p = this.#pending.get(msg.sender);
     if (!p || msg.coldEpoch !== this.epoch || msg.from !== p.from) return false;
     for (const e of msg.entries) {
-      const record: KeyRecord = { key: e.key, ts: { version: e.version, cid: e.cid }, value: e.value,
-        state: e.state, origin: e.origin, seq: e.seq };
+      const record: KeyRecord = {
+        key: e.key,
+        ts: { version: e.version, cid: e.cid },
+        value: e.value,
+        state: e.state,
+        origin: e.origin,
+        seq: e.seq,
+      };
       this.stats.coldEntriesReceived++;
       if (this.host.install(record, msg.sender)) this.stats.coldEntriesApplied++;
     }

@@ -46,7 +46,8 @@ export class RecordIndex<R extends { readonly key: string }> implements Readonly
   /** The record added `index`-th (0 first): records keep their place, so this is a live cursor. */
   at(index: number): R {
     const record = this.#entries[index];
-    if (record === undefined) assert.fail(`RecordIndex: no record at ${index} of ${this.#entries.length}`);
+    if (record === undefined)
+      assert.fail(`RecordIndex: no record at ${index} of ${this.#entries.length}`);
     return record;
   }
 
@@ -62,7 +63,8 @@ export class RecordIndex<R extends { readonly key: string }> implements Readonly
   /** Adds `record`, or replaces the one held for its key. */
   set(record: R): void {
     const h = this.#hash(record.key);
-    if (h === 0 || h !== (h | 0)) assert.fail(`RecordIndex: the key hash must be a non-zero int32, got ${h}`);
+    if (h === 0 || h !== (h | 0))
+      assert.fail(`RecordIndex: the key hash must be a non-zero int32, got ${h}`);
     const index = this.#indexOf(record.key, h);
     if (index >= 0) {
       this.#entries[index] = record;
@@ -133,7 +135,10 @@ export class RecordIndex<R extends { readonly key: string }> implements Readonly
     return this.entries();
   }
 
-  forEach(callback: (value: R, key: string, map: ReadonlyMap<string, R>) => void, thisArg?: unknown): void {
+  forEach(
+    callback: (value: R, key: string, map: ReadonlyMap<string, R>) => void,
+    thisArg?: unknown,
+  ): void {
     for (const record of this.values()) callback.call(thisArg, record, record.key, this);
   }
 

@@ -67,7 +67,8 @@ export class RecoveryHost {
       versionVector: r.replication.durability.versionVector,
       now: () => ctx.now(),
       random: () => ctx.random(),
-      send: (to, body) => ctx.send(to, { ...body, epoch: r.membership.view.epoch, sender: r.self } as Wire),
+      send: (to, body) =>
+        ctx.send(to, { ...body, epoch: r.membership.view.epoch, sender: r.self } as Wire),
       records: () => r.replication.records,
       recordsInBuckets: (buckets) => r.replication.records.inBuckets(buckets),
       loadedDigest: () => this.loadedDigest?.slice(),
@@ -109,7 +110,11 @@ export class RecoveryHost {
   #finishRecovery(): void {
     // A strategy ends a ShadowReplica's recovery, never a cold start's reconciliation.
     if (this.replica.role() !== 'shadow') return;
-    assert.equal(this.#unpersistedInstalls, 0, `replica ${this.replica.self}: what recovery installed is durable before it serves`);
+    assert.equal(
+      this.#unpersistedInstalls,
+      0,
+      `replica ${this.replica.self}: what recovery installed is durable before it serves`,
+    );
     this.replica.finished();
   }
 }

@@ -133,8 +133,11 @@ export interface RecoveryStrategyFactory {
 export function recoveryReportStats(report: RecoveryReport | undefined): Record<string, number> {
   if (!report) return {};
   const out: Record<string, number> = {
-    'recovery.incarnation': report.incarnation, 'recovery.startedMs': report.startedMs, 'recovery.recoveryMs': report.recoveryMs,
-    'recovery.bytesMoved': report.bytesMoved, 'recovery.entriesReceived': report.entriesReceived,
+    'recovery.incarnation': report.incarnation,
+    'recovery.startedMs': report.startedMs,
+    'recovery.recoveryMs': report.recoveryMs,
+    'recovery.bytesMoved': report.bytesMoved,
+    'recovery.entriesReceived': report.entriesReceived,
     'recovery.entriesApplied': report.entriesApplied,
   };
   for (const [k, v] of Object.entries(report.phasesMs)) out[`recovery.phase.${k}`] = v;

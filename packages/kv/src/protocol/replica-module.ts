@@ -15,7 +15,12 @@ import { validateTiming } from './timing.js';
 
 export type ReplicaModule = ActorModule<KvWire, KvStorage, ReplicaConfig>;
 
-export const REPLICA_MEDIA: readonly ReplicaConfig['medium'][] = ['volatile', 'memory-durable', 'wal', 'pmem'];
+export const REPLICA_MEDIA: readonly ReplicaConfig['medium'][] = [
+  'volatile',
+  'memory-durable',
+  'wal',
+  'pmem',
+];
 
 /** The file or directory of replica `self`'s medium under `dataDir` (file-backed media only). */
 export function replicaMediumPath(dataDir: string, self: ActorId, medium: 'wal' | 'pmem'): string {
@@ -40,7 +45,9 @@ export function createStorage(self: ActorId, config: ReplicaConfig): KvStorage {
       if (config.medium === 'wal') return new WalStorage(path);
       const layout = {
         ...(config.pmemCapacity !== undefined ? { capacity: config.pmemCapacity } : {}),
-        ...(config.pmemValueBytesMax !== undefined ? { valueMaxBytes: config.pmemValueBytesMax } : {}),
+        ...(config.pmemValueBytesMax !== undefined
+          ? { valueMaxBytes: config.pmemValueBytesMax }
+          : {}),
       };
       return new PmemStorage(path, {
         ...(Object.keys(layout).length > 0 ? { layout } : {}),
@@ -63,17 +70,24 @@ export function validateMedium(config: Pick<ReplicaConfig, 'medium' | 'dataDir'>
   }
   const fileBacked = config.medium === 'wal' || config.medium === 'pmem';
   if (fileBacked && (typeof config.dataDir !== 'string' || config.dataDir.length === 0)) {
-    throw new RangeError(`dataDir must be a non-empty directory path for medium ${config.medium}, got ${String(config.dataDir)}`);
+    throw new RangeError(
+      `dataDir must be a non-empty directory path for medium ${config.medium}, got ${String(config.dataDir)}`,
+    );
   }
 }
 
 /** Checks a replica config, naming the field that is wrong. */
-export function validateReplicaConfig(config: ReplicaConfig, strategies: readonly string[]): ReplicaConfig {
+export function validateReplicaConfig(
+  config: ReplicaConfig,
+  strategies: readonly string[],
+): ReplicaConfig {
   if (!Number.isInteger(config.replicas) || config.replicas < 1 || config.replicas > 64) {
     throw new RangeError(`replicas must be an integer in [1, 64], got ${String(config.replicas)}`);
   }
   if (!strategies.includes(config.strategy)) {
-    throw new RangeError(`strategy must be one of ${strategies.join('|')}, got ${String(config.strategy)}`);
+    throw new RangeError(
+      `strategy must be one of ${strategies.join('|')}, got ${String(config.strategy)}`,
+    );
   }
   validateMedium(config);
   const capacity = config.pmemCapacity;
@@ -90,7 +104,9 @@ export function validateReplicaConfig(config: ReplicaConfig, strategies: readonl
     }
   }
   if (config.model !== undefined && !PERSISTENCY_MODELS.includes(config.model)) {
-    throw new RangeError(`model must be ${PERSISTENCY_MODELS.join('|')}, got ${String(config.model)}`);
+    throw new RangeError(
+      `model must be ${PERSISTENCY_MODELS.join('|')}, got ${String(config.model)}`,
+    );
   }
   validateTiming(config.timing);
   if (config.dataset !== undefined) validateDataset(config.dataset);
@@ -104,7 +120,10 @@ export function validateReplicaConfig(config: ReplicaConfig, strategies: readonl
 export function createReplicaModule(strategies: readonly RecoveryStrategyFactory[]): ReplicaModule {
   const byName = new Map(strategies.map((s) => [s.name, s]));
   // Variants of one strategy share its message definitions: each goes in once.
-  const codec = new Codec<KvWire>([...KV_MESSAGES, ...new Set(strategies.flatMap((s) => s.messages))]);
+  const codec = new Codec<KvWire>([
+    ...KV_MESSAGES,
+    ...new Set(strategies.flatMap((s) => s.messages)),
+  ]);
   return {
     codec,
     createActor: (self, config) => {

@@ -2,7 +2,11 @@ import type { KvStorage } from '../storage/kv-storage.js';
 import type { ClientService } from './client-service.js';
 import type { Membership } from './membership.js';
 import type { Reconciliation } from './reconciliation.js';
-import { recoveryReportStats, type RecoveryReport, type RecoveryStrategy } from './recovery-strategy.js';
+import {
+  recoveryReportStats,
+  type RecoveryReport,
+  type RecoveryStrategy,
+} from './recovery-strategy.js';
 import type { Replication } from './replication.js';
 
 /** The parts of a replica its stats read. */

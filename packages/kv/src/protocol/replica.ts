@@ -11,7 +11,11 @@ import { loadMedium } from './medium-load.js';
 import { Membership } from './membership.js';
 import { receivePersistMessage } from './persist-messages.js';
 import { RecoveryHost } from './recovery-host.js';
-import type { RecoveryReport, RecoveryStrategy, RecoveryStrategyFactory } from './recovery-strategy.js';
+import type {
+  RecoveryReport,
+  RecoveryStrategy,
+  RecoveryStrategyFactory,
+} from './recovery-strategy.js';
 import { Replication } from './replication.js';
 import { Reconciliation } from './reconciliation.js';
 import type { ReplicaConfig } from './replica-config.js';
@@ -138,7 +142,8 @@ export class Replica implements Actor<KvWire, KvStorage> {
       replyGet: (ref, value) => replica.#clients.queueGetReply(ref, value),
       replyBusy: (ref) => replica.#clients.replyBusy(ref),
       replyNotServing: (ref) => replica.#clients.notServing(ref),
-      applied: (record, previous) => replica.#strategy.onApply?.(replica.#recovery.context(), record, previous),
+      applied: (record, previous) =>
+        replica.#strategy.onApply?.(replica.#recovery.context(), record, previous),
       committed: (record) => replica.#strategy.onCommit?.(replica.#recovery.context(), record),
     });
     this.#clients = new ClientService({
@@ -153,16 +158,29 @@ export class Replica implements Actor<KvWire, KvStorage> {
     });
     this.#strategy = this.strategyFactory.create(this.self, this.config.strategyOptions ?? {});
     this.#recovery = new RecoveryHost({
-      self: this.self, timing,
-      get startedMs() { return replica.#startedMs; },
-      get loadedMs() { return replica.#loadedMs; },
-      ctx: () => replica.#ctx, role: () => replica.#role,
-      get membership() { return replica.#membership; },
+      self: this.self,
+      timing,
+      get startedMs() {
+        return replica.#startedMs;
+      },
+      get loadedMs() {
+        return replica.#loadedMs;
+      },
+      ctx: () => replica.#ctx,
+      role: () => replica.#role,
+      get membership() {
+        return replica.#membership;
+      },
       replication: this.#replication,
       finished: () => replica.#becomeFull(),
     });
     this.#startedMs = ctx.now();
-    this.#recovery.loadedDigest = loadMedium(ctx.storage, ctx.incarnation, this.config.dataset, this.#replication);
+    this.#recovery.loadedDigest = loadMedium(
+      ctx.storage,
+      ctx.incarnation,
+      this.config.dataset,
+      this.#replication,
+    );
     this.#loadedMs = ctx.now();
     this.#membership = new Membership({
       self: this.self,
@@ -179,7 +197,9 @@ export class Replica implements Actor<KvWire, KvStorage> {
       installed: (view, previous, wasAdmitted) => replica.#installed(view, previous, wasAdmitted),
       recovering: () => isRecovering(replica.#role),
     });
-    this.#epochs = new EpochGate(this.self, this.#membership, (to, msg) => replica.#ctx.send(to, msg));
+    this.#epochs = new EpochGate(this.self, this.#membership, (to, msg) =>
+      replica.#ctx.send(to, msg),
+    );
     // A first start on empty media is admitted by the initial view: full at once.
     if (this.#membership.admitted) this.#role = 'full';
     this.#strategy.onStart?.(this.#recovery.context());
@@ -293,7 +313,9 @@ export class Replica implements Actor<KvWire, KvStorage> {
     this.#ctx = ctx;
     if (tag !== TICK_TAG) throw new Error(`replica ${this.self}: unknown timer tag ${tag}`);
     const role = this.#role;
-    this.#membership.tick(role !== 'joining' || (this.#strategy.readyToJoin?.(this.#recovery.context()) ?? true));
+    this.#membership.tick(
+      role !== 'joining' || (this.#strategy.readyToJoin?.(this.#recovery.context()) ?? true),
+    );
     // Only a full replica replays keys left Invalid: a recovering one may still receive them.
     if (role !== 'joining') this.#replication.tick(role === 'full');
     if (role === 'reconciling') this.#reconciliation?.tick();
@@ -320,8 +342,15 @@ export class Replica implements Actor<KvWire, KvStorage> {
   /** `wasAdmitted`: by the previous view (a first start on old media was not, though it is listed there). */
   #installed(view: View, previous: View, wasAdmitted: boolean): void {
     const admitted = this.#membership.admitted;
-    assert(!admitted || isMember(view, this.self), `replica ${this.self} is admitted by a view that lists it`);
-    assert.equal(wasAdmitted, this.#role !== 'joining', `replica ${this.self} was admitted iff it was not joining`);
+    assert(
+      !admitted || isMember(view, this.self),
+      `replica ${this.self} is admitted by a view that lists it`,
+    );
+    assert.equal(
+      wasAdmitted,
+      this.#role !== 'joining',
+      `replica ${this.self} was admitted iff it was not joining`,
+    );
     const wasFull = this.#role === 'full';
     // Admitted by a cold start (every replica restarted): reconciles with every member instead
     // of recovering from a full one (there is none). Admitted otherwise, after a restart or a
@@ -342,9 +371,15 @@ export class Replica implements Actor<KvWire, KvStorage> {
     // Installing the view re-evaluates DPs (a write may reach DP once a member is gone):
     // recovery wants what was not at DP in the old view, so that is taken first.
     const undurable = [...this.#replication.notDurable()];
-    this.#replication.viewInstalled(view, this.#role === 'full', !admitted || readmitted || coldStart);
+    this.#replication.viewInstalled(
+      view,
+      this.#role === 'full',
+      !admitted || readmitted || coldStart,
+    );
     const ctx = this.#recovery.context();
-    this.#recovery.duringViewInstall(undurable, () => this.#strategy.onViewInstalled(ctx, previous, wasFull));
+    this.#recovery.duringViewInstall(undurable, () =>
+      this.#strategy.onViewInstalled(ctx, previous, wasFull),
+    );
     if (readmitted) this.#strategy.onAdmitted(ctx);
     if (coldStart) this.#startReconciliation(view);
     if (admitted) this.#clients.tellClients(view);
@@ -356,14 +391,22 @@ export class Replica implements Actor<KvWire, KvStorage> {
   }
 
   #startReconciliation(view: View): void {
-    this.#reconciliation = new Reconciliation({
-      self: this.self,
-      timing: this.config.timing,
-      now: () => this.#ctx.now(),
-      send: (to, body) => this.#send(to, { ...body, epoch: this.#membership.view.epoch, sender: this.self } as KvWire),
-      records: () => this.#replication.records,
-      install: (entry, from) => this.#replication.installRecovered(entry, from),
-    }, view);
+    this.#reconciliation = new Reconciliation(
+      {
+        self: this.self,
+        timing: this.config.timing,
+        now: () => this.#ctx.now(),
+        send: (to, body) =>
+          this.#send(to, {
+            ...body,
+            epoch: this.#membership.view.epoch,
+            sender: this.self,
+          } as KvWire),
+        records: () => this.#replication.records,
+        install: (entry, from) => this.#replication.installRecovered(entry, from),
+      },
+      view,
+    );
     // A cluster of one has nobody to pull from.
     if (!this.#reconciliation.pulling) this.#finishColdStart();
   }

@@ -34,8 +34,17 @@ export class Replication {
   /** Records that may not be at DP (see UndurableList). */
   readonly #undurable: UndurableList;
   readonly stats: ReplicationStats = {
-    writesStarted: 0, writesCompleted: 0, supersededCompleted: 0, replaysStarted: 0, replaysCompleted: 0,
-    invsTaken: 0, retransmits: 0, readsServed: 0, readsWaited: 0, readsWaitedDurable: 0, getValueBytes: 0,
+    writesStarted: 0,
+    writesCompleted: 0,
+    supersededCompleted: 0,
+    replaysStarted: 0,
+    replaysCompleted: 0,
+    invsTaken: 0,
+    retransmits: 0,
+    readsServed: 0,
+    readsWaited: 0,
+    readsWaitedDurable: 0,
+    getValueBytes: 0,
   };
   readonly durability: Durability;
   /** This replica's own writes and replays, waiting for ACKs. */
@@ -64,14 +73,25 @@ export class Replication {
     });
     this.#undurable = new UndurableList(this.durability);
     this.#coordinator = new Coordinator({
-      self: host.self, model: host.model, timing: host.timing, durability: this.durability, stats: this.stats,
-      view: () => host.view(), now: () => host.now(), send: (to, msg) => host.send(to, msg),
-      replyPut: (ref, ts) => host.replyPut(ref, ts), committed: (record) => host.committed(record),
+      self: host.self,
+      model: host.model,
+      timing: host.timing,
+      durability: this.durability,
+      stats: this.stats,
+      view: () => host.view(),
+      now: () => host.now(),
+      send: (to, msg) => host.send(to, msg),
+      replyPut: (ref, ts) => host.replyPut(ref, ts),
+      committed: (record) => host.committed(record),
       validate: (record) => this.#validate(record),
       drainWaiting: (key, record) => this.#drainWaiting(key, record),
     });
     this.#reads = new LocalReads({
-      host, records: this.records, durability: this.durability, waiting: this.#waiting, stats: this.stats,
+      host,
+      records: this.records,
+      durability: this.durability,
+      waiting: this.#waiting,
+      stats: this.stats,
       admitWaiter: (ref) => this.#admitWaiter(ref),
     });
     this.#loaded = new LoadedRecords(this.records, this.durability, this.#undurable);
@@ -85,7 +105,11 @@ export class Replication {
   }
 
   /** Holds `records` in memory now: a dataset generated in place (its medium keeps nothing). */
-  loadRecords(records: Iterable<KeyRecord>, seqFloor: number, isDatasetKey: (key: string) => boolean): void {
+  loadRecords(
+    records: Iterable<KeyRecord>,
+    seqFloor: number,
+    isDatasetKey: (key: string) => boolean,
+  ): void {
     this.#loaded.loadRecords(records, isDatasetKey);
     this.#seq.startAbove(seqFloor);
   }
@@ -93,7 +117,10 @@ export class Replication {
   /** The retransmit and replay timeouts now (they follow the latencies observed here). */
   timeouts(): { retransmitAfterMs: number; replayAfterMs: number } {
     const { replayTimeoutMs } = this.host.timing;
-    return { retransmitAfterMs: this.#coordinator.retransmitAfterMs(), replayAfterMs: this.#validLatency.timeoutMs(replayTimeoutMs) };
+    return {
+      retransmitAfterMs: this.#coordinator.retransmitAfterMs(),
+      replayAfterMs: this.#validLatency.timeoutMs(replayTimeoutMs),
+    };
   }
 
   get pendingWrites(): number {
@@ -146,13 +173,17 @@ export class Replication {
 
   /** Scope model: a client's persistScope(), answered when every member persisted its writes. */
   persistScope(msg: PersistScopeMsg): void {
-    if (!this.durability.scopes.open(msg)) this.host.replyBusy({ client: msg.sender, reqId: msg.reqId });
+    if (!this.durability.scopes.open(msg))
+      this.host.replyBusy({ client: msg.sender, reqId: msg.reqId });
   }
 
   /** Coordinates a client write: waits until the key is Valid here and no own write is pending. */
   write(ref: ClientRef, key: string, value: ByteString): void {
     const record = this.records.get(key);
-    const ready = (!record || record.state === 'valid') && !this.#coordinator.hasOwnWrite(key) && !this.#waiting.hasWrites(key);
+    const ready =
+      (!record || record.state === 'valid') &&
+      !this.#coordinator.hasOwnWrite(key) &&
+      !this.#waiting.hasWrites(key);
     if (ready) {
       this.#startWrite(key, value, ref, record);
       return;
@@ -168,11 +199,20 @@ export class Replication {
   }
 
   /** `current`: the key's record (the caller looked it up). */
-  #startWrite(key: string, value: ByteString, client: ClientRef | undefined, current: HeldRecord | undefined): void {
-    if (current && current.state !== 'valid') assert.fail(`a write starts only on a Valid key (${key} is ${current.state})`);
+  #startWrite(
+    key: string,
+    value: ByteString,
+    client: ClientRef | undefined,
+    current: HeldRecord | undefined,
+  ): void {
+    if (current && current.state !== 'valid')
+      assert.fail(`a write starts only on a Valid key (${key} is ${current.state})`);
     const previous = current?.ts;
     const ts = nextTs(previous ?? ZERO_TS, this.host.self);
-    const record = this.#hold({ key, ts, value, state: 'write', origin: this.host.self, seq: this.#seq.next() }, current);
+    const record = this.#hold(
+      { key, ts, value, state: 'write', origin: this.host.self, seq: this.#seq.next() },
+      current,
+    );
     this.durability.learned(record.origin, record.seq);
     this.#store(record, previous);
     this.#coordinator.startWrite(record, client);
@@ -187,7 +227,10 @@ export class Replication {
     const previous = record?.ts;
     if (compareTs(ts, previous ?? ZERO_TS) > 0) {
       // Take the newer value; a local write or replay with a lower ts is superseded here.
-      record = this.#hold({ key: msg.key, ts, value: msg.value, state: 'invalid', origin: msg.origin, seq: msg.seq }, record);
+      record = this.#hold(
+        { key: msg.key, ts, value: msg.value, state: 'invalid', origin: msg.origin, seq: msg.seq },
+        record,
+      );
       this.#setInvalid(record, msg.sender);
       this.#coordinator.dropReplay(msg.key);
       this.stats.invsTaken++;
@@ -202,7 +245,13 @@ export class Replication {
     const persisted = this.durability.persistedAtLeast(msg.key, ts, record);
     if (!persisted) this.durability.notifyOnPersist(msg.key, ts, msg.sender);
     this.host.send(msg.sender, {
-      kind: 'ack', epoch: this.host.view().epoch, sender: this.host.self, key: msg.key, version: msg.version, cid: msg.cid, persisted,
+      kind: 'ack',
+      epoch: this.host.view().epoch,
+      sender: this.host.self,
+      key: msg.key,
+      version: msg.version,
+      cid: msg.cid,
+      persisted,
     });
   }
 
@@ -332,15 +381,25 @@ export class Replication {
     this.durability.learned(entry.origin, entry.seq);
     const record = this.records.get(entry.key);
     const order = compareTs(entry.ts, record?.ts ?? ZERO_TS);
-    if (order < 0 || (order === 0 && (entry.state !== 'valid' || record?.state === 'valid'))) return false;
+    if (order < 0 || (order === 0 && (entry.state !== 'valid' || record?.state === 'valid')))
+      return false;
     if (order === 0 && record) {
       this.#validate(record);
       this.#drainWaiting(record.key, record);
       return true;
     }
     const previous = record?.ts;
-    const installed = this.#hold({ key: entry.key, ts: entry.ts, value: entry.value, state: 'valid',
-      origin: entry.origin, seq: entry.seq }, record);
+    const installed = this.#hold(
+      {
+        key: entry.key,
+        ts: entry.ts,
+        value: entry.value,
+        state: 'valid',
+        origin: entry.origin,
+        seq: entry.seq,
+      },
+      record,
+    );
     this.#coordinator.dropReplay(entry.key);
     if (entry.state === 'valid') this.#invalid.remove(installed);
     else this.#setInvalid(installed, from);

@@ -24,14 +24,19 @@ export class RequestDedup {
 
   /** True the first time (client, reqId) is offered; false for a repeat (or an id below the window). */
   firstTime(client: ActorId, reqId: number): boolean {
-    if (!Number.isSafeInteger(reqId) || reqId < 0) assert.fail(`request id must be a safe integer >= 0, got ${reqId}`);
+    if (!Number.isSafeInteger(reqId) || reqId < 0)
+      assert.fail(`request id must be a safe integer >= 0, got ${reqId}`);
     let window = this.#clients.get(client);
     if (!window) {
-      window = { floor: Math.max(0, reqId - DEDUP_WINDOW_PER_CLIENT), bits: new Uint32Array(WORDS) };
+      window = {
+        floor: Math.max(0, reqId - DEDUP_WINDOW_PER_CLIENT),
+        bits: new Uint32Array(WORDS),
+      };
       this.#clients.set(client, window);
     }
     if (reqId <= window.floor) return false;
-    if (reqId > window.floor + DEDUP_WINDOW_PER_CLIENT) slide(window, reqId - DEDUP_WINDOW_PER_CLIENT);
+    if (reqId > window.floor + DEDUP_WINDOW_PER_CLIENT)
+      slide(window, reqId - DEDUP_WINDOW_PER_CLIENT);
     const slot = reqId % DEDUP_WINDOW_PER_CLIENT;
     const word = slot >>> 5;
     const bit = 1 << (slot & 31);
@@ -48,7 +53,7 @@ function slide(window: ClientWindow, floor: number): void {
   if (floor - window.floor >= DEDUP_WINDOW_PER_CLIENT) {
     bits.fill(0);
   } else {
-    for (let id = window.floor + 1; id <= floor; ) {
+    for (let id = window.floor + 1; id <= floor;) {
       const slot = id % DEDUP_WINDOW_PER_CLIENT;
       if ((slot & 31) === 0 && floor - id >= 31) {
         bits[slot >>> 5] = 0;

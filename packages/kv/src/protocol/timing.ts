@@ -64,12 +64,19 @@ export const THREAD_TIMING: Timing = {
 export function validateTiming(t: Timing): Timing {
   for (const [name, value] of Object.entries(t)) {
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-      throw new RangeError(`timing.${name} must be a positive number of milliseconds, got ${String(value)}`);
+      throw new RangeError(
+        `timing.${name} must be a positive number of milliseconds, got ${String(value)}`,
+      );
     }
   }
-  if (t.leaseRenewMs >= t.leaseMs) throw new RangeError(`timing.leaseRenewMs (${t.leaseRenewMs}) must be below leaseMs (${t.leaseMs})`);
+  if (t.leaseRenewMs >= t.leaseMs)
+    throw new RangeError(
+      `timing.leaseRenewMs (${t.leaseRenewMs}) must be below leaseMs (${t.leaseMs})`,
+    );
   if (t.heartbeatMs >= t.suspicionMs) {
-    throw new RangeError(`timing.heartbeatMs (${t.heartbeatMs}) must be below suspicionMs (${t.suspicionMs})`);
+    throw new RangeError(
+      `timing.heartbeatMs (${t.heartbeatMs}) must be below suspicionMs (${t.suspicionMs})`,
+    );
   }
   return t;
 }

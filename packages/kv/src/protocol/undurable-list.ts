@@ -22,12 +22,20 @@ export class UndurableList {
 
   /** After a change of `record`: listed if it may not be at DP. */
   changed(record: HeldRecord): void {
-    if (!record.mayBeUndurable && (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts, record))) this.add(record);
+    if (
+      !record.mayBeUndurable &&
+      (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts, record))
+    )
+      this.add(record);
   }
 
   /** `record` reached DP (a Valid one). */
   durable(record: HeldRecord): void {
-    if (record.mayBeUndurable && record.state === 'valid' && this.durability.isDurable(record.key, record.ts, record)) {
+    if (
+      record.mayBeUndurable &&
+      record.state === 'valid' &&
+      this.durability.isDurable(record.key, record.ts, record)
+    ) {
       record.mayBeUndurable = false;
     }
   }
@@ -40,7 +48,10 @@ export class UndurableList {
   notDurable(): HeldRecord[] {
     const kept: HeldRecord[] = [];
     for (const record of this.#records) {
-      if (record.mayBeUndurable && (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts, record))) {
+      if (
+        record.mayBeUndurable &&
+        (record.state !== 'valid' || !this.durability.isDurable(record.key, record.ts, record))
+      ) {
         kept.push(record);
       } else {
         record.mayBeUndurable = false;

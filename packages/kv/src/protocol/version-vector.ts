@@ -23,15 +23,23 @@ const U32 = 2 ** 32;
 
 function checkInterval(iv: VvInterval, position: number, previous: VvInterval | undefined): void {
   const { origin, from, to } = iv;
-  const where = (): string => `version vector interval ${position} ${JSON.stringify({ origin, from, to })}`;
+  const where = (): string =>
+    `version vector interval ${position} ${JSON.stringify({ origin, from, to })}`;
   if (!Number.isInteger(origin) || origin < 0 || origin > ORIGIN_MAX) {
     throw new RangeError(`${where()}: origin must be an integer in 0..${ORIGIN_MAX}`);
   }
-  if (!Number.isSafeInteger(from) || from < 1) throw new RangeError(`${where()}: from must be a safe integer >= 1`);
-  if (!Number.isSafeInteger(to) || to < from) throw new RangeError(`${where()}: to must be a safe integer >= from`);
+  if (!Number.isSafeInteger(from) || from < 1)
+    throw new RangeError(`${where()}: from must be a safe integer >= 1`);
+  if (!Number.isSafeInteger(to) || to < from)
+    throw new RangeError(`${where()}: to must be a safe integer >= from`);
   // One encoding per vector (a MAC signs it): ascending, disjoint, never adjacent.
-  if (previous && (origin < previous.origin || (origin === previous.origin && from <= previous.to + 1))) {
-    throw new RangeError(`${where()}: must come after interval ${position - 1} ${JSON.stringify(previous)}, disjoint and not adjacent`);
+  if (
+    previous &&
+    (origin < previous.origin || (origin === previous.origin && from <= previous.to + 1))
+  ) {
+    throw new RangeError(
+      `${where()}: must come after interval ${position - 1} ${JSON.stringify(previous)}, disjoint and not adjacent`,
+    );
   }
 }
 
@@ -60,11 +68,14 @@ export class VersionVector {
       previous = iv;
       let ranges = vv.#ranges.get(iv.origin);
       if (!ranges) {
-        if (vv.#ranges.size >= VV_ORIGINS_MAX) throw new RangeError(`version vector: more than ${VV_ORIGINS_MAX} origins`);
+        if (vv.#ranges.size >= VV_ORIGINS_MAX)
+          throw new RangeError(`version vector: more than ${VV_ORIGINS_MAX} origins`);
         vv.#ranges.set(iv.origin, (ranges = []));
       }
       if (ranges.length >= 2 * VV_INTERVALS_PER_ORIGIN_MAX) {
-        throw new RangeError(`version vector: origin ${iv.origin} has more than ${VV_INTERVALS_PER_ORIGIN_MAX} intervals`);
+        throw new RangeError(
+          `version vector: origin ${iv.origin} has more than ${VV_INTERVALS_PER_ORIGIN_MAX} intervals`,
+        );
       }
       ranges.push(iv.from, iv.to);
     }
@@ -135,7 +146,8 @@ export class VersionVector {
     const out: VvInterval[] = [];
     for (const origin of [...this.#ranges.keys()].sort((a, b) => a - b)) {
       const ranges = this.#ranges.get(origin) as number[];
-      for (let i = 0; i < ranges.length; i += 2) out.push({ origin, from: ranges[i] as number, to: ranges[i + 1] as number });
+      for (let i = 0; i < ranges.length; i += 2)
+        out.push({ origin, from: ranges[i] as number, to: ranges[i + 1] as number });
     }
     return out;
   }
@@ -166,10 +178,13 @@ export class VersionVector {
   /** The vector `encode` wrote; throws a RangeError naming what is wrong (length, interval). */
   static decode(bytes: Uint8Array): VersionVector {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (bytes.byteLength < 4) throw new RangeError(`version vector: ${bytes.byteLength} bytes, shorter than its count`);
+    if (bytes.byteLength < 4)
+      throw new RangeError(`version vector: ${bytes.byteLength} bytes, shorter than its count`);
     const count = dv.getUint32(0, true);
     if (bytes.byteLength !== 4 + count * 18) {
-      throw new RangeError(`version vector: ${bytes.byteLength} bytes for ${count} intervals (expected ${4 + count * 18})`);
+      throw new RangeError(
+        `version vector: ${bytes.byteLength} bytes for ${count} intervals (expected ${4 + count * 18})`,
+      );
     }
     const intervals: VvInterval[] = [];
     for (let i = 0; i < count; i++) {

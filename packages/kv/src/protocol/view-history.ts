@@ -25,9 +25,15 @@ export class ViewHistory {
     this.#views.forEach((v, i) => {
       let lo = 0;
       let hi = 0;
-      for (const m of v.members) if (m.id < 32) lo += 2 ** m.id;
-      else hi += 2 ** (m.id - 32);
-      Object.assign(out, { [`view.${i}.epoch`]: v.epoch, [`view.${i}.atMs`]: v.atMs, [`view.${i}.membersLo`]: lo, [`view.${i}.membersHi`]: hi });
+      for (const m of v.members)
+        if (m.id < 32) lo += 2 ** m.id;
+        else hi += 2 ** (m.id - 32);
+      Object.assign(out, {
+        [`view.${i}.epoch`]: v.epoch,
+        [`view.${i}.atMs`]: v.atMs,
+        [`view.${i}.membersLo`]: lo,
+        [`view.${i}.membersHi`]: hi,
+      });
     });
     return out;
   }

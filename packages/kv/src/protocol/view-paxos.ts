@@ -51,8 +51,12 @@ interface Proposal {
 }
 
 type PaxosBody =
-  | Omit<PrepareMsg, 'epoch' | 'sender'> | Omit<PromiseMsg, 'epoch' | 'sender'> | Omit<AcceptMsg, 'epoch' | 'sender'>
-  | Omit<AcceptedMsg, 'epoch' | 'sender'> | Omit<NackMsg, 'epoch' | 'sender'> | { kind: 'view-request' };
+  | Omit<PrepareMsg, 'epoch' | 'sender'>
+  | Omit<PromiseMsg, 'epoch' | 'sender'>
+  | Omit<AcceptMsg, 'epoch' | 'sender'>
+  | Omit<AcceptedMsg, 'epoch' | 'sender'>
+  | Omit<NackMsg, 'epoch' | 'sender'>
+  | { kind: 'view-request' };
 
 export interface PaxosHost {
   readonly self: ActorId;
@@ -107,7 +111,8 @@ export class ViewPaxos {
   /** Whether a proposal may start now (none under way within its timeout, no back-off). */
   mayPropose(): boolean {
     const now = this.host.now();
-    if (this.#proposal && now - this.#proposal.startedMs < this.host.timing.proposalTimeoutMs) return false;
+    if (this.#proposal && now - this.#proposal.startedMs < this.host.timing.proposalTimeoutMs)
+      return false;
     return now >= this.#nextProposalMs;
   }
 
@@ -121,8 +126,13 @@ export class ViewPaxos {
     const round = this.#highestRoundSeen + 1;
     this.#highestRoundSeen = round;
     this.#proposal = {
-      target: view.epoch + 1, ballot: { round, proposer: this.host.self }, phase: 'prepare', value,
-      promises: new Map(), accepted: new Set(), startedMs: this.host.now(),
+      target: view.epoch + 1,
+      ballot: { round, proposer: this.host.self },
+      phase: 'prepare',
+      value,
+      promises: new Map(),
+      accepted: new Set(),
+      startedMs: this.host.now(),
     };
     this.stats.proposals++;
     this.#toVoters({ kind: 'prepare', target: view.epoch + 1, round, proposer: this.host.self });
@@ -142,14 +152,20 @@ export class ViewPaxos {
       this.onAccept(deferred);
     }
     const voted = this.#accepted;
-    if (voted && this.host.now() - voted.atMs >= this.host.timing.proposalTimeoutMs && this.mayPropose()) {
+    if (
+      voted &&
+      this.host.now() - voted.atMs >= this.host.timing.proposalTimeoutMs &&
+      this.mayPropose()
+    ) {
       voted.atMs = this.host.now();
       this.propose(voted.value);
     }
   }
 
   /** Sends to every member of the current view, this replica included (handled in place). */
-  #toVoters(body: Omit<PrepareMsg, 'epoch' | 'sender'> | Omit<AcceptMsg, 'epoch' | 'sender'>): void {
+  #toVoters(
+    body: Omit<PrepareMsg, 'epoch' | 'sender'> | Omit<AcceptMsg, 'epoch' | 'sender'>,
+  ): void {
     const view = this.host.view();
     for (const m of view.members) {
       if (m.id !== this.host.self) {
@@ -162,7 +178,13 @@ export class ViewPaxos {
     }
   }
 
-  #reply(to: ActorId, body: Omit<PromiseMsg, 'epoch' | 'sender'> | Omit<AcceptedMsg, 'epoch' | 'sender'> | Omit<NackMsg, 'epoch' | 'sender'>): void {
+  #reply(
+    to: ActorId,
+    body:
+      | Omit<PromiseMsg, 'epoch' | 'sender'>
+      | Omit<AcceptedMsg, 'epoch' | 'sender'>
+      | Omit<NackMsg, 'epoch' | 'sender'>,
+  ): void {
     if (to !== this.host.self) {
       this.host.send(to, body);
       return;
@@ -201,23 +223,39 @@ export class ViewPaxos {
     this.#promised = ballot;
     const acc = this.#accepted;
     this.#reply(msg.sender, {
-      kind: 'promise', target: msg.target, round: msg.round, proposer: msg.proposer,
-      hasAccepted: acc !== undefined, acceptedRound: acc?.ballot.round ?? 0, acceptedProposer: acc?.ballot.proposer ?? 0,
-      members: acc?.value.members ?? [], shadows: acc?.value.shadows ?? [],
+      kind: 'promise',
+      target: msg.target,
+      round: msg.round,
+      proposer: msg.proposer,
+      hasAccepted: acc !== undefined,
+      acceptedRound: acc?.ballot.round ?? 0,
+      acceptedProposer: acc?.ballot.proposer ?? 0,
+      members: acc?.value.members ?? [],
+      shadows: acc?.value.shadows ?? [],
     });
   }
 
   #nack(msg: PrepareMsg | AcceptMsg, promised: Ballot): void {
     this.#reply(msg.sender, {
-      kind: 'nack', target: msg.target, round: msg.round, proposer: msg.proposer,
-      promisedRound: promised.round, promisedProposer: promised.proposer,
+      kind: 'nack',
+      target: msg.target,
+      round: msg.round,
+      proposer: msg.proposer,
+      promisedRound: promised.round,
+      promisedProposer: promised.proposer,
     });
   }
 
-  #ours(msg: { target: number; round: number; proposer: ActorId; sender: ActorId }, phase: Proposal['phase']): Proposal | undefined {
+  #ours(
+    msg: { target: number; round: number; proposer: ActorId; sender: ActorId },
+    phase: Proposal['phase'],
+  ): Proposal | undefined {
     const p = this.#proposal;
-    if (!p || p.phase !== phase || msg.target !== p.target || msg.round !== p.ballot.round) return undefined;
-    return msg.proposer === this.host.self && isMember(this.host.view(), msg.sender) ? p : undefined;
+    if (!p || p.phase !== phase || msg.target !== p.target || msg.round !== p.ballot.round)
+      return undefined;
+    return msg.proposer === this.host.self && isMember(this.host.view(), msg.sender)
+      ? p
+      : undefined;
   }
 
   onPromise(msg: PromiseMsg): void {
@@ -229,14 +267,26 @@ export class ViewPaxos {
     let best: PromiseMsg | undefined;
     for (const promise of p.promises.values()) {
       if (!promise.hasAccepted) continue;
-      if (!best || compareBallot({ round: promise.acceptedRound, proposer: promise.acceptedProposer },
-        { round: best.acceptedRound, proposer: best.acceptedProposer }) > 0) best = promise;
+      if (
+        !best ||
+        compareBallot(
+          { round: promise.acceptedRound, proposer: promise.acceptedProposer },
+          { round: best.acceptedRound, proposer: best.acceptedProposer },
+        ) > 0
+      )
+        best = promise;
     }
     if (best) p.value = { members: best.members, shadows: best.shadows };
     else p.value = keepingPromisers(p.value, this.host.view(), p.promises.keys());
     p.phase = 'accept';
-    this.#toVoters({ kind: 'accept', target: p.target, round: p.ballot.round, proposer: this.host.self,
-      members: p.value.members, shadows: p.value.shadows });
+    this.#toVoters({
+      kind: 'accept',
+      target: p.target,
+      round: p.ballot.round,
+      proposer: this.host.self,
+      members: p.value.members,
+      shadows: p.value.shadows,
+    });
   }
 
   onAccept(msg: AcceptMsg): void {
@@ -252,8 +302,17 @@ export class ViewPaxos {
       this.#deferredAccept = msg;
       return;
     }
-    this.#accepted = { ballot, value: { members: msg.members, shadows: msg.shadows }, atMs: this.host.now() };
-    this.#reply(msg.sender, { kind: 'accepted', target: msg.target, round: msg.round, proposer: msg.proposer });
+    this.#accepted = {
+      ballot,
+      value: { members: msg.members, shadows: msg.shadows },
+      atMs: this.host.now(),
+    };
+    this.#reply(msg.sender, {
+      kind: 'accepted',
+      target: msg.target,
+      round: msg.round,
+      proposer: msg.proposer,
+    });
   }
 
   onAccepted(msg: AcceptedMsg): void {
@@ -264,16 +323,27 @@ export class ViewPaxos {
     const decided: View = { epoch: p.target, members: p.value.members, shadows: p.value.shadows };
     this.host.decided(decided);
     // A one-member view decides the next change (a joiner waiting) inside its own install.
-    assert(this.host.view().epoch >= decided.epoch, `installed the view decided for epoch ${decided.epoch}`);
+    assert(
+      this.host.view().epoch >= decided.epoch,
+      `installed the view decided for epoch ${decided.epoch}`,
+    );
   }
 
   onNack(msg: NackMsg): void {
     this.#highestRoundSeen = Math.max(this.#highestRoundSeen, msg.promisedRound);
     const p = this.#proposal;
-    if (!p || msg.target !== p.target || msg.round !== p.ballot.round || msg.proposer !== this.host.self) return;
-    if (compareBallot({ round: msg.promisedRound, proposer: msg.promisedProposer }, p.ballot) <= 0) return;
+    if (
+      !p ||
+      msg.target !== p.target ||
+      msg.round !== p.ballot.round ||
+      msg.proposer !== this.host.self
+    )
+      return;
+    if (compareBallot({ round: msg.promisedRound, proposer: msg.promisedProposer }, p.ballot) <= 0)
+      return;
     // Another proposer is ahead: back off for a random while, then retry with a higher round.
     this.#proposal = undefined;
-    this.#nextProposalMs = this.host.now() + this.host.timing.proposalTimeoutMs * (0.5 + this.host.random());
+    this.#nextProposalMs =
+      this.host.now() + this.host.timing.proposalTimeoutMs * (0.5 + this.host.random());
   }
 }

@@ -18,7 +18,13 @@ export interface ProposalInput {
  * shadows are the joiners it admits and the current shadows not known to have finished (a
  * change of shadows alone is no reason for a view change: the list is only conservative).
  */
-export function desiredView({ self, view, joiners, suspects, knownFull }: ProposalInput): ViewValue | undefined {
+export function desiredView({
+  self,
+  view,
+  joiners,
+  suspects,
+  knownFull,
+}: ProposalInput): ViewValue | undefined {
   const members: Member[] = [];
   const shadows: ActorId[] = [];
   for (const m of view.members) {

@@ -57,6 +57,8 @@ export function sameMembers(a: readonly Member[], b: readonly Member[]): boolean
 }
 
 export function formatView(view: View): string {
-  const members = view.members.map((m) => `${m.id}${m.incarnation > 0 ? `#${m.incarnation}` : ''}`).join(',');
+  const members = view.members
+    .map((m) => `${m.id}${m.incarnation > 0 ? `#${m.incarnation}` : ''}`)
+    .join(',');
   return `e${view.epoch}[${members}]${view.shadows.length > 0 ? ` shadows ${view.shadows.join(',')}` : ''}`;
 }

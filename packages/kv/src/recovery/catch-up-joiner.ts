@@ -4,8 +4,16 @@ import type { StrategyMessage } from '../protocol/messages.js';
 import type { RecoveryContext } from '../protocol/recovery-strategy.js';
 import { incarnationOf, isColdStartView, isFullMember, type View } from '../protocol/view.js';
 import {
-  memberBackoffMs, NO_HINT, stallMs, toRecord, WINDOW_BATCHES,
-  type BatchMark, type CatchUpBatchMsg, type CatchUpKinds, type CatchUpRejectMsg, type SyncMode,
+  memberBackoffMs,
+  NO_HINT,
+  stallMs,
+  toRecord,
+  WINDOW_BATCHES,
+  type BatchMark,
+  type CatchUpBatchMsg,
+  type CatchUpKinds,
+  type CatchUpRejectMsg,
+  type SyncMode,
 } from './catch-up-messages.js';
 import type { RecoveryMeter } from './recovery-meter.js';
 
@@ -61,7 +69,14 @@ export class CatchUpJoiner {
   #fallback = false;
   #quietUntilMs = -Infinity;
   #keptKeys = 0;
-  readonly stats = { sessions: 0, rejects: 0, stalls: 0, batchesApplied: 0, entriesApplied: 0, staleBatches: 0 };
+  readonly stats = {
+    sessions: 0,
+    rejects: 0,
+    stalls: 0,
+    batchesApplied: 0,
+    entriesApplied: 0,
+    staleBatches: 0,
+  };
 
   constructor(readonly config: JoinerConfig) {}
 
@@ -109,14 +124,16 @@ export class CatchUpJoiner {
   /** Handles the receiver's messages; false for any other kind. */
   receive(ctx: RecoveryContext, msg: StrategyMessage): boolean {
     if (msg.kind === this.config.kinds.batch) this.#onBatch(ctx, msg as unknown as CatchUpBatchMsg);
-    else if (msg.kind === this.config.kinds.reject) this.#onReject(ctx, msg as unknown as CatchUpRejectMsg);
+    else if (msg.kind === this.config.kinds.reject)
+      this.#onReject(ctx, msg as unknown as CatchUpRejectMsg);
     else return false;
     return true;
   }
 
   #current(ctx: RecoveryContext, msg: CatchUpBatchMsg | CatchUpRejectMsg): Session | undefined {
     const s = this.#session;
-    if (s && msg.sender === s.source && msg.session === s.id && msg.incarnation === ctx.incarnation) return s;
+    if (s && msg.sender === s.source && msg.session === s.id && msg.incarnation === ctx.incarnation)
+      return s;
     return undefined;
   }
 
@@ -136,7 +153,12 @@ export class CatchUpJoiner {
       this.#apply(ctx, s, b);
     }
     assert(s.early.size <= WINDOW_BATCHES, `at most ${WINDOW_BATCHES} batches wait out of order`);
-    ctx.send(s.source, { kind: this.config.kinds.ack, incarnation: ctx.incarnation, session: s.id, next: s.next });
+    ctx.send(s.source, {
+      kind: this.config.kinds.ack,
+      incarnation: ctx.incarnation,
+      session: s.id,
+      next: s.next,
+    });
   }
 
   #apply(ctx: RecoveryContext, s: Session, b: CatchUpBatchMsg): void {
@@ -165,7 +187,10 @@ export class CatchUpJoiner {
       meter.phase(this.config.syncedPhase, now);
       if (ctx.admitted) this.#sendAdmitted(ctx, s);
     } else if (b.mark === 'final') {
-      assert(s.synced && ctx.admitted && ctx.recovering, 'the final marker reaches an admitted, synced, recovering replica');
+      assert(
+        s.synced && ctx.admitted && ctx.recovering,
+        'the final marker reaches an admitted, synced, recovering replica',
+      );
       s.done = true;
       this.#needed = false;
       meter.finish('finalize', now);
@@ -189,7 +214,8 @@ export class CatchUpJoiner {
         this.#hint = s.source;
         break;
       case 'not-source':
-        if (msg.hint !== NO_HINT && msg.hint !== ctx.self && msg.hint !== s.source) this.#hint = msg.hint;
+        if (msg.hint !== NO_HINT && msg.hint !== ctx.self && msg.hint !== s.source)
+          this.#hint = msg.hint;
         else {
           this.#fallback = true;
           this.#attempt++;
@@ -218,7 +244,8 @@ export class CatchUpJoiner {
       this.#request(ctx);
       return;
     }
-    if (s.synced && ctx.admitted && now - s.admittedSentMs >= ctx.timing.retransmitMs) this.#sendAdmitted(ctx, s);
+    if (s.synced && ctx.admitted && now - s.admittedSentMs >= ctx.timing.retransmitMs)
+      this.#sendAdmitted(ctx, s);
   }
 
   #request(ctx: RecoveryContext): void {
@@ -229,19 +256,39 @@ export class CatchUpJoiner {
       return;
     }
     const s: Session = {
-      source: to, id: this.#nextId++, next: 0, early: new Map(), mode: undefined, baseDone: false,
-      synced: false, done: false, progressMs: ctx.now(), admittedSentMs: -Infinity,
+      source: to,
+      id: this.#nextId++,
+      next: 0,
+      early: new Map(),
+      mode: undefined,
+      baseDone: false,
+      synced: false,
+      done: false,
+      progressMs: ctx.now(),
+      admittedSentMs: -Infinity,
     };
     this.#session = s;
     this.stats.sessions++;
     this.config.meter.count('sessions');
-    const fields = this.config.requestFields({ keptKeys: this.#keptKeys, fallback: this.#fallback });
-    ctx.send(to, { kind: this.config.kinds.request, incarnation: ctx.incarnation, session: s.id, ...fields });
+    const fields = this.config.requestFields({
+      keptKeys: this.#keptKeys,
+      fallback: this.#fallback,
+    });
+    ctx.send(to, {
+      kind: this.config.kinds.request,
+      incarnation: ctx.incarnation,
+      session: s.id,
+      ...fields,
+    });
   }
 
   #sendAdmitted(ctx: RecoveryContext, s: Session): void {
     s.admittedSentMs = ctx.now();
-    ctx.send(s.source, { kind: this.config.kinds.admitted, incarnation: ctx.incarnation, session: s.id });
+    ctx.send(s.source, {
+      kind: this.config.kinds.admitted,
+      incarnation: ctx.incarnation,
+      session: s.id,
+    });
   }
 }
 
@@ -251,7 +298,9 @@ export class CatchUpJoiner {
  * cannot serve says so, and a silent one is passed over after a stall).
  */
 export function sourceCandidate(view: View, self: ActorId, attempt: number): ActorId | undefined {
-  const ids = view.members.filter((m) => m.id !== self && isFullMember(view, m.id)).map((m) => m.id);
+  const ids = view.members
+    .filter((m) => m.id !== self && isFullMember(view, m.id))
+    .map((m) => m.id);
   ids.sort((a, b) => a - b);
   return ids.length === 0 ? undefined : ids[attempt % ids.length];
 }

@@ -1,4 +1,10 @@
-import { defineMessage, fields as f, type ActorId, type ByteString, type MessageDef } from '@heal/actors/core';
+import {
+  defineMessage,
+  fields as f,
+  type ActorId,
+  type ByteString,
+  type MessageDef,
+} from '@heal/actors/core';
 import type { Timing } from '../protocol/timing.js';
 import { KEY_STATES, type KeyRecord } from '../storage/key-record.js';
 
@@ -39,8 +45,13 @@ export const REJECT_REASONS = ['not-source', 'member', 'overflow', 'busy'] as co
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
 const entryField = f.struct({
-  key: f.string(), version: f.u53(), cid: f.u16(), value: f.byteString(),
-  state: f.enumOf(...KEY_STATES), origin: f.u16(), seq: f.u53(),
+  key: f.string(),
+  version: f.u53(),
+  cid: f.u16(),
+  value: f.byteString(),
+  state: f.enumOf(...KEY_STATES),
+  origin: f.u16(),
+  seq: f.u53(),
 });
 const sessionFields = { incarnation: f.u32(), session: f.u32() };
 
@@ -100,31 +111,59 @@ export interface CatchUpMessages {
  * receiver's request (with the strategy's extra fields), batches, cumulative acks, rejects,
  * and the receiver's note that it was admitted.
  */
-export function catchUpMessages(firstType: number, prefix: string, requestFields: f.FieldMap): CatchUpMessages {
+export function catchUpMessages(
+  firstType: number,
+  prefix: string,
+  requestFields: f.FieldMap,
+): CatchUpMessages {
   const kinds: CatchUpKinds = {
-    request: `${prefix}-request`, batch: `${prefix}-batch`, ack: `${prefix}-ack`,
-    reject: `${prefix}-reject`, admitted: `${prefix}-admitted`,
+    request: `${prefix}-request`,
+    batch: `${prefix}-batch`,
+    ack: `${prefix}-ack`,
+    reject: `${prefix}-reject`,
+    admitted: `${prefix}-admitted`,
   };
   const messages: MessageDef[] = [
     defineMessage(firstType, kinds.request, { ...sessionFields, ...requestFields }),
     defineMessage(firstType + 1, kinds.batch, {
-      ...sessionFields, batch: f.u32(), mode: f.enumOf(...SYNC_MODES), mark: f.enumOf(...BATCH_MARKS),
+      ...sessionFields,
+      batch: f.u32(),
+      mode: f.enumOf(...SYNC_MODES),
+      mark: f.enumOf(...BATCH_MARKS),
       entries: f.list(entryField, BATCH_MAX_ENTRIES),
     }),
     defineMessage(firstType + 2, kinds.ack, { ...sessionFields, next: f.u32() }),
-    defineMessage(firstType + 3, kinds.reject, { ...sessionFields, reason: f.enumOf(...REJECT_REASONS), hint: f.u16() }),
+    defineMessage(firstType + 3, kinds.reject, {
+      ...sessionFields,
+      reason: f.enumOf(...REJECT_REASONS),
+      hint: f.u16(),
+    }),
     defineMessage(firstType + 4, kinds.admitted, sessionFields),
   ];
   return { kinds, messages };
 }
 
 export function toEntry(record: KeyRecord): WireEntry {
-  return { key: record.key, version: record.ts.version, cid: record.ts.cid, value: record.value,
-    state: record.state, origin: record.origin, seq: record.seq };
+  return {
+    key: record.key,
+    version: record.ts.version,
+    cid: record.ts.cid,
+    value: record.value,
+    state: record.state,
+    origin: record.origin,
+    seq: record.seq,
+  };
 }
 
 export function toRecord(e: WireEntry): KeyRecord {
-  return { key: e.key, ts: { version: e.version, cid: e.cid }, value: e.value, state: e.state, origin: e.origin, seq: e.seq };
+  return {
+    key: e.key,
+    ts: { version: e.version, cid: e.cid },
+    value: e.value,
+    state: e.state,
+    origin: e.origin,
+    seq: e.seq,
+  };
 }
 
 /** How long a session may go without a word from its peer before it is given up. */

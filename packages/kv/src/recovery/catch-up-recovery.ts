@@ -1,8 +1,18 @@
 import type { ActorId } from '@heal/actors/core';
 import type { StrategyMessage } from '../protocol/messages.js';
-import type { RecoveryContext, RecoveryReport, RecoveryStrategy } from '../protocol/recovery-strategy.js';
+import type {
+  RecoveryContext,
+  RecoveryReport,
+  RecoveryStrategy,
+} from '../protocol/recovery-strategy.js';
 import type { View } from '../protocol/view.js';
-import type { BatchMark, CatchUpMessages, CatchUpRequestMsg, RejectReason, WireEntry } from './catch-up-messages.js';
+import type {
+  BatchMark,
+  CatchUpMessages,
+  CatchUpRequestMsg,
+  RejectReason,
+  WireEntry,
+} from './catch-up-messages.js';
 import { CatchUpJoiner, type JoinerConfig } from './catch-up-joiner.js';
 import { CatchUpSource, type SessionBase, type SourceSession } from './catch-up-source.js';
 import { RecoveryMeter } from './recovery-meter.js';
@@ -18,7 +28,11 @@ export abstract class CatchUpRecovery<S extends SourceSession> implements Recove
   protected readonly joiner: CatchUpJoiner;
   protected readonly source: CatchUpSource<S>;
 
-  constructor(readonly name: string, messages: CatchUpMessages, joiner: Omit<JoinerConfig, 'kinds' | 'meter'>) {
+  constructor(
+    readonly name: string,
+    messages: CatchUpMessages,
+    joiner: Omit<JoinerConfig, 'kinds' | 'meter'>,
+  ) {
     this.meter = new RecoveryMeter(name, messages.messages);
     this.joiner = new CatchUpJoiner({ ...joiner, kinds: messages.kinds, meter: this.meter });
     this.source = new CatchUpSource<S>({
@@ -31,9 +45,16 @@ export abstract class CatchUpRecovery<S extends SourceSession> implements Recove
   }
 
   /** A new session for a full member's request, or why it does not serve it (see SourceConfig). */
-  protected abstract open(ctx: RecoveryContext, msg: CatchUpRequestMsg, base: SessionBase): S | RejectReason;
+  protected abstract open(
+    ctx: RecoveryContext,
+    msg: CatchUpRequestMsg,
+    base: SessionBase,
+  ): S | RejectReason;
   /** The next batch of `s`, or undefined when nothing is due now (see SourceConfig). */
-  protected abstract fill(ctx: RecoveryContext, s: S): { mark: BatchMark; entries: WireEntry[] } | undefined;
+  protected abstract fill(
+    ctx: RecoveryContext,
+    s: S,
+  ): { mark: BatchMark; entries: WireEntry[] } | undefined;
 
   /** Where a replica that does not serve sends the requester (default: nowhere known). */
   protected hint(_ctx: RecoveryContext): ActorId | undefined {
@@ -77,10 +98,19 @@ export abstract class CatchUpRecovery<S extends SourceSession> implements Recove
     const j = this.joiner.stats;
     const s = this.source.stats;
     const counters: Record<string, number> = {
-      Sessions: j.sessions, Rejects: j.rejects, Stalls: j.stalls, BatchesApplied: j.batchesApplied,
-      EntriesApplied: j.entriesApplied, StaleBatches: j.staleBatches,
-      SessionsServed: s.sessionsOpened, SessionsDone: s.sessionsDone, SessionsDropped: s.sessionsDropped,
-      RejectsSent: s.rejectsSent, BatchesSent: s.batchesSent, EntriesSent: s.entriesSent, BatchesResent: s.batchesResent,
+      Sessions: j.sessions,
+      Rejects: j.rejects,
+      Stalls: j.stalls,
+      BatchesApplied: j.batchesApplied,
+      EntriesApplied: j.entriesApplied,
+      StaleBatches: j.staleBatches,
+      SessionsServed: s.sessionsOpened,
+      SessionsDone: s.sessionsDone,
+      SessionsDropped: s.sessionsDropped,
+      RejectsSent: s.rejectsSent,
+      BatchesSent: s.batchesSent,
+      EntriesSent: s.entriesSent,
+      BatchesResent: s.batchesResent,
     };
     return Object.fromEntries(Object.entries(counters).map(([name, n]) => [`${prefix}${name}`, n]));
   }

@@ -4,8 +4,17 @@ import type { StrategyMessage } from '../protocol/messages.js';
 import type { RecoveryContext } from '../protocol/recovery-strategy.js';
 import { incarnationOf, type View } from '../protocol/view.js';
 import {
-  MAX_SOURCE_SESSIONS, NO_HINT, stallMs, WINDOW_BATCHES,
-  type BatchMark, type CatchUpAckMsg, type CatchUpBatchMsg, type CatchUpKinds, type CatchUpRequestMsg, type RejectReason, type SyncMode,
+  MAX_SOURCE_SESSIONS,
+  NO_HINT,
+  stallMs,
+  WINDOW_BATCHES,
+  type BatchMark,
+  type CatchUpAckMsg,
+  type CatchUpBatchMsg,
+  type CatchUpKinds,
+  type CatchUpRequestMsg,
+  type RejectReason,
+  type SyncMode,
   type WireEntry,
 } from './catch-up-messages.js';
 
@@ -57,8 +66,13 @@ export class CatchUpSource<S extends SourceSession> {
   /** The newest request seen per joiner: duplicates and older ones are ignored. */
   readonly #latest = new Map<ActorId, { incarnation: number; id: number }>();
   readonly stats = {
-    sessionsOpened: 0, sessionsDone: 0, sessionsDropped: 0, rejectsSent: 0,
-    batchesSent: 0, entriesSent: 0, batchesResent: 0,
+    sessionsOpened: 0,
+    sessionsDone: 0,
+    sessionsDropped: 0,
+    rejectsSent: 0,
+    batchesSent: 0,
+    entriesSent: 0,
+    batchesResent: 0,
   };
 
   constructor(readonly config: SourceConfig<S>) {}
@@ -68,16 +82,23 @@ export class CatchUpSource<S extends SourceSession> {
     const { kinds } = this.config;
     if (msg.kind === kinds.request) this.#onRequest(ctx, msg as CatchUpRequestMsg);
     else if (msg.kind === kinds.ack) this.#onAck(ctx, msg as unknown as CatchUpAckMsg);
-    else if (msg.kind === kinds.admitted) this.#onAdmitted(ctx, msg as unknown as CatchUpRequestMsg);
+    else if (msg.kind === kinds.admitted)
+      this.#onAdmitted(ctx, msg as unknown as CatchUpRequestMsg);
     else return false;
     return true;
   }
 
   #onRequest(ctx: RecoveryContext, msg: CatchUpRequestMsg): void {
     const latest = this.#latest.get(msg.sender);
-    if (latest && (msg.incarnation < latest.incarnation || (msg.incarnation === latest.incarnation && msg.session <= latest.id))) return;
+    if (
+      latest &&
+      (msg.incarnation < latest.incarnation ||
+        (msg.incarnation === latest.incarnation && msg.session <= latest.id))
+    )
+      return;
     this.#latest.set(msg.sender, { incarnation: msg.incarnation, id: msg.session });
-    const reject = (reason: RejectReason): void => this.#reject(ctx, msg.sender, msg.incarnation, msg.session, reason);
+    const reject = (reason: RejectReason): void =>
+      this.#reject(ctx, msg.sender, msg.incarnation, msg.session, reason);
     const old = this.sessions.get(msg.sender);
     if (old) this.#close(old, false);
     if (!ctx.admitted || ctx.recovering) return reject('not-source');
@@ -86,8 +107,16 @@ export class CatchUpSource<S extends SourceSession> {
     if (this.sessions.size >= MAX_SOURCE_SESSIONS) return reject('busy');
     const now = ctx.now();
     const opened = this.config.open(ctx, msg, {
-      joiner: msg.sender, incarnation: msg.incarnation, id: msg.session, nextBatch: 0, unacked: [],
-      lastSentMs: now, heardMs: now, joinerAdmitted: false, syncedSent: false, finalSent: false,
+      joiner: msg.sender,
+      incarnation: msg.incarnation,
+      id: msg.session,
+      nextBatch: 0,
+      unacked: [],
+      lastSentMs: now,
+      heardMs: now,
+      joinerAdmitted: false,
+      syncedSent: false,
+      finalSent: false,
     });
     if (typeof opened === 'string') return reject(opened);
     this.sessions.set(msg.sender, opened);
@@ -95,10 +124,22 @@ export class CatchUpSource<S extends SourceSession> {
     this.pump(ctx, opened);
   }
 
-  #reject(ctx: RecoveryContext, to: ActorId, incarnation: number, session: number, reason: RejectReason): void {
+  #reject(
+    ctx: RecoveryContext,
+    to: ActorId,
+    incarnation: number,
+    session: number,
+    reason: RejectReason,
+  ): void {
     this.stats.rejectsSent++;
     const hint = reason === 'not-source' ? this.config.hint(ctx) : undefined;
-    ctx.send(to, { kind: this.config.kinds.reject, incarnation, session, reason, hint: hint ?? NO_HINT });
+    ctx.send(to, {
+      kind: this.config.kinds.reject,
+      incarnation,
+      session,
+      reason,
+      hint: hint ?? NO_HINT,
+    });
   }
 
   #session(msg: { sender: ActorId; incarnation: number; session: number }): S | undefined {
@@ -109,9 +150,13 @@ export class CatchUpSource<S extends SourceSession> {
   #onAck(ctx: RecoveryContext, msg: CatchUpAckMsg): void {
     const s = this.#session(msg);
     if (!s) return;
-    assert(msg.next <= s.nextBatch, `joiner ${s.joiner} acks batch ${msg.next - 1}, only ${s.nextBatch} sent`);
+    assert(
+      msg.next <= s.nextBatch,
+      `joiner ${s.joiner} acks batch ${msg.next - 1}, only ${s.nextBatch} sent`,
+    );
     s.heardMs = ctx.now();
-    while (s.unacked.length > 0 && (s.unacked[0]?.msg.batch ?? Infinity) < msg.next) s.unacked.shift();
+    while (s.unacked.length > 0 && (s.unacked[0]?.msg.batch ?? Infinity) < msg.next)
+      s.unacked.shift();
     if (s.finalSent && s.unacked.length === 0) this.#close(s, true);
     else this.pump(ctx, s);
   }
@@ -143,7 +188,15 @@ export class CatchUpSource<S extends SourceSession> {
       assert(s.syncedSent, 'the final marker follows synced');
       s.finalSent = true;
     }
-    const msg = { kind: this.config.kinds.batch, incarnation: s.incarnation, session: s.id, batch: s.nextBatch++, mode: s.mode, mark, entries };
+    const msg = {
+      kind: this.config.kinds.batch,
+      incarnation: s.incarnation,
+      session: s.id,
+      batch: s.nextBatch++,
+      mode: s.mode,
+      mark,
+      entries,
+    };
     const now = ctx.now();
     s.unacked.push({ msg, sentMs: now });
     assert(s.unacked.length <= WINDOW_BATCHES, `at most ${WINDOW_BATCHES} batches in flight`);
@@ -193,7 +246,12 @@ export class CatchUpSource<S extends SourceSession> {
       }
       this.pump(ctx, s);
       // A keepalive, so a synced joiner waiting for its view tells a live source from a dead one.
-      if (s.syncedSent && !s.finalSent && s.unacked.length === 0 && now - s.lastSentMs >= retransmitMs) {
+      if (
+        s.syncedSent &&
+        !s.finalSent &&
+        s.unacked.length === 0 &&
+        now - s.lastSentMs >= retransmitMs
+      ) {
         this.#send(ctx, s, 'forward', []);
       }
     }

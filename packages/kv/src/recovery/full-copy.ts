@@ -1,8 +1,18 @@
 import type { ActorId } from '@heal/actors/core';
-import type { RecoveryContext, RecoveryStrategyFactory, StrategyOptions } from '../protocol/recovery-strategy.js';
+import type {
+  RecoveryContext,
+  RecoveryStrategyFactory,
+  StrategyOptions,
+} from '../protocol/recovery-strategy.js';
 import { recordWireBytes, type KeyRecord } from '../storage/key-record.js';
 import {
-  BATCH_MAX_BYTES, BATCH_MAX_ENTRIES, catchUpMessages, toEntry, type BatchMark, type CatchUpRequestMsg, type WireEntry,
+  BATCH_MAX_BYTES,
+  BATCH_MAX_ENTRIES,
+  catchUpMessages,
+  toEntry,
+  type BatchMark,
+  type CatchUpRequestMsg,
+  type WireEntry,
 } from './catch-up-messages.js';
 import { sourceCandidate } from './catch-up-joiner.js';
 import { CatchUpRecovery } from './catch-up-recovery.js';
@@ -37,11 +47,20 @@ interface CopySession extends SourceSession {
 class FullCopyRecovery extends CatchUpRecovery<CopySession> {
   readonly #stats = { fcOverflows: 0, fcTailEntries: 0, fcForwardEntries: 0 };
 
-  constructor(readonly self: ActorId, readonly bufferBytes: number) {
+  constructor(
+    readonly self: ActorId,
+    readonly bufferBytes: number,
+  ) {
     super('full-copy', FULL_COPY, {
       basePhase: 'copy',
       syncedPhase: 'catchUp',
-      entryCounts: { base: 'copyEntries', 'catch-up': 'tailEntries', synced: 'tailEntries', forward: 'forwardEntries', final: 'forwardEntries' },
+      entryCounts: {
+        base: 'copyEntries',
+        'catch-up': 'tailEntries',
+        synced: 'tailEntries',
+        forward: 'forwardEntries',
+        final: 'forwardEntries',
+      },
       source: (ctx, attempt) => sourceCandidate(ctx.view, ctx.self, attempt),
       requestFields: () => ({}),
     });
@@ -73,14 +92,27 @@ class FullCopyRecovery extends CatchUpRecovery<CopySession> {
     return total;
   }
 
-  protected override open(ctx: RecoveryContext, _msg: CatchUpRequestMsg, base: SessionBase): CopySession {
+  protected override open(
+    ctx: RecoveryContext,
+    _msg: CatchUpRequestMsg,
+    base: SessionBase,
+  ): CopySession {
     return {
-      ...base, mode: 'copy', cursor: ctx.records().values(), copyDone: false, dirty: new Map(),
-      tail: [], tailAt: 0, bufferedBytes: 0,
+      ...base,
+      mode: 'copy',
+      cursor: ctx.records().values(),
+      copyDone: false,
+      dirty: new Map(),
+      tail: [],
+      tailAt: 0,
+      bufferedBytes: 0,
     };
   }
 
-  protected override fill(ctx: RecoveryContext, s: CopySession): { mark: BatchMark; entries: WireEntry[] } | undefined {
+  protected override fill(
+    ctx: RecoveryContext,
+    s: CopySession,
+  ): { mark: BatchMark; entries: WireEntry[] } | undefined {
     if (!s.copyDone) {
       const entries = this.#copyBatch(s);
       if (entries.length > 0) return { mark: 'base', entries };
@@ -89,7 +121,11 @@ class FullCopyRecovery extends CatchUpRecovery<CopySession> {
     if (s.tailAt < s.tail.length || !s.syncedSent) {
       const entries: WireEntry[] = [];
       let bytes = 0;
-      while (s.tailAt < s.tail.length && entries.length < BATCH_MAX_ENTRIES && bytes < BATCH_MAX_BYTES) {
+      while (
+        s.tailAt < s.tail.length &&
+        entries.length < BATCH_MAX_ENTRIES &&
+        bytes < BATCH_MAX_BYTES
+      ) {
         const [key, buffered] = s.tail[s.tailAt++] as [string, number];
         s.bufferedBytes -= buffered;
         bytes += pushRecord(entries, records.get(key));
@@ -149,7 +185,12 @@ function pushRecord(entries: WireEntry[], record: KeyRecord | undefined): number
 export const fullCopyRecovery: RecoveryStrategyFactory = {
   name: 'full-copy',
   messages: FULL_COPY.messages,
-  create: (self: ActorId, options: StrategyOptions) => new FullCopyRecovery(
-    self, readStrategyOptions('full-copy', options).positiveInt('bufferBytes', RECOVERY_BUFFER_BYTES_DEFAULT),
-  ),
+  create: (self: ActorId, options: StrategyOptions) =>
+    new FullCopyRecovery(
+      self,
+      readStrategyOptions('full-copy', options).positiveInt(
+        'bufferBytes',
+        RECOVERY_BUFFER_BYTES_DEFAULT,
+      ),
+    ),
 };

@@ -16,12 +16,23 @@ const codecs = new WeakMap<readonly MessageDef[], Codec<Wire>>();
 export class RecoveryMeter {
   readonly #codec: Codec<Wire>;
   #report: RecoveryReport | undefined;
-  #active: {
-    incarnation: number; startedMs: number; lastMs: number; phasesMs: Record<string, number>;
-    bytesMoved: number; entriesReceived: number; entriesApplied: number; counts: Record<string, number>;
-  } | undefined;
+  #active:
+    | {
+        incarnation: number;
+        startedMs: number;
+        lastMs: number;
+        phasesMs: Record<string, number>;
+        bytesMoved: number;
+        entriesReceived: number;
+        entriesApplied: number;
+        counts: Record<string, number>;
+      }
+    | undefined;
 
-  constructor(readonly strategy: string, messages: readonly MessageDef[]) {
+  constructor(
+    readonly strategy: string,
+    messages: readonly MessageDef[],
+  ) {
     let codec = codecs.get(messages);
     if (!codec) codecs.set(messages, (codec = new Codec<Wire>(messages)));
     this.#codec = codec;
@@ -34,8 +45,14 @@ export class RecoveryMeter {
   /** A restarted replica starts recovering (its `load` phase already happened). */
   begin(ctx: RecoveryContext): void {
     this.#active = {
-      incarnation: ctx.incarnation, startedMs: ctx.startedMs, lastMs: ctx.loadedMs,
-      phasesMs: { load: ctx.loadedMs - ctx.startedMs }, bytesMoved: 0, entriesReceived: 0, entriesApplied: 0, counts: {},
+      incarnation: ctx.incarnation,
+      startedMs: ctx.startedMs,
+      lastMs: ctx.loadedMs,
+      phasesMs: { load: ctx.loadedMs - ctx.startedMs },
+      bytesMoved: 0,
+      entriesReceived: 0,
+      entriesApplied: 0,
+      counts: {},
     };
     this.#report = undefined;
   }
@@ -44,7 +61,10 @@ export class RecoveryMeter {
   phase(name: string, nowMs: number): void {
     const a = this.#active;
     if (!a) return;
-    assert(nowMs >= a.lastMs, `phase ${name} ends at ${nowMs} ms, before the previous one (${a.lastMs} ms)`);
+    assert(
+      nowMs >= a.lastMs,
+      `phase ${name} ends at ${nowMs} ms, before the previous one (${a.lastMs} ms)`,
+    );
     a.phasesMs[name] = (a.phasesMs[name] ?? 0) + (nowMs - a.lastMs);
     a.lastMs = nowMs;
   }
@@ -70,8 +90,15 @@ export class RecoveryMeter {
     if (!a) return;
     this.phase(lastPhase, nowMs);
     this.#report = {
-      strategy: this.strategy, incarnation: a.incarnation, startedMs: a.startedMs, recoveryMs: nowMs - a.startedMs, phasesMs: a.phasesMs,
-      bytesMoved: a.bytesMoved, entriesReceived: a.entriesReceived, entriesApplied: a.entriesApplied, counts: a.counts,
+      strategy: this.strategy,
+      incarnation: a.incarnation,
+      startedMs: a.startedMs,
+      recoveryMs: nowMs - a.startedMs,
+      phasesMs: a.phasesMs,
+      bytesMoved: a.bytesMoved,
+      entriesReceived: a.entriesReceived,
+      entriesApplied: a.entriesApplied,
+      counts: a.counts,
     };
     this.#active = undefined;
   }

@@ -9,9 +9,24 @@
  * snapshot that fails any check is corruption, never a torn tail.
  */
 import assert from 'node:assert/strict';
-import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import type { KeyRecord } from './key-record.js';
-import { encodeRecordInto, encodeSeqFrame, encodeSnapshotFrame, encodeVvFrame, recordFrameBytes, scanFrames } from './wal-format.js';
+import {
+  encodeRecordInto,
+  encodeSeqFrame,
+  encodeSnapshotFrame,
+  encodeVvFrame,
+  recordFrameBytes,
+  scanFrames,
+} from './wal-format.js';
 import { storageErrors } from './storage-error.js';
 
 /** Snapshot frames are gathered into writes of about this many bytes. */
@@ -32,7 +47,12 @@ export function writeFully(fd: number, bytes: Buffer, position: number, file: st
   let done = 0;
   while (done < bytes.length) {
     const n = writeSync(fd, bytes, done, bytes.length - done, position + done);
-    if (n <= 0) throw storageErrors.io(file, `write at offset ${position + done}`, new Error(`wrote ${n} bytes`));
+    if (n <= 0)
+      throw storageErrors.io(
+        file,
+        `write at offset ${position + done}`,
+        new Error(`wrote ${n} bytes`),
+      );
     done += n;
   }
 }
@@ -52,9 +72,15 @@ export function fsyncDir(dir: string): void {
  * `seqHighWater`, covering every segment below `nextSegment`; returns its size in bytes.
  */
 export function writeSnapshot(
-  path: string, tempPath: string, dir: string,
+  path: string,
+  tempPath: string,
+  dir: string,
   snapshot: {
-    nextSegment: number; seqHighWater: number; versionVector: Uint8Array | undefined; records: Iterable<KeyRecord>; recordCount: number;
+    nextSegment: number;
+    seqHighWater: number;
+    versionVector: Uint8Array | undefined;
+    records: Iterable<KeyRecord>;
+    recordCount: number;
   },
 ): number {
   const fd = openSync(tempPath, 'w');
@@ -69,7 +95,8 @@ export function writeSnapshot(
       used = 0;
     };
     const head = Buffer.concat([
-      encodeSnapshotFrame(snapshot.nextSegment, snapshot.recordCount), encodeSeqFrame(snapshot.seqHighWater),
+      encodeSnapshotFrame(snapshot.nextSegment, snapshot.recordCount),
+      encodeSeqFrame(snapshot.seqHighWater),
       ...(snapshot.versionVector ? [encodeVvFrame(snapshot.versionVector)] : []),
     ]);
     head.copy(chunk);
@@ -104,20 +131,45 @@ export function readSnapshot(path: string): Snapshot {
   const buf = readFileSync(path);
   const { frames } = scanFrames(buf, path, false);
   const [head, seq] = frames;
-  if (head?.type !== 'snapshot') throw storageErrors.corrupt(path, 0, 'snapshot does not start with a snapshot frame');
-  if (seq?.type !== 'seq') throw storageErrors.corrupt(path, seq?.offset ?? buf.length, 'snapshot frame is not followed by a seq frame');
+  if (head?.type !== 'snapshot')
+    throw storageErrors.corrupt(path, 0, 'snapshot does not start with a snapshot frame');
+  if (seq?.type !== 'seq')
+    throw storageErrors.corrupt(
+      path,
+      seq?.offset ?? buf.length,
+      'snapshot frame is not followed by a seq frame',
+    );
   const vv = frames[2]?.type === 'vv' ? frames[2] : undefined;
   const first = vv ? 3 : 2;
   if (frames.length - first !== head.recordCount) {
-    throw storageErrors.corrupt(path, buf.length, `snapshot declares ${head.recordCount} records but holds ${frames.length - first} frames after its header`);
+    throw storageErrors.corrupt(
+      path,
+      buf.length,
+      `snapshot declares ${head.recordCount} records but holds ${frames.length - first} frames after its header`,
+    );
   }
   const records = new Map<string, KeyRecord>();
   for (const frame of frames.slice(first)) {
-    if (frame.type !== 'record') throw storageErrors.corrupt(path, frame.offset, `snapshot holds a ${frame.type} frame among its records`);
+    if (frame.type !== 'record')
+      throw storageErrors.corrupt(
+        path,
+        frame.offset,
+        `snapshot holds a ${frame.type} frame among its records`,
+      );
     if (records.has(frame.record.key)) {
-      throw storageErrors.corrupt(path, frame.offset, `snapshot holds key ${JSON.stringify(frame.record.key)} twice`);
+      throw storageErrors.corrupt(
+        path,
+        frame.offset,
+        `snapshot holds key ${JSON.stringify(frame.record.key)} twice`,
+      );
     }
     records.set(frame.record.key, frame.record);
   }
-  return { nextSegment: head.nextSegment, seqHighWater: seq.seq, versionVector: vv?.bytes, records, sizeBytes: buf.length };
+  return {
+    nextSegment: head.nextSegment,
+    seqHighWater: seq.seq,
+    versionVector: vv?.bytes,
+    records,
+    sizeBytes: buf.length,
+  };
 }

@@ -24,19 +24,35 @@ export function datasetKey(index: number): string {
 
 export function validateDataset(spec: DatasetSpec): DatasetSpec {
   if (!Number.isInteger(spec.keys) || spec.keys < 0 || spec.keys > DATASET_KEYS_MAX) {
-    throw new RangeError(`dataset.keys must be an integer in [0, ${DATASET_KEYS_MAX}], got ${String(spec.keys)}`);
+    throw new RangeError(
+      `dataset.keys must be an integer in [0, ${DATASET_KEYS_MAX}], got ${String(spec.keys)}`,
+    );
   }
   const { bytes, weights } = spec.valueSizes ?? {};
-  if (!Array.isArray(bytes) || !Array.isArray(weights) || bytes.length === 0 || bytes.length !== weights.length) {
-    throw new RangeError('dataset.valueSizes must have non-empty bytes and weights arrays of equal length');
+  if (
+    !Array.isArray(bytes) ||
+    !Array.isArray(weights) ||
+    bytes.length === 0 ||
+    bytes.length !== weights.length
+  ) {
+    throw new RangeError(
+      'dataset.valueSizes must have non-empty bytes and weights arrays of equal length',
+    );
   }
   bytes.forEach((b, i) => {
-    if (!Number.isInteger(b) || b < 0 || b > 1 << 20) throw new RangeError(`dataset.valueSizes.bytes[${i}] must be an integer in [0, 1 MiB], got ${String(b)}`);
+    if (!Number.isInteger(b) || b < 0 || b > 1 << 20)
+      throw new RangeError(
+        `dataset.valueSizes.bytes[${i}] must be an integer in [0, 1 MiB], got ${String(b)}`,
+      );
   });
   weights.forEach((w, i) => {
-    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw new RangeError(`dataset.valueSizes.weights[${i}] must be a finite number >= 0, got ${String(w)}`);
+    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0)
+      throw new RangeError(
+        `dataset.valueSizes.weights[${i}] must be a finite number >= 0, got ${String(w)}`,
+      );
   });
-  if (!weights.some((w) => w > 0)) throw new RangeError('dataset.valueSizes.weights must have a positive entry');
+  if (!weights.some((w) => w > 0))
+    throw new RangeError('dataset.valueSizes.weights must have a positive entry');
   return spec;
 }
 
@@ -89,6 +105,13 @@ export function datasetIndex(spec: DatasetSpec, key: string): number | undefined
 /** The records of the dataset, generated lazily. */
 export function* datasetRecords(spec: DatasetSpec): IterableIterator<KeyRecord> {
   for (let i = 0; i < spec.keys; i++) {
-    yield { key: datasetKey(i), ts: { ...DATASET_TS }, value: datasetValue(spec, i), state: 'valid', origin: 0, seq: 0 };
+    yield {
+      key: datasetKey(i),
+      ts: { ...DATASET_TS },
+      value: datasetValue(spec, i),
+      state: 'valid',
+      origin: 0,
+      seq: 0,
+    };
   }
 }

@@ -31,21 +31,36 @@ function encodeEpoch(epoch: number): Buffer {
 /** The epoch a file holds; throws a StorageError naming the file and what is wrong. */
 export function decodeEpochFile(buf: Buffer, path: string): number {
   if (buf.length !== EPOCH_FILE_BYTES) {
-    throw storageErrors.corrupt(path, Math.min(buf.length, EPOCH_FILE_BYTES),
-      `persisted epoch file is ${buf.length} bytes, expected ${EPOCH_FILE_BYTES} (${buf.length < EPOCH_FILE_BYTES ? 'truncated' : 'trailing bytes'})`);
+    throw storageErrors.corrupt(
+      path,
+      Math.min(buf.length, EPOCH_FILE_BYTES),
+      `persisted epoch file is ${buf.length} bytes, expected ${EPOCH_FILE_BYTES} (${buf.length < EPOCH_FILE_BYTES ? 'truncated' : 'trailing bytes'})`,
+    );
   }
   const magic = buf.readUInt32LE(0);
   if (magic !== EPOCH_FILE_MAGIC) {
-    throw storageErrors.corrupt(path, 0, `not a persisted epoch file (magic 0x${magic.toString(16)}, expected 0x${EPOCH_FILE_MAGIC.toString(16)})`);
+    throw storageErrors.corrupt(
+      path,
+      0,
+      `not a persisted epoch file (magic 0x${magic.toString(16)}, expected 0x${EPOCH_FILE_MAGIC.toString(16)})`,
+    );
   }
   const stored = buf.readUInt32LE(16);
   const computed = crc32c(buf, 0, 16);
   if (stored !== computed) {
-    throw storageErrors.corrupt(path, 16, `persisted epoch checksum mismatch (stored 0x${stored.toString(16)}, computed 0x${computed.toString(16)})`);
+    throw storageErrors.corrupt(
+      path,
+      16,
+      `persisted epoch checksum mismatch (stored 0x${stored.toString(16)}, computed 0x${computed.toString(16)})`,
+    );
   }
   const version = buf.readUInt32LE(4);
   if (version !== EPOCH_FILE_VERSION) {
-    throw storageErrors.corrupt(path, 4, `persisted epoch format version ${version}, expected ${EPOCH_FILE_VERSION}`);
+    throw storageErrors.corrupt(
+      path,
+      4,
+      `persisted epoch format version ${version}, expected ${EPOCH_FILE_VERSION}`,
+    );
   }
   return buf.readUInt32LE(8) + buf.readUInt32LE(12) * U32;
 }
@@ -72,7 +87,8 @@ export class EpochFile {
 
   /** Durable when it returns. */
   save(epoch: number): void {
-    if (!Number.isSafeInteger(epoch) || epoch < 1) throw storageErrors.argument(this.path, 'epoch', 'a safe integer >= 1', epoch);
+    if (!Number.isSafeInteger(epoch) || epoch < 1)
+      throw storageErrors.argument(this.path, 'epoch', 'a safe integer >= 1', epoch);
     try {
       const fd = openSync(this.#tempPath, 'w');
       try {

@@ -35,7 +35,8 @@ export class MemoryStorage implements KvStorage {
 
   *recordsInBuckets(buckets: ReadonlySet<number>): IterableIterator<KeyRecord> {
     const digest = new BucketDigest();
-    for (const record of this.#records.values()) if (buckets.has(digest.bucketOf(record.key))) yield { ...record };
+    for (const record of this.#records.values())
+      if (buckets.has(digest.bucketOf(record.key))) yield { ...record };
   }
 
   notValid(): KeyRecord[] {

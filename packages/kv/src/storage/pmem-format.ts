@@ -16,7 +16,11 @@ export const PMEM_VALUE_BYTES_MAX_DEFAULT = 512;
  * a temporary name, made durable and renamed into place, so a crash while creating it never
  * leaves a half-formatted table behind.
  */
-export function formatPmemFile(path: string, layout: Partial<PTableLayout> | undefined, region: RegionOptions | undefined): void {
+export function formatPmemFile(
+  path: string,
+  layout: Partial<PTableLayout> | undefined,
+  region: RegionOptions | undefined,
+): void {
   const resolved: PTableLayout = {
     capacity: layout?.capacity ?? PMEM_CAPACITY_DEFAULT,
     keyMaxBytes: layout?.keyMaxBytes ?? PMEM_KEY_BYTES_MAX_DEFAULT,
@@ -26,7 +30,10 @@ export function formatPmemFile(path: string, layout: Partial<PTableLayout> | und
   };
   const temp = `${path}.tmp`;
   rmSync(temp, { force: true });
-  const created = PmemRegion.create(temp, PTable.bytesFor(resolved), { ...region, latency: LATENCY_OFF });
+  const created = PmemRegion.create(temp, PTable.bytesFor(resolved), {
+    ...region,
+    latency: LATENCY_OFF,
+  });
   PTable.format(created, resolved); // formatting is setup, not measured: no latency model
   created.close();
   const fd = openSync(temp, 'r+');

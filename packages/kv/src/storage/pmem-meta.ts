@@ -11,7 +11,8 @@ const META_VERSION = 2;
 const META_V1_PAYLOAD_BYTES = 16;
 const META_FIXED_BYTES = 20;
 /** A new table's metadata area: two copies, each room for the largest version vector. */
-export const PMEM_META_BYTES = 2 * Math.ceil((16 + META_FIXED_BYTES + VV_ENCODED_BYTES_MAX) / 64) * 64;
+export const PMEM_META_BYTES =
+  2 * Math.ceil((16 + META_FIXED_BYTES + VV_ENCODED_BYTES_MAX) / 64) * 64;
 const U32 = 2 ** 32;
 
 /** What the metadata holds. */
@@ -20,7 +21,10 @@ export interface PmemMeta {
   versionVector: Uint8Array | undefined;
 }
 
-export function encodePmemMeta(seqHighWater: number, versionVector: Uint8Array | undefined): Buffer {
+export function encodePmemMeta(
+  seqHighWater: number,
+  versionVector: Uint8Array | undefined,
+): Buffer {
   const vv = versionVector ?? new Uint8Array(0);
   const payload = Buffer.alloc(META_FIXED_BYTES + vv.length);
   payload.writeUInt32LE(META_MAGIC, 0);
@@ -35,12 +39,23 @@ export function encodePmemMeta(seqHighWater: number, versionVector: Uint8Array |
 /** Decodes the payload `b` (of the table at `path`, metadata at `offset`); throws if it is not one. */
 export function decodePmemMeta(path: string, offset: number, b: Buffer): PmemMeta {
   const version = b.length >= 8 ? b.readUInt32LE(4) : 0;
-  const fits = version === 1 ? b.length === META_V1_PAYLOAD_BYTES
-    : version === META_VERSION && b.length >= META_FIXED_BYTES && b.length === META_FIXED_BYTES + b.readUInt32LE(16);
+  const fits =
+    version === 1
+      ? b.length === META_V1_PAYLOAD_BYTES
+      : version === META_VERSION &&
+        b.length >= META_FIXED_BYTES &&
+        b.length === META_FIXED_BYTES + b.readUInt32LE(16);
   if (b.readUInt32LE(0) !== META_MAGIC || !fits) {
-    throw storageErrors.corrupt(path, offset, `metadata is not a kv seq high-water mark and version vector (${b.length} bytes, magic 0x${b.length >= 4 ? b.readUInt32LE(0).toString(16) : '?'}, version ${version})`);
+    throw storageErrors.corrupt(
+      path,
+      offset,
+      `metadata is not a kv seq high-water mark and version vector (${b.length} bytes, magic 0x${b.length >= 4 ? b.readUInt32LE(0).toString(16) : '?'}, version ${version})`,
+    );
   }
   const seqHighWater = b.readUInt32LE(8) + b.readUInt32LE(12) * U32;
-  const versionVector = version === META_VERSION && b.length > META_FIXED_BYTES ? Uint8Array.prototype.slice.call(b, META_FIXED_BYTES) : undefined;
+  const versionVector =
+    version === META_VERSION && b.length > META_FIXED_BYTES
+      ? Uint8Array.prototype.slice.call(b, META_FIXED_BYTES)
+      : undefined;
   return { seqHighWater, versionVector };
 }

@@ -9,7 +9,10 @@ import type { KeyRecord, KeyState } from './key-record.js';
 import { storageErrors } from './storage-error.js';
 
 const TO_CODE: Record<KeyState, number> = {
-  valid: RecordState.Valid, invalid: RecordState.Invalid, write: RecordState.Write, replay: RecordState.Replay,
+  valid: RecordState.Valid,
+  invalid: RecordState.Invalid,
+  write: RecordState.Write,
+  replay: RecordState.Replay,
 };
 const FROM_CODE = new Map(Object.entries(TO_CODE).map(([s, c]) => [c, s as KeyState]));
 
@@ -21,9 +24,20 @@ export function stateCode(state: KeyState): number {
 export function keyRecordOf(path: string, slotsOffset: number, r: PTableRecord): KeyRecord {
   const state = FROM_CODE.get(r.state);
   if (state === undefined) {
-    throw storageErrors.corrupt(path, slotsOffset, `key ${JSON.stringify(r.key)} has state code ${r.state}, not one of ${[...FROM_CODE.keys()].join(',')}`);
+    throw storageErrors.corrupt(
+      path,
+      slotsOffset,
+      `key ${JSON.stringify(r.key)} has state code ${r.state}, not one of ${[...FROM_CODE.keys()].join(',')}`,
+    );
   }
-  return { key: r.key, ts: r.ts, value: byteStringOf(r.value), state, origin: r.origin, seq: r.seq };
+  return {
+    key: r.key,
+    ts: r.ts,
+    value: byteStringOf(r.value),
+    state,
+    origin: r.origin,
+    seq: r.seq,
+  };
 }
 
 /** The write a table slot holds, to tell a new write from a state change of the same one. */
@@ -36,7 +50,13 @@ export interface PersistedWrite {
 }
 
 export function writeOf(r: KeyRecord): PersistedWrite {
-  return { version: r.ts.version, cid: r.ts.cid, origin: r.origin, seq: r.seq, state: TO_CODE[r.state] };
+  return {
+    version: r.ts.version,
+    cid: r.ts.cid,
+    origin: r.origin,
+    seq: r.seq,
+    state: TO_CODE[r.state],
+  };
 }
 
 export function persistedWriteOf(r: PTableHead): PersistedWrite {
@@ -45,5 +65,7 @@ export function persistedWriteOf(r: PTableHead): PersistedWrite {
 
 /** The same write (ts and write number), whatever its state. */
 export function sameWrite(w: PersistedWrite, r: KeyRecord): boolean {
-  return w.version === r.ts.version && w.cid === r.ts.cid && w.origin === r.origin && w.seq === r.seq;
+  return (
+    w.version === r.ts.version && w.cid === r.ts.cid && w.origin === r.origin && w.seq === r.seq
+  );
 }

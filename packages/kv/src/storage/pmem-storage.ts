@@ -36,7 +36,13 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { bytesOf, type CrashableStorage } from '@heal/actors/core';
 import {
-  PmemRegion, PTable, type CrashMode, type CrashReport, type PTableLayout, type PTableRecord, type PTableRecovery,
+  PmemRegion,
+  PTable,
+  type CrashMode,
+  type CrashReport,
+  type PTableLayout,
+  type PTableRecord,
+  type PTableRecovery,
   type RegionOptions,
 } from '@heal/pmem';
 import { BucketDigest, DIGEST_BUCKETS_DEFAULT } from '../digest/bucket-digest.js';
@@ -46,13 +52,20 @@ import { EpochFile } from './epoch-file.js';
 import { formatPmemFile } from './pmem-format.js';
 import { decodePmemMeta, encodePmemMeta } from './pmem-meta.js';
 import {
-  keyRecordOf, persistedWriteOf, sameWrite, stateCode, writeOf, type PersistedWrite,
+  keyRecordOf,
+  persistedWriteOf,
+  sameWrite,
+  stateCode,
+  writeOf,
+  type PersistedWrite,
 } from './pmem-records.js';
 import { checkRecord } from './record-check.js';
 import { storageErrors } from './storage-error.js';
 
 export {
-  PMEM_CAPACITY_DEFAULT, PMEM_KEY_BYTES_MAX_DEFAULT, PMEM_VALUE_BYTES_MAX_DEFAULT,
+  PMEM_CAPACITY_DEFAULT,
+  PMEM_KEY_BYTES_MAX_DEFAULT,
+  PMEM_VALUE_BYTES_MAX_DEFAULT,
 } from './pmem-format.js';
 export { PMEM_META_BYTES } from './pmem-meta.js';
 
@@ -110,7 +123,10 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   readonly #epoch: EpochFile;
 
   /** Opens the region file at `path`, creating and formatting it if it does not exist. */
-  constructor(readonly path: string, options: PmemStorageOptions = {}) {
+  constructor(
+    readonly path: string,
+    options: PmemStorageOptions = {},
+  ) {
     const mode = options.crashMode ?? 'adversarial';
     if (mode !== 'strict' && mode !== 'adversarial') {
       throw storageErrors.argument(path, 'options.crashMode', "'strict' or 'adversarial'", mode);
@@ -177,7 +193,10 @@ export class PmemStorage implements KvStorage, CrashableStorage {
 
   notValid(): KeyRecord[] {
     this.#assertOpen();
-    const out = this.#table.notValid().filter((r) => !this.#dirty.has(r.key)).map((r) => this.#fromTable(r));
+    const out = this.#table
+      .notValid()
+      .filter((r) => !this.#dirty.has(r.key))
+      .map((r) => this.#fromTable(r));
     for (const r of this.#dirty.values()) if (r.state !== 'valid') out.push({ ...r });
     return out;
   }
@@ -191,7 +210,12 @@ export class PmemStorage implements KvStorage, CrashableStorage {
 
   openReport(): Readonly<Record<string, number>> {
     const r = this.#recovery;
-    return { records: r.records, notValid: r.notValid, staleBits: r.staleBits, corrupt: r.corrupt.length };
+    return {
+      records: r.records,
+      notValid: r.notValid,
+      staleBits: r.staleBits,
+      corrupt: r.corrupt.length,
+    };
   }
 
   write(record: KeyRecord): void {
@@ -202,7 +226,10 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     const latest = dirty !== undefined ? writeOf(dirty) : this.#persistedWrite(record.key);
     if (latest === undefined && !this.#newKeys.has(record.key)) {
       if (this.#table.size + this.#newKeys.size >= capacity) {
-        throw storageErrors.full(this.path, `pmem table full: ${capacity} keys (record.key ${JSON.stringify(record.key)} is new)`);
+        throw storageErrors.full(
+          this.path,
+          `pmem table full: ${capacity} keys (record.key ${JSON.stringify(record.key)} is new)`,
+        );
       }
       this.#newKeys.add(record.key);
     }
@@ -251,7 +278,13 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     } else {
       const ts = { version: r.ts.version, cid: r.ts.cid };
       this.#table.put({
-        key: r.key, ts, value: bytesOf(r.value), state, origin: r.origin, seq: r.seq, fingerprint: this.#elements.element(r.key, ts),
+        key: r.key,
+        ts,
+        value: bytesOf(r.value),
+        state,
+        origin: r.origin,
+        seq: r.seq,
+        fingerprint: this.#elements.element(r.key, ts),
       });
       this.stats.puts++;
     }
@@ -279,8 +312,12 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   /** Durable when it returns. */
   saveSeqHighWater(seq: number): void {
     this.#assertOpen();
-    if (!Number.isSafeInteger(seq) || seq < 0) throw storageErrors.argument(this.path, 'seq', 'a safe integer >= 0', seq);
-    assert(seq >= this.#seqHighWater, `seq high-water mark goes back from ${this.#seqHighWater} to ${seq}`);
+    if (!Number.isSafeInteger(seq) || seq < 0)
+      throw storageErrors.argument(this.path, 'seq', 'a safe integer >= 0', seq);
+    assert(
+      seq >= this.#seqHighWater,
+      `seq high-water mark goes back from ${this.#seqHighWater} to ${seq}`,
+    );
     this.#writeMeta(seq, this.#versionVector);
   }
 
@@ -298,7 +335,9 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   /** Simulated power failure (see the file comment), then reopen. */
   crash(seed: number): void {
     if (!this.#open) throw storageErrors.closed(this.path, 'closed');
-    const report = this.#region.isOpen ? this.#region.crash({ mode: this.#options.crashMode ?? 'adversarial', seed }) : undefined;
+    const report = this.#region.isOpen
+      ? this.#region.crash({ mode: this.#options.crashMode ?? 'adversarial', seed })
+      : undefined;
     this.#open = false;
     this.#openFile(report);
   }
@@ -326,7 +365,11 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#table = PTable.open(this.#region);
     const buckets = this.#table.layout.fingerprintBuckets;
     if (buckets !== DIGEST_BUCKETS_DEFAULT) {
-      throw storageErrors.corrupt(this.path, 0, `pmem table keeps fingerprint sums in ${buckets} buckets, not the digest's ${DIGEST_BUCKETS_DEFAULT}: not a kv table`);
+      throw storageErrors.corrupt(
+        this.path,
+        0,
+        `pmem table keeps fingerprint sums in ${buckets} buckets, not the digest's ${DIGEST_BUCKETS_DEFAULT}: not a kv table`,
+      );
     }
     this.#persisted = new Map();
     this.#dirty = new Map();

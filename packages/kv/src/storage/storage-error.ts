@@ -26,12 +26,23 @@ export class StorageError extends Error {
 /** The one place every storage error message is shaped. */
 export const storageErrors = {
   argument: (file: string, field: string, expected: string, got: unknown): StorageError =>
-    new StorageError('ERR_STORAGE_ARGUMENT', file, undefined, `${field} must be ${expected}, got ${String(got)}`),
+    new StorageError(
+      'ERR_STORAGE_ARGUMENT',
+      file,
+      undefined,
+      `${field} must be ${expected}, got ${String(got)}`,
+    ),
   corrupt: (file: string, offset: number, what: string): StorageError =>
     new StorageError('ERR_STORAGE_CORRUPT', file, offset, what),
-  full: (file: string, what: string): StorageError => new StorageError('ERR_STORAGE_FULL', file, undefined, what),
+  full: (file: string, what: string): StorageError =>
+    new StorageError('ERR_STORAGE_FULL', file, undefined, what),
   io: (file: string, op: string, cause: unknown): StorageError =>
-    new StorageError('ERR_STORAGE_IO', file, undefined, `${op} failed: ${(cause as Error)?.message ?? String(cause)}`),
+    new StorageError(
+      'ERR_STORAGE_IO',
+      file,
+      undefined,
+      `${op} failed: ${(cause as Error)?.message ?? String(cause)}`,
+    ),
   closed: (file: string, how: string): StorageError =>
     new StorageError('ERR_STORAGE_CLOSED', file, undefined, `storage is ${how}`),
 } as const;

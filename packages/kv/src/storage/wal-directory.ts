@@ -6,7 +6,14 @@
  * `segment-<12 digits>.log`, numbered from 1, contiguous from the snapshot's `nextSegment`.
  */
 import {
-  existsSync, fdatasyncSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync,
+  existsSync,
+  fdatasyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { KeyRecord } from './key-record.js';
@@ -94,10 +101,18 @@ export function replayWal(dir: string): ReplayedWal {
   const live = liveSegments(dir, first, stale);
   const snapshotMs = performance.now() - startedMs;
   const wal: Omit<ReplayedWal, 'current'> = {
-    latest, seqHighWater: snapshot?.seqHighWater ?? 0, versionVector: snapshot?.versionVector,
+    latest,
+    seqHighWater: snapshot?.seqHighWater ?? 0,
+    versionVector: snapshot?.versionVector,
     recovery: {
-      snapshotRecords: latest.size, segmentsReplayed: live.length, framesReplayed: 0,
-      snapshotMs, logMs: 0, summaryMs: 0, staleFilesRemoved: stale, tornTail: undefined,
+      snapshotRecords: latest.size,
+      segmentsReplayed: live.length,
+      framesReplayed: 0,
+      snapshotMs,
+      logMs: 0,
+      summaryMs: 0,
+      staleFilesRemoved: stale,
+      tornTail: undefined,
     },
   };
   let current: CurrentSegment | undefined;
@@ -124,32 +139,55 @@ function liveSegments(dir: string, first: number, stale: string[]): number[] {
   const live = all.filter((s) => s >= first);
   live.forEach((n, i) => {
     if (n !== first + i) {
-      throw storageErrors.corrupt(join(dir, segmentFileName(first + i)), 0, `segment ${first + i} is missing (found ${segmentFileName(n)}; replay starts at ${first})`);
+      throw storageErrors.corrupt(
+        join(dir, segmentFileName(first + i)),
+        0,
+        `segment ${first + i} is missing (found ${segmentFileName(n)}; replay starts at ${first})`,
+      );
     }
   });
   return live;
 }
 
 /** Applies segment `n` to `wal`; the last one may end torn (then truncated) and is left open. */
-function replaySegment(dir: string, n: number, isLast: boolean, wal: Omit<ReplayedWal, 'current'>): CurrentSegment | undefined {
+function replaySegment(
+  dir: string,
+  n: number,
+  isLast: boolean,
+  wal: Omit<ReplayedWal, 'current'>,
+): CurrentSegment | undefined {
   const path = join(dir, segmentFileName(n));
   const buf = readFileSync(path);
   const { frames, validBytes, torn } = scanFrames(buf, path, isLast);
   const head = frames[0];
   if (head === undefined ? !isLast : head.type !== 'segment' || head.number !== n) {
-    throw storageErrors.corrupt(path, 0, `segment does not start with its header frame (segment ${n})`);
+    throw storageErrors.corrupt(
+      path,
+      0,
+      `segment does not start with its header frame (segment ${n})`,
+    );
   }
   for (const frame of frames.slice(1)) {
     if (frame.type === 'record') wal.latest.set(frame.record.key, frame.record);
     else if (frame.type === 'seq') wal.seqHighWater = Math.max(wal.seqHighWater, frame.seq);
     else if (frame.type === 'vv') wal.versionVector = frame.bytes;
-    else throw storageErrors.corrupt(path, frame.offset, `unexpected ${frame.type} frame inside a segment`);
+    else
+      throw storageErrors.corrupt(
+        path,
+        frame.offset,
+        `unexpected ${frame.type} frame inside a segment`,
+      );
   }
   wal.recovery.framesReplayed += frames.length;
   if (!isLast) return undefined;
   const fd = openSync(path, 'r+');
   if (torn !== undefined) {
-    wal.recovery.tornTail = { file: path, offset: torn.offset, droppedBytes: buf.length - validBytes, reason: torn.reason };
+    wal.recovery.tornTail = {
+      file: path,
+      offset: torn.offset,
+      droppedBytes: buf.length - validBytes,
+      reason: torn.reason,
+    };
     ftruncateSync(fd, validBytes);
   }
   const current: CurrentSegment = { fd, number: n, logBytes: validBytes, logFrames: frames.length };

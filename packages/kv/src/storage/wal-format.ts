@@ -56,7 +56,8 @@ export const FRAME_BODY_BYTES_MAX = RECORD_FIXED_BYTES + WAL_KEY_BYTES_MAX + WAL
 
 const U32 = 2 ** 32;
 const STATE_CODE: Record<KeyState, number> = { valid: 0, invalid: 1, write: 2, replay: 3 };
-for (const s of KEY_STATES) assert.equal(KEY_STATES[STATE_CODE[s]], s, 'wal state codes index KEY_STATES');
+for (const s of KEY_STATES)
+  assert.equal(KEY_STATES[STATE_CODE[s]], s, 'wal state codes index KEY_STATES');
 
 export type Frame =
   | { type: 'record'; offset: number; record: KeyRecord }
@@ -115,7 +116,12 @@ export function recordFrameBytes(keyBytes: number, valueBytes: number): number {
  * `recordFrameBytes`); `keyBytes` from `checkRecord` (record-check.ts). Returns its length.
  * Writes every byte of the frame, so `buf` may hold stale bytes there.
  */
-export function encodeRecordInto(buf: Buffer, offset: number, r: KeyRecord, keyBytes: number): number {
+export function encodeRecordInto(
+  buf: Buffer,
+  offset: number,
+  r: KeyRecord,
+  keyBytes: number,
+): number {
   const frameBytes = recordFrameBytes(keyBytes, r.value.length);
   assert(offset + frameBytes <= buf.length, 'room for the record frame');
   const b = offset + FRAME_HEADER_BYTES;
@@ -198,9 +204,11 @@ function bodyProblem(buf: Buffer, b: number, n: number): string | undefined {
     n === bytes ? undefined : `frame type ${type} has a ${n}-byte body, expected ${bytes}`;
   switch (type) {
     case FRAME_TYPE_RECORD: {
-      if (n < RECORD_FIXED_BYTES) return `record frame body of ${n} bytes is shorter than ${RECORD_FIXED_BYTES}`;
+      if (n < RECORD_FIXED_BYTES)
+        return `record frame body of ${n} bytes is shorter than ${RECORD_FIXED_BYTES}`;
       const state = buf.readUInt8(b + 1);
-      if (state >= KEY_STATES.length) return `record state code ${state} is not one of 0..${KEY_STATES.length - 1}`;
+      if (state >= KEY_STATES.length)
+        return `record state code ${state} is not one of 0..${KEY_STATES.length - 1}`;
       const keyBytes = buf.readUInt16LE(b + 2);
       if (keyBytes === 0) return 'record key length is 0';
       if (buf.readUInt16LE(b + 6) !== 0) return 'record reserved field is not zero';
@@ -209,18 +217,24 @@ function bodyProblem(buf: Buffer, b: number, n: number): string | undefined {
     case FRAME_TYPE_SEQ:
       return expect(SEQ_BODY_BYTES);
     case FRAME_TYPE_VV: {
-      if (n < VV_FIXED_BYTES) return `vv frame body of ${n} bytes is shorter than ${VV_FIXED_BYTES}`;
+      if (n < VV_FIXED_BYTES)
+        return `vv frame body of ${n} bytes is shorter than ${VV_FIXED_BYTES}`;
       const bytes = buf.readUInt32LE(b + 4);
-      if (bytes > WAL_VV_BYTES_MAX) return `vv frame carries ${bytes} bytes, more than ${WAL_VV_BYTES_MAX}`;
+      if (bytes > WAL_VV_BYTES_MAX)
+        return `vv frame carries ${bytes} bytes, more than ${WAL_VV_BYTES_MAX}`;
       return expect(VV_FIXED_BYTES + bytes);
     }
     case FRAME_TYPE_SEGMENT:
-      if (buf.readUInt32LE(b + 4) !== SEGMENT_MAGIC) return 'segment frame magic is wrong (not a wal segment?)';
-      if (buf.readUInt8(b + 1) !== WAL_FORMAT_VERSION) return `wal format version ${buf.readUInt8(b + 1)} is not ${WAL_FORMAT_VERSION}`;
+      if (buf.readUInt32LE(b + 4) !== SEGMENT_MAGIC)
+        return 'segment frame magic is wrong (not a wal segment?)';
+      if (buf.readUInt8(b + 1) !== WAL_FORMAT_VERSION)
+        return `wal format version ${buf.readUInt8(b + 1)} is not ${WAL_FORMAT_VERSION}`;
       return expect(SEGMENT_BODY_BYTES);
     case FRAME_TYPE_SNAPSHOT:
-      if (buf.readUInt32LE(b + 4) !== SNAPSHOT_MAGIC) return 'snapshot frame magic is wrong (not a wal snapshot?)';
-      if (buf.readUInt8(b + 1) !== WAL_FORMAT_VERSION) return `wal format version ${buf.readUInt8(b + 1)} is not ${WAL_FORMAT_VERSION}`;
+      if (buf.readUInt32LE(b + 4) !== SNAPSHOT_MAGIC)
+        return 'snapshot frame magic is wrong (not a wal snapshot?)';
+      if (buf.readUInt8(b + 1) !== WAL_FORMAT_VERSION)
+        return `wal format version ${buf.readUInt8(b + 1)} is not ${WAL_FORMAT_VERSION}`;
       return expect(SNAPSHOT_BODY_BYTES);
     default:
       return `unknown frame type ${type}`;
@@ -238,9 +252,22 @@ function decodeFrame(buf: Buffer, offset: number): Frame {
     case FRAME_TYPE_SEGMENT:
       return { type: 'segment', offset, number: getU53(buf, b + 8) };
     case FRAME_TYPE_VV:
-      return { type: 'vv', offset, bytes: Uint8Array.prototype.slice.call(buf, b + VV_FIXED_BYTES, b + VV_FIXED_BYTES + buf.readUInt32LE(b + 4)) };
+      return {
+        type: 'vv',
+        offset,
+        bytes: Uint8Array.prototype.slice.call(
+          buf,
+          b + VV_FIXED_BYTES,
+          b + VV_FIXED_BYTES + buf.readUInt32LE(b + 4),
+        ),
+      };
     default:
-      return { type: 'snapshot', offset, nextSegment: getU53(buf, b + 8), recordCount: getU53(buf, b + 16) };
+      return {
+        type: 'snapshot',
+        offset,
+        nextSegment: getU53(buf, b + 8),
+        recordCount: getU53(buf, b + 16),
+      };
   }
 }
 
@@ -253,23 +280,30 @@ export function scanFrames(buf: Buffer, file: string, tailMayTear: boolean): Sca
   const frames: Frame[] = [];
   const size = buf.length;
   const tear = (offset: number, reason: string): ScanResult => {
-    if (!tailMayTear) throw storageErrors.corrupt(file, offset, `file ends in a torn frame (${reason})`);
+    if (!tailMayTear)
+      throw storageErrors.corrupt(file, offset, `file ends in a torn frame (${reason})`);
     return { frames, validBytes: offset, torn: { offset, reason } };
   };
   let off = 0;
   while (off < size) {
     const rest = size - off;
-    if (rest < FRAME_HEADER_BYTES) return tear(off, `partial frame header: ${rest} of ${FRAME_HEADER_BYTES} bytes`);
+    if (rest < FRAME_HEADER_BYTES)
+      return tear(off, `partial frame header: ${rest} of ${FRAME_HEADER_BYTES} bytes`);
     const bodyBytes = buf.readUInt32LE(off);
     if (crc32c(buf, off, 4) !== buf.readUInt32LE(off + 4)) {
       if (allZero(buf, off)) return tear(off, `zero-filled tail of ${rest} bytes`);
       throw storageErrors.corrupt(file, off, 'frame length check failed (length field corrupted)');
     }
     if (bodyBytes === 0 || bodyBytes > FRAME_BODY_BYTES_MAX) {
-      throw storageErrors.corrupt(file, off, `frame body length ${bodyBytes} is out of range [1, ${FRAME_BODY_BYTES_MAX}]`);
+      throw storageErrors.corrupt(
+        file,
+        off,
+        `frame body length ${bodyBytes} is out of range [1, ${FRAME_BODY_BYTES_MAX}]`,
+      );
     }
     const end = off + FRAME_HEADER_BYTES + bodyBytes;
-    if (end > size) return tear(off, `partial frame: ${rest} of ${FRAME_HEADER_BYTES + bodyBytes} bytes`);
+    if (end > size)
+      return tear(off, `partial frame: ${rest} of ${FRAME_HEADER_BYTES + bodyBytes} bytes`);
     if (crc32c(buf, off + FRAME_HEADER_BYTES, bodyBytes) !== buf.readUInt32LE(off + 8)) {
       if (end === size || allZero(buf, end)) return tear(off, 'last frame fails its checksum');
       throw storageErrors.corrupt(file, off, 'frame checksum mismatch, and frames follow it');

@@ -37,17 +37,32 @@ import { writeFully, writeSnapshot } from './checkpoint.js';
 import { EpochFile } from './epoch-file.js';
 import { checkRecord } from './record-check.js';
 import {
-  createSegment, replayWal, segmentFileName, WAL_EPOCH_FILE, WAL_SNAPSHOT_FILE, WAL_SNAPSHOT_TEMP_FILE,
-  type CurrentSegment, type WalRecovery,
+  createSegment,
+  replayWal,
+  segmentFileName,
+  WAL_EPOCH_FILE,
+  WAL_SNAPSHOT_FILE,
+  WAL_SNAPSHOT_TEMP_FILE,
+  type CurrentSegment,
+  type WalRecovery,
 } from './wal-directory.js';
 import {
-  encodeRecordInto, encodeSeqFrame, encodeVvFrame, FRAME_HEADER_BYTES, recordFrameBytes, WAL_KEY_BYTES_MAX,
+  encodeRecordInto,
+  encodeSeqFrame,
+  encodeVvFrame,
+  FRAME_HEADER_BYTES,
+  recordFrameBytes,
+  WAL_KEY_BYTES_MAX,
   WAL_VALUE_BYTES_MAX,
 } from './wal-format.js';
 import { StorageError, storageErrors } from './storage-error.js';
 
 export {
-  segmentFileName, WAL_EPOCH_FILE, WAL_SNAPSHOT_FILE, WAL_SNAPSHOT_TEMP_FILE, type WalRecovery,
+  segmentFileName,
+  WAL_EPOCH_FILE,
+  WAL_SNAPSHOT_FILE,
+  WAL_SNAPSHOT_TEMP_FILE,
+  type WalRecovery,
 } from './wal-directory.js';
 
 /** Bound of the in-memory batch: the write that reaches it commits the batch. */
@@ -78,7 +93,8 @@ function checkOptions(dir: string, options: WalOptions): Required<WalOptions> {
     checkpointLogRecords: options.checkpointLogRecords ?? WAL_CHECKPOINT_LOG_RECORDS_DEFAULT,
   };
   for (const [field, v] of Object.entries(resolved)) {
-    if (!Number.isSafeInteger(v) || v < 1) throw storageErrors.argument(dir, `options.${field}`, 'a positive integer', v);
+    if (!Number.isSafeInteger(v) || v < 1)
+      throw storageErrors.argument(dir, `options.${field}`, 'a positive integer', v);
   }
   return resolved;
 }
@@ -105,7 +121,10 @@ export class WalStorage implements KvStorage, CrashableStorage {
   readonly #epoch: EpochFile;
 
   /** Opens (creating it if needed) the wal in directory `dir` and replays it. */
-  constructor(readonly dir: string, options: WalOptions = {}) {
+  constructor(
+    readonly dir: string,
+    options: WalOptions = {},
+  ) {
     this.#options = checkOptions(dir, options);
     this.#open();
     this.#epoch = new EpochFile(join(dir, WAL_EPOCH_FILE));
@@ -143,12 +162,13 @@ export class WalStorage implements KvStorage, CrashableStorage {
   *recordsInBuckets(buckets: ReadonlySet<number>): IterableIterator<KeyRecord> {
     this.#assertOpen();
     const digest = new BucketDigest();
-    for (const r of this.#latest.values()) if (buckets.has(digest.bucketOf(r.key))) yield { ...r, ts: { ...r.ts } };
+    for (const r of this.#latest.values())
+      if (buckets.has(digest.bucketOf(r.key))) yield { ...r, ts: { ...r.ts } };
   }
 
   notValid(): KeyRecord[] {
     this.#assertOpen();
-    return this.#summarized().notValid.map((key) => ({ ...this.#latest.get(key) as KeyRecord }));
+    return this.#summarized().notValid.map((key) => ({ ...(this.#latest.get(key) as KeyRecord) }));
   }
 
   /** Built by the replay at open (recomputed if written since: a first start writing its dataset). */
@@ -160,7 +180,11 @@ export class WalStorage implements KvStorage, CrashableStorage {
   openReport(): Readonly<Record<string, number>> {
     const r = this.#recovery;
     return {
-      snapshotRecords: r.snapshotRecords, snapshotMs: r.snapshotMs, logFrames: r.framesReplayed, logMs: r.logMs, summaryMs: r.summaryMs,
+      snapshotRecords: r.snapshotRecords,
+      snapshotMs: r.snapshotMs,
+      logFrames: r.framesReplayed,
+      logMs: r.logMs,
+      summaryMs: r.summaryMs,
     };
   }
 
@@ -204,7 +228,10 @@ export class WalStorage implements KvStorage, CrashableStorage {
     this.#commitBatch();
     if (versionVector) this.#versionVector = versionVector.slice();
     const { logBytes, logFrames } = this.#current;
-    if (logBytes >= this.#options.checkpointLogBytes || logFrames >= this.#options.checkpointLogRecords) {
+    if (
+      logBytes >= this.#options.checkpointLogBytes ||
+      logFrames >= this.#options.checkpointLogRecords
+    ) {
       this.checkpoint();
     }
   }
@@ -220,8 +247,12 @@ export class WalStorage implements KvStorage, CrashableStorage {
   /** Durable when it returns (commits the batch with it). */
   saveSeqHighWater(seq: number): void {
     this.#assertOpen();
-    if (!Number.isSafeInteger(seq) || seq < 0) throw storageErrors.argument(this.dir, 'seq', 'a safe integer >= 0', seq);
-    assert(seq >= this.#seqHighWater, `seq high-water mark goes back from ${this.#seqHighWater} to ${seq}`);
+    if (!Number.isSafeInteger(seq) || seq < 0)
+      throw storageErrors.argument(this.dir, 'seq', 'a safe integer >= 0', seq);
+    assert(
+      seq >= this.#seqHighWater,
+      `seq high-water mark goes back from ${this.#seqHighWater} to ${seq}`,
+    );
     const frame = encodeSeqFrame(seq);
     this.#reserve(frame.length);
     this.#batchBytes += frame.copy(this.#batchBuf, this.#batchBytes);
@@ -248,10 +279,18 @@ export class WalStorage implements KvStorage, CrashableStorage {
     const old = { fd: this.#current.fd, path: this.segmentPath };
     const next = this.#current.number + 1;
     this.#guard('checkpoint', () => {
-      writeSnapshot(join(this.dir, WAL_SNAPSHOT_FILE), join(this.dir, WAL_SNAPSHOT_TEMP_FILE), this.dir, {
-        nextSegment: next, seqHighWater: this.#seqHighWater, versionVector: this.#versionVector,
-        records: this.#latest.values(), recordCount: this.#latest.size,
-      });
+      writeSnapshot(
+        join(this.dir, WAL_SNAPSHOT_FILE),
+        join(this.dir, WAL_SNAPSHOT_TEMP_FILE),
+        this.dir,
+        {
+          nextSegment: next,
+          seqHighWater: this.#seqHighWater,
+          versionVector: this.#versionVector,
+          records: this.#latest.values(),
+          recordCount: this.#latest.size,
+        },
+      );
       this.#current = createSegment(this.dir, next);
       closeSync(old.fd);
       unlinkSync(old.path);
@@ -265,7 +304,13 @@ export class WalStorage implements KvStorage, CrashableStorage {
     if (this.#state === 'open' && this.#batchBytes > 0) {
       const firstFrameBytes = FRAME_HEADER_BYTES + this.#batchBuf.readUInt32LE(0);
       const tornBytes = (seed >>> 0) % firstFrameBytes;
-      if (tornBytes > 0) writeFully(this.#current.fd, this.#batchBuf.subarray(0, tornBytes), this.#current.logBytes, this.segmentPath);
+      if (tornBytes > 0)
+        writeFully(
+          this.#current.fd,
+          this.#batchBuf.subarray(0, tornBytes),
+          this.#current.logBytes,
+          this.segmentPath,
+        );
     }
     closeSync(this.#current.fd);
     this.#state = 'closed';
@@ -281,7 +326,11 @@ export class WalStorage implements KvStorage, CrashableStorage {
   }
 
   #assertOpen(): void {
-    if (this.#state !== 'open') throw storageErrors.closed(this.dir, this.#state === 'failed' ? 'failed (an earlier write or sync failed); reopen it' : 'closed');
+    if (this.#state !== 'open')
+      throw storageErrors.closed(
+        this.dir,
+        this.#state === 'failed' ? 'failed (an earlier write or sync failed); reopen it' : 'closed',
+      );
   }
 
   /** Runs file operations whose failure leaves the on-disk state unknown to this object. */

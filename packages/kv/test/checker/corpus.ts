@@ -42,11 +42,7 @@ export const CORPUS: readonly CorpusEntry[] = [
     name: 'lost update: a completed put is never visible, reads keep seeing the older value',
     linearizable: false,
     failingKey: 'k',
-    history: history(
-      put(0, 'k', 'a', 0, 5),
-      put(1, 'k', 'b', 10, 20),
-      get(2, 'k', 'a', 30, 40),
-    ),
+    history: history(put(0, 'k', 'a', 0, 5), put(1, 'k', 'b', 10, 20), get(2, 'k', 'a', 30, 40)),
   },
   {
     name: 'read of a never-written value',
@@ -172,7 +168,12 @@ export const CORPUS: readonly CorpusEntry[] = [
   {
     name: 'keys are independent registers',
     linearizable: true,
-    history: history(put(0, 'x', 'a', 0, 10), put(1, 'y', 'b', 0, 10), get(2, 'x', 'a', 20, 30), get(3, 'y', 'b', 20, 30)),
+    history: history(
+      put(0, 'x', 'a', 0, 10),
+      put(1, 'y', 'b', 0, 10),
+      get(2, 'x', 'a', 20, 30),
+      get(3, 'y', 'b', 20, 30),
+    ),
   },
   {
     name: 'the smallest failing key is reported',
@@ -190,11 +191,7 @@ export const CORPUS: readonly CorpusEntry[] = [
     name: 'a dead put must still fit in its interval',
     linearizable: false,
     failingKey: 'k',
-    history: history(
-      put(0, 'k', 'a', 0, 1),
-      put(1, 'k', 'dead', 2, 3),
-      get(2, 'k', 'a', 4, 5),
-    ),
+    history: history(put(0, 'k', 'a', 0, 1), put(1, 'k', 'dead', 2, 3), get(2, 'k', 'a', 4, 5)),
   },
   {
     name: 'a dead put hides behind a concurrent put',

@@ -13,7 +13,9 @@ describe('labelled corpus', () => {
       assert.equal(r.failure?.key, entry.failingKey);
       // The brute-force reference agrees on every key.
       const keys = new Set(entry.history.operations.map((o) => o.key));
-      const refOk = [...keys].every((k) => referenceLinearizable(entry.history.operations.filter((o) => o.key === k)));
+      const refOk = [...keys].every((k) =>
+        referenceLinearizable(entry.history.operations.filter((o) => o.key === k)),
+      );
       assert.equal(refOk, entry.linearizable);
     });
   }
@@ -21,7 +23,9 @@ describe('labelled corpus', () => {
 
 describe('linearizability checker', () => {
   test('a stale read is reported with the key, its operations and the read that cannot be placed', () => {
-    const r = checkHistory(history(put(0, 'k1', 'a', 0, 10), put(0, 'k1', 'b', 20, 30), get(1, 'k1', 'a', 40, 50)));
+    const r = checkHistory(
+      history(put(0, 'k1', 'a', 0, 10), put(0, 'k1', 'b', 20, 30), get(1, 'k1', 'a', 40, 50)),
+    );
     assert.equal(r.verdict, 'illegal');
     const f = r.failure;
     assert.ok(f !== undefined);
@@ -39,7 +43,12 @@ describe('linearizability checker', () => {
   });
 
   test('a lost update leaves the longest prefix and names the read that cannot see its value', () => {
-    const h = history(put(0, 'k', 'a', 0, 10), put(1, 'k', 'b', 0, 10), get(2, 'k', 'b', 20, 30), get(2, 'k', 'a', 40, 50));
+    const h = history(
+      put(0, 'k', 'a', 0, 10),
+      put(1, 'k', 'b', 0, 10),
+      get(2, 'k', 'b', 20, 30),
+      get(2, 'k', 'a', 40, 50),
+    );
     const r = checkHistory(h);
     assert.equal(r.verdict, 'illegal');
     assert.equal(r.failure?.prefix.length, 3);
@@ -54,7 +63,9 @@ describe('linearizability checker', () => {
   });
 
   test('absent is shown as absent, "null" and "" as quoted strings', () => {
-    const r = checkHistory(history(put(0, 'k', 'null', 0, 1), put(0, 'k', '', 2, 3), get(1, 'k', null, 4, 5)));
+    const r = checkHistory(
+      history(put(0, 'k', 'null', 0, 1), put(0, 'k', '', 2, 3), get(1, 'k', null, 4, 5)),
+    );
     const text = formatReport(r);
     assert.match(text, /put +"null"/);
     assert.match(text, /put +""/);
@@ -78,7 +89,9 @@ describe('linearizability checker', () => {
   });
 
   test('operations listed in call order with their history indices, whatever the file order', () => {
-    const r = checkHistory(history(get(1, 'k', 'a', 40, 50), put(0, 'k', 'b', 20, 30), put(0, 'k', 'a', 0, 10)));
+    const r = checkHistory(
+      history(get(1, 'k', 'a', 40, 50), put(0, 'k', 'b', 20, 30), put(0, 'k', 'a', 0, 10)),
+    );
     assert.deepEqual(r.failure?.indices, [2, 1, 0]);
   });
 
@@ -101,17 +114,31 @@ describe('linearizability checker', () => {
     const h = history(put(0, 'a', 'x', 0, 1), put(0, 'b', 'x', 2, 3), put(0, 'c', 'x', 4, 5));
     const r = checkHistory(h, { timeoutMs: 25, now: clock });
     assert.equal(r.verdict, 'unknown');
-    assert.ok(r.unknownKeys.length >= 1 && r.unknownKeys.length < 3, `unknown keys: ${r.unknownKeys.join(',')}`);
+    assert.ok(
+      r.unknownKeys.length >= 1 && r.unknownKeys.length < 3,
+      `unknown keys: ${r.unknownKeys.join(',')}`,
+    );
   });
 
   test('options are validated with named errors', () => {
-    assert.throws(() => checkHistory(history(), { timeoutMs: -1 }), /options.timeoutMs must be a number >= 0/);
-    assert.throws(() => checkHistory(history(), { maxStepsPerKey: 0 }), /options.maxStepsPerKey must be a positive integer/);
+    assert.throws(
+      () => checkHistory(history(), { timeoutMs: -1 }),
+      /options.timeoutMs must be a number >= 0/,
+    );
+    assert.throws(
+      () => checkHistory(history(), { maxStepsPerKey: 0 }),
+      /options.maxStepsPerKey must be a positive integer/,
+    );
   });
 
   test('the history is validated before checking', () => {
-    const bad = { operations: [{ client: 0, op: 'put', key: 'k', value: 'a', call: 5, return: 1 }] };
-    assert.throws(() => checkHistory(bad as never), /operations\[0\]\.return: must be an integer >= call/);
+    const bad = {
+      operations: [{ client: 0, op: 'put', key: 'k', value: 'a', call: 5, return: 1 }],
+    };
+    assert.throws(
+      () => checkHistory(bad as never),
+      /operations\[0\]\.return: must be an integer >= call/,
+    );
   });
 
   test('a long single-key history with concurrency and repeated values is decided', () => {

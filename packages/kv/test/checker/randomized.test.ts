@@ -1,13 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Prng } from '@heal/base';
-import { checkHistory, formatReport, simulateHistory, type GetOperation, type History, type Operation } from '../../src/index.js';
+import {
+  checkHistory,
+  formatReport,
+  simulateHistory,
+  type GetOperation,
+  type History,
+  type Operation,
+} from '../../src/index.js';
 import { referenceLinearizable } from './helpers.js';
 
 const SEEDS = 40;
 
 /** Changes one completed read to a value no put of its key ever writes. */
-function mutateNeverWritten(h: History, prng: Prng): { history: History; index: number } | undefined {
+function mutateNeverWritten(
+  h: History,
+  prng: Prng,
+): { history: History; index: number } | undefined {
   const reads = h.operations.flatMap((o, i) => (o.op === 'get' && o.return !== null ? [i] : []));
   if (reads.length === 0) return undefined;
   const index = prng.pick(reads);
@@ -34,7 +44,9 @@ function mutateStale(h: History, prng: Prng): { history: History; index: number 
       const allOfV = puts.filter((o) => o.value === v);
       if (allOfV.some((o) => o.return === null)) continue;
       const lastReturn = Math.max(...allOfV.map((o) => o.return as number));
-      const q = puts.find((o) => o.value !== v && o.return !== null && o.call > lastReturn && o.return < r.call);
+      const q = puts.find(
+        (o) => o.value !== v && o.return !== null && o.call > lastReturn && o.return < r.call,
+      );
       if (q !== undefined) {
         candidates.push([i, v]);
         break;
@@ -84,7 +96,14 @@ describe('randomized histories from a simulated linearizable register store', ()
     let mutated = 0;
     for (let seed = 1; seed <= SEEDS; seed++) {
       const prng = new Prng(2000 + seed);
-      const h = simulateHistory({ seed, operations: 300, clients: 6, keys: 2, valuePool: prng.int(3), pendingRate: 0.02 });
+      const h = simulateHistory({
+        seed,
+        operations: 300,
+        clients: 6,
+        keys: 2,
+        valuePool: prng.int(3),
+        pendingRate: 0.02,
+      });
       const m = mutateStale(h, prng);
       if (m === undefined) continue;
       mutated++;
@@ -109,7 +128,14 @@ describe('randomized histories from a simulated linearizable register store', ()
         ops.push(
           prng.chance(0.5)
             ? { client: i, op: 'put', key: 'k', value, call, return: ret }
-            : { client: i, op: 'get', key: 'k', value: prng.chance(0.25) ? null : value, call, return: ret },
+            : {
+                client: i,
+                op: 'get',
+                key: 'k',
+                value: prng.chance(0.25) ? null : value,
+                call,
+                return: ret,
+              },
         );
       }
       const want = referenceLinearizable(ops);

@@ -33,10 +33,13 @@ describe('HistoryRecorder', () => {
     rec.invokePut(0, 'k', 'a');
     rec.invokeGet(1, 'k');
     const h = parseHistory(rec.serialize());
-    assert.deepEqual(h.operations.map((o) => [o.op, o.value, o.return]), [
-      ['put', 'a', null],
-      ['get', null, null],
-    ]);
+    assert.deepEqual(
+      h.operations.map((o) => [o.op, o.value, o.return]),
+      [
+        ['put', 'a', null],
+        ['get', null, null],
+      ],
+    );
   });
 
   test('a client with an operation outstanding cannot start another (use a new id after a timeout)', () => {
@@ -51,7 +54,10 @@ describe('HistoryRecorder', () => {
     const rec = new HistoryRecorder(() => t);
     const a = rec.invokePut(0, 'k', 'a');
     rec.returnPut(a);
-    assert.throws(() => rec.invokeGet(0, 'k'), /client 0 calls at tick 5, not after its previous return at tick 5/);
+    assert.throws(
+      () => rec.invokeGet(0, 'k'),
+      /client 0 calls at tick 5, not after its previous return at tick 5/,
+    );
     t = 4;
     assert.throws(() => rec.invokeGet(1, 'k'), /the clock went back from 5 to 4/);
     t = 6.5;

@@ -11,8 +11,17 @@ const SEEDS = 200;
 test('no faults: every operation completes, the history is linearizable, replicas agree', async (t) => {
   await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
     const cluster = new SimCluster({ seed, replicas: 3, clients: 4 });
-    const progress = startSimLoad(cluster, seed, { keys: 5, writeRatio: 0.5, opsPerClient: 30, thinkMs: 0.5, randomReplica: true });
-    assert.ok(cluster.sim.runUntil(() => progress.running === 0, 5000), 'clients finish');
+    const progress = startSimLoad(cluster, seed, {
+      keys: 5,
+      writeRatio: 0.5,
+      opsPerClient: 30,
+      thinkMs: 0.5,
+      randomReplica: true,
+    });
+    assert.ok(
+      cluster.sim.runUntil(() => progress.running === 0, 5000),
+      'clients finish',
+    );
     assert.equal(progress.failed, 0);
     assert.equal(progress.completed, 4 * 30);
     assertLinearizable(cluster);
@@ -37,7 +46,9 @@ test('values of any text round-trip through replication and the recovery of a re
         const replica = prng.int(cluster.replicas);
         // A unique suffix keeps the checker's search exact.
         const value = `${TEXTS[prng.int(TEXTS.length)]}#${index}.${issued}`;
-        const op = prng.chance(0.5) ? { kind: 'put' as const, key, value, replica } : { kind: 'get' as const, key, replica };
+        const op = prng.chance(0.5)
+          ? { kind: 'put' as const, key, value, replica }
+          : { kind: 'get' as const, key, replica };
         client.submit(op, (err, read) => {
           if (!err && read !== null && /[^\0-\x7f]/.test(read)) nonAsciiReads++;
           next();
@@ -50,7 +61,10 @@ test('values of any text round-trip through replication and the recovery of a re
     cluster.crash(victim);
     cluster.sim.runFor(20);
     cluster.restart(victim);
-    assert.ok(cluster.sim.runUntil(() => running === 0, 5000), 'clients finish');
+    assert.ok(
+      cluster.sim.runUntil(() => running === 0, 5000),
+      'clients finish',
+    );
     assertLinearizable(cluster);
     assertSettledAndEqual(cluster);
   });

@@ -7,7 +7,13 @@ import { assertLinearizable, assertSettledAndEqual } from '../../src/index.js';
 
 /** Seeds per scenario in CI; HEAL_SEEDS raises it, HEAL_SEED replays one. */
 const SEEDS = 200;
-const LOAD: WorkloadOptions = { keys: 6, writeRatio: 0.5, opsPerClient: 40, thinkMs: 0.5, randomReplica: true };
+const LOAD: WorkloadOptions = {
+  keys: 6,
+  writeRatio: 0.5,
+  opsPerClient: 40,
+  thinkMs: 0.5,
+  randomReplica: true,
+};
 
 function run(
   t: { readonly name: string },
@@ -19,7 +25,10 @@ function run(
     const cluster = new SimCluster({ seed, ...options });
     const progress = startSimLoad(cluster, seed, load);
     script(cluster, progress, seed);
-    assert.ok(cluster.sim.runUntil(() => progress.running === 0, 20_000), `clients finish (${JSON.stringify(progress)})`);
+    assert.ok(
+      cluster.sim.runUntil(() => progress.running === 0, 20_000),
+      `clients finish (${JSON.stringify(progress)})`,
+    );
     assertLinearizable(cluster);
     assertSettledAndEqual(cluster, 5000);
   });
@@ -45,14 +54,24 @@ test('a crash the runtime reports is removed in a few ms, without its silence or
     const reset = seed % 2 === 0;
     const crashedAt = cluster.sim.now;
     cluster.crash(victim, { reset });
-    const removed = (): boolean => cluster.liveReplicas().every((r) => !r.view.members.some((m) => m.id === victim));
+    const removed = (): boolean =>
+      cluster.liveReplicas().every((r) => !r.view.members.some((m) => m.id === victim));
     assert.ok(cluster.sim.runUntil(removed, 1000), `replica ${victim} is removed`);
     (reset ? removalMs.reset : removalMs.silent).push(cluster.sim.now - crashedAt);
-    assert.equal(cluster.liveReplicas().reduce((n, r) => n + (r.stats()['peersDown'] ?? 0), 0), reset ? 4 : 0);
+    assert.equal(
+      cluster.liveReplicas().reduce((n, r) => n + (r.stats()['peersDown'] ?? 0), 0),
+      reset ? 4 : 0,
+    );
   });
   const { suspicionMs, leaseMs } = SIM_TIMING;
-  assert.ok(Math.max(...removalMs.reset) < Math.min(suspicionMs, leaseMs), `reported crashes removed within ${Math.max(...removalMs.reset)} ms`);
-  assert.ok(Math.min(...removalMs.silent) >= suspicionMs, 'a silent crash is removed only once suspected');
+  assert.ok(
+    Math.max(...removalMs.reset) < Math.min(suspicionMs, leaseMs),
+    `reported crashes removed within ${Math.max(...removalMs.reset)} ms`,
+  );
+  assert.ok(
+    Math.min(...removalMs.silent) >= suspicionMs,
+    'a silent crash is removed only once suspected',
+  );
 });
 
 test('coordinator crash mid-write: replay finishes its write', async (t) => {
@@ -71,7 +90,9 @@ test('concurrent writes to one key from several coordinators: superseded writes 
   const load = { keys: 1, writeRatio: 0.8, opsPerClient: 30, thinkMs: 0.1, randomReplica: true };
   await run(t, { replicas: 3, clients: 6, network: { minMs: 0.05, maxMs: 1 } }, load, (cluster) => {
     cluster.sim.runFor(200);
-    superseded += cluster.liveReplicas().reduce((n, r) => n + (r.stats()['supersededCompleted'] ?? 0), 0);
+    superseded += cluster
+      .liveReplicas()
+      .reduce((n, r) => n + (r.stats()['supersededCompleted'] ?? 0), 0);
   });
   assert.ok(superseded > 0, 'some writes were superseded and still completed');
 });
@@ -105,13 +126,21 @@ test('a slow replica suspected while alive never serves a stale read, and rejoin
     });
     const back = (): boolean => {
       const slow = cluster.replica(2);
-      return slow?.full === true && cluster.liveReplicas().every((r) => r.view.members.length === 3);
+      return (
+        slow?.full === true && cluster.liveReplicas().every((r) => r.view.members.length === 3)
+      );
     };
     cluster.sim.runFor(60);
-    assert.ok(cluster.sim.runUntil(back, 1000), 'the falsely suspected replica is a full member again');
+    assert.ok(
+      cluster.sim.runUntil(back, 1000),
+      'the falsely suspected replica is a full member again',
+    );
     rejoined += cluster.replica(2)?.stats()['recoveries'] ?? 0;
   });
-  assert.ok(rejoined > 0, 'the slow replica was removed and re-admitted through recovery in some runs');
+  assert.ok(
+    rejoined > 0,
+    'the slow replica was removed and re-admitted through recovery in some runs',
+  );
 });
 
 test('message delay, reordering, duplication and loss', async (t) => {
@@ -144,7 +173,9 @@ test('a replica restarting with records left in Write replays them after it is r
     const victim = seed % 3;
     if (untilPendingWrite(cluster, victim, 50)) {
       cluster.crash(victim);
-      const leftInWrite = [...cluster.sim.storage(victim).records()].filter((r) => r.state === 'write').length;
+      const leftInWrite = [...cluster.sim.storage(victim).records()].filter(
+        (r) => r.state === 'write',
+      ).length;
       assert.ok(leftInWrite > 0, 'the medium kept a record in Write');
       cluster.sim.runFor(5);
       cluster.restart(victim);

@@ -5,8 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { forEachSeed, type ActorId } from '@heal/actors';
 import {
-  assertLinearizable, assertRecoveryReport, assertSettledAndEqual, crashAndRecover, crashAndRestart, createReplicaModule,
-  SimCluster, startSimLoad, type RecoveryOutcome, type SimClusterOptions, type WorkloadOptions, type WorkloadProgress,
+  assertLinearizable,
+  assertRecoveryReport,
+  assertSettledAndEqual,
+  crashAndRecover,
+  crashAndRestart,
+  createReplicaModule,
+  SimCluster,
+  startSimLoad,
+  type RecoveryOutcome,
+  type SimClusterOptions,
+  type WorkloadOptions,
+  type WorkloadProgress,
 } from '../../src/index.js';
 import { fullCopyRecovery } from '../../src/recovery/full-copy.js';
 
@@ -29,16 +39,30 @@ function run(
   const dir = options.medium === 'pmem' ? mkdtempSync(join(tmpdir(), 'heal-fc-')) : undefined;
   try {
     const cluster = new SimCluster({
-      seed, replicas: 3, clients: 4, module: MODULE, strategy: 'full-copy', dataset: DATASET, clientTimeoutMs: CLIENT_TIMEOUT_MS,
+      seed,
+      replicas: 3,
+      clients: 4,
+      module: MODULE,
+      strategy: 'full-copy',
+      dataset: DATASET,
+      clientTimeoutMs: CLIENT_TIMEOUT_MS,
       ...(dir !== undefined ? { dataDir: dir, pmemCapacity: 512, pmemLatency: false } : {}),
       ...options,
     });
     const progress = startSimLoad(cluster, seed, {
-      keys: DATASET.keys, writeRatio: 0.5, opsPerClient: Infinity, thinkMs: 0.5, randomReplica: true, ...load,
+      keys: DATASET.keys,
+      writeRatio: 0.5,
+      opsPerClient: Infinity,
+      thinkMs: 0.5,
+      randomReplica: true,
+      ...load,
     });
     script(cluster, progress);
     progress.stop();
-    assert.ok(cluster.sim.runUntil(() => progress.running === 0, 5000), 'clients finish');
+    assert.ok(
+      cluster.sim.runUntil(() => progress.running === 0, 5000),
+      'clients finish',
+    );
     assertLinearizable(cluster);
     assertSettledAndEqual(cluster, 5000);
   } finally {
@@ -58,21 +82,34 @@ function outageMs(seed: number): number {
 
 function assertReport(outcome: RecoveryOutcome): void {
   assertRecoveryReport(outcome, 'full-copy', PHASES);
-  assert.ok((outcome.counts['copyEntries'] ?? 0) >= DATASET.keys, `the whole store is copied: ${JSON.stringify(outcome.counts)}`);
+  assert.ok(
+    (outcome.counts['copyEntries'] ?? 0) >= DATASET.keys,
+    `the whole store is copied: ${JSON.stringify(outcome.counts)}`,
+  );
 }
 
 /** The donor that has a copy session open right now, if any. */
 function openDonor(cluster: SimCluster, joiner: ActorId): ActorId | undefined {
   for (const r of cluster.liveReplicas()) {
     const s = r.stats();
-    if (r.self !== joiner && (s['fcSessionsServed'] ?? 0) > (s['fcSessionsDone'] ?? 0) + (s['fcSessionsDropped'] ?? 0)) return r.self;
+    if (
+      r.self !== joiner &&
+      (s['fcSessionsServed'] ?? 0) > (s['fcSessionsDone'] ?? 0) + (s['fcSessionsDropped'] ?? 0)
+    )
+      return r.self;
   }
   return undefined;
 }
 
 test('full-copy options: a bad bufferBytes is named', () => {
-  assert.throws(() => fullCopyRecovery.create(0, { bufferBytes: 0 }), /full-copy option bufferBytes must be a positive integer, got 0/);
-  assert.throws(() => fullCopyRecovery.create(0, { bufferBytes: 'x' }), /bufferBytes must be a positive integer, got "x"/);
+  assert.throws(
+    () => fullCopyRecovery.create(0, { bufferBytes: 0 }),
+    /full-copy option bufferBytes must be a positive integer, got 0/,
+  );
+  assert.throws(
+    () => fullCopyRecovery.create(0, { bufferBytes: 'x' }),
+    /bufferBytes must be a positive integer, got "x"/,
+  );
   assert.equal(fullCopyRecovery.create(0, { bufferBytes: 4096 }).name, 'full-copy');
 });
 
@@ -81,7 +118,10 @@ test('full-copy (volatile, synch): a restarted replica copies the whole store un
     run(seed, { medium: 'volatile' }, (cluster) => {
       const outcome = crashAndRecover(cluster, seed % 3, outageMs(seed));
       assertReport(outcome);
-      assert.ok(outcome.entriesApplied >= DATASET.keys, `an empty medium applies every key: ${outcome.entriesApplied}`);
+      assert.ok(
+        outcome.entriesApplied >= DATASET.keys,
+        `an empty medium applies every key: ${outcome.entriesApplied}`,
+      );
     });
   });
 });
@@ -91,7 +131,10 @@ test('full-copy (pmem, strict): the copy is whole even when the medium kept most
     run(seed, { medium: 'pmem', model: 'strict' }, (cluster) => {
       const outcome = crashAndRecover(cluster, seed % 3, outageMs(seed));
       assertReport(outcome);
-      assert.ok(outcome.entriesApplied < outcome.entriesReceived, `kept records are not applied again: ${JSON.stringify(outcome)}`);
+      assert.ok(
+        outcome.entriesApplied < outcome.entriesReceived,
+        `kept records are not applied again: ${JSON.stringify(outcome)}`,
+      );
     });
   });
 });
@@ -102,7 +145,10 @@ test('full-copy: the donor crashes mid-recovery and the replica starts over with
     run(seed, { replicas: 5, medium: 'volatile' }, (cluster) => {
       const victim = seed % 5;
       crashAndRestart(cluster, victim, OUTAGE_MS);
-      assert.ok(cluster.sim.runUntil(() => openDonor(cluster, victim) !== undefined, 500), 'a donor serves the copy');
+      assert.ok(
+        cluster.sim.runUntil(() => openDonor(cluster, victim) !== undefined, 500),
+        'a donor serves the copy',
+      );
       cluster.sim.runFor(seed % 4);
       const donor = openDonor(cluster, victim);
       if (donor !== undefined) cluster.crash(donor);
@@ -119,7 +165,10 @@ test('full-copy: the restarted replica crashes again mid-copy, restarts, and rec
     run(seed, { medium: 'volatile' }, (cluster) => {
       const victim = 1 + (seed % 2);
       crashAndRestart(cluster, victim, OUTAGE_MS);
-      assert.ok(cluster.sim.runUntil(() => openDonor(cluster, victim) !== undefined, 500), 'a donor serves the copy');
+      assert.ok(
+        cluster.sim.runUntil(() => openDonor(cluster, victim) !== undefined, 500),
+        'a donor serves the copy',
+      );
       crashAndRestart(cluster, victim, OUTAGE_MS, seed % 3);
       assertReport(cluster.recover(victim, 3000));
       cluster.sim.runFor(20);
@@ -137,7 +186,11 @@ test('full-copy: a replica restarting before the view dropped it stays silent un
       crashAndRestart(cluster, victim, 1 + (seed % 5));
       const outcome = cluster.recover(victim, 3000);
       declined += outcome.counts['rejects'] ?? 0;
-      for (const phase of PHASES) assert.ok(phase in outcome.phasesMs, `phase ${phase} in ${JSON.stringify(outcome.phasesMs)}`);
+      for (const phase of PHASES)
+        assert.ok(
+          phase in outcome.phasesMs,
+          `phase ${phase} in ${JSON.stringify(outcome.phasesMs)}`,
+        );
       cluster.sim.runFor(20);
     });
   });
@@ -157,11 +210,21 @@ test('full-copy: a donor over its buffer budget starts the copy over, and it sti
   let overflows = 0;
   await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
     // A store of 12 batches copied while 12 busy clients write: a few records fill the budget.
-    const options = { medium: 'volatile' as const, clients: 12, strategyOptions: { bufferBytes: 300 }, dataset: { ...DATASET, keys: 3000 } };
-    run(seed, options, (cluster) => {
-      const outcome = crashAndRecover(cluster, seed % 3, outageMs(seed));
-      overflows += outcome.counts['overflows'] ?? 0;
-    }, { thinkMs: 0, randomReplica: false });
+    const options = {
+      medium: 'volatile' as const,
+      clients: 12,
+      strategyOptions: { bufferBytes: 300 },
+      dataset: { ...DATASET, keys: 3000 },
+    };
+    run(
+      seed,
+      options,
+      (cluster) => {
+        const outcome = crashAndRecover(cluster, seed % 3, outageMs(seed));
+        overflows += outcome.counts['overflows'] ?? 0;
+      },
+      { thinkMs: 0, randomReplica: false },
+    );
   });
   assert.ok(overflows > 0, 'some copies overflowed the budget and started over');
 });
@@ -171,19 +234,33 @@ test('full-copy over a slow link: the recovery takes at least the bytes it moved
   const dataset = { keys: 5000, valueSizes: { bytes: [100], weights: [1] } };
   const recover = (seed: number, nic: SimClusterOptions['nic']): RecoveryOutcome => {
     let outcome: RecoveryOutcome | undefined;
-    run(seed, { dataset, ...(nic ? { nic } : {}) }, (cluster) => {
-      outcome = crashAndRecover(cluster, 1 + (seed % 2), seed);
-    }, { keys: dataset.keys });
+    run(
+      seed,
+      { dataset, ...(nic ? { nic } : {}) },
+      (cluster) => {
+        outcome = crashAndRecover(cluster, 1 + (seed % 2), seed);
+      },
+      { keys: dataset.keys },
+    );
     return outcome as RecoveryOutcome;
   };
   await forEachSeed(t, import.meta.url, 3, (seed) => {
     const slow = recover(seed, { bytesPerSec: BYTES_PER_SEC });
     const fast = recover(seed, undefined);
     const wireMs = (slow.bytesMoved / BYTES_PER_SEC) * 1000;
-    assert.ok(slow.bytesMoved > dataset.keys * 100, `the whole store moved: ${slow.bytesMoved} bytes`);
-    assert.ok(slow.recoveryMs >= wireMs, `${slow.recoveryMs} ms to move ${slow.bytesMoved} bytes at ${BYTES_PER_SEC} B/s (${wireMs} ms)`);
+    assert.ok(
+      slow.bytesMoved > dataset.keys * 100,
+      `the whole store moved: ${slow.bytesMoved} bytes`,
+    );
+    assert.ok(
+      slow.recoveryMs >= wireMs,
+      `${slow.recoveryMs} ms to move ${slow.bytesMoved} bytes at ${BYTES_PER_SEC} B/s (${wireMs} ms)`,
+    );
     // The recovery's own steps (view changes, the join) take tens of ms without a limit: the link
     // shows as what it adds to them.
-    assert.ok(slow.recoveryMs - fast.recoveryMs >= wireMs / 2, `slow ${slow.recoveryMs} ms, unlimited ${fast.recoveryMs} ms, wire ${wireMs} ms`);
+    assert.ok(
+      slow.recoveryMs - fast.recoveryMs >= wireMs / 2,
+      `slow ${slow.recoveryMs} ms, unlimited ${fast.recoveryMs} ms, wire ${wireMs} ms`,
+    );
   });
 });

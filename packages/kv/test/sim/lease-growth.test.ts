@@ -7,7 +7,13 @@ import { assertLinearizable, SimCluster, type KvClient, type Replica } from '../
 const TIMING = { leaseMs: 40, leaseRenewMs: 10 };
 const HOLDER = 2;
 
-function put(cluster: SimCluster, client: KvClient, key: string, value: string, replica: number): boolean {
+function put(
+  cluster: SimCluster,
+  client: KvClient,
+  key: string,
+  value: string,
+  replica: number,
+): boolean {
   let done = false;
   client.submit({ kind: 'put', key, value, replica }, (err) => {
     done = err === undefined;
@@ -28,12 +34,13 @@ test('a view that grows by two does not carry a lease a disjoint majority could 
     assert.ok(put(cluster, writer, 'k', 'old', 0), 'the first write completes');
     cluster.crash(3);
     cluster.crash(4);
-    const three = (): boolean => cluster.liveReplicas().every((r) => r.view.members.length === 3 && r.holdsLease());
+    const three = (): boolean =>
+      cluster.liveReplicas().every((r) => r.view.members.length === 3 && r.holdsLease());
     assert.ok(cluster.sim.runUntil(three, 500), 'a view of 0, 1, 2 with leases');
     // 0 misses one lease request of the holder (for less than a suspicion period): that lease,
     // the holder's latest, is granted by 1 and itself only.
     const holder = cluster.replica(HOLDER) as Replica;
-    const renewed = (): ((() => boolean)) => {
+    const renewed = (): (() => boolean) => {
       const until = holder.leaseUntilMs;
       return () => holder.leaseUntilMs > until;
     };
@@ -49,7 +56,8 @@ test('a view that grows by two does not carry a lease a disjoint majority could 
     assert.ok(cluster.sim.runUntil(grown, 200), 'the holder installs the view of five');
     // Cut off with the reader: 0, 3 and 4 are a majority of five that granted it nothing.
     cluster.sim.network.partition([[HOLDER, reader.self]]);
-    const dropped = (): boolean => cluster.replica(0)?.view.members.every((m) => m.id !== HOLDER) === true;
+    const dropped = (): boolean =>
+      cluster.replica(0)?.view.members.every((m) => m.id !== HOLDER) === true;
     assert.ok(cluster.sim.runUntil(dropped, 500), 'a view without the holder');
     assert.ok(put(cluster, writer, 'k', 'new', 0), 'a write completes without the holder');
     reader.submit({ kind: 'get', key: 'k', replica: HOLDER }, () => undefined);

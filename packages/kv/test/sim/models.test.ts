@@ -18,8 +18,16 @@ import { after, test } from 'node:test';
 import { forEachSeed, utf8Text, type ActorId } from '@heal/actors';
 import { Prng } from '@heal/base';
 import {
-  compareTs, KvClient, PERSISTENCY_MODELS, SimCluster, tsEquals, validateReplicaConfig, SIM_TIMING,
-  type KeyRecord, type PersistencyModel, type Ts,
+  compareTs,
+  KvClient,
+  PERSISTENCY_MODELS,
+  SimCluster,
+  tsEquals,
+  validateReplicaConfig,
+  SIM_TIMING,
+  type KeyRecord,
+  type PersistencyModel,
+  type Ts,
 } from '../../src/index.js';
 import { assertLinearizable, assertSettledAndEqual } from '../../src/index.js';
 
@@ -60,7 +68,14 @@ interface Log {
  * persistScope() calls.
  */
 function drive(cluster: SimCluster, seed: number, model: PersistencyModel, prefix = ''): Log {
-  const log: Log = { clock: 0, puts: new Map(), reads: [], scopes: [], running: cluster.clients.length, stopped: false };
+  const log: Log = {
+    clock: 0,
+    puts: new Map(),
+    reads: [],
+    scopes: [],
+    running: cluster.clients.length,
+    stopped: false,
+  };
   cluster.clients.forEach((client, index) => {
     const prng = new Prng(seed * 1000 + index + (prefix === '' ? 0 : 500));
     let issued = 0;
@@ -117,22 +132,43 @@ function checkKept(model: PersistencyModel, kept: KeyRecord[], log: Log, who: st
   for (const r of kept) {
     const value = utf8Text(r.value);
     const put = log.puts.get(value);
-    assert.ok(put && put.key === r.key, `${who} kept ${r.key}=${value}, which no client wrote to ${r.key}`);
-    if (put.ts) assert.ok(tsEquals(put.ts, r.ts), `${who} kept ${r.key}=${value} with another ts than its put's`);
+    assert.ok(
+      put && put.key === r.key,
+      `${who} kept ${r.key}=${value}, which no client wrote to ${r.key}`,
+    );
+    if (put.ts)
+      assert.ok(
+        tsEquals(put.ts, r.ts),
+        `${who} kept ${r.key}=${value} with another ts than its put's`,
+      );
   }
-  const completed = [...log.puts.values()].filter((p): p is Required<PutRecord> => p.ts !== undefined);
+  const completed = [...log.puts.values()].filter(
+    (p): p is Required<PutRecord> => p.ts !== undefined,
+  );
   if (model === 'synch') {
-    for (const p of completed) assert.ok(holds(p.key, p.ts), `synch: ${who} lost completed ${p.key}@${JSON.stringify(p.ts)} (kept ${show(p.key)})`);
+    for (const p of completed)
+      assert.ok(
+        holds(p.key, p.ts),
+        `synch: ${who} lost completed ${p.key}@${JSON.stringify(p.ts)} (kept ${show(p.key)})`,
+      );
   }
   if (model === 'renf') {
     for (const { key, value } of log.reads) {
       const ts = log.puts.get(value)?.ts;
-      if (ts) assert.ok(holds(key, ts), `renf: ${who} lost ${key}=${value}, which a read returned (kept ${show(key)})`);
+      if (ts)
+        assert.ok(
+          holds(key, ts),
+          `renf: ${who} lost ${key}=${value}, which a read returned (kept ${show(key)})`,
+        );
     }
   }
   if (model === 'scope') {
     for (const scope of log.scopes) {
-      for (const { key, ts } of scope) assert.ok(holds(key, ts), `scope: ${who} lost ${key}@${JSON.stringify(ts)} of a completed scope`);
+      for (const { key, ts } of scope)
+        assert.ok(
+          holds(key, ts),
+          `scope: ${who} lost ${key}@${JSON.stringify(ts)} of a completed scope`,
+        );
     }
   }
   if (model === 'synch' || model === 'strict' || model === 'renf') {
@@ -141,7 +177,10 @@ function checkKept(model: PersistencyModel, kept: KeyRecord[], log: Log, who: st
       const later = log.puts.get(utf8Text(r.value)) as PutRecord;
       for (const w1 of completed) {
         if (w1.returned < later.invoked) {
-          assert.ok(holds(w1.key, w1.ts), `${model}: ${who} kept ${r.key}@${JSON.stringify(r.ts)} but not ${w1.key}@${JSON.stringify(w1.ts)}, which completed before it started`);
+          assert.ok(
+            holds(w1.key, w1.ts),
+            `${model}: ${who} kept ${r.key}@${JSON.stringify(r.ts)} but not ${w1.key}@${JSON.stringify(w1.ts)}, which completed before it started`,
+          );
         }
       }
     }
@@ -155,10 +194,24 @@ function checkKept(model: PersistencyModel, kept: KeyRecord[], log: Log, who: st
  */
 const POWER_TICK_MS = 3;
 
-function cluster(seed: number, model: PersistencyModel, medium: 'volatile' | 'wal' | 'pmem', tag: string): SimCluster {
+function cluster(
+  seed: number,
+  model: PersistencyModel,
+  medium: 'volatile' | 'wal' | 'pmem',
+  tag: string,
+): SimCluster {
   const dataDir = join(root, `${tag}-${model}-${medium}-${seed}`);
   const timing = tag === 'crash' ? {} : { tickMs: POWER_TICK_MS };
-  return new SimCluster({ seed, replicas: REPLICAS, clients: 4, model, medium, dataDir, pmemCapacity: PMEM_CAPACITY, timing });
+  return new SimCluster({
+    seed,
+    replicas: REPLICAS,
+    clients: 4,
+    model,
+    medium,
+    dataDir,
+    pmemCapacity: PMEM_CAPACITY,
+    timing,
+  });
 }
 
 function closeAll(c: SimCluster, dataDir: string): void {
@@ -167,12 +220,25 @@ function closeAll(c: SimCluster, dataDir: string): void {
 }
 
 test('the replica config names a bad persistency model and bad pmem options', () => {
-  const base = { replicas: 3, timing: SIM_TIMING, strategy: 'full-copy', medium: 'volatile' } as const;
-  assert.throws(() => validateReplicaConfig({ ...base, model: 'lazy' as never }, ['full-copy']),
-    /model must be synch\|strict\|renf\|event\|scope, got lazy/);
+  const base = {
+    replicas: 3,
+    timing: SIM_TIMING,
+    strategy: 'full-copy',
+    medium: 'volatile',
+  } as const;
+  assert.throws(
+    () => validateReplicaConfig({ ...base, model: 'lazy' as never }, ['full-copy']),
+    /model must be synch\|strict\|renf\|event\|scope, got lazy/,
+  );
   for (const model of PERSISTENCY_MODELS) validateReplicaConfig({ ...base, model }, ['full-copy']);
-  assert.throws(() => validateReplicaConfig({ ...base, pmemCapacity: 0 }, ['full-copy']), /pmemCapacity must be a positive integer, got 0/);
-  assert.throws(() => validateReplicaConfig({ ...base, pmemLatency: 'yes' as never }, ['full-copy']), /pmemLatency must be a boolean, got yes/);
+  assert.throws(
+    () => validateReplicaConfig({ ...base, pmemCapacity: 0 }, ['full-copy']),
+    /pmemCapacity must be a positive integer, got 0/,
+  );
+  assert.throws(
+    () => validateReplicaConfig({ ...base, pmemLatency: 'yes' as never }, ['full-copy']),
+    /pmemLatency must be a boolean, got yes/,
+  );
 });
 
 for (const model of PERSISTENCY_MODELS) {
@@ -190,7 +256,10 @@ for (const model of PERSISTENCY_MODELS) {
         else checkKept(model, kept, log, `replica ${victim}`);
         c.sim.runFor(5);
         c.restart(victim);
-        assert.ok(c.sim.runUntil(() => log.running === 0, 20_000), `clients finish (${log.running} running)`);
+        assert.ok(
+          c.sim.runUntil(() => log.running === 0, 20_000),
+          `clients finish (${log.running} running)`,
+        );
         assertLinearizable(c);
         assertSettledAndEqual(c, 5000);
         closeAll(c, join(root, `crash-${model}-${medium}-${seed}`));
@@ -198,7 +267,8 @@ for (const model of PERSISTENCY_MODELS) {
     });
   }
   for (const medium of ['wal', 'pmem'] as const) {
-    const failure = medium === 'pmem' ? 'a power failure (adversarial pmem)' : 'a crash with a torn log tail';
+    const failure =
+      medium === 'pmem' ? 'a power failure (adversarial pmem)' : 'a crash with a torn log tail';
     test(`${model} on ${medium}: after ${failure} of every replica, each medium kept what ${model} promises`, async (t) => {
       let lost = 0;
       await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
@@ -206,12 +276,14 @@ for (const model of PERSISTENCY_MODELS) {
         const log = drive(c, seed, model);
         c.sim.runFor(new Prng(seed).range(3, 40));
         for (let id = 0; id < REPLICAS; id++) c.crash(id);
-        for (let id = 0; id < REPLICAS; id++) lost += checkKept(model, [...c.sim.storage(id).records()], log, `replica ${id}`);
+        for (let id = 0; id < REPLICAS; id++)
+          lost += checkKept(model, [...c.sim.storage(id).records()], log, `replica ${id}`);
         assertLinearizable(c);
         closeAll(c, join(root, `power-${model}-${medium}-${seed}`));
       });
       // The failures strike while writes are in flight: the lazy models lose some completed ones.
-      if (model === 'event' || model === 'scope') assert.ok(lost > 0, `${model}: no power failure lost a completed write`);
+      if (model === 'event' || model === 'scope')
+        assert.ok(lost > 0, `${model}: no power failure lost a completed write`);
       else if (model === 'synch') assert.equal(lost, 0);
     });
     test(`${model} on ${medium}: after ${failure} of every replica, the cluster restarts from the media and serves linearizably from what they kept`, async (t) => {
@@ -223,22 +295,32 @@ for (const model of PERSISTENCY_MODELS) {
         const epochBefore = Math.max(...c.liveReplicas().map((r) => r.view.epoch));
         c.powerFailure();
         before.stopped = true;
-        for (let id = 0; id < REPLICAS; id++) checkKept(model, [...c.sim.storage(id).records()], before, `replica ${id}`);
+        for (let id = 0; id < REPLICAS; id++)
+          checkKept(model, [...c.sim.storage(id).records()], before, `replica ${id}`);
         assertLinearizable(c);
         // Power comes back later: what was on the wire is gone.
         c.sim.runFor(RESTART_AFTER_MS);
         const kept = c.restartAll();
         const epoch = c.coldStart(200);
-        assert.ok(epoch > epochBefore, `the cold-start view's epoch ${epoch} is above every earlier one (${epochBefore})`);
+        assert.ok(
+          epoch > epochBefore,
+          `the cold-start view's epoch ${epoch} is above every earlier one (${epochBefore})`,
+        );
         // The history starts over from what the media kept: reads before any new write return it.
         const after = drive(c, seed, model, 'r');
-        assert.ok(c.sim.runUntil(() => after.running === 0, 20_000), `clients finish (${after.running} running)`);
+        assert.ok(
+          c.sim.runUntil(() => after.running === 0, 20_000),
+          `clients finish (${after.running} running)`,
+        );
         assertLinearizable(c);
         assertSettledAndEqual(c, 5000);
         for (const r of c.liveReplicas()) {
           for (const [key, record] of kept) {
             const held = r.records.get(key);
-            assert.ok(held && compareTs(held.ts, record.ts) >= 0, `replica ${r.self} holds ${key} below the ${JSON.stringify(record.ts)} a medium kept`);
+            assert.ok(
+              held && compareTs(held.ts, record.ts) >= 0,
+              `replica ${r.self} holds ${key} below the ${JSON.stringify(record.ts)} a medium kept`,
+            );
           }
           reconciled += r.stats()['coldEntriesApplied'] ?? 0;
         }
@@ -265,16 +347,23 @@ function putAll(c: SimCluster, keys: number, client = c.clients[0]): boolean {
   return c.sim.runUntil(() => done === keys, 1000);
 }
 
-const stat = (c: SimCluster, id: ActorId, name: string): number => c.replica(id)?.stats()[name] ?? NaN;
+const stat = (c: SimCluster, id: ActorId, name: string): number =>
+  c.replica(id)?.stats()[name] ?? NaN;
 
-test('the Partially-persisted list holds a Scope coordinator\'s writes until a persistScope() reaches their DP', () => {
+test("the Partially-persisted list holds a Scope coordinator's writes until a persistScope() reaches their DP", () => {
   const c = new SimCluster({ seed: 7, replicas: REPLICAS, clients: 1, model: 'scope' });
   assert.ok(c.settle(1000));
   assert.ok(putAll(c, 5));
   c.sim.runFor(20);
   assert.equal(stat(c, 0, 'partiallyPersisted'), 5, 'past VP, not at DP: nobody synced');
   assert.ok(stat(c, 0, 'partiallyPersistedOldestMs') >= 20);
-  assert.deepEqual([...(c.replica(0)?.partiallyPersisted() ?? [])].map((e) => e.key).sort(), ['p0', 'p1', 'p2', 'p3', 'p4']);
+  assert.deepEqual([...(c.replica(0)?.partiallyPersisted() ?? [])].map((e) => e.key).sort(), [
+    'p0',
+    'p1',
+    'p2',
+    'p3',
+    'p4',
+  ]);
   let scoped = false;
   const client = c.clients[0];
   assert.ok(client);
@@ -283,8 +372,14 @@ test('the Partially-persisted list holds a Scope coordinator\'s writes until a p
     assert.ifError(err);
     scoped = true;
   });
-  assert.ok(c.sim.runUntil(() => scoped, 1000), 'persistScope() completes');
-  assert.ok(c.sim.runUntil(() => stat(c, 0, 'partiallyPersisted') === 0, 100), 'the scope\'s sync brought every write to DP');
+  assert.ok(
+    c.sim.runUntil(() => scoped, 1000),
+    'persistScope() completes',
+  );
+  assert.ok(
+    c.sim.runUntil(() => stat(c, 0, 'partiallyPersisted') === 0, 100),
+    "the scope's sync brought every write to DP",
+  );
   assert.equal(stat(c, 0, 'partiallyPersistedOldestMs'), 0);
   assert.equal(client.scopeWrites.size, 0);
 });
@@ -294,13 +389,21 @@ test('a client made with scope: false keeps no ts for persistScope(), and its pe
   assert.ok(c.settle(1000));
   const self = c.clients[0]?.self as ActorId;
   const client = new KvClient(c.sim.endpoint(self), {
-    replicas: REPLICAS, timeoutMs: 1000, scope: false, ...(c.history ? { history: c.history } : {}),
+    replicas: REPLICAS,
+    timeoutMs: 1000,
+    scope: false,
+    ...(c.history ? { history: c.history } : {}),
   });
   assert.ok(putAll(c, 5, client));
   assert.equal(client.scopeWrites.size, 0);
   let answer: unknown;
-  client.submitPersistScope((err) => { answer = err; });
-  assert.ok(answer instanceof RangeError && /scope: false/.test(answer.message), `persistScope() fails at once: ${String(answer)}`);
+  client.submitPersistScope((err) => {
+    answer = err;
+  });
+  assert.ok(
+    answer instanceof RangeError && /scope: false/.test(answer.message),
+    `persistScope() fails at once: ${String(answer)}`,
+  );
   assertLinearizable(c);
 });
 
@@ -324,8 +427,17 @@ test('Synch writes reach DP when they complete; Strict and Event writes reach it
     assert.ok(c.sim.runUntil(() => done === 10, 1000));
     if (model === 'synch') assert.equal(maxPartial, 0, 'synch: DP = VP');
     else assert.ok(maxPartial > 0, `${model}: some completed writes were not at DP yet`);
-    assert.ok(c.sim.runUntil(() => c.liveReplicas().every((r) => r.stats()['partiallyPersisted'] === 0), 200), `${model}: DP follows`);
-    assert.ok(stat(c, 1, 'persistAcksSent') > 0 || model === 'synch', 'followers sent persist acks');
+    assert.ok(
+      c.sim.runUntil(
+        () => c.liveReplicas().every((r) => r.stats()['partiallyPersisted'] === 0),
+        200,
+      ),
+      `${model}: DP follows`,
+    );
+    assert.ok(
+      stat(c, 1, 'persistAcksSent') > 0 || model === 'synch',
+      'followers sent persist acks',
+    );
   }
 });
 
@@ -365,7 +477,10 @@ test('an REnf read waiting for the DP of a write whose coordinator crashed is se
         read = value;
       });
     });
-    assert.ok(c.sim.runUntil(() => read !== undefined, 1000), 'the read is answered');
+    assert.ok(
+      c.sim.runUntil(() => read !== undefined, 1000),
+      'the read is answered',
+    );
     assert.equal(read, 'v');
     waited += stat(c, 1, 'readsWaitedDurable');
   });

@@ -40,7 +40,11 @@ test('a truncated, overlong, foreign or corrupt epoch file is an error naming th
   file.save(12);
   const good = readFileSync(path);
   truncateSync(path, 7);
-  assertCorrupt(() => file.load(), path, new RegExp(`7 bytes, expected ${EPOCH_FILE_BYTES} \\(truncated\\)`));
+  assertCorrupt(
+    () => file.load(),
+    path,
+    new RegExp(`7 bytes, expected ${EPOCH_FILE_BYTES} \\(truncated\\)`),
+  );
   writeFileSync(path, Buffer.concat([good, Buffer.from([0])]));
   assertCorrupt(() => file.load(), path, /21 bytes, expected 20 \(trailing bytes\)/);
   const foreign = Buffer.from(good);
@@ -77,7 +81,12 @@ test('a replica restarting on a medium whose epoch file is corrupt fails with an
   c.sim.runFor(5);
   c.restartAll();
   const epoch = c.coldStart(200);
-  for (let id = 0; id < 3; id++) assert.equal(c.sim.storage(id).loadEpoch(), epoch, `replica ${id} persisted the cold-start view's epoch`);
+  for (let id = 0; id < 3; id++)
+    assert.equal(
+      c.sim.storage(id).loadEpoch(),
+      epoch,
+      `replica ${id} persisted the cold-start view's epoch`,
+    );
   c.crash(1);
   const path = join(dataDir, 'replica-1.wal', 'epoch');
   truncateSync(path, 11);

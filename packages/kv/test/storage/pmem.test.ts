@@ -3,7 +3,14 @@ import { existsSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { Prng } from '@heal/base';
 import { LATENCY_OFF, SimulatedCrash, type RegionOptions } from '@heal/pmem';
-import { BucketDigest, digestLanesOf, PmemStorage, StorageError, type KeyRecord, type PmemStorageOptions } from '../../src/index.js';
+import {
+  BucketDigest,
+  digestLanesOf,
+  PmemStorage,
+  StorageError,
+  type KeyRecord,
+  type PmemStorageOptions,
+} from '../../src/index.js';
 import { assertSameRecords, rec, tempDir } from './helpers.js';
 
 const tmp = tempDir('pmem');
@@ -12,7 +19,10 @@ let files = 0;
 const newPath = (): string => tmp.path(`p${files++}.pmem`);
 
 const FAST: RegionOptions = { latency: LATENCY_OFF };
-const SMALL: PmemStorageOptions = { layout: { capacity: 12, keyMaxBytes: 16, valueMaxBytes: 64, metaBytes: 256 }, region: FAST };
+const SMALL: PmemStorageOptions = {
+  layout: { capacity: 12, keyMaxBytes: 16, valueMaxBytes: 64, metaBytes: 256 },
+  region: FAST,
+};
 /** Sizes of the crash suite: bounded so it runs in a few seconds. */
 const CRASH_SEEDS = 60;
 const ROUNDS_PER_SEED = 8;
@@ -23,15 +33,31 @@ test('round trip: records and the seq high-water mark survive close and reopen',
   const pm = new PmemStorage(path, SMALL);
   assert.equal(pm.recovery.created, true);
   assert.deepEqual([...pm.records()], []);
-  const records = [rec('a', 1), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: '' }, rec('a', 5, 'valid')];
+  const records = [
+    rec('a', 1),
+    rec('b', 2),
+    rec('ключ', 3),
+    { ...rec('empty', 4), value: '' },
+    rec('a', 5, 'valid'),
+  ];
   for (const r of records) pm.write(r);
-  assertSameRecords(pm.records(), [rec('a', 5, 'valid'), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: '' }]);
+  assertSameRecords(pm.records(), [
+    rec('a', 5, 'valid'),
+    rec('b', 2),
+    rec('ключ', 3),
+    { ...rec('empty', 4), value: '' },
+  ]);
   pm.saveSeqHighWater(2 ** 40 + 1);
   pm.close();
   pm.close();
   const again = new PmemStorage(path, { region: FAST });
   assert.equal(again.recovery.created, false);
-  assertSameRecords(again.records(), [rec('a', 5, 'valid'), rec('b', 2), rec('ключ', 3), { ...rec('empty', 4), value: '' }]);
+  assertSameRecords(again.records(), [
+    rec('a', 5, 'valid'),
+    rec('b', 2),
+    rec('ключ', 3),
+    { ...rec('empty', 4), value: '' },
+  ]);
   assert.equal(again.loadSeqHighWater(), 2 ** 40 + 1);
   again.close();
   assert.equal(existsSync(`${path}.tmp`), false);
@@ -66,7 +92,10 @@ test('a state-only change is one setState; a new write is a put; both survive a 
   pm.sync();
   pm.write(rec('k', 1, 'valid'));
   pm.sync();
-  assert.deepEqual({ puts: pm.stats.puts, stateUpdates: pm.stats.stateUpdates }, { puts: 1, stateUpdates: 1 });
+  assert.deepEqual(
+    { puts: pm.stats.puts, stateUpdates: pm.stats.stateUpdates },
+    { puts: 1, stateUpdates: 1 },
+  );
   pm.write(rec('k', 2, 'write'));
   pm.sync();
   assert.equal(pm.stats.puts, 2);
@@ -78,13 +107,26 @@ test('a state-only change is one setState; a new write is a put; both survive a 
 test('capacity, key and value limits are refused at write, naming the field', () => {
   const pm = new PmemStorage(newPath(), SMALL);
   for (let i = 0; i < 12; i++) pm.write(rec(`k${i}`, i));
-  assert.throws(() => pm.write(rec('one-too-many', 1)), (err) => err instanceof StorageError && err.code === 'ERR_STORAGE_FULL' && /12 keys/.test(err.message));
+  assert.throws(
+    () => pm.write(rec('one-too-many', 1)),
+    (err) =>
+      err instanceof StorageError && err.code === 'ERR_STORAGE_FULL' && /12 keys/.test(err.message),
+  );
   pm.write(rec('k3', 99)); // an existing key still fits
   pm.sync();
   assert.throws(() => pm.write(rec('one-too-many', 1)), /pmem table full/);
-  assert.throws(() => pm.write(rec('x'.repeat(17), 1)), /record\.key must be 1 to 16 UTF-8 bytes, got 17 bytes/);
-  assert.throws(() => pm.write({ ...rec('k1', 1), value: '\0'.repeat(65) }), /record\.value must be a byte string \(chars 0\.\.255\) of at most 64 bytes, got 65 chars/);
-  assert.throws(() => new PmemStorage(newPath(), { crashMode: 'gentle' as never }), /options\.crashMode/);
+  assert.throws(
+    () => pm.write(rec('x'.repeat(17), 1)),
+    /record\.key must be 1 to 16 UTF-8 bytes, got 17 bytes/,
+  );
+  assert.throws(
+    () => pm.write({ ...rec('k1', 1), value: '\0'.repeat(65) }),
+    /record\.value must be a byte string \(chars 0\.\.255\) of at most 64 bytes, got 65 chars/,
+  );
+  assert.throws(
+    () => new PmemStorage(newPath(), { crashMode: 'gentle' as never }),
+    /options\.crashMode/,
+  );
   pm.close();
   assert.throws(() => pm.sync(), /storage is closed/);
 });
@@ -106,12 +148,19 @@ function randomOp(pm: PmemStorage, m: Model, random: Prng): void {
   const key = KEYS[random.int(KEYS.length)] as string;
   const current = m.pending.get(key) ?? m.synced.get(key);
   if (roll < 5 || current === undefined) {
-    const r = rec(key, ++m.version, (['valid', 'invalid', 'write', 'replay'] as const)[random.int(4)]);
+    const r = rec(
+      key,
+      ++m.version,
+      (['valid', 'invalid', 'write', 'replay'] as const)[random.int(4)],
+    );
     pm.write(r);
     m.pending.set(key, r);
     m.written.set(key, [...(m.written.get(key) ?? []), r]);
   } else if (roll < 7) {
-    const r = { ...current, state: current.state === 'valid' ? 'write' as const : 'valid' as const };
+    const r = {
+      ...current,
+      state: current.state === 'valid' ? ('write' as const) : ('valid' as const),
+    };
     pm.write(r);
     m.pending.set(key, r);
     m.written.set(key, [...(m.written.get(key) ?? []), r]);
@@ -132,13 +181,26 @@ function randomOp(pm: PmemStorage, m: Model, random: Prng): void {
  */
 function checkInPlace(pm: PmemStorage, where: string): void {
   const scanned = [...pm.records()];
-  assert.deepEqual(pm.loadDigest(), digestLanesOf(scanned), `${where}: the digest at open is that of the durable records`);
+  assert.deepEqual(
+    pm.loadDigest(),
+    digestLanesOf(scanned),
+    `${where}: the digest at open is that of the durable records`,
+  );
   assert.equal(pm.size, scanned.length, `${where}: size`);
-  for (const r of scanned) assertSameRecords([pm.get(r.key) as KeyRecord], [r], `${where}: get(${r.key})`);
-  assertSameRecords(pm.notValid(), scanned.filter((r) => r.state !== 'valid'), `${where}: the not-Valid records`);
+  for (const r of scanned)
+    assertSameRecords([pm.get(r.key) as KeyRecord], [r], `${where}: get(${r.key})`);
+  assertSameRecords(
+    pm.notValid(),
+    scanned.filter((r) => r.state !== 'valid'),
+    `${where}: the not-Valid records`,
+  );
   const digest = new BucketDigest();
   const buckets = new Set(scanned.slice(0, 3).map((r) => digest.bucketOf(r.key)));
-  assertSameRecords(pm.recordsInBuckets(buckets), scanned.filter((r) => buckets.has(digest.bucketOf(r.key))), `${where}: records in buckets`);
+  assertSameRecords(
+    pm.recordsInBuckets(buckets),
+    scanned.filter((r) => buckets.has(digest.bucketOf(r.key))),
+    `${where}: records in buckets`,
+  );
 }
 
 /** After a crash inside sync: each key is its synced record or one it was written with since, never torn. */
@@ -149,8 +211,13 @@ function checkAfterCrashInSync(pm: PmemStorage, m: Model, where: string): void {
   for (const key of new Set([...m.synced.keys(), ...m.pending.keys(), ...loaded.keys()])) {
     const options = [m.synced.get(key), ...(m.written.get(key) ?? [])];
     const got = loaded.get(key);
-    const matches = options.some((o) => (o === undefined ? got === undefined : got !== undefined && sameRecord(got, o)));
-    assert.ok(matches, `${where}: key ${key} is ${JSON.stringify(got)}, expected one of ${JSON.stringify(options)}`);
+    const matches = options.some((o) =>
+      o === undefined ? got === undefined : got !== undefined && sameRecord(got, o),
+    );
+    assert.ok(
+      matches,
+      `${where}: key ${key} is ${JSON.stringify(got)}, expected one of ${JSON.stringify(options)}`,
+    );
     if (got === undefined) m.synced.delete(key);
     else m.synced.set(key, got);
   }
@@ -159,8 +226,15 @@ function checkAfterCrashInSync(pm: PmemStorage, m: Model, where: string): void {
 }
 
 function sameRecord(a: KeyRecord, b: KeyRecord): boolean {
-  return a.key === b.key && a.ts.version === b.ts.version && a.ts.cid === b.ts.cid && a.state === b.state &&
-    a.origin === b.origin && a.seq === b.seq && a.value === b.value;
+  return (
+    a.key === b.key &&
+    a.ts.version === b.ts.version &&
+    a.ts.cid === b.ts.cid &&
+    a.state === b.state &&
+    a.origin === b.origin &&
+    a.seq === b.seq &&
+    a.value === b.value
+  );
 }
 
 test('crashes at seeded points, inside sync and between operations (strict and adversarial): every synced record is intact, nothing torn is visible, the digest is exact', () => {
@@ -169,14 +243,24 @@ test('crashes at seeded points, inside sync and between operations (strict and a
     const random = new Prng(seed);
     const crashMode = seed % 2 === 0 ? 'strict' : 'adversarial';
     const pm = new PmemStorage(newPath(), { ...SMALL, crashMode });
-    const m: Model = { synced: new Map(), pending: new Map(), written: new Map(), version: 0, seq: 0 };
+    const m: Model = {
+      synced: new Map(),
+      pending: new Map(),
+      written: new Map(),
+      version: 0,
+      seq: 0,
+    };
     for (let round = 0; round < ROUNDS_PER_SEED; round++) {
       const where = `seed=${seed} (${crashMode}) round=${round}`;
       const ops = 3 + random.int(15);
       for (let i = 0; i < ops; i++) randomOp(pm, m, random);
       const crashSeed = random.u32();
       if (random.int(2) === 0 && m.pending.size > 0) {
-        pm.region.armCrash({ mode: crashMode, seed: crashSeed, beforeEvent: random.int(12 * m.pending.size + 1) });
+        pm.region.armCrash({
+          mode: crashMode,
+          seed: crashSeed,
+          beforeEvent: random.int(12 * m.pending.size + 1),
+        });
         try {
           pm.sync();
           for (const [k, r] of m.pending) m.synced.set(k, r);
@@ -214,10 +298,17 @@ test('a crash inside sync keeps a prefix of the writes since the last sync, in w
     }
     pm.sync();
     // Rewrites of the same keys within one sync interval: the case a latest-per-key flush breaks.
-    const writes = Array.from({ length: 3 + random.int(8) }, (_, i) => ({ key: KEYS[random.int(4)] as string, n: i + 1 }));
+    const writes = Array.from({ length: 3 + random.int(8) }, (_, i) => ({
+      key: KEYS[random.int(4)] as string,
+      n: i + 1,
+    }));
     for (const w of writes) pm.write(rec(w.key, w.n, 'valid'));
     const mode = random.int(2) === 0 ? 'strict' : 'adversarial';
-    pm.region.armCrash({ mode, seed: random.u32(), beforeEvent: random.int(16 * writes.length + 1) });
+    pm.region.armCrash({
+      mode,
+      seed: random.u32(),
+      beforeEvent: random.int(16 * writes.length + 1),
+    });
     try {
       pm.sync();
     } catch (err) {
@@ -229,8 +320,13 @@ test('a crash inside sync keeps a prefix of the writes since the last sync, in w
     const kept = new Map([...pm.records()].map((r) => [r.key, r.ts.version]));
     const states: Map<string, number>[] = [new Map(base)];
     for (const w of writes) states.push(new Map(states[states.length - 1]).set(w.key, w.n + 1));
-    const prefix = states.findIndex((s) => s.size === kept.size && [...s].every(([k, v]) => kept.get(k) === v));
-    assert.ok(prefix >= 0, `seed=${seed} (${mode}): ${JSON.stringify([...kept])} is no prefix of ${JSON.stringify(writes)}`);
+    const prefix = states.findIndex(
+      (s) => s.size === kept.size && [...s].every(([k, v]) => kept.get(k) === v),
+    );
+    assert.ok(
+      prefix >= 0,
+      `seed=${seed} (${mode}): ${JSON.stringify([...kept])} is no prefix of ${JSON.stringify(writes)}`,
+    );
     pm.close();
   }
   assert.ok(crashes > CRASH_SEEDS / 2, `crashes struck inside sync (${crashes})`);

@@ -4,8 +4,17 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { forEachSeed, type ActorId, type CrashableStorage } from '@heal/actors';
 import {
-  createStorage, kvReplicaModule, MemoryStorage, PmemStorage, SIM_TIMING, SimCluster, validateReplicaConfig, WalStorage,
-  type KvStorage, type ReplicaConfig, type ReplicaModule,
+  createStorage,
+  kvReplicaModule,
+  MemoryStorage,
+  PmemStorage,
+  SIM_TIMING,
+  SimCluster,
+  validateReplicaConfig,
+  WalStorage,
+  type KvStorage,
+  type ReplicaConfig,
+  type ReplicaModule,
 } from '../../src/index.js';
 import { assertLinearizable, assertSettledAndEqual } from '../../src/index.js';
 import { startSimLoad } from '../../src/index.js';
@@ -16,15 +25,26 @@ after(() => tmp.cleanup());
 /** Seeds per medium and variant: each run creates real files, so the count stays small. */
 const SEEDS = 4;
 
-const base: ReplicaConfig = { replicas: 3, timing: SIM_TIMING, strategy: 'full-copy', medium: 'volatile' };
+const base: ReplicaConfig = {
+  replicas: 3,
+  timing: SIM_TIMING,
+  strategy: 'full-copy',
+  medium: 'volatile',
+};
 
 test('the replica config names what is wrong with medium and dataDir', () => {
-  assert.throws(() => validateReplicaConfig({ ...base, medium: 'disk' as never }, ['full-copy']),
-    /medium must be volatile\|memory-durable\|wal\|pmem, got disk/);
-  assert.throws(() => validateReplicaConfig({ ...base, medium: 'wal' }, ['full-copy']),
-    /dataDir must be a non-empty directory path for medium wal, got undefined/);
-  assert.throws(() => validateReplicaConfig({ ...base, medium: 'pmem', dataDir: '' }, ['full-copy']),
-    /dataDir must be a non-empty directory path for medium pmem/);
+  assert.throws(
+    () => validateReplicaConfig({ ...base, medium: 'disk' as never }, ['full-copy']),
+    /medium must be volatile\|memory-durable\|wal\|pmem, got disk/,
+  );
+  assert.throws(
+    () => validateReplicaConfig({ ...base, medium: 'wal' }, ['full-copy']),
+    /dataDir must be a non-empty directory path for medium wal, got undefined/,
+  );
+  assert.throws(
+    () => validateReplicaConfig({ ...base, medium: 'pmem', dataDir: '' }, ['full-copy']),
+    /dataDir must be a non-empty directory path for medium pmem/,
+  );
   assert.throws(() => createStorage(0, { ...base, medium: 'pmem' }), /dataDir must be/);
   validateReplicaConfig({ ...base, medium: 'wal', dataDir: tmp.dir }, ['full-copy']);
   validateReplicaConfig({ ...base, medium: 'memory-durable', dataDir: tmp.dir }, ['full-copy']);
@@ -89,19 +109,30 @@ function moduleWith(medium: 'wal' | 'pmem', dataDir: string, syncEach: boolean):
 }
 
 function untilPendingWrite(cluster: SimCluster, id: ActorId, limitMs: number): boolean {
-  return cluster.sim.runUntil(() => (cluster.replica(id)?.stats()['pendingWrites'] ?? 0) > 0, limitMs);
+  return cluster.sim.runUntil(
+    () => (cluster.replica(id)?.stats()['pendingWrites'] ?? 0) > 0,
+    limitMs,
+  );
 }
 
 for (const medium of ['wal', 'pmem'] as const) {
   for (const syncEach of [false, true]) {
-    const variant = syncEach ? 'synced after every write' : 'written without sync (the current replica)';
+    const variant = syncEach
+      ? 'synced after every write'
+      : 'written without sync (the current replica)';
     test(`${medium} ${variant}: a replica crashed mid-write restarts from its medium, and the run is linearizable`, async (t) => {
       let keptWrite = 0;
       await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
         const dataDir = join(tmp.dir, `${medium}-${syncEach}-${seed}`);
         const module = moduleWith(medium, dataDir, syncEach);
         const cluster = new SimCluster({ seed, replicas: 3, clients: 4, module });
-        const progress = startSimLoad(cluster, seed, { keys: 6, writeRatio: 0.5, opsPerClient: 30, thinkMs: 0.5, randomReplica: true });
+        const progress = startSimLoad(cluster, seed, {
+          keys: 6,
+          writeRatio: 0.5,
+          opsPerClient: 30,
+          thinkMs: 0.5,
+          randomReplica: true,
+        });
         const victim = seed % 3;
         if (untilPendingWrite(cluster, victim, 50)) {
           cluster.crash(victim);
@@ -111,7 +142,10 @@ for (const medium of ['wal', 'pmem'] as const) {
           cluster.sim.runFor(5);
           cluster.restart(victim);
         }
-        assert.ok(cluster.sim.runUntil(() => progress.running === 0, 20_000), `clients finish (${JSON.stringify(progress)})`);
+        assert.ok(
+          cluster.sim.runUntil(() => progress.running === 0, 20_000),
+          `clients finish (${JSON.stringify(progress)})`,
+        );
         assertLinearizable(cluster);
         assertSettledAndEqual(cluster, 5000);
         for (let id = 0; id < 3; id++) cluster.sim.storage(id).close();

@@ -9,8 +9,16 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { forEachSeed, type ActorId } from '@heal/actors';
 import {
-  assertLinearizable, assertSettledAndEqual, fullCopyRecovery, createReplicaModule, digestLanesOf, SimCluster, startSimLoad,
-  type RecoveryContext, type RecoveryStrategy, type RecoveryStrategyFactory,
+  assertLinearizable,
+  assertSettledAndEqual,
+  fullCopyRecovery,
+  createReplicaModule,
+  digestLanesOf,
+  SimCluster,
+  startSimLoad,
+  type RecoveryContext,
+  type RecoveryStrategy,
+  type RecoveryStrategyFactory,
 } from '../../src/index.js';
 import { HeldRecords } from '../../src/protocol/held-records.js';
 import { tempDir } from './helpers.js';
@@ -32,9 +40,16 @@ function observing(observed: Observed): RecoveryStrategyFactory {
     const records = ctx.records();
     assert.ok(records instanceof HeldRecords);
     const held = [...records.held()];
-    assert.ok(held.every((r) => r.state === 'invalid'), 'at start only the not-Valid records are held, as Invalid');
+    assert.ok(
+      held.every((r) => r.state === 'invalid'),
+      'at start only the not-Valid records are held, as Invalid',
+    );
     assert.equal(records.size, held.length + records.coldSize);
-    assert.deepEqual(ctx.loadedDigest(), digestLanesOf(records.values()), 'the digest the medium kept is that of the records');
+    assert.deepEqual(
+      ctx.loadedDigest(),
+      digestLanesOf(records.values()),
+      'the digest the medium kept is that of the records',
+    );
     observed.restarts++;
     observed.heldNotValid += held.length;
   };
@@ -60,7 +75,10 @@ function observing(observed: Observed): RecoveryStrategyFactory {
 }
 
 function untilPendingWrite(cluster: SimCluster, id: ActorId, limitMs: number): boolean {
-  return cluster.sim.runUntil(() => (cluster.replica(id)?.stats()['pendingWrites'] ?? 0) > 0, limitMs);
+  return cluster.sim.runUntil(
+    () => (cluster.replica(id)?.stats()['pendingWrites'] ?? 0) > 0,
+    limitMs,
+  );
 }
 
 for (const medium of ['memory-durable', 'wal', 'pmem'] as const) {
@@ -69,16 +87,37 @@ for (const medium of ['memory-durable', 'wal', 'pmem'] as const) {
     const module = createReplicaModule([observing(observed)]);
     await forEachSeed(t, import.meta.url, SEEDS, (seed) => {
       const dataDir = join(tmp.dir, `${medium}-${seed}`);
-      const cluster = new SimCluster({ seed, replicas: 3, clients: 4, module, medium, dataDir, dataset: DATASET, pmemCapacity: 512 });
-      const progress = startSimLoad(cluster, seed, { keys: 20, writeRatio: 0.5, opsPerClient: 40, thinkMs: 0.5, randomReplica: true });
+      const cluster = new SimCluster({
+        seed,
+        replicas: 3,
+        clients: 4,
+        module,
+        medium,
+        dataDir,
+        dataset: DATASET,
+        pmemCapacity: 512,
+      });
+      const progress = startSimLoad(cluster, seed, {
+        keys: 20,
+        writeRatio: 0.5,
+        opsPerClient: 40,
+        thinkMs: 0.5,
+        randomReplica: true,
+      });
       const victim = 1 + (seed % 2);
       assert.ok(untilPendingWrite(cluster, victim, 50), 'the victim has a write in flight');
       cluster.crash(victim);
       cluster.sim.runFor(5);
       cluster.restart(victim);
       const stats = cluster.replica(victim)?.stats() ?? {};
-      assert.ok((stats['coldKeys'] ?? 0) >= DATASET.keys - 20, `the restarted replica left its records on the medium (${stats['coldKeys']} cold)`);
-      assert.ok(cluster.sim.runUntil(() => progress.running === 0, 20_000), `clients finish (${JSON.stringify(progress)})`);
+      assert.ok(
+        (stats['coldKeys'] ?? 0) >= DATASET.keys - 20,
+        `the restarted replica left its records on the medium (${stats['coldKeys']} cold)`,
+      );
+      assert.ok(
+        cluster.sim.runUntil(() => progress.running === 0, 20_000),
+        `clients finish (${JSON.stringify(progress)})`,
+      );
       assertLinearizable(cluster);
       assertSettledAndEqual(cluster, 5000);
       for (let id = 0; id < 3; id++) cluster.sim.storage(id).close();

@@ -3,7 +3,13 @@ import { after, test } from 'node:test';
 import type { CrashableStorage } from '@heal/actors';
 import { Prng } from '@heal/base';
 import { LATENCY_OFF, SimulatedCrash } from '@heal/pmem';
-import { MemoryStorage, PmemStorage, VersionVector, WalStorage, type KvStorage } from '../../src/index.js';
+import {
+  MemoryStorage,
+  PmemStorage,
+  VersionVector,
+  WalStorage,
+  type KvStorage,
+} from '../../src/index.js';
 import { rec, tempDir } from './helpers.js';
 
 /**
@@ -19,7 +25,11 @@ type Durable = KvStorage & CrashableStorage;
 const MEDIA: Record<string, () => Durable> = {
   'memory-durable': () => Object.assign(new MemoryStorage(true), { crash: () => undefined }),
   wal: () => new WalStorage(tmp.path(`w${n++}`), { checkpointLogRecords: 8 }),
-  pmem: () => new PmemStorage(tmp.path(`p${n++}.pmem`), { layout: { capacity: 64 }, region: { latency: LATENCY_OFF } }),
+  pmem: () =>
+    new PmemStorage(tmp.path(`p${n++}.pmem`), {
+      layout: { capacity: 64 },
+      region: { latency: LATENCY_OFF },
+    }),
 };
 
 function vvOf(...writes: [number, number][]): Uint8Array {
@@ -28,7 +38,8 @@ function vvOf(...writes: [number, number][]): Uint8Array {
   return vv.encode();
 }
 
-const decoded = (bytes: Uint8Array | undefined) => (bytes ? VersionVector.decode(bytes).intervals() : undefined);
+const decoded = (bytes: Uint8Array | undefined) =>
+  bytes ? VersionVector.decode(bytes).intervals() : undefined;
 
 for (const [medium, open] of Object.entries(MEDIA)) {
   test(`${medium}: the version vector of the last sync that carried one survives a crash`, () => {
@@ -42,12 +53,20 @@ for (const [medium, open] of Object.entries(MEDIA)) {
     s.write(rec('b', 2));
     s.sync();
     s.crash(2);
-    assert.deepEqual(decoded(s.loadVersionVector()), decoded(first), 'a sync without a vector keeps the last one');
+    assert.deepEqual(
+      decoded(s.loadVersionVector()),
+      decoded(first),
+      'a sync without a vector keeps the last one',
+    );
     for (let i = 0; i < 20; i++) s.write(rec(`k${i}`, i));
     const second = vvOf([1, 1], [1, 2], [1, 3], [3, 7], [4, 2 ** 33]);
     s.sync(second);
     s.crash(3);
-    assert.deepEqual(decoded(s.loadVersionVector()), decoded(second), 'through a checkpoint too (wal)');
+    assert.deepEqual(
+      decoded(s.loadVersionVector()),
+      decoded(second),
+      'through a checkpoint too (wal)',
+    );
     s.close();
   });
 }
@@ -62,12 +81,19 @@ test('pmem: a crash inside a sync never keeps its vector without its records', (
   let struck = 0;
   for (let seed = 1; seed <= 40; seed++) {
     const random = new Prng(seed);
-    const s = new PmemStorage(tmp.path(`c${n++}.pmem`), { layout: { capacity: 64 }, region: { latency: LATENCY_OFF } });
+    const s = new PmemStorage(tmp.path(`c${n++}.pmem`), {
+      layout: { capacity: 64 },
+      region: { latency: LATENCY_OFF },
+    });
     s.write(rec('a', 0, 'valid'));
     s.sync(vvOf([1, 1]));
     const keys = Array.from({ length: 2 + random.int(6) }, (_, i) => `k${i}`);
     for (const [i, key] of keys.entries()) s.write(rec(key, i + 1, 'valid'));
-    s.region.armCrash({ mode: 'adversarial', seed: random.u32(), beforeEvent: random.int(5 * keys.length + 3) });
+    s.region.armCrash({
+      mode: 'adversarial',
+      seed: random.u32(),
+      beforeEvent: random.int(5 * keys.length + 3),
+    });
     try {
       s.sync(vvOf([1, 1], [1, 2]));
     } catch (err) {
@@ -78,7 +104,8 @@ test('pmem: a crash inside a sync never keeps its vector without its records', (
     const kept = new Set([...s.records()].map((r) => r.key));
     const vv = decoded(s.loadVersionVector());
     if (vv?.some((iv) => iv.to === 2)) {
-      for (const key of keys) assert.ok(kept.has(key), `seed=${seed}: the new vector survived without ${key}`);
+      for (const key of keys)
+        assert.ok(kept.has(key), `seed=${seed}: the new vector survived without ${key}`);
     } else {
       assert.deepEqual(vv, decoded(vvOf([1, 1])), `seed=${seed}: the previous vector`);
     }

@@ -3,7 +3,12 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import {
-  StorageError, WAL_BATCH_BYTES_MAX, WAL_SNAPSHOT_TEMP_FILE, WalStorage, segmentFileName, type KeyRecord,
+  StorageError,
+  WAL_BATCH_BYTES_MAX,
+  WAL_SNAPSHOT_TEMP_FILE,
+  WalStorage,
+  segmentFileName,
+  type KeyRecord,
 } from '../../src/index.js';
 import { assertSameRecords, rec, tempDir } from './helpers.js';
 
@@ -13,7 +18,11 @@ let dirs = 0;
 const newDir = (): string => tmp.path(`w${dirs++}`);
 
 /** Writes `records`, then syncs; returns the latest record per key. */
-function writeAll(wal: WalStorage, records: KeyRecord[], model = new Map<string, KeyRecord>()): Map<string, KeyRecord> {
+function writeAll(
+  wal: WalStorage,
+  records: KeyRecord[],
+  model = new Map<string, KeyRecord>(),
+): Map<string, KeyRecord> {
   for (const r of records) {
     wal.write(r);
     model.set(r.key, r);
@@ -39,9 +48,16 @@ test('round trip: every field of every record, and the seq high-water mark, surv
   assert.deepEqual([...wal.records()], []);
   assert.equal(wal.loadSeqHighWater(), 0);
   const records = [
-    rec('a', 1), rec('b', 2), rec('ключ-🔑', 3),
+    rec('a', 1),
+    rec('b', 2),
+    rec('ключ-🔑', 3),
     { ...rec('empty', 4), value: '' },
-    { ...rec('big', 5), ts: { version: Number.MAX_SAFE_INTEGER, cid: 2 ** 32 - 1 }, seq: Number.MAX_SAFE_INTEGER, origin: 0xffff },
+    {
+      ...rec('big', 5),
+      ts: { version: Number.MAX_SAFE_INTEGER, cid: 2 ** 32 - 1 },
+      seq: Number.MAX_SAFE_INTEGER,
+      origin: 0xffff,
+    },
     rec('a', 6, 'valid'),
   ];
   const model = writeAll(wal, records);
@@ -114,13 +130,24 @@ test('torn tail: cutting the last record at every byte offset drops it, reports 
     if (cut === lastStart) {
       assert.equal(tornTail, undefined, 'a cut at a frame boundary is a clean end');
     } else {
-      assert.deepEqual(tornTail && { file: tornTail.file, offset: tornTail.offset, droppedBytes: tornTail.droppedBytes },
-        { file: path, offset: lastStart, droppedBytes: cut - lastStart }, `cut at ${cut}`);
+      assert.deepEqual(
+        tornTail && {
+          file: tornTail.file,
+          offset: tornTail.offset,
+          droppedBytes: tornTail.droppedBytes,
+        },
+        { file: path, offset: lastStart, droppedBytes: cut - lastStart },
+        `cut at ${cut}`,
+      );
     }
     assert.equal(statSync(path).size, lastStart, 'the torn bytes are truncated');
     reopened.write(rec('after', cut));
     reopened.close();
-    assertSameRecords(new WalStorage(dir).records(), [...model.values(), rec('after', cut)], `append after cut ${cut}`);
+    assertSameRecords(
+      new WalStorage(dir).records(),
+      [...model.values(), rec('after', cut)],
+      `append after cut ${cut}`,
+    );
   }
 });
 
@@ -166,7 +193,12 @@ test('a flipped byte anywhere in a frame in the middle of the log is an error na
     assert.throws(() => new WalStorage(dir), isCorrupt(path, middleStart), `byte ${at} flipped`);
   }
   writeFileSync(path, good);
-  assertSameRecords(new WalStorage(dir).records(), [rec('a', 1), rec('middle', 2), rec('c', 3), rec('d', 4)]);
+  assertSameRecords(new WalStorage(dir).records(), [
+    rec('a', 1),
+    rec('middle', 2),
+    rec('c', 3),
+    rec('d', 4),
+  ]);
 });
 
 test('checkpoints bound the log; snapshot plus the log after it restart to the latest state', () => {
@@ -184,7 +216,10 @@ test('checkpoints bound the log; snapshot plus the log after it restart to the l
   assertSameRecords(wal.records(), model.values());
   assert.equal(wal.loadSeqHighWater(), 360);
   assert.equal(wal.recovery.snapshotRecords, 48);
-  assert.ok(wal.recovery.framesReplayed < 60, `replay is bounded (${wal.recovery.framesReplayed} frames)`);
+  assert.ok(
+    wal.recovery.framesReplayed < 60,
+    `replay is bounded (${wal.recovery.framesReplayed} frames)`,
+  );
   const files = readdirSync(dir).sort();
   assert.equal(files.length, 2, files.join(','));
   assert.ok(files.includes('snapshot'));
@@ -203,7 +238,10 @@ test('a checkpoint cut short leaves a stale temp file and old segment; the next 
   writeFileSync(join(dir, segmentFileName(1)), 'an old segment the checkpoint had not deleted yet');
   const reopened = new WalStorage(dir);
   assertSameRecords(reopened.records(), model.values());
-  assert.deepEqual(reopened.recovery.staleFilesRemoved.sort(), [segmentFileName(1), WAL_SNAPSHOT_TEMP_FILE].sort());
+  assert.deepEqual(
+    reopened.recovery.staleFilesRemoved.sort(),
+    [segmentFileName(1), WAL_SNAPSHOT_TEMP_FILE].sort(),
+  );
   assert.equal(reopened.segmentPath, current);
   assert.equal(existsSync(join(dir, WAL_SNAPSHOT_TEMP_FILE)), false);
   reopened.close();
@@ -221,11 +259,21 @@ test('a missing segment, or a corrupt snapshot, is an error naming the file', ()
   const bad = Buffer.from(good);
   bad[bad.length - 1] ^= 0xff;
   writeFileSync(snapshot, bad);
-  assert.throws(() => new WalStorage(dir), (err) => err instanceof StorageError && err.file === snapshot && err.code === 'ERR_STORAGE_CORRUPT');
+  assert.throws(
+    () => new WalStorage(dir),
+    (err) =>
+      err instanceof StorageError && err.file === snapshot && err.code === 'ERR_STORAGE_CORRUPT',
+  );
   writeFileSync(snapshot, good);
-  const numbered = (k: number): string => segment.replace(/\d{12}/, (d) => String(Number(d) + k).padStart(12, '0'));
+  const numbered = (k: number): string =>
+    segment.replace(/\d{12}/, (d) => String(Number(d) + k).padStart(12, '0'));
   writeFileSync(numbered(2), readFileSync(segment));
-  assert.throws(() => new WalStorage(dir), new RegExp(`${numbered(1)}: offset 0: segment ${Number(/\d{12}/.exec(segment)?.[0]) + 1} is missing`));
+  assert.throws(
+    () => new WalStorage(dir),
+    new RegExp(
+      `${numbered(1)}: offset 0: segment ${Number(/\d{12}/.exec(segment)?.[0]) + 1} is missing`,
+    ),
+  );
   writeFileSync(numbered(1), readFileSync(segment));
   assert.throws(() => new WalStorage(dir), isCorrupt(numbered(1), 0));
 });
@@ -246,11 +294,23 @@ test('the seq high-water mark is durable at once, and never goes back', () => {
 
 test('bad records are refused at write, naming the field', () => {
   const wal = new WalStorage(newDir());
-  assert.throws(() => wal.write({ ...rec('a', 1), key: '' }), /record\.key must be 1 to 65535 UTF-8 bytes, got 0 bytes/);
-  assert.throws(() => wal.write({ ...rec('a', 1), state: 'gone' as never }), /record\.state must be valid\|invalid\|write\|replay, got gone/);
+  assert.throws(
+    () => wal.write({ ...rec('a', 1), key: '' }),
+    /record\.key must be 1 to 65535 UTF-8 bytes, got 0 bytes/,
+  );
+  assert.throws(
+    () => wal.write({ ...rec('a', 1), state: 'gone' as never }),
+    /record\.state must be valid\|invalid\|write\|replay, got gone/,
+  );
   assert.throws(() => wal.write({ ...rec('a', 1), origin: 70_000 }), /record\.origin/);
-  assert.throws(() => wal.write({ ...rec('a', 1), ts: { version: 1.5, cid: 0 } }), /record\.ts\.version/);
-  assert.throws(() => new WalStorage(newDir(), { checkpointLogBytes: 0 }), /options\.checkpointLogBytes must be a positive integer, got 0/);
+  assert.throws(
+    () => wal.write({ ...rec('a', 1), ts: { version: 1.5, cid: 0 } }),
+    /record\.ts\.version/,
+  );
+  assert.throws(
+    () => new WalStorage(newDir(), { checkpointLogBytes: 0 }),
+    /options\.checkpointLogBytes must be a positive integer, got 0/,
+  );
   wal.close();
   assert.throws(() => wal.write(rec('a', 1)), /storage is closed/);
 });
