@@ -132,6 +132,7 @@ function run(
     startEpoch: 1,
     clusterStartMs: 10,
     workerStartMs: 10,
+    restartWarmUp: null,
     operations: 10,
     failed: 0,
     timeouts: 0,

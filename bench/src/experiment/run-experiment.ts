@@ -174,7 +174,7 @@ async function runStrategy(
       const missedWrites = (await writesStarted(cluster, live)) - writesAtCrash;
       say('recovering');
       const restartCalledMs = sharedClockMs();
-      await cluster.restart(config.victim, { strategy });
+      const workerStart = await cluster.restart(config.victim, { strategy });
       const report = await recover(cluster, config.victim, config.recoveryLimitMs, () => loadError);
       const restartMs = report.startedMs;
       const servingReadsMs = restartMs + report.recoveryMs;
@@ -200,6 +200,7 @@ async function runStrategy(
           startEpoch,
           clusterStartMs,
           workerStartMs: restartMs + (report.phasesMs['load'] ?? 0) - restartCalledMs,
+          restartWarmUp: workerStart.warmUp,
           views,
           victim: config.victim,
           peakSilenceMs,

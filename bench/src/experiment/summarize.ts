@@ -60,6 +60,11 @@ export interface StrategyRun extends RecoveryRowFields {
   clusterStartMs: number;
   /** From the restart call to the new worker's replica loaded and running (thread spawn, imports, medium opened, load). */
   workerStartMs: number;
+  /**
+   * Threads: what the restarted replica's worker ran before it took the replica (a spare warms
+   * the replica's code on a scratch cluster while the replica is down; null: it did not).
+   */
+  restartWarmUp: unknown;
   operations: number;
   failed: number;
   timeouts: number;
@@ -87,6 +92,7 @@ export function summarize(
     startEpoch: number;
     clusterStartMs: number;
     workerStartMs: number;
+    restartWarmUp?: unknown;
     views: ViewInstall[];
     victim: ActorId;
     peakSilenceMs: number;
@@ -158,6 +164,7 @@ export function summarize(
     startEpoch: setup.startEpoch,
     clusterStartMs: round(setup.clusterStartMs),
     workerStartMs: round(setup.workerStartMs),
+    restartWarmUp: setup.restartWarmUp ?? null,
     operations: sum((r) => r.gets + r.puts + r.rmws),
     failed: sum((r) => r.failed),
     timeouts: sum((r) => r.timeouts),

@@ -1,7 +1,12 @@
 import { byteStringOf, type ByteString } from '@heal/actors';
 import { Prng } from '@heal/base';
-import type { KvWire } from '@heal/kv';
-import { LoopbackCluster } from './loopback-cluster.js';
+import {
+  kvReplicaModule,
+  LoopbackCluster,
+  replicaConfigOf,
+  THREAD_TIMING,
+  type KvWire,
+} from '@heal/kv';
 
 export interface ProtocolBenchConfig {
   replicas: number[];
@@ -46,7 +51,11 @@ export function runProtocolBench(
   const keys = Array.from({ length: config.keys }, (_, i) => `k${i}`);
   const value = byteStringOf(Buffer.alloc(config.valueBytes, 0x76));
   for (const replicas of config.replicas) {
-    const cluster = new LoopbackCluster(replicas, 'synch', config.seed);
+    const cluster = new LoopbackCluster(
+      kvReplicaModule,
+      replicaConfigOf(replicas, THREAD_TIMING, { model: 'synch' }),
+      config.seed,
+    );
     cluster.advance(START_MS);
     if (!cluster.serving())
       throw new Error(

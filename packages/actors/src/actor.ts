@@ -71,4 +71,11 @@ export interface ActorModule<M extends Message = Message, S = unknown, C = unkno
   createActor(self: ActorId, config: C): Actor<M, S>;
   /** Opens (or creates) the storage of `self`; called at every (re)start in threads. */
   createStorage?(self: ActorId, config: C): S;
+  /**
+   * Runs the actor's code on scratch state of its own, so that a worker's first real messages
+   * do not pay for compiling it (V8 compiles a function when it first runs). The thread runtime
+   * calls it in a worker before its actor is assigned (ThreadRuntimeOptions.warmUp); what it
+   * returns is reported with the worker's start.
+   */
+  warmUp?(config: C): unknown;
 }

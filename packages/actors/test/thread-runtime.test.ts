@@ -17,6 +17,7 @@ function start(
   endpoints: number,
   beatMs = 0,
   spareWorkers = true,
+  spareWarmUpDelayMs?: number,
 ): Promise<ThreadRuntime<RelayMessage, RelayConfig>> {
   return ThreadRuntime.start<RelayMessage, RelayConfig>({
     module: moduleRef,
@@ -25,6 +26,7 @@ function start(
     config: { actors: ACTORS, beatMs },
     ringBytes: 1 << 16,
     spareWorkers,
+    ...(spareWarmUpDelayMs !== undefined ? { spareWarmUpDelayMs } : {}),
   });
 }
 
@@ -234,6 +236,39 @@ test(
       assert.equal(stats.actor['relayed'], 1, 'each spare ran a fresh incarnation');
     } finally {
       await runtime.shutdown();
+    }
+  },
+);
+
+test(
+  "a spare runs the module's warmUp before it takes its actor; one whose restart comes first skips it",
+  { timeout: THREAD_TEST_TIMEOUT_MS },
+  async () => {
+    // Delay 0: the spare warms up as soon as it has imported the module, before it reads the
+    // assignment, so the restart reports the warm-up whenever it comes.
+    const warming = await start(1, 0, true, 0);
+    try {
+      await warming.crash(2);
+      const s = await warming.restart(2);
+      assert.equal(s.spare, true);
+      assert.deepEqual(s.warmUp, { relayed: 100 });
+      assert.ok(s.importedMs <= s.warmedUpMs && s.warmedUpMs <= s.assignedMs, JSON.stringify(s));
+      assert.deepEqual(await request(warming.endpoint(ACTORS), 2, 1, 1), [2, 0]);
+      const stats = await warming.stats(2);
+      assert.equal(stats.actor['relayed'], 1, 'the warm-up ran on a scratch actor, not this one');
+    } finally {
+      await warming.shutdown();
+    }
+    // A delay no test outlives: the assignment arrives first and the spare never warms up.
+    const late = await start(1, 0, true, THREAD_TEST_TIMEOUT_MS * 10);
+    try {
+      await late.crash(2);
+      const s = await late.restart(2);
+      assert.equal(s.spare, true);
+      assert.equal(s.warmUp, undefined);
+      assert.deepEqual(await request(late.endpoint(ACTORS), 2, 2, 1), [2, 0]);
+    } finally {
+      await late.shutdown();
     }
   },
 );

@@ -34,3 +34,5 @@ export * from './recovery/catch-up-source.js';
 export * from './recovery/catch-up-joiner.js';
 export * from './recovery/catch-up-recovery.js';
 export * from './recovery/full-copy.js';
+export * from './loopback/loopback-cluster.js';
+export * from './loopback/replica-warm-up.js';

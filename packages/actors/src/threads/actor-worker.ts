@@ -13,6 +13,7 @@
  * What this script loads is all a worker loads besides the actor module: a few files of this
  * package and comlink's `expose` (no simulator, no load generators, no thread runtime).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import assert from 'node:assert/strict';
 import type { Message } from '../actor.js';
@@ -24,6 +25,13 @@ import { loadActorModule, type ActorModuleRef } from './module-ref.js';
 
 export interface ActorWorkerData {
   module: ActorModuleRef;
+  /** The config to run the module's `warmUp` with before the assignment (ThreadRuntimeOptions.warmUp). */
+  warmUp?: unknown;
+  /**
+   * A spare's warm-up waits this long first, so that it does not take cores from the survivors
+   * while they remove its actor, and is skipped if the assignment comes first.
+   */
+  warmUpDelayMs?: number;
 }
 
 /** The one message a worker receives before its control plane: the actor it runs. */
@@ -42,6 +50,8 @@ export interface WorkerMarks {
   scriptMs: number;
   /** The actor module is imported. */
   importedMs: number;
+  /** The module's `warmUp` returned (`importedMs` if it did not run). */
+  warmedUpMs: number;
   /** The assignment arrived. */
   assignedMs: number;
   /** `createStorage` returned: the medium is open. */
@@ -54,6 +64,8 @@ export interface WorkerMarks {
 export interface ReadyMessage {
   heal: 'ready';
   marks: WorkerMarks;
+  /** What the module's `warmUp` returned, if it ran. */
+  warmUp?: unknown;
 }
 
 /** The control plane each actor worker exposes. */
@@ -69,7 +81,21 @@ const module = await loadActorModule<Message, unknown, unknown>(
   (workerData as ActorWorkerData).module,
 );
 const importedMs = sharedClockMs();
-const assignment = await new Promise<ActorAssignment>((resolve) => port.once('message', resolve));
+let assigned: ActorAssignment | undefined;
+const assignmentArrives = new Promise<ActorAssignment>((resolve) =>
+  port.once('message', (msg: ActorAssignment) => resolve((assigned = msg))),
+);
+const data = workerData as ActorWorkerData;
+let warmUp: unknown;
+if (data.warmUp !== undefined && module.warmUp) {
+  const delayMs = data.warmUpDelayMs ?? 0;
+  // Unref'd: a pending delay must not keep a stopped worker alive.
+  if (delayMs > 0)
+    await Promise.race([assignmentArrives, sleep(delayMs, undefined, { ref: false })]);
+  if (delayMs === 0 || assigned === undefined) warmUp = module.warmUp(data.warmUp);
+}
+const warmedUpMs = sharedClockMs();
+const assignment = await assignmentArrives;
 const assignedMs = sharedClockMs();
 const host = new ActorHost(
   assignment.links,
@@ -88,6 +114,14 @@ const control: ActorControl = {
 exposeControl(control, port);
 const ready: ReadyMessage = {
   heal: 'ready',
-  marks: { scriptMs, importedMs, assignedMs, storageMs: host.storageOpenedMs, startedMs },
+  marks: {
+    scriptMs,
+    importedMs,
+    warmedUpMs,
+    assignedMs,
+    storageMs: host.storageOpenedMs,
+    startedMs,
+  },
+  ...(warmUp !== undefined ? { warmUp } : {}),
 };
 port.postMessage(ready);

@@ -22,6 +22,12 @@ import { sharedClockMs } from './clock.js';
 /** Most actors (plus endpoints) one runtime wires up: the mesh has n^2 rings. */
 export const MAX_THREAD_ACTORS = 64;
 
+/**
+ * How long a spare waits before its warm-up: the survivors' removal of its actor (failure
+ * detection and a view change, tens of milliseconds) should not share the cores with it.
+ */
+export const SPARE_WARM_UP_DELAY_MS = 250;
+
 export interface ThreadRuntimeOptions<C> {
   module: ActorModuleRef;
   /** Actors get ids 0..actors-1, one worker thread each. */
@@ -41,6 +47,15 @@ export interface ThreadRuntimeOptions<C> {
    * process alive; `shutdown` ends it. false: every restart starts a new worker (cold).
    */
   spareWorkers?: boolean;
+  /**
+   * Whether a worker booted ahead of its actor (the first workers, and spares) runs the
+   * module's `warmUp` with the actor's config before it takes the actor (default true): a spare
+   * then compiles the actor's code while the actor is down, not while it recovers. A cold
+   * restart never warms up (it would delay the restart).
+   */
+  warmUp?: boolean;
+  /** How long a spare waits before its warm-up (default SPARE_WARM_UP_DELAY_MS). */
+  spareWarmUpDelayMs?: number;
 }
 
 /**
@@ -58,6 +73,8 @@ export interface WorkerStart extends WorkerMarks {
   readyMs: number;
   /** Whether a spare worker, booted while the actor was down, runs this incarnation. */
   spare: boolean;
+  /** What the module's `warmUp` returned, if the worker ran it. */
+  warmUp?: unknown;
 }
 
 interface Running {
@@ -70,7 +87,7 @@ interface Booting {
   worker: Worker;
   spawnMs: number;
   /** Settles with the worker's ready message, or rejects if it fails or exits before. */
-  ready: Promise<WorkerMarks>;
+  ready: Promise<ReadyMessage>;
 }
 
 /**
@@ -126,7 +143,7 @@ export class ThreadRuntime<M extends Message, C = unknown> {
     }
     await Promise.all(
       Array.from({ length: actors }, (_, id) =>
-        runtime.#assign(id, runtime.#boot(id), sharedClockMs(), false),
+        runtime.#assign(id, runtime.#boot(id, 'first'), sharedClockMs(), false),
       ),
     );
     return runtime;
@@ -179,7 +196,7 @@ export class ThreadRuntime<M extends Message, C = unknown> {
     assert(!this.#running.has(id), `restart: actor ${id} is running`);
     const spare = this.#spares.get(id);
     this.#spares.delete(id);
-    return this.#assign(id, spare ?? this.#boot(id), requestedMs, spare !== undefined);
+    return this.#assign(id, spare ?? this.#boot(id, 'cold'), requestedMs, spare !== undefined);
   }
 
   async stats(id: ActorId): Promise<HostStats> {
@@ -218,11 +235,20 @@ export class ThreadRuntime<M extends Message, C = unknown> {
    * Creates a worker for actor `id`; it imports the actor module, then waits for its assignment.
    * A failure before it is ready is kept in `ready` for whoever assigns it.
    */
-  #boot(id: ActorId): Booting {
+  #boot(id: ActorId, warm: 'first' | 'spare' | 'cold'): Booting {
     const spawnMs = sharedClockMs();
-    const data: ActorWorkerData = { module: this.#options.module };
+    const data: ActorWorkerData = {
+      module: this.#options.module,
+      ...(warm !== 'cold' && this.#options.warmUp !== false
+        ? {
+            warmUp: this.#configOf(id),
+            warmUpDelayMs:
+              warm === 'spare' ? (this.#options.spareWarmUpDelayMs ?? SPARE_WARM_UP_DELAY_MS) : 0,
+          }
+        : {}),
+    };
     const worker = new Worker(new URL('./actor-worker.js', import.meta.url), { workerData: data });
-    const ready = new Promise<WorkerMarks>((resolve, reject) => {
+    const ready = new Promise<ReadyMessage>((resolve, reject) => {
       const settle = (): void => {
         worker.off('error', onError);
         worker.off('exit', onExit);
@@ -238,8 +264,7 @@ export class ThreadRuntime<M extends Message, C = unknown> {
       };
       const onMessage = (msg: unknown): void => {
         settle();
-        if ((msg as Partial<ReadyMessage> | null)?.heal === 'ready')
-          resolve((msg as ReadyMessage).marks);
+        if ((msg as Partial<ReadyMessage> | null)?.heal === 'ready') resolve(msg as ReadyMessage);
         else reject(new Error(`actor ${id} sent ${JSON.stringify(msg)} before ready`));
       };
       worker.on('error', onError);
@@ -259,7 +284,7 @@ export class ThreadRuntime<M extends Message, C = unknown> {
       this.#running.has(id)
     )
       return;
-    const spare = this.#boot(id);
+    const spare = this.#boot(id, 'spare');
     spare.worker.unref(); // idle, it must not keep the process alive
     this.#spares.set(id, spare);
   }
@@ -272,21 +297,20 @@ export class ThreadRuntime<M extends Message, C = unknown> {
     spare: boolean,
   ): Promise<WorkerStart> {
     const { worker, spawnMs } = booting;
-    const config = this.#options.config;
     const incarnation = this.#incarnations[id] ?? 0;
     this.#incarnations[id] = incarnation + 1;
     const assignment: ActorAssignment = {
       links: this.#links[id] as LinkDescriptor,
-      config: typeof config === 'function' ? (config as (self: ActorId) => C)(id) : config,
+      config: this.#configOf(id),
       seed: ((this.#options.seed ?? 1) * 0x9e3779b1 + id * 0x85ebca6b + incarnation) | 0,
       incarnation,
       downBoard: this.#downBoard.sab,
     };
     worker.ref();
     worker.postMessage(assignment);
-    let marks: WorkerMarks;
+    let ready: ReadyMessage;
     try {
-      marks = await booting.ready;
+      ready = await booting.ready;
     } catch (err) {
       await worker.terminate();
       throw err;
@@ -302,6 +326,18 @@ export class ThreadRuntime<M extends Message, C = unknown> {
       for (const peer of this.#running.keys()) this.#wake(peer);
     });
     this.#running.set(id, { worker, control: wrapControl<ActorControl>(worker) });
-    return { requestedMs, spawnMs, ...marks, readyMs, spare };
+    return {
+      requestedMs,
+      spawnMs,
+      ...ready.marks,
+      readyMs,
+      spare,
+      ...(ready.warmUp !== undefined ? { warmUp: ready.warmUp } : {}),
+    };
+  }
+
+  #configOf(id: ActorId): C {
+    const config = this.#options.config;
+    return typeof config === 'function' ? (config as (self: ActorId) => C)(id) : config;
   }
 }

@@ -12,6 +12,7 @@ import { KV_MESSAGES } from './messages.js';
 import type { RecoveryStrategyFactory } from './recovery-strategy.js';
 import { Replica, type KvWire, type ReplicaConfig } from './replica.js';
 import { validateTiming } from './timing.js';
+import { warmUpReplica } from '../loopback/replica-warm-up.js';
 
 export type ReplicaModule = ActorModule<KvWire, KvStorage, ReplicaConfig>;
 
@@ -124,12 +125,14 @@ export function createReplicaModule(strategies: readonly RecoveryStrategyFactory
     ...KV_MESSAGES,
     ...new Set(strategies.flatMap((s) => s.messages)),
   ]);
-  return {
+  const module: ReplicaModule = {
     codec,
     createActor: (self, config) => {
       validateReplicaConfig(config, [...byName.keys()]);
       return new Replica(self, config, byName.get(config.strategy) as RecoveryStrategyFactory);
     },
     createStorage,
+    warmUp: (config) => warmUpReplica(module, config),
   };
+  return module;
 }
