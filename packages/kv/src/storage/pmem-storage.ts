@@ -73,8 +73,14 @@ export { PMEM_META_BYTES } from './pmem-meta.js';
 export const PMEM_ORDER_MAX = 1 << 16;
 /** Writes the table holds, cached by key to tell a new write from a state change; past it, cleared. */
 export const PMEM_HEADS_CACHED_MAX = 1 << 16;
-/** The replica's persisted epoch is in the file `${path}${PMEM_EPOCH_SUFFIX}` (see epoch-file.ts). */
+/**
+ * Where tables of metadata versions 1 and 2 kept the replica's epoch (see epoch-file.ts); read
+ * only when the metadata has none. The epoch is in the metadata now: a flush and a fence
+ * instead of a file write, an fsync, a rename and a directory fsync at every view change.
+ */
 export const PMEM_EPOCH_SUFFIX = '.epoch';
+/** Epochs travel as u32 in every message header. */
+const EPOCH_MAX = 2 ** 32 - 1;
 export interface PmemStorageOptions {
   /** Used only when the file is created. */
   readonly layout?: Partial<PTableLayout>;
@@ -120,7 +126,8 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   /** The version vector the last sync that carried one persisted. */
   #versionVector: Uint8Array | undefined;
   #recovery!: PmemRecovery;
-  readonly #epoch: EpochFile;
+  /** The epoch the metadata holds (or the legacy file held). */
+  #epoch = 0;
 
   /** Opens the region file at `path`, creating and formatting it if it does not exist. */
   constructor(
@@ -133,7 +140,6 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     }
     this.#options = options;
     this.#openFile(undefined);
-    this.#epoch = new EpochFile(`${path}${PMEM_EPOCH_SUFFIX}`);
   }
 
   get recovery(): PmemRecovery {
@@ -262,7 +268,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   }
 
   #writeMeta(seqHighWater: number, versionVector: Uint8Array | undefined): void {
-    this.#table.writeMeta(encodePmemMeta(seqHighWater, versionVector));
+    this.#table.writeMeta(encodePmemMeta({ seqHighWater, epoch: this.#epoch, versionVector }));
     this.#seqHighWater = seqHighWater;
     this.#versionVector = versionVector;
   }
@@ -323,13 +329,16 @@ export class PmemStorage implements KvStorage, CrashableStorage {
 
   loadEpoch(): number {
     this.#assertOpen();
-    return this.#epoch.load();
+    return this.#epoch;
   }
 
-  /** Durable when it returns (a file next to the region, replaced atomically). */
+  /** Durable when it returns (in the metadata, with the seq high-water mark and version vector). */
   saveEpoch(epoch: number): void {
     this.#assertOpen();
-    this.#epoch.save(epoch);
+    if (!Number.isSafeInteger(epoch) || epoch < 1 || epoch > EPOCH_MAX)
+      throw storageErrors.argument(this.path, 'epoch', `an integer in [1, ${EPOCH_MAX}]`, epoch);
+    this.#epoch = epoch;
+    this.#writeMeta(this.#seqHighWater, this.#versionVector);
   }
 
   /** Simulated power failure (see the file comment), then reopen. */
@@ -380,14 +389,14 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#open = true;
   }
 
-  /** The seq high-water mark and version vector (none in a version 1 payload). */
+  /** The seq high-water mark, epoch and version vector (older payloads lack the last two). */
   #readMeta(): void {
     this.#seqHighWater = 0;
     this.#versionVector = undefined;
     const meta = this.#table.readMeta();
-    if (meta === undefined) return;
-    const decoded = decodePmemMeta(this.path, this.#table.layout.metaOffset, meta.bytes);
-    this.#seqHighWater = decoded.seqHighWater;
-    this.#versionVector = decoded.versionVector;
+    const decoded = meta && decodePmemMeta(this.path, this.#table.layout.metaOffset, meta.bytes);
+    this.#seqHighWater = decoded?.seqHighWater ?? 0;
+    this.#versionVector = decoded?.versionVector;
+    this.#epoch = decoded?.epoch ?? new EpochFile(`${this.path}${PMEM_EPOCH_SUFFIX}`).load();
   }
 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { PmemStorage, SimCluster, StorageError, WalStorage } from '../../src/index.js';
 import { EPOCH_FILE_BYTES, EpochFile } from '../../src/storage/epoch-file.js';
+import { decodePmemMeta, encodePmemMeta } from '../../src/storage/pmem-meta.js';
 import { tempDir } from './helpers.js';
 
 const tmp = tempDir('epoch');
@@ -70,7 +71,48 @@ test('the wal and pmem media keep the epoch next to their data, across a crash',
     medium.close();
   }
   assert.equal(new EpochFile(join(tmp.path('r.wal'), 'epoch')).load(), 5);
-  assert.equal(new EpochFile(tmp.path('r.pmem.epoch')).load(), 5);
+  assert.equal(
+    existsSync(tmp.path('r.pmem.epoch')),
+    false,
+    "pmem keeps it in the table's metadata",
+  );
+  const reopened = new PmemStorage(tmp.path('r.pmem'));
+  assert.equal(reopened.loadEpoch(), 5);
+  reopened.close();
+});
+
+test('a pmem table from before the epoch moved into its metadata reads the file beside it, once', () => {
+  const path = tmp.path('old.pmem');
+  new PmemStorage(path, { layout: { capacity: 16 } }).close();
+  new EpochFile(`${path}.epoch`).save(7);
+  const pmem = new PmemStorage(path);
+  assert.equal(pmem.loadEpoch(), 7);
+  pmem.saveEpoch(8);
+  pmem.close();
+  new EpochFile(`${path}.epoch`).save(3);
+  const again = new PmemStorage(path);
+  assert.equal(again.loadEpoch(), 8, 'once the metadata holds an epoch, the file is not read');
+  assert.throws(() => again.saveEpoch(2 ** 32), /epoch.*\[1, 4294967295\]/);
+  again.close();
+});
+
+test('pmem metadata of versions 2 and 3 decode; another version is corrupt, by name', () => {
+  const v2 = Buffer.alloc(20);
+  v2.writeUInt32LE(0x4d564b48, 0);
+  v2.writeUInt32LE(2, 4);
+  v2.writeUInt32LE(41, 8);
+  assert.deepEqual(decodePmemMeta('t.pmem', 64, v2), {
+    seqHighWater: 41,
+    epoch: undefined,
+    versionVector: undefined,
+  });
+  const vv = Uint8Array.of(1, 2, 3);
+  const v3 = encodePmemMeta({ seqHighWater: 2 ** 40, epoch: 9, versionVector: vv });
+  const decoded = decodePmemMeta('t.pmem', 64, v3);
+  assert.deepEqual([decoded.seqHighWater, decoded.epoch], [2 ** 40, 9]);
+  assert.deepEqual([...(decoded.versionVector ?? [])], [...vv]);
+  v3.writeUInt32LE(4, 4);
+  assertCorrupt(() => decodePmemMeta('t.pmem', 64, v3), 't.pmem', /version 4/);
 });
 
 test('a replica restarting on a medium whose epoch file is corrupt fails with an error naming the file', () => {
