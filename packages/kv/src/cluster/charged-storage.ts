@@ -1,5 +1,6 @@
 import type { CrashableStorage } from '@heal/actors/core';
 import type { KeyRecord } from '../storage/key-record.js';
+import { datasetRecords, type DatasetSpec } from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import type { ChargeSwitch, MediumCosts } from './cost-profile.js';
 
@@ -104,6 +105,24 @@ export class ChargedStorage implements KvStorage, CrashableStorage {
     this.#unsyncedRecords++;
     this.#unsyncedBytes += bytes;
     this.inner.write(record);
+  }
+
+  /** Charged as writing each record and a sync would be: the same virtual time either way. */
+  writeDataset(dataset: DatasetSpec): void {
+    this.#open();
+    if (!this.inner.writeDataset) {
+      for (const record of datasetRecords(dataset)) this.write(record);
+      this.sync();
+      return;
+    }
+    for (const record of datasetRecords(dataset)) {
+      const bytes = recordBytes(record);
+      this.#charge(this.costs.write.ns + this.costs.write.nsPerByte * bytes);
+      this.#unsyncedRecords++;
+      this.#unsyncedBytes += bytes;
+    }
+    this.inner.writeDataset(dataset);
+    this.sync();
   }
 
   sync(versionVector?: Uint8Array): void {

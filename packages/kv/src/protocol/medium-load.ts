@@ -21,8 +21,11 @@ export function loadMedium(
     replication.load(storage, floor);
     return storage.loadDigest();
   }
-  for (const record of datasetRecords(dataset)) storage.write(record);
-  storage.sync();
+  if (storage.writeDataset) storage.writeDataset(dataset);
+  else {
+    for (const record of datasetRecords(dataset)) storage.write(record);
+    storage.sync();
+  }
   const isDatasetKey = (key: string): boolean => datasetIndex(dataset, key) !== undefined;
   if (storage.size === dataset.keys) {
     replication.load(storage, floor, isDatasetKey);

@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { after, test } from 'node:test';
+import {
+  datasetKey,
+  datasetRecords,
+  datasetValue,
+  PmemStorage,
+  type DatasetSpec,
+} from '../../src/index.js';
+import { tempDir } from './helpers.js';
+
+const tmp = tempDir('dataset-image');
+after(() => tmp.cleanup());
+
+const DATASET: DatasetSpec = { keys: 3_000, valueSizes: { bytes: [40, 200], weights: [3, 1] } };
+const LAYOUT = { layout: { capacity: 4_096, valueMaxBytes: 256 } };
+const images = (): string[] => readdirSync(tmp.dir).filter((f) => f.endsWith('.pmem-image'));
+
+test('writeDataset copies one image per dataset and layout; the tables equal one written record by record', () => {
+  const byRecord = new PmemStorage(tmp.path('by-record.pmem'), LAYOUT);
+  for (const record of datasetRecords(DATASET)) byRecord.write(record);
+  byRecord.sync();
+
+  const first = new PmemStorage(tmp.path('r0.pmem'), LAYOUT);
+  first.writeDataset(DATASET);
+  assert.equal(images().length, 1, 'the first table built the image');
+  const image = tmp.path(images()[0] as string);
+  const builtMs = statSync(image).mtimeMs;
+  const second = new PmemStorage(tmp.path('r1.pmem'), LAYOUT);
+  second.writeDataset(DATASET);
+  assert.deepEqual(images(), [images()[0]], 'the second copied it');
+  assert.equal(statSync(image).mtimeMs, builtMs);
+
+  for (const table of [first, second]) {
+    assert.equal(table.size, DATASET.keys);
+    assert.deepEqual(table.loadDigest(), byRecord.loadDigest());
+    for (const index of [0, 1, 1_234, DATASET.keys - 1]) {
+      const record = table.get(datasetKey(index));
+      assert.equal(record?.value, datasetValue(DATASET, index));
+      assert.deepEqual(record, byRecord.get(datasetKey(index)));
+    }
+    assert.throws(() => table.writeDataset(DATASET), /is not a new table/);
+    table.crash(7);
+    assert.equal(table.size, DATASET.keys, 'the copy is durable: a power failure keeps it');
+    table.close();
+  }
+
+  const other = new PmemStorage(tmp.path('r2.pmem'), { layout: { capacity: 8_192 } });
+  other.writeDataset(DATASET);
+  assert.equal(images().length, 2, 'another layout has an image of its own');
+  other.close();
+  byRecord.close();
+});
