@@ -7,25 +7,41 @@ import type { KvStorage } from './kv-storage.js';
 
 /** Part of an image's name: a new table format must not reuse an older image. */
 const PMEM_IMAGE_FORMAT = 3;
+/**
+ * Smallest dataset a pmem table copies an image of: below, building and copying a table costs
+ * more than writing the records (simulations of a few hundred keys run thousands of times).
+ */
+export const PMEM_IMAGE_KEYS_MIN = 10_000;
+
+/** What an image's table is created with: the layout fields a new table takes. */
+export interface ImageLayout {
+  capacity: number;
+  keyMaxBytes: number;
+  valueMaxBytes: number;
+  metaBytes: number;
+}
 
 /**
- * The path of a pmem table in `dir` that holds `dataset` and nothing else, in a table of
- * `layout`, built with `create` (a new pmem table at a path) if no earlier replica or run left
- * one there. Its name is a hash of what it holds. Built under a name of its own and renamed into
+ * The path of a pmem table in `dir` that holds `dataset` and nothing else, in a table of the
+ * layout `of` has, built with `create` (a new pmem table at a path, of a layout) if no earlier
+ * replica or run left one there. Its name is a hash of what it holds and its layout. Built under a name of its own and renamed into
  * place: replicas starting at once in other threads may build it too, and every one they rename
  * into place is whole.
  */
 export function pmemDatasetImage(
   dir: string,
   dataset: DatasetSpec,
-  layout: Readonly<Record<string, number>>,
-  create: (path: string) => Pick<KvStorage, 'write' | 'close'>,
+  of: ImageLayout & { fingerprintBuckets: number },
+  create: (path: string, layout: ImageLayout) => Pick<KvStorage, 'write' | 'close'>,
 ): string {
-  const id = fnv1a32(JSON.stringify({ format: PMEM_IMAGE_FORMAT, dataset, layout })) >>> 0;
+  const { capacity, keyMaxBytes, valueMaxBytes, metaBytes, fingerprintBuckets } = of;
+  const layout = { capacity, keyMaxBytes, valueMaxBytes, metaBytes };
+  const named = { format: PMEM_IMAGE_FORMAT, dataset, layout, fingerprintBuckets };
+  const id = fnv1a32(JSON.stringify(named)) >>> 0;
   const image = join(dir, `dataset-${id.toString(16).padStart(8, '0')}.pmem-image`);
   if (existsSync(image)) return image;
   const temp = `${image}.${process.pid}.${threadId}.tmp`;
-  const builder = create(temp);
+  const builder = create(temp, layout);
   for (const record of datasetRecords(dataset)) builder.write(record);
   builder.close();
   renameSync(temp, image);

@@ -65,8 +65,8 @@ import {
   type PersistedWrite,
 } from './pmem-records.js';
 import { checkRecord } from './record-check.js';
-import type { DatasetSpec } from './dataset.js';
-import { pmemDatasetImage } from './pmem-dataset-image.js';
+import { datasetRecords, type DatasetSpec } from './dataset.js';
+import { PMEM_IMAGE_KEYS_MIN, pmemDatasetImage } from './pmem-dataset-image.js';
 import { storageErrors } from './storage-error.js';
 
 export {
@@ -364,8 +364,18 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       this.size === 0 && this.#order.length === 0 && this.#seqHighWater === 0,
       `writeDataset: ${this.path} is not a new table`,
     );
-    if (dataset.keys === 0) return;
-    const image = this.#datasetImage(dataset);
+    if (dataset.keys < PMEM_IMAGE_KEYS_MIN) {
+      for (const record of datasetRecords(dataset)) this.write(record);
+      this.sync();
+      return;
+    }
+    const image = pmemDatasetImage(
+      dirname(this.path),
+      dataset,
+      this.#table.layout,
+      (path, layout) =>
+        new PmemStorage(path, { layout, region: { latency: LATENCY_OFF, crashable: false } }),
+    );
     this.#region.close();
     this.#open = false;
     const temp = `${this.path}.dataset.tmp`;
@@ -375,24 +385,6 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     assert(
       this.size === dataset.keys,
       `dataset image ${image} holds ${this.size} keys, not ${dataset.keys}`,
-    );
-  }
-
-  /** The image of `dataset` in a table of this one's layout, built if it is not there yet. */
-  #datasetImage(dataset: DatasetSpec): string {
-    const l = this.#table.layout;
-    const layout = {
-      capacity: l.capacity,
-      keyMaxBytes: l.keyMaxBytes,
-      valueMaxBytes: l.valueMaxBytes,
-      metaBytes: l.metaBytes,
-    };
-    return pmemDatasetImage(
-      dirname(this.path),
-      dataset,
-      { ...layout, fingerprintBuckets: l.fingerprintBuckets },
-      (path) =>
-        new PmemStorage(path, { layout, region: { latency: LATENCY_OFF, crashable: false } }),
     );
   }
 

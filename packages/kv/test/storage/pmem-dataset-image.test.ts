@@ -8,13 +8,17 @@ import {
   PmemStorage,
   type DatasetSpec,
 } from '../../src/index.js';
+import { PMEM_IMAGE_KEYS_MIN } from '../../src/storage/pmem-dataset-image.js';
 import { tempDir } from './helpers.js';
 
 const tmp = tempDir('dataset-image');
 after(() => tmp.cleanup());
 
-const DATASET: DatasetSpec = { keys: 3_000, valueSizes: { bytes: [40, 200], weights: [3, 1] } };
-const LAYOUT = { layout: { capacity: 4_096, valueMaxBytes: 256 } };
+const DATASET: DatasetSpec = {
+  keys: PMEM_IMAGE_KEYS_MIN,
+  valueSizes: { bytes: [40, 200], weights: [3, 1] },
+};
+const LAYOUT = { layout: { capacity: PMEM_IMAGE_KEYS_MIN + 16, valueMaxBytes: 256 } };
 const images = (): string[] => readdirSync(tmp.dir).filter((f) => f.endsWith('.pmem-image'));
 
 test('writeDataset copies one image per dataset and layout; the tables equal one written record by record', () => {
@@ -46,9 +50,22 @@ test('writeDataset copies one image per dataset and layout; the tables equal one
     table.close();
   }
 
-  const other = new PmemStorage(tmp.path('r2.pmem'), { layout: { capacity: 8_192 } });
+  const other = new PmemStorage(tmp.path('r2.pmem'), { layout: { capacity: 2 * DATASET.keys } });
   other.writeDataset(DATASET);
   assert.equal(images().length, 2, 'another layout has an image of its own');
   other.close();
   byRecord.close();
+});
+
+test('a dataset below PMEM_IMAGE_KEYS_MIN is written record by record, with no image', () => {
+  const small: DatasetSpec = { keys: 500, valueSizes: { bytes: [40], weights: [1] } };
+  const before = images().length;
+  const table = new PmemStorage(tmp.path('small.pmem'), LAYOUT);
+  table.writeDataset(small);
+  assert.equal(table.size, small.keys);
+  assert.equal(table.get(datasetKey(499))?.value, datasetValue(small, 499));
+  assert.equal(images().length, before);
+  table.crash(3);
+  assert.equal(table.size, small.keys, 'synced: a power failure keeps it');
+  table.close();
 });
