@@ -18,12 +18,13 @@ function start(
   beatMs = 0,
   spareWorkers = true,
   spareWarmUpDelayMs?: number,
+  warmUpFails = false,
 ): Promise<ThreadRuntime<RelayMessage, RelayConfig>> {
   return ThreadRuntime.start<RelayMessage, RelayConfig>({
     module: moduleRef,
     actors: ACTORS,
     endpoints,
-    config: { actors: ACTORS, beatMs },
+    config: { actors: ACTORS, beatMs, warmUpFails },
     ringBytes: 1 << 16,
     spareWorkers,
     ...(spareWarmUpDelayMs !== undefined ? { spareWarmUpDelayMs } : {}),
@@ -258,6 +259,16 @@ test(
       assert.equal(stats.actor['relayed'], 1, 'the warm-up ran on a scratch actor, not this one');
     } finally {
       await warming.shutdown();
+    }
+    // A warm-up that throws is reported; the actor starts all the same.
+    const broken = await start(1, 0, true, 0, true);
+    try {
+      await broken.crash(2);
+      const s = await broken.restart(2);
+      assert.deepEqual(s.warmUp, { error: 'the warm-up broke' });
+      assert.deepEqual(await request(broken.endpoint(ACTORS), 2, 3, 1), [2, 0]);
+    } finally {
+      await broken.shutdown();
     }
     // A delay no test outlives: the assignment arrives first and the spare never warms up.
     const late = await start(1, 0, true, THREAD_TEST_TIMEOUT_MS * 10);

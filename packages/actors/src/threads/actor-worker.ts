@@ -92,7 +92,14 @@ if (data.warmUp !== undefined && module.warmUp) {
   // Unref'd: a pending delay must not keep a stopped worker alive.
   if (delayMs > 0)
     await Promise.race([assignmentArrives, sleep(delayMs, undefined, { ref: false })]);
-  if (delayMs === 0 || assigned === undefined) warmUp = module.warmUp(data.warmUp);
+  // A warm-up only saves time: one that fails is reported, and the worker serves its actor.
+  if (delayMs === 0 || assigned === undefined) {
+    try {
+      warmUp = module.warmUp(data.warmUp);
+    } catch (err) {
+      warmUp = { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
 }
 const warmedUpMs = sharedClockMs();
 const assignment = await assignmentArrives;

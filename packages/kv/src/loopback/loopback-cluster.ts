@@ -94,10 +94,6 @@ export class LoopbackCluster {
     this.deliverAll();
   }
 
-  get nowMs(): number {
-    return this.#clockMs;
-  }
-
   send(to: ActorId, msg: KvWire): void {
     const inbox = this.#inboxes[to];
     if (!inbox) assert.fail(`no endpoint ${to}`);

@@ -58,7 +58,13 @@ export function warmUpReplica(
     ...(config.pmemCapacity !== undefined ? { pmemCapacity: 2 * WARM_UP_KEYS } : {}),
   };
   const value = 'v'.repeat(config.dataset?.valueSizes.bytes[0] ?? 100);
-  const cluster = new LoopbackCluster(module, scratch, 1);
+  let cluster: LoopbackCluster;
+  try {
+    cluster = new LoopbackCluster(module, scratch, 1);
+  } catch (err) {
+    if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const outOfTime = (): boolean => performance.now() - startMs > budgetMs;
   let reqId = 1;
   const load = (ms: number): void => {

@@ -361,7 +361,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   writeDataset(dataset: DatasetSpec): void {
     this.#assertOpen();
     assert(
-      this.size === 0 && this.#order.length === 0 && this.#seqHighWater === 0,
+      this.size === 0 && this.#order.length === 0 && this.#seqHighWater === 0 && this.#epoch === 0,
       `writeDataset: ${this.path} is not a new table`,
     );
     if (dataset.keys < PMEM_IMAGE_KEYS_MIN) {
