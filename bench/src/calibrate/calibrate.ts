@@ -14,8 +14,10 @@ import { measureMedia, measureStart, type MediaPlan } from './measure-media.js';
 import { fitLinear } from './fit.js';
 
 export interface CalibrationPlan {
-  /** Measured runs of the handler scenarios (one more runs first, unmeasured, to warm the JIT). */
+  /** Measured runs of the handler scenarios. */
   runs: number;
+  /** One more run first, unmeasured, to warm the JIT (a smoke test skips it). */
+  warmUpRun: boolean;
   /** Dataset of the handler scenarios. */
   keys: number;
   media: MediaPlan;
@@ -118,7 +120,7 @@ export function calibrate(plan: CalibrationPlan, progress: (what: string) => voi
     const start = measureStart(plan.strategies, plan.startRecords, plan.media.runs);
     const scenarios = handlerScenarios({ ...plan, dataDir: root });
     const runs: HandlerRun[] = [];
-    for (let run = 0; run <= plan.runs; run++) {
+    for (let run = plan.warmUpRun ? 0 : 1; run <= plan.runs; run++) {
       progress(run === 0 ? 'handlers: warm-up run' : `handlers: run ${run} of ${plan.runs}`);
       const measured = measureHandlers(scenarios);
       if (run > 0) runs.push(measured);

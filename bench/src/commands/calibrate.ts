@@ -150,6 +150,7 @@ async function runCalibration(values: OptionValues): Promise<number> {
   const { calibrate } = await import('../calibrate/calibrate.js');
   const plan = {
     runs,
+    warmUpRun: !quick,
     keys: quick ? 2000 : 10_000,
     name,
     dataDir: tmpdir(),
