@@ -9,6 +9,7 @@ import {
 import { KvClient } from '../client/kv-client.js';
 import type { RecoveryReport } from '../protocol/recovery-strategy.js';
 import type { KvWire, ReplicaConfig } from '../protocol/replica.js';
+import { prepareDatasetImage } from '../protocol/replica-module.js';
 import { THREAD_TIMING } from '../protocol/timing.js';
 import { replicaConfigOf, type ClusterReplicaOptions } from './cluster-config.js';
 
@@ -81,6 +82,7 @@ export class ThreadCluster {
       ...replicaConfigOf(options.replicas, THREAD_TIMING, options),
       pmemCrashSimulation: false,
     };
+    prepareDatasetImage(config);
     const runtime = await ThreadRuntime.start<KvWire, ReplicaConfig>({
       module: options.module ?? KV_REPLICA_MODULE,
       actors: options.replicas,

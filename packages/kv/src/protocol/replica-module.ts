@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Codec, type ActorId, type ActorModule } from '@heal/actors/core';
 import { LATENCY_OFF } from '@heal/pmem';
@@ -6,6 +6,7 @@ import { MemoryStorage } from '../storage/memory-storage.js';
 import { validateDataset } from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import { PmemStorage } from '../storage/pmem-storage.js';
+import { PMEM_IMAGE_KEYS_MIN } from '../storage/pmem-dataset-image.js';
 import { WalStorage } from '../storage/wal-storage.js';
 import { PERSISTENCY_MODELS } from './durability.js';
 import { KV_MESSAGES } from './messages.js';
@@ -43,21 +44,43 @@ export function createStorage(self: ActorId, config: ReplicaConfig): KvStorage {
       const dataDir = config.dataDir as string;
       mkdirSync(dataDir, { recursive: true });
       const path = replicaMediumPath(dataDir, self, config.medium);
-      if (config.medium === 'wal') return new WalStorage(path);
-      const layout = {
-        ...(config.pmemCapacity !== undefined ? { capacity: config.pmemCapacity } : {}),
-        ...(config.pmemValueBytesMax !== undefined
-          ? { valueMaxBytes: config.pmemValueBytesMax }
-          : {}),
-      };
-      return new PmemStorage(path, {
-        ...(Object.keys(layout).length > 0 ? { layout } : {}),
-        region: {
-          ...(config.pmemLatency === false ? { latency: LATENCY_OFF } : {}),
-          crashable: config.pmemCrashSimulation !== false,
-        },
-      });
+      return config.medium === 'wal' ? new WalStorage(path) : openPmem(path, config);
     }
+  }
+}
+
+/** A pmem table at `path` as `config` sizes it. */
+function openPmem(path: string, config: ReplicaConfig): PmemStorage {
+  const layout = {
+    ...(config.pmemCapacity !== undefined ? { capacity: config.pmemCapacity } : {}),
+    ...(config.pmemValueBytesMax !== undefined ? { valueMaxBytes: config.pmemValueBytesMax } : {}),
+  };
+  return new PmemStorage(path, {
+    ...(Object.keys(layout).length > 0 ? { layout } : {}),
+    region: {
+      ...(config.pmemLatency === false ? { latency: LATENCY_OFF } : {}),
+      crashable: config.pmemCrashSimulation !== false,
+    },
+  });
+}
+
+/**
+ * Builds, once, what every replica's first start would otherwise build for itself: on pmem, the
+ * image of the dataset its new table copies (PmemStorage.writeDataset). For runtimes that start
+ * the replicas at once (threads), so that one image is built instead of one per replica.
+ */
+export function prepareDatasetImage(config: ReplicaConfig): void {
+  const { dataset, dataDir } = config;
+  if (config.medium !== 'pmem' || !dataset || dataset.keys < PMEM_IMAGE_KEYS_MIN) return;
+  validateMedium(config);
+  mkdirSync(dataDir as string, { recursive: true });
+  const scratch = join(dataDir as string, `dataset-build-${process.pid}.pmem`);
+  try {
+    const table = openPmem(scratch, { ...config, pmemLatency: false, pmemCrashSimulation: false });
+    table.writeDataset(dataset);
+    table.close();
+  } finally {
+    rmSync(scratch, { force: true });
   }
 }
 

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, test } from 'node:test';
 import {
+  createStorage,
   datasetKey,
   datasetRecords,
   datasetValue,
   PmemStorage,
+  prepareDatasetImage,
+  replicaConfigOf,
+  THREAD_TIMING,
   type DatasetSpec,
 } from '../../src/index.js';
 import { PMEM_IMAGE_KEYS_MIN } from '../../src/storage/pmem-dataset-image.js';
@@ -68,4 +73,29 @@ test('a dataset below PMEM_IMAGE_KEYS_MIN is written record by record, with no i
   table.crash(3);
   assert.equal(table.size, small.keys, 'synced: a power failure keeps it');
   table.close();
+});
+
+test('prepareDatasetImage builds the image replicas of a config copy, once, and nothing else', () => {
+  const dataDir = tmp.path('prepared');
+  const config = replicaConfigOf(3, THREAD_TIMING, {
+    medium: 'pmem',
+    dataDir,
+    dataset: DATASET,
+    pmemCapacity: DATASET.keys + 16,
+  });
+  prepareDatasetImage(config);
+  const built = readdirSync(dataDir);
+  assert.equal(built.length, 1, `only the image is left: ${built.join(', ')}`);
+  assert.match(built[0] as string, /\.pmem-image$/);
+  const builtMs = statSync(join(dataDir, built[0] as string)).mtimeMs;
+  prepareDatasetImage(config);
+  const replica = createStorage(0, config);
+  replica.writeDataset?.(DATASET);
+  assert.equal(replica.size, DATASET.keys);
+  replica.close();
+  assert.equal(statSync(join(dataDir, built[0] as string)).mtimeMs, builtMs, 'copied, not rebuilt');
+  const small = tmp.path('small-prepared');
+  prepareDatasetImage({ ...config, dataDir: small, dataset: { ...DATASET, keys: 10 } });
+  prepareDatasetImage({ ...config, medium: 'wal', dataDir: small });
+  assert.equal(existsSync(small), false, 'no image below the floor, none for other media');
 });
