@@ -100,29 +100,27 @@ export class ChargedStorage implements KvStorage, CrashableStorage {
 
   write(record: KeyRecord): void {
     this.#open();
-    const bytes = recordBytes(record);
-    this.#charge(this.costs.write.ns + this.costs.write.nsPerByte * bytes);
-    this.#unsyncedRecords++;
-    this.#unsyncedBytes += bytes;
+    this.#chargeWrite(record);
     this.inner.write(record);
   }
 
   /** Charged as writing each record and a sync would be: the same virtual time either way. */
   writeDataset(dataset: DatasetSpec): void {
     this.#open();
-    if (!this.inner.writeDataset) {
-      for (const record of datasetRecords(dataset)) this.write(record);
-      this.sync();
-      return;
-    }
+    const inner = this.inner;
     for (const record of datasetRecords(dataset)) {
-      const bytes = recordBytes(record);
-      this.#charge(this.costs.write.ns + this.costs.write.nsPerByte * bytes);
-      this.#unsyncedRecords++;
-      this.#unsyncedBytes += bytes;
+      this.#chargeWrite(record);
+      if (!inner.writeDataset) inner.write(record);
     }
-    this.inner.writeDataset(dataset);
+    inner.writeDataset?.(dataset);
     this.sync();
+  }
+
+  #chargeWrite(record: KeyRecord): void {
+    const bytes = recordBytes(record);
+    this.#charge(this.costs.write.ns + this.costs.write.nsPerByte * bytes);
+    this.#unsyncedRecords++;
+    this.#unsyncedBytes += bytes;
   }
 
   sync(versionVector?: Uint8Array): void {

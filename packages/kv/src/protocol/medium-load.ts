@@ -1,4 +1,9 @@
-import { datasetIndex, datasetRecords, type DatasetSpec } from '../storage/dataset.js';
+import {
+  datasetIndex,
+  datasetRecords,
+  writeDatasetRecords,
+  type DatasetSpec,
+} from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 import type { Replication } from './replication.js';
 import { seqFloor } from './write-numbers.js';
@@ -22,10 +27,7 @@ export function loadMedium(
     return storage.loadDigest();
   }
   if (storage.writeDataset) storage.writeDataset(dataset);
-  else {
-    for (const record of datasetRecords(dataset)) storage.write(record);
-    storage.sync();
-  }
+  else writeDatasetRecords(storage, dataset);
   const isDatasetKey = (key: string): boolean => datasetIndex(dataset, key) !== undefined;
   if (storage.size === dataset.keys) {
     replication.load(storage, floor, isDatasetKey);

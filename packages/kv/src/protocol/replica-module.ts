@@ -1,11 +1,12 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Codec, type ActorId, type ActorModule } from '@heal/actors/core';
-import { LATENCY_OFF } from '@heal/pmem';
+import { LATENCY_OFF, type PTableLayout } from '@heal/pmem';
 import { MemoryStorage } from '../storage/memory-storage.js';
 import { validateDataset } from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';
-import { PmemStorage } from '../storage/pmem-storage.js';
+import { PmemStorage, pmemDatasetImageIn } from '../storage/pmem-storage.js';
+import { resolvePmemLayout } from '../storage/pmem-format.js';
 import { PMEM_IMAGE_KEYS_MIN } from '../storage/pmem-dataset-image.js';
 import { WalStorage } from '../storage/wal-storage.js';
 import { PERSISTENCY_MODELS } from './durability.js';
@@ -49,12 +50,17 @@ export function createStorage(self: ActorId, config: ReplicaConfig): KvStorage {
   }
 }
 
-/** A pmem table at `path` as `config` sizes it. */
-function openPmem(path: string, config: ReplicaConfig): PmemStorage {
-  const layout = {
+/** The table layout `config` asks for (the rest: pmem-format.ts's defaults). */
+function pmemLayoutOf(config: ReplicaConfig): Partial<PTableLayout> {
+  return {
     ...(config.pmemCapacity !== undefined ? { capacity: config.pmemCapacity } : {}),
     ...(config.pmemValueBytesMax !== undefined ? { valueMaxBytes: config.pmemValueBytesMax } : {}),
   };
+}
+
+/** A pmem table at `path` as `config` sizes it. */
+function openPmem(path: string, config: ReplicaConfig): PmemStorage {
+  const layout = pmemLayoutOf(config);
   return new PmemStorage(path, {
     ...(Object.keys(layout).length > 0 ? { layout } : {}),
     region: {
@@ -74,14 +80,7 @@ export function prepareDatasetImage(config: ReplicaConfig): void {
   if (config.medium !== 'pmem' || !dataset || dataset.keys < PMEM_IMAGE_KEYS_MIN) return;
   validateMedium(config);
   mkdirSync(dataDir as string, { recursive: true });
-  const scratch = join(dataDir as string, `dataset-build-${process.pid}.pmem`);
-  try {
-    const table = openPmem(scratch, { ...config, pmemLatency: false, pmemCrashSimulation: false });
-    table.writeDataset(dataset);
-    table.close();
-  } finally {
-    rmSync(scratch, { force: true });
-  }
+  pmemDatasetImageIn(dataDir as string, dataset, resolvePmemLayout(pmemLayoutOf(config)));
 }
 
 /**

@@ -1,6 +1,7 @@
 import { byteStringOf, type ByteString } from '@heal/actors/core';
 import { fmix32 } from '@heal/base';
 import type { KeyRecord } from './key-record.js';
+import type { KvStorage } from './kv-storage.js';
 
 /**
  * The initial contents every replica starts from (a benchmark's loaded dataset), generated
@@ -100,6 +101,15 @@ export function datasetIndex(spec: DatasetSpec, key: string): number | undefined
   if (!/^k(0|[1-9][0-9]*)$/.test(key)) return undefined;
   const index = Number(key.slice(1));
   return index < spec.keys ? index : undefined;
+}
+
+/** Writes every record of `spec` to `storage`, then syncs: a dataset written record by record. */
+export function writeDatasetRecords(
+  storage: Pick<KvStorage, 'write' | 'sync'>,
+  spec: DatasetSpec,
+): void {
+  for (const record of datasetRecords(spec)) storage.write(record);
+  storage.sync();
 }
 
 /** The records of the dataset, generated lazily. */

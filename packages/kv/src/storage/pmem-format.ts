@@ -10,6 +10,19 @@ export const PMEM_CAPACITY_DEFAULT = 16_384;
 export const PMEM_KEY_BYTES_MAX_DEFAULT = 64;
 export const PMEM_VALUE_BYTES_MAX_DEFAULT = 512;
 
+/** The layout a new table of `layout` gets: the defaults above, and the digest's buckets. */
+export function resolvePmemLayout(
+  layout: Partial<PTableLayout> | undefined,
+): Required<PTableLayout> {
+  return {
+    capacity: layout?.capacity ?? PMEM_CAPACITY_DEFAULT,
+    keyMaxBytes: layout?.keyMaxBytes ?? PMEM_KEY_BYTES_MAX_DEFAULT,
+    valueMaxBytes: layout?.valueMaxBytes ?? PMEM_VALUE_BYTES_MAX_DEFAULT,
+    metaBytes: layout?.metaBytes ?? PMEM_META_BYTES,
+    fingerprintBuckets: DIGEST_BUCKETS_DEFAULT,
+  };
+}
+
 /**
  * Creates the `pmem` medium's file at `path` (see pmem-storage.ts): a PTable of `layout` (the
  * defaults above for what it leaves out) with the digest's fingerprint buckets, formatted under
@@ -21,13 +34,7 @@ export function formatPmemFile(
   layout: Partial<PTableLayout> | undefined,
   region: RegionOptions | undefined,
 ): void {
-  const resolved: PTableLayout = {
-    capacity: layout?.capacity ?? PMEM_CAPACITY_DEFAULT,
-    keyMaxBytes: layout?.keyMaxBytes ?? PMEM_KEY_BYTES_MAX_DEFAULT,
-    valueMaxBytes: layout?.valueMaxBytes ?? PMEM_VALUE_BYTES_MAX_DEFAULT,
-    metaBytes: layout?.metaBytes ?? PMEM_META_BYTES,
-    fingerprintBuckets: DIGEST_BUCKETS_DEFAULT,
-  };
+  const resolved = resolvePmemLayout(layout);
   const temp = `${path}.tmp`;
   rmSync(temp, { force: true });
   const created = PmemRegion.create(temp, PTable.bytesFor(resolved), {

@@ -65,8 +65,8 @@ import {
   type PersistedWrite,
 } from './pmem-records.js';
 import { checkRecord } from './record-check.js';
-import { datasetRecords, type DatasetSpec } from './dataset.js';
-import { PMEM_IMAGE_KEYS_MIN, pmemDatasetImage } from './pmem-dataset-image.js';
+import { writeDatasetRecords, type DatasetSpec } from './dataset.js';
+import { PMEM_IMAGE_KEYS_MIN, pmemDatasetImage, type ImageLayout } from './pmem-dataset-image.js';
 import { storageErrors } from './storage-error.js';
 
 export {
@@ -365,17 +365,10 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       `writeDataset: ${this.path} is not a new table`,
     );
     if (dataset.keys < PMEM_IMAGE_KEYS_MIN) {
-      for (const record of datasetRecords(dataset)) this.write(record);
-      this.sync();
+      writeDatasetRecords(this, dataset);
       return;
     }
-    const image = pmemDatasetImage(
-      dirname(this.path),
-      dataset,
-      this.#table.layout,
-      (path, layout) =>
-        new PmemStorage(path, { layout, region: { latency: LATENCY_OFF, crashable: false } }),
-    );
+    const image = pmemDatasetImageIn(dirname(this.path), dataset, this.#table.layout);
     this.#region.close();
     this.#open = false;
     const temp = `${this.path}.dataset.tmp`;
@@ -436,4 +429,22 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     this.#versionVector = decoded?.versionVector;
     this.#epoch = decoded?.epoch ?? new EpochFile(`${this.path}${PMEM_EPOCH_SUFFIX}`).load();
   }
+}
+
+/**
+ * The image of `dataset` in a new table of `layout` in `dir` (pmem-dataset-image.ts), built by
+ * a PmemStorage without latency model or crash simulation if it is not there yet.
+ */
+export function pmemDatasetImageIn(
+  dir: string,
+  dataset: DatasetSpec,
+  layout: ImageLayout & { fingerprintBuckets: number },
+): string {
+  return pmemDatasetImage(
+    dir,
+    dataset,
+    layout,
+    (path, of) =>
+      new PmemStorage(path, { layout: of, region: { latency: LATENCY_OFF, crashable: false } }),
+  );
 }
