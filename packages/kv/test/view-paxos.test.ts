@@ -147,7 +147,8 @@ test('a prepare delivered again after its accept is promised again, and the prop
   const view: View = { epoch: 1, members: members([0, 1, 2, 3, 4]), shadows: [] };
   net.nodes = [0, 1, 2, 3, 4].map((id) => new Node(id, net, view));
   let prepareTo1: Wire | undefined;
-  (net.nodes[0] as Node).paxos.propose({ members: members([0, 1, 2, 3]), shadows: [] });
+  // 2 proposes (0 is the lowest id, whose first proposal skips phase 1)
+  (net.nodes[2] as Node).paxos.propose({ members: members([0, 1, 2, 3]), shadows: [] });
   net.run((to, msg) => {
     if (to === 1 && msg.kind === 'prepare') prepareTo1 = msg;
     // The network repeats the prepare to 1 after the accept: a nack here would end the proposal.
@@ -155,6 +156,7 @@ test('a prepare delivered again after its accept is promised again, and the prop
       net.queue.unshift({ to: 1, msg: prepareTo1 });
     return true;
   });
+  assert.ok(prepareTo1, 'the prepare was repeated');
   assert.equal(net.decided.length, 1);
   assert.deepEqual((net.decided[0] as { view: View }).view.members, members([0, 1, 2, 3]));
 });
@@ -208,4 +210,104 @@ test('a one-member view decides the next change inside its own install (a joiner
     view.members.map((m) => m.id),
     [0, 1],
   );
+});
+
+/** Every message kind the network carried, in order. */
+function kindsOf(net: Net): string[] {
+  const kinds: string[] = [];
+  net.run((_to, msg) => {
+    kinds.push(msg.kind);
+    return true;
+  });
+  return kinds;
+}
+
+test("the view's lowest-id member decides a change in one round trip: accept, accepted, no prepare", () => {
+  const net = new Net();
+  const view: View = { epoch: 1, members: members([0, 1, 2]), shadows: [] };
+  net.nodes = [0, 1, 2].map((id) => new Node(id, net, view));
+  const n0 = net.nodes[0] as Node;
+  n0.paxos.propose({ members: members([0, 1]), shadows: [] });
+  assert.deepEqual(kindsOf(net), ['accept', 'accept', 'accepted', 'accepted']);
+  assert.deepEqual(
+    net.decided.map(({ by, view: v }) => [by, v.epoch, v.members]),
+    [[0, 2, members([0, 1])]],
+  );
+  assert.deepEqual(n0.paxos.stats, { proposals: 1, fastProposals: 1 });
+  // any other member's proposal runs both phases
+  const other = new Net();
+  other.nodes = [0, 1, 2].map((id) => new Node(id, other, view));
+  (other.nodes[1] as Node).paxos.propose({ members: members([0, 1]), shadows: [] });
+  assert.equal(kindsOf(other)[0], 'prepare');
+  assert.equal(other.decided.length, 1);
+});
+
+test('a value that keeps less than a majority of the view goes through both phases, and keeps who promised', () => {
+  const net = new Net();
+  const view: View = { epoch: 1, members: members([0, 1, 2, 3, 4]), shadows: [] };
+  net.nodes = [0, 1, 2, 3, 4].map((id) => new Node(id, net, view));
+  // 0 was cut off: it suspects everyone else
+  (net.nodes[0] as Node).paxos.propose({ members: members([0]), shadows: [] });
+  assert.equal(kindsOf(net)[0], 'prepare');
+  assert.equal(net.decided.length, 1);
+  assert.ok((net.decided[0] as { view: View }).view.members.length >= 3, 'promisers kept');
+});
+
+test('a fast proposal nacked under a higher ballot backs off; the other proposal decides', () => {
+  const net = new Net();
+  const view: View = { epoch: 1, members: members([0, 1, 2]), shadows: [] };
+  net.nodes = [0, 1, 2].map((id) => new Node(id, net, view));
+  const [n0, n1] = net.nodes as [Node, Node, Node];
+  const without2: ViewValue = { members: members([0, 1]), shadows: [] };
+  const without0: ViewValue = { members: members([1, 2]), shadows: [] };
+  // 1 prepares first (its prepare to 0 is lost); 0's fast accept then meets 1's promise at 1 and 2
+  n1.paxos.propose(without0);
+  const promises: Wire[] = [];
+  net.run((to, msg) => {
+    if (msg.kind === 'promise') promises.push(msg);
+    return !(msg.kind === 'prepare' && to === 0) && msg.kind !== 'promise';
+  });
+  n0.paxos.propose(without2);
+  const kinds: string[] = [];
+  net.run((_to, msg) => {
+    kinds.push(msg.kind);
+    return true;
+  });
+  assert.deepEqual(kinds, ['accept', 'accept', 'nack', 'nack']);
+  assert.equal(n0.paxos.mayPropose(), false, 'it backs off');
+  for (const msg of promises) net.queue.push({ to: 1, msg });
+  net.run();
+  assert.ok(net.decided.length > 0);
+  for (const { view: v } of net.decided) assert.deepEqual(v.members, without0.members);
+});
+
+test('a value accepted under the fast round by one acceptor is adopted by a later proposer (phase 1)', () => {
+  const net = new Net();
+  const view: View = { epoch: 1, members: members([0, 1, 2, 3, 4]), shadows: [] };
+  net.nodes = [0, 1, 2, 3, 4].map((id) => new Node(id, net, view));
+  const fastValue: ViewValue = { members: members([0, 1, 2, 3]), shadows: [] };
+  // 0's accepts are all lost: only 0 itself voted for its value
+  (net.nodes[0] as Node).paxos.propose(fastValue);
+  net.run(() => false);
+  (net.nodes[1] as Node).paxos.propose({ members: members([1, 2, 3, 4]), shadows: [] });
+  net.run((to, msg) => !(msg.kind === 'prepare' && (to === 3 || to === 4)));
+  assert.ok(net.decided.length > 0);
+  for (const { view: v } of net.decided) assert.deepEqual(v.members, fastValue.members);
+});
+
+test('the fast round is used once per epoch: a stalled fast proposal is retried with both phases', () => {
+  const net = new Net();
+  const view: View = { epoch: 1, members: members([0, 1, 2]), shadows: [] };
+  net.nodes = [0, 1, 2].map((id) => new Node(id, net, view));
+  const n0 = net.nodes[0] as Node;
+  const value: ViewValue = { members: members([0, 1]), shadows: [] };
+  n0.paxos.propose(value);
+  net.run(() => false);
+  net.nowMs += SIM_TIMING.proposalTimeoutMs;
+  assert.equal(n0.paxos.mayPropose(), true);
+  n0.paxos.propose(value);
+  assert.equal(kindsOf(net)[0], 'prepare');
+  assert.deepEqual(n0.paxos.stats, { proposals: 2, fastProposals: 1 });
+  assert.equal(net.decided.length, 1);
+  for (const { view: v } of net.decided) assert.deepEqual(v.members, value.members);
 });

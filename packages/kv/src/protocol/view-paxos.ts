@@ -34,6 +34,13 @@ function keepingPromisers(value: ViewValue, view: View, promisers: Iterable<Acto
   return { members, shadows };
 }
 
+/**
+ * The round of the one ballot per epoch that skips phase 1: below every other round (those start
+ * at 1), so no value can have been accepted under a lower ballot and any value is safe to propose
+ * under it (Paxos' first ballot). Only the view's lowest-id member uses it, once per epoch.
+ */
+export const FAST_ROUND = 0;
+
 /** The value agreed per epoch: the next view's members and shadows. */
 export interface ViewValue {
   members: Member[];
@@ -82,6 +89,11 @@ export interface PaxosHost {
  * volatile: a restarted replica votes in no epoch before the one that re-admits it. Everything
  * here moves on messages; a tick only retries a stalled proposal and a deferred vote.
  *
+ * The view's lowest-id member (the usual proposer) starts with the fast round: accept/accepted
+ * only, so a change is decided one round trip after it is proposed. It falls back to both phases
+ * with a higher round when that is nacked or stalls, or when the value keeps less than a majority
+ * of the view (a proposer cut off for a while suspects everyone: phase 1 keeps who answers it).
+ *
  * Owned by the replica's thread; `reset` at every view install.
  */
 export class ViewPaxos {
@@ -91,7 +103,9 @@ export class ViewPaxos {
   #proposal: Proposal | undefined;
   #nextProposalMs = 0;
   #highestRoundSeen = 0;
-  readonly stats = { proposals: 0 };
+  /** The target epoch this replica last proposed under FAST_ROUND (once per epoch). */
+  #fastTarget = 0;
+  readonly stats = { proposals: 0, fastProposals: 0 };
 
   constructor(readonly host: PaxosHost) {}
 
@@ -123,19 +137,48 @@ export class ViewPaxos {
       return;
     }
     const view = this.host.view();
-    const round = this.#highestRoundSeen + 1;
-    this.#highestRoundSeen = round;
+    const target = view.epoch + 1;
+    const fast = this.#mayUseFastRound(view, value);
+    const round = fast ? FAST_ROUND : this.#highestRoundSeen + 1;
+    this.#highestRoundSeen = Math.max(this.#highestRoundSeen, round);
     this.#proposal = {
-      target: view.epoch + 1,
+      target,
       ballot: { round, proposer: this.host.self },
-      phase: 'prepare',
+      phase: fast ? 'accept' : 'prepare',
       value,
       promises: new Map(),
       accepted: new Set(),
       startedMs: this.host.now(),
     };
     this.stats.proposals++;
-    this.#toVoters({ kind: 'prepare', target: view.epoch + 1, round, proposer: this.host.self });
+    if (!fast) {
+      this.#toVoters({ kind: 'prepare', target, round, proposer: this.host.self });
+      return;
+    }
+    this.#fastTarget = target;
+    this.stats.fastProposals++;
+    this.#toVoters({
+      kind: 'accept',
+      target,
+      round,
+      proposer: this.host.self,
+      members: value.members,
+      shadows: value.shadows,
+    });
+  }
+
+  /**
+   * Whether `value` may go under FAST_ROUND: this replica is the view's lowest-id member (the one
+   * that may, so two values never share that ballot), has not used it for this epoch, has neither
+   * promised nor voted in it (someone else is proposing), and the value keeps a majority.
+   */
+  #mayUseFastRound(view: View, value: ViewValue): boolean {
+    const self = this.host.self;
+    if (view.members.some((m) => m.id < self) || !isMember(view, self)) return false;
+    if (this.#fastTarget === view.epoch + 1) return false;
+    if (this.#promised !== undefined || this.#accepted !== undefined) return false;
+    const kept = value.members.filter((m) => isMember(view, m.id)).length;
+    return kept >= majority(view.members.length);
   }
 
   /**
