@@ -91,6 +91,16 @@ export class Node {
     return true;
   }
 
+  /**
+   * Installs `view` at this node's Buddy alone, as a replica whose view lags or leads the others'
+   * (the Net's view becomes `view`: deliver to the other nodes by hand meanwhile).
+   */
+  installBuddy(view: View, wasFull = true): void {
+    const previous = this.net.view;
+    this.net.view = view;
+    this.buddy.viewInstalled(this.ctx, previous, wasFull);
+  }
+
   receive(msg: Msg): void {
     if (this.recovering && this.joiner.joining) this.meter.received(msg);
     const ctx = this.ctx;
@@ -135,6 +145,29 @@ export class Net {
       const node = this.nodes[to] as Node;
       if (!node.down) node.receive(msg);
     }
+  }
+
+  /** Removes the queued messages of `kind` and returns them, to deliver (or alter) by hand. */
+  take(kind: string): Msg[] {
+    const taken: Msg[] = [];
+    for (let i = 0; i < this.queue.length;) {
+      const { msg } = this.queue[i] as { msg: Msg };
+      if (msg.kind === kind) {
+        taken.push(msg);
+        this.queue.splice(i, 1);
+      } else i++;
+    }
+    return taken;
+  }
+
+  /** The queued messages of `kind`, in order. */
+  queued(kind: string): Msg[] {
+    return this.queue.filter((q) => q.msg.kind === kind).map((q) => q.msg);
+  }
+
+  /** The kinds of the queued messages, in order. */
+  queuedKinds(): string[] {
+    return this.queue.map((q) => q.msg.kind);
   }
 
   /** Installs `view` at every node up (`wasFull` per node), as replicas do. */
@@ -236,6 +269,17 @@ export function outage(
     node.joiner.viewInstalled(ctx);
   }
   joiner.joiner.admitted(joiner.ctx);
+}
+
+/**
+ * outage() of 20 keys, 3 written meanwhile, the joiner's medium kept (its Buddy selects those 3
+ * from its buffer): the joiner's heal-join, taken from the queue to be delivered by hand.
+ */
+export function joinAfterOutage(net: Net): Msg {
+  outage(net, 20, 3, true);
+  const joins = net.take('heal-join');
+  assert.equal(joins.length, 1);
+  return joins[0] as Msg;
 }
 
 export function assertSame(net: Net, keys: number): void {
