@@ -1,7 +1,7 @@
+import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
 import {
   incarnationOf,
-  isMember,
   VersionVector,
   type BucketDigest,
   type RecoveryContext,
@@ -100,8 +100,10 @@ export class HealBuddy {
   /** `wasFull`: this replica was a full member of `previous`. */
   viewInstalled(ctx: RecoveryContext, previous: View, wasFull: boolean): void {
     const view = ctx.view;
-    for (const [joiner, s] of [...this.#serving])
-      if (s.epoch !== view.epoch || !isMember(view, joiner)) this.#serving.delete(joiner);
+    // Every session is of an older view (views only move forward): its joiner joins again in this one.
+    for (const s of this.#serving.values())
+      assert(s.epoch < view.epoch, `a session of epoch ${s.epoch} outlived view ${view.epoch}`);
+    this.#serving.clear();
     if (!ctx.admitted) return;
     this.handoffs.viewInstalled(ctx, previous, wasFull);
     for (const [joiner, join] of [...this.#earlyJoins]) {
