@@ -292,3 +292,19 @@ export function assertSame(net: Net, keys: number): void {
 }
 
 export const recovered = (net: Net) => () => !(net.nodes[JOINER] as Node).recovering;
+
+/** The session of the last heal-join still queued (outage leaves the joiner's first one there). */
+export function queuedJoinSession(net: Net): number {
+  const join = net.queue.filter((q) => q.msg.kind === 'heal-join').at(-1);
+  assert.ok(join, 'a heal-join is queued');
+  return join.msg['session'] as number;
+}
+
+/** `body` as `from` sends it in the current view: a crafted message to hand to a node. */
+export function sentBy(
+  net: Net,
+  from: ActorId,
+  body: { kind: string; [field: string]: unknown },
+): Msg {
+  return { ...body, epoch: net.view.epoch, sender: from } as Msg;
+}
