@@ -194,3 +194,42 @@ test('bad fields and keys are rejected with errors naming them', () => {
   }
   assert.throws(() => signDigest(new Uint8Array(0), claim()), /cluster key must not be empty/);
 });
+
+test('a MAC with anything before or after its 64 hex characters is malformed', () => {
+  const mac = signDigest(KEY, claim());
+  for (const padded of [`${mac}x`, `${mac}00`, `x${mac}`, `00${mac}`, ` ${mac}`]) {
+    rejects(KEY, claim(), padded, /has a malformed MAC/);
+  }
+});
+
+test('zero is a valid value of every numeric field', () => {
+  const zero: DigestClaim = { ...claim(), epoch: 0, replica: 0, incarnation: 0, session: 0 };
+  verifyDigest(KEY, zero, signDigest(KEY, zero));
+});
+
+test('a kept flag that is not a boolean is rejected', () => {
+  for (const kept of [1, 0, 'true', undefined]) {
+    assert.throws(
+      () => digestBytes({ ...claim(), kept: kept as unknown as boolean }),
+      (e: unknown) => e instanceof RangeError && /^kept must be a boolean, got /.test(e.message),
+    );
+  }
+});
+
+test('the encoding is the domain tag then big-endian fields at fixed offsets', () => {
+  // Replicas of different builds must agree on these bytes, or no MAC verifies across them.
+  const d: DigestClaim = { ...claim(), epoch: 2 ** 32 + 7, incarnation: 2 ** 40 + 2 };
+  const expected = [
+    Buffer.from('heal-digest-v2').toString('hex'),
+    '0000000100000007', // epoch
+    '00000003', // replica
+    '0000010000000002', // incarnation
+    '02030001', // session
+    '01', // kept
+    d.root,
+    '00000002', // vv length
+    '00000001' + '0000000000000001' + '000000000000000a', // origin 1, 1..10
+    '00000003' + '0000000000000005' + '0000000200000000', // origin 3, 5..2^33
+  ].join('');
+  assert.equal(Buffer.from(digestBytes(d)).toString('hex'), expected);
+});

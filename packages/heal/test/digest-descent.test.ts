@@ -169,6 +169,13 @@ test('next repeats the outstanding request, and a stale answer is ignored', () =
     descent.onRemote(1, first.indices.slice(1), remote.nodes(1, first.indices.slice(1))),
     false,
   );
+  // Answers of the right level for the nodes in another order, or for only some of them.
+  const swapped = [...first.indices.slice(0, -2), first.indices.at(-1)!, first.indices.at(-2)!];
+  const prefix = first.indices.slice(0, -1);
+  for (const indices of [swapped, prefix]) {
+    assert.equal(descent.onRemote(1, indices, remote.nodes(1, indices)), false);
+  }
+  assert.deepEqual(descent.next(), first);
   assert.equal(descent.rounds, 0);
   assert.equal(descent.onRemote(1, first.indices, remote.nodes(1, first.indices)), true);
   assert.equal(
@@ -182,6 +189,24 @@ test('next repeats the outstanding request, and a stale answer is ignored', () =
   descent.onRemote(2, second.indices, remote.nodes(2, second.indices));
   assert.deepEqual(descent.differingBuckets, [local.bucketOf('a')]);
   assert.equal(descent.next(), undefined);
+  assert.equal(
+    descent.onRemote(2, second.indices, remote.nodes(2, second.indices)),
+    false,
+    'an answer once the descent is done',
+  );
+  assert.equal(descent.rounds, 2);
+  assert.deepEqual(descent.differingBuckets, [local.bucketOf('a')]);
+});
+
+test('a bound of one node per request asks for the nodes one at a time', () => {
+  const random = prng(7);
+  const { local, remote } = divergedStores(random, 300, 3);
+  const localDigest = digestOf(local, 64, 4);
+  const remoteDigest = digestOf(remote, 64, 4);
+  const unbounded = descend(localDigest, remoteDigest);
+  const single = descend(localDigest, remoteDigest, 1);
+  assert.deepEqual(single.differingBuckets, unbounded.differingBuckets);
+  assert.ok(single.rounds > unbounded.rounds);
 });
 
 test('malformed remote hashes are rejected with errors naming them', () => {
