@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BATCH_MAX_BYTES, BATCH_MAX_ENTRIES, WINDOW_BATCHES } from '@heal/kv/replica';
-import { JOINER, Replica, sized } from './leader-incremental-keeper.js';
+import { JOINER, LiReplica, sized } from './leader-incremental-harness.js';
 
 // What the keeper streams to a syncing replica, batch by batch (fill): the snapshot, the logged
 // writes up to the catch-up target, the writes it forwards until its view admits the replica,
@@ -11,14 +11,14 @@ import { JOINER, Replica, sized } from './leader-incremental-keeper.js';
 const QUARTER = BATCH_MAX_BYTES / 4;
 
 /** The keeper of a 3-member view over `keys` records; replica 1 removed before any write. */
-function keeperWithout(keys = 10, options = {}, bytes = 40): Replica {
-  const keeper = new Replica(options).start(keys, bytes);
+function keeperWithout(keys = 10, options = {}, bytes = 40): LiReplica {
+  const keeper = new LiReplica(options).start(keys, bytes);
   keeper.remove(JOINER);
   return keeper;
 }
 
 /** Replica 1's session, synced on an empty DIFF, its window then filled by 3 forwarded writes. */
-function fullWindow(options = {}): Replica {
+function fullWindow(options = {}): LiReplica {
   const keeper = keeperWithout(10, options);
   keeper.request(10);
   keeper.write(3);
@@ -174,7 +174,7 @@ test('after admission, a session that sent every write up to it ignores what the
 });
 
 test('a joiner already admitted when it asks is not owed the writes after its snapshot: the log may drop them', () => {
-  const keeper = new Replica({ bufferBytes: 80 }).start(3 * BATCH_MAX_ENTRIES + 10);
+  const keeper = new LiReplica({ bufferBytes: 80 }).start(3 * BATCH_MAX_ENTRIES + 10);
   keeper.remove(JOINER);
   keeper.admit(JOINER);
   keeper.request(0);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { recordWireBytes, type KeyRecord, type StrategyOptions } from '@heal/kv/replica';
 import { rec } from './heal-session-harness.js';
-import { batchSummary, LiNode, viewOf } from './leader-incremental-keeper-harness.js';
+import { batchSummary, LiReplica, viewOf } from './leader-incremental-harness.js';
 
 /**
  * The keeper's resume positions (leader-incremental, ARCHITECTURE.md §6): at the view that
@@ -19,8 +19,8 @@ const ALL = viewOf(1, [
 ]);
 
 /** Keeper 0 of ALL, started, with `count` logged writes k1..k<count> (positions 1..count). */
-function keeperWith(count: number, options: StrategyOptions = {}): LiNode {
-  const keeper = new LiNode(0, ALL, options);
+function keeperWith(count: number, options: StrategyOptions = {}): LiReplica {
+  const keeper = new LiReplica(options, 0, ALL);
   keeper.start();
   for (let i = 1; i <= count; i++) keeper.apply(rec(`k${i}`, 1, i));
   return keeper;
@@ -33,8 +33,8 @@ const withoutOne = viewOf(2, [
 ]);
 
 /** Replica 1's next incarnation asks `keeper` to sync; the first batch it gets. */
-function firstBatch(keeper: LiNode): string {
-  keeper.request(1, 1, 1, 10);
+function firstBatch(keeper: LiReplica): string {
+  keeper.request(10);
   const batches = keeper.take('li-batch');
   assert.ok(batches.length >= 1, `a batch: ${JSON.stringify(keeper.sent)}`);
   return batches.map(batchSummary).join(' | ');
@@ -108,7 +108,7 @@ test('leader-incremental: members a view keeps stay in sync; each removal record
 
 test('leader-incremental: a new keeper knows the full members in sync, not the shadows', () => {
   // Replica 1 becomes keeper when 0 leaves; 3 has restarted and is still a shadow.
-  const node = new LiNode(1, ALL);
+  const node = new LiReplica({}, 1, ALL);
   node.start();
   assert.equal(node.stat('liKeeper'), 0);
   node.install(

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NO_HINT, SIM_TIMING, STALL_RETRANSMITS } from '@heal/kv/replica';
 import { rec } from './heal-session-harness.js';
-import { batchSummary, LiNode, viewOf } from './leader-incremental-keeper-harness.js';
+import { batchSummary, LiReplica, viewOf } from './leader-incremental-harness.js';
 
 /**
  * Who keeps leader-incremental's log (ARCHITECTURE.md §6): the keeper, the lowest-id full
@@ -22,10 +22,10 @@ const WITHOUT_ONE = viewOf(2, [
 ]);
 
 test('leader-incremental: a full member that is not the keeper names the keeper', () => {
-  const node = new LiNode(2, WITHOUT_ONE);
+  const node = new LiReplica({}, 2, WITHOUT_ONE);
   node.start();
   assert.equal(node.stat('liKeeper'), 0);
-  node.request(1, 1, 1, 5);
+  node.request(5);
   assert.deepEqual(
     node.take('li-reject').map((m) => [m['reason'], m['hint']]),
     [['not-source', 0]],
@@ -33,8 +33,8 @@ test('leader-incremental: a full member that is not the keeper names the keeper'
 });
 
 /** Replica 0 restarted: not admitted yet, its view (stale) still lists its old incarnation. */
-function restartedZero(): LiNode {
-  const node = new LiNode(0, VIEW);
+function restartedZero(): LiReplica {
+  const node = new LiReplica({}, 0, VIEW);
   node.incarnation = 1;
   node.admitted = false;
   node.start();
@@ -44,7 +44,7 @@ function restartedZero(): LiNode {
 
 test('leader-incremental: a restarted replica its stale view names keeper gives no hint to itself', () => {
   const node = restartedZero();
-  node.request(2, 1, 1, 5);
+  node.request(5, false, 2);
   assert.deepEqual(
     node.take('li-reject').map((m) => [m['reason'], m['hint']]),
     [['not-source', NO_HINT]],
@@ -65,7 +65,7 @@ test('leader-incremental: a replica that is not admitted is no keeper, even as t
 });
 
 test('leader-incremental: a keeper removed while alive drops its log and records no position for itself', () => {
-  const node = new LiNode(0, VIEW);
+  const node = new LiReplica({}, 0, VIEW);
   node.start();
   assert.equal(node.stat('liKeeper'), 1);
   for (let i = 1; i <= 3; i++) node.apply(rec(`k${i}`, 1, i));
@@ -85,12 +85,12 @@ test('leader-incremental: a keeper removed while alive drops its log and records
 });
 
 test('leader-incremental: a fallback source logs the writes its SNAP session forwards, then drops its log', () => {
-  const node = new LiNode(2, WITHOUT_ONE);
+  const node = new LiReplica({}, 2, WITHOUT_ONE);
   node.start();
   node.apply(rec('a', 1, 1));
   assert.equal(node.stat('liLogEntries'), 0, 'not the keeper, no session: no log');
   // Replica 1 restarted, found no keeper, and asks any full member.
-  node.request(1, 1, 1, 0, true);
+  node.request(0, true);
   assert.deepEqual(node.take('li-batch').map(batchSummary), ['snap/base:a@1', 'snap/synced:']);
   node.apply(rec('b', 1, 2));
   assert.deepEqual(node.take('li-batch').map(batchSummary), ['snap/forward:b@1']);

@@ -1,20 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { JOINER, Replica, sized } from './leader-incremental-keeper.js';
+import { JOINER, LiReplica, sized } from './leader-incremental-harness.js';
 
 // The keeper's log and its choice between a DIFF and a SNAP (#diffFrom), which replica serves
 // a request (open), and what a completed sync leaves behind (closed).
 
 /** The keeper of a 3-member view over `keys` records, replica 1 removed after `before` writes. */
-function removedAfter(before: number, keys = 10, options = {}): Replica {
-  const keeper = new Replica(options).start(keys);
+function removedAfter(before: number, keys = 10, options = {}): LiReplica {
+  const keeper = new LiReplica(options).start(keys);
   keeper.write(before, 2);
   keeper.remove(JOINER);
   return keeper;
 }
 
 test('the keeper logs the writes that became Valid, not the other state changes', () => {
-  const keeper = new Replica().start(3);
+  const keeper = new LiReplica().start(3);
   keeper.apply(sized('a', 2, 40, 'invalid'));
   keeper.apply(sized('b', 2, 40, 'write'));
   assert.equal(keeper.stat('liLogEntries'), 0);
@@ -25,7 +25,7 @@ test('the keeper logs the writes that became Valid, not the other state changes'
 });
 
 test('a replica that is not the keeper and serves no session does not log', () => {
-  const other = new Replica({}, 2).start(3);
+  const other = new LiReplica({}, 2).start(3);
   assert.equal(other.stat('liKeeper'), 0);
   other.write(3);
   assert.equal(other.stat('liLogPosition'), 0, 'no position taken');
@@ -33,7 +33,7 @@ test('a replica that is not the keeper and serves no session does not log', () =
 });
 
 test('the log stays within bufferBytes and counts the entries it drops', () => {
-  const keeper = new Replica({ bufferBytes: 100 }).start(3);
+  const keeper = new LiReplica({ bufferBytes: 100 }).start(3);
   keeper.write(5, 2, 40);
   assert.equal(keeper.stat('liLogEntries'), 2);
   assert.equal(keeper.stat('liLogBytes'), 80);
@@ -136,7 +136,7 @@ test('a DIFF whose bytes equal snapshotSizeFactor x the store is still a DIFF', 
 });
 
 test('a full member that is not the keeper names the keeper, and serves a SNAP when asked as a fallback', () => {
-  const other = new Replica({}, 2).start(5);
+  const other = new LiReplica({}, 2).start(5);
   other.remove(JOINER);
   other.request(5);
   assert.deepEqual(other.rejects(), ['not-source/0']);
@@ -175,7 +175,7 @@ test('a completed sync makes the joiner in sync again: its next removal records 
 });
 
 test('a fallback source stops logging once its session is done', () => {
-  const other = new Replica({}, 2).start(5);
+  const other = new LiReplica({}, 2).start(5);
   other.remove(JOINER);
   other.request(5, true);
   other.write(2);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rec } from './heal-session-harness.js';
-import { batchSummary, LiNode, viewOf } from './leader-incremental-keeper-harness.js';
+import { batchSummary, LiReplica, viewOf } from './leader-incremental-harness.js';
 
 /**
  * A keeper's sync session across views (leader-incremental, ARCHITECTURE.md §6): it forwards
@@ -10,15 +10,8 @@ import { batchSummary, LiNode, viewOf } from './leader-incremental-keeper-harnes
  */
 
 /** Keeper 0 with writes k1..k3 logged, replica 1 removed, and its next incarnation synced by a DIFF. */
-function syncedSession(): LiNode {
-  const keeper = new LiNode(
-    0,
-    viewOf(1, [
-      [0, 0],
-      [1, 0],
-      [2, 0],
-    ]),
-  );
+function syncedSession(): LiReplica {
+  const keeper = new LiReplica();
   keeper.start();
   for (let i = 1; i <= 3; i++) keeper.apply(rec(`k${i}`, 1, i));
   keeper.install(
@@ -27,9 +20,9 @@ function syncedSession(): LiNode {
       [2, 0],
     ]),
   );
-  keeper.request(1, 1, 1, 3);
+  keeper.request(3);
   assert.deepEqual(keeper.take('li-batch').map(batchSummary), ['diff/synced:']);
-  keeper.receive(1, { kind: 'li-ack', incarnation: 1, session: 1, next: 1 });
+  keeper.ack(1);
   return keeper;
 }
 
@@ -63,6 +56,6 @@ test('leader-incremental: the view that admits the joiner ends the forwarding; l
     ]),
   );
   assert.deepEqual(keeper.take('li-batch'), []);
-  keeper.receive(1, { kind: 'li-admitted', incarnation: 1, session: 1 });
+  keeper.joinerAdmitted();
   assert.deepEqual(keeper.take('li-batch').map(batchSummary), ['diff/final:']);
 });

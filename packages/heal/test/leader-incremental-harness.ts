@@ -3,37 +3,39 @@ import type { ActorId } from '@heal/actors';
 import {
   RECORD_WIRE_OVERHEAD_BYTES,
   SIM_TIMING,
+  VersionVector,
   type KeyRecord,
   type KeyState,
   type RecoveryContext,
   type RecoveryStrategy,
-  type RecoveryStrategyFactory,
   type StrategyMessage,
   type StrategyOptions,
   type View,
   type WireEntry,
-  VersionVector,
 } from '@heal/kv/replica';
 import { leaderIncrementalRecovery } from '../src/leader-incremental.js';
 
 /**
- * The harness of the leader-incremental unit tests: one replica's strategy (by default the keeper,
- * replica 0 of a three-member view) driven by hand, without the replica around it. The test
- * applies writes (onApply), installs views, hands it the joiner's messages and reads what it
- * sent and its stats, so each step of a sync can be checked exactly.
+ * The leader-incremental unit tests check each step of a sync exactly, which a running cluster
+ * cannot show: so they drive one replica's strategy by hand, without the replica around it, set
+ * what the replica would (view, admission, records, those not at DP), and read what it sent.
  */
 
-export type Msg = StrategyMessage & { [field: string]: unknown };
-
 /** A batch as the source sent it. */
-export interface Batch extends Msg {
+export interface Batch extends StrategyMessage {
   batch: number;
   mode: string;
   mark: string;
   entries: WireEntry[];
 }
 
+/** The replica that restarts and syncs, unless a test names another. */
 export const JOINER = 1;
+
+/** A view of `members` ([id, incarnation]), with `shadows`. */
+export function viewOf(epoch: number, members: [ActorId, number][], shadows: ActorId[] = []): View {
+  return { epoch, members: members.map(([id, incarnation]) => ({ id, incarnation })), shadows };
+}
 
 /** `key`'s record at `version`, whose wire size (recordWireBytes) is `bytes`. */
 export function sized(
@@ -54,41 +56,48 @@ export function sized(
   };
 }
 
-export class Replica {
+/** A batch's mode, mark and the keys and versions of its entries: `mode/mark:key@version,...`. */
+export function batchSummary(msg: StrategyMessage): string {
+  const { mode, mark, entries } = msg as Batch;
+  return `${mode}/${mark}:${entries.map((e) => `${e.key}@${e.version}`).join(',')}`;
+}
+
+/** One replica's leader-incremental strategy; by default the keeper, replica 0 of three. */
+export class LiReplica {
+  readonly strategy: RecoveryStrategy;
   readonly records = new Map<string, KeyRecord>();
   /** What ctx.notDurable() yields. */
   notDurable: KeyRecord[] = [];
-  readonly sent: { to: ActorId; msg: Msg }[] = [];
-  readonly strategy: RecoveryStrategy;
-  view: View;
+  /** Every message the strategy sent and no test took yet, in order. */
+  readonly sent: { to: ActorId; msg: StrategyMessage }[] = [];
   admitted = true;
   recovering = false;
+  incarnation = 0;
+  nowMs = 0;
   #session = 0;
 
   constructor(
     options: StrategyOptions = {},
     readonly self: ActorId = 0,
-    factory: RecoveryStrategyFactory = leaderIncrementalRecovery,
-    members = 3,
+    public view: View = viewOf(1, [
+      [0, 0],
+      [1, 0],
+      [2, 0],
+    ]),
   ) {
-    this.strategy = factory.create(self, options);
-    this.view = {
-      epoch: 1,
-      members: Array.from({ length: members }, (_, id) => ({ id, incarnation: 0 })),
-      shadows: [],
-    };
+    this.strategy = leaderIncrementalRecovery.create(self, options);
   }
 
   get ctx(): RecoveryContext {
     return {
       self: this.self,
-      incarnation: 0,
+      incarnation: this.incarnation,
       startedMs: 0,
       loadedMs: 0,
       view: this.view,
       admitted: this.admitted,
       timing: SIM_TIMING,
-      now: () => 0,
+      now: () => this.nowMs,
       random: () => 0.5,
       send: (to, msg) => {
         this.sent.push({ to, msg: { ...msg, epoch: this.view.epoch, sender: this.self } });
@@ -124,30 +133,41 @@ export class Replica {
     for (let i = 0; i < count; i++) this.apply(sized(`w${i}`, version, bytes));
   }
 
-  install(view: Omit<View, 'epoch'>): void {
+  install(view: View): void {
     const previous = this.view;
-    this.view = { ...view, epoch: previous.epoch + 1 };
+    this.view = view;
     this.strategy.onViewInstalled(this.ctx, previous, true);
   }
 
-  /** A view without `id` (it failed). */
+  /** The next view, without `id` (it failed). */
   remove(id: ActorId = JOINER): void {
-    this.install({ members: this.view.members.filter((m) => m.id !== id), shadows: [] });
+    this.#next(
+      this.view.members.filter((m) => m.id !== id),
+      [],
+    );
   }
 
-  /** A view that admits `id` at `incarnation` as a shadow (it still finishes its recovery). */
+  /** The next view, admitting `id` at `incarnation` as a shadow (it still finishes its recovery). */
   admit(id: ActorId = JOINER, incarnation = 1): void {
     const members = [...this.view.members.filter((m) => m.id !== id), { id, incarnation }];
     members.sort((a, b) => a.id - b.id);
-    this.install({ members, shadows: [...this.view.shadows, id] });
+    this.#next(members, [...this.view.shadows, id]);
   }
 
-  /** A view where `id` is a full member (it finished its recovery). */
+  /** The next view, where `id` is a full member (it finished its recovery). */
   full(id: ActorId = JOINER): void {
-    this.install({
-      members: this.view.members,
-      shadows: this.view.shadows.filter((s) => s !== id),
-    });
+    this.#next(
+      this.view.members,
+      this.view.shadows.filter((s) => s !== id),
+    );
+  }
+
+  #next(members: View['members'], shadows: ActorId[]): void {
+    this.install({ epoch: this.view.epoch + 1, members, shadows });
+  }
+
+  tick(): void {
+    this.strategy.tick(this.ctx);
   }
 
   receive(body: { kind: string; [field: string]: unknown }, from: ActorId = JOINER): void {
@@ -178,9 +198,17 @@ export class Replica {
     if (last) this.ack(last.batch + 1, to);
   }
 
-  /** Takes the messages sent so far (they are gone from `sent`). */
-  take(): { to: ActorId; msg: Msg }[] {
-    return this.sent.splice(0);
+  /** The messages sent so far (of `kind` if given), in order; they are gone from `sent`. */
+  take(kind?: string): StrategyMessage[] {
+    const taken: StrategyMessage[] = [];
+    for (let i = 0; i < this.sent.length;) {
+      const { msg } = this.sent[i] as { msg: StrategyMessage };
+      if (kind === undefined || msg.kind === kind) {
+        taken.push(msg);
+        this.sent.splice(i, 1);
+      } else i++;
+    }
+    return taken;
   }
 
   /** The batches sent to `to` so far, in order. */
@@ -207,8 +235,7 @@ export class Replica {
   }
 
   stat(name: string): number {
-    const stats = this.strategy.stats?.() ?? {};
-    const value = stats[name];
+    const value = this.strategy.stats?.()[name];
     assert.ok(value !== undefined, `stat ${name}`);
     return value;
   }
