@@ -365,7 +365,9 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
       const next = s.snap.next();
       if (next.done === true) {
         s.snap = undefined;
-        s.target = this.#log.last;
+        // Once the view admits the joiner it takes later writes itself: the log past the
+        // admission position is neither needed nor kept for this session.
+        s.target = Math.min(this.#log.last, s.admitPos ?? Infinity);
       } else {
         entries.push(toEntry(next.value));
         bytes += recordWireBytes(next.value);

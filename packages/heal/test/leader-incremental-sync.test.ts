@@ -187,3 +187,18 @@ test('a fallback source stops logging once its session is done', () => {
   assert.equal(other.stat('liSessionsDone'), 1);
   assert.equal(other.stat('liLogEntries'), 0);
 });
+
+test('a joiner its view already admits gets a SNAP that ends at the admission position, though the log dropped later writes', () => {
+  // It asked again (say a new keeper after the old one failed mid-sync): admitted at open, so
+  // it takes later writes as a member and the session needs no log past that position.
+  const keeper = new LiReplica({ bufferBytes: 80 }).start(3 * 256 + 300);
+  keeper.remove(JOINER);
+  keeper.admit(JOINER);
+  keeper.request(0);
+  assert.deepEqual(keeper.marks(), ['base:256', 'base:256', 'base:256', 'base:256']);
+  keeper.write(3); // taken during the snapshot; the log keeps only the newest of them
+  assert.ok(keeper.stat('liLogTruncated') > 0, 'the log dropped writes past the admission');
+  keeper.ack(4);
+  assert.deepEqual(keeper.marks().slice(4), ['base:47', 'synced:0']);
+  assert.deepEqual(keeper.rejects(), [], 'not aborted: it needs nothing the log dropped');
+});
