@@ -30,3 +30,16 @@ test('a down board refuses an incarnation that ends before one that already ende
   assert.throws(() => board.ended(2, 0), /no actor 2/);
   assert.throws(() => new DownBoard(new SharedArrayBuffer(4)), /at least one actor/);
 });
+
+test('whether an incarnation ended: that one or a later one, on the board and in every reader', () => {
+  const board = DownBoard.create(2);
+  const reader = board.reader();
+  assert.equal(board.hasEnded(0, 0), false);
+  board.ended(0, 1);
+  for (const view of [board, reader]) {
+    assert.deepEqual(
+      [view.hasEnded(0, 0), view.hasEnded(0, 1), view.hasEnded(0, 2), view.hasEnded(1, 0)],
+      [true, true, false, false],
+    );
+  }
+});

@@ -128,11 +128,21 @@ export class ActorHost<M extends Message, S, C> {
       this.#timersFired++;
       this.#actor.tick(tag, this.#ctx);
       this.#actor.flush?.(this.#ctx);
-      this.#port.flush();
+      this.#publish();
     }, delayMs);
     this.#timers.set(id, timer);
     this.#deadlines.add(id, delayMs);
     return id;
+  }
+
+  /** Whether the runtime ended this incarnation (a crash: its worker is being terminated). */
+  #selfEnded(): boolean {
+    return this.#downBoard?.hasEnded(this.#ctx.self, this.#ctx.incarnation) ?? false;
+  }
+
+  /** Publishes what the actor sent, unless this incarnation ended: a crashed actor's unpublished sends are lost. */
+  #publish(): void {
+    if (!this.#selfEnded()) this.#port.flush();
   }
 
   async #loop(): Promise<void> {
@@ -141,6 +151,7 @@ export class ActorHost<M extends Message, S, C> {
       this.#actor.receive(msg, this.#ctx);
     };
     const peerDown = (peer: ActorId, incarnation: number): void => {
+      if (peer === this.#ctx.self) return; // its own end: see #selfEnded
       this.#peersDown++;
       this.#actor.peerDown?.(peer, incarnation, this.#ctx);
     };
@@ -149,6 +160,7 @@ export class ActorHost<M extends Message, S, C> {
       this.#deadlines,
       () => this.#running,
       () => {
+        if (this.#selfEnded()) return 0;
         const down = this.#peersDown;
         this.#downBoard?.poll(peerDown);
         const n = this.#port.poll(deliver) + this.#peersDown - down;
@@ -159,7 +171,7 @@ export class ActorHost<M extends Message, S, C> {
         } else {
           this.#parks++;
         }
-        this.#port.flush();
+        this.#publish();
         return n;
       },
     );

@@ -43,6 +43,11 @@ export class DownBoard {
     Atomics.add(this.#words, this.actors, 1);
   }
 
+  /** Whether incarnation `incarnation` of `id` (or a later one) ended. */
+  hasEnded(id: ActorId, incarnation: number): boolean {
+    return Atomics.load(this.#words, id) > incarnation;
+  }
+
   /** A reader's view of the board, starting from what has ended so far. */
   reader(): DownBoardReader {
     return new DownBoardReader(this.#words, this.actors);
@@ -60,6 +65,11 @@ export class DownBoardReader {
   ) {
     this.#version = Atomics.load(words, actors);
     this.#seen = Int32Array.from(words.subarray(0, actors));
+  }
+
+  /** Whether incarnation `incarnation` of `id` (or a later one) ended. */
+  hasEnded(id: ActorId, incarnation: number): boolean {
+    return Atomics.load(this.words, id) > incarnation;
   }
 
   /** Calls `down(id, incarnation)` for every incarnation ended since the last call (the latest per actor). */

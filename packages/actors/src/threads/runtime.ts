@@ -80,6 +80,7 @@ export interface WorkerStart extends WorkerMarks {
 interface Running {
   worker: Worker;
   control: Remote<ActorControl>;
+  incarnation: number;
 }
 
 /** A worker created for actor `id`, not yet assigned to it (or just assigned). */
@@ -173,8 +174,20 @@ export class ThreadRuntime<M extends Message, C = unknown> {
   /** Abrupt failure: the worker is terminated wherever it is; unpublished sends are lost. */
   async crash(id: ActorId): Promise<void> {
     const running = this.#take(id, 'crash');
-    await running.worker.terminate();
+    const terminated = running.worker.terminate();
+    // The incarnation ends now, as a kernel resets a dead process's connections at once: the
+    // others do not wait until the worker's heap is torn down (10-70 ms here), and its host,
+    // should it run another round meanwhile, publishes nothing once it sees its own end.
+    this.#ended(id, running.incarnation);
+    await terminated;
     this.#bootSpare(id);
+  }
+
+  /** Records that `incarnation` of `id` ended (once) and wakes the others to learn it. */
+  #ended(id: ActorId, incarnation: number): void {
+    if (this.#downBoard.hasEnded(id, incarnation)) return;
+    this.#downBoard.ended(id, incarnation);
+    for (const peer of this.#running.keys()) this.#wake(peer);
   }
 
   /** Graceful stop: the actor finishes its current round and publishes what it sent. */
@@ -322,10 +335,9 @@ export class ThreadRuntime<M extends Message, C = unknown> {
     worker.on('exit', () => {
       if (this.#running.get(id)?.worker === worker) this.#running.delete(id);
       // However it ended (crash, stop, or an error), the other actors learn it now.
-      this.#downBoard.ended(id, incarnation);
-      for (const peer of this.#running.keys()) this.#wake(peer);
+      this.#ended(id, incarnation);
     });
-    this.#running.set(id, { worker, control: wrapControl<ActorControl>(worker) });
+    this.#running.set(id, { worker, control: wrapControl<ActorControl>(worker), incarnation });
     return {
       requestedMs,
       spawnMs,
