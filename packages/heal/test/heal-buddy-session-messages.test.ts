@@ -5,6 +5,7 @@ import {
   BUDDY,
   JOINER,
   joinAfterOutage,
+  keyOf,
   Net,
   outage,
   recovered,
@@ -77,8 +78,16 @@ test('the Buddy takes the messages of a Buddy or helper, and only those', () => 
   const net = new Net(4);
   outage(net, 4, 1, true);
   const buddy = net.nodes[BUDDY] as Node;
-  const handoff = { kind: 'heal-handoff', failed: JOINER, items: [], epoch: 3, sender: 0 };
+  const items = [{ key: keyOf(0), version: 2, cid: 0 }];
+  const handoff = { kind: 'heal-handoff', failed: JOINER, items, epoch: 3, sender: 0 };
+  const { handoffItemsTaken, handoffItemsDropped } = buddy.buddy.stats;
   assert.equal(buddy.buddy.receive(buddy.ctx, handoff), true);
+  const s = buddy.buddy.stats;
+  assert.equal(
+    s.handoffItemsTaken + s.handoffItemsDropped - handoffItemsTaken - handoffItemsDropped,
+    1,
+    'the handoff went to the handoffs',
+  );
   const accept = msgFrom(BUDDY, 'heal-accept', 1, { mode: 'buffer', selected: 0 });
   assert.equal(buddy.buddy.receive(buddy.ctx, accept), false, "the joiner's");
 });
