@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '../actor.js';
 
+/** A word holds 1 + the last incarnation that ended (0: none). */
+function endedOn(words: Int32Array, id: ActorId, incarnation: number): boolean {
+  return Atomics.load(words, id) > incarnation;
+}
+
 /**
  * Which actor incarnations have ended, in shared memory: the thread runtime's counterpart of a
  * kernel resetting a dead process's connections. When an actor's worker exits (a crash or a
@@ -45,7 +50,7 @@ export class DownBoard {
 
   /** Whether incarnation `incarnation` of `id` (or a later one) ended. */
   hasEnded(id: ActorId, incarnation: number): boolean {
-    return Atomics.load(this.#words, id) > incarnation;
+    return endedOn(this.#words, id, incarnation);
   }
 
   /** A reader's view of the board, starting from what has ended so far. */
@@ -69,7 +74,7 @@ export class DownBoardReader {
 
   /** Whether incarnation `incarnation` of `id` (or a later one) ended. */
   hasEnded(id: ActorId, incarnation: number): boolean {
-    return Atomics.load(this.words, id) > incarnation;
+    return endedOn(this.words, id, incarnation);
   }
 
   /** Calls `down(id, incarnation)` for every incarnation ended since the last call (the latest per actor). */
