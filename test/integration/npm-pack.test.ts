@@ -24,9 +24,13 @@ interface Manifest {
 
 /**
  * What a tarball may hold besides package.json: the compiled library with its types and maps,
- * the sources those maps point at, and a README or LICENSE.
+ * the sources those maps point at, a native addon's sources and binding.gyp (npm builds it at
+ * install), and a README or LICENSE.
  */
-const SHIPPED = /^(dist\/src\/.+\.(js|d\.ts)(\.map)?|src\/.+\.ts|README\.md|LICENSE)$/;
+const SHIPPED =
+  /^(dist\/src\/.+\.(js|d\.ts)(\.map)?|src\/.+\.ts|native\/.+\.c|binding\.gyp|README\.md|LICENSE)$/;
+/** What node-gyp builds from a shipped binding.gyp: not in the tarball, loaded from the package. */
+const BUILT_AT_INSTALL = /^build\/Release\/[^/]+\.node$/;
 
 /** Module specifiers a compiled file imports (static, dynamic, re-exports) and loads by URL. */
 function specifiers(js: string): string[] {
@@ -125,7 +129,7 @@ for (const pkg of PACKAGES) {
           if (spec.startsWith('.')) {
             const target = posix.normalize(posix.join(posix.dirname(path), spec));
             assert.ok(
-              files.has(target),
+              files.has(target) || (BUILT_AT_INSTALL.test(target) && files.has('binding.gyp')),
               `${where}: ${path} loads ${spec}, which the tarball lacks`,
             );
           } else if (!spec.startsWith('node:') && !builtinModules.includes(spec)) {

@@ -9,7 +9,7 @@ export const LINE_BYTES = 64;
 export const LINE_SHIFT = 6;
 /** Bytes in a failure-atomic word: an aligned 8-byte store never tears. */
 export const WORD_BYTES = 8;
-/** Largest region we map: mmap-io takes the length as a C `int`. */
+/** Largest region we map (1 GiB): bounds what a bad size can map. */
 export const REGION_BYTES_MAX = 1 << 30;
 
 /** Rounds `n` up to a multiple of `unit` (a power of two). */

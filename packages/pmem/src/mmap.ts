@@ -1,69 +1,34 @@
 /**
- * The one use of `@riaskov/mmap-io`, loaded so that opening a region in a fresh worker thread
- * costs what mapping costs. The package's own entry finds its compiled binding through
- * node-pre-gyp (`binary.find`), which loads node-pre-gyp and its dependencies and reads its
- * package.json: about 100 ms of every worker's start, before anything is mapped. The binding is
- * a file at a path that node-pre-gyp's `binary.module_path` template fixes
- * (`build/binding/{configuration}/{node_abi}-{platform}-{arch}/`), so it is required from there;
- * only if it is not there (a binding built some other way) is the package's entry used.
+ * File mappings, from this package's native addon (native/pmem-mapping.c, built by node-gyp
+ * when the package is installed). A mapping is an ArrayBuffer over a file mapped MAP_SHARED;
+ * `unmap` releases it at once and detaches the ArrayBuffer, so a closed region gives back its
+ * file and address range without waiting for a major GC (V8 schedules none for memory it does
+ * not know about: a process that opens thousands of regions would run out of mappings).
  */
-import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** What this package uses of the binding. */
 export interface Mmap {
-  readonly PROT_READ: number;
-  readonly PROT_WRITE: number;
-  readonly MAP_SHARED: number;
   readonly PAGESIZE: number;
-  /** Maps `sizeBytes` of `fd` from `offset`; the Buffer views the mapping. */
-  map(sizeBytes: number, protection: number, flags: number, fd: number, offset: number): Buffer;
-  /** msync of `lengthBytes` (> 0) from `offset` of a mapping; `blocking`: MS_SYNC, else MS_ASYNC. */
-  sync(
-    buffer: Buffer,
-    offset: number,
-    lengthBytes: number,
-    blocking: boolean,
-    invalidate: boolean,
-  ): void;
-}
-
-/** The binding as compiled (mmap-io.js wraps `sync_lib_private__` with argument defaults). */
-interface RawBinding extends Omit<Mmap, 'sync'> {
-  sync_lib_private__(
-    buffer: Buffer,
-    offset: number,
-    lengthBytes: number,
-    blocking: boolean,
-    invalidate: boolean,
-  ): void;
-}
-
-/** Where node-pre-gyp installs the Release binding for this Node (`node_abi` is `node-v<modules>`). */
-function prebuiltBindingPath(packageDir: string): string {
-  const abi = `node-v${process.versions.modules}-${process.platform}-${process.arch}`;
-  return join(packageDir, 'build', 'binding', 'Release', abi, 'mmap_io.node');
+  /** Maps the first `sizeBytes` of `fd` read-write, MAP_SHARED. */
+  map(fd: number, sizeBytes: number): ArrayBuffer;
+  /** msync(MS_SYNC) of `lengthBytes` (> 0) from a page-aligned `offset` of a mapping. */
+  sync(mapping: ArrayBuffer, offset: number, lengthBytes: number): void;
+  /** Releases a mapping now and detaches its ArrayBuffer (every view becomes empty). */
+  unmap(mapping: ArrayBuffer): void;
 }
 
 function loadMmap(): Mmap {
-  const require = createRequire(import.meta.url);
-  const path = prebuiltBindingPath(dirname(require.resolve('@riaskov/mmap-io/package.json')));
-  if (!existsSync(path)) return require('@riaskov/mmap-io') as Mmap;
-  const raw = require(path) as RawBinding;
-  return {
-    PROT_READ: raw.PROT_READ,
-    PROT_WRITE: raw.PROT_WRITE,
-    MAP_SHARED: raw.MAP_SHARED,
-    PAGESIZE: raw.PAGESIZE,
-    map: (sizeBytes, protection, flags, fd, offset) =>
-      raw.map(sizeBytes, protection, flags, fd, offset),
-    sync: (buffer, offset, lengthBytes, blocking, invalidate) => {
-      assert(lengthBytes > 0, `msync length must be > 0, got ${lengthBytes}`);
-      raw.sync_lib_private__(buffer, offset, lengthBytes, blocking, invalidate);
-    },
-  };
+  // From dist/src/mmap.js (and from src/ under a TypeScript loader) the package root is 2 up.
+  const path = fileURLToPath(new URL('../../build/Release/pmem_mapping.node', import.meta.url));
+  if (!existsSync(path)) {
+    throw new Error(
+      `@heal/pmem: its native addon is not built (${path} is missing); ` +
+        'build it with `npm rebuild @heal/pmem` (node-gyp and a C compiler)',
+    );
+  }
+  return createRequire(import.meta.url)(path) as Mmap;
 }
 
 export const mmap: Mmap = loadMmap();

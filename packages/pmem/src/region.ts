@@ -16,7 +16,6 @@
  * Ownership: one region belongs to one thread; nothing here is safe to share.
  * Bounds: the flush queue holds each line at most once, so it is bounded by the line count.
  */
-import assert from 'node:assert/strict';
 import { closeSync, fstatSync, ftruncateSync, openSync } from 'node:fs';
 import { mmap } from './mmap.js';
 import { applyCrash, type CrashOptions, type CrashReport } from './crash.js';
@@ -80,15 +79,14 @@ export class SimulatedCrash extends Error {
 }
 
 type RegionState = 'open' | 'closed' | 'crashed';
-const PROT_READ_WRITE = 3; // PROT_READ | PROT_WRITE
-assert.equal(mmap.PROT_READ | mmap.PROT_WRITE, PROT_READ_WRITE);
 const WORDS_PER_LINE = LINE_BYTES / 4;
 /** Runs of at least this many consecutive lines are copied with one TypedArray.set. */
 const RUN_COPY_LINES_MIN = 4;
 
 export class PmemRegion {
-  /** The mapped file: loads and stores go here. Do not keep using it after close or crash. */
+  /** The mapped file: loads and stores go here. Empty once the region is closed or crashed. */
   readonly view: Buffer;
+  private readonly mapping: ArrayBuffer;
   readonly sizeBytes: number;
   readonly lineCount: number;
   private readonly words: Int32Array;
@@ -110,17 +108,18 @@ export class PmemRegion {
 
   private constructor(
     readonly path: string,
-    view: Buffer,
+    mapping: ArrayBuffer,
     readonly durability: Durability,
     latency: LatencyModel,
     zeroed: boolean,
     readonly crashable: boolean,
   ) {
-    this.view = view;
-    this.sizeBytes = view.length;
-    this.lineCount = view.length >>> LINE_SHIFT;
-    this.words = new Int32Array(view.buffer, view.byteOffset, view.length >>> 2);
-    this.durable = new Int32Array(crashable ? view.length >>> 2 : 0);
+    this.mapping = mapping;
+    this.view = Buffer.from(mapping);
+    this.sizeBytes = mapping.byteLength;
+    this.lineCount = mapping.byteLength >>> LINE_SHIFT;
+    this.words = new Int32Array(mapping);
+    this.durable = new Int32Array(crashable ? mapping.byteLength >>> 2 : 0);
     // A new file is all zeros, like a new array: copying would only fault in every page.
     if (crashable && !zeroed) this.durable.set(this.words);
     this.flushed = new Uint8Array(this.lineCount);
@@ -253,6 +252,7 @@ export class PmemRegion {
     if (this.durability === 'msync') this.msyncRange(0, this.sizeBytes);
     this.state = 'crashed';
     this.armed = undefined;
+    mmap.unmap(this.mapping);
     return report;
   }
 
@@ -287,10 +287,11 @@ export class PmemRegion {
     };
   }
 
-  /** Closes the region; the mapping is released when the view is garbage collected. */
+  /** Closes the region and releases its mapping (the file keeps what was stored). */
   close(): void {
     this.state = 'closed';
     this.armed = undefined;
+    mmap.unmap(this.mapping);
   }
 
   /**
@@ -372,7 +373,7 @@ export class PmemRegion {
   }
 
   private msyncRange(offset: number, lengthBytes: number): void {
-    mmap.sync(this.view, offset, lengthBytes, true, false);
+    mmap.sync(this.mapping, offset, lengthBytes);
     this.stats_.msyncCalls++;
   }
 }
@@ -405,9 +406,9 @@ function openOrThrow(path: string, flags: string): number {
   }
 }
 
-function mapOrThrow(path: string, fd: number, sizeBytes: number): Buffer {
+function mapOrThrow(path: string, fd: number, sizeBytes: number): ArrayBuffer {
   try {
-    return mmap.map(sizeBytes, PROT_READ_WRITE, mmap.MAP_SHARED, fd, 0);
+    return mmap.map(fd, sizeBytes);
   } catch (err) {
     throw pmemErrors.file(path, `mmap of ${sizeBytes} bytes failed: ${(err as Error).message}`);
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { truncateSync, writeFileSync } from 'node:fs';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { after, test } from 'node:test';
 import {
   LatencyModel,
@@ -96,6 +96,38 @@ test('stores reach the file without a fence: a process crash loses nothing store
   r.close(); // no fence: like a process exit, the mapping's pages are the file's
   const again = PmemRegion.open(path, FAST);
   assert.equal(again.view.toString('utf8', 100, 121), 'stored, never flushed');
+});
+
+/** The process's memory mappings now (Linux), or undefined where /proc is not there. */
+function mappingCount(): number | undefined {
+  try {
+    return readFileSync('/proc/self/maps', 'utf8').split('\n').length;
+  } catch {
+    return undefined;
+  }
+}
+
+test('close and crash release the mapping at once: thousands of regions reopened keep none', () => {
+  const path = fresh();
+  PmemRegion.create(path, 64 * 1024, FAST).close();
+  const before = mappingCount();
+  // More than a thousand open regions would add as many mappings until a major GC.
+  for (let i = 0; i < 2_000; i++) {
+    const r = PmemRegion.open(path, FAST);
+    r.view.writeUInt32LE(i, 0);
+    if (i % 2 === 0) r.close();
+    else r.crash({ mode: 'strict', seed: i });
+    assert.equal(r.view.length, 0, 'a closed region keeps no view of the file');
+  }
+  const after = mappingCount();
+  if (before !== undefined && after !== undefined) {
+    assert.ok(after - before < 100, `mappings grew from ${before} to ${after}`);
+  }
+  const last = PmemRegion.open(path, FAST);
+  // The last close kept its unfenced store; the strict crash after it dropped its own.
+  assert.equal(last.view.readUInt32LE(0), 1_998);
+  last.close();
+  last.close();
 });
 
 test('msync durability msyncs the touched pages, coalescing adjacent ones', () => {
