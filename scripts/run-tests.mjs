@@ -36,8 +36,10 @@ if (files.length === 0) {
   process.exit(1);
 }
 // The suite takes a few minutes; a hang (a worker thread kept alive, say) must fail CI well
-// before its limit instead of using all of it.
-const SUITE_TIMEOUT_MS = 25 * 60 * 1000;
+// before its limit instead of using all of it. The seeded suites take time in proportion to
+// HEAL_SEEDS (200 by default), so the bound grows with it.
+const seedScale = Math.max(1, Number(process.env['HEAL_SEEDS'] ?? 200) / 200) || 1;
+const SUITE_TIMEOUT_MS = 25 * 60 * 1000 * seedScale;
 const extra = process.argv.slice(2).filter((arg) => arg !== '--lint');
 const withLint = process.argv.includes('--lint');
 
