@@ -52,6 +52,11 @@ export interface Actor<M extends Message = Message, S = unknown> {
   peerDown?(peer: ActorId, incarnation: number, ctx: ActorContext<M, S>): void;
   /** Counters for the control plane's `stats()`. */
   stats?(): Record<string, number>;
+  /**
+   * Optional: a few values cheap enough to poll often (the control plane's `status()`), where
+   * `stats()` is not: a poll runs on the actor's own thread, in the time it serves.
+   */
+  status?(): Record<string, number>;
 }
 
 /**

@@ -70,6 +70,8 @@ test(
       assert.equal(stats.self, 1);
       assert.equal(stats.actor['relayed'], 2);
       assert.equal(stats.codecErrors, 0);
+      // An actor without status() is polled through its stats().
+      assert.equal((await runtime.status(1))['relayed'], 2);
     } finally {
       await runtime.shutdown();
     }

@@ -102,6 +102,11 @@ export class ActorHost<M extends Message, S, C> {
     this.#port.flush();
   }
 
+  /** The actor's `status()`, or its `stats()` if it has none. */
+  status(): Record<string, number> {
+    return this.#actor.status?.() ?? this.#actor.stats?.() ?? {};
+  }
+
   stats(): HostStats {
     return {
       ...this.#port.stats,

@@ -72,6 +72,7 @@ export interface ReadyMessage {
 export interface ActorControl {
   stop(): Promise<void>;
   stats(): ReturnType<ActorHost<Message, unknown, unknown>['stats']>;
+  status(): Record<string, number>;
 }
 
 const scriptMs = sharedClockMs();
@@ -117,6 +118,7 @@ const startedMs = sharedClockMs();
 const control: ActorControl = {
   stop: () => host.stop(),
   stats: () => host.stats(),
+  status: () => host.status(),
 };
 exposeControl(control, port);
 const ready: ReadyMessage = {

@@ -220,6 +220,15 @@ export class ThreadRuntime<M extends Message, C = unknown> {
     return stats;
   }
 
+  /** Actor `id`'s `status()` (its `stats()` if it has none): for polling. */
+  async status(id: ActorId): Promise<Record<string, number>> {
+    const running = this.#running.get(id);
+    if (!running) throw new Error(`status: actor ${id} is not running`);
+    const status = running.control.status();
+    this.#wake(id);
+    return status;
+  }
+
   /** Ends an idle worker's park so it reads the control call just posted to it. */
   #wake(id: ActorId): void {
     new Doorbell((this.#links[id] as LinkDescriptor).doorbell).ring();

@@ -153,17 +153,25 @@ export class ThreadCluster {
     for (let id = 0; id < this.replicas; id++) await this.restart(id, options);
   }
 
-  /** Resolves with replica `id`'s recovery report once it serves reads again (after `restart`). */
+  /**
+   * Resolves with replica `id`'s recovery report once it serves reads again (after `restart`).
+   * It polls the replica's status, not its stats: a poll runs on the recovering replica's thread.
+   */
   async recover(id: ActorId, limitMs = 60_000, pollMs = 5): Promise<RecoveryReport> {
     const deadline = Date.now() + limitMs;
     for (;;) {
-      const { actor } = await this.runtime.stats(id);
-      const report = unflattenReport(this.config.strategy, actor);
-      if (report && actor['recovering'] === 0 && actor['admitted'] === 1) return report;
-      if (Date.now() > deadline)
+      const status = await this.runtime.status(id);
+      if (status['recovering'] === 0 && status['admitted'] === 1) {
+        const { actor } = await this.runtime.stats(id);
+        const report = unflattenReport(this.config.strategy, actor);
+        if (report) return report;
+      }
+      if (Date.now() > deadline) {
+        const { actor } = await this.runtime.stats(id);
         throw new Error(
           `replica ${id} did not recover within ${limitMs} ms: ${JSON.stringify(actor)}`,
         );
+      }
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   }

@@ -325,6 +325,14 @@ export class Replica implements Actor<KvWire, KvStorage> {
     ctx.setTimer(this.config.timing.tickMs, TICK_TAG);
   }
 
+  /** Whether it is admitted and whether it still recovers: what a wait for recovery polls. */
+  status(): Record<string, number> {
+    return {
+      admitted: this.#membership.admitted ? 1 : 0,
+      recovering: isRecovering(this.#role) ? 1 : 0,
+    };
+  }
+
   stats(): Record<string, number> {
     return replicaStats({
       counters: { ...this.#epochs.stats, ...this.#counters },
