@@ -4,6 +4,7 @@ import { Prng } from '@heal/base';
 import type { KvWire, Replica, ReplicaConfig } from '../protocol/replica.js';
 import type { ReplicaModule } from '../protocol/replica-module.js';
 import type { GetOkMsg } from '../protocol/messages.js';
+import type { RecoveryReport } from '../protocol/recovery-strategy.js';
 import type { KvStorage } from '../storage/kv-storage.js';
 
 /** Bytes of one inbox buffer to start with (it doubles when a round needs more). */
@@ -186,6 +187,11 @@ export class LoopbackCluster {
       this.deliverAll();
     }
     this.#clockMs = untilMs;
+  }
+
+  /** Replica `id`'s last recovery, if it is up and recovered (see Replica.recoveryReport). */
+  recoveryReport(id: ActorId): RecoveryReport | undefined {
+    return this.#slot(id).actor?.recoveryReport();
   }
 
   /** Whether every live replica serves reads (admitted, holding its lease). */
