@@ -44,6 +44,21 @@ static napi_value throw_argument(napi_env env, const char* message) {
   return NULL;
 }
 
+/* The call's arguments, exactly `n` of them; false (with an exception pending) otherwise. */
+static bool get_args(napi_env env, napi_callback_info info, size_t n, napi_value* argv,
+                     const char* usage) {
+  size_t argc = n;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, "ERR_PMEM_MAPPING", "cannot read the call's arguments");
+    return false;
+  }
+  if (argc != n) {
+    throw_argument(env, usage);
+    return false;
+  }
+  return true;
+}
+
 /* A JS number that is an integer in [0, max], or -1. */
 static int64_t integer_arg(napi_env env, napi_value value, int64_t max) {
   double d;
@@ -72,10 +87,8 @@ static void finalize_mapping(napi_env env, void* data, void* hint) {
 
 /* map(fd, sizeBytes): the first sizeBytes of fd mapped MAP_SHARED, read and write. */
 static napi_value map_file(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 2) return throw_argument(env, "map(fd, sizeBytes) takes two arguments");
+  if (!get_args(env, info, 2, argv, "map(fd, sizeBytes) takes two arguments")) return NULL;
   int64_t fd = integer_arg(env, argv[0], INT32_MAX);
   int64_t size = integer_arg(env, argv[1], INT64_C(1) << 40);
   if (fd < 0) return throw_argument(env, "map: fd must be a file descriptor");
@@ -107,10 +120,9 @@ static napi_value map_file(napi_env env, napi_callback_info info) {
 
 /* sync(buffer, offset, lengthBytes): msync(MS_SYNC) of a page-aligned range of the mapping. */
 static napi_value sync_range(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
   napi_value argv[3];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 3) return throw_argument(env, "sync(buffer, offset, lengthBytes) takes three arguments");
+  if (!get_args(env, info, 3, argv, "sync(buffer, offset, lengthBytes) takes three arguments"))
+    return NULL;
   Mapping* mapping = mapping_of(env, argv[0]);
   if (mapping == NULL) return NULL;
   int64_t offset = integer_arg(env, argv[1], (int64_t)mapping->size);
@@ -125,10 +137,8 @@ static napi_value sync_range(napi_env env, napi_callback_info info) {
 
 /* unmap(buffer): detaches the ArrayBuffer and releases the mapping now; again: nothing. */
 static napi_value unmap_buffer(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc != 1) return throw_argument(env, "unmap(buffer) takes one argument");
+  if (!get_args(env, info, 1, argv, "unmap(buffer) takes one argument")) return NULL;
   bool detached = false;
   CHECK(env, napi_is_detached_arraybuffer(env, argv[0], &detached));
   if (detached) return NULL;
