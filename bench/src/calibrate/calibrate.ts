@@ -33,8 +33,10 @@ const MIN_KIND_SAMPLES = 20;
 
 /**
  * The handler scenarios: the recovery experiment with each strategy on TAOBench (reads, and every
- * recovery protocol's messages), then HEAL on YCSB A (the write path), 6 replicas and 2 clients
- * on 2 cores. Short phases: they are there to run every handler many times, not to measure time.
+ * recovery protocol's messages), then HEAL and leader-incremental on YCSB A (the write path, and
+ * an outage long enough that each recovery streams most of the dataset: MIN_KIND_SAMPLES batches
+ * and more, so the batches are costed by their own measurements), 6 replicas and 2 clients on 2
+ * cores. Short phases: they are there to run every handler many times, not to measure time.
  */
 export function handlerScenarios(plan: CalibrationPlan): SimExperimentConfig[] {
   const base: SimExperimentConfig = {
@@ -53,7 +55,7 @@ export function handlerScenarios(plan: CalibrationPlan): SimExperimentConfig[] {
   };
   return [
     { ...base, strategies: [...plan.strategies], workload: 'taobench' },
-    { ...base, strategies: ['heal'], workload: 'ycsb-a' },
+    { ...base, strategies: ['heal', 'leader-incremental'], workload: 'ycsb-a', outageMs: 800 },
   ];
 }
 
@@ -147,7 +149,7 @@ export function calibrate(plan: CalibrationPlan, progress: (what: string) => voi
       method:
         `medians of ${plan.runs} runs (after one warm-up run); within a run, each cost is a line through the median time of each size ` +
         "(one size, or size quantiles), less the clock's own cost. " +
-        'Handlers: the recovery experiment in the simulator (6 replicas, 2 clients; TAOBench with every strategy, YCSB A with heal), each handler timed with ' +
+        'Handlers: the recovery experiment in the simulator (6 replicas, 2 clients; TAOBench with every strategy, YCSB A with heal and leader-incremental and an 800 ms outage, so their recovery batches are measured too), each handler timed with ' +
         'process.hrtime less the storage and encoding inside it; receive = handler + decode of its kind; send = encode. Media: per operation, in batches (write), ' +
         `after 1-256 writes (sync), ${plan.media.loadRecords.join(' and ')} records (open, then a get of every record, CPU time); pmem with its latency model ${plan.media.pmemLatency ? 'on' : 'off'}, ` +
         `crash simulation off, as on threads. Replica start: ${plan.startRecords.join(' and ')} records, CPU time less the medium's.`,
