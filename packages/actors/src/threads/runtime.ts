@@ -213,20 +213,25 @@ export class ThreadRuntime<M extends Message, C = unknown> {
   }
 
   async stats(id: ActorId): Promise<HostStats> {
-    const running = this.#running.get(id);
-    if (!running) throw new Error(`stats: actor ${id} is not running`);
-    const stats = running.control.stats();
-    this.#wake(id);
-    return stats;
+    return this.#control(id, 'stats', (control) => control.stats());
   }
 
   /** Actor `id`'s `status()` (its `stats()` if it has none): for polling. */
   async status(id: ActorId): Promise<Record<string, number>> {
+    return this.#control(id, 'status', (control) => control.status());
+  }
+
+  /** Posts a control call to running actor `id` and wakes its worker to read it. */
+  #control<T>(
+    id: ActorId,
+    what: string,
+    call: (control: Remote<ActorControl>) => Promise<T>,
+  ): Promise<T> {
     const running = this.#running.get(id);
-    if (!running) throw new Error(`status: actor ${id} is not running`);
-    const status = running.control.status();
+    if (!running) throw new Error(`${what}: actor ${id} is not running`);
+    const answer = call(running.control);
     this.#wake(id);
-    return status;
+    return answer;
   }
 
   /** Ends an idle worker's park so it reads the control call just posted to it. */
