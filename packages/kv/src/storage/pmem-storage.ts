@@ -176,7 +176,11 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     const dirty = this.#dirty.get(key);
     if (dirty !== undefined) return { ...dirty };
     const r = this.#table.get(key);
-    return r === undefined ? undefined : this.#fromTable(r);
+    if (r === undefined) return undefined;
+    // A key read is usually written next (a recovered record over the old one): spare the
+    // write and the sync a second index probe and checksum.
+    this.#remember(key, persistedWriteOf(r));
+    return this.#fromTable(r);
   }
 
   *records(): IterableIterator<KeyRecord> {
@@ -301,8 +305,12 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       });
       this.stats.puts++;
     }
+    this.#remember(r.key, writeOf(r));
+  }
+
+  #remember(key: string, w: PersistedWrite): void {
     if (this.#persisted.size >= PMEM_HEADS_CACHED_MAX) this.#persisted.clear();
-    this.#persisted.set(r.key, writeOf(r));
+    this.#persisted.set(key, w);
   }
 
   /** The write the table holds for `key` (cached), or undefined. */
@@ -312,8 +320,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       const head = this.#table.head(key);
       if (head === undefined) return undefined;
       w = persistedWriteOf(head);
-      if (this.#persisted.size >= PMEM_HEADS_CACHED_MAX) this.#persisted.clear();
-      this.#persisted.set(key, w);
+      this.#remember(key, w);
     }
     return w;
   }
