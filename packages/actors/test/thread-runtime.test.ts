@@ -18,13 +18,13 @@ function start(
   beatMs = 0,
   spareWorkers = true,
   spareWarmUpDelayMs?: number,
-  warmUpFails = false,
+  warmUp: RelayConfig['warmUp'] = 'relay',
 ): Promise<ThreadRuntime<RelayMessage, RelayConfig>> {
   return ThreadRuntime.start<RelayMessage, RelayConfig>({
     module: moduleRef,
     actors: ACTORS,
     endpoints,
-    config: { actors: ACTORS, beatMs, warmUpFails },
+    config: { actors: ACTORS, beatMs, warmUp },
     ringBytes: 1 << 16,
     spareWorkers,
     ...(spareWarmUpDelayMs !== undefined ? { spareWarmUpDelayMs } : {}),
@@ -263,7 +263,7 @@ test(
       await warming.shutdown();
     }
     // A warm-up that throws is reported; the actor starts all the same.
-    const broken = await start(1, 0, true, 0, true);
+    const broken = await start(1, 0, true, 0, 'fails');
     try {
       await broken.crash(2);
       const s = await broken.restart(2);
@@ -271,6 +271,24 @@ test(
       assert.deepEqual(await request(broken.endpoint(ACTORS), 2, 3, 1), [2, 0]);
     } finally {
       await broken.shutdown();
+    }
+    // A warm-up that would never end on its own: the assignment interrupts it (the worker reads
+    // it while the warm-up holds the event loop), and the actor starts and serves.
+    const endless = await start(1, 0, true, 0, 'until-interrupted');
+    try {
+      await endless.crash(2);
+      const s = await endless.restart(2);
+      const report = s.warmUp as { relayed: number; interrupted?: true };
+      assert.equal(report.interrupted, true, JSON.stringify(report));
+      assert.deepEqual(await request(endless.endpoint(ACTORS), 2, 4, 1), [2, 0]);
+      const stats = await endless.stats(2);
+      assert.equal(
+        stats.actor['relayed'],
+        1,
+        'the control plane works after the assignment was taken early',
+      );
+    } finally {
+      await endless.shutdown();
     }
     // A delay no test outlives: the assignment arrives first and the spare never warms up.
     const late = await start(1, 0, true, THREAD_TEST_TIMEOUT_MS * 10);

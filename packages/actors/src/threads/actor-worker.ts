@@ -14,7 +14,7 @@
  * package and comlink's `expose` (no simulator, no load generators, no thread runtime).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import assert from 'node:assert/strict';
 import type { Message } from '../actor.js';
 import { ActorHost } from './actor-host.js';
@@ -83,9 +83,24 @@ const module = await loadActorModule<Message, unknown, unknown>(
 );
 const importedMs = sharedClockMs();
 let assigned: ActorAssignment | undefined;
-const assignmentArrives = new Promise<ActorAssignment>((resolve) =>
-  port.once('message', (msg: ActorAssignment) => resolve((assigned = msg))),
-);
+let onAssignment!: (msg: ActorAssignment) => void;
+const assignmentArrives = new Promise<ActorAssignment>((resolve) => {
+  onAssignment = (msg) => resolve((assigned = msg));
+  port.once('message', onAssignment);
+});
+/**
+ * Whether the assignment arrived, also while a synchronous warm-up keeps the event loop from
+ * delivering it: then it is taken off the port here (and the listener that awaited it removed,
+ * so that it does not take the control plane's first message for another assignment).
+ */
+const interrupted = (): boolean => {
+  if (assigned !== undefined) return true;
+  const received = receiveMessageOnPort(port);
+  if (received === undefined) return false;
+  port.off('message', onAssignment);
+  onAssignment(received.message as ActorAssignment);
+  return true;
+};
 const data = workerData as ActorWorkerData;
 let warmUp: unknown;
 if (data.warmUp !== undefined && module.warmUp) {
@@ -96,7 +111,7 @@ if (data.warmUp !== undefined && module.warmUp) {
   // A warm-up only saves time: one that fails is reported, and the worker serves its actor.
   if (delayMs === 0 || assigned === undefined) {
     try {
-      warmUp = module.warmUp(data.warmUp);
+      warmUp = module.warmUp(data.warmUp, interrupted);
     } catch (err) {
       warmUp = { error: err instanceof Error ? err.message : String(err) };
     }
