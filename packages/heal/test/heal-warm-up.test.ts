@@ -16,7 +16,7 @@ test('a replica worker warms up every strategy under every persistency model: th
       });
       const report = warmUpReplica(healReplicaModule, config, Infinity);
       assert.equal(report.recovered, true, `${strategy} ${model}: ${JSON.stringify(report)}`);
-      assert.ok(report.recoveredEntries >= 200, `${strategy} ${model}: ${JSON.stringify(report)}`);
+      assert.ok(report.recoveredEntries >= 600, `${strategy} ${model}: ${JSON.stringify(report)}`);
     }
   }
 });

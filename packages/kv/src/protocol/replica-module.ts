@@ -154,7 +154,7 @@ export function createReplicaModule(strategies: readonly RecoveryStrategyFactory
       return new Replica(self, config, byName.get(config.strategy) as RecoveryStrategyFactory);
     },
     createStorage,
-    warmUp: (config) => warmUpReplica(module, config),
+    warmUp: (config, interrupted) => warmUpReplica(module, config, undefined, interrupted),
   };
   return module;
 }
