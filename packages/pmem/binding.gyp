@@ -2,8 +2,8 @@
   "targets": [
     {
       "target_name": "pmem_mapping",
-      "sources": ["native/pmem-mapping.c"],
-      "cflags": ["-Wall", "-Wextra", "-Werror"]
+      "sources": ["native/pmem-mapping.cc"],
+      "cflags_cc": ["-Wall", "-Wextra", "-Werror", "-Wno-cast-function-type"]
     }
   ]
 }

@@ -28,7 +28,7 @@ interface Manifest {
  * install), and a README or LICENSE.
  */
 const SHIPPED =
-  /^(dist\/src\/.+\.(js|d\.ts)(\.map)?|src\/.+\.ts|native\/.+\.c|binding\.gyp|README\.md|LICENSE)$/;
+  /^(dist\/src\/.+\.(js|d\.ts)(\.map)?|src\/.+\.ts|native\/.+\.cc?|binding\.gyp|README\.md|LICENSE)$/;
 /** What node-gyp builds from a shipped binding.gyp: not in the tarball, loaded from the package. */
 const BUILT_AT_INSTALL = /^build\/Release\/[^/]+\.node$/;
 

@@ -1,9 +1,10 @@
 /**
- * File mappings, from this package's native addon (native/pmem-mapping.c, built by node-gyp
+ * File mappings, from this package's native addon (native/pmem-mapping.cc, built by node-gyp
  * when the package is installed). A mapping is an ArrayBuffer over a file mapped MAP_SHARED;
  * `unmap` releases it at once and detaches the ArrayBuffer, so a closed region gives back its
- * file and address range without waiting for a major GC (V8 schedules none for memory it does
- * not know about: a process that opens thousands of regions would run out of mappings).
+ * file and address range without waiting for a major GC (a process that opens thousands of
+ * regions would run out of mappings). V8 does not count a mapping as external memory it
+ * allocated: mapping a table does not start a garbage collection that cannot free it.
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,7 +26,7 @@ function loadMmap(): Mmap {
   if (!existsSync(path)) {
     throw new Error(
       `@heal/pmem: its native addon is not built (${path} is missing); ` +
-        'build it with `npm rebuild @heal/pmem` (node-gyp and a C compiler)',
+        'build it with `npm rebuild @heal/pmem` (node-gyp and a C++ compiler)',
     );
   }
   return createRequire(import.meta.url)(path) as Mmap;

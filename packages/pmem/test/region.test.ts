@@ -130,6 +130,18 @@ test('close and crash release the mapping at once: thousands of regions reopened
   last.close();
 });
 
+test('a mapping is not memory V8 allocated: mapping a large region starts no collection', () => {
+  const sizeBytes = 256 * 1024 * 1024; // sparse: the file takes no disk
+  const before = process.memoryUsage().external;
+  const r = PmemRegion.create(fresh(), sizeBytes, { ...FAST, crashable: false });
+  const grown = process.memoryUsage().external - before;
+  // V8 starts a mark-compact once external memory grows 64 MB; the region's own line tables count.
+  assert.ok(grown < sizeBytes / 8, `external memory grew ${grown} bytes for the mapping`);
+  r.view.writeUInt32LE(7, sizeBytes - 4);
+  assert.equal(r.view.readUInt32LE(sizeBytes - 4), 7);
+  r.close();
+});
+
 test('msync durability msyncs the touched pages, coalescing adjacent ones', () => {
   const r = PmemRegion.create(fresh(), 4 * 4096, { ...FAST, durability: 'msync' });
   r.persist(0, 64);
