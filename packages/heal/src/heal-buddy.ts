@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
 import {
+  assertNodeHash,
   incarnationOf,
   VersionVector,
   type BucketDigest,
@@ -153,10 +154,9 @@ export class HealBuddy {
       return;
     }
     let vv: VersionVector;
-    let descent: MerkleDescent;
     try {
       vv = VersionVector.fromIntervals(msg.vv);
-      descent = new MerkleDescent(this.digest, msg.root);
+      assertNodeHash(msg.root, 'root');
       verifyDigest(
         this.clusterKey,
         {
@@ -193,7 +193,9 @@ export class HealBuddy {
       return;
     }
     this.stats.sessionsDescent++;
-    s.descent = descent;
+    // Only a descent compares roots: building this replica's root rehashes every bucket written
+    // since the last one (3.6-7.8 ms after a 3 s outage at 100k keys, on the join's path).
+    s.descent = new MerkleDescent(this.digest, msg.root);
     ctx.send(joiner, { kind: 'heal-accept', session: s.session, mode, selected: 0 });
     this.#descent.descend(ctx, s);
   }
