@@ -42,13 +42,13 @@ const DROP = 1;
 
 /**
  * Rewrites `current` (the mapped file) into the image a power failure leaves, given `durable`
- * (the fenced content of every line) and `flushed` (1 for lines flushed since their last
- * fence). Both views cover the whole region, 4-byte aligned.
+ * (the fenced content of every line) and `flushed` (bit `line` set for lines flushed since
+ * their last fence). Both views cover the whole region, 4-byte aligned.
  */
 export function applyCrash(
   current: Int32Array,
   durable: Int32Array,
-  flushed: Uint8Array,
+  flushed: Uint32Array,
   options: CrashOptions,
 ): CrashReport {
   const report: CrashReport = {
@@ -62,11 +62,11 @@ export function applyCrash(
     dirtyTorn: 0,
   };
   const random = new Prng(options.seed);
-  const lines = flushed.length;
+  const lines = current.length / WORDS_PER_LINE;
   for (let line = 0; line < lines; line++) {
     const base = line * WORDS_PER_LINE;
     if (sameLine(current, durable, base)) continue;
-    const wasFlushed = flushed[line] === 1;
+    const wasFlushed = (((flushed[line >>> 5] as number) >>> (line & 31)) & 1) === 1;
     const choice = options.mode === 'strict' ? DROP : random.int(3);
     if (choice === KEEP) {
       if (wasFlushed) report.flushedKept++;

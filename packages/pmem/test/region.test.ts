@@ -130,6 +130,20 @@ test('close and crash release the mapping at once: thousands of regions reopened
   last.close();
 });
 
+test('every line of a whole-region flush survives a strict crash after the fence (the queue grows)', () => {
+  const path = fresh();
+  const r = PmemRegion.create(path, 4096 * 64, FAST);
+  for (let line = 0; line < 4096; line++) r.view.writeUInt32LE(line + 1, line * 64);
+  r.flush(0, 4096 * 64);
+  r.fence();
+  r.view.writeUInt32LE(0xdead, 64); // stored after the fence, never flushed: dropped
+  r.crash({ mode: 'strict', seed: 1 });
+  const again = PmemRegion.open(path, FAST);
+  for (let line = 0; line < 4096; line++)
+    assert.equal(again.view.readUInt32LE(line * 64), line + 1, `line ${line}`);
+  again.close();
+});
+
 test('a mapping is not memory V8 allocated: mapping a large region starts no collection', () => {
   const sizeBytes = 256 * 1024 * 1024; // sparse: the file takes no disk
   const before = process.memoryUsage().external;
