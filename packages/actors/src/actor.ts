@@ -80,8 +80,9 @@ export interface ActorModule<M extends Message = Message, S = unknown, C = unkno
    * Runs the actor's code on scratch state of its own, so that a worker's first real messages
    * do not pay for compiling it (V8 compiles a function when it first runs). The thread runtime
    * calls it in a worker before its actor is assigned (ThreadRuntimeOptions.warmUp); what it
-   * returns is reported with the worker's start. `interrupted()` turns true once the assignment
-   * arrived: a warm-up checks it often and returns soon after, so it never delays the actor.
+   * returns is reported with the worker's start. In a spare, `interrupted()` turns true once
+   * the assignment arrived: a warm-up checks it often and returns soon after, so it never
+   * delays a restart (a first worker's warm-up runs to the end before its actor starts).
    */
   warmUp?(config: C, interrupted: () => boolean): unknown;
 }

@@ -19,12 +19,13 @@ function start(
   spareWorkers = true,
   spareWarmUpDelayMs?: number,
   warmUp: RelayConfig['warmUp'] = 'relay',
+  warmUpHold?: Int32Array,
 ): Promise<ThreadRuntime<RelayMessage, RelayConfig>> {
   return ThreadRuntime.start<RelayMessage, RelayConfig>({
     module: moduleRef,
     actors: ACTORS,
     endpoints,
-    config: { actors: ACTORS, beatMs, warmUp },
+    config: { actors: ACTORS, beatMs, warmUp, ...(warmUpHold ? { warmUpHold } : {}) },
     ringBytes: 1 << 16,
     spareWorkers,
     ...(spareWarmUpDelayMs !== undefined ? { spareWarmUpDelayMs } : {}),
@@ -272,10 +273,13 @@ test(
     } finally {
       await broken.shutdown();
     }
-    // A warm-up that would never end on its own: the assignment interrupts it (the worker reads
-    // it while the warm-up holds the event loop), and the actor starts and serves.
-    const endless = await start(1, 0, true, 0, 'until-interrupted');
+    // A spare's warm-up that would never end on its own: the assignment interrupts it (the worker
+    // reads it while the warm-up holds the event loop), and the actor starts and serves. The hold
+    // is set once the first workers started: theirs are not interrupted, they run to the end.
+    const hold = new Int32Array(new SharedArrayBuffer(4));
+    const endless = await start(1, 0, true, 0, 'until-interrupted', hold);
     try {
+      Atomics.store(hold, 0, 1);
       await endless.crash(2);
       const s = await endless.restart(2);
       const report = s.warmUp as { relayed: number; interrupted?: true };

@@ -32,6 +32,11 @@ export interface ActorWorkerData {
    * while they remove its actor, and is skipped if the assignment comes first.
    */
   warmUpDelayMs?: number;
+  /**
+   * A spare's warm-up ends when the assignment arrives (its actor is waiting on a restart); a
+   * first worker's runs to the end first (the cluster's start waits for it, not a recovery).
+   */
+  warmUpInterruptible?: boolean;
 }
 
 /** The one message a worker receives before its control plane: the actor it runs. */
@@ -111,7 +116,7 @@ if (data.warmUp !== undefined && module.warmUp) {
   // A warm-up only saves time: one that fails is reported, and the worker serves its actor.
   if (delayMs === 0 || assigned === undefined) {
     try {
-      warmUp = module.warmUp(data.warmUp, interrupted);
+      warmUp = module.warmUp(data.warmUp, data.warmUpInterruptible ? interrupted : () => false);
     } catch (err) {
       warmUp = { error: err instanceof Error ? err.message : String(err) };
     }

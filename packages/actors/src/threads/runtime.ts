@@ -271,6 +271,7 @@ export class ThreadRuntime<M extends Message, C = unknown> {
             warmUp: this.#configOf(id),
             warmUpDelayMs:
               warm === 'spare' ? (this.#options.spareWarmUpDelayMs ?? SPARE_WARM_UP_DELAY_MS) : 0,
+            warmUpInterruptible: warm === 'spare',
           }
         : {}),
     };
