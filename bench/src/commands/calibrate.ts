@@ -10,6 +10,7 @@ import {
   EXPERIMENT_STRATEGY_NAMES,
   type ExperimentConfig,
 } from '../experiment/config.js';
+import { defaultMediaDir } from '../experiment/media-dir.js';
 import type { StrategyRun } from '../experiment/summarize.js';
 import { formatNumber, markdownTable, publishReport } from '../report/document.js';
 import { describeMachine } from '../report/machine.js';
@@ -166,15 +167,18 @@ async function runCalibration(values: OptionValues): Promise<number> {
   const started = performance.now();
   const measured = calibrate(plan, say);
   const { fitJobOverhead, withJobNs } = await import('../calibrate/job-overhead.js');
-  const overheadScenario: ExperimentConfig = {
+  const jobScenario: Omit<ExperimentConfig, 'dataDir'> = {
     ...DEMO_EXPERIMENT,
-    dataDir: tmpdir(),
     strategies: ['heal'],
     keys: quick ? 2000 : 20_000,
     warmupMs: quick ? 500 : 2000,
     steadyMs: quick ? 500 : 2000,
     outageMs: quick ? 600 : 1000,
     tailMs: quick ? 200 : 500,
+  };
+  const overheadScenario: ExperimentConfig = {
+    ...jobScenario,
+    dataDir: defaultMediaDir(jobScenario),
   };
   const overhead = await fitJobOverhead(measured, overheadScenario, runThreads, say);
   const profile = {
@@ -254,13 +258,13 @@ async function runValidation(values: OptionValues): Promise<number> {
     throw new UsageError(
       '--validate needs a cost profile (--cost-profile none has nothing to validate)',
     );
-  const config: ExperimentConfig = {
+  const scenario: Omit<ExperimentConfig, 'dataDir'> = {
     ...DEMO_EXPERIMENT,
-    dataDir: tmpdir(),
     strategies: listFlag(values, 'strategy', EXPERIMENT_STRATEGY_NAMES, ['heal']),
     keys: intFlag(values, 'keys', o.keys.default, 200, 10_000_000),
     seed: intFlag(values, 'seed', o.seed.default, 0, 2 ** 31),
   };
+  const config: ExperimentConfig = { ...scenario, dataDir: defaultMediaDir(scenario) };
   const threadRuns = intFlag(
     values,
     'threads-runs',

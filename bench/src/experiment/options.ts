@@ -1,4 +1,3 @@
-import { tmpdir } from 'node:os';
 import { resolve } from 'node:path';
 import { PERSISTENCY_MODELS, type PersistencyModel } from '@heal/kv';
 import { UsageError, type OptionTable, type OptionValues } from '../cli/command.js';
@@ -12,6 +11,7 @@ import {
   type WorkloadName,
 } from '../workloads/index.js';
 import { EXPERIMENT_MEDIA, EXPERIMENT_STRATEGY_NAMES, type ExperimentConfig } from './config.js';
+import { defaultMediaDir, MEMORY_DIR } from './media-dir.js';
 
 const MAX_REPLICAS = 12;
 const MAX_CLIENTS = 16;
@@ -128,7 +128,7 @@ export function experimentOptions(d: Omit<ExperimentConfig, 'dataDir'>) {
       type: 'string',
       arg: 'DIR',
       help: 'where the wal/pmem files go',
-      default: 'the OS temp directory',
+      default: `pmem: ${MEMORY_DIR} if it is a tmpfs with room, else the OS temp directory`,
     },
   } as const satisfies OptionTable;
 }
@@ -192,9 +192,11 @@ export function parseExperimentConfig(
     bufferBytes: intFlag(values, 'buffer-bytes', defaults.bufferBytes, 1024, 2 ** 31),
     recoveryLimitMs: intFlag(values, 'recovery-limit-ms', defaults.recoveryLimitMs, 100, 3_600_000),
     seed: intFlag(values, 'seed', defaults.seed, 0, 2 ** 31),
-    dataDir: typeof values['data-dir'] === 'string' ? resolve(values['data-dir']) : tmpdir(),
+    dataDir: '',
   };
   experimentWorkload(config);
+  config.dataDir =
+    typeof values['data-dir'] === 'string' ? resolve(values['data-dir']) : defaultMediaDir(config);
   return config;
 }
 

@@ -6,6 +6,7 @@ import { HEAL_REPLICA_MODULE } from '@heal/heal';
 import { ThreadCluster, type RecoveryReport } from '@heal/kv';
 import { createWorkload } from '../workloads/index.js';
 import { BUCKET_MS, type ExperimentConfig } from './config.js';
+import { experimentPmemSizing } from './media-dir.js';
 import {
   CONTROL_SLOTS,
   CONTROL_STARTED,
@@ -24,10 +25,6 @@ const TASK = new URL('./load-task.js', import.meta.url);
 const READY_LIMIT_MS = 120_000;
 /** The load generators must all be issuing within this long of being launched. */
 const TASKS_START_LIMIT_MS = 60_000;
-/** Records of the pmem table beyond the dataset (keys the workload never adds; slack for the layout). */
-const PMEM_HEADROOM_RECORDS = 4096;
-/** The smallest value slot of a pmem table. */
-const PMEM_VALUE_BYTES_MIN = 64;
 /** The epoch of a cluster's first view. */
 const FIRST_EPOCH = 1;
 /** Clusters started per strategy at most, until one keeps its first view while starting. */
@@ -261,8 +258,7 @@ async function startCluster(
       medium: config.medium,
       model: config.model,
       dataDir: mkdtempSync(join(dir, `attempt-${attempt}-`)),
-      pmemCapacity: config.keys + PMEM_HEADROOM_RECORDS,
-      pmemValueBytesMax: Math.max(PMEM_VALUE_BYTES_MIN, valueBytes),
+      ...experimentPmemSizing(config.keys, valueBytes),
       pmemLatency: config.pmemLatency,
       // Fixed-size workloads: every dataset value has the workload's size.
       dataset: { keys: config.keys, valueSizes: { bytes: [valueBytes], weights: [1] } },

@@ -12,6 +12,7 @@ import {
   type ExperimentLoadResult,
 } from '../experiment/client-load.js';
 import { BUCKET_MS } from '../experiment/config.js';
+import { experimentPmemSizing } from '../experiment/media-dir.js';
 import type { ExperimentProgress, ExperimentStage } from '../experiment/run-experiment.js';
 import { summarize, type RunMarks, type StrategyRun } from '../experiment/summarize.js';
 import { viewInstalls } from '../experiment/view-timeline.js';
@@ -43,9 +44,6 @@ const READY_LIMIT_MS = 60_000;
 const STOP_LIMIT_MS = 60_000;
 /** Virtual ms the replicas get to settle after the load (every write done, every key Valid). */
 const SETTLE_LIMIT_MS = 60_000;
-/** Records of the pmem table beyond the dataset, as on threads. */
-const PMEM_HEADROOM_RECORDS = 4096;
-const PMEM_VALUE_BYTES_MIN = 64;
 /** History clients: each load client's window slots are numbered from its own block. */
 const HISTORY_CLIENTS_PER_LOAD_CLIENT = 1_000_000;
 
@@ -108,8 +106,7 @@ function simCluster(
     medium: config.medium,
     model: config.model,
     dataDir: dir,
-    pmemCapacity: config.keys + PMEM_HEADROOM_RECORDS,
-    pmemValueBytesMax: Math.max(PMEM_VALUE_BYTES_MIN, dataset.valueSizes.bytes[0] as number),
+    ...experimentPmemSizing(config.keys, dataset.valueSizes.bytes[0] as number),
     pmemLatency: false,
     dataset,
     strategyOptions: { bufferBytes: config.bufferBytes },

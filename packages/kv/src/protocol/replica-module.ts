@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Codec, type ActorId, type ActorModule } from '@heal/actors/core';
-import { LATENCY_OFF, type PTableLayout } from '@heal/pmem';
+import { LATENCY_OFF, PTable, type PTableLayout } from '@heal/pmem';
 import { MemoryStorage } from '../storage/memory-storage.js';
 import { validateDataset } from '../storage/dataset.js';
 import type { KvStorage } from '../storage/kv-storage.js';
@@ -51,11 +51,20 @@ export function createStorage(self: ActorId, config: ReplicaConfig): KvStorage {
 }
 
 /** The table layout `config` asks for (the rest: pmem-format.ts's defaults). */
-function pmemLayoutOf(config: ReplicaConfig): Partial<PTableLayout> {
+function pmemLayoutOf(
+  config: Pick<ReplicaConfig, 'pmemCapacity' | 'pmemValueBytesMax'>,
+): Partial<PTableLayout> {
   return {
     ...(config.pmemCapacity !== undefined ? { capacity: config.pmemCapacity } : {}),
     ...(config.pmemValueBytesMax !== undefined ? { valueMaxBytes: config.pmemValueBytesMax } : {}),
   };
+}
+
+/** Bytes of the pmem file a replica of `config` creates (its table's layout). */
+export function pmemTableBytes(
+  config: Pick<ReplicaConfig, 'pmemCapacity' | 'pmemValueBytesMax'>,
+): number {
+  return PTable.bytesFor(resolvePmemLayout(pmemLayoutOf(config)));
 }
 
 /** A pmem table at `path` as `config` sizes it. */
