@@ -30,8 +30,8 @@ export function experimentPmemSizing(
  * is memory: on a disk file system the page cache adds a write fault (a file system journal
  * update) to the first store in each page of a restarted replica's mapping, and writeback I/O
  * on the cores the cluster runs on (measured on the bar's command, 100k keys: recoveryMs median
- * 48 ms over 8 runs on ext4, 32 over 6 on /dev/shm). Everything else, and pmem without the room, in the OS temp
- * directory: a write-ahead log's fsync must reach a disk.
+ * 48 ms over 8 runs on ext4, 32 over 6 on /dev/shm). Everything else, and pmem without the
+ * room, in the OS temp directory: a write-ahead log's fsync must reach a disk.
  */
 export function defaultMediaDir(
   config: Pick<ExperimentConfig, 'medium' | 'replicas' | 'keys' | 'workload' | 'valueBytes'>,
