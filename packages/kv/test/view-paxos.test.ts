@@ -43,6 +43,11 @@ class Node {
         this.paxos.reset();
         net.decided.push({ by: id, view: v });
       },
+      learned: (v) => {
+        this.view = v;
+        this.paxos.reset();
+        net.learned.push({ by: id, view: v });
+      },
     });
   }
 
@@ -66,6 +71,7 @@ class Net {
   nowMs = 0;
   readonly queue: { to: ActorId; msg: Wire }[] = [];
   readonly decided: { by: ActorId; view: View }[] = [];
+  readonly learned: { by: ActorId; view: View }[] = [];
   nodes: Node[] = [];
   /** Delivers queued messages (and those they cause) that `pass` lets through; drops the rest. */
   run(pass: (to: ActorId, msg: Wire) => boolean = () => true): void {
@@ -186,10 +192,14 @@ test('a one-member view decides the next change inside its own install (a joiner
           members: alone,
           shadows: [],
         });
-      } else if (body.kind === 'accept') paxos.onAccepted({ ...reply, kind: 'accepted' });
+      } else if (body.kind === 'accept') {
+        const { members: value, shadows } = body;
+        paxos.onAccepted({ ...reply, kind: 'accepted', members: value, shadows, quorum: 2 });
+      }
     },
     sendView: () => {},
     voteAllowedAtMs: () => 0,
+    learned: () => assert.fail('replica 0 is a member: it learns nothing'),
     decided: (v) => {
       // As Membership installs: reset, then the change that waited (replica 1 rejoins) goes on.
       view = v;
@@ -233,7 +243,12 @@ test("the view's lowest-id member decides a change in one round trip: accept, ac
     net.decided.map(({ by, view: v }) => [by, v.epoch, v.members]),
     [[0, 2, members([0, 1])]],
   );
-  assert.deepEqual(n0.paxos.stats, { proposals: 1, fastProposals: 1 });
+  assert.deepEqual(n0.paxos.stats, {
+    proposals: 1,
+    fastProposals: 1,
+    learned: 0,
+    votesRefused: 0,
+  });
   // any other member's proposal runs both phases
   const other = new Net();
   other.nodes = [0, 1, 2].map((id) => new Node(id, other, view));
@@ -307,7 +322,72 @@ test('the fast round is used once per epoch: a stalled fast proposal is retried 
   assert.equal(n0.paxos.mayPropose(), true);
   n0.paxos.propose(value);
   assert.equal(kindsOf(net)[0], 'prepare');
-  assert.deepEqual(n0.paxos.stats, { proposals: 2, fastProposals: 1 });
+  assert.deepEqual(n0.paxos.stats, {
+    proposals: 2,
+    fastProposals: 1,
+    learned: 0,
+    votesRefused: 0,
+  });
   assert.equal(net.decided.length, 1);
   for (const { view: v } of net.decided) assert.deepEqual(v.members, value.members);
+});
+
+test('a joiner learns the view that admits it from a majority of votes, before the proposer tells it', () => {
+  const net = new Net();
+  const view: View = { epoch: 1, members: members([0, 1, 2, 3]), shadows: [] };
+  // Replica 4 restarted: it knows epoch 1 (without itself) and votes in nothing.
+  net.nodes = [0, 1, 2, 3, 4].map((id) => new Node(id, net, view));
+  const joiner = net.nodes[4] as Node;
+  const admitting: ViewValue = { members: members([0, 1, 2, 3, 4]), shadows: [4] };
+  (net.nodes[0] as Node).paxos.propose(admitting);
+  // The proposer's own vote and replica 1's reach the joiner; 2's and 3's are lost on the way.
+  let votes = 0;
+  net.run((to, msg) => {
+    if (to !== 4) return true;
+    assert.equal(msg.kind, 'accepted', 'the joiner hears votes, nothing else');
+    return msg.sender === 0 || msg.sender === 1 || msg.sender === 2 ? votes++ < 3 : false;
+  });
+  assert.deepEqual(
+    net.learned.map(({ by, view: v }) => [by, v.epoch, v.members, v.shadows]),
+    [[4, 2, admitting.members, [4]]],
+    'learned from three of the four members of epoch 1',
+  );
+  assert.equal(joiner.view.epoch, 2);
+  assert.equal(joiner.paxos.stats.learned, 1);
+  assert.deepEqual(
+    net.decided.map(({ by, view: v }) => [by, v.epoch]),
+    [[0, 2]],
+    'the proposer decided it too',
+  );
+});
+
+test('a joiner counts only a majority of votes that agree: a minority or a mismatched value is not a view', () => {
+  const net = new Net();
+  const view: View = { epoch: 1, members: members([0, 1, 2, 3]), shadows: [] };
+  net.nodes = [0, 1, 2, 3, 4].map((id) => new Node(id, net, view));
+  const joiner = net.nodes[4] as Node;
+  (net.nodes[0] as Node).paxos.propose({ members: members([0, 1, 2, 3, 4]), shadows: [4] });
+  const toJoiner: Wire[] = [];
+  net.run((to, msg) => {
+    if (to === 4) toJoiner.push(msg);
+    return to !== 4;
+  });
+  assert.equal(toJoiner.length, 4, 'every acceptor of epoch 1 voted to the joiner');
+  const [first, second, third] = toJoiner as [Wire, Wire, Wire];
+  joiner.receive(first);
+  joiner.receive(second);
+  joiner.receive(first);
+  assert.equal(joiner.view.epoch, 1, 'two distinct votes of four members are no majority');
+  joiner.receive({ ...third, members: members([0, 1, 2, 4]) });
+  joiner.receive({ ...third, quorum: 2 });
+  assert.equal(joiner.view.epoch, 1, 'a vote for the same ballot with another value is refused');
+  assert.equal(joiner.paxos.stats.votesRefused, 2);
+  joiner.receive(third);
+  assert.equal(joiner.view.epoch, 2);
+  // A vote for a view that does not admit the receiver teaches it nothing.
+  const bystander = new Node(5, net, view);
+  bystander.receive(first);
+  bystander.receive(second);
+  bystander.receive(third);
+  assert.equal(bystander.view.epoch, 1);
 });

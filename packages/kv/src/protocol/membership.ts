@@ -130,6 +130,7 @@ export class Membership {
       sendView: (to, force) => this.sendView(to, force),
       voteAllowedAtMs: (members) => this.#leases.voteAllowedAtMs(this.#view, members, this.#ended),
       decided: (view) => this.#decided(view),
+      learned: (view) => this.#installNewer(view),
     });
   }
 
@@ -301,8 +302,13 @@ export class Membership {
   // ---- Views ----------------------------------------------------------------------------------
 
   #onView(msg: ViewInfoMsg): void {
-    if (msg.epoch <= this.#view.epoch || msg.epoch < this.#coldStart.floorEpoch) return;
-    this.#install({ epoch: msg.epoch, members: msg.members, shadows: msg.shadows });
+    this.#installNewer({ epoch: msg.epoch, members: msg.members, shadows: msg.shadows });
+  }
+
+  /** Installs a view decided elsewhere (told or learned), if it is newer than this one. */
+  #installNewer(view: View): void {
+    if (view.epoch <= this.#view.epoch || view.epoch < this.#coldStart.floorEpoch) return;
+    this.#install(view);
   }
 
   /** Decided here (by Paxos or a cold start): installed, and everyone of both views told. */

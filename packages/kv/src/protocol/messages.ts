@@ -111,7 +111,16 @@ export const Accept = defineMessage(28, 'accept', {
   members,
   shadows: f.list(f.u16(), MAX_VIEW_MEMBERS),
 });
-export const Accepted = defineMessage(29, 'accepted', ballot);
+/**
+ * An acceptor's vote, to the proposer and to the joiners the value admits, who learn the view
+ * from `quorum` (a majority of the acceptor's view) votes for the same ballot.
+ */
+export const Accepted = defineMessage(29, 'accepted', {
+  ...ballot,
+  members,
+  shadows: f.list(f.u16(), MAX_VIEW_MEMBERS),
+  quorum: f.u16(),
+});
 export const Nack = defineMessage(30, 'nack', {
   ...ballot,
   promisedRound: f.u32(),

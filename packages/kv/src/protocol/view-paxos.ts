@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import type { ActorId } from '@heal/actors/core';
-import type { AcceptMsg, AcceptedMsg, NackMsg, PrepareMsg, PromiseMsg } from './messages.js';
+import {
+  MAX_VIEW_MEMBERS,
+  type AcceptMsg,
+  type AcceptedMsg,
+  type NackMsg,
+  type PrepareMsg,
+  type PromiseMsg,
+} from './messages.js';
 import type { Timing } from './timing.js';
 import { isMember, majority, type Member, type View } from './view.js';
 
@@ -79,6 +86,29 @@ export interface PaxosHost {
   voteAllowedAtMs(members: readonly Member[]): number;
   /** A majority accepted `view`: install it and tell everyone. */
   decided(view: View): void;
+  /** A joiner learned `view`, which admits it, from a majority's votes: install it. */
+  learned(view: View): void;
+}
+
+/** Ballots a joiner counts votes of at once (a few proposers per epoch at most). */
+export const LEARNER_BALLOTS_MAX = 8;
+
+/** The votes a joiner heard for one ballot, and the value they carry. */
+interface Learning {
+  value: ViewValue;
+  quorum: number;
+  from: Set<ActorId>;
+}
+
+function sameValue(a: ViewValue, b: ViewValue): boolean {
+  return (
+    a.members.length === b.members.length &&
+    a.shadows.length === b.shadows.length &&
+    a.members.every(
+      (m, i) => m.id === b.members[i]?.id && m.incarnation === b.members[i]?.incarnation,
+    ) &&
+    a.shadows.every((id, i) => id === b.shadows[i])
+  );
 }
 
 /**
@@ -93,6 +123,8 @@ export interface PaxosHost {
  * only, so a change is decided one round trip after it is proposed. It falls back to both phases
  * with a higher round when that is nacked or stalls, or when the value keeps less than a majority
  * of the view (a proposer cut off for a while suspects everyone: phase 1 keeps who answers it).
+ * The replicas a value admits are its learners: every acceptor sends them its vote too, so a
+ * joiner installs the view when the proposer could, a hop before the proposer's view reaches it.
  *
  * Owned by the replica's thread; `reset` at every view install.
  */
@@ -105,7 +137,9 @@ export class ViewPaxos {
   #highestRoundSeen = 0;
   /** The target epoch this replica last proposed under FAST_ROUND (once per epoch). */
   #fastTarget = 0;
-  readonly stats = { proposals: 0, fastProposals: 0 };
+  /** As a learner (a joiner): votes heard per ballot of a view that admits this replica. */
+  readonly #learning = new Map<string, Learning>();
+  readonly stats = { proposals: 0, fastProposals: 0, learned: 0, votesRefused: 0 };
 
   constructor(readonly host: PaxosHost) {}
 
@@ -120,6 +154,7 @@ export class ViewPaxos {
     this.#accepted = undefined;
     this.#deferredAccept = undefined;
     this.#proposal = undefined;
+    this.#learning.clear();
   }
 
   /** Whether a proposal may start now (none under way within its timeout, no back-off). */
@@ -350,17 +385,29 @@ export class ViewPaxos {
       value: { members: msg.members, shadows: msg.shadows },
       atMs: this.host.now(),
     };
-    this.#reply(msg.sender, {
-      kind: 'accepted',
+    const view = this.host.view();
+    const vote = {
+      kind: 'accepted' as const,
       target: msg.target,
       round: msg.round,
       proposer: msg.proposer,
-    });
+      members: msg.members,
+      shadows: msg.shadows,
+      quorum: majority(view.members.length),
+    };
+    this.#reply(msg.sender, vote);
+    for (const m of msg.members) {
+      if (m.id !== this.host.self && m.id !== msg.sender && !isMember(view, m.id))
+        this.host.send(m.id, vote);
+    }
   }
 
   onAccepted(msg: AcceptedMsg): void {
     const p = this.#ours(msg, 'accept');
-    if (!p) return;
+    if (!p) {
+      this.#learn(msg);
+      return;
+    }
     p.accepted.add(msg.sender);
     if (p.accepted.size < majority(this.host.view().members.length)) return;
     const decided: View = { epoch: p.target, members: p.value.members, shadows: p.value.shadows };
@@ -388,5 +435,37 @@ export class ViewPaxos {
     this.#proposal = undefined;
     this.#nextProposalMs =
       this.host.now() + this.host.timing.proposalTimeoutMs * (0.5 + this.host.random());
+  }
+
+  /**
+   * A vote for a view that admits this replica, which is behind it: the view is chosen once
+   * `quorum` acceptors voted for the same ballot (Paxos' learner; a ballot carries one value).
+   */
+  #learn(msg: AcceptedMsg): void {
+    const self = this.host.self;
+    if (msg.target <= this.host.view().epoch || !msg.members.some((m) => m.id === self)) return;
+    if (msg.quorum < 1 || msg.quorum > majority(MAX_VIEW_MEMBERS)) {
+      this.stats.votesRefused++;
+      return;
+    }
+    const key = `${msg.target}/${msg.round}/${msg.proposer}`;
+    const value: ViewValue = { members: msg.members, shadows: msg.shadows };
+    let learning = this.#learning.get(key);
+    if (!learning) {
+      if (this.#learning.size >= LEARNER_BALLOTS_MAX) {
+        const oldest = this.#learning.keys().next().value as string;
+        this.#learning.delete(oldest);
+      }
+      learning = { value, quorum: msg.quorum, from: new Set() };
+      this.#learning.set(key, learning);
+    } else if (learning.quorum !== msg.quorum || !sameValue(learning.value, value)) {
+      // Votes for one ballot carry one value from acceptors of one view: this one is not valid.
+      this.stats.votesRefused++;
+      return;
+    }
+    learning.from.add(msg.sender);
+    if (learning.from.size < learning.quorum) return;
+    this.stats.learned++;
+    this.host.learned({ epoch: msg.target, members: value.members, shadows: value.shadows });
   }
 }
