@@ -93,9 +93,8 @@ test('a vote whose proposer gave up is finished by the voter: the epoch is decid
   // nothing more (2 turned out alive: the view it wanted is no longer wanted).
   const without2: ViewValue = { members: members([0, 1]), shadows: [] };
   n0.paxos.propose(without2);
-  net.run(
-    (to, msg) => !(msg.kind === 'accept' && to === 2) && !(msg.kind === 'accepted' && to === 0),
-  );
+  // Every vote is lost too: 1 cannot learn the outcome from 0's vote and its own.
+  net.run((to, msg) => !(msg.kind === 'accept' && to === 2) && msg.kind !== 'accepted');
   assert.equal(n1.paxos.voting, true, '1 voted for epoch 2');
   n0.paxos.propose(undefined);
   net.nowMs += SIM_TIMING.proposalTimeoutMs - 1;
@@ -238,10 +237,33 @@ test("the view's lowest-id member decides a change in one round trip: accept, ac
   net.nodes = [0, 1, 2].map((id) => new Node(id, net, view));
   const n0 = net.nodes[0] as Node;
   n0.paxos.propose({ members: members([0, 1]), shadows: [] });
-  assert.deepEqual(kindsOf(net), ['accept', 'accept', 'accepted', 'accepted']);
+  // 0's own vote goes to 1 (a member of the value, so a learner) before its accepts; 1's vote
+  // goes to 0, 2's to 0 and 1. No prepare, no promise.
+  assert.deepEqual(kindsOf(net), [
+    'accepted',
+    'accept',
+    'accept',
+    'accepted',
+    'accepted',
+    'accepted',
+  ]);
   assert.deepEqual(
     net.decided.map(({ by, view: v }) => [by, v.epoch, v.members]),
     [[0, 2, members([0, 1])]],
+  );
+  assert.deepEqual(
+    net.learned.map(({ by, view: v }) => [by, v.epoch, v.members]),
+    [[1, 2, members([0, 1])]],
+    '1 learned it from the votes, not from a view message',
+  );
+  // An acceptor counts its own vote: 1 learns from 0's and its own, 2's lost.
+  const own = new Net();
+  own.nodes = [0, 1, 2].map((id) => new Node(id, own, view));
+  (own.nodes[0] as Node).paxos.propose({ members: members([0, 1]), shadows: [] });
+  own.run((to, msg) => !(msg.kind === 'accepted' && msg.sender === 2 && to === 1));
+  assert.deepEqual(
+    own.learned.map(({ by, view: v }) => [by, v.epoch]),
+    [[1, 2]],
   );
   assert.deepEqual(n0.paxos.stats, {
     proposals: 1,
@@ -288,7 +310,8 @@ test('a fast proposal nacked under a higher ballot backs off; the other proposal
     kinds.push(msg.kind);
     return true;
   });
-  assert.deepEqual(kinds, ['accept', 'accept', 'nack', 'nack']);
+  // 0 votes for its own value (and tells 1, a member of it), then 1 and 2 refuse.
+  assert.deepEqual(kinds, ['accepted', 'accept', 'accept', 'nack', 'nack']);
   assert.equal(n0.paxos.mayPropose(), false, 'it backs off');
   for (const msg of promises) net.queue.push({ to: 1, msg });
   net.run();
@@ -332,7 +355,7 @@ test('the fast round is used once per epoch: a stalled fast proposal is retried 
   for (const { view: v } of net.decided) assert.deepEqual(v.members, value.members);
 });
 
-test('a joiner learns the view that admits it from a majority of votes, before the proposer tells it', () => {
+test('a joiner, and every member, learns the view from a majority of votes, before the proposer tells it', () => {
   const net = new Net();
   const view: View = { epoch: 1, members: members([0, 1, 2, 3]), shadows: [] };
   // Replica 4 restarted: it knows epoch 1 (without itself) and votes in nothing.
@@ -347,17 +370,23 @@ test('a joiner learns the view that admits it from a majority of votes, before t
     assert.equal(msg.kind, 'accepted', 'the joiner hears votes, nothing else');
     return msg.sender === 0 || msg.sender === 1 || msg.sender === 2 ? votes++ < 3 : false;
   });
+  const learned = net.learned.filter(({ by }) => by === 4);
   assert.deepEqual(
-    net.learned.map(({ by, view: v }) => [by, v.epoch, v.members, v.shadows]),
-    [[4, 2, admitting.members, [4]]],
-    'learned from three of the four members of epoch 1',
+    learned.map(({ view: v }) => [v.epoch, v.members, v.shadows]),
+    [[2, admitting.members, [4]]],
+    'the joiner learned it from three of the four members of epoch 1',
   );
   assert.equal(joiner.view.epoch, 2);
   assert.equal(joiner.paxos.stats.learned, 1);
   assert.deepEqual(
     net.decided.map(({ by, view: v }) => [by, v.epoch]),
     [[0, 2]],
-    'the proposer decided it too',
+    'the proposer decided it',
+  );
+  assert.deepEqual(
+    net.learned.map(({ by }) => by).sort(),
+    [1, 2, 3, 4],
+    'every other member of the value learned it from the votes as well',
   );
 });
 

@@ -86,14 +86,14 @@ export interface PaxosHost {
   voteAllowedAtMs(members: readonly Member[]): number;
   /** A majority accepted `view`: install it and tell everyone. */
   decided(view: View): void;
-  /** A joiner learned `view`, which admits it, from a majority's votes: install it. */
+  /** A majority voted for `view`, which has this replica, under one ballot: install it. */
   learned(view: View): void;
 }
 
-/** Ballots a joiner counts votes of at once (a few proposers per epoch at most). */
+/** Ballots a learner counts votes of at once (a few proposers per epoch at most). */
 export const LEARNER_BALLOTS_MAX = 8;
 
-/** The votes a joiner heard for one ballot, and the value they carry. */
+/** The votes a learner heard for one ballot, and the value they carry. */
 interface Learning {
   value: ViewValue;
   quorum: number;
@@ -123,8 +123,9 @@ function sameValue(a: ViewValue, b: ViewValue): boolean {
  * only, so a change is decided one round trip after it is proposed. It falls back to both phases
  * with a higher round when that is nacked or stalls, or when the value keeps less than a majority
  * of the view (a proposer cut off for a while suspects everyone: phase 1 keeps who answers it).
- * The replicas a value admits are its learners: every acceptor sends them its vote too, so a
- * joiner installs the view when the proposer could, a hop before the proposer's view reaches it.
+ * The members of a value are its learners: every acceptor sends them its vote too, so each
+ * installs the view when the proposer could, a hop before the proposer's view reaches it (a
+ * joiner's first message to its Buddy then meets a Buddy that has the view).
  *
  * Owned by the replica's thread; `reset` at every view install.
  */
@@ -137,7 +138,7 @@ export class ViewPaxos {
   #highestRoundSeen = 0;
   /** The target epoch this replica last proposed under FAST_ROUND (once per epoch). */
   #fastTarget = 0;
-  /** As a learner (a joiner): votes heard per ballot of a view that admits this replica. */
+  /** As a learner: votes heard per ballot of a view that has this replica (its own included). */
   readonly #learning = new Map<string, Learning>();
   readonly stats = { proposals: 0, fastProposals: 0, learned: 0, votesRefused: 0 };
 
@@ -397,9 +398,10 @@ export class ViewPaxos {
     };
     this.#reply(msg.sender, vote);
     for (const m of msg.members) {
-      if (m.id !== this.host.self && m.id !== msg.sender && !isMember(view, m.id))
-        this.host.send(m.id, vote);
+      if (m.id !== this.host.self && m.id !== msg.sender) this.host.send(m.id, vote);
     }
+    if (msg.sender !== this.host.self)
+      this.#learn({ ...vote, epoch: view.epoch, sender: this.host.self });
   }
 
   onAccepted(msg: AcceptedMsg): void {
@@ -438,7 +440,7 @@ export class ViewPaxos {
   }
 
   /**
-   * A vote for a view that admits this replica, which is behind it: the view is chosen once
+   * A vote for a view that has this replica, newer than its own: the view is chosen once
    * `quorum` acceptors voted for the same ballot (Paxos' learner; a ballot carries one value).
    */
   #learn(msg: AcceptedMsg): void {
