@@ -112,7 +112,7 @@ export const Accept = defineMessage(28, 'accept', {
   shadows: f.list(f.u16(), MAX_VIEW_MEMBERS),
 });
 /**
- * An acceptor's vote, to the proposer and to the joiners the value admits, who learn the view
+ * An acceptor's vote, to the proposer and to every member of the value, who learn the view
  * from `quorum` (a majority of the acceptor's view) votes for the same ballot.
  */
 export const Accepted = defineMessage(29, 'accepted', {
