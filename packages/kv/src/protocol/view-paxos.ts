@@ -9,7 +9,7 @@ import {
   type PromiseMsg,
 } from './messages.js';
 import type { Timing } from './timing.js';
-import { isMember, majority, type Member, type View } from './view.js';
+import { isMember, majority, sameMembers, type Member, type View } from './view.js';
 
 interface Ballot {
   round: number;
@@ -102,12 +102,9 @@ interface Learning {
 
 function sameValue(a: ViewValue, b: ViewValue): boolean {
   return (
-    a.members.length === b.members.length &&
+    sameMembers(a.members, b.members) &&
     a.shadows.length === b.shadows.length &&
-    a.members.every(
-      (m, i) => m.id === b.members[i]?.id && m.incarnation === b.members[i]?.incarnation,
-    ) &&
-    a.shadows.every((id, i) => id === b.shadows[i])
+    a.shadows.every((id) => b.shadows.includes(id))
   );
 }
 
