@@ -20,6 +20,8 @@ export interface CalibrationPlan {
   warmUpRun: boolean;
   /** Dataset of the handler scenarios. */
   keys: number;
+  /** Multiplies the handler scenarios' phase lengths (a smoke test runs them shorter). */
+  phaseScale: number;
   media: MediaPlan;
   /** Dataset sizes the replica-start fit uses. */
   startRecords: readonly number[];
@@ -39,6 +41,7 @@ const MIN_KIND_SAMPLES = 20;
  * cores. Short phases: they are there to run every handler many times, not to measure time.
  */
 export function handlerScenarios(plan: CalibrationPlan): SimExperimentConfig[] {
+  const ms = (full: number): number => Math.round(full * plan.phaseScale);
   const base: SimExperimentConfig = {
     ...SIM_EXPERIMENT,
     ...SIM_MODEL,
@@ -47,15 +50,15 @@ export function handlerScenarios(plan: CalibrationPlan): SimExperimentConfig[] {
     check: false,
     keys: plan.keys,
     medium: 'memory-durable' as SimExperimentConfig['medium'],
-    warmupMs: 50,
-    steadyMs: 100,
-    outageMs: 200,
-    tailMs: 50,
+    warmupMs: ms(50),
+    steadyMs: ms(100),
+    outageMs: ms(200),
+    tailMs: ms(50),
     dataDir: plan.dataDir,
   };
   return [
     { ...base, strategies: [...plan.strategies], workload: 'taobench' },
-    { ...base, strategies: ['heal', 'leader-incremental'], workload: 'ycsb-a', outageMs: 800 },
+    { ...base, strategies: ['heal', 'leader-incremental'], workload: 'ycsb-a', outageMs: ms(800) },
   ];
 }
 

@@ -153,6 +153,7 @@ async function runCalibration(values: OptionValues): Promise<number> {
     runs,
     warmUpRun: !quick,
     keys: quick ? 2000 : 10_000,
+    phaseScale: quick ? 0.4 : 1,
     name,
     dataDir: tmpdir(),
     strategies: STRATEGIES,
@@ -171,10 +172,10 @@ async function runCalibration(values: OptionValues): Promise<number> {
     ...DEMO_EXPERIMENT,
     strategies: ['heal'],
     keys: quick ? 2000 : 20_000,
-    warmupMs: quick ? 500 : 2000,
-    steadyMs: quick ? 500 : 2000,
-    outageMs: quick ? 600 : 1000,
-    tailMs: quick ? 200 : 500,
+    warmupMs: quick ? 300 : 2000,
+    steadyMs: quick ? 300 : 2000,
+    outageMs: quick ? 400 : 1000,
+    tailMs: quick ? 100 : 500,
   };
   const overheadScenario: ExperimentConfig = {
     ...jobScenario,
