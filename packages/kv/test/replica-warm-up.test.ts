@@ -13,13 +13,16 @@ import {
   type KvWire,
 } from '../src/index.js';
 
-const scratchDirs = (): string[] =>
-  readdirSync(tmpdir()).filter((name) => name.startsWith('heal-warm-up-'));
-
 test('a warm-up runs a crash and a recovery on every medium and leaves no file behind', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'heal-warm-up-test-'));
+  // The warm-ups' scratch directories go to a temp directory of this test's own (os.tmpdir()
+  // reads TMPDIR), where another test file's warm-up running meanwhile cannot show up.
+  const scratchParent = mkdtempSync(join(tmpdir(), 'heal-warm-up-scratch-'));
+  const tmpBefore = process.env['TMPDIR'];
+  process.env['TMPDIR'] = scratchParent;
+  const scratchDirs = (): string[] => readdirSync(scratchParent);
   try {
-    const before = scratchDirs();
+    assert.equal(tmpdir(), scratchParent);
     for (const medium of REPLICA_MEDIA) {
       const config = replicaConfigOf(6, THREAD_TIMING, {
         medium,
@@ -41,9 +44,12 @@ test('a warm-up runs a crash and a recovery on every medium and leaves no file b
     const cut = warmUpReplica(kvReplicaModule, config, Infinity, () => true);
     assert.equal(cut.interrupted, true, JSON.stringify(cut));
     assert.equal(cut.recoveredEntries, 0, JSON.stringify(cut));
-    assert.deepEqual(scratchDirs(), before);
+    assert.deepEqual(scratchDirs(), []);
     assert.deepEqual(readdirSync(dataDir), [], "the replica's own directory is not touched");
   } finally {
+    if (tmpBefore === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = tmpBefore;
+    rmSync(scratchParent, { recursive: true, force: true });
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
