@@ -1,11 +1,7 @@
-/**
- * Byte strings: opaque bytes held as a JS string with one char per byte (char codes 0..255).
- * V8 stores such a string as a single one-byte heap object, about a quarter of the footprint
- * of a small Uint8Array (the array, its ArrayBuffer and its backing store), and strings are
- * immutable, so a value can be shared between a record, its messages and its replies
- * without copies. Replicated values are held this way.
- */
-export type ByteString = string;
+/** Byte strings (see @heal/base): the conversions the codec and the stores use. */
+import type { ByteString } from '@heal/base';
+
+export { isByteString, type ByteString } from '@heal/base';
 
 declare global {
   interface Buffer {
@@ -15,13 +11,7 @@ declare global {
   }
 }
 
-const NOT_A_BYTE = /[^\0-\xff]/;
 const NOT_ASCII = /[^\0-\x7f]/;
-
-/** True when every char of `value` is a byte (0..255). */
-export function isByteString(value: unknown): value is ByteString {
-  return typeof value === 'string' && !NOT_A_BYTE.test(value);
-}
 
 /** The byte string of `bytes` (a copy). */
 export function byteStringOf(bytes: Uint8Array): ByteString {

@@ -1,2 +1,3 @@
 export * from './hash.js';
 export * from './prng.js';
+export * from './byte-string.js';

@@ -25,6 +25,7 @@ export {
   type Fingerprint,
   type PTableHead,
   type PTableRecord,
+  type PTableWrite,
   type Timestamp,
 } from './ptable-record.js';
 export { type CorruptSlot } from './ptable-slots.js';

@@ -2,6 +2,7 @@
  * The records a PTable stores, and their validation at the table's edge (field ranges and the
  * fingerprint a table with sums requires).
  */
+import { isByteString, type ByteString } from '@heal/base';
 import { pmemErrors } from './errors.js';
 import { U32, type ResolvedLayout } from './ptable-layout.js';
 
@@ -39,21 +40,24 @@ export interface PTableRecord {
   fingerprint?: Fingerprint;
 }
 
+/** A record to put: its value as bytes, or as a byte string (one char per byte, no copy). */
+export type PTableWrite = Omit<PTableRecord, 'value'> & { value: Uint8Array | ByteString };
+
 /** A record without its value. */
 export type PTableHead = Pick<PTableRecord, 'ts' | 'state' | 'origin' | 'seq'>;
 
 /** Validates a record at the edge of the table on `path`; returns its key's UTF-8 length. */
-export function checkRecord(path: string, layout: ResolvedLayout, r: PTableRecord): number {
+export function checkRecord(path: string, layout: ResolvedLayout, r: PTableWrite): number {
   if (typeof r.key !== 'string') throw pmemErrors.argument(path, 'key', 'a string', typeof r.key);
   const keyBytes = Buffer.byteLength(r.key, 'utf8');
   const { keyMaxBytes, valueMaxBytes, fingerprintBuckets } = layout;
   if (keyBytes === 0 || keyBytes > keyMaxBytes)
     throw pmemErrors.argument(path, 'key', `1 to ${keyMaxBytes} UTF-8 bytes`, `${keyBytes} bytes`);
-  if (!(r.value instanceof Uint8Array) || r.value.length > valueMaxBytes) {
+  if (!(r.value instanceof Uint8Array || isByteString(r.value)) || r.value.length > valueMaxBytes) {
     throw pmemErrors.argument(
       path,
       'value',
-      `a Uint8Array of at most ${valueMaxBytes} bytes`,
+      `a Uint8Array or a byte string of at most ${valueMaxBytes} bytes`,
       r.value?.length,
     );
   }

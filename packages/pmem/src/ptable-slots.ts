@@ -27,7 +27,7 @@ import {
   writeU53,
   type ResolvedLayout,
 } from './ptable-layout.js';
-import type { PTableHead, PTableRecord } from './ptable-record.js';
+import type { PTableHead, PTableRecord, PTableWrite } from './ptable-record.js';
 import type { PmemRegion } from './region.js';
 
 export interface CorruptSlot {
@@ -99,7 +99,7 @@ export class Slots {
   // ---- Writing a slot ---------------------------------------------------------------------------
 
   /** Writes the body of `r` at slot `base`; returns its length from BODY_OFFSET. */
-  writeBody(base: number, r: PTableRecord, keyBytes: number, commitSeq: number): number {
+  writeBody(base: number, r: PTableWrite, keyBytes: number, commitSeq: number): number {
     const dv = this.dv;
     writeU53(dv, base + COMMIT_SEQ_OFFSET, commitSeq);
     writeU53(dv, base + VERSION_OFFSET, r.ts.version);
@@ -112,7 +112,9 @@ export class Slots {
     dv.setUint32(base + FP_LANE0_OFFSET, r.fingerprint?.lane0 ?? 0, true);
     dv.setUint32(base + FP_LANE1_OFFSET, r.fingerprint?.lane1 ?? 0, true);
     this.view.write(r.key, base + KEY_OFFSET, keyBytes, 'utf8');
-    this.view.set(r.value, base + KEY_OFFSET + keyBytes);
+    if (typeof r.value === 'string')
+      this.view.write(r.value, base + KEY_OFFSET + keyBytes, 'latin1');
+    else this.view.set(r.value, base + KEY_OFFSET + keyBytes);
     return KEY_OFFSET - BODY_OFFSET + keyBytes + r.value.length;
   }
 

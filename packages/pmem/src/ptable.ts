@@ -60,6 +60,7 @@ import {
   RecordState,
   type PTableHead,
   type PTableRecord,
+  type PTableWrite,
 } from './ptable-record.js';
 import { Slots, type CorruptSlot } from './ptable-slots.js';
 import { FingerprintSums } from './ptable-sums.js';
@@ -196,7 +197,7 @@ export class PTable {
   }
 
   /** Inserts or replaces the record of `record.key`; durable when this returns. */
-  put(record: PTableRecord): void {
+  put(record: PTableWrite): void {
     this.region.assertOpen();
     const keyBytes = checkRecord(this.region.path, this.layout, record);
     const keyHash = keyHashOf(record.key);

@@ -10,6 +10,7 @@ import {
   SimulatedCrash,
   type PTableLayout,
   type PTableRecord,
+  type PTableWrite,
 } from '../src/index.js';
 import { FAST, tempDir } from './helpers.js';
 
@@ -86,12 +87,28 @@ test('u53 fields, an empty value and a maximal key round-trip', () => {
   assert.deepEqual(table.get(big.key), big);
 });
 
+test('a byte string value is stored as the same bytes as its array', () => {
+  const { path, region, table } = newTable();
+  const bytes = Buffer.from([0, 1, 0x7f, 0x80, 0xc3, 0xa9, 0xff]);
+  table.put({ ...rec('s', 1), value: bytes.toString('latin1') });
+  table.put(rec('a', 1));
+  table.put({ ...rec('a', 2), value: 'a-two' });
+  assert.deepEqual(table.get('s'), { ...rec('s', 1), value: bytes });
+  region.close();
+  assert.deepEqual(reopen(path).get('a'), rec('a', 2, 'a-two'));
+});
+
 test('bad records are refused with the field named', () => {
   const { table } = newTable();
-  const cases: [Partial<PTableRecord>, RegExp][] = [
+  const cases: [Partial<PTableWrite>, RegExp][] = [
     [{ key: '' }, /key must be 1 to 16 UTF-8 bytes/],
     [{ key: 'x'.repeat(17) }, /key must be 1 to 16 UTF-8 bytes, got 17 bytes/],
-    [{ value: Buffer.alloc(49) }, /value must be a Uint8Array of at most 48 bytes/],
+    [
+      { value: Buffer.alloc(49) },
+      /value must be a Uint8Array or a byte string of at most 48 bytes/,
+    ],
+    [{ value: 'x'.repeat(49) }, /value must be a Uint8Array or a byte string of at most 48 bytes/],
+    [{ value: 'é is a byte, ő is not' }, /value must be a Uint8Array or a byte string/],
     [{ ts: { version: -1, cid: 0 } }, /ts.version must be/],
     [{ ts: { version: 1, cid: 2 ** 32 } }, /ts.cid must be/],
     [{ state: 256 }, /state must be/],

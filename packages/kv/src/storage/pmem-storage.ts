@@ -38,7 +38,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { bytesOf, type CrashableStorage } from '@heal/actors/core';
+import type { CrashableStorage } from '@heal/actors/core';
 import {
   LATENCY_OFF,
   PmemRegion,
@@ -297,7 +297,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       this.#table.put({
         key: r.key,
         ts,
-        value: bytesOf(r.value),
+        value: r.value,
         state,
         origin: r.origin,
         seq: r.seq,
