@@ -309,7 +309,7 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
     );
     if (from >= inMemoryFrom) return from;
     const factor = this.options.snapshotSizeFactor;
-    if (factor >= 0 && this.#log.bytesFrom(from) <= factor * storeBytes(ctx.records())) {
+    if (factor >= 0 && withinFactorOfStore(this.#log.bytesFrom(from), factor, ctx.records())) {
       this.#stats.liDiffsFromTxnLog++;
       return from;
     }
@@ -415,11 +415,24 @@ class LeaderIncrementalRecovery extends CatchUpRecovery<SyncSession> {
   }
 }
 
-/** Bytes of the whole store as a SNAP would move it (ZooKeeper: the latest snapshot's size). */
-function storeBytes(records: ReadonlyMap<string, KeyRecord>): number {
+/**
+ * Whether `bytes` <= `factor` x the store's bytes as a SNAP would move them (`factor` >= 0;
+ * ZooKeeper compares with its latest snapshot's size). It counts records only until the answer
+ * is yes: the store can be millions of records, most of them on the medium, where ZooKeeper
+ * reads a file's size; a DIFF's bytes bound the count to about bytes / factor.
+ */
+function withinFactorOfStore(
+  bytes: number,
+  factor: number,
+  records: ReadonlyMap<string, KeyRecord>,
+): boolean {
+  if (bytes <= 0) return true;
   let total = 0;
-  for (const record of records.values()) total += recordWireBytes(record);
-  return total;
+  for (const record of records.values()) {
+    total += recordWireBytes(record);
+    if (bytes <= factor * total) return true;
+  }
+  return false;
 }
 
 /**

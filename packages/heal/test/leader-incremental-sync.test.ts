@@ -127,6 +127,24 @@ test('past the in-memory entries, a DIFF while its bytes are at most snapshotSiz
   assert.equal(over.stat('liSnapsTooLarge'), 1);
 });
 
+test('the size test reads only as many records of the store as the answer needs', () => {
+  // 1,000 records of 40 bytes; 3 logged writes of 40 bytes: 120 <= 0.5 x 240, six records.
+  const keeper = removedAfter(0, 1000, { commitLogCount: 1, snapshotSizeFactor: 0.5 });
+  keeper.write(3);
+  const values = keeper.records.values.bind(keeper.records);
+  let read = 0;
+  function* counted() {
+    for (const record of values()) {
+      read++;
+      yield record;
+    }
+  }
+  keeper.records.values = counted as unknown as typeof keeper.records.values;
+  keeper.request(10);
+  assert.equal(keeper.batches()[0]?.mode, 'diff');
+  assert.equal(read, 6);
+});
+
 test('a DIFF whose bytes equal snapshotSizeFactor x the store is still a DIFF', () => {
   // An empty dataset: the store is exactly the 3 logged writes.
   const keeper = removedAfter(0, 0, { commitLogCount: 1, snapshotSizeFactor: 1 });
