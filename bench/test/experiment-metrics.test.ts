@@ -112,6 +112,7 @@ function run(
     views: [{ epoch: 2, atMs: 51, members: [0, 2] }],
     recoveryMs,
     phasesMs,
+    recoveryCpuMs: null,
     degradation,
     missedKeys: 1,
     missedWrites: 1,

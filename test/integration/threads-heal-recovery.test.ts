@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HEAL_REPLICA_MODULE } from '@heal/heal';
@@ -46,6 +46,12 @@ test(
         report.entriesApplied >= 20 && report.entriesApplied < 1000,
         `applied ${report.entriesApplied}: what it missed, not the store`,
       );
+      // Its thread's CPU time (Linux's per-thread schedstat), part of the time it took.
+      if (existsSync('/proc/thread-self/schedstat'))
+        assert.ok(
+          report.cpuMs !== undefined && report.cpuMs > 0 && report.cpuMs <= report.recoveryMs + 1,
+          `cpuMs ${report.cpuMs} of ${report.recoveryMs} ms`,
+        );
       for (const phase of ['load', 'join', 'startToAck', 'replay', 'finalize'])
         assert.ok(phase in report.phasesMs, phase);
       await cluster.ready(60_000);

@@ -259,6 +259,7 @@ export function measureStart(
           incarnation: 1,
           storage: timed,
           now: () => 0,
+          cpuMs: () => NaN,
           random: () => 0.5,
           send: noop,
           setTimer: () => 0,

@@ -243,7 +243,8 @@ export function experimentNotes(
       `${formatNumber(config.steadyMs)} ms steady window, stays down ${formatNumber(config.outageMs)} ms, restarts, recovers, and the load runs ${formatNumber(config.tailMs)} ms more.`,
     '',
     '- recoveryMs: measured inside the recovering replica (its clock is the shared clock), from its restart (the start of its new incarnation, before it loads its medium) to serving reads; phases are consecutive and add up to it. ' +
-      'Spawning the new worker thread before that (workerStartMs in the JSON) is not part of it.',
+      'Spawning the new worker thread before that (workerStartMs in the JSON) is not part of it. ' +
+      "recoveryCpuMs (JSON): the CPU the recovering replica's thread used in that interval (Linux's per-thread schedstat; the simulator: the CPU it charged); the rest of recoveryMs it waited for messages or for a core.",
     '- degradation: 1 - mean(throughput during recovery) / mean(throughput in the steady window before the crash), completed operations per 10 ms bucket, both in the same run; ' +
       'during recovery = the buckets wholly inside [restart, serving reads), or the buckets it overlaps when it holds no whole bucket (marked (*)). ' +
       'The restart time is when the restarted replica began, as its report states on the shared clock.',

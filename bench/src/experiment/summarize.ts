@@ -140,6 +140,7 @@ export function summarize(
       .map((v) => ({ ...v, atMs: rel(v.atMs) })),
     recoveryMs: round(report.recoveryMs),
     phasesMs: Object.fromEntries(Object.entries(report.phasesMs).map(([k, v]) => [k, round(v)])),
+    recoveryCpuMs: report.cpuMs === undefined ? null : round(report.cpuMs),
     degradation: round(d.degradation, 4),
     missedKeys: missed.size,
     missedWrites,

@@ -6,6 +6,8 @@ export interface RecoveryRowFields {
   strategy: string;
   recoveryMs: number;
   phasesMs: Record<string, number>;
+  /** CPU the recovering replica used from its restart to serving reads (ms); null where the runtime measures none. */
+  recoveryCpuMs: number | null;
   missedKeys: number;
   missedWrites: number;
   missedBytes: number;

@@ -18,6 +18,11 @@ export interface ActorContext<M extends Message = Message, S = unknown> {
   readonly incarnation: number;
   /** Milliseconds on a monotonic clock (virtual in the simulator). */
   now(): number;
+  /**
+   * CPU time this actor has used, in ms, for differences between two calls (threads: its
+   * thread's; the simulator: the virtual CPU charged to it). NaN where the runtime measures none.
+   */
+  cpuMs(): number;
   /** Uniform in [0, 1), from the runtime's seeded generator. */
   random(): number;
   /** Queues `msg` for `to`. `msg.sender` must be `self`; the message must not be mutated later. */

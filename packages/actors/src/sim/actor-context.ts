@@ -3,13 +3,14 @@ import type { ActorContext, ActorId, Message, TimerId } from '../actor.js';
 import type { Slot } from './sim-types.js';
 
 /**
- * Actor `self`'s context in its current incarnation, with the given clock and send.
+ * Actor `self`'s context in its current incarnation, with the given clocks and send.
  * `arm(atMs, incarnation, tag)` schedules a timer event and returns its id.
  */
 export function actorContext<M extends Message, S>(
   self: ActorId,
   slot: Slot<M, S>,
   clock: () => number,
+  cpu: () => number,
   send: (to: ActorId, msg: M) => void,
   arm: (atMs: number, incarnation: number, tag: number) => TimerId,
 ): ActorContext<M, S> {
@@ -19,6 +20,7 @@ export function actorContext<M extends Message, S>(
     incarnation,
     storage: slot.storage,
     now: clock,
+    cpuMs: cpu,
     random: () => slot.prng.float(),
     send,
     setTimer: (delayMs, tag) => {

@@ -95,6 +95,12 @@ export class CpuRunner<M extends Message, S> {
     return run && run.startMs + run.chargedMs;
   }
 
+  /** Virtual CPU charged to `id` so far, the running job's charges included. */
+  cpuMs(id: ActorId): number {
+    const run = this.#current;
+    return this.scheduler.stats(id).busyMs + (run && run.id === id ? run.chargedMs : 0);
+  }
+
   /** Adds `ms` to the running job if it is `id`'s (storage charges its operations this way). */
   charge(id: ActorId, ms: number): void {
     assert(ms >= 0 && Number.isFinite(ms), `charge: ${ms} ms must be finite and >= 0`);

@@ -421,7 +421,8 @@ export class Simulation<M extends Message, S = unknown, C = unknown> {
     clock: () => number,
     send: (to: ActorId, msg: M) => void,
   ): ActorContext<M, S> {
-    return actorContext(self, this.#slot(self), clock, send, (at, incarnation, tag) => {
+    const cpu = (): number => this.#cpu?.cpuMs(self) ?? 0;
+    return actorContext(self, this.#slot(self), clock, cpu, send, (at, incarnation, tag) => {
       const id = this.#nextTimer++;
       this.#push({ at, seq: 0, type: 'timer', to: self, incarnation, id, tag });
       return id;

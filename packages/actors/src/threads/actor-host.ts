@@ -8,6 +8,7 @@ import type { LinkDescriptor } from './links.js';
 import { TimerDeadlines } from './idle-slice.js';
 import { RingPort, type PortStats } from './port.js';
 import { serveLoop } from './serve-loop.js';
+import { threadCpuMs } from './thread-cpu.js';
 
 export interface HostStats extends PortStats {
   self: ActorId;
@@ -66,6 +67,7 @@ export class ActorHost<M extends Message, S, C> {
       incarnation,
       storage,
       now: sharedClockMs,
+      cpuMs: threadCpuMs,
       random: () => prng.float(),
       send: (to, msg) => this.#port.send(to, msg),
       setTimer: (delayMs, tag) => this.#setTimer(delayMs, tag),

@@ -39,6 +39,7 @@ export function unflattenReport(
     if (k.startsWith('recovery.phase.')) phasesMs[k.slice('recovery.phase.'.length)] = v;
     if (k.startsWith('recovery.count.')) counts[k.slice('recovery.count.'.length)] = v;
   }
+  const cpuMs = stats['recovery.cpuMs'];
   return {
     strategy,
     incarnation: stats['recovery.incarnation'] ?? 0,
@@ -49,6 +50,7 @@ export function unflattenReport(
     entriesReceived: stats['recovery.entriesReceived'] ?? 0,
     entriesApplied: stats['recovery.entriesApplied'] ?? 0,
     counts,
+    ...(cpuMs === undefined ? {} : { cpuMs }),
   };
 }
 

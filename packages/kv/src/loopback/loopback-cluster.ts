@@ -220,6 +220,8 @@ export class LoopbackCluster {
       incarnation,
       storage: this.#module.createStorage?.(id, this.#config) as KvStorage,
       now: () => this.#clockMs,
+      // A scratch cluster on a virtual clock charges no CPU.
+      cpuMs: () => NaN,
       random: () => prng.float(),
       send: (to, msg) => this.send(to, msg),
       setTimer: (delayMs, tag) => {

@@ -117,6 +117,11 @@ export interface RecoveryReport {
   readonly entriesReceived: number;
   readonly entriesApplied: number;
   readonly counts: Record<string, number>;
+  /**
+   * CPU the recovering replica used from its restart to serving reads (ms, the runtime's
+   * ActorContext.cpuMs); absent where the runtime measures none.
+   */
+  readonly cpuMs?: number;
 }
 
 /** Strategy parameters from the replica config (serializable: threads get them too). */
@@ -140,6 +145,7 @@ export function recoveryReportStats(report: RecoveryReport | undefined): Record<
     'recovery.entriesReceived': report.entriesReceived,
     'recovery.entriesApplied': report.entriesApplied,
   };
+  if (report.cpuMs !== undefined) out['recovery.cpuMs'] = report.cpuMs;
   for (const [k, v] of Object.entries(report.phasesMs)) out[`recovery.phase.${k}`] = v;
   for (const [k, v] of Object.entries(report.counts)) out[`recovery.count.${k}`] = v;
   return out;

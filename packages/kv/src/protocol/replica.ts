@@ -54,6 +54,9 @@ export class Replica implements Actor<KvWire, KvStorage> {
   /** Set when a cold-start view admitted this incarnation (see reconciliation.ts). */
   #reconciliation: Reconciliation | undefined;
   #startedMs = 0;
+  /** The CPU clock at this incarnation's start, and what it had used when it became full. */
+  #startedCpuMs = NaN;
+  #recoveryCpuMs = NaN;
   #loadedMs = 0;
   /** By replica id: when this replica last sent it anything. */
   #lastSentMs!: Float64Array;
@@ -174,6 +177,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
       replication: this.#replication,
       finished: () => replica.#becomeFull(),
     });
+    this.#startedCpuMs = ctx.cpuMs();
     this.#startedMs = ctx.now();
     this.#recovery.loadedDigest = loadMedium(
       ctx.storage,
@@ -307,7 +311,10 @@ export class Replica implements Actor<KvWire, KvStorage> {
 
   /** What the last recovery of this replica did, once it serves reads (undefined before). */
   recoveryReport(): RecoveryReport | undefined {
-    return isRecovering(this.#role) ? undefined : this.#strategy.report?.();
+    if (isRecovering(this.#role)) return undefined;
+    const report = this.#strategy.report?.();
+    const cpuMs = this.#recoveryCpuMs;
+    return report && Number.isFinite(cpuMs) ? { ...report, cpuMs } : report;
   }
 
   tick(tag: number, ctx: ActorContext<KvWire, KvStorage>): void {
@@ -430,6 +437,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
 
   /** A recovering replica becomes full: it finishes its own leftovers and tells the members now. */
   #becomeFull(): void {
+    this.#recoveryCpuMs = this.#ctx.cpuMs() - this.#startedCpuMs;
     this.#becomeRole('full');
     this.#replication.replayAllInvalid();
     this.#membership.heartbeat();
