@@ -156,7 +156,12 @@ export function calibrate(plan: CalibrationPlan, progress: (what: string) => voi
         'process.hrtime less the storage and encoding inside it; receive = handler + decode of its kind; send = encode. Media: per operation, in batches (write), ' +
         `after 1-256 writes (sync), ${plan.media.loadRecords.join(' and ')} records (open, then a get of every record, CPU time); pmem with its latency model ${plan.media.pmemLatency ? 'on' : 'off'}, ` +
         `crash simulation off, as on threads. Replica start: ${plan.startRecords.join(' and ')} records, CPU time less the medium's.`,
-      replica: { ...replica, startNs: start.startNs, startRecordNs: start.startRecordNs },
+      replica: {
+        ...replica,
+        startNs: start.startNs,
+        startRecordNs: start.startRecordNs,
+        restartNs: 0,
+      },
       client,
       media,
     };

@@ -18,6 +18,7 @@ export const CALIBRATION_COSTS: CostModel = {
   sendMs: () => 0.001,
   tickMs: () => 0.01,
   startMs: () => 0,
+  restartMs: () => 0,
   flushMs: () => 0.001,
   jobMs: () => 0.001,
 };

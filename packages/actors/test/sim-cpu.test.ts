@@ -19,7 +19,7 @@ import { relayModule, type RelayMessage } from './fixtures/relay-actor.js';
 
 /** A tiny protocol: `work` asks actor `to` to do `costMs` of storage work and answer `done`. */
 const Work = defineMessage(1, 'work', { id: f.u32(), costMs: f.f64(), pad: f.string() });
-const Done = defineMessage(2, 'done', { id: f.u32(), atMs: f.f64() });
+const Done = defineMessage(2, 'done', { id: f.u32(), atMs: f.f64(), cpuMs: f.f64() });
 type WorkMsg = MessageOf<typeof Work> | MessageOf<typeof Done>;
 
 /** Storage whose operations charge the CPU model through a hook the test installs. */
@@ -32,7 +32,14 @@ class Worker implements Actor<WorkMsg, ChargingStorage> {
   receive(msg: WorkMsg, ctx: ActorContext<WorkMsg, ChargingStorage>): void {
     if (msg.kind !== 'work') return;
     ctx.storage.charge(msg.costMs);
-    ctx.send(msg.sender, { kind: 'done', epoch: 0, sender: ctx.self, id: msg.id, atMs: ctx.now() });
+    ctx.send(msg.sender, {
+      kind: 'done',
+      epoch: 0,
+      sender: ctx.self,
+      id: msg.id,
+      atMs: ctx.now(),
+      cpuMs: ctx.cpuMs(),
+    });
   }
   tick(): void {}
 }
@@ -126,6 +133,63 @@ test('actors on one host share its cores; a long job yields its core every slice
   near(longTwo, 0.05 + 10 + 0.05, 'long job with a core of its own');
 });
 
+test('a thread keeps its core for its next job within its slice, ahead of a thread that waits', () => {
+  const sim = workSim(2, { hosts: [{ cores: 1, ids: [0, 1] }], sliceMs: 1 });
+  const got = answers(sim, 2);
+  sim.endpoint(2).send(0, work(2, 1, 0.5));
+  sim.at(0.1, 'other thread', () => sim.endpoint(2).send(1, work(2, 2, 0.2)));
+  sim.at(0.2, 'more for the running thread', () => sim.endpoint(2).send(0, work(2, 3, 0.2)));
+  sim.runFor(20);
+  // 1 runs 0.05-0.55; 0's next job (queued at 0.25) goes on before 1's (queued at 0.15).
+  near(got.get(1)?.[0], 0.55 + 0.05, 'first job');
+  near(got.get(3)?.[0], 0.55 + 0.2 + 0.05, "the running thread's next job");
+  near(got.get(2)?.[0], 0.75 + 0.2 + 0.05, 'the waiting thread');
+});
+
+test('a core goes to the waiting thread that has run least, not to the first that waited', () => {
+  const sim = workSim(3, { hosts: [{ cores: 1, ids: [0, 1, 2] }], sliceMs: 1 });
+  const got = answers(sim, 3);
+  sim.endpoint(3).send(2, work(3, 1, 0.6));
+  sim.at(0.7, 'a long job', () => sim.endpoint(3).send(0, work(3, 2, 3)));
+  sim.at(0.8, 'the thread that ran', () => sim.endpoint(3).send(2, work(3, 3, 0.1)));
+  sim.at(0.9, 'a thread that did not', () => sim.endpoint(3).send(1, work(3, 4, 0.1)));
+  sim.runFor(20);
+  // The long job (from 0.75) yields at 1.75: 1 has run 0 ms, 2 has run 0.6 ms, so 1 goes first
+  // though 2 waited longer; then 2 (0.6 ms < the long job's 1 ms).
+  near(got.get(4)?.[0], 1.75 + 0.1 + 0.05, 'the thread that had not run');
+  near(got.get(3)?.[0], 1.85 + 0.1 + 0.05, 'the thread that had run');
+  near(got.get(2)?.[0], 1.95 + 2 + 0.05, 'the long job');
+});
+
+test("an actor's CPU clock counts what it was charged, its running job's charges so far included", () => {
+  const sim = workSim(1, {});
+  const cpu = new Map<number, number>();
+  sim.endpoint(1).onMessage((msg) => {
+    if (msg.kind === 'done') cpu.set(msg.id, msg.cpuMs);
+  });
+  sim.endpoint(1).send(0, work(1, 1, 2));
+  sim.at(5, 'second request', () => sim.endpoint(1).send(0, work(1, 2, 0.5)));
+  sim.runFor(20);
+  near(cpu.get(1), 2, 'at the end of the first handler');
+  near(cpu.get(2), 2.5, 'at the end of the second');
+});
+
+test('a restarted actor is charged its restart cost after its start, a first start is not', () => {
+  const sim = workSim(1, { costs: { ...FREE_COSTS, restartMs: () => 2 } });
+  sim.runFor(1);
+  near(sim.cpuStats(0).busyMs, 0, 'first start');
+  sim.crash(0);
+  sim.restart(0);
+  const cpu = new Map<number, number>();
+  sim.endpoint(1).onMessage((msg) => {
+    if (msg.kind === 'done') cpu.set(msg.id, msg.cpuMs);
+  });
+  sim.endpoint(1).send(0, work(1, 1, 0));
+  sim.runFor(10);
+  near(sim.cpuStats(0).busyMs, 2, 'restart');
+  near(cpu.get(1), 2, "the actor's CPU clock after it");
+});
+
 test('bandwidth serializes large messages at the sender and at a receiver two senders share', () => {
   const bytesPerSec = 10_000_000;
   const nic = { bytesPerSec, frameBytes: 1 << 20, frameOverheadBytes: 0 };
@@ -138,7 +202,8 @@ test('bandwidth serializes large messages at the sender and at a receiver two se
   sim.runFor(50);
   // Each leaves after the one before it; the answers are small.
   const small =
-    (workModule.codec.encode({ kind: 'done', epoch: 0, sender: 0, id: 1, atMs: 0 }).byteLength *
+    (workModule.codec.encode({ kind: 'done', epoch: 0, sender: 0, id: 1, atMs: 0, cpuMs: 0 })
+      .byteLength *
       1000) /
     bytesPerSec;
   for (let id = 1; id <= 3; id++)
@@ -174,6 +239,7 @@ const RELAY_COSTS: CostModel = {
   sendMs: (_from, _kind, bytes) => bytes / 5000,
   tickMs: () => 0.05,
   startMs: () => 0.5,
+  restartMs: () => 0.3,
   flushMs: () => 0.01,
   jobMs: (_id, woke) => (woke ? 0.02 : 0),
 };

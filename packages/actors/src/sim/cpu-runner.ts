@@ -178,6 +178,7 @@ export class CpuRunner<M extends Message, S> {
       const incarnation = this.host.incarnation(id);
       const ctx = this.#actorContext(run);
       this.#metered(id, 'start', '', 0, () => body(ctx));
+      if (incarnation > 0) run.chargedMs += this.#costs.restartMs(id);
       const actor = this.host.actor(id);
       if (actor?.flush && this.host.incarnation(id) === incarnation) {
         run.chargedMs += this.#costs.flushMs(id);

@@ -16,6 +16,11 @@ export interface CostModel {
   tickMs(id: ActorId, tag: number): number;
   /** Actor `id`'s `start`, beyond what its storage charges. */
   startMs(id: ActorId): number;
+  /**
+   * What a restarted actor `id` (incarnation > 0) spends beyond its handlers, charged at the
+   * end of its start job, after its own clock started (ActorContext.cpuMs).
+   */
+  restartMs(id: ActorId): number;
   /** Actor `id`'s batch hook (`flush`) after a job's handlers, beyond what its storage charges. */
   flushMs(id: ActorId): number;
   /**
@@ -31,6 +36,7 @@ export const FREE_COSTS: CostModel = {
   sendMs: () => 0,
   tickMs: () => 0,
   startMs: () => 0,
+  restartMs: () => 0,
   flushMs: () => 0,
   jobMs: () => 0,
 };
@@ -49,8 +55,13 @@ export interface HostSpec {
  *   up to a bound, then `flush`; or one timer; or `start`), as the thread runtime's poll rounds.
  *   The job's code runs when a core first takes it; its sends leave when the job completes.
  *   Messages that arrive meanwhile wait in the actor's inbox.
- * - A host's cores take waiting jobs in arrival order and run each for at most `sliceMs`
- *   before it yields to the next waiting job (round robin, as an OS time-slices threads).
+ * - An actor is a thread, and a host's cores share its time fairly, as Linux's scheduler does
+ *   (CFS, EEVDF): a free core takes the waiting thread that has run least (its CPU time on
+ *   the host; one that was parked is not owed the time it did not use, at most a slice), ties
+ *   in arrival order. Once on a core a thread keeps it, job after job, while it has work and
+ *   has run less than `sliceMs` since it took the core; then it yields to a waiting thread
+ *   that has run less than it. So a thread that needs less than its share of the cores gets
+ *   what it needs, and one that needs more (a recovering replica) gets what the others leave.
  */
 export interface CpuOptions {
   readonly costs: CostModel;
@@ -102,15 +113,30 @@ export interface RunningJob {
   executed: boolean;
   remainingMs: number;
   host: Host;
+  /** How long its thread has held this core (its earlier jobs of the slice included). */
+  heldMs: number;
+  /** When it started waiting for a core, in arrival order on its host. */
+  arrival: number;
+}
+
+/** A job that just ended: its thread may go on with its next job on the same core. */
+interface Handoff {
+  readonly id: ActorId;
+  readonly host: Host;
+  readonly heldMs: number;
+  taken: boolean;
 }
 
 interface Host {
   readonly index: number;
   readonly cores: number;
   free: number;
-  /** Jobs waiting for a core, FIFO (`head` is the next). */
-  waiting: RunningJob[];
-  head: number;
+  /** Jobs waiting for a core (unordered: a core picks the least run, see #pick). */
+  readonly waiting: RunningJob[];
+  /** The least CPU time of a thread a core took last (ms, never decreases). */
+  minRunMs: number;
+  /** Arrival order of waiting jobs. */
+  arrivals: number;
 }
 
 export interface CpuStats {
@@ -130,6 +156,9 @@ export class CpuScheduler {
   readonly #cores: number;
   readonly #sliceMs: number;
   readonly #stats = new Map<ActorId, CpuStats>();
+  #handoff: Handoff | undefined;
+  /** Each thread's CPU time on its host, as the fair share counts it (ms). */
+  readonly #runMs = new Map<ActorId, number>();
 
   constructor(
     options: Omit<CpuOptions, 'costs'>,
@@ -159,7 +188,14 @@ export class CpuScheduler {
   }
 
   #newHost(cores: number): Host {
-    const host: Host = { index: this.#hosts.length, cores, free: cores, waiting: [], head: 0 };
+    const host: Host = {
+      index: this.#hosts.length,
+      cores,
+      free: cores,
+      waiting: [],
+      minRunMs: 0,
+      arrivals: 0,
+    };
     this.#hosts.push(host);
     return host;
   }
@@ -182,10 +218,29 @@ export class CpuScheduler {
     return { ...(this.#stats.get(id) ?? { jobs: 0, busyMs: 0 }) };
   }
 
-  /** Queues `job` on its id's host; it starts at once if a core is free. */
+  /**
+   * Queues `job` on its id's host; it starts at once if a core is free, or if its actor's
+   * previous job just ended on a core within the actor's slice (the thread goes on).
+   */
   submit(job: CpuJob, nowMs: number): void {
     const host = this.#host(job.id);
-    const running: RunningJob = { job, executed: false, remainingMs: 0, host };
+    const handoff = this.#handoff;
+    if (handoff && !handoff.taken && handoff.id === job.id && handoff.heldMs < this.#sliceMs) {
+      assert(handoff.host === host, `actor ${job.id} changed hosts`);
+      handoff.taken = true;
+      const running = { job, executed: false, remainingMs: 0, host, heldMs: handoff.heldMs };
+      this.#runSlice({ ...running, arrival: 0 }, nowMs);
+      return;
+    }
+    const running: RunningJob = {
+      job,
+      executed: false,
+      remainingMs: 0,
+      host,
+      heldMs: 0,
+      arrival: host.arrivals++,
+    };
+    this.#runMs.set(job.id, Math.max(this.#ran(job.id), host.minRunMs - this.#sliceMs));
     if (host.free > 0) {
       host.free--;
       this.#runSlice(running, nowMs);
@@ -199,15 +254,33 @@ export class CpuScheduler {
     const running = slice.running;
     const host = running.host;
     running.remainingMs -= slice.ms;
+    running.heldMs += slice.ms;
+    this.#runMs.set(running.job.id, this.#ran(running.job.id) + slice.ms);
     if (running.remainingMs <= DONE_EPSILON_MS) {
-      running.job.done(nowMs);
-      const next = this.#nextWaiting(host);
+      const handoff: Handoff = {
+        id: running.job.id,
+        host,
+        heldMs: running.heldMs,
+        taken: false,
+      };
+      assert(this.#handoff === undefined, 'a job ends inside the end of another');
+      this.#handoff = handoff;
+      try {
+        running.job.done(nowMs);
+      } finally {
+        this.#handoff = undefined;
+      }
+      if (handoff.taken) return;
+      const next = this.#pick(host, Infinity);
       if (next) this.#runSlice(next, nowMs);
       else host.free++;
       return;
     }
-    const next = this.#nextWaiting(host);
+    // Its slice is used up: a waiting thread that has run less takes the core; it waits.
+    running.heldMs = 0;
+    const next = this.#pick(host, this.#ran(running.job.id));
     if (next) {
+      running.arrival = host.arrivals++;
       host.waiting.push(running);
       this.#runSlice(next, nowMs);
     } else {
@@ -215,14 +288,31 @@ export class CpuScheduler {
     }
   }
 
-  #nextWaiting(host: Host): RunningJob | undefined {
-    if (host.head >= host.waiting.length) return undefined;
-    const next = host.waiting[host.head++] as RunningJob;
-    // Compact now and then so the array does not grow with every job ever queued.
-    if (host.head > 1024 && host.head * 2 > host.waiting.length) {
-      host.waiting = host.waiting.slice(host.head);
-      host.head = 0;
+  #ran(id: ActorId): number {
+    return this.#runMs.get(id) ?? 0;
+  }
+
+  /** Takes the waiting job whose thread has run least, if it has run less than `belowMs`. */
+  #pick(host: Host, belowMs: number): RunningJob | undefined {
+    const waiting = host.waiting;
+    let best = -1;
+    let bestMs = belowMs;
+    for (let i = 0; i < waiting.length; i++) {
+      const w = waiting[i] as RunningJob;
+      const ms = this.#ran(w.job.id);
+      if (
+        ms < bestMs ||
+        (ms === bestMs && best >= 0 && w.arrival < (waiting[best] as RunningJob).arrival)
+      ) {
+        best = i;
+        bestMs = ms;
+      }
     }
+    if (best < 0) return undefined;
+    const next = waiting[best] as RunningJob;
+    waiting[best] = waiting[waiting.length - 1] as RunningJob;
+    waiting.pop();
+    host.minRunMs = Math.max(host.minRunMs, bestMs);
     return next;
   }
 
@@ -240,7 +330,7 @@ export class CpuScheduler {
       stats.busyMs += costMs;
       this.#stats.set(running.job.id, stats);
     }
-    const ms = Math.min(running.remainingMs, this.#sliceMs);
+    const ms = Math.min(running.remainingMs, this.#sliceMs - running.heldMs);
     this.schedule(nowMs + ms, { running, ms });
   }
 }

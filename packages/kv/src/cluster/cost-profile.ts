@@ -62,6 +62,11 @@ export interface CostProfile {
     /** A restart's fixed cost before the replica runs (a worker's start, besides the medium). */
     startNs: number;
     /**
+     * What a restarted replica's thread spends on top of its handlers until it serves reads:
+     * its code's first runs in a fresh isolate (lazy compilation, inline caches, deoptimizations).
+     */
+    restartNs: number;
+    /**
      * What a replica's start does per record on its medium, beyond the medium's own work, by
      * strategy (records are read in place as they are touched: near nothing).
      */
@@ -72,7 +77,7 @@ export interface CostProfile {
   media: Record<string, MediumCosts>;
 }
 
-export const COST_PROFILE_FORMAT = 'heal-cost-profile/2';
+export const COST_PROFILE_FORMAT = 'heal-cost-profile/3';
 
 const NS_PER_MS = 1e6;
 
@@ -102,6 +107,7 @@ export function profileCostModel(
     sendMs: (from, _kind, bytes) => (charging.on ? linear(party(from).send, bytes) : 0),
     tickMs: (id) => (charging.on ? party(id).tickNs / NS_PER_MS : 0),
     startMs: (id) => (charging.on && id < replicas ? profile.replica.startNs / NS_PER_MS : 0),
+    restartMs: (id) => (charging.on && id < replicas ? profile.replica.restartNs / NS_PER_MS : 0),
     flushMs: (id) => (charging.on ? party(id).flushNs / NS_PER_MS : 0),
     jobMs: (id, woke) => {
       if (!charging.on) return 0;
@@ -145,6 +151,7 @@ export function validateCostProfile(value: unknown, source: string): CostProfile
   }
   const replica = obj(p['replica'], 'replica');
   num(replica, 'startNs', 'replica');
+  num(replica, 'restartNs', 'replica');
   const perStrategy = obj(replica['startRecordNs'], 'replica.startRecordNs');
   for (const strategy of Object.keys(perStrategy))
     num(perStrategy, strategy, 'replica.startRecordNs');

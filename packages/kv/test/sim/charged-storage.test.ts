@@ -40,7 +40,7 @@ function profile(media: Record<string, MediumCosts>): CostProfile {
     measuredAt: 'never',
     machine: {},
     method: 'made up',
-    replica: { ...FREE_PARTY, startNs: 0, startRecordNs: { copy: 0 } },
+    replica: { ...FREE_PARTY, startNs: 0, restartNs: 0, startRecordNs: { copy: 0 } },
     client: FREE_PARTY,
     media,
   };

@@ -17,6 +17,7 @@ const COSTS: CostModel = {
   sendMs: (_from, _kind, bytes) => 0.002 + bytes * 2e-6,
   tickMs: () => 0.01,
   startMs: () => 0.2,
+  restartMs: () => 0.5,
   flushMs: () => 0.003,
   jobMs: (_id, woke) => (woke ? 0.005 : 0.001),
 };
