@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fitLinear, Samples } from '../src/calibrate/fit.js';
-import { fitJobOverhead, withJobNs } from '../src/calibrate/job-overhead.js';
+import { fitThreadOverhead, withThreadOverhead } from '../src/calibrate/thread-overhead.js';
 import type { ThreadRun } from '../src/calibrate/validate.js';
 import { DEMO_EXPERIMENT, type ExperimentConfig } from '../src/experiment/config.js';
 import type { StrategyRun } from '../src/experiment/summarize.js';
@@ -98,8 +98,8 @@ test('heal calibrate --quick writes a cost profile the simulator loads, with the
   }
 });
 
-test("the thread runtime's cost per job is fitted so that the simulator spends what threads spent per operation", async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'heal-job-overhead-'));
+test("the thread runtime's overhead is fitted so that the simulator spends what threads spent per operation and to recover", async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'heal-thread-overhead-'));
   try {
     const config: ExperimentConfig = {
       ...DEMO_EXPERIMENT,
@@ -113,17 +113,6 @@ test("the thread runtime's cost per job is fitted so that the simulator spends w
       tailMs: 100,
       dataDir: dir,
     };
-    // A made-up thread run: 1.5 cores' worth of CPU for 15,000 ops/s is 100 us per operation.
-    const threads: ThreadRun = { rows: [{ steadyOpsPerSec: 15_000 } as StrategyRun], cores: 1.5 };
-    const profile = loadCostProfile('default').profile;
-    const fit = await fitJobOverhead(
-      profile,
-      config,
-      () => Promise.resolve(threads),
-      () => {},
-    );
-    assert.equal(fit.threadsNsPerOp, 100_000);
-    assert.ok(fit.jobNs > 0 && fit.handlersNsPerOp < 100_000, JSON.stringify(fit));
     const sim = {
       ...config,
       ...SIM_MODEL,
@@ -132,11 +121,39 @@ test("the thread runtime's cost per job is fitted so that the simulator spends w
       costProfile: '',
       check: false,
     };
-    const [run] = runSimExperiment(sim, { profile: withJobNs(profile, fit.jobNs), path: 'fitted' });
+    const profile = loadCostProfile('default').profile;
+    // A thread run made by the simulator itself with a known overhead: the fit must find it.
+    const truth = { jobNs: 20_000, restartNs: 3_000_000 };
+    const [made] = runSimExperiment(sim, {
+      profile: withThreadOverhead(profile, truth),
+      path: 'truth',
+    });
+    assert.ok(made!.entriesReceived > 0, 'the scenario recovers entries');
+    const madeNsPerOp = (made!.cpuBusyMs.reduce((a, b) => a + b, 0) * 1e6) / made!.operations;
+    const madeRecoveryMs = made!.recoveryCpuMs ?? NaN;
+    const threadRow = { steadyOpsPerSec: 10_000, recoveryCpuMs: madeRecoveryMs } as StrategyRun;
+    const threads: ThreadRun = { rows: [threadRow], cores: (madeNsPerOp * 10_000) / 1e9 };
+    const fit = await fitThreadOverhead(
+      profile,
+      config,
+      () => Promise.resolve(threads),
+      () => {},
+    );
+    assert.equal(fit.threadsNsPerOp, Math.round(madeNsPerOp));
+    assert.ok(Math.abs(fit.jobNs / truth.jobNs - 1) < 0.1, JSON.stringify(fit));
+    assert.ok(Math.abs(fit.restartNs / truth.restartNs - 1) < 0.2, JSON.stringify(fit));
+    const [run] = runSimExperiment(sim, {
+      profile: withThreadOverhead(profile, fit),
+      path: 'fitted',
+    });
     const nsPerOp = (run!.cpuBusyMs.reduce((a, b) => a + b, 0) * 1e6) / run!.operations;
     assert.ok(
-      Math.abs(nsPerOp / 100_000 - 1) < 0.1,
-      `the fitted profile charges ${nsPerOp} ns per operation`,
+      Math.abs(nsPerOp / madeNsPerOp - 1) < 0.1,
+      `the fitted profile charges ${nsPerOp} ns per operation, threads ${madeNsPerOp}`,
+    );
+    assert.ok(
+      Math.abs((run!.recoveryCpuMs ?? NaN) / madeRecoveryMs - 1) < 0.2,
+      `the fitted profile charges ${run!.recoveryCpuMs} ms to the recovering replica, threads ${madeRecoveryMs}`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -12,10 +12,16 @@ import {
 } from '../experiment/config.js';
 import { defaultMediaDir } from '../experiment/media-dir.js';
 import type { StrategyRun } from '../experiment/summarize.js';
+import type { CalibrationPlan } from '../calibrate/calibrate.js';
+import type { ThreadOverhead } from '../calibrate/thread-overhead.js';
 import { formatNumber, markdownTable, publishReport } from '../report/document.js';
 import { describeMachine } from '../report/machine.js';
 import { BENCH_RESULTS_DIR, outputOptions, resultsDir } from '../report/results-dir.js';
-import { DEFAULT_PROFILE_NAME, DEFAULT_PROFILE_PATH } from '../sim/cost-profiles.js';
+import {
+  DEFAULT_PROFILE_NAME,
+  DEFAULT_PROFILE_PATH,
+  type LoadedProfile,
+} from '../sim/cost-profiles.js';
 import { simProfile } from './recover.js';
 
 const STRATEGIES = ['heal', 'full-copy', 'leader-incremental'];
@@ -44,8 +50,11 @@ const OPTIONS = {
   'cost-profile': {
     type: 'string',
     arg: 'FILE',
-    help: '--validate: the profile to check',
-    default: 'default',
+    help: [
+      "--validate: the profile to check ('default': the one that ships); without it, a profile",
+      "is measured first, in the same run (this shared machine's speed moves between runs)",
+    ],
+    default: 'measured in this run',
   },
   strategy: {
     type: 'string',
@@ -118,6 +127,12 @@ function profileRows(
     rows.push({ party: who, cost: 'job (thread runtime, fitted)', ns: party.jobNs, nsPerByte: 0 });
   }
   rows.push({ party: 'replica', cost: 'start (fixed)', ns: p.replica.startNs, nsPerByte: 0 });
+  rows.push({
+    party: 'replica',
+    cost: 'restart (thread runtime, fitted)',
+    ns: p.replica.restartNs,
+    nsPerByte: 0,
+  });
   for (const [s, ns] of Object.entries(p.replica.startRecordNs))
     rows.push({
       party: 'replica',
@@ -143,13 +158,18 @@ function profileRows(
   return rows;
 }
 
-async function runCalibration(values: OptionValues): Promise<number> {
-  const quick = values['quick'] === true;
-  const o = OPTIONS;
-  const runs = intFlag(values, 'runs', quick ? o.runs.quick : o.runs.default, 1, 50);
-  const name = typeof values['name'] === 'string' ? values['name'] : defaultName();
+/** A profile measured now, and how. */
+interface Measured {
+  profile: CostProfile;
+  plan: CalibrationPlan;
+  overhead: ThreadOverhead;
+  wallSec: number;
+}
+
+/** Measures a cost profile on this machine (`heal calibrate`; --quick: fewer, smaller runs). */
+async function measureProfile(quick: boolean, runs: number, name: string): Promise<Measured> {
   const { calibrate } = await import('../calibrate/calibrate.js');
-  const plan = {
+  const plan: CalibrationPlan = {
     runs,
     warmUpRun: !quick,
     keys: quick ? 2000 : 10_000,
@@ -167,7 +187,7 @@ async function runCalibration(values: OptionValues): Promise<number> {
   };
   const started = performance.now();
   const measured = calibrate(plan, say);
-  const { fitJobOverhead, withJobNs } = await import('../calibrate/job-overhead.js');
+  const { fitThreadOverhead, withThreadOverhead } = await import('../calibrate/thread-overhead.js');
   const jobScenario: Omit<ExperimentConfig, 'dataDir'> = {
     ...DEMO_EXPERIMENT,
     strategies: ['heal'],
@@ -181,50 +201,73 @@ async function runCalibration(values: OptionValues): Promise<number> {
     ...jobScenario,
     dataDir: defaultMediaDir(jobScenario),
   };
-  const overhead = await fitJobOverhead(measured, overheadScenario, runThreads, say);
+  const overhead = await fitThreadOverhead(measured, overheadScenario, runThreads, say);
+  const restart =
+    overhead.threadsRecoveryCpuMs === null
+      ? "The thread run measured no recovering replica's CPU (per-thread CPU time needs Linux): a restart costs nothing beyond its handlers."
+      : `Restart: what a restarted replica's thread spends beyond its handlers and jobs (its recovery's code runs for the first time in that isolate), ` +
+        `fitted so that the simulator charges the recovering replica what its thread spent from its restart to serving reads: ` +
+        `${overhead.threadsRecoveryCpuMs} ms on threads, ${overhead.simRecoveryCpuMs} ms in the fit's last simulator run.`;
   const profile = {
-    ...withJobNs(measured, overhead.jobNs),
+    ...withThreadOverhead(measured, overhead),
     method:
       `${measured.method} Jobs: the thread runtime's cost per job beyond its handlers (rings, parking and waking threads), ` +
       `fitted so that the simulator with every actor on 2 shared cores spends what worker threads spent per operation in the steady ` +
       `window of the same scenario (heal, ${overheadScenario.keys} keys, ${overheadScenario.workload}): ${overhead.threadsNsPerOp} ns of CPU per ` +
       `operation on threads (${overhead.threadCores} cores' worth, ${overhead.threadOpsPerSec} ops/s), ${overhead.handlersNsPerOp} ns of handlers, ` +
-      `codec and media, ${overhead.jobsPerOp} jobs per operation.`,
+      `codec and media, ${overhead.jobsPerOp} jobs per operation. ${restart}`,
   };
+  return {
+    profile,
+    plan,
+    overhead,
+    wallSec: Math.round((performance.now() - started) / 1000),
+  };
+}
+
+async function runCalibration(values: OptionValues): Promise<number> {
+  const quick = values['quick'] === true;
+  const o = OPTIONS;
+  const runs = intFlag(values, 'runs', quick ? o.runs.quick : o.runs.default, 1, 50);
+  const name = typeof values['name'] === 'string' ? values['name'] : defaultName();
+  const { profile, plan, overhead, wallSec } = await measureProfile(quick, runs, name);
   const publish = values['publish'] === true;
   const dir = resultsDir(values, BENCH_RESULTS_DIR);
   const profilePath = publish ? DEFAULT_PROFILE_PATH : join(dir, 'cost-profile.json');
   writeFileSync(profilePath, `${JSON.stringify(profile, null, 2)}\n`);
   say(`wrote the profile to ${relative(process.cwd(), profilePath) || profilePath}`);
   const rows = profileRows(profile);
-  const wallSec = Math.round((performance.now() - started) / 1000);
-  return publishReport(values, {
-    command: 'calibrate',
-    name: 'calibrate',
-    title: `Cost profile ${profile.name}`,
-    config: {
-      ...plan,
-      dataDir: undefined,
-      profile: publish ? DEFAULT_PROFILE_NAME : profilePath,
-      wallSec,
-      jobOverhead: overhead,
+  return publishReport(
+    values,
+    {
+      command: 'calibrate',
+      name: 'calibrate',
+      title: `Cost profile ${profile.name}`,
+      config: {
+        ...plan,
+        dataDir: undefined,
+        profile: publish ? DEFAULT_PROFILE_NAME : profilePath,
+        wallSec,
+        threadOverhead: overhead,
+      },
+      rows,
+      table: markdownTable(
+        ['party', 'cost', 'ns', 'ns per byte'],
+        rows.map((r) => [
+          r.party,
+          r.cost,
+          formatNumber(r.ns),
+          r.nsPerByte === 0 ? '-' : formatNumber(r.nsPerByte),
+        ]),
+      ),
+      notes: [
+        `Profile: ${relative(process.cwd(), profilePath) || profilePath} (${wallSec} s to measure). Method: ${profile.method}`,
+        `Machine: ${JSON.stringify(profile.machine)}.`,
+        'Every simulator run with this profile (`heal recover --runtime sim --cost-profile FILE`, `heal sweep`) names it in its report.',
+      ].join('\n\n'),
     },
-    rows,
-    table: markdownTable(
-      ['party', 'cost', 'ns', 'ns per byte'],
-      rows.map((r) => [
-        r.party,
-        r.cost,
-        formatNumber(r.ns),
-        r.nsPerByte === 0 ? '-' : formatNumber(r.nsPerByte),
-      ]),
-    ),
-    notes: [
-      `Profile: ${relative(process.cwd(), profilePath) || profilePath} (${wallSec} s to measure). Method: ${profile.method}`,
-      `Machine: ${JSON.stringify(profile.machine)}.`,
-      'Every simulator run with this profile (`heal recover --runtime sim --cost-profile FILE`, `heal sweep`) names it in its report.',
-    ].join('\n\n'),
-  });
+    dir,
+  );
 }
 
 /** One thread run of the experiment, with the cores' worth of CPU the process used in its steady windows. */
@@ -249,12 +292,23 @@ async function runThreads(
 async function runValidation(values: OptionValues): Promise<number> {
   const quick = values['quick'] === true;
   const o = OPTIONS;
-  const profile = await simProfile({
-    costProfile:
-      typeof values['cost-profile'] === 'string'
-        ? values['cost-profile']
-        : o['cost-profile'].default,
-  });
+  const given = typeof values['cost-profile'] === 'string' ? values['cost-profile'] : undefined;
+  const dir = resultsDir(values, BENCH_RESULTS_DIR);
+  let profile: LoadedProfile | undefined;
+  if (given === undefined) {
+    say('measuring a cost profile first (as heal calibrate does)');
+    const measured = await measureProfile(
+      quick,
+      quick ? o.runs.quick : o.runs.default,
+      defaultName(),
+    );
+    const path = join(dir, 'validate-profile.json');
+    writeFileSync(path, `${JSON.stringify(measured.profile, null, 2)}\n`);
+    say(`wrote the profile to ${relative(process.cwd(), path) || path}`);
+    profile = { profile: measured.profile, path: relative(process.cwd(), path) || path };
+  } else {
+    profile = await simProfile({ costProfile: given });
+  }
   if (!profile)
     throw new UsageError(
       '--validate needs a cost profile (--cost-profile none has nothing to validate)',
@@ -277,53 +331,57 @@ async function runValidation(values: OptionValues): Promise<number> {
   const { profileSummary } = await import('../sim/sim-report.js');
   const result = await validate(config, profile, threadRuns, runThreads, say);
   const pct = (v: number | null): string => (v === null ? '-' : formatNumber(v));
-  return publishReport(values, {
-    command: 'calibrate --validate',
-    name: 'validate',
-    title: `The simulator against threads: ${profile.profile.name}`,
-    config: {
-      ...config,
-      threadRuns,
-      costProfile: profileSummary(profile),
-      threadCores: result.threadCores,
-      loadAvg: result.loadAvg,
-      threadsWallSec: result.threadsWallSec,
-      simWallSec: result.simWallSec,
+  return publishReport(
+    values,
+    {
+      command: 'calibrate --validate',
+      name: 'validate',
+      title: `The simulator against threads: ${profile.profile.name}`,
+      config: {
+        ...config,
+        threadRuns,
+        costProfile: profileSummary(profile),
+        threadCores: result.threadCores,
+        loadAvg: result.loadAvg,
+        threadsWallSec: result.threadsWallSec,
+        simWallSec: result.simWallSec,
+      },
+      rows: result.rows,
+      table: markdownTable(
+        [
+          'strategy',
+          'metric',
+          'threads',
+          'sim',
+          'ratio',
+          `within ${BAR_RATIO.min}-${BAR_RATIO.max}x`,
+          'sim, 2 whole cores',
+          'thread runs',
+        ],
+        result.rows.map((r) => [
+          r.strategy,
+          r.metric,
+          pct(r.threads),
+          pct(r.sim),
+          r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`,
+          r.withinBar === null ? '-' : r.withinBar ? 'yes' : 'no',
+          pct(r.simTwoCores),
+          r.threadRuns.map(pct).join(', '),
+        ]),
+      ),
+      notes: [
+        `Scenario: the recovery experiment with the demo's defaults (${config.replicas} replicas, ${config.clients} clients x ${config.window}, ${config.workload}, ` +
+          `${formatNumber(config.keys)} keys, ${config.medium} with its latency model, ${config.model}), ${threadRuns} run(s) on worker threads (medians), and in the ` +
+          'simulator with every replica and client on one machine of 2 cores, the loopback link and the profile.',
+        `This machine is shared: the thread cluster used ${result.threadCores.join(', ')} cores' worth of CPU in its steady windows (load average ` +
+          `${result.loadAvg.before.join(', ')} before, ${result.loadAvg.after.join(', ')} after). "sim" gives the simulator that much CPU (every cost scaled by ` +
+          '2 / the median of those); "sim, 2 whole cores" is the same run with the machine to itself. The bar: steadyOpsPerSec and recoveryMs ' +
+          `within ${BAR_RATIO.min}-${BAR_RATIO.max}x.`,
+        `Wall-clock: threads ${result.threadsWallSec} s, simulator ${result.simWallSec} s.`,
+      ].join('\n\n'),
     },
-    rows: result.rows,
-    table: markdownTable(
-      [
-        'strategy',
-        'metric',
-        'threads',
-        'sim',
-        'ratio',
-        `within ${BAR_RATIO.min}-${BAR_RATIO.max}x`,
-        'sim, 2 whole cores',
-        'thread runs',
-      ],
-      result.rows.map((r) => [
-        r.strategy,
-        r.metric,
-        pct(r.threads),
-        pct(r.sim),
-        r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`,
-        r.withinBar === null ? '-' : r.withinBar ? 'yes' : 'no',
-        pct(r.simTwoCores),
-        r.threadRuns.map(pct).join(', '),
-      ]),
-    ),
-    notes: [
-      `Scenario: the recovery experiment with the demo's defaults (${config.replicas} replicas, ${config.clients} clients x ${config.window}, ${config.workload}, ` +
-        `${formatNumber(config.keys)} keys, ${config.medium} with its latency model, ${config.model}), ${threadRuns} run(s) on worker threads (medians), and in the ` +
-        'simulator with every replica and client on one machine of 2 cores, the loopback link and the profile.',
-      `This machine is shared: the thread cluster used ${result.threadCores.join(', ')} cores' worth of CPU in its steady windows (load average ` +
-        `${result.loadAvg.before.join(', ')} before, ${result.loadAvg.after.join(', ')} after). "sim" gives the simulator that much CPU (every cost scaled by ` +
-        '2 / the median of those); "sim, 2 whole cores" is the same run with the machine to itself. The bar: steadyOpsPerSec and recoveryMs ' +
-        `within ${BAR_RATIO.min}-${BAR_RATIO.max}x.`,
-      `Wall-clock: threads ${result.threadsWallSec} s, simulator ${result.simWallSec} s.`,
-    ].join('\n\n'),
-  });
+    dir,
+  );
 }
 
 export const calibrateCommand: Command = {
@@ -334,8 +392,9 @@ export const calibrateCommand: Command = {
     "Runs the real replica handlers with the codec (in the simulator, every handler timed), a replica's start,",
     "and each storage medium's operations on this machine, and writes a cost profile: what the simulator's",
     "CPU model charges (heal recover --runtime sim --cost-profile FILE); the thread runtime's own cost per job",
-    'is fitted to a short run on worker threads. --validate runs one scenario on',
-    'threads and in the simulator and prints rows {metric, threads, sim, ratio}.',
+    "and a restarted replica's extra CPU are fitted to a short run on worker threads. --validate measures a",
+    'profile (or takes --cost-profile), runs one scenario on threads and in the simulator and prints rows',
+    '{metric, threads, sim, ratio}.',
   ],
   options: OPTIONS,
   async run(values) {

@@ -89,13 +89,14 @@ export interface Report<Row extends object> {
 /**
  * The common end of every measuring command: writes the JSON and Markdown report (to `--out`,
  * bench/results with `--publish`, else ./heal-results/<timestamp>/), prints the document on stdout with `--json` (else the table and notes),
- * and says on stderr where the files went.
+ * and says on stderr where the files went. `outDir`: the directory the command already wrote
+ * other files to (one timestamped directory per run).
  */
 export function publishReport<Row extends object>(
   values: Record<string, unknown>,
   report: Report<Row>,
+  outDir = resultsDir(values, BENCH_RESULTS_DIR),
 ): number {
-  const outDir = resultsDir(values, BENCH_RESULTS_DIR);
   const doc = makeDocument(report.command, report.config, report.rows);
   const paths = writeReport(outDir, report.name, doc, report.title, report.table, report.notes);
   if (values['json'] === true) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
