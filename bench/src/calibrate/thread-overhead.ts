@@ -2,6 +2,7 @@ import type { CostProfile } from '@heal/kv/sim';
 import type { ExperimentConfig } from '../experiment/config.js';
 import { runSimExperiment } from '../sim/run-sim-experiment.js';
 import { SIM_MODEL, type SimExperimentConfig } from '../sim/sim-config.js';
+import { median } from './fit.js';
 import type { ThreadRun } from './validate.js';
 
 /** What the fit measured, for the profile's method and the report. */
@@ -10,7 +11,7 @@ export interface ThreadOverhead {
   jobNs: number;
   /** The fitted cost of a restarted replica's thread beyond its handlers and jobs (ns); 0 where the thread run measured none. */
   restartNs: number;
-  /** CPU per operation of the thread cluster in its steady window (all its threads, ns). */
+  /** CPU per operation of the thread cluster in its steady window (all its threads, ns; median over the runs, as the two below). */
   threadsNsPerOp: number;
   /** What the simulator charges per operation for the handlers, codec and media (ns). */
   handlersNsPerOp: number;
@@ -24,6 +25,11 @@ export interface ThreadOverhead {
 
 /** Simulator runs of the fit: batching, throughput and so what a recovery replays move with the costs. */
 const ROUNDS = 4;
+/**
+ * Thread runs the fit takes medians of: one recovery's CPU on threads moved by 27% between
+ * calibrations (7.6-9.7 ms in three).
+ */
+export const THREAD_RUNS = 3;
 /** Cores the thread cluster and the simulated one share. */
 const SHARED_CORES = 2;
 
@@ -42,8 +48,9 @@ export function withThreadOverhead(
 }
 
 /**
- * What timing the handlers alone does not see of the thread runtime, fitted to one run of the
- * scenario on worker threads, the simulator running it with every actor on 2 shared cores:
+ * What timing the handlers alone does not see of the thread runtime, fitted to `threadRuns`
+ * runs of the scenario on worker threads (medians), the simulator running it with every actor
+ * on 2 shared cores:
  * - the cost per job (polling its rings, parking and waking a thread, a switch between 9
  *   threads on 2 cores): what the thread cluster spent per operation in its steady window
  *   (process CPU time over completed operations), less what the simulator charges for the
@@ -61,13 +68,30 @@ export async function fitThreadOverhead(
   config: ExperimentConfig,
   runThreads: (config: ExperimentConfig) => Promise<ThreadRun>,
   progress: (what: string) => void,
+  threadRuns = THREAD_RUNS,
 ): Promise<ThreadOverhead> {
-  progress('thread runtime: the scenario on worker threads');
-  const threads = await runThreads(config);
-  const row = threads.rows[0];
-  if (!row || row.steadyOpsPerSec <= 0)
-    throw new Error('calibrate: the thread run completed no operations in its steady window');
-  const threadsNsPerOp = (threads.cores * 1e9) / row.steadyOpsPerSec;
+  const runs: {
+    nsPerOp: number;
+    cores: number;
+    opsPerSec: number;
+    recoveryCpuMs: number | null;
+  }[] = [];
+  for (let i = 1; i <= threadRuns; i++) {
+    progress(`thread runtime: the scenario on worker threads, run ${i} of ${threadRuns}`);
+    const threads = await runThreads(config);
+    const row = threads.rows[0];
+    if (!row || row.steadyOpsPerSec <= 0)
+      throw new Error('calibrate: the thread run completed no operations in its steady window');
+    runs.push({
+      nsPerOp: (threads.cores * 1e9) / row.steadyOpsPerSec,
+      cores: threads.cores,
+      opsPerSec: row.steadyOpsPerSec,
+      recoveryCpuMs: row.recoveryCpuMs,
+    });
+  }
+  const threadsNsPerOp = median(runs.map((r) => r.nsPerOp));
+  const measuredRecovery = runs.flatMap((r) => (r.recoveryCpuMs === null ? [] : [r.recoveryCpuMs]));
+  const threadsRecoveryCpuMs = measuredRecovery.length > 0 ? median(measuredRecovery) : null;
   const sim: SimExperimentConfig = {
     ...config,
     ...SIM_MODEL,
@@ -95,8 +119,8 @@ export async function fitThreadOverhead(
     handlersNsPerOp = (sum(run.cpuBusyMs) * 1e6 - jobs * fit.jobNs) / run.operations;
     jobsPerOp = jobs / run.operations;
     simRecoveryCpuMs = run.recoveryCpuMs;
-    if (row.recoveryCpuMs !== null && simRecoveryCpuMs !== null)
-      fit.restartNs = Math.max(0, fit.restartNs + (row.recoveryCpuMs - simRecoveryCpuMs) * 1e6);
+    if (threadsRecoveryCpuMs !== null && simRecoveryCpuMs !== null)
+      fit.restartNs = Math.max(0, fit.restartNs + (threadsRecoveryCpuMs - simRecoveryCpuMs) * 1e6);
     fit.jobNs = Math.max(0, (threadsNsPerOp - handlersNsPerOp) / jobsPerOp);
   }
   return {
@@ -105,9 +129,9 @@ export async function fitThreadOverhead(
     threadsNsPerOp: Math.round(threadsNsPerOp),
     handlersNsPerOp: Math.round(handlersNsPerOp),
     jobsPerOp: Math.round(jobsPerOp * 1000) / 1000,
-    threadsRecoveryCpuMs: row.recoveryCpuMs,
+    threadsRecoveryCpuMs,
     simRecoveryCpuMs,
-    threadCores: Math.round(threads.cores * 100) / 100,
-    threadOpsPerSec: row.steadyOpsPerSec,
+    threadCores: Math.round(median(runs.map((r) => r.cores)) * 100) / 100,
+    threadOpsPerSec: Math.round(median(runs.map((r) => r.opsPerSec))),
   };
 }

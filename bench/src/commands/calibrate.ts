@@ -71,8 +71,8 @@ const OPTIONS = {
   'threads-runs': {
     type: 'string',
     arg: 'N',
-    help: '--validate: thread runs (medians over them)',
-    default: 3,
+    help: '--validate: thread runs (medians over them: one recovery on threads takes 13-46 ms here)',
+    default: 5,
     quick: 1,
   },
   seed: {
@@ -187,7 +187,8 @@ async function measureProfile(quick: boolean, runs: number, name: string): Promi
   };
   const started = performance.now();
   const measured = calibrate(plan, say);
-  const { fitThreadOverhead, withThreadOverhead } = await import('../calibrate/thread-overhead.js');
+  const { fitThreadOverhead, withThreadOverhead, THREAD_RUNS } =
+    await import('../calibrate/thread-overhead.js');
   const jobScenario: Omit<ExperimentConfig, 'dataDir'> = {
     ...DEMO_EXPERIMENT,
     strategies: ['heal'],
@@ -213,7 +214,7 @@ async function measureProfile(quick: boolean, runs: number, name: string): Promi
     method:
       `${measured.method} Jobs: the thread runtime's cost per job beyond its handlers (rings, parking and waking threads), ` +
       `fitted so that the simulator with every actor on 2 shared cores spends what worker threads spent per operation in the steady ` +
-      `window of the same scenario (heal, ${overheadScenario.keys} keys, ${overheadScenario.workload}): ${overhead.threadsNsPerOp} ns of CPU per ` +
+      `window of the same scenario (heal, ${overheadScenario.keys} keys, ${overheadScenario.workload}; medians of ${THREAD_RUNS} thread runs): ${overhead.threadsNsPerOp} ns of CPU per ` +
       `operation on threads (${overhead.threadCores} cores' worth, ${overhead.threadOpsPerSec} ops/s), ${overhead.handlersNsPerOp} ns of handlers, ` +
       `codec and media, ${overhead.jobsPerOp} jobs per operation. ${restart}`,
   };
