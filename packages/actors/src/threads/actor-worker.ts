@@ -22,6 +22,7 @@ import { sharedClockMs } from './clock.js';
 import { exposeControl } from './control-worker.js';
 import type { LinkDescriptor } from './links.js';
 import { loadActorModule, type ActorModuleRef } from './module-ref.js';
+import { prepareThreadCpu } from './thread-cpu.js';
 
 export interface ActorWorkerData {
   module: ActorModuleRef;
@@ -83,6 +84,8 @@ export interface ActorControl {
 const scriptMs = sharedClockMs();
 const port = parentPort;
 assert(port, 'actor-worker must run in a worker thread');
+// The actor's CPU clock (ActorContext.cpuMs) opens its file now, not in a restart's path.
+prepareThreadCpu();
 const module = await loadActorModule<Message, unknown, unknown>(
   (workerData as ActorWorkerData).module,
 );
