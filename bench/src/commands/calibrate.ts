@@ -52,9 +52,11 @@ const OPTIONS = {
     arg: 'FILE',
     help: [
       "--validate: the profile to check ('default': the one that ships); without it, a profile",
-      "is measured first, in the same run (this shared machine's speed moves between runs)",
+      "is measured first, in the same run (this shared machine's speed moves between runs);",
+      "with --quick, 'default' (a quick calibration's short thread runs measure a cold cluster)",
     ],
     default: 'measured in this run',
+    quick: 'default',
   },
   strategy: {
     type: 'string',
@@ -293,7 +295,12 @@ async function runThreads(
 async function runValidation(values: OptionValues): Promise<number> {
   const quick = values['quick'] === true;
   const o = OPTIONS;
-  const given = typeof values['cost-profile'] === 'string' ? values['cost-profile'] : undefined;
+  const given =
+    typeof values['cost-profile'] === 'string'
+      ? values['cost-profile']
+      : quick
+        ? o['cost-profile'].quick
+        : undefined;
   const dir = resultsDir(values, BENCH_RESULTS_DIR);
   let profile: LoadedProfile | undefined;
   if (given === undefined) {
