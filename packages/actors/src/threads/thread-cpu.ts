@@ -26,8 +26,11 @@ export function prepareThreadCpu(): void {
 
 /**
  * CPU time of the calling thread (ms): Linux's per-thread schedstat (its first field is the
- * thread's run time in ns; `process.cpuUsage()` counts every thread of the process). NaN where
- * the file is missing or unreadable. Every call must come from the thread that called first.
+ * thread's run time in ns; `process.cpuUsage()` counts every thread of the process). The kernel
+ * brings it up to date at scheduler ticks and switches, so a reading lags by up to a tick (1-10
+ * ms): a difference of two is off by up to a tick either way (Node 20 has no
+ * CLOCK_THREAD_CPUTIME_ID). NaN where the file is missing or unreadable. Every call must come
+ * from the thread that called first.
  */
 export function threadCpuMs(): number {
   prepareThreadCpu();
