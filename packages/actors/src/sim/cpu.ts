@@ -228,8 +228,15 @@ export class CpuScheduler {
     if (handoff && !handoff.taken && handoff.id === job.id && handoff.heldMs < this.#sliceMs) {
       assert(handoff.host === host, `actor ${job.id} changed hosts`);
       handoff.taken = true;
-      const running = { job, executed: false, remainingMs: 0, host, heldMs: handoff.heldMs };
-      this.#runSlice({ ...running, arrival: 0 }, nowMs);
+      const going: RunningJob = {
+        job,
+        executed: false,
+        remainingMs: 0,
+        host,
+        heldMs: handoff.heldMs,
+        arrival: 0,
+      };
+      this.#runSlice(going, nowMs);
       return;
     }
     const running: RunningJob = {
