@@ -305,11 +305,8 @@ async function runValidation(values: OptionValues): Promise<number> {
   let profile: LoadedProfile | undefined;
   if (given === undefined) {
     say('measuring a cost profile first (as heal calibrate does)');
-    const measured = await measureProfile(
-      quick,
-      quick ? o.runs.quick : o.runs.default,
-      defaultName(),
-    );
+    // Never with --quick, which takes the shipped profile (see OPTIONS['cost-profile']).
+    const measured = await measureProfile(false, o.runs.default, defaultName());
     const path = join(dir, 'validate-profile.json');
     writeFileSync(path, `${JSON.stringify(measured.profile, null, 2)}\n`);
     say(`wrote the profile to ${relative(process.cwd(), path) || path}`);
