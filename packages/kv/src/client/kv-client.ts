@@ -254,8 +254,8 @@ export class KvClient {
         null,
       );
     }
-    // A replica the newest view does not have serves nothing: ask one that it has.
-    const target = this.#view.isMember(asked) ? asked : this.#view.memberAfter(asked);
+    // A replica outside the newest view, or still a shadow in it, serves nothing: ask one that does.
+    const target = this.#view.serves(asked) ? asked : this.#view.memberAfter(asked);
     const reqId = this.#nextReqId++;
     const deadlineMs = this.#endpoint.now() + this.#options.timeoutMs;
     const op: InFlight = {

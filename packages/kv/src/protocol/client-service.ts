@@ -28,7 +28,10 @@ export interface ClientServiceHost {
   suspects(id: ActorId): boolean;
   readonly replication: Replication;
   send(to: ActorId, msg: KvMessage): void;
-  /** Test-only: a ShadowReplica serves reads (the checker must catch it). */
+  /**
+   * Test-only: a ShadowReplica serves reads, and clients are not told it is one (the checker must
+   * catch it).
+   */
   readonly shadowServesReads: boolean;
 }
 
@@ -193,7 +196,9 @@ export class ClientService {
       epoch: view.epoch,
       sender: this.host.self,
       members: [...view.members],
-      shadows: [...view.shadows],
+      // The test fault that lets a shadow serve reads also hides it from clients, as a replica
+      // believed full too early would be: otherwise no client would ask it.
+      shadows: this.host.shadowServesReads ? [] : [...view.shadows],
     };
     for (const client of this.#clients) this.host.send(client, msg);
   }

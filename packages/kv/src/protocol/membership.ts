@@ -223,15 +223,33 @@ export class Membership {
     }
   }
 
-  /** A heartbeat of the current epoch from a member (the caller checked both). */
-  onHeartbeat(msg: HeartbeatMsg): void {
+  /**
+   * A heartbeat of the current epoch from a member (the caller checked both). True when it is
+   * the first news that a shadow of the view finished recovering: clients should hear of it.
+   */
+  onHeartbeat(msg: HeartbeatMsg): boolean {
     const incarnation = incarnationOf(this.#view, msg.sender);
     assert(
       incarnation !== undefined,
       `heartbeat of epoch ${msg.epoch} from ${msg.sender}, a member of it`,
     );
-    if (msg.recovering) this.#full.delete(msg.sender);
-    else this.#full.set(msg.sender, incarnation);
+    if (msg.recovering) {
+      this.#full.delete(msg.sender);
+      return false;
+    }
+    const news = this.#full.get(msg.sender) !== incarnation;
+    this.#full.set(msg.sender, incarnation);
+    return news && this.#view.shadows.includes(msg.sender);
+  }
+
+  /** The view as clients should see it: its shadows less those known to have finished recovering. */
+  clientView(): View {
+    const view = this.#view;
+    const shadows = view.shadows.filter((id) => {
+      const m = view.members.find((member) => member.id === id);
+      return m === undefined || !this.#knownFull(m);
+    });
+    return shadows.length === view.shadows.length ? view : { ...view, shadows };
   }
 
   /** Whether member `m` is known to have finished recovering (this replica knows its own state). */

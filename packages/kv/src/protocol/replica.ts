@@ -264,7 +264,12 @@ export class Replica implements Actor<KvWire, KvStorage> {
         else this.#replication.onVal(msg);
         return;
       case 'heartbeat':
-        if (this.#epochs.current(msg)) this.#membership.onHeartbeat(msg);
+        if (
+          this.#epochs.current(msg) &&
+          this.#membership.onHeartbeat(msg) &&
+          this.#membership.admitted
+        )
+          this.#clients.tellClients(this.#membership.clientView());
         return;
       default:
         this.#membership.receive(msg);
@@ -398,7 +403,7 @@ export class Replica implements Actor<KvWire, KvStorage> {
     );
     if (readmitted) this.#strategy.onAdmitted(ctx);
     if (coldStart) this.#startReconciliation(view);
-    if (admitted) this.#clients.tellClients(view);
+    if (admitted) this.#clients.tellClients(this.#membership.clientView());
   }
 
   #becomeRole(to: ReplicaRole): void {
@@ -441,5 +446,6 @@ export class Replica implements Actor<KvWire, KvStorage> {
     this.#becomeRole('full');
     this.#replication.replayAllInvalid();
     this.#membership.heartbeat();
+    this.#clients.tellClients(this.#membership.clientView());
   }
 }
