@@ -11,7 +11,9 @@
  * - Nothing else changes: no bit flips, no lost fenced lines (those are the corrupt-file tests).
  * The choices come from a seeded PRNG, so the same seed yields the same image.
  */
+import assert from 'node:assert/strict';
 import { Prng } from '@heal/base';
+import { DURABLE_PAGE_LINES, type DurableImage } from './durable-image.js';
 import { LINE_BYTES } from './geometry.js';
 
 export type CrashMode = 'strict' | 'adversarial';
@@ -43,14 +45,16 @@ const DROP = 1;
 /**
  * Rewrites `current` (the mapped file) into the image a power failure leaves, given `durable`
  * (the fenced content of every line) and `flushed` (bit `line` set for lines flushed since
- * their last fence). Both views cover the whole region, 4-byte aligned.
+ * their last fence), and makes `durable` that image too (a line kept or torn is durable now),
+ * so that a region reopened on the file can take it over instead of copying the file.
  */
 export function applyCrash(
   current: Int32Array,
-  durable: Int32Array,
+  durable: DurableImage,
   flushed: Uint32Array,
   options: CrashOptions,
 ): CrashReport {
+  assert(current.length === durable.words, 'the durable image covers the region');
   const report: CrashReport = {
     mode: options.mode,
     seed: options.seed,
@@ -63,37 +67,52 @@ export function applyCrash(
   };
   const random = new Prng(options.seed);
   const lines = current.length / WORDS_PER_LINE;
-  for (let line = 0; line < lines; line++) {
-    const base = line * WORDS_PER_LINE;
-    if (sameLine(current, durable, base)) continue;
-    const wasFlushed = (((flushed[line >>> 5] as number) >>> (line & 31)) & 1) === 1;
-    const choice = options.mode === 'strict' ? DROP : random.int(3);
-    if (choice === KEEP) {
-      if (wasFlushed) report.flushedKept++;
-      else report.dirtyKept++;
-    } else if (choice === DROP) {
-      current.set(durable.subarray(base, base + WORDS_PER_LINE), base);
-      if (wasFlushed) report.flushedDropped++;
-      else report.dirtyDropped++;
-    } else {
-      tearLine(current, durable, base, random);
-      if (wasFlushed) report.flushedTorn++;
-      else report.dirtyTorn++;
+  for (let first = 0, p = 0; first < lines; first += DURABLE_PAGE_LINES, p++) {
+    // The page's durable words as they were before this crash: a kept or torn line is copied
+    // into the image below, which may give the page a copy of its own, equal to this one.
+    const { words: d, at } = durable.page(p);
+    const end = Math.min(lines, first + DURABLE_PAGE_LINES);
+    for (let line = first; line < end; line++) {
+      const base = line * WORDS_PER_LINE;
+      const from = at + base - first * WORDS_PER_LINE;
+      if (sameLine(current, base, d, from)) continue;
+      const wasFlushed = (((flushed[line >>> 5] as number) >>> (line & 31)) & 1) === 1;
+      const choice = options.mode === 'strict' ? DROP : random.int(3);
+      if (choice === KEEP) {
+        if (wasFlushed) report.flushedKept++;
+        else report.dirtyKept++;
+        durable.copyLines(current, line, 1);
+      } else if (choice === DROP) {
+        current.set(d.subarray(from, from + WORDS_PER_LINE), base);
+        if (wasFlushed) report.flushedDropped++;
+        else report.dirtyDropped++;
+      } else {
+        tearLine(current, base, d, from, random);
+        durable.copyLines(current, line, 1);
+        if (wasFlushed) report.flushedTorn++;
+        else report.dirtyTorn++;
+      }
     }
   }
   return report;
 }
 
-function sameLine(a: Int32Array, b: Int32Array, base: number): boolean {
-  for (let i = base; i < base + WORDS_PER_LINE; i++) if (a[i] !== b[i]) return false;
+function sameLine(a: Int32Array, at: number, b: Int32Array, from: number): boolean {
+  for (let i = 0; i < WORDS_PER_LINE; i++) if (a[at + i] !== b[from + i]) return false;
   return true;
 }
 
-/** Reverts a random subset of the line's 8-byte words (two Int32 each). */
-function tearLine(current: Int32Array, durable: Int32Array, base: number, random: Prng): void {
-  for (let w = base; w < base + WORDS_PER_LINE; w += 2) {
+/** Reverts a random subset of the line's 8-byte words (two Int32 each) to `durable`'s. */
+function tearLine(
+  current: Int32Array,
+  base: number,
+  durable: Int32Array,
+  from: number,
+  random: Prng,
+): void {
+  for (let w = 0; w < WORDS_PER_LINE; w += 2) {
     if (random.int(2) === 0) continue;
-    current[w] = durable[w] as number;
-    current[w + 1] = durable[w + 1] as number;
+    current[base + w] = durable[from + w] as number;
+    current[base + w + 1] = durable[from + w + 1] as number;
   }
 }

@@ -41,6 +41,8 @@ export {
   SimulatedCrash,
   type ArmedCrashOptions,
   type Durability,
+  type OpenOptions,
   type RegionOptions,
   type RegionStats,
 } from './region.js';
+export { DURABLE_PAGE_LINES, DurableImage, ImageBase } from './durable-image.js';

@@ -5,9 +5,11 @@
  * persistent memory, a process crash loses nothing already stored. What a power failure may
  * keep is decided by flush and fence: `flush(off, len)` marks the covering 64-byte lines
  * (clwb); `fence()` makes every flushed line durable in flush order (sfence). The region keeps
- * a heap copy of the durable content of every line (`durable`, updated at fence), which is
- * what `crash()` rewrites the file from; that copy is the undo record of every dirty line
- * (a region opened with `crashable: false` keeps none and cannot crash).
+ * the durable content of every line (`durable`, a `DurableImage`, updated at fence), which is
+ * what `crash()` rewrites the file from; it is the undo record of every dirty line (a region
+ * opened with `crashable: false` keeps none and cannot crash). It costs no copy for a new
+ * region, nor for one opened on a copy of an immutable image (`durableBase`), until fences
+ * write to it.
  *
  * Durability: `emulated` fences are bookkeeping only (the bytes are already in the file's page
  * cache: they survive a process crash); `msync` fences also msync the touched pages (they
@@ -19,9 +21,11 @@
  * O(lines / 32) words, not a word and a byte per line (at 1M keys, 25 MB that a restarted
  * replica took 200 ms to allocate on a loaded machine).
  */
+import assert from 'node:assert/strict';
 import { closeSync, fstatSync, ftruncateSync, openSync } from 'node:fs';
 import { mmap } from './mmap.js';
 import { applyCrash, type CrashOptions, type CrashReport } from './crash.js';
+import { DurableImage, ImageBase } from './durable-image.js';
 import { PmemError, pmemErrors } from './errors.js';
 import { LINE_BYTES, LINE_SHIFT, REGION_BYTES_MAX } from './geometry.js';
 import {
@@ -50,6 +54,20 @@ export interface RegionOptions {
    * `armCrash` then throw.
    */
   readonly crashable?: boolean;
+}
+
+/** What `open` may start the durable image from instead of a copy of the file. */
+export interface OpenOptions extends RegionOptions {
+  /**
+   * An immutable file the region's file is a copy of, unchanged since (a dataset's image):
+   * the durable image reads it, shared with every region opened on a copy of it.
+   */
+  readonly durableBase?: string;
+  /**
+   * The durable image of the region this file was last crashed from (`crashedImage()`),
+   * which equals the file: taken over instead of copying the file.
+   */
+  readonly durable?: DurableImage;
 }
 
 /** Counters since the region was opened. */
@@ -82,9 +100,6 @@ export class SimulatedCrash extends Error {
 }
 
 type RegionState = 'open' | 'closed' | 'crashed';
-const WORDS_PER_LINE = LINE_BYTES / 4;
-/** Runs of at least this many consecutive lines are copied with one TypedArray.set. */
-const RUN_COPY_LINES_MIN = 4;
 /** Slots the flush queue starts with (it doubles when full). */
 const QUEUE_LINES_INITIAL = 256;
 
@@ -95,7 +110,8 @@ export class PmemRegion {
   readonly sizeBytes: number;
   readonly lineCount: number;
   private readonly words: Int32Array;
-  private readonly durable: Int32Array;
+  /** Undefined unless crashable. */
+  private readonly durable: DurableImage | undefined;
   /** Bit `line` set: flushed since its last fence (and queued). */
   private readonly flushed: Uint32Array;
   private queue: Uint32Array;
@@ -117,7 +133,7 @@ export class PmemRegion {
     mapping: ArrayBuffer,
     readonly durability: Durability,
     latency: LatencyModel,
-    zeroed: boolean,
+    durable: (words: Int32Array) => DurableImage,
     readonly crashable: boolean,
   ) {
     this.mapping = mapping;
@@ -125,9 +141,11 @@ export class PmemRegion {
     this.sizeBytes = mapping.byteLength;
     this.lineCount = mapping.byteLength >>> LINE_SHIFT;
     this.words = new Int32Array(mapping);
-    this.durable = new Int32Array(crashable ? mapping.byteLength >>> 2 : 0);
-    // A new file is all zeros, like a new array: copying would only fault in every page.
-    if (crashable && !zeroed) this.durable.set(this.words);
+    this.durable = crashable ? durable(this.words) : undefined;
+    assert(
+      this.durable === undefined || this.durable.words === this.words.length,
+      `${path}: the durable image covers ${this.durable?.words} words, the region ${this.words.length}`,
+    );
     this.flushed = new Uint32Array((this.lineCount + 31) >>> 5);
     this.queue = new Uint32Array(Math.min(this.lineCount, QUEUE_LINES_INITIAL));
     this.latency = latency;
@@ -157,7 +175,8 @@ export class PmemRegion {
         mapOrThrow(path, fd, sizeBytes),
         options.durability ?? 'emulated',
         latency,
-        true,
+        // A new file is all zeros: nothing to copy.
+        (words) => DurableImage.zeroed(words.length),
         options.crashable ?? true,
       );
     } finally {
@@ -165,9 +184,13 @@ export class PmemRegion {
     }
   }
 
-  /** Maps an existing region file; its current content is taken as durable. */
-  static open(path: string, options: RegionOptions = {}): PmemRegion {
+  /**
+   * Maps an existing region file; its current content is taken as durable (a copy of it,
+   * unless `durableBase` or `durable` says where that content already is).
+   */
+  static open(path: string, options: OpenOptions = {}): PmemRegion {
     const latency = latencyFrom(path, options);
+    const { durableBase, durable } = options;
     const fd = openOrThrow(path, 'r+');
     try {
       const sizeBytes = fstatSync(fd).size;
@@ -182,7 +205,11 @@ export class PmemRegion {
         mapOrThrow(path, fd, sizeBytes),
         options.durability ?? 'emulated',
         latency,
-        false,
+        (words) =>
+          durable ??
+          (durableBase !== undefined
+            ? DurableImage.over(ImageBase.of(durableBase))
+            : DurableImage.copyOf(words)),
         options.crashable ?? true,
       );
     } finally {
@@ -218,7 +245,8 @@ export class PmemRegion {
     if (this.armed !== undefined) this.strikeIfDue(true);
     this.stats_.events++;
     const n = this.queued;
-    if (this.crashable) for (let i = 0; i < n;) i = this.makeDurable(i, n);
+    if (this.durable !== undefined)
+      for (let i = 0; i < n;) i = this.makeDurable(i, n, this.durable);
     else for (let i = 0; i < n; i++) this.unflush(this.queue[i] as number);
     if (this.durability === 'msync' && n > 0) this.msyncQueued(n);
     this.queued = 0;
@@ -253,16 +281,26 @@ export class PmemRegion {
    */
   crash(options: CrashOptions): CrashReport {
     this.assertOpen();
-    this.assertCrashable();
+    const durable = this.assertCrashable();
     if (options.mode !== 'strict' && options.mode !== 'adversarial') {
       throw pmemErrors.argument(this.path, 'crash mode', "'strict' or 'adversarial'", options.mode);
     }
-    const report = applyCrash(this.words, this.durable, this.flushed, options);
+    const report = applyCrash(this.words, durable, this.flushed, options);
     if (this.durability === 'msync') this.msyncRange(0, this.sizeBytes);
     this.state = 'crashed';
     this.armed = undefined;
     mmap.unmap(this.mapping);
     return report;
+  }
+
+  /**
+   * After `crash()`: the durable image, which now equals the file, for the `durable` option of
+   * the `open` that reopens it (only that one: a region writes to the image it takes over).
+   */
+  crashedImage(): DurableImage {
+    if (this.state !== 'crashed' || this.durable === undefined)
+      throw pmemErrors.argument(this.path, 'crashedImage', 'a crashed region', this.state);
+    return this.durable;
   }
 
   /**
@@ -305,21 +343,15 @@ export class PmemRegion {
 
   /**
    * Copies the queued line at `i`, and the run of consecutive lines queued after it, into the
-   * durable image (in flush order); returns the index after the run. Short runs copy word by
-   * word (cheapest for one line), long ones with one `set`.
+   * durable image (in flush order); returns the index after the run.
    */
-  private makeDurable(i: number, n: number): number {
-    const { queue, words, durable } = this;
+  private makeDurable(i: number, n: number, durable: DurableImage): number {
+    const queue = this.queue;
     const first = queue[i] as number;
     let end = i + 1;
     while (end < n && queue[end] === first + (end - i)) end++;
     const lines = end - i;
-    const base = first * WORDS_PER_LINE;
-    if (lines < RUN_COPY_LINES_MIN) {
-      for (let w = base; w < base + lines * WORDS_PER_LINE; w++) durable[w] = words[w] as number;
-    } else {
-      durable.set(words.subarray(base, base + lines * WORDS_PER_LINE), base);
-    }
+    durable.copyLines(this.words, first, lines);
     for (let line = first; line < first + lines; line++) this.unflush(line);
     return end;
   }
@@ -335,14 +367,15 @@ export class PmemRegion {
     this.queue = grown;
   }
 
-  private assertCrashable(): void {
-    if (!this.crashable)
+  private assertCrashable(): DurableImage {
+    if (this.durable === undefined)
       throw pmemErrors.argument(
         this.path,
         'crash',
         'a region opened crashable (it keeps no durable image)',
         'crashable: false',
       );
+    return this.durable;
   }
 
   private strikeIfDue(isFence: boolean): void {
