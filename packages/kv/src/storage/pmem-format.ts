@@ -1,5 +1,15 @@
-import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
-import { dirname } from 'node:path';
+import {
+  copyFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+import { threadId } from 'node:worker_threads';
+import { fnv1a32 } from '@heal/base';
 import { LATENCY_OFF, PmemRegion, PTable, type PTableLayout, type RegionOptions } from '@heal/pmem';
 import { DIGEST_BUCKETS_DEFAULT } from '../digest/bucket-digest.js';
 import { fsyncDir } from './checkpoint.js';
@@ -43,6 +53,48 @@ export function formatPmemFile(
   });
   PTable.format(created, resolved); // formatting is setup, not measured: no latency model
   created.close();
+  syncAndRename(temp, path);
+}
+
+/**
+ * Smallest table (records it holds) created as a copy of a formatted one instead of formatted:
+ * formatting a million-record table took 1.4 s here, copying it 0.15 s.
+ */
+export const PMEM_COPY_CAPACITY_MIN = 10_000;
+
+/**
+ * Creates the `pmem` medium's file at `path`, as formatPmemFile does; a large table is a copy
+ * of an empty table of its layout formatted once in the same directory (`empty-<hash>.pmem-image`,
+ * immutable), whose path it returns: the region opened on the copy reads its durable image there
+ * (PmemRegion.open's `durableBase`) instead of copying the file.
+ */
+export function createPmemFile(
+  path: string,
+  layout: Partial<PTableLayout> | undefined,
+  region: RegionOptions | undefined,
+): string | undefined {
+  const resolved = resolvePmemLayout(layout);
+  if (resolved.capacity < PMEM_COPY_CAPACITY_MIN) {
+    formatPmemFile(path, layout, region);
+    return undefined;
+  }
+  const id = fnv1a32(JSON.stringify({ empty: resolved })) >>> 0;
+  const image = join(dirname(path), `empty-${id.toString(16).padStart(8, '0')}.pmem-image`);
+  if (!existsSync(image)) {
+    // Built under a name of its own: replicas starting at once in other threads may build it
+    // too, and every one they rename into place is whole.
+    const building = `${image}.${process.pid}.${threadId}`;
+    formatPmemFile(building, layout, region);
+    renameSync(building, image);
+  }
+  const temp = `${path}.tmp`;
+  copyFileSync(image, temp);
+  syncAndRename(temp, path);
+  return image;
+}
+
+/** Makes `temp` durable and renames it to `path`, durably. */
+function syncAndRename(temp: string, path: string): void {
   const fd = openSync(temp, 'r+');
   try {
     fsyncSync(fd);

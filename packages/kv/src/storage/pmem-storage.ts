@@ -45,6 +45,7 @@ import {
   PTable,
   type CrashMode,
   type CrashReport,
+  type OpenOptions,
   type PTableLayout,
   type PTableRecord,
   type PTableRecovery,
@@ -54,7 +55,7 @@ import { BucketDigest, DIGEST_BUCKETS_DEFAULT } from '../digest/bucket-digest.js
 import type { KeyRecord } from './key-record.js';
 import type { KvStorage } from './kv-storage.js';
 import { EpochFile } from './epoch-file.js';
-import { formatPmemFile } from './pmem-format.js';
+import { createPmemFile } from './pmem-format.js';
 import { decodePmemMeta, encodePmemMeta } from './pmem-meta.js';
 import {
   keyRecordOf,
@@ -362,7 +363,7 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       ? this.#region.crash({ mode: this.#options.crashMode ?? 'adversarial', seed })
       : undefined;
     this.#open = false;
-    this.#openFile(report);
+    this.#openFile(report, report ? { durable: this.#region.crashedImage() } : {});
   }
 
   writeDataset(dataset: DatasetSpec): void {
@@ -381,7 +382,8 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     const temp = `${this.path}.dataset.tmp`;
     copyFileSync(image, temp);
     renameSync(temp, this.path);
-    this.#openFile(undefined);
+    // The durable image reads the (immutable) dataset image: one copy for every replica.
+    this.#openFile(undefined, { durableBase: image });
     assert(
       this.size === dataset.keys,
       `dataset image ${image} holds ${this.size} keys, not ${dataset.keys}`,
@@ -404,10 +406,19 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     return keyRecordOf(this.path, this.#table.layout.slotsOffset, r);
   }
 
-  #openFile(crash: CrashReport | undefined): void {
+  /** `durable`: where the durable image already is (see PmemRegion.open), if not the file. */
+  #openFile(
+    crash: CrashReport | undefined,
+    durable: Pick<OpenOptions, 'durable' | 'durableBase'> = {},
+  ): void {
     const created = !existsSync(this.path);
-    if (created) formatPmemFile(this.path, this.#options.layout, this.#options.region);
-    this.#region = PmemRegion.open(this.path, this.#options.region ?? {});
+    const empty = created
+      ? createPmemFile(this.path, this.#options.layout, this.#options.region)
+      : undefined;
+    this.#region = PmemRegion.open(this.path, {
+      ...this.#options.region,
+      ...(empty !== undefined ? { durableBase: empty } : durable),
+    });
     this.#table = PTable.open(this.#region);
     const buckets = this.#table.layout.fingerprintBuckets;
     if (buckets !== DIGEST_BUCKETS_DEFAULT) {

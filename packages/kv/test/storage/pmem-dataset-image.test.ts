@@ -24,7 +24,8 @@ const DATASET: DatasetSpec = {
   valueSizes: { bytes: [40, 200], weights: [3, 1] },
 };
 const LAYOUT = { layout: { capacity: PMEM_IMAGE_KEYS_MIN + 16, valueMaxBytes: 256 } };
-const images = (): string[] => readdirSync(tmp.dir).filter((f) => f.endsWith('.pmem-image'));
+const images = (): string[] =>
+  readdirSync(tmp.dir).filter((f) => f.startsWith('dataset-') && f.endsWith('.pmem-image'));
 
 test('writeDataset copies one image per dataset and layout; the tables equal one written record by record', () => {
   const byRecord = new PmemStorage(tmp.path('by-record.pmem'), LAYOUT);
@@ -84,9 +85,10 @@ test('prepareDatasetImage builds the image replicas of a config copy, once, and 
     pmemCapacity: DATASET.keys + 16,
   });
   prepareDatasetImage(config);
-  const built = readdirSync(dataDir);
-  assert.equal(built.length, 1, `only the image is left: ${built.join(', ')}`);
-  assert.match(built[0] as string, /\.pmem-image$/);
+  const built = readdirSync(dataDir).sort();
+  assert.equal(built.length, 2, `only the images are left: ${built.join(', ')}`);
+  assert.match(built[0] as string, /^dataset-.*\.pmem-image$/);
+  assert.match(built[1] as string, /^empty-.*\.pmem-image$/, 'and the empty table it was built on');
   const builtMs = statSync(join(dataDir, built[0] as string)).mtimeMs;
   prepareDatasetImage(config);
   const replica = createStorage(0, config);
