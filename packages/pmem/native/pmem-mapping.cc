@@ -108,16 +108,23 @@ void ReleaseAll(void*) {
   cleanup_registered = false;
 }
 
-/* map(fd, sizeBytes): the first sizeBytes of fd mapped MAP_SHARED, read and write. */
+/*
+ * map(fd, sizeBytes[, copyOnWrite]): the first sizeBytes of fd mapped read and write, MAP_SHARED;
+ * with copyOnWrite true MAP_PRIVATE (stores stay in this process; fd may be read-only).
+ */
 void Map(const FunctionCallbackInfo<Value>& args) {
   Isolate* isolate = args.GetIsolate();
-  if (args.Length() != 2) return Throw(isolate, true, "map(fd, sizeBytes) takes two arguments");
+  if (args.Length() != 2 && args.Length() != 3)
+    return Throw(isolate, true, "map(fd, sizeBytes[, copyOnWrite]) takes two or three arguments");
   int64_t fd = IntegerArg(args[0], INT32_MAX);
   int64_t size = IntegerArg(args[1], INT64_C(1) << 40);
   if (fd < 0) return Throw(isolate, true, "map: fd must be a file descriptor");
   if (size <= 0) return Throw(isolate, true, "map: sizeBytes must be a positive integer");
-  void* addr = mmap(nullptr, static_cast<size_t>(size), PROT_READ | PROT_WRITE, MAP_SHARED,
-                    static_cast<int>(fd), 0);
+  if (args.Length() == 3 && !args[2]->IsBoolean())
+    return Throw(isolate, true, "map: copyOnWrite must be a boolean");
+  bool copy_on_write = args.Length() == 3 && args[2].As<v8::Boolean>()->Value();
+  void* addr = mmap(nullptr, static_cast<size_t>(size), PROT_READ | PROT_WRITE,
+                    copy_on_write ? MAP_PRIVATE : MAP_SHARED, static_cast<int>(fd), 0);
   if (addr == MAP_FAILED) return ThrowErrno(isolate, "mmap", errno);
   std::unique_ptr<BackingStore> store = ArrayBuffer::NewBackingStore(
       addr, static_cast<size_t>(size), BackingStore::EmptyDeleter, nullptr);

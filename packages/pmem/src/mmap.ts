@@ -1,6 +1,7 @@
 /**
  * File mappings, from this package's native addon (native/pmem-mapping.cc, built by node-gyp
- * when the package is installed). A mapping is an ArrayBuffer over a file mapped MAP_SHARED;
+ * when the package is installed). A mapping is an ArrayBuffer over a file mapped MAP_SHARED (or
+ * MAP_PRIVATE: a copy-on-write image of it);
  * `unmap` releases it at once and detaches the ArrayBuffer, so a closed region gives back its
  * file and address range without waiting for a major GC (a process that opens thousands of
  * regions would run out of mappings). V8 does not count a mapping as external memory it
@@ -12,8 +13,11 @@ import { fileURLToPath } from 'node:url';
 
 export interface Mmap {
   readonly PAGESIZE: number;
-  /** Maps the first `sizeBytes` of `fd` read-write, MAP_SHARED. */
-  map(fd: number, sizeBytes: number): ArrayBuffer;
+  /**
+   * Maps the first `sizeBytes` of `fd` read-write, MAP_SHARED; `copyOnWrite`: MAP_PRIVATE (stores
+   * stay in this process, the file never changes; `fd` may be read-only).
+   */
+  map(fd: number, sizeBytes: number, copyOnWrite?: boolean): ArrayBuffer;
   /** msync(MS_SYNC) of `lengthBytes` (> 0) from a page-aligned `offset` of a mapping. */
   sync(mapping: ArrayBuffer, offset: number, lengthBytes: number): void;
   /** Releases a mapping now and detaches its ArrayBuffer (every view becomes empty). */

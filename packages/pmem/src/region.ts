@@ -126,6 +126,8 @@ export class PmemRegion {
     events: 0,
   };
   private state: RegionState = 'open';
+  /** Set when the region lives in this process only (`openCopyOnWrite`): no file behind it. */
+  private readonly inMemory: boolean;
   private armed: { options: ArmedCrashOptions; atEvent: number; atFence: number } | undefined;
 
   private constructor(
@@ -135,7 +137,9 @@ export class PmemRegion {
     latency: LatencyModel,
     durable: (words: Int32Array) => DurableImage,
     readonly crashable: boolean,
+    inMemory = false,
   ) {
+    this.inMemory = inMemory;
     this.mapping = mapping;
     this.view = Buffer.from(mapping);
     this.sizeBytes = mapping.byteLength;
@@ -217,6 +221,60 @@ export class PmemRegion {
     }
   }
 
+  /**
+   * A region in this process's memory that starts as immutable file `image`'s content: the
+   * image mapped copy-on-write (MAP_PRIVATE), so it shares the image's pages until it stores to
+   * them, and its durable image reads the image too. Nothing ever reaches a file: it lives as
+   * long as the process (a simulator's medium), `close` discards it, and after `crash()`
+   * `reopen()` is the region over the same memory, as opening the file again would be.
+   */
+  static openCopyOnWrite(image: string, options: RegionOptions = {}): PmemRegion {
+    if ((options.durability ?? 'emulated') !== 'emulated') {
+      throw pmemErrors.argument(image, 'durability', "'emulated' in memory", options.durability);
+    }
+    const latency = latencyFrom(image, options);
+    const fd = openOrThrow(image, 'r');
+    try {
+      const sizeBytes = fstatSync(fd).size;
+      if (sizeBytes === 0 || sizeBytes % LINE_BYTES !== 0 || sizeBytes > REGION_BYTES_MAX) {
+        throw pmemErrors.file(
+          image,
+          `size ${sizeBytes} bytes is not a region size (a positive multiple of ${LINE_BYTES} up to ${REGION_BYTES_MAX})`,
+        );
+      }
+      return new PmemRegion(
+        image,
+        mapOrThrow(image, fd, sizeBytes, true),
+        'emulated',
+        latency,
+        () => DurableImage.over(ImageBase.of(image)),
+        options.crashable ?? true,
+        true,
+      );
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /**
+   * After `crash()` of a region in memory (`openCopyOnWrite`): the region over the same memory,
+   * holding what survived, its durable image taken over (the same as opening a crashed file).
+   */
+  reopen(options: RegionOptions = {}): PmemRegion {
+    if (this.state !== 'crashed' || !this.inMemory || this.durable === undefined)
+      throw pmemErrors.argument(this.path, 'reopen', 'a crashed region in memory', this.state);
+    const durable = this.durable;
+    return new PmemRegion(
+      this.path,
+      this.mapping,
+      'emulated',
+      latencyFrom(this.path, options),
+      () => durable,
+      true,
+      true,
+    );
+  }
+
   /** Marks the lines covering `[offset, offset + lengthBytes)` for the next fence (clwb). */
   flush(offset: number, lengthBytes: number): void {
     this.checkRange(offset, lengthBytes);
@@ -289,7 +347,8 @@ export class PmemRegion {
     if (this.durability === 'msync') this.msyncRange(0, this.sizeBytes);
     this.state = 'crashed';
     this.armed = undefined;
-    mmap.unmap(this.mapping);
+    // In memory, what survived is all there is: `reopen` maps nothing again.
+    if (!this.inMemory) mmap.unmap(this.mapping);
     return report;
   }
 
@@ -458,9 +517,9 @@ function openOrThrow(path: string, flags: string): number {
   }
 }
 
-function mapOrThrow(path: string, fd: number, sizeBytes: number): ArrayBuffer {
+function mapOrThrow(path: string, fd: number, sizeBytes: number, copyOnWrite = false): ArrayBuffer {
   try {
-    return mmap.map(fd, sizeBytes);
+    return mmap.map(fd, sizeBytes, copyOnWrite);
   } catch (err) {
     throw pmemErrors.file(path, `mmap of ${sizeBytes} bytes failed: ${(err as Error).message}`);
   }

@@ -78,7 +78,7 @@ test('a new region copies nothing until a fence, then only the pages written', (
 });
 
 for (const mode of ['strict', 'adversarial'] as CrashMode[]) {
-  test(`a region over a shared image crashes (${mode}) exactly as one holding a copy, and reopens on its image`, () => {
+  test(`regions over a shared image, on a file or in memory, crash (${mode}) exactly as one holding a copy`, () => {
     for (let seed = 1; seed <= 12; seed++) {
       const img = image(100 + seed);
       const original = readFileSync(img);
@@ -87,32 +87,35 @@ for (const mode of ['strict', 'adversarial'] as CrashMode[]) {
       const copied = fresh();
       copyFileSync(img, shared);
       copyFileSync(img, copied);
-      const a = PmemRegion.open(shared, { ...FAST, durableBase: img });
-      const b = PmemRegion.open(copied, FAST);
-      const reports: [CrashReport, CrashReport][] = [];
-      let ra = a;
-      let rb = b;
+      // On a copy of the image reading its durable image there; in memory over the image
+      // itself; on a copy holding a copy of its file (the reference).
+      let ra = PmemRegion.open(shared, { ...FAST, durableBase: img });
+      let rm = PmemRegion.openCopyOnWrite(img, FAST);
+      let rb = PmemRegion.open(copied, FAST);
+      const reports: CrashReport[][] = [];
       for (let round = 0; round < 3; round++) {
-        work(ra, seed * 10 + round, 60);
-        work(rb, seed * 10 + round, 60);
+        for (const r of [ra, rm, rb]) work(r, seed * 10 + round, 60);
         const crash = { mode, seed: seed * 7 + round };
-        reports.push([ra.crash(crash), rb.crash(crash)]);
-        assert.deepEqual(
-          readFileSync(shared),
-          readFileSync(copied),
-          `seed ${seed}, round ${round}: the files after the crash`,
-        );
-        // The shared one takes its image over; the other copies its file again.
+        reports.push([ra.crash(crash), rm.crash(crash), rb.crash(crash)]);
+        const expected = readFileSync(copied);
+        const where = `seed ${seed}, round ${round}`;
+        assert.deepEqual(readFileSync(shared), expected, `${where}: the file after the crash`);
+        assert.deepEqual(rm.view, expected, `${where}: the memory after the crash`);
+        // The shared ones take their image over; the reference copies its file again.
         ra = PmemRegion.open(shared, { ...FAST, durable: ra.crashedImage() });
+        rm = rm.reopen(FAST);
         rb = PmemRegion.open(copied, FAST);
+        assert.deepEqual(rm.view, expected, `${where}: the memory reopened`);
       }
-      for (const [x, y] of reports) assert.deepEqual(x, y, `seed ${seed}: the crash reports`);
+      for (const [x, ...others] of reports)
+        for (const y of others) assert.deepEqual(y, x, `seed ${seed}: the crash reports`);
       assert.ok(
-        reports.some(([x]) => x.flushedDropped + x.dirtyDropped > 0),
+        reports.some(
+          ([x]) => (x as CrashReport).flushedDropped + (x as CrashReport).dirtyDropped > 0,
+        ),
         `seed ${seed}: some crash dropped a line (the test exercises the image)`,
       );
-      ra.close();
-      rb.close();
+      for (const r of [ra, rm, rb]) r.close();
       assert.deepEqual(readFileSync(img), original, 'the image file is unchanged');
       assert.deepEqual(
         Buffer.from(base.words.buffer, base.words.byteOffset, SIZE),
@@ -122,6 +125,20 @@ for (const mode of ['strict', 'adversarial'] as CrashMode[]) {
     }
   });
 }
+
+test('a region in memory is only reopened after a crash, and only emulates durability', () => {
+  const img = image(7);
+  const r = PmemRegion.openCopyOnWrite(img, FAST);
+  assert.throws(() => r.reopen(), /crashed region in memory/);
+  r.close();
+  assert.throws(
+    () => PmemRegion.openCopyOnWrite(img, { ...FAST, durability: 'msync' }),
+    /'emulated' in memory/,
+  );
+  const onFile = PmemRegion.create(fresh(), SIZE, FAST);
+  onFile.crash({ mode: 'strict', seed: 1 });
+  assert.throws(() => onFile.reopen(), /crashed region in memory/, 'a file is opened again');
+});
 
 test('crashedImage is only for a crashed region', () => {
   const r = PmemRegion.create(fresh(), SIZE, FAST);
