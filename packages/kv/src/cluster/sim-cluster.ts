@@ -90,7 +90,8 @@ export class SimCluster {
 
   constructor(options: SimClusterOptions) {
     const { seed, replicas, clients } = options;
-    const config = replicaConfigOf(replicas, SIM_TIMING, options);
+    // The media live as long as this process: large pmem tables share their images' pages.
+    const config = { ...replicaConfigOf(replicas, SIM_TIMING, options), pmemInMemory: true };
     this.config = config;
     this.replicas = replicas;
     this.#crashResets = options.crashResets;

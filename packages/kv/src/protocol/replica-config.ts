@@ -34,6 +34,13 @@ export interface ReplicaConfig {
    */
   pmemCrashSimulation?: boolean;
   /**
+   * `pmem`: keep a new large table in process memory, copy-on-write over the images it starts
+   * from, instead of a file (PmemStorage's `inMemory`; default false). The simulator's clusters
+   * turn it on: their media live as long as the process, and six replicas of one dataset then
+   * share its pages.
+   */
+  pmemInMemory?: boolean;
+  /**
    * Initial contents: a replica at its first start whose medium is empty writes the dataset
    * to it (a restarted one keeps what its medium kept).
    */

@@ -76,6 +76,7 @@ function openPmem(path: string, config: ReplicaConfig): PmemStorage {
       ...(config.pmemLatency === false ? { latency: LATENCY_OFF } : {}),
       crashable: config.pmemCrashSimulation !== false,
     },
+    inMemory: config.pmemInMemory === true,
   });
 }
 
@@ -130,7 +131,7 @@ export function validateReplicaConfig(
   if (valueMax !== undefined && (!Number.isInteger(valueMax) || valueMax < 1)) {
     throw new RangeError(`pmemValueBytesMax must be a positive integer, got ${String(valueMax)}`);
   }
-  for (const flag of ['pmemLatency', 'pmemCrashSimulation'] as const) {
+  for (const flag of ['pmemLatency', 'pmemCrashSimulation', 'pmemInMemory'] as const) {
     if (config[flag] !== undefined && typeof config[flag] !== 'boolean') {
       throw new RangeError(`${flag} must be a boolean, got ${String(config[flag])}`);
     }

@@ -64,22 +64,43 @@ export const PMEM_COPY_CAPACITY_MIN = 10_000;
 
 /**
  * Creates the `pmem` medium's file at `path`, as formatPmemFile does; a large table is a copy
- * of an empty table of its layout formatted once in the same directory (`empty-<hash>.pmem-image`,
- * immutable), whose path it returns: the region opened on the copy reads its durable image there
- * (PmemRegion.open's `durableBase`) instead of copying the file.
+ * of the empty table of its layout (pmemEmptyImage), whose path it returns: the region opened on
+ * the copy reads its durable image there (PmemRegion.open's `durableBase`) instead of copying
+ * the file.
  */
 export function createPmemFile(
   path: string,
   layout: Partial<PTableLayout> | undefined,
   region: RegionOptions | undefined,
 ): string | undefined {
-  const resolved = resolvePmemLayout(layout);
-  if (resolved.capacity < PMEM_COPY_CAPACITY_MIN) {
+  if (!copiesEmptyImage(layout)) {
     formatPmemFile(path, layout, region);
     return undefined;
   }
+  const image = pmemEmptyImage(dirname(path), layout, region);
+  const temp = `${path}.tmp`;
+  copyFileSync(image, temp);
+  syncAndRename(temp, path);
+  return image;
+}
+
+/** Whether a new table of `layout` starts from the empty image of its layout (large ones). */
+export function copiesEmptyImage(layout: Partial<PTableLayout> | undefined): boolean {
+  return resolvePmemLayout(layout).capacity >= PMEM_COPY_CAPACITY_MIN;
+}
+
+/**
+ * An empty table of `layout` in `dir`, formatted once (`empty-<hash>.pmem-image`) and never
+ * written after: what a new large table is a copy of.
+ */
+export function pmemEmptyImage(
+  dir: string,
+  layout: Partial<PTableLayout> | undefined,
+  region: RegionOptions | undefined,
+): string {
+  const resolved = resolvePmemLayout(layout);
   const id = fnv1a32(JSON.stringify({ empty: resolved })) >>> 0;
-  const image = join(dirname(path), `empty-${id.toString(16).padStart(8, '0')}.pmem-image`);
+  const image = join(dir, `empty-${id.toString(16).padStart(8, '0')}.pmem-image`);
   if (!existsSync(image)) {
     // Built under a name of its own: replicas starting at once in other threads may build it
     // too, and every one they rename into place is whole.
@@ -87,9 +108,6 @@ export function createPmemFile(
     formatPmemFile(building, layout, region);
     renameSync(building, image);
   }
-  const temp = `${path}.tmp`;
-  copyFileSync(image, temp);
-  syncAndRename(temp, path);
   return image;
 }
 

@@ -55,7 +55,7 @@ import { BucketDigest, DIGEST_BUCKETS_DEFAULT } from '../digest/bucket-digest.js
 import type { KeyRecord } from './key-record.js';
 import type { KvStorage } from './kv-storage.js';
 import { EpochFile } from './epoch-file.js';
-import { createPmemFile } from './pmem-format.js';
+import { copiesEmptyImage, createPmemFile, pmemEmptyImage } from './pmem-format.js';
 import { decodePmemMeta, encodePmemMeta } from './pmem-meta.js';
 import {
   keyRecordOf,
@@ -96,6 +96,14 @@ export interface PmemStorageOptions {
   readonly region?: RegionOptions;
   /** How `crash` fails the power; default `adversarial`. */
   readonly crashMode?: CrashMode;
+  /**
+   * Keep a new large table (PMEM_COPY_CAPACITY_MIN records or more) in this process's memory,
+   * copy-on-write over the images it starts from (the empty table, the dataset's), not in a
+   * file at `path`: replicas started from one image share its pages until they write them. For
+   * the simulator, whose media live as long as the process: a restart goes through `crash` on
+   * this object, and `close` discards the table. An existing file at `path` is opened as usual.
+   */
+  readonly inMemory?: boolean;
 }
 
 /** What opening the file found; `crash` is the report of the simulated crash before it. */
@@ -117,6 +125,8 @@ export class PmemStorage implements KvStorage, CrashableStorage {
   #region!: PmemRegion;
   #table!: PTable;
   #open = false;
+  /** The table lives in memory, not at `path` (options.inMemory). */
+  readonly #inMemory: boolean;
   /**
    * Writes the table holds, by key, for keys written since it was opened (a cache: the table
    * is read on a miss; at most PMEM_HEADS_CACHED_MAX, then cleared).
@@ -147,7 +157,14 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       throw storageErrors.argument(path, 'options.crashMode', "'strict' or 'adversarial'", mode);
     }
     this.#options = options;
-    this.#openFile(undefined);
+    this.#inMemory =
+      options.inMemory === true && !existsSync(path) && copiesEmptyImage(options.layout);
+    if (this.#inMemory) {
+      const empty = pmemEmptyImage(dirname(path), options.layout, options.region);
+      this.#openTable(PmemRegion.openCopyOnWrite(empty, options.region), true, undefined);
+    } else {
+      this.#openFile(undefined);
+    }
   }
 
   get recovery(): PmemRecovery {
@@ -363,7 +380,12 @@ export class PmemStorage implements KvStorage, CrashableStorage {
       ? this.#region.crash({ mode: this.#options.crashMode ?? 'adversarial', seed })
       : undefined;
     this.#open = false;
-    this.#openFile(report, report ? { durable: this.#region.crashedImage() } : {});
+    if (this.#inMemory) {
+      assert(report, `${this.path}: a table in memory is open until it crashes`);
+      this.#openTable(this.#region.reopen(this.#options.region), false, report);
+    } else {
+      this.#openFile(report, report ? { durable: this.#region.crashedImage() } : {});
+    }
   }
 
   writeDataset(dataset: DatasetSpec): void {
@@ -379,11 +401,15 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     const image = pmemDatasetImageIn(dirname(this.path), dataset, this.#table.layout);
     this.#region.close();
     this.#open = false;
-    const temp = `${this.path}.dataset.tmp`;
-    copyFileSync(image, temp);
-    renameSync(temp, this.path);
-    // The durable image reads the (immutable) dataset image: one copy for every replica.
-    this.#openFile(undefined, { durableBase: image });
+    if (this.#inMemory) {
+      this.#openTable(PmemRegion.openCopyOnWrite(image, this.#options.region), false, undefined);
+    } else {
+      const temp = `${this.path}.dataset.tmp`;
+      copyFileSync(image, temp);
+      renameSync(temp, this.path);
+      // The durable image reads the (immutable) dataset image: one copy for every replica.
+      this.#openFile(undefined, { durableBase: image });
+    }
     assert(
       this.size === dataset.keys,
       `dataset image ${image} holds ${this.size} keys, not ${dataset.keys}`,
@@ -415,10 +441,16 @@ export class PmemStorage implements KvStorage, CrashableStorage {
     const empty = created
       ? createPmemFile(this.path, this.#options.layout, this.#options.region)
       : undefined;
-    this.#region = PmemRegion.open(this.path, {
+    const region = PmemRegion.open(this.path, {
       ...this.#options.region,
       ...(empty !== undefined ? { durableBase: empty } : durable),
     });
+    this.#openTable(region, created, crash);
+  }
+
+  /** Opens the table on `region`: what the medium holds, read from its metadata. */
+  #openTable(region: PmemRegion, created: boolean, crash: CrashReport | undefined): void {
+    this.#region = region;
     this.#table = PTable.open(this.#region);
     const buckets = this.#table.layout.fingerprintBuckets;
     if (buckets !== DIGEST_BUCKETS_DEFAULT) {

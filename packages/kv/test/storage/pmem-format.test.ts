@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { after, test } from 'node:test';
 import { PmemStorage, type KeyRecord } from '../../src/index.js';
 import {
@@ -52,4 +52,48 @@ test('a crash of a large table (its durable image read from the empty one) loses
     readFileSync(tmp.path('reference.pmem')),
     'the empty table is unchanged',
   );
+});
+
+test('a large table in memory keeps no file, leaves its images as they were, and survives crashes as one on a file', () => {
+  const layout = { ...LARGE, capacity: PMEM_COPY_CAPACITY_MIN + 100 };
+  const dataset = { keys: PMEM_COPY_CAPACITY_MIN, valueSizes: { bytes: [24], weights: [1] } };
+  const images = (): Map<string, Buffer> =>
+    new Map(
+      readdirSync(tmp.dir)
+        .filter((f) => f.endsWith('.pmem-image'))
+        .map((f) => [f, readFileSync(tmp.path(f))]),
+    );
+  for (const crashMode of ['strict', 'adversarial'] as const) {
+    const onFile = new PmemStorage(tmp.path(`file-${crashMode}.pmem`), { layout, crashMode });
+    onFile.writeDataset(dataset);
+    const before = images();
+    const path = tmp.path(`memory-${crashMode}.pmem`);
+    const inMemory = new PmemStorage(path, { layout, crashMode, inMemory: true });
+    inMemory.writeDataset(dataset);
+    for (let round = 0; round < 4; round++) {
+      for (const pm of [onFile, inMemory]) {
+        for (let i = 0; i < 20; i++)
+          pm.write(rec(`k${(round * 37 + i * 101) % 500}`, round * 100 + i));
+        pm.sync();
+        pm.write(rec(`lost${round}`, round));
+        pm.crash(round);
+      }
+      assertSameRecords(inMemory.records(), onFile.records(), `${crashMode} round ${round}`);
+      assert.equal(inMemory.recovery.crash?.mode, crashMode);
+    }
+    assert.equal(existsSync(path), false, 'nothing was written at the path');
+    assert.deepEqual(images(), before, 'the images it started from are unchanged');
+    onFile.close();
+    inMemory.close();
+  }
+});
+
+test('inMemory opens an existing file as a file', () => {
+  const path = tmp.path('existing.pmem');
+  new PmemStorage(path, { layout: LARGE }).close();
+  const pm = new PmemStorage(path, { layout: LARGE, inMemory: true });
+  pm.write(rec('k', 1));
+  pm.sync();
+  pm.close();
+  assertSameRecords(new PmemStorage(path, { layout: LARGE }).records(), [rec('k', 1)]);
 });
