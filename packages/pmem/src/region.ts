@@ -197,13 +197,7 @@ export class PmemRegion {
     const { durableBase, durable } = options;
     const fd = openOrThrow(path, 'r+');
     try {
-      const sizeBytes = fstatSync(fd).size;
-      if (sizeBytes === 0 || sizeBytes % LINE_BYTES !== 0 || sizeBytes > REGION_BYTES_MAX) {
-        throw pmemErrors.file(
-          path,
-          `size ${sizeBytes} bytes is not a region size (a positive multiple of ${LINE_BYTES} up to ${REGION_BYTES_MAX}); truncated or not a region file?`,
-        );
-      }
+      const sizeBytes = regionSizeOf(path, fd);
       return new PmemRegion(
         path,
         mapOrThrow(path, fd, sizeBytes),
@@ -235,13 +229,7 @@ export class PmemRegion {
     const latency = latencyFrom(image, options);
     const fd = openOrThrow(image, 'r');
     try {
-      const sizeBytes = fstatSync(fd).size;
-      if (sizeBytes === 0 || sizeBytes % LINE_BYTES !== 0 || sizeBytes > REGION_BYTES_MAX) {
-        throw pmemErrors.file(
-          image,
-          `size ${sizeBytes} bytes is not a region size (a positive multiple of ${LINE_BYTES} up to ${REGION_BYTES_MAX})`,
-        );
-      }
+      const sizeBytes = regionSizeOf(image, fd);
       return new PmemRegion(
         image,
         mapOrThrow(image, fd, sizeBytes, true),
@@ -507,6 +495,18 @@ function latencyFrom(path: string, options: RegionOptions): LatencyModel {
     { ...OPTANE_LATENCY, ...options.latency },
     options.clock ?? performanceClock,
   );
+}
+
+/** The size of the region file open at `fd`, checked. */
+function regionSizeOf(path: string, fd: number): number {
+  const sizeBytes = fstatSync(fd).size;
+  if (sizeBytes === 0 || sizeBytes % LINE_BYTES !== 0 || sizeBytes > REGION_BYTES_MAX) {
+    throw pmemErrors.file(
+      path,
+      `size ${sizeBytes} bytes is not a region size (a positive multiple of ${LINE_BYTES} up to ${REGION_BYTES_MAX}); truncated or not a region file?`,
+    );
+  }
+  return sizeBytes;
 }
 
 function openOrThrow(path: string, flags: string): number {
