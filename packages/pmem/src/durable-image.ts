@@ -12,8 +12,9 @@
  * Owned by the region's thread; the shared base is never written.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { LINE_BYTES } from './geometry.js';
+import { mmap } from './mmap.js';
 
 const WORDS_PER_LINE = LINE_BYTES / 4;
 /** Lines per copy-on-write page: 4 KiB, an OS page. */
@@ -129,7 +130,7 @@ export class DurableImage {
 }
 
 /**
- * An immutable file's content, read once per process and shared by every region opened on a
+ * An immutable file's content, mapped once per process and shared by every region opened on a
  * copy of it (as long as one of them holds it: the cache keeps it only weakly).
  */
 export class ImageBase {
@@ -146,14 +147,19 @@ export class ImageBase {
     const id = `${path}\0${size}\0${mtimeMs}`;
     const cached = ImageBase.#cache.get(id)?.deref();
     if (cached !== undefined) return cached;
-    const bytes = readFileSync(path);
-    if (bytes.byteLength % LINE_BYTES !== 0)
-      throw new RangeError(`image ${path}: ${bytes.byteLength} bytes is not whole lines`);
-    const words =
-      bytes.byteOffset % 4 === 0
-        ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)
-        : new Int32Array(new Uint8Array(bytes).buffer);
-    const base = new ImageBase(path, words);
+    // Mapped, not read: its pages are the file's page cache, which the regions mapped on
+    // copies-on-write of the same image use too. Private: nothing here can change the file.
+    const fd = openSync(path, 'r');
+    let mapping: ArrayBuffer;
+    try {
+      const bytes = fstatSync(fd).size;
+      if (bytes === 0 || bytes % LINE_BYTES !== 0)
+        throw new RangeError(`image ${path}: ${bytes} bytes is not whole lines`);
+      mapping = mmap.map(fd, bytes, true);
+    } finally {
+      closeSync(fd);
+    }
+    const base = new ImageBase(path, new Int32Array(mapping));
     for (const [key, ref] of ImageBase.#cache)
       if (ref.deref() === undefined) ImageBase.#cache.delete(key);
     ImageBase.#cache.set(id, new WeakRef(base));
