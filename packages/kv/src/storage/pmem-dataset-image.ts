@@ -24,9 +24,7 @@ export interface ImageLayout {
 /**
  * The path of a pmem table in `dir` that holds `dataset` and nothing else, in a table of the
  * layout `of` has, built with `create` (a new pmem table at a path, of a layout) if no earlier
- * replica or run left one there. Its name is a hash of what it holds and its layout. Built under a name of its own and renamed into
- * place: replicas starting at once in other threads may build it too, and every one they rename
- * into place is whole.
+ * replica or run left one there (pmemImage).
  */
 export function pmemDatasetImage(
   dir: string,
@@ -36,14 +34,31 @@ export function pmemDatasetImage(
 ): string {
   const { capacity, keyMaxBytes, valueMaxBytes, metaBytes, fingerprintBuckets } = of;
   const layout = { capacity, keyMaxBytes, valueMaxBytes, metaBytes };
-  const named = { format: PMEM_IMAGE_FORMAT, dataset, layout, fingerprintBuckets };
-  const id = fnv1a32(JSON.stringify(named)) >>> 0;
-  const image = join(dir, `dataset-${id.toString(16).padStart(8, '0')}.pmem-image`);
+  return pmemImage(dir, 'dataset', { dataset, layout, fingerprintBuckets }, (temp) => {
+    const builder = create(temp, layout);
+    for (const record of datasetRecords(dataset)) builder.write(record);
+    builder.close();
+  });
+}
+
+/**
+ * The path of an immutable pmem image in `dir`, `<kind>-<hash>.pmem-image`, named by a hash of
+ * what it holds (`named`, with the table format), built by `build` (given a path to create) if
+ * no earlier replica or run left one there. Built under a name of its own and renamed into
+ * place: replicas starting at once in other threads may build it too, and every one they rename
+ * into place is whole.
+ */
+export function pmemImage(
+  dir: string,
+  kind: 'dataset' | 'empty',
+  named: object,
+  build: (temp: string) => void,
+): string {
+  const id = fnv1a32(JSON.stringify({ format: PMEM_IMAGE_FORMAT, ...named })) >>> 0;
+  const image = join(dir, `${kind}-${id.toString(16).padStart(8, '0')}.pmem-image`);
   if (existsSync(image)) return image;
   const temp = `${image}.${process.pid}.${threadId}.tmp`;
-  const builder = create(temp, layout);
-  for (const record of datasetRecords(dataset)) builder.write(record);
-  builder.close();
+  build(temp);
   renameSync(temp, image);
   return image;
 }

@@ -1,18 +1,9 @@
-import {
-  copyFileSync,
-  closeSync,
-  existsSync,
-  fsyncSync,
-  openSync,
-  renameSync,
-  rmSync,
-} from 'node:fs';
-import { dirname, join } from 'node:path';
-import { threadId } from 'node:worker_threads';
-import { fnv1a32 } from '@heal/base';
+import { copyFileSync, closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { LATENCY_OFF, PmemRegion, PTable, type PTableLayout, type RegionOptions } from '@heal/pmem';
 import { DIGEST_BUCKETS_DEFAULT } from '../digest/bucket-digest.js';
 import { fsyncDir } from './checkpoint.js';
+import { pmemImage } from './pmem-dataset-image.js';
 import { PMEM_META_BYTES } from './pmem-meta.js';
 
 /** Layout of a new table (an existing file keeps the layout it was formatted with). */
@@ -98,17 +89,9 @@ export function pmemEmptyImage(
   layout: Partial<PTableLayout> | undefined,
   region: RegionOptions | undefined,
 ): string {
-  const resolved = resolvePmemLayout(layout);
-  const id = fnv1a32(JSON.stringify({ empty: resolved })) >>> 0;
-  const image = join(dir, `empty-${id.toString(16).padStart(8, '0')}.pmem-image`);
-  if (!existsSync(image)) {
-    // Built under a name of its own: replicas starting at once in other threads may build it
-    // too, and every one they rename into place is whole.
-    const building = `${image}.${process.pid}.${threadId}`;
-    formatPmemFile(building, layout, region);
-    renameSync(building, image);
-  }
-  return image;
+  return pmemImage(dir, 'empty', { empty: resolvePmemLayout(layout) }, (temp) =>
+    formatPmemFile(temp, layout, region),
+  );
 }
 
 /** Makes `temp` durable and renames it to `path`, durably. */
